@@ -1,0 +1,51 @@
+/**
+ * @module llm/token-counter — counts and splits text with a real BPE tokenizer (OpenAI's o200k_base / cl100k_base
+ * via js-tiktoken, ranks bundled in the package, no download). Used for context budgets and usage accounting.
+ */
+import { Tiktoken } from 'js-tiktoken/lite';
+import type { TiktokenBPE } from 'js-tiktoken/lite';
+
+export type EncodingName = 'o200k_base' | 'cl100k_base';
+
+const encoders = new Map<EncodingName, Tiktoken>();
+
+async function loadRanks(name: EncodingName): Promise<TiktokenBPE> {
+  const module =
+    name === 'o200k_base' ? await import('js-tiktoken/ranks/o200k_base') : await import('js-tiktoken/ranks/cl100k_base');
+  return module.default as TiktokenBPE;
+}
+
+/** Loads (once) and returns the encoder. Loading o200k_base takes a few hundred milliseconds. */
+export async function getEncoder(name: EncodingName = 'o200k_base'): Promise<Tiktoken> {
+  let encoder = encoders.get(name);
+  if (!encoder) {
+    encoder = new Tiktoken(await loadRanks(name));
+    encoders.set(name, encoder);
+  }
+  return encoder;
+}
+
+/** Number of tokens of `text` (special tokens counted as text). */
+export async function countTokens(text: string, name: EncodingName = 'o200k_base'): Promise<number> {
+  return (await getEncoder(name)).encode(text, 'all').length;
+}
+
+/** Splits text into the tokenizer's token strings, whose concatenation is `text` (for fake echo responses). */
+export async function splitTokens(text: string, name: EncodingName = 'o200k_base'): Promise<string[]> {
+  const encoder = await getEncoder(name);
+  const ids = encoder.encode(text, 'all');
+  const pieces: string[] = [];
+  // Decode incrementally so multi-byte characters split across tokens stay whole in the piece where they end.
+  let decodedSoFar = '';
+  let pending: number[] = [];
+  for (const id of ids) {
+    pending.push(id);
+    const decoded = encoder.decode(pending);
+    if (decoded.includes('\uFFFD')) continue;
+    pieces.push(decoded);
+    decodedSoFar += decoded;
+    pending = [];
+  }
+  if (pending.length > 0) pieces.push(encoder.decode(pending));
+  return pieces;
+}

@@ -1,0 +1,78 @@
+/** @module records/types — the data model of DESIGN §3, as zod schemas (validated at every boundary) and TS types. */
+import { z } from 'zod';
+
+const finiteNumber = z.number().refine(Number.isFinite, { message: 'must be a finite number (no NaN or Infinity)' });
+
+/** One text window: tokens and the raw activation of one feature on each token. */
+export const ActivationRecordSchema = z
+  .object({
+    tokens: z.array(z.string()).min(1, 'record has no tokens'),
+    activations: z.array(finiteNumber),
+  })
+  .refine((r) => r.tokens.length === r.activations.length, {
+    message: 'tokens and activations differ in length',
+  });
+export type ActivationRecord = z.infer<typeof ActivationRecordSchema>;
+
+export const FeatureKindSchema = z.enum(['neuron', 'sae']);
+export type FeatureKind = z.infer<typeof FeatureKindSchema>;
+
+/** Where a feature lives. `layer` is a number or a hook name (`blocks.0.mlp.hook_post`); leaderboards group by it. */
+export const FeatureIdSchema = z.object({
+  model: z.string().min(1),
+  layer: z.union([z.number().int().nonnegative(), z.string().min(1)]),
+  kind: FeatureKindSchema,
+  index: z.number().int().nonnegative(),
+  sae: z.string().min(1).optional(),
+});
+export type FeatureId = z.infer<typeof FeatureIdSchema>;
+
+/** Moments and sparsity of a feature's raw activations over the whole corpus it was built from. */
+export const FeatureStatsSchema = z.object({
+  mean: finiteNumber,
+  variance: finiteNumber,
+  skewness: finiteNumber.nullable(),
+  kurtosis: finiteNumber.nullable(),
+  maxActivation: finiteNumber,
+  /** Fraction of tokens with activation > 0. */
+  density: z.number().min(0).max(1),
+});
+export type FeatureStats = z.infer<typeof FeatureStatsSchema>;
+
+/** Everything the pipeline needs about one feature: its top-activating and random windows, and stats. */
+export const FeatureRecordSchema = z.object({
+  id: FeatureIdSchema,
+  top: z.array(ActivationRecordSchema),
+  random: z.array(ActivationRecordSchema),
+  quantiles: z.array(z.array(ActivationRecordSchema)).optional(),
+  quantileBoundaries: z.array(finiteNumber).optional(),
+  stats: FeatureStatsSchema,
+  /**
+   * Free-form labels that must never reach an explainer or simulator prompt (e.g. the planted ground truth of
+   * the demo dataset, or a POS tag a neuron tracks). Kept for evaluation only.
+   */
+  reference: z.record(z.string(), z.string()).optional(),
+});
+export type FeatureRecord = z.infer<typeof FeatureRecordSchema>;
+
+/**
+ * What the numbers of an activation series mean (after the reference's `ActivationScale`):
+ * raw feature activations, or the simulator's expected values on the normalized 0–10 scale.
+ */
+export type ActivationScale = 'raw' | 'normalized-0-10';
+
+/** The role a record plays for one feature. Explain and score sets never share a record. */
+export type RecordSplit = 'explain' | 'calibration' | 'score';
+/** Where a record came from: the top-activating list, the random sample, or quantile bin `q{i}`. */
+export type RecordSource = 'top' | 'random' | `quantile-${number}`;
+
+export interface SplitRecord {
+  split: RecordSplit;
+  source: RecordSource;
+  record: ActivationRecord;
+}
+
+/** Formats the id of a feature for display and as a stable key: `model/layer/kind/index[@sae]`. */
+export function featureKey(id: FeatureId): string {
+  return `${id.model}/${id.layer}/${id.kind}/${id.index}${id.sae ? `@${id.sae}` : ''}`;
+}
