@@ -27,15 +27,19 @@ export const FeatureIdSchema = z.object({
 });
 export type FeatureId = z.infer<typeof FeatureIdSchema>;
 
-/** Moments and sparsity of a feature's raw activations over the whole corpus it was built from. */
+/**
+ * Moments and sparsity of a feature's raw activations over the whole corpus it was built from. Null where the
+ * source did not provide it (imported records) or it is undefined (skewness of a constant series).
+ */
 export const FeatureStatsSchema = z.object({
-  mean: finiteNumber,
-  variance: finiteNumber,
+  mean: finiteNumber.nullable(),
+  variance: finiteNumber.nullable(),
   skewness: finiteNumber.nullable(),
   kurtosis: finiteNumber.nullable(),
+  /** Max raw activation over the corpus (or over the records, for imported data). */
   maxActivation: finiteNumber,
   /** Fraction of tokens with activation > 0. */
-  density: z.number().min(0).max(1),
+  density: z.number().min(0).max(1).nullable(),
 });
 export type FeatureStats = z.infer<typeof FeatureStatsSchema>;
 
@@ -47,11 +51,6 @@ export const FeatureRecordSchema = z.object({
   quantiles: z.array(z.array(ActivationRecordSchema)).optional(),
   quantileBoundaries: z.array(finiteNumber).optional(),
   stats: FeatureStatsSchema,
-  /**
-   * Free-form labels that must never reach an explainer or simulator prompt (e.g. the planted ground truth of
-   * the demo dataset, or a POS tag a neuron tracks). Kept for evaluation only.
-   */
-  reference: z.record(z.string(), z.string()).optional(),
 });
 export type FeatureRecord = z.infer<typeof FeatureRecordSchema>;
 

@@ -1,0 +1,9 @@
+/** @module records — activation records: types, validation, loading, building, splitting, normalization. */
+export * from './types.ts';
+export * from './errors.ts';
+export * from './normalize.ts';
+export * from './splits.ts';
+export * from './load.ts';
+export { readFeatureRecordsJsonl, writeFeatureRecordsJsonl } from './jsonl.ts';
+export { readNeuronRecordFile, readNeuronRecordDirectory } from './openai-neuron-record.ts';
+export * from './format-records.ts';

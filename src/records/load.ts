@@ -1,0 +1,58 @@
+/**
+ * @module records/load — one entry point that reads feature records from any supported source, detecting the
+ * format: native JSONL (`.jsonl`), an OpenAI NeuronRecord JSON file, or a directory of them (`{layer}/{neuron}.json`).
+ * Everything is validated before it is returned, so a bad file fails before any work starts.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { RecordFormatError } from './errors.ts';
+import { parseFeatureRecord, readFeatureRecordsJsonl } from './jsonl.ts';
+import {
+  looksLikeNeuronRecord,
+  neuronRecordToFeatureRecord,
+  parsePythonJson,
+  readNeuronRecordDirectory,
+} from './openai-neuron-record.ts';
+import { featureKey, type FeatureRecord } from './types.ts';
+
+export interface LoadRecordsOptions {
+  /** Subject model name for formats that do not carry one (OpenAI NeuronRecords). Default "unknown-model". */
+  model?: string;
+}
+
+/** Loads all feature records of a file or directory; throws RecordFormatError on the first bad record. */
+export async function loadFeatureRecords(path: string, options: LoadRecordsOptions = {}): Promise<FeatureRecord[]> {
+  const model = options.model ?? 'unknown-model';
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new RecordFormatError(path, null, 'no such file or directory');
+  }
+  const records: FeatureRecord[] = [];
+  if (info.isDirectory()) {
+    for await (const record of readNeuronRecordDirectory(path, model)) records.push(record);
+  } else if (path.endsWith('.jsonl')) {
+    for await (const record of readFeatureRecordsJsonl(path)) records.push(record);
+  } else {
+    const value = parsePythonJson(await readFile(path, 'utf8'), path);
+    if (looksLikeNeuronRecord(value)) records.push(neuronRecordToFeatureRecord(value, path, model));
+    else if (Array.isArray(value)) value.forEach((item, i) => records.push(parseFeatureRecord(item, path, `[${i}]`)));
+    else if (typeof value === 'object' && value !== null && 'top' in value && 'id' in value) {
+      records.push(parseFeatureRecord(value, path, 'record'));
+    } else {
+      throw new RecordFormatError(
+        path,
+        null,
+        'unknown JSON shape: expected autointerp FeatureRecords (.jsonl, or a JSON array) or an OpenAI NeuronRecord',
+      );
+    }
+  }
+  if (records.length === 0) throw new RecordFormatError(path, null, 'contains no feature records');
+  const seen = new Set<string>();
+  for (const record of records) {
+    const key = featureKey(record.id);
+    if (seen.has(key)) throw new RecordFormatError(path, null, `feature ${key} appears twice`);
+    seen.add(key);
+  }
+  return records;
+}

@@ -1,0 +1,30 @@
+/** @module records/normalize — the reference's 0–10 integer scale for prompts (DESIGN §4). */
+import type { ActivationRecord } from './types.ts';
+
+/** The largest rectified activation over the records shown: max over records of max(relu(acts)); 0 when none. */
+export function maxActivation(records: readonly ActivationRecord[]): number {
+  let max = 0;
+  for (const record of records) {
+    for (const value of record.activations) if (value > max) max = value;
+  }
+  return max;
+}
+
+/** `min(10, floor(10 · max(x, 0) / maxActivation))` per value; all zeros when maxActivation ≤ 0. */
+export function normalizeActivations(activations: readonly number[], maxActivationValue: number): number[] {
+  if (!(maxActivationValue > 0)) return activations.map(() => 0);
+  return activations.map((value) => Math.min(10, Math.floor((10 * Math.max(value, 0)) / maxActivationValue)));
+}
+
+/** Fraction of values that normalize to a non-zero integer (the reference's `non_zero_activation_proportion`). */
+export function nonZeroProportion(records: readonly ActivationRecord[], maxActivationValue: number): number {
+  let total = 0;
+  let nonZero = 0;
+  for (const record of records) {
+    for (const value of normalizeActivations(record.activations, maxActivationValue)) {
+      total += 1;
+      if (value !== 0) nonZero += 1;
+    }
+  }
+  return total === 0 ? 0 : nonZero / total;
+}

@@ -1,0 +1,71 @@
+/**
+ * @module records/splits — disjoint explain / calibration / score sets, interleaved as the reference does
+ * (`get_slices_for_splits`): top records are dealt round-robin into explain, calibration and score; random records
+ * into calibration and score; quantile samples go to score. Explain and score never share a record.
+ */
+import type { FeatureRecord, SplitRecord } from './types.ts';
+
+export interface SplitOptions {
+  /** Top records shown to the explainer. Default 10 (the reference demo uses 5). */
+  explainTop?: number;
+  /** Held-out top records scored. Default 5. */
+  scoreTop?: number;
+  /** Held-out random records scored. Default 5. */
+  scoreRandom?: number;
+  /** Top and random records held out for calibration. Default 0 (calibration is needed for ablation only). */
+  calibrationTop?: number;
+  calibrationRandom?: number;
+  /** Records scored from each quantile bin when the feature has them. Default 0. */
+  scorePerQuantile?: number;
+}
+
+export const defaultSplitOptions: Required<SplitOptions> = {
+  explainTop: 10,
+  scoreTop: 5,
+  scoreRandom: 5,
+  calibrationTop: 0,
+  calibrationRandom: 0,
+  scorePerQuantile: 0,
+};
+
+/** Deals `items` round-robin into buckets with the given capacities (a full bucket is skipped). */
+function dealRoundRobin<T>(items: readonly T[], capacities: readonly number[]): T[][] {
+  const buckets: T[][] = capacities.map(() => []);
+  let next = 0;
+  for (const item of items) {
+    let tries = 0;
+    while (tries < capacities.length && buckets[next]!.length >= capacities[next]!) {
+      next = (next + 1) % capacities.length;
+      tries += 1;
+    }
+    if (tries === capacities.length) break;
+    buckets[next]!.push(item);
+    next = (next + 1) % capacities.length;
+  }
+  return buckets;
+}
+
+/**
+ * Splits a feature's records. With fewer records than asked, each set gets what round-robin dealing gives it,
+ * so the sets stay disjoint and proportionate.
+ */
+export function splitFeatureRecords(feature: FeatureRecord, options: SplitOptions = {}): SplitRecord[] {
+  const o = { ...defaultSplitOptions, ...options };
+  const [explain, calibrationTop, scoreTop] = dealRoundRobin(feature.top, [o.explainTop, o.calibrationTop, o.scoreTop]);
+  const [calibrationRandom, scoreRandom] = dealRoundRobin(feature.random, [o.calibrationRandom, o.scoreRandom]);
+  const result: SplitRecord[] = [
+    ...explain!.map((record) => ({ split: 'explain' as const, source: 'top' as const, record })),
+    ...calibrationTop!.map((record) => ({ split: 'calibration' as const, source: 'top' as const, record })),
+    ...calibrationRandom!.map((record) => ({ split: 'calibration' as const, source: 'random' as const, record })),
+    ...scoreTop!.map((record) => ({ split: 'score' as const, source: 'top' as const, record })),
+    ...scoreRandom!.map((record) => ({ split: 'score' as const, source: 'random' as const, record })),
+  ];
+  if (o.scorePerQuantile > 0 && feature.quantiles) {
+    feature.quantiles.forEach((bin, binIndex) => {
+      for (const record of bin.slice(0, o.scorePerQuantile)) {
+        result.push({ split: 'score', source: `quantile-${binIndex}`, record });
+      }
+    });
+  }
+  return result;
+}

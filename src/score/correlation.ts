@@ -1,0 +1,49 @@
+/**
+ * @module score/correlation — the reference's scores (DESIGN §4) on pooled tokens: Pearson correlation,
+ * rsquared = 1 − mean((real−pred)²)/mean(real²), absdev = 1 − mean|real−pred|/mean|real|.
+ */
+import { mean, sampleCorrelation, variance } from 'simple-statistics';
+import { pairFlatten } from './flatten.ts';
+import { defined, undefinedScore, type ScoredValue } from './scored-value.ts';
+
+type Series = readonly (readonly number[])[];
+type Predictions = readonly (readonly (number | null)[])[];
+
+/** Pearson r over all scored tokens, with the reason when it is undefined. Missing predictions are dropped. */
+export function correlationWithReason(real: Series, predicted: Predictions): ScoredValue {
+  const flat = pairFlatten(real, predicted);
+  const n = flat.real.length;
+  if (n < 2) return undefinedScore(n === 0 ? 'no scored tokens' : 'only one scored token', n);
+  if (variance(flat.real) === 0) return undefinedScore('constant true activations', n);
+  if (variance(flat.predicted) === 0) return undefinedScore('constant simulated activations', n);
+  const r = sampleCorrelation(flat.real, flat.predicted);
+  return Number.isFinite(r) ? defined(Math.max(-1, Math.min(1, r)), n) : undefinedScore('correlation not finite', n);
+}
+
+export function rsquaredWithReason(real: Series, predicted: Predictions): ScoredValue {
+  const flat = pairFlatten(real, predicted);
+  const n = flat.real.length;
+  if (n === 0) return undefinedScore('no scored tokens', n);
+  const meanSquareReal = mean(flat.real.map((x) => x * x));
+  if (meanSquareReal === 0) return undefinedScore('true activations are all zero', n);
+  const meanSquareError = mean(flat.real.map((x, i) => (x - flat.predicted[i]!) ** 2));
+  return defined(1 - meanSquareError / meanSquareReal, n);
+}
+
+export function absoluteDevExplainedWithReason(real: Series, predicted: Predictions): ScoredValue {
+  const flat = pairFlatten(real, predicted);
+  const n = flat.real.length;
+  if (n === 0) return undefinedScore('no scored tokens', n);
+  const meanAbsReal = mean(flat.real.map(Math.abs));
+  if (meanAbsReal === 0) return undefinedScore('true activations are all zero', n);
+  const meanAbsError = mean(flat.real.map((x, i) => Math.abs(x - flat.predicted[i]!)));
+  return defined(1 - meanAbsError / meanAbsReal, n);
+}
+
+/** Pearson correlation of the flattened records (the reference's `correlation_score` on pooled tokens); null if undefined. */
+export const correlationScore = (real: Series, predicted: Predictions): number | null => correlationWithReason(real, predicted).value;
+/** `1 − mean((real−pred)²) / mean(real²)` on pooled tokens; null if undefined. */
+export const rsquaredScore = (real: Series, predicted: Predictions): number | null => rsquaredWithReason(real, predicted).value;
+/** `1 − mean|real−pred| / mean|real|` on pooled tokens; null if undefined. */
+export const absoluteDevExplainedScore = (real: Series, predicted: Predictions): number | null =>
+  absoluteDevExplainedWithReason(real, predicted).value;

@@ -1,0 +1,7 @@
+/** @module simulate — simulation prompts, logprob readers, expected values. */
+export * from './types.ts';
+export * from './expected-value.ts';
+export * from './build-simulation-prompt.ts';
+export * from './read-prompt-logprobs.ts';
+export * from './read-chat-logprobs.ts';
+export * from './simulate-records.ts';
