@@ -17,7 +17,7 @@ export function parseExplanation(completion: string): string {
   text = text.split('\n')[0] ?? '';
   const prefixAt = text.toLowerCase().indexOf(EXPLANATION_PREFIX);
   if (prefixAt >= 0 && prefixAt < 40) text = text.slice(prefixAt + EXPLANATION_PREFIX.length);
-  text = text.trim();
+  text = text.trim().replace(/\.+$/, '').trim();
   if (/^".*"$/.test(text) && text.indexOf('"', 1) === text.length - 1) text = text.slice(1, -1).trim();
   text = text.replace(/\.+$/, '').trim();
   if (text.length === 0) throw new ExplanationParseError(`explainer returned no explanation: ${JSON.stringify(completion.slice(0, 80))}`);

@@ -1,0 +1,47 @@
+/** @module cli/explain — `autointerp explain`: explanations only, printed as `feature<TAB>explanation` (or JSONL). */
+import type { Command } from 'commander';
+import { buildExplainPrompt } from '../explain/build-explain-prompt.ts';
+import { parseExplanation } from '../explain/parse-explanation.ts';
+import { createProvider } from '../llm/create-provider.ts';
+import { loadExplainTemplate } from '../llm/prompt-template.ts';
+import { splitFeatureRecords } from '../records/splits.ts';
+import { featureKey } from '../records/types.ts';
+import { selectFeatures } from './select-features.ts';
+import { positiveInteger } from './shared-options.ts';
+
+export function registerExplainCommand(program: Command): void {
+  program
+    .command('explain')
+    .description('explain features from their top records (no scoring, nothing stored)')
+    .option('--records <path>', 'feature records (default: the embedded demo)')
+    .option('--feature <key>', 'one feature, keyed model/layer/kind/index')
+    .option('--limit <n>', 'only the first N features', positiveInteger)
+    .option('--model <name>', 'subject model name for NeuronRecord files')
+    .option('--explainer <provider:model>', 'baseline (offline), openai:<model>, openai-compatible:<model>', 'baseline')
+    .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
+    .option('--explain-prompt <version>', 'explain prompt version', 'explain.v1')
+    .option('--explain-top <n>', 'top records shown to the explainer', positiveInteger, 10)
+    .option('--json', 'print JSON lines')
+    .action(async (options: { records?: string; feature?: string; limit?: number; model?: string; explainer: string; baseUrl?: string; explainPrompt: string; explainTop: number; json?: boolean }) => {
+      const features = await selectFeatures(options.records, options);
+      const explainer = createProvider(options.explainer, options.baseUrl ? { baseURL: options.baseUrl } : {});
+      const template = loadExplainTemplate(options.explainPrompt);
+      if (explainer.isBaseline) process.stderr.write('explainer: BASELINE (offline rule-based, not an LLM)\n');
+      for (const feature of features) {
+        const explainSet = splitFeatureRecords(feature, { explainTop: options.explainTop }).filter((s) => s.split === 'explain');
+        const key = featureKey(feature.id);
+        if (explainSet.length === 0 || feature.stats.maxActivation <= 0) {
+          process.stdout.write(options.json ? `${JSON.stringify({ feature: key, explanation: null, reason: 'feature never activates' })}\n` : `${key}\t(never activates)\n`);
+          continue;
+        }
+        const prompt = buildExplainPrompt(explainSet.map((s) => s.record), { template });
+        const completion = await explainer.complete({ messages: prompt.messages, maxTokens: 80, temperature: 0 });
+        const explanation = parseExplanation(completion.text);
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify({ feature: key, explanation, explainer: explainer.id, promptVersion: prompt.promptVersion, baseline: explainer.isBaseline })}\n`
+            : `${key}\t${explanation}\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,126 @@
+/** @module cli/run — `autointerp run`: the whole pipeline on a records source (or the embedded demo), then the leaderboard. */
+import { Command, Option } from 'commander';
+import { DEMO_SOURCE, type PipelineConfigInput } from '../pipeline/config.ts';
+import { runPipeline } from '../pipeline/run-pipeline.ts';
+import { buildLeaderboard } from '../report/leaderboard.ts';
+import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
+import { UsageError } from './errors.ts';
+import { createRunProgress } from './progress.ts';
+import { addProviderOptions, databaseOption, openStore, positiveInteger } from './shared-options.ts';
+
+interface RunOptions {
+  records?: string;
+  demo?: boolean;
+  model?: string;
+  name?: string;
+  explainer: string;
+  simulator: string;
+  baseUrl?: string;
+  simulationMode?: 'prompt-logprobs' | 'chat-logprobs';
+  explainPrompt?: string;
+  simulatePrompt?: string;
+  concurrency?: number;
+  limit?: number;
+  resume?: string;
+  db?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+/** First Ctrl+C: stop scheduling, finish what is in flight, mark the run interrupted. Second: exit at once. */
+function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) {
+      process.stderr.write('\nforced exit; resume later with `autointerp run --resume <run>`\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nstopping after the features in flight… (Ctrl+C again to force)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  const command = program
+    .command('run')
+    .description('explain, simulate and score every feature of a records source, store results, print the leaderboard')
+    .option('--records <path>', 'feature records: .jsonl (native), NeuronRecord .json, or a {layer}/{neuron}.json directory')
+    .option('--demo', 'use the embedded demo dataset (the default when --records is not given)')
+    .option('--model <name>', 'subject model name for records that do not carry one (NeuronRecord files)')
+    .option('--name <name>', 'run name for leaderboards and compare')
+    .addOption(new Option('--simulation-mode <mode>', 'simulation mode (default: the best the simulator serves)').choices(['prompt-logprobs', 'chat-logprobs']))
+    .option('--explain-prompt <version>', 'explain prompt version in prompts/ (default explain.v1)')
+    .option('--simulate-prompt <version>', 'simulate prompt version in prompts/ (default simulate.v1)')
+    .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
+    .option('--limit <n>', 'only the first N features', positiveInteger)
+    .option('--resume <run>', 'resume an interrupted run (id or name) with its stored configuration')
+    .addOption(databaseOption())
+    .option('--json', 'print the leaderboard as JSON')
+    .option('--no-progress', 'no progress bar');
+  addProviderOptions(command).action(async (options: RunOptions) => {
+    if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
+    const { store, path, close } = openStore(options.db);
+    const stop = abortOnSignals();
+    try {
+      let resumeRunId: number | undefined;
+      if (options.resume) {
+        const run = store.findRun(options.resume);
+        if (!run) throw new UsageError(`no run "${options.resume}" in ${path}`);
+        resumeRunId = run.id;
+      }
+      const config: PipelineConfigInput = {
+        source: options.records ?? DEMO_SOURCE,
+        explainer: options.explainer,
+        simulator: options.simulator,
+        ...(options.model ? { model: options.model } : {}),
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...(options.simulationMode ? { simulationMode: options.simulationMode } : {}),
+        ...(options.explainPrompt ? { explainPrompt: options.explainPrompt } : {}),
+        ...(options.simulatePrompt ? { simulatePrompt: options.simulatePrompt } : {}),
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(options.limit ? { limit: options.limit } : {}),
+      };
+      const progress = options.progress ? createRunProgress('autointerp') : null;
+      const summary = await runPipeline(config, {
+        store,
+        ...(resumeRunId !== undefined ? { resumeRunId } : {}),
+        signal: stop.signal,
+        events: {
+          onStart({ runId, total, alreadyDone, explainer, simulator }) {
+            const labels = [explainer, simulator].filter((p) => p.isBaseline).length > 0 ? ' [BASELINE: offline rule-based, not an LLM]' : '';
+            process.stderr.write(
+              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${explainer.id} · simulator ${simulator.id}${labels} · db ${path}\n`,
+            );
+            progress?.start(total, alreadyDone);
+          },
+          onFeatureDone(processed) {
+            progress?.increment(processed.result.status);
+          },
+        },
+      });
+      progress?.stop();
+      process.stderr.write(
+        `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s\n`,
+      );
+      if (summary.status === 'interrupted') {
+        process.stderr.write(`resume with: autointerp run --resume ${summary.runId}${options.db ? ` --db ${options.db}` : ''}\n`);
+      }
+      const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
+      process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board)}\n`);
+      if (summary.status === 'interrupted') process.exitCode = 130;
+    } finally {
+      stop.dispose();
+      close();
+    }
+  });
+}

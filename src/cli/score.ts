@@ -1,0 +1,84 @@
+/**
+ * @module cli/score — `autointerp simulate` (expected activations per token) and `autointerp score` (scores) for a
+ * given explanation of one feature, on its held-out records. Nothing is stored.
+ */
+import type { Command } from 'commander';
+import { createProvider } from '../llm/create-provider.ts';
+import { loadSimulateTemplate } from '../llm/prompt-template.ts';
+import { scoreExplanation } from '../pipeline/score-explanation.ts';
+import { splitFeatureRecords } from '../records/splits.ts';
+import { featureKey } from '../records/types.ts';
+import { selectFeatures } from './select-features.ts';
+
+interface ScoreCommandOptions {
+  records?: string;
+  feature: string;
+  explanation: string;
+  model?: string;
+  simulator: string;
+  baseUrl?: string;
+  simulatePrompt: string;
+  json?: boolean;
+}
+
+function addScoringOptions(command: Command): Command {
+  return command
+    .option('--records <path>', 'feature records (default: the embedded demo)')
+    .requiredOption('--feature <key>', 'the feature, keyed model/layer/kind/index')
+    .requiredOption('--explanation <text>', 'explanation to test: completes "the main thing this neuron does is find …"')
+    .option('--model <name>', 'subject model name for NeuronRecord files')
+    .option('--simulator <provider:model>', 'baseline (offline), openai:<model>, openai-compatible:<model>', 'baseline')
+    .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
+    .option('--simulate-prompt <version>', 'simulate prompt version', 'simulate.v1')
+    .option('--json', 'print JSON');
+}
+
+async function run(options: ScoreCommandOptions) {
+  const [feature] = await selectFeatures(options.records, options);
+  const simulator = createProvider(options.simulator, options.baseUrl ? { baseURL: options.baseUrl } : {});
+  if (simulator.isBaseline) process.stderr.write('simulator: BASELINE (offline rule-based, not an LLM)\n');
+  const scoring = await scoreExplanation(simulator, options.explanation, splitFeatureRecords(feature!), feature!.stats.maxActivation, {
+    template: loadSimulateTemplate(options.simulatePrompt),
+  });
+  return { feature: feature!, scoring, simulator };
+}
+
+export function registerSimulateAndScoreCommands(program: Command): void {
+  addScoringOptions(
+    program.command('simulate').description("simulate a feature's held-out records from an explanation (expected 0–10 values per token)"),
+  ).action(async (options: ScoreCommandOptions) => {
+    const { feature, scoring } = await run(options);
+    const records = scoring.simulated.map((s, i) => ({
+      split: s.split,
+      source: s.source,
+      tokens: s.record.tokens,
+      real: s.record.activations,
+      expected: scoring.simulation.records[i]!.expected,
+    }));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ feature: featureKey(feature.id), mode: scoring.simulation.mode, simulator: scoring.simulation.simulator, records })}\n`);
+      return;
+    }
+    for (const record of records) {
+      process.stdout.write(`<${record.split} ${record.source}>\n`);
+      record.tokens.forEach((token, i) => {
+        const expected = record.expected[i];
+        process.stdout.write(`${JSON.stringify(token)}\t${expected === null || expected === undefined ? 'missing' : expected.toFixed(2)}\t(true ${record.real[i]!.toFixed(3)})\n`);
+      });
+    }
+  });
+
+  addScoringOptions(program.command('score').description('simulate and score an explanation of one feature')).action(async (options: ScoreCommandOptions) => {
+    const { feature, scoring } = await run(options);
+    if (options.json) {
+      process.stdout.write(
+        `${JSON.stringify({ feature: featureKey(feature.id), explanation: options.explanation, mode: scoring.simulation.mode, simulator: scoring.simulation.simulator, scores: scoring.scores, calibration: scoring.calibration })}\n`,
+      );
+      return;
+    }
+    process.stdout.write(`${featureKey(feature.id)} — "${options.explanation}" (${scoring.simulation.simulator}, ${scoring.simulation.mode})\n`);
+    for (const score of scoring.scores) {
+      process.stdout.write(`${score.kind.padEnd(20)} ${score.value === null ? `null (${score.reason})` : score.value.toFixed(4)}  n=${score.nTokens}${score.nMissing ? ` missing=${score.nMissing}` : ''}\n`);
+    }
+  });
+}

@@ -1,0 +1,12 @@
+/** @module autointerp — the public library API: explain → simulate → score, stored in SQLite. */
+export * from './records/index.ts';
+export * from './explain/index.ts';
+export * from './simulate/index.ts';
+export * from './score/index.ts';
+export * from './store/index.ts';
+export * from './report/index.ts';
+export * from './pipeline/index.ts';
+export type * from './llm/types.ts';
+export { LlmCallError } from './llm/types.ts';
+export { PromptBuilder } from './llm/prompt-builder.ts';
+export * from './llm/prompt-template.ts';

@@ -1,0 +1,57 @@
+/**
+ * @module pipeline/config — one config type: it is the CLI flags of `autointerp run` and the JSON saved with each
+ * run (no secrets: API keys come from the environment only), so `run --resume` continues with exactly it.
+ */
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const DEMO_SOURCE = 'demo';
+export const demoRecordsPath = fileURLToPath(new URL('../../data/demo/features.jsonl', import.meta.url));
+
+export const PipelineConfigSchema = z.object({
+  /** Records file or directory (JSONL, NeuronRecord JSON or a {layer}/{neuron}.json tree), or "demo". */
+  source: z.string().min(1).default(DEMO_SOURCE),
+  /** Subject model name for sources that do not carry one (NeuronRecord files). */
+  model: z.string().min(1).default('unknown-model'),
+  /** Run name shown in leaderboards (default: derived from source and models). */
+  name: z.string().min(1).optional(),
+  /** Explainer as provider:model — `baseline` (offline), `openai:<model>`, `openai-compatible:<model>`. */
+  explainer: z.string().min(1).default('baseline'),
+  /** Simulator as provider:model. */
+  simulator: z.string().min(1).default('baseline'),
+  /** Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama…), for openai-compatible providers. */
+  baseUrl: z.string().url().optional(),
+  explainPrompt: z.string().default('explain.v1'),
+  simulatePrompt: z.string().default('simulate.v1'),
+  /** Simulation mode; default: the best the simulator serves (prompt-logprobs, else chat-logprobs). */
+  simulationMode: z.enum(['prompt-logprobs', 'chat-logprobs']).optional(),
+  /** Top records shown to the explainer. */
+  explainTop: z.number().int().positive().default(10),
+  /** Held-out top / random records scored. */
+  scoreTop: z.number().int().nonnegative().default(5),
+  scoreRandom: z.number().int().nonnegative().default(5),
+  /** Held-out records for the linear calibration (simulated in the same call as the score records). */
+  calibrationTop: z.number().int().nonnegative().default(2),
+  calibrationRandom: z.number().int().nonnegative().default(2),
+  /** Token budget of the explain prompt (few-shot examples, then records, are dropped past it). */
+  maxPromptTokens: z.number().int().positive().default(12_000),
+  /** Features processed at once. */
+  concurrency: z.number().int().positive().default(4),
+  /** Only the first N features of the source (handy for a trial run). */
+  limit: z.number().int().positive().optional(),
+});
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
+
+/** Validates a config, filling defaults; throws a one-line error naming the bad option. */
+export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig {
+  const parsed = PipelineConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`invalid option ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The records path a config reads. */
+export const resolveSource = (config: PipelineConfig): string => (config.source === DEMO_SOURCE ? demoRecordsPath : config.source);

@@ -1,0 +1,4 @@
+/** @module pipeline — run orchestration: config, the per-feature unit of work, run and resume. */
+export * from './config.ts';
+export * from './process-feature.ts';
+export * from './run-pipeline.ts';

@@ -1,0 +1,156 @@
+/**
+ * @module pipeline/process-feature — the unit of work: one feature through split → explain → simulate → score.
+ * Pure of storage: it returns the result and the LLM calls it made; saving is a separate step.
+ */
+import { buildExplainPrompt } from '../explain/build-explain-prompt.ts';
+import { parseExplanation } from '../explain/parse-explanation.ts';
+import type { ExplainTemplate, SimulateTemplate } from '../llm/prompt-template.ts';
+import type { LlmRequest, LlmResult, Provider } from '../llm/types.ts';
+import { maxActivation } from '../records/normalize.ts';
+import { splitFeatureRecords } from '../records/splits.ts';
+import type { FeatureRecord, SplitRecord } from '../records/types.ts';
+import type { FeatureScore, ScoreKind } from '../score/score-feature.ts';
+import type { FeatureResult, LlmCallRow, StoredRecord } from '../store/result-store.ts';
+import type { PipelineConfig } from './config.ts';
+import { scoreExplanation, type ExplanationScoring } from './score-explanation.ts';
+
+export interface FeatureContext {
+  config: PipelineConfig;
+  explainer: Provider;
+  simulator: Provider;
+  explainTemplate: ExplainTemplate;
+  simulateTemplate: SimulateTemplate;
+  countTokens: (text: string) => number;
+  signal?: AbortSignal;
+}
+
+export interface ProcessedFeature {
+  result: FeatureResult;
+  calls: LlmCallRow[];
+}
+
+const ALL_SCORE_KINDS: ScoreKind[] = ['correlation.all', 'correlation.top', 'correlation.random', 'rsquared.all', 'absdev.all'];
+
+const storedRecord = (split: SplitRecord): StoredRecord => ({
+  split: split.split,
+  source: split.source,
+  tokens: split.record.tokens,
+  activations: split.record.activations,
+});
+
+/** The same provider, noting every call (usage, latency, outcome) in `calls` for accounting. */
+function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: LlmCallRow[]): Provider {
+  return {
+    id: provider.id,
+    capabilities: provider.capabilities,
+    isBaseline: provider.isBaseline,
+    async complete(request: LlmRequest): Promise<LlmResult> {
+      const started = performance.now();
+      const row: LlmCallRow = {
+        runId: null,
+        featureId: null,
+        provider: provider.id,
+        purpose,
+        promptTokens: 0,
+        completionTokens: 0,
+        costUsd: null,
+        latencyMs: 0,
+        cached: false,
+        status: 'ok',
+      };
+      try {
+        const result = await provider.complete(request);
+        row.promptTokens = result.usage.promptTokens;
+        row.completionTokens = result.usage.completionTokens;
+        row.cached = result.cached;
+        return result;
+      } catch (error) {
+        row.status = `error: ${errorMessage(error).slice(0, 200)}`;
+        throw error;
+      } finally {
+        row.latencyMs = performance.now() - started;
+        calls.push(row);
+      }
+    },
+  };
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export async function processFeature(feature: FeatureRecord, context: FeatureContext): Promise<ProcessedFeature> {
+  const { config } = context;
+  const calls: LlmCallRow[] = [];
+  const splits = splitFeatureRecords(feature, {
+    explainTop: config.explainTop,
+    scoreTop: config.scoreTop,
+    scoreRandom: config.scoreRandom,
+    calibrationTop: config.calibrationTop,
+    calibrationRandom: config.calibrationRandom,
+  });
+  const explainSet = splits.filter((s) => s.split === 'explain');
+  const simulated = splits.filter((s) => s.split !== 'explain');
+  const scoreSetTokens = simulated.filter((s) => s.split === 'score').reduce((n, s) => n + s.record.tokens.length, 0);
+
+  if (explainSet.length === 0 || maxActivation(explainSet.map((s) => s.record)) <= 0) {
+    const reason = 'feature never activates (max activation ≤ 0 in its top records)';
+    return {
+      calls,
+      result: {
+        status: 'skipped',
+        feature,
+        stage: null,
+        reason,
+        records: splits.map(storedRecord),
+        scores: ALL_SCORE_KINDS.map((kind) => ({ kind, value: null, reason, nTokens: scoreSetTokens, nMissing: 0 })),
+      },
+    };
+  }
+  if (simulated.filter((s) => s.split === 'score').length === 0) {
+    return { calls, result: { status: 'skipped', feature, stage: null, reason: 'no held-out records to score', records: splits.map(storedRecord) } };
+  }
+
+  // Explain.
+  let explanation: string;
+  let explainPromptVersion: string;
+  try {
+    const prompt = buildExplainPrompt(
+      explainSet.map((s) => s.record),
+      { template: context.explainTemplate, maxPromptTokens: config.maxPromptTokens, countTokens: context.countTokens },
+    );
+    explainPromptVersion = prompt.promptVersion;
+    const completion = await withCallLog(context.explainer, 'explain', calls).complete({
+      messages: prompt.messages,
+      maxTokens: 80,
+      temperature: 0,
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+    explanation = parseExplanation(completion.text);
+  } catch (error) {
+    return { calls, result: { status: 'failed', feature, stage: 'explain', reason: errorMessage(error) } };
+  }
+
+  // Simulate every held-out record (calibration + score) in one call, then score.
+  let scoring: ExplanationScoring;
+  try {
+    scoring = await scoreExplanation(withCallLog(context.simulator, 'simulate', calls), explanation, splits, feature.stats.maxActivation, {
+      template: context.simulateTemplate,
+      ...(config.simulationMode ? { mode: config.simulationMode } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+  } catch (error) {
+    return { calls, result: { status: 'failed', feature, stage: 'simulate', reason: errorMessage(error) } };
+  }
+  const { simulation, scores } = scoring;
+  const expectedBySplit = new Map(scoring.simulated.map((s, i) => [s, simulation.records[i]!.expected]));
+  return {
+    calls,
+    result: {
+      status: 'scored',
+      feature,
+      records: splits.map((s) => ({ ...storedRecord(s), ...(expectedBySplit.has(s) ? { expected: expectedBySplit.get(s)! } : {}) })),
+      explanation: { text: explanation, explainer: context.explainer.id, promptVersion: explainPromptVersion, isBaseline: context.explainer.isBaseline },
+      simulation: { simulator: context.simulator.id, mode: simulation.mode, promptVersion: simulation.promptVersion },
+      scores: scores satisfies FeatureScore[],
+    },
+  };
+}

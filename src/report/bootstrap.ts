@@ -1,0 +1,33 @@
+/**
+ * @module report/bootstrap — percentile bootstrap confidence interval of a mean, with a seeded RNG so that the
+ * same scores always print the same interval. (simple-statistics has no bootstrap; this is the small code of ours.)
+ */
+import { mulberry32 } from '../records/random.ts';
+
+export interface ConfidenceInterval {
+  low: number;
+  high: number;
+  level: number;
+}
+
+/** Percentile bootstrap CI of the mean. Null for fewer than 2 values. */
+export function bootstrapMeanInterval(
+  values: readonly number[],
+  options: { resamples?: number; level?: number; seed?: number } = {},
+): ConfidenceInterval | null {
+  const n = values.length;
+  if (n < 2) return null;
+  const resamples = options.resamples ?? 2000;
+  const level = options.level ?? 0.95;
+  const random = mulberry32(options.seed ?? 12345);
+  const means = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += values[Math.floor(random() * n)]!;
+    means[b] = sum / n;
+  }
+  means.sort();
+  const alpha = (1 - level) / 2;
+  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
+  return { low: at(alpha), high: at(1 - alpha), level };
+}

@@ -1,0 +1,3 @@
+/** @module store — SQLite schema, migrations and typed queries. */
+export * from './database.ts';
+export * from './result-store.ts';

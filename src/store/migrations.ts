@@ -1,0 +1,112 @@
+/**
+ * @module store/migrations — the SQLite schema (DESIGN §7), versioned with PRAGMA user_version. A migration is
+ * appended, never edited; the database records which ones it has.
+ */
+
+export const migrations: readonly string[] = [
+  // 1: the core tables.
+  `
+  CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,            -- JSON, secrets stripped
+    code_version TEXT NOT NULL,
+    prompt_versions TEXT NOT NULL,   -- JSON {explain, simulate}
+    explainer TEXT NOT NULL,         -- provider:model
+    simulator TEXT NOT NULL,         -- provider:model
+    is_baseline INTEGER NOT NULL,    -- 1 when explainer or simulator is the offline baseline
+    source TEXT NOT NULL,            -- where the feature records came from
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted', 'failed'))
+  );
+  CREATE TABLE features (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    layer TEXT NOT NULL,             -- layer index or hook name, as text
+    kind TEXT NOT NULL CHECK (kind IN ('neuron', 'sae')),
+    idx INTEGER NOT NULL,
+    sae TEXT NOT NULL DEFAULT '',
+    max_activation REAL,
+    density REAL,
+    mean REAL,
+    variance REAL,
+    UNIQUE (model, layer, kind, idx, sae)
+  );
+  CREATE TABLE run_features (        -- one row per finished unit of work: resume is a query for what is missing
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    feature_id INTEGER NOT NULL REFERENCES features(id),
+    status TEXT NOT NULL CHECK (status IN ('scored', 'skipped', 'failed')),
+    stage TEXT,                      -- explain | simulate | score, for failures
+    reason TEXT,                     -- why skipped or failed
+    finished_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, feature_id)
+  );
+  CREATE TABLE records (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    feature_id INTEGER NOT NULL REFERENCES features(id),
+    split TEXT NOT NULL CHECK (split IN ('explain', 'calibration', 'score')),
+    source TEXT NOT NULL,            -- top | random | quantile-<i>
+    position INTEGER NOT NULL,
+    tokens TEXT NOT NULL,            -- JSON array of strings
+    activations TEXT NOT NULL        -- JSON array of raw activations
+  );
+  CREATE INDEX records_by_feature ON records (run_id, feature_id);
+  CREATE TABLE explanations (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    feature_id INTEGER NOT NULL REFERENCES features(id),
+    text TEXT NOT NULL,
+    explainer TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    is_baseline INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (run_id, feature_id)
+  );
+  CREATE TABLE simulations (
+    id INTEGER PRIMARY KEY,
+    explanation_id INTEGER NOT NULL REFERENCES explanations(id),
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    simulator TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('prompt-logprobs', 'chat-logprobs', 'sampled')),
+    prompt_version TEXT NOT NULL,
+    scale TEXT NOT NULL DEFAULT 'normalized-0-10',
+    expected TEXT NOT NULL,          -- JSON array, null where the simulator gave no number
+    UNIQUE (explanation_id, record_id)
+  );
+  CREATE TABLE scores (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    feature_id INTEGER NOT NULL REFERENCES features(id),
+    explanation_id INTEGER REFERENCES explanations(id),  -- null when there was nothing to explain
+    kind TEXT NOT NULL,              -- correlation.all | correlation.top | correlation.random | rsquared.all | absdev.all
+    value REAL,                      -- null when undefined; then reason says why
+    reason TEXT,
+    n_tokens INTEGER NOT NULL,
+    n_missing INTEGER NOT NULL,
+    simulation_mode TEXT,            -- null when nothing was simulated
+    UNIQUE (run_id, feature_id, kind)
+  );
+  CREATE TABLE llm_cache (
+    key TEXT PRIMARY KEY,            -- sha256 of provider, model and request body (never the API key)
+    provider TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE llm_calls (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER REFERENCES runs(id),
+    feature_id INTEGER REFERENCES features(id),
+    provider TEXT NOT NULL,
+    purpose TEXT NOT NULL,           -- explain | simulate
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd REAL,
+    latency_ms REAL NOT NULL,
+    cached INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,225 @@
+/**
+ * @module store/result-store — typed writes and reads of runs and per-feature results. Every unit of work (one
+ * feature: its records, explanation, simulations, scores and the run_features marker) is one transaction, so a
+ * run killed at any point resumes with no feature lost or duplicated.
+ */
+import type { FeatureId, FeatureRecord, RecordSource, RecordSplit } from '../records/types.ts';
+import type { FeatureScore } from '../score/score-feature.ts';
+import type { SimulationMode } from '../simulate/types.ts';
+import type { SqliteDatabase } from './database.ts';
+
+export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
+
+export interface NewRun {
+  name: string;
+  config: unknown;
+  codeVersion: string;
+  promptVersions: { explain: string; simulate: string };
+  explainer: string;
+  simulator: string;
+  isBaseline: boolean;
+  source: string;
+}
+
+export interface RunRow {
+  id: number;
+  name: string;
+  config: string;
+  code_version: string;
+  prompt_versions: string;
+  explainer: string;
+  simulator: string;
+  is_baseline: number;
+  source: string;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+}
+
+export interface StoredRecord {
+  split: RecordSplit;
+  source: RecordSource;
+  tokens: string[];
+  activations: number[];
+  /** Expected values when this record was simulated. */
+  expected?: (number | null)[];
+}
+
+export interface ScoredFeatureResult {
+  status: 'scored';
+  feature: FeatureRecord;
+  records: StoredRecord[];
+  explanation: { text: string; explainer: string; promptVersion: string; isBaseline: boolean };
+  simulation: { simulator: string; mode: SimulationMode; promptVersion: string };
+  scores: FeatureScore[];
+}
+
+export interface UnscoredFeatureResult {
+  status: 'skipped' | 'failed';
+  feature: FeatureRecord;
+  stage: 'explain' | 'simulate' | 'score' | null;
+  reason: string;
+  records?: StoredRecord[];
+  /** Null scores with their reason (e.g. a feature that never activates), stored so the leaderboard counts them. */
+  scores?: FeatureScore[];
+}
+
+export type FeatureResult = ScoredFeatureResult | UnscoredFeatureResult;
+
+export interface LlmCallRow {
+  runId: number | null;
+  featureId: number | null;
+  provider: string;
+  purpose: 'explain' | 'simulate';
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number | null;
+  latencyMs: number;
+  cached: boolean;
+  status: string;
+}
+
+const now = () => new Date().toISOString();
+const layerText = (layer: FeatureId['layer']) => String(layer);
+
+export class ResultStore {
+  constructor(readonly db: SqliteDatabase) {}
+
+  createRun(run: NewRun): number {
+    const info = this.db
+      .prepare(
+        `INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+      )
+      .run(
+        run.name,
+        JSON.stringify(run.config),
+        run.codeVersion,
+        JSON.stringify(run.promptVersions),
+        run.explainer,
+        run.simulator,
+        run.isBaseline ? 1 : 0,
+        run.source,
+        now(),
+      );
+    return Number(info.lastInsertRowid);
+  }
+
+  getRun(id: number): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+  }
+
+  /** A run by numeric id or by name (the newest with that name). */
+  findRun(idOrName: string): RunRow | undefined {
+    if (/^\d+$/.test(idOrName)) return this.getRun(Number(idOrName));
+    return this.db.prepare('SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1').get(idOrName) as RunRow | undefined;
+  }
+
+  latestRun(): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+  }
+
+  setRunStatus(id: number, status: RunStatus): void {
+    this.db
+      .prepare('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?')
+      .run(status, status === 'running' ? null : now(), id);
+  }
+
+  /** Id of the feature row, inserted (with its stats) when new. */
+  upsertFeature(feature: FeatureRecord): number {
+    const { id, stats } = feature;
+    this.db
+      .prepare(
+        `INSERT INTO features (model, layer, kind, idx, sae, max_activation, density, mean, variance)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (model, layer, kind, idx, sae) DO UPDATE SET
+           max_activation = excluded.max_activation, density = excluded.density,
+           mean = excluded.mean, variance = excluded.variance`,
+      )
+      .run(id.model, layerText(id.layer), id.kind, id.index, id.sae ?? '', stats.maxActivation, stats.density, stats.mean, stats.variance);
+    const row = this.db
+      .prepare('SELECT id FROM features WHERE model = ? AND layer = ? AND kind = ? AND idx = ? AND sae = ?')
+      .get(id.model, layerText(id.layer), id.kind, id.index, id.sae ?? '') as { id: number };
+    return row.id;
+  }
+
+  /** Feature row ids this run has finished (scored, skipped or failed). */
+  finishedFeatureIds(runId: number): Set<number> {
+    const rows = this.db.prepare('SELECT feature_id FROM run_features WHERE run_id = ?').all(runId) as { feature_id: number }[];
+    return new Set(rows.map((row) => row.feature_id));
+  }
+
+  /** Writes one feature's whole result in one transaction (and its LLM calls). A second write is refused. */
+  saveFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[] = []): void {
+    this.db.transaction(() => {
+      const featureId = this.upsertFeature(result.feature);
+      const insertRecord = this.db.prepare(
+        `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const recordIds = (result.records ?? []).map((record, position) =>
+        Number(
+          insertRecord.run(runId, featureId, record.split, record.source, position, JSON.stringify(record.tokens), JSON.stringify(record.activations))
+            .lastInsertRowid,
+        ),
+      );
+      if (result.status === 'scored') {
+        const explanationId = Number(
+          this.db
+            .prepare(
+              `INSERT INTO explanations (run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(runId, featureId, result.explanation.text, result.explanation.explainer, result.explanation.promptVersion, result.explanation.isBaseline ? 1 : 0, now())
+            .lastInsertRowid,
+        );
+        const insertSimulation = this.db.prepare(
+          `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (?, ?, ?, ?, ?, ?)`,
+        );
+        result.records.forEach((record, i) => {
+          if (record.expected) {
+            insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, JSON.stringify(record.expected));
+          }
+        });
+        this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores);
+      } else if (result.scores) {
+        this.insertScores(runId, featureId, null, null, result.scores);
+      }
+      this.db
+        .prepare(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
+        .run(runId, featureId, result.status, result.status === 'scored' ? null : result.stage, result.status === 'scored' ? null : result.reason, now());
+      const insertCall = this.db.prepare(
+        `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const call of calls) {
+        insertCall.run(runId, featureId, call.provider, call.purpose, call.promptTokens, call.completionTokens, call.costUsd, call.latencyMs, call.cached ? 1 : 0, call.status, now());
+      }
+    })();
+  }
+
+  private insertScores(
+    runId: number,
+    featureId: number,
+    explanationId: number | null,
+    mode: SimulationMode | null,
+    scores: readonly FeatureScore[],
+  ): void {
+    const insert = this.db.prepare(
+      `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const score of scores) {
+      insert.run(runId, featureId, explanationId, score.kind, score.value, score.reason, score.nTokens, score.nMissing, mode);
+    }
+  }
+
+  /** Counts of a run's finished units by status. */
+  runProgress(runId: number): { scored: number; skipped: number; failed: number } {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status').all(runId) as {
+      status: string;
+      n: number;
+    }[];
+    const counts = { scored: 0, skipped: 0, failed: 0 };
+    for (const row of rows) counts[row.status as keyof typeof counts] = row.n;
+    return counts;
+  }
+}
