@@ -1,7 +1,10 @@
 /** @module records/types — the data model of DESIGN §3, as zod schemas (validated at every boundary) and TS types. */
 import { z } from 'zod';
 
-const finiteNumber = z.number().refine(Number.isFinite, { message: 'must be a finite number (no NaN or Infinity)' });
+const finiteNumber = z.number({
+  error: (issue) =>
+    typeof issue.input === 'number' ? 'must be a finite number (no NaN or Infinity)' : `expected a number, got ${issue.input === null ? 'null' : typeof issue.input}`,
+});
 
 /** One text window: tokens and the raw activation of one feature on each token. */
 export const ActivationRecordSchema = z

@@ -1,0 +1,150 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import type { FeatureRecord } from '../../src/records/types.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+import { mockProviders } from '../helpers/echo-mock.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-pipeline-'));
+const prompts = {
+  explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
+  simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
+};
+
+/** Feature i fires on token "t{i}" (graded by position), plus one dead feature. */
+function syntheticFeatures(count: number): FeatureRecord[] {
+  const window = (i: number, fire: boolean, seed: number) => {
+    const tokens = Array.from({ length: 8 }, (_, k) => (fire && k % 3 === 0 ? `t${i}` : `w${(seed + k) % 5}`));
+    return { tokens, activations: tokens.map((t, k) => (t === `t${i}` ? 1 + k / 8 : 0)) };
+  };
+  const features: FeatureRecord[] = Array.from({ length: count }, (_, i) => ({
+    id: { model: 'synthetic', layer: i % 3, kind: 'neuron' as const, index: i },
+    top: Array.from({ length: 20 }, (_, r) => window(i, true, r)),
+    random: Array.from({ length: 10 }, (_, r) => window(i, r % 2 === 0, r)),
+    stats: { mean: 0.3, variance: 0.2, skewness: null, kurtosis: null, maxActivation: 1.875, density: 0.2 },
+  }));
+  features.push({
+    id: { model: 'synthetic', layer: 0, kind: 'neuron', index: count },
+    top: [{ tokens: ['a', 'b'], activations: [0, 0] }],
+    random: [{ tokens: ['c', 'd'], activations: [0, 0] }],
+    stats: { mean: 0, variance: 0, skewness: null, kurtosis: null, maxActivation: 0, density: 0 },
+  });
+  return features;
+}
+
+function writeJsonl(name: string, features: FeatureRecord[]): string {
+  const path = join(directory, name);
+  writeFileSync(path, features.map((f) => JSON.stringify(f)).join('\n'));
+  return path;
+}
+
+const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
+
+/** The explainer names the right token for feature i (found from the prompt) — a perfect mock. */
+const perfect = () =>
+  mockProviders(
+    () => 'tokens like t',
+    (token) => (/^t\d+$/.test(token) ? 10 : 0),
+  );
+
+function scoresOf(store: ResultStore, runId: number) {
+  return store.db
+    .prepare(
+      `SELECT f.layer, f.idx, s.kind, s.value, s.reason FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? ORDER BY f.idx, s.kind`,
+    )
+    .all(runId) as { layer: string; idx: number; kind: string; value: number | null; reason: string | null }[];
+}
+
+describe('runPipeline', () => {
+  it('explains, simulates in one call per feature, scores and stores every feature', async () => {
+    const source = writeJsonl('six.jsonl', syntheticFeatures(6));
+    const store = openStore('six.db');
+    const { explainer, simulator } = perfect();
+    const summary = await runPipeline({ source, concurrency: 3, ...prompts }, { store, explainer, simulator });
+    expect(summary).toMatchObject({ status: 'finished', total: 7, scored: 6, skipped: 1, failed: 0 });
+    expect(explainer.requests).toHaveLength(6);
+    expect(simulator.requests).toHaveLength(6); // one simulation call per feature, all held-out records in it
+    const scores = scoresOf(store, summary.runId);
+    const correlations = scores.filter((s) => s.kind === 'correlation.all');
+    expect(correlations).toHaveLength(7);
+    for (const s of correlations.filter((s) => s.idx < 6)) expect(s.value).toBeGreaterThan(0.9);
+    // the dead feature: a null score with its reason, not NaN, not absent
+    expect(correlations.find((s) => s.idx === 6)).toMatchObject({ value: null, reason: expect.stringMatching(/never activates/) });
+    const run = store.getRun(summary.runId)!;
+    expect(run.status).toBe('finished');
+    expect(run.explainer).toBe('mock:explainer');
+    // explain and score records never overlap, and the explanation rows carry the prompt version
+    const explanation = store.db.prepare('SELECT prompt_version FROM explanations LIMIT 1').get() as { prompt_version: string };
+    expect(explanation.prompt_version).toBe('explain.test');
+    const calls = store.db.prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose').all(summary.runId);
+    expect(calls).toEqual([{ purpose: 'explain', n: 6 }, { purpose: 'simulate', n: 6 }]);
+  });
+
+  it('a wrong explanation scores low', async () => {
+    const source = writeJsonl('wrong.jsonl', syntheticFeatures(3));
+    const store = openStore('wrong.db');
+    const { explainer, simulator } = mockProviders(() => 'words w1', (token) => (token === 'w1' ? 10 : 0));
+    const summary = await runPipeline({ source, ...prompts }, { store, explainer, simulator });
+    for (const s of scoresOf(store, summary.runId).filter((s) => s.kind === 'correlation.all' && s.value !== null)) {
+      expect(s.value!).toBeLessThan(0.2);
+    }
+  });
+
+  it('resumes an interrupted run with no feature lost or done twice, equal to an uninterrupted run', async () => {
+    const features = syntheticFeatures(12);
+    const source = writeJsonl('twelve.jsonl', features);
+    const reference = openStore('reference.db');
+    const full = await runPipeline({ source, concurrency: 2, ...prompts }, { store: reference, ...perfect() });
+
+    const store = openStore('resumed.db');
+    const controller = new AbortController();
+    let done = 0;
+    const firstProviders = perfect();
+    const first = await runPipeline(
+      { source, concurrency: 2, ...prompts },
+      {
+        store,
+        ...firstProviders,
+        signal: controller.signal,
+        events: { onFeatureDone: () => (++done === 5 ? controller.abort() : undefined) },
+      },
+    );
+    expect(first.status).toBe('interrupted');
+    expect(first.processedNow).toBeLessThan(13);
+    expect(store.getRun(first.runId)!.status).toBe('interrupted');
+
+    const providers = perfect();
+    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...providers });
+    expect(second).toMatchObject({ runId: first.runId, status: 'finished', total: 13 });
+    expect(first.processedNow + second.processedNow).toBe(13);
+    // every live feature was explained exactly once over both invocations (the dead one needs no call)
+    expect(firstProviders.explainer.requests.length + providers.explainer.requests.length).toBe(12);
+    const counts = store.db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS d FROM run_features WHERE run_id = ?').get(first.runId);
+    expect(counts).toEqual({ n: 13, d: 13 });
+    expect(scoresOf(store, first.runId)).toEqual(scoresOf(reference, full.runId));
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(/already finished/);
+  });
+
+  it('validates the whole input before writing anything', async () => {
+    const good = syntheticFeatures(2).map((f) => JSON.stringify(f));
+    const path = join(directory, 'bad.jsonl');
+    writeFileSync(path, `${good[0]}\n${good[1]!.replace('"activations":[1,0', '"activations":[1e999,0')}\n`);
+    const store = openStore('bad.db');
+    await expect(runPipeline({ source: path, ...prompts }, { store, ...perfect() })).rejects.toThrow(/bad\.jsonl \(line 2, top\[0\]\.activations\[0\]\): must be a finite number/);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
+  });
+
+  it('records a failed explanation with its reason and goes on', async () => {
+    const source = writeJsonl('fail.jsonl', syntheticFeatures(3));
+    const store = openStore('fail.db');
+    const { simulator } = perfect();
+    const { explainer } = mockProviders((i) => (i === 1 ? '' : 'tokens like t'), () => 0);
+    const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer, simulator });
+    expect(summary).toMatchObject({ scored: 2, failed: 1, status: 'finished' });
+    const failure = store.db.prepare("SELECT stage, reason FROM run_features WHERE status = 'failed'").get();
+    expect(failure).toEqual({ stage: 'explain', reason: expect.stringMatching(/no explanation/) });
+  });
+});
