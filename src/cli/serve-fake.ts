@@ -1,0 +1,53 @@
+/**
+ * @module cli/serve-fake — `autointerp serve-fake`: runs the offline fake OpenAI-compatible server (a test double
+ * answering from the rule-based model, not a real model) on 127.0.0.1 until SIGINT or SIGTERM.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { startFakeLlmServer } from '../llm/fake-server/fake-llm-server.ts';
+
+/** Default port of the command (the library default is 0, an ephemeral port). */
+export const defaultServeFakePort = 8787;
+
+interface ServeFakeFlags {
+  port: number;
+  latencyMs: number;
+  lexicon?: string;
+}
+
+function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return number;
+  };
+}
+
+/** Adds `serve-fake [--port N] [--latency-ms N] [--lexicon FILE]` to the program. */
+export function registerServeFakeCommand(program: Command): Command {
+  return program
+    .command('serve-fake')
+    .description('run the offline fake OpenAI-compatible LLM server (a test double, not a real model) on 127.0.0.1')
+    .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInteger('--port'), defaultServeFakePort)
+    .option('--latency-ms <n>', 'delay before each answer, in milliseconds', nonNegativeInteger('--latency-ms'), 0)
+    .option('--lexicon <file>', 'concept lexicon JSON (default: the bundled data/lexicon/concepts.json)')
+    .action(async (flags: ServeFakeFlags) => {
+      const server = await startFakeLlmServer({
+        port: flags.port,
+        latencyMs: flags.latencyMs,
+        ...(flags.lexicon ? { lexiconPath: flags.lexicon } : {}),
+      });
+      process.stdout.write(`fake LLM server (offline test double, not a real model) listening on ${server.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await server.close();
+      process.stdout.write('fake LLM server stopped\n');
+    });
+}

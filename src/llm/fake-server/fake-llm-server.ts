@@ -1,0 +1,273 @@
+/**
+ * @module llm/fake-server/fake-llm-server — an OFFLINE TEST DOUBLE of an OpenAI-compatible server (node:http, bound
+ * to 127.0.0.1 only), answering from the rule-based model: `POST /v1/chat/completions`, `POST /v1/completions`
+ * (with echo + prompt logprobs as vLLM serves them) and `GET /v1/models`. Every request is recorded for tests.
+ * Faults (429 with Retry-After, 500, hangs, malformed or truncated bodies) plug in as an `intercept` hook around
+ * each request; the only built-in one is a fixed `latencyMs`.
+ */
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import type { ConceptLexicon } from '../concept-lexicon.ts';
+import { loadConceptLexicon } from '../concept-lexicon.ts';
+import { respondToRequest, ruleBasedModelName } from '../rule-based/rule-based-model.ts';
+import type { RuleBasedModelOptions } from '../rule-based/rule-based-model.ts';
+import {
+  ChatCompletionBodySchema,
+  chatBodyToRequest,
+  CompletionBodySchema,
+  completionBodyToRequest,
+} from './wire-requests.ts';
+import { chatCompletionResponse, errorBody, textCompletionResponse } from './wire-responses.ts';
+
+/** A request as the server received it. */
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string, e.g. `/v1/completions`. */
+  path: string;
+  /** Node's lower-cased header map (holds the Authorization header: test memory only, never logged). */
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body; undefined when empty or not JSON. */
+  body: unknown;
+  rawBody: string;
+}
+
+/** A response before it is written: status, headers and the raw body (any string, so faults can break it). */
+export interface FakeHttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface FakeRequestContext {
+  request: RecordedRequest;
+  /** 0-based arrival order of this request. */
+  index: number;
+  /** Aborted when the client goes away or the server closes (a hanging interceptor should wait on it). */
+  signal: AbortSignal;
+}
+
+/**
+ * Wraps the handling of one request: answer directly (e.g. a 429), call `next()` for the normal answer and change
+ * it (truncate, corrupt), delay, or wait on `context.signal` to hang. Nothing is written after the signal aborts.
+ */
+export type FakeRequestInterceptor = (
+  context: FakeRequestContext,
+  next: () => Promise<FakeHttpResponse>,
+) => Promise<FakeHttpResponse>;
+
+export interface FakeLlmServerOptions {
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Delay before each model answer, in milliseconds. Default 0. */
+  latencyMs?: number;
+  /** Lexicon file for reading explanations. Default: the bundled data/lexicon/concepts.json. Loaded at start. */
+  lexiconPath?: string;
+  /** An in-memory lexicon instead of a file (wins over `lexiconPath`). */
+  lexicon?: ConceptLexicon;
+  /** Per-request hook for fault injection; default none. */
+  intercept?: FakeRequestInterceptor;
+  /** Further rule-based model settings (tokenizer, distribution shape). */
+  model?: Omit<RuleBasedModelOptions, 'lexicon'>;
+}
+
+export interface FakeLlmServer {
+  /** Base URL to give an OpenAI client: `http://127.0.0.1:PORT/v1`. */
+  url: string;
+  port: number;
+  /** Every request received, in arrival order. */
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** Largest request body accepted, in bytes. */
+const maxBodyBytes = 64 * 1024 * 1024;
+
+function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): FakeHttpResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+function invalidRequest(message: string, code: string | null = null, param: string | null = null): FakeHttpResponse {
+  return jsonResponse(400, errorBody(message, 'invalid_request_error', code, param));
+}
+
+function zodMessage(error: z.ZodError): { message: string; param: string | null } {
+  const issue = error.issues[0];
+  const param = issue && issue.path.length > 0 ? issue.path.join('.') : null;
+  const message = issue ? `${param ? `\`${param}\`: ` : ''}${issue.message}` : 'invalid request body';
+  return { message, param };
+}
+
+function readBody(incoming: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    incoming.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        reject(new Error('request body too large'));
+        incoming.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    incoming.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    incoming.on('error', reject);
+  });
+}
+
+function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+  if (milliseconds <= 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, milliseconds);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Starts the fake server; resolves once it listens. */
+export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Promise<FakeLlmServer> {
+  const lexicon = options.lexicon ?? loadConceptLexicon(options.lexiconPath);
+  const modelOptions: RuleBasedModelOptions = { ...options.model, lexicon };
+  const requests: RecordedRequest[] = [];
+  const inFlight = new Set<AbortController>();
+  let responseCounter = 0;
+
+  /** The normal answer to a recorded request. */
+  async function answer(request: RecordedRequest, signal: AbortSignal): Promise<FakeHttpResponse> {
+    const route = `${request.method} ${request.path.replace(/\/+$/, '')}`;
+    if (route === 'GET /v1/models') {
+      return jsonResponse(200, {
+        object: 'list',
+        data: [{ id: ruleBasedModelName, object: 'model', created: 0, owned_by: 'autointerp-fake-server' }],
+      });
+    }
+    const isChat = route === 'POST /v1/chat/completions';
+    const isCompletions = route === 'POST /v1/completions';
+    if (!isChat && !isCompletions) {
+      const path = request.path.replace(/\/+$/, '');
+      const knownPath = ['/v1/models', '/v1/chat/completions', '/v1/completions'].includes(path);
+      const type = 'invalid_request_error';
+      return knownPath
+        ? jsonResponse(405, errorBody(`Method ${request.method} not allowed for ${path}`, type, 'method_not_allowed'))
+        : jsonResponse(404, errorBody(`Unknown request URL: ${request.method} ${path}`, type, 'unknown_url'));
+    }
+    if (request.body === undefined) {
+      return invalidRequest('We could not parse the JSON body of your request: expected a JSON object.', 'invalid_json');
+    }
+    await sleep(options.latencyMs ?? 0, signal);
+    const created = Math.floor(Date.now() / 1000);
+    responseCounter += 1;
+    if (isChat) {
+      const parsed = ChatCompletionBodySchema.safeParse(request.body);
+      if (!parsed.success) {
+        const { message, param } = zodMessage(parsed.error);
+        return invalidRequest(message, 'invalid_request_body', param);
+      }
+      const result = await respondToRequest(chatBodyToRequest(parsed.data), modelOptions);
+      return jsonResponse(200, chatCompletionResponse(result, `chatcmpl-fake-${responseCounter}`, created));
+    }
+    const parsed = CompletionBodySchema.safeParse(request.body);
+    if (!parsed.success) {
+      const { message, param } = zodMessage(parsed.error);
+      return invalidRequest(message, 'invalid_request_body', param);
+    }
+    const llmRequest = completionBodyToRequest(parsed.data);
+    const result = await respondToRequest(llmRequest, modelOptions);
+    return jsonResponse(
+      200,
+      textCompletionResponse(result, {
+        id: `cmpl-fake-${responseCounter}`,
+        created,
+        prompt: llmRequest.prompt ?? '',
+        echo: parsed.data.echo === true,
+      }),
+    );
+  }
+
+  async function handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+    const controller = new AbortController();
+    inFlight.add(controller);
+    outgoing.on('close', () => controller.abort());
+    try {
+      let rawBody = '';
+      let tooLarge = false;
+      try {
+        rawBody = await readBody(incoming);
+      } catch {
+        tooLarge = true;
+      }
+      let body: unknown;
+      try {
+        body = rawBody.length > 0 ? JSON.parse(rawBody) : undefined;
+      } catch {
+        body = undefined;
+      }
+      if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) body = undefined;
+      const request: RecordedRequest = {
+        method: incoming.method ?? 'GET',
+        path: (incoming.url ?? '/').split('?')[0] ?? '/',
+        headers: incoming.headers,
+        body,
+        rawBody,
+      };
+      const index = requests.length;
+      requests.push(request);
+      const next = async (): Promise<FakeHttpResponse> => {
+        if (tooLarge) return jsonResponse(413, errorBody('request body too large', 'invalid_request_error', 'body_too_large'));
+        try {
+          return await answer(request, controller.signal);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          return jsonResponse(500, errorBody(`fake server error: ${message}`, 'server_error'));
+        }
+      };
+      const response = options.intercept
+        ? await options.intercept({ request, index, signal: controller.signal }, next)
+        : await next();
+      if (controller.signal.aborted || outgoing.destroyed) return;
+      outgoing.writeHead(response.status, {
+        ...response.headers,
+        'content-length': String(Buffer.byteLength(response.body)),
+      });
+      outgoing.end(response.body);
+    } catch (error) {
+      if (!outgoing.headersSent && !outgoing.destroyed) {
+        const message = error instanceof Error ? error.message : String(error);
+        outgoing.writeHead(500, { 'content-type': 'application/json' });
+        outgoing.end(JSON.stringify(errorBody(`fake server error: ${message}`, 'server_error')));
+      }
+    } finally {
+      inFlight.delete(controller);
+    }
+  }
+
+  const server = createServer((incoming, outgoing) => {
+    void handle(incoming, outgoing);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    requests,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        for (const controller of inFlight) controller.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

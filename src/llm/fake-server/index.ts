@@ -1,0 +1,10 @@
+/** @module llm/fake-server — public face of the offline fake OpenAI-compatible server (a test double). */
+export type {
+  FakeHttpResponse,
+  FakeLlmServer,
+  FakeLlmServerOptions,
+  FakeRequestContext,
+  FakeRequestInterceptor,
+  RecordedRequest,
+} from './fake-llm-server.ts';
+export { startFakeLlmServer } from './fake-llm-server.ts';

@@ -1,0 +1,36 @@
+/** @module llm — public face of the LLM layer: the Provider contract, providers, the fake server, tokens, lexicon. */
+export * from './types.ts';
+export type { BaselineProviderOptions } from './baseline-provider.ts';
+export { createBaselineProvider } from './baseline-provider.ts';
+export type { OpenAiCompatibleProviderOptions } from './openai-compatible-provider.ts';
+export {
+  createOpenAiCompatibleProvider,
+  isRetryableStatus,
+  keylessPlaceholder,
+  mapChatLogprobs,
+  mapCompletionLogprobs,
+  toLlmCallError,
+} from './openai-compatible-provider.ts';
+export type { CreateProviderOptions, ProviderName, ProviderSpec } from './create-provider.ts';
+export { createProvider, knownProviders, parseProviderSpec } from './create-provider.ts';
+export type {
+  FakeHttpResponse,
+  FakeLlmServer,
+  FakeLlmServerOptions,
+  FakeRequestContext,
+  FakeRequestInterceptor,
+  RecordedRequest,
+} from './fake-server/index.ts';
+export { startFakeLlmServer } from './fake-server/index.ts';
+export type { EncodingName } from './token-counter.ts';
+export { countTokens, getEncoder, splitTokens } from './token-counter.ts';
+export type { Concept, ConceptLexicon } from './concept-lexicon.ts';
+export { ConceptLexiconSchema, ConceptSchema, defaultLexiconPath, loadConceptLexicon } from './concept-lexicon.ts';
+export { retryAfterMilliseconds } from './retry-after.ts';
+export { redactSecret } from './redact-secret.ts';
+export type { RuleBasedModelOptions } from './rule-based/index.ts';
+export { interpretExplanation, respondToRequest, ruleBasedModelName } from './rule-based/index.ts';
+export type { MockProvider, MockProviderOptions } from './mock-provider.ts';
+export { createMockProvider, textResult } from './mock-provider.ts';
+export { PromptBuilder } from './prompt-builder.ts';
+export * from './prompt-template.ts';

@@ -1,0 +1,264 @@
+/**
+ * @module llm/openai-compatible-provider — the Provider for OpenAI's API and OpenAI-compatible servers (vLLM,
+ * llama.cpp server, …) through the `openai` npm package: `prompt` requests go to Completions (echo + prompt
+ * logprobs for all-at-once simulation), `messages` requests to Chat Completions (completion logprobs). The client is
+ * created on the first request (never at import), with `maxRetries: 0` (retrying is a separate wrapper); the API key
+ * is read at request time and never appears in an error message.
+ */
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { redactSecret } from './redact-secret.ts';
+import { retryAfterMilliseconds } from './retry-after.ts';
+import type { LlmRequest, LlmResult, LlmUsage, Provider, TokenLogprob } from './types.ts';
+import { LlmCallError } from './types.ts';
+
+export interface OpenAiCompatibleProviderOptions {
+  /** Model name as the server knows it (`gpt-4o-mini`, `meta-llama/Llama-3.1-8B-Instruct`). */
+  model: string;
+  /** Server base URL including `/v1` (vLLM: `http://127.0.0.1:8000/v1`). Default: OpenAI's API. */
+  baseURL?: string;
+  /**
+   * API key. Default: the environment variable `apiKeyEnvironmentVariable`, read at each request; with a `baseURL`
+   * and no key set, the placeholder "not-needed" (keyless local servers). Without both: the request fails.
+   */
+  apiKey?: string;
+  /** Where to read the key from. Default `OPENAI_API_KEY`. */
+  apiKeyEnvironmentVariable?: string;
+  /** Custom fetch (tests, proxies). Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Timeout of one request, in milliseconds. Default 600 000 (the SDK's). */
+  timeoutMs?: number;
+  /**
+   * The chat body field that limits the completion. Default `max_tokens` (vLLM and most compatible servers);
+   * OpenAI's reasoning models accept only `max_completion_tokens`.
+   */
+  chatMaxTokensField?: 'max_tokens' | 'max_completion_tokens';
+}
+
+/** Placeholder key for servers that do not check one (the SDK refuses to run without a key). */
+export const keylessPlaceholder = 'not-needed';
+
+type CompletionLogprobs = {
+  tokens?: string[] | null;
+  token_logprobs?: Array<number | null> | null;
+  top_logprobs?: Array<Record<string, number> | null> | null;
+  text_offset?: number[] | null;
+};
+
+/** Is a failure with this HTTP status worth retrying? 408, 409, 429 and 5xx are; other 4xx are not. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/** Maps an SDK (or other) error to an LlmCallError whose message holds no secret. */
+export function toLlmCallError(error: unknown, context: { providerId: string; url: string; secret?: string }): LlmCallError {
+  const clean = (text: string) => redactSecret(text, context.secret);
+  const prefix = `${context.providerId}: `;
+  if (error instanceof LlmCallError) return error;
+  if (error instanceof APIUserAbortError) {
+    return new LlmCallError(`${prefix}request to ${context.url} aborted`, { url: context.url, retryable: false });
+  }
+  if (error instanceof APIConnectionTimeoutError) {
+    return new LlmCallError(`${prefix}request to ${context.url} timed out`, { url: context.url, retryable: true });
+  }
+  if (error instanceof APIConnectionError) {
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    const detail = cause ? `: ${clean(cause.message)}` : '';
+    return new LlmCallError(
+      `${prefix}connection to ${context.url} failed${detail}`,
+      { url: context.url, retryable: true },
+      cause ? { cause } : undefined,
+    );
+  }
+  if (error instanceof APIError && typeof error.status === 'number') {
+    const status = error.status;
+    const retryAfterMs = retryAfterMilliseconds(error.headers);
+    return new LlmCallError(`${prefix}HTTP ${status} from ${context.url}: ${clean(error.message)}`, {
+      status,
+      url: context.url,
+      retryable: isRetryableStatus(status),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+  if (error instanceof Error && error.name === 'AbortError') {
+    return new LlmCallError(`${prefix}request to ${context.url} aborted`, { url: context.url, retryable: false });
+  }
+  // A body that is not JSON (a proxy's error page, a truncated answer) is a transient server fault.
+  const retryable = error instanceof SyntaxError;
+  const message = error instanceof Error ? error.message : String(error);
+  return new LlmCallError(`${prefix}request to ${context.url} failed: ${clean(message)}`, {
+    url: context.url,
+    retryable,
+  });
+}
+
+function usageOf(usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined, warnings: string[]): LlmUsage {
+  if (!usage) warnings.push('server returned no usage; token counts recorded as 0');
+  return { promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0 };
+}
+
+/**
+ * Completions logprobs → TokenLogprob[]. With echo the offsets are the server's (from the prompt's start); without,
+ * they are made relative to the completion (servers differ: OpenAI counted from the prompt, vLLM from 0).
+ */
+export function mapCompletionLogprobs(logprobs: CompletionLogprobs, echo: boolean): TokenLogprob[] {
+  const tokens = logprobs.tokens ?? [];
+  const serverOffsets = logprobs.text_offset ?? [];
+  const shift = !echo && serverOffsets.length > 0 ? (serverOffsets[0] ?? 0) : 0;
+  const mapped: TokenLogprob[] = [];
+  let accumulated = 0;
+  tokens.forEach((token, index) => {
+    const serverOffset = serverOffsets[index];
+    const textOffset = serverOffset === undefined ? accumulated : serverOffset - shift;
+    mapped.push({
+      token,
+      logprob: logprobs.token_logprobs?.[index] ?? null,
+      topLogprobs: { ...(logprobs.top_logprobs?.[index] ?? {}) },
+      textOffset,
+    });
+    accumulated = textOffset + token.length;
+  });
+  return mapped;
+}
+
+/** Chat `logprobs.content` → TokenLogprob[], offsets accumulated over the completion. */
+export function mapChatLogprobs(
+  content: ReadonlyArray<{ token: string; logprob: number; top_logprobs?: ReadonlyArray<{ token: string; logprob: number }> }>,
+): TokenLogprob[] {
+  let offset = 0;
+  return content.map((entry) => {
+    const topLogprobs: Record<string, number> = {};
+    for (const alternative of entry.top_logprobs ?? []) {
+      const existing = topLogprobs[alternative.token];
+      if (existing === undefined || alternative.logprob > existing) topLogprobs[alternative.token] = alternative.logprob;
+    }
+    const mapped: TokenLogprob = { token: entry.token, logprob: entry.logprob, topLogprobs, textOffset: offset };
+    offset += entry.token.length;
+    return mapped;
+  });
+}
+
+/** Creates the provider; nothing is read or connected until the first request. */
+export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProviderOptions): Provider {
+  const providerId = `${options.baseURL ? 'openai-compatible' : 'openai'}:${options.model}`;
+  const environmentVariable = options.apiKeyEnvironmentVariable ?? 'OPENAI_API_KEY';
+  let cachedClient: { key: string; client: OpenAI } | undefined;
+
+  function resolveKey(): string {
+    const key = options.apiKey ?? process.env[environmentVariable];
+    if (key !== undefined && key !== '') return key;
+    if (options.baseURL) return keylessPlaceholder;
+    throw new LlmCallError(`${providerId}: no API key: set ${environmentVariable} in the environment`, {
+      retryable: false,
+    });
+  }
+
+  function clientFor(key: string): OpenAI {
+    if (cachedClient?.key !== key) {
+      cachedClient = {
+        key,
+        client: new OpenAI({
+          apiKey: key,
+          ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+          maxRetries: 0,
+        }),
+      };
+    }
+    return cachedClient.client;
+  }
+
+  async function completePrompt(client: OpenAI, request: LlmRequest, prompt: string): Promise<LlmResult> {
+    const echo = request.logprobs?.echo === true;
+    const response = await client.completions.create(
+      {
+        model: options.model,
+        prompt,
+        max_tokens: request.maxTokens,
+        ...(request.logprobs ? { logprobs: request.logprobs.topK, echo } : {}),
+        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        ...(request.stop && request.stop.length > 0 ? { stop: request.stop } : {}),
+      },
+      request.signal ? { signal: request.signal } : undefined,
+    );
+    const warnings: string[] = [];
+    const choice = response.choices[0];
+    if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
+    let text = choice.text ?? '';
+    if (echo) {
+      if (text.startsWith(prompt)) text = text.slice(prompt.length);
+      else warnings.push('echoed text does not start with the prompt; text kept as the server sent it');
+    }
+    let tokens: TokenLogprob[] | undefined;
+    if (request.logprobs) {
+      if (choice.logprobs?.tokens) tokens = mapCompletionLogprobs(choice.logprobs as CompletionLogprobs, echo);
+      else warnings.push('logprobs requested but the server returned none');
+    }
+    return {
+      text,
+      ...(tokens ? { tokens } : {}),
+      usage: usageOf(response.usage, warnings),
+      model: response.model ?? options.model,
+      finishReason: choice.finish_reason ?? 'unknown',
+      cached: false,
+      warnings,
+    };
+  }
+
+  async function completeChat(client: OpenAI, request: LlmRequest): Promise<LlmResult> {
+    const warnings: string[] = [];
+    if (request.logprobs?.echo) warnings.push('echo ignored: the chat endpoint cannot echo the prompt');
+    const response = await client.chat.completions.create(
+      {
+        model: options.model,
+        messages: (request.messages ?? []).map((message) => ({ role: message.role, content: message.content })),
+        [options.chatMaxTokensField ?? 'max_tokens']: request.maxTokens,
+        ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.topK } : {}),
+        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+        ...(request.stop && request.stop.length > 0 ? { stop: request.stop } : {}),
+      },
+      request.signal ? { signal: request.signal } : undefined,
+    );
+    const choice = response.choices[0];
+    if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
+    let tokens: TokenLogprob[] | undefined;
+    if (request.logprobs) {
+      if (choice.logprobs?.content) tokens = mapChatLogprobs(choice.logprobs.content);
+      else warnings.push('logprobs requested but the server returned none');
+    }
+    return {
+      text: choice.message.content ?? '',
+      ...(tokens ? { tokens } : {}),
+      usage: usageOf(response.usage, warnings),
+      model: response.model ?? options.model,
+      finishReason: choice.finish_reason ?? 'unknown',
+      cached: false,
+      warnings,
+    };
+  }
+
+  return {
+    id: providerId,
+    // OpenAI's own API no longer serves echo with logprobs on Completions; compatible servers (vLLM, llama.cpp) do.
+    capabilities: { chatLogprobs: true, promptLogprobs: options.baseURL !== undefined, batch: false },
+    isBaseline: false,
+    async complete(request: LlmRequest): Promise<LlmResult> {
+      if ((request.prompt === undefined) === (request.messages === undefined)) {
+        throw new LlmCallError(`${providerId}: request must set exactly one of \`prompt\` and \`messages\``, {
+          retryable: false,
+        });
+      }
+      const key = resolveKey();
+      const client = clientFor(key);
+      const path = request.prompt !== undefined ? '/completions' : '/chat/completions';
+      const url = `${client.baseURL.replace(/\/+$/, '')}${path}`;
+      try {
+        return request.prompt !== undefined
+          ? await completePrompt(client, request, request.prompt)
+          : await completeChat(client, request);
+      } catch (error) {
+        throw toLlmCallError(error, { providerId, url, secret: key });
+      }
+    },
+  };
+}

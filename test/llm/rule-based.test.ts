@@ -1,0 +1,254 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadConceptLexicon } from '../../src/llm/concept-lexicon.ts';
+import { explainFromPrompt, summarizeLastNeuronActivations } from '../../src/llm/rule-based/explain-from-prompt.ts';
+import { interpretExplanation } from '../../src/llm/rule-based/interpret-explanation.ts';
+import { classifyRequest, respondToRequest } from '../../src/llm/rule-based/rule-based-model.ts';
+import {
+  predictUnknownValues,
+  rewriteTargetRecords,
+  simulateEcho,
+} from '../../src/llm/rule-based/simulate-from-prompt.ts';
+import { expectedValue, valueDistribution } from '../../src/llm/rule-based/value-distribution.ts';
+import type { TokenLogprob } from '../../src/llm/types.ts';
+import { explainPrompt, simulationMessages, simulationPrompt, unknownOffsets } from './prompt-fixtures.ts';
+
+const lexicon = loadConceptLexicon(fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url)));
+
+/** Predictions of an explanation over one token sequence. */
+function predictAll(explanation: string, tokens: string[]): number[] {
+  const { predict } = interpretExplanation(explanation, { lexicon });
+  return tokens.map((_, index) => predict(tokens, index));
+}
+
+/** Renormalized expected value over the number keys (trimmed) of a position's top logprobs, as the lead's parser. */
+function expectedFromTopLogprobs(top: Record<string, number>): number | null {
+  let mass = 0;
+  let sum = 0;
+  for (const [key, logprob] of Object.entries(top)) {
+    const trimmed = key.trim();
+    if (!/^(?:10|[0-9])$/.test(trimmed)) continue;
+    mass += Math.exp(logprob);
+    sum += Number(trimmed) * Math.exp(logprob);
+  }
+  return mass > 0 ? sum / mass : null;
+}
+
+function tokenCovering(tokens: readonly TokenLogprob[], offset: number): TokenLogprob | undefined {
+  return tokens.find((token) => token.textOffset <= offset && offset < token.textOffset + token.token.length);
+}
+
+describe('interpretExplanation', () => {
+  it('reads quoted tokens in every quote style, case-insensitively and trimmed', () => {
+    const tokens = [' The', ' cat', ' of', ' x', 'y', ' dog'];
+    expect(predictAll('the tokens "the", \'of\', “x” and ‘dog’', tokens)).toEqual([10, 0, 10, 10, 0, 10]);
+  });
+
+  it('does not take apostrophes for quotes', () => {
+    const interpretation = interpretExplanation("the neuron's favourite token 'cat' isn't here", { lexicon });
+    expect(interpretation.targets.map((matcher) => matcher.label)).toEqual(['cat']);
+  });
+
+  it('reads concept aliases with the lexicon weights and patterns', () => {
+    expect(predictAll('determiners', [' the', ' this', ' that', ' cat'])).toEqual([10, 6, 3, 0]);
+    expect(predictAll('numbers', [' 42', '3.5', ' two', ' cat'])).toEqual([10, 10, 10, 0]);
+  });
+
+  it('lets the longest alias win where aliases overlap', () => {
+    const interpretation = interpretExplanation('past tense verbs', { lexicon });
+    expect(interpretation.targets.map((matcher) => matcher.label)).toEqual(['past tense verbs']);
+    expect(predictAll('past tense verbs', [' ran', ' is', ' run'])).toEqual([10, 0, 0]);
+    expect(predictAll('verbs', [' ran', ' is', ' run'])).toEqual([10, 9, 8]);
+    expect(predictAll('past-tense verbs', [' walked', ' is'])).toEqual([10, 0]);
+  });
+
+  it('takes the union (max) of several things named', () => {
+    expect(predictAll('the token "cat" and numbers, also articles', [' cat', ' 7', ' an', ' dog'])).toEqual([10, 10, 10, 0]);
+  });
+
+  it('gates on the previous token with "after", "following" and "preceded by"', () => {
+    const tokens = [' the', ' cat', ' saw', ' a', ' dog', ' cat'];
+    expect(predictAll('nouns after "the"', tokens)).toEqual([0, 10, 0, 0, 0, 0]);
+    expect(predictAll('nouns following determiners', tokens)).toEqual([0, 10, 0, 0, 10, 0]);
+    expect(predictAll('nouns preceded by articles', tokens)).toEqual([0, 10, 0, 0, 10, 0]);
+    // Only a context named: any token after it.
+    expect(predictAll('tokens right after "saw"', tokens)).toEqual([0, 0, 0, 10, 0, 0]);
+  });
+
+  it('multiplies the target weight by the previous token\'s context weight', () => {
+    expect(predictAll('nouns after determiners', [' this', ' cat'])).toEqual([0, 6]);
+  });
+
+  it('does not read "the following" as a context clause', () => {
+    const interpretation = interpretExplanation('the following words: "cat" and "dog"', { lexicon });
+    expect(interpretation.context).toEqual([]);
+    expect(predictAll('the following words: "cat" and "dog"', [' cat', ' dog', ' the'])).toEqual([10, 10, 0]);
+  });
+
+  it('ends a context clause at the end of its sentence', () => {
+    expect(predictAll('nouns after "the". Also numbers', [' 5', ' cat', ' the', ' cat'])).toEqual([10, 0, 0, 10]);
+  });
+
+  it('predicts 0 everywhere when nothing is recognised', () => {
+    const interpretation = interpretExplanation('vague feelings of unease', { lexicon });
+    expect(interpretation.recognized).toBe(false);
+    expect(predictAll('vague feelings of unease', [' the', ' cat'])).toEqual([0, 0]);
+  });
+});
+
+describe('explainFromPrompt', () => {
+  it('names the tokens of the last neuron with the highest mean activation', () => {
+    const prompt = explainPrompt([
+      { tokens: [' the', ' cat', ' a', ' dog'], values: [10, 0, 7, 0] },
+      { tokens: [' The', ' an', ' sat'], values: [8, 5, 1] },
+    ]);
+    expect(explainFromPrompt(prompt)).toBe(' the tokens "the", "a" and "an".');
+  });
+
+  it('ignores the zeros-filtered repetition when computing means', () => {
+    const records = [
+      { tokens: [' the', ' cat', ' the', ' dog', ' the'], values: [9, 0, 0, 0, 0] },
+      { tokens: [' cat', ' on'], values: [4, 0] },
+    ];
+    const summary = summarizeLastNeuronActivations(explainPrompt(records, { filteredRepeat: true }));
+    expect(summary.find((entry) => entry.token === 'the')).toEqual({ token: 'the', meanActivation: 3, count: 3 });
+    expect(explainFromPrompt(explainPrompt(records, { filteredRepeat: true }))).toBe(' the tokens "the" and "cat".');
+  });
+
+  it('breaks ties by count, then alphabetically', () => {
+    const prompt = explainPrompt([{ tokens: ['b', 'a', 'c', 'c', 'd'], values: [5, 5, 5, 5, 1] }]);
+    expect(explainFromPrompt(prompt)).toBe(' the tokens "c", "a" and "b".');
+  });
+
+  it('says so when nothing is active', () => {
+    expect(explainFromPrompt(explainPrompt([{ tokens: [' a', ' b'], values: [0, 0] }]))).toBe(
+      ' nothing in particular; it never fires.',
+    );
+  });
+
+  it('round-trips: its explanation, read back, predicts the tokens it named', () => {
+    const explanation = explainFromPrompt(explainPrompt([{ tokens: [' of', ' the', ' cat'], values: [10, 6, 0] }]));
+    expect(predictAll(explanation, [' of', ' the', ' cat'])).toEqual([10, 10, 0]);
+  });
+});
+
+describe('simulation from the prompt', () => {
+  const targets = [
+    [' the', ' cat', ' sat', ' on', ' the', ' dog'],
+    [' a', ' dog', ' ran', ' 42'],
+  ];
+  const prompt = simulationPrompt('nouns after "the"', targets);
+
+  it('predicts each unknown from its own block\'s explanation', () => {
+    const predictions = predictUnknownValues(prompt, lexicon);
+    expect(predictions).toHaveLength(1 + 10);
+    expect(predictions[0]).toMatchObject({ token: 'd', neuronNumber: 1, prediction: 0 });
+    expect(predictions.slice(1).map((prediction) => prediction.prediction)).toEqual([0, 10, 0, 0, 0, 10, 0, 0, 0, 0]);
+  });
+
+  it('echo: tokens reconstruct the prompt, the first has no logprob, every unknown has number alternatives', async () => {
+    const tokens = await simulateEcho(prompt, { lexicon, topK: 5 });
+    expect(tokens.map((token) => token.token).join('')).toBe(prompt);
+    expect(tokens[0]?.logprob).toBeNull();
+    for (const token of tokens) expect(prompt.slice(token.textOffset, token.textOffset + token.token.length)).toBe(token.token);
+    const predictions = predictUnknownValues(prompt, lexicon);
+    const offsets = unknownOffsets(prompt);
+    expect(offsets).toEqual(predictions.map((prediction) => prediction.offset));
+    for (const prediction of predictions) {
+      const token = tokenCovering(tokens, prediction.offset);
+      expect(token, `token at offset ${prediction.offset}`).toBeDefined();
+      const top = token?.topLogprobs ?? {};
+      expect(Object.keys(top)).toHaveLength(5);
+      expect(Object.keys(top).some((key) => key.trim() === 'unknown')).toBe(true);
+      const expected = expectedFromTopLogprobs(top);
+      expect(expected).not.toBeNull();
+      expect(Math.abs((expected ?? 99) - prediction.prediction)).toBeLessThan(0.3);
+    }
+  });
+
+  it('value distributions peak so that the expected value tracks any prediction', () => {
+    for (const prediction of [0, 0.5, 2.25, 5, 7.8, 10]) {
+      const distribution = valueDistribution(prediction);
+      expect(distribution.reduce((sum, alternative) => sum + alternative.probability, 0)).toBeCloseTo(1, 10);
+      expect(Math.abs((expectedValue(distribution) ?? 99) - prediction)).toBeLessThan(0.2);
+    }
+  });
+
+  it('chat: rewrites the target records with rounded predictions and value tokens carrying the distribution', async () => {
+    const messages = simulationMessages('nouns after "the"', targets);
+    const result = await respondToRequest({ messages, maxTokens: 500, logprobs: { topK: 5 } }, { lexicon });
+    expect(result.text).toBe(
+      '<start>\n the\t0\n cat\t10\n sat\t0\n on\t0\n the\t0\n dog\t10\n<end>\n<start>\n a\t0\n dog\t0\n ran\t0\n 42\t0\n<end>',
+    );
+    const tokens = result.tokens ?? [];
+    expect(tokens.map((token) => token.token).join('')).toBe(result.text);
+    const valueOffsets = [...result.text.matchAll(/\t(\d+)\n/g)].map((match) => ({
+      offset: match.index + 1,
+      value: Number(match[1]),
+    }));
+    expect(valueOffsets).toHaveLength(10);
+    for (const { offset, value } of valueOffsets) {
+      const token = tokenCovering(tokens, offset);
+      expect(token?.token.trim()).toBe(String(value));
+      expect(Math.abs((expectedFromTopLogprobs(token?.topLogprobs ?? {}) ?? 99) - value)).toBeLessThan(0.3);
+    }
+    expect(result.usage.completionTokens).toBe(tokens.length);
+    expect(result.usage.promptTokens).toBeGreaterThan(50);
+  });
+
+  it('rewrite of a prompt whose last block asks for nothing is empty', () => {
+    expect(rewriteTargetRecords('no neurons here', lexicon)).toEqual({ text: '', values: [] });
+  });
+});
+
+describe('respondToRequest', () => {
+  const targets = [[' the', ' cat', ' sat']];
+
+  it('classifies explain and simulate requests from the text and the endpoint from the shape', () => {
+    expect(classifyRequest({ prompt: simulationPrompt('nouns', targets), maxTokens: 0 })).toEqual({
+      kind: 'simulate',
+      endpoint: 'completions',
+    });
+    expect(classifyRequest({ messages: simulationMessages('nouns', targets), maxTokens: 10 })).toEqual({
+      kind: 'simulate',
+      endpoint: 'chat',
+    });
+    expect(
+      classifyRequest({ messages: [{ role: 'user', content: explainPrompt([{ tokens: ['a'], values: [3] }]) }], maxTokens: 10 }),
+    ).toEqual({ kind: 'explain', endpoint: 'chat' });
+  });
+
+  it('echo with max_tokens 0: empty completion, tokens over the prompt, finish "length", model named', async () => {
+    const prompt = simulationPrompt('nouns', targets);
+    const result = await respondToRequest({ prompt, maxTokens: 0, logprobs: { topK: 3, echo: true } }, { lexicon });
+    expect(result.text).toBe('');
+    expect(result.finishReason).toBe('length');
+    expect(result.model).toBe('rule-based-v1');
+    expect(result.usage.completionTokens).toBe(0);
+    expect(result.usage.promptTokens).toBe(result.tokens?.length);
+    expect(result.tokens?.map((token) => token.token).join('')).toBe(prompt);
+  });
+
+  it('explains through the chat shape, a few-shot assistant answer included, and honours stop and maxTokens', async () => {
+    const prompt = explainPrompt([{ tokens: [' of', ' the'], values: [10, 2] }]);
+    const result = await respondToRequest({ messages: [{ role: 'user', content: prompt }], maxTokens: 50 }, { lexicon });
+    expect(result.text).toBe(' the tokens "of" and "the".');
+    expect(result.tokens).toBeUndefined();
+    const stopped = await respondToRequest({ prompt, maxTokens: 50, stop: [' and'] }, { lexicon });
+    expect(stopped).toMatchObject({ text: ' the tokens "of"', finishReason: 'stop' });
+    const cut = await respondToRequest({ prompt, maxTokens: 2, logprobs: { topK: 2 } }, { lexicon });
+    expect(cut.finishReason).toBe('length');
+    expect(cut.usage.completionTokens).toBe(2);
+    expect(cut.tokens?.map((token) => token.token).join('')).toBe(cut.text);
+  });
+
+  it('is deterministic', async () => {
+    const request = { prompt: simulationPrompt('determiners', targets), maxTokens: 0, logprobs: { topK: 5, echo: true } };
+    expect(await respondToRequest(request, { lexicon })).toEqual(await respondToRequest(request, { lexicon }));
+  });
+
+  it('warns when asked to sample with a temperature', async () => {
+    const result = await respondToRequest({ prompt: simulationPrompt('nouns', targets), maxTokens: 0, temperature: 1 }, { lexicon });
+    expect(result.warnings.join(' ')).toMatch(/temperature/);
+  });
+});
