@@ -84,11 +84,13 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
     }
     return group;
   };
-  for (const row of scores) groupOf(row.model, row.layer, row.kind, row.simulation_mode).rows.push(row);
-  for (const failure of failures) {
-    const existing = [...groups.values()].find((g) => g.key.model === failure.model && g.key.layer === failure.layer && g.key.kind === failure.kind);
-    (existing ?? groupOf(failure.model, failure.layer, failure.kind, null)).failed += failure.n;
-  }
+  // Rows with a mode define the groups; unsimulated features (null scores, failures) join their layer's group.
+  const sameFeatureGroup = (model: string, layer: string, kind: string) =>
+    [...groups.values()].find((g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind) ??
+    groupOf(model, layer, kind, null);
+  for (const row of scores) if (row.simulation_mode !== null) groupOf(row.model, row.layer, row.kind, row.simulation_mode).rows.push(row);
+  for (const row of scores) if (row.simulation_mode === null) sameFeatureGroup(row.model, row.layer, row.kind).rows.push(row);
+  for (const failure of failures) sameFeatureGroup(failure.model, failure.layer, failure.kind).failed += failure.n;
 
   const rows: LeaderboardRow[] = [...groups.values()].map(({ key, rows: members, failed }) => {
     const defined = members.filter((m): m is ScoreQueryRow & { value: number } => m.value !== null);

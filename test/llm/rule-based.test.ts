@@ -102,7 +102,8 @@ describe('explainFromPrompt', () => {
       { tokens: [' the', ' cat', ' a', ' dog'], values: [10, 0, 7, 0] },
       { tokens: [' The', ' an', ' sat'], values: [8, 5, 1] },
     ]);
-    expect(explainFromPrompt(prompt)).toBe(' the tokens "the", "a" and "an".');
+    expect(explainFromPrompt(prompt, { maxTokensNamed: 3 })).toBe(' the tokens "the", "a" and "an".');
+    expect(explainFromPrompt(prompt)).toBe(' the tokens "the", "a", "an" and "sat".'); // default: up to 8
   });
 
   it('ignores the zeros-filtered repetition when computing means', () => {
@@ -117,13 +118,38 @@ describe('explainFromPrompt', () => {
 
   it('breaks ties by count, then alphabetically', () => {
     const prompt = explainPrompt([{ tokens: ['b', 'a', 'c', 'c', 'd'], values: [5, 5, 5, 5, 1] }]);
-    expect(explainFromPrompt(prompt)).toBe(' the tokens "c", "a" and "b".');
+    expect(explainFromPrompt(prompt, { maxTokensNamed: 3 })).toBe(' the tokens "c", "a" and "b".');
   });
 
   it('says so when nothing is active', () => {
     expect(explainFromPrompt(explainPrompt([{ tokens: [' a', ' b'], values: [0, 0] }]))).toBe(
       ' nothing in particular; it never fires.',
     );
+  });
+
+  it('names a word class when it predicts the shown records better than the token list', () => {
+    const records = [
+      { tokens: [' the', ' cat', ' ran', ' a', ' dog'], values: [0, 9, 0, 0, 8] },
+      { tokens: [' the', ' house', ' walked'], values: [0, 7, 0] },
+    ];
+    // Naming two tokens misses "house"; nouns cover every active token and none of the silent ones, and "after the"
+    // does not explain "dog" after "a".
+    expect(explainFromPrompt(explainPrompt(records), { lexicon, maxTokensNamed: 2 })).toBe(' nouns, such as "cat" and "dog".');
+    // without a lexicon, only tokens
+    expect(explainFromPrompt(explainPrompt(records), { maxTokensNamed: 2 })).toBe(' the tokens "cat" and "dog".');
+  });
+
+  it('adds a context clause when one previous token precedes the activations', () => {
+    const records = [
+      { tokens: [' the', ' cat', ' ran', ' a', ' dog', ' the', ' dog'], values: [0, 9, 0, 0, 0, 0, 8] },
+      { tokens: [' the', ' house', ' a', ' cat'], values: [0, 7, 0, 0] },
+    ];
+    expect(explainFromPrompt(explainPrompt(records), { lexicon })).toBe(' nouns right after "the".');
+  });
+
+  it('keeps the token list when a class would predict the shown records worse', () => {
+    const records = [{ tokens: [' cat', ' dog', ' house', ' cat', ' ran'], values: [9, 0, 0, 9, 0] }];
+    expect(explainFromPrompt(explainPrompt(records), { lexicon })).toBe(' the token "cat".');
   });
 
   it('round-trips: its explanation, read back, predicts the tokens it named', () => {

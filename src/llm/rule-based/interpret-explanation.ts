@@ -99,7 +99,8 @@ function compilePattern(pattern: string, conceptName: string): RegExp {
   }
 }
 
-function conceptMatcher(concept: Concept): TokenMatcher {
+/** How strongly a token belongs to a concept: its lexicon weight, or 1 where the concept's pattern matches. */
+export function conceptMatcher(concept: Concept): TokenMatcher {
   const pattern = concept.pattern === undefined ? undefined : compilePattern(concept.pattern, concept.name);
   return {
     kind: 'concept',

@@ -27,7 +27,7 @@ export interface RuleBasedModelOptions {
   encoding?: EncodingName;
   /** Shape of the value distributions (smoothing, non-number mass). Defaults in value-distribution.ts. */
   distribution?: ValueDistributionOptions;
-  /** How many tokens an explanation names at most. Default 3. */
+  /** How many tokens an explanation names at most. Default 8. */
   maxTokensNamed?: number;
 }
 
@@ -76,7 +76,7 @@ export async function respondToRequest(request: LlmRequest, options: RuleBasedMo
   const draft =
     kind === 'simulate'
       ? rewriteTargetRecords(text, lexicon)
-      : { text: explainFromPrompt(text, { maxTokensNamed: options.maxTokensNamed }), values: [] };
+      : { text: explainFromPrompt(text, { lexicon, ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}) }), values: [] };
   const stopped = applyStop(draft, request.stop);
   let pieces = await splitTokens(stopped.text, options.encoding);
   const maxTokens = Math.max(0, Math.floor(request.maxTokens));

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../..', import.meta.url).pathname;
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-cli-'));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), ...args], {
+    cwd: directory,
+    encoding: 'utf8',
+    env: { ...process.env, ...env, OPENAI_API_KEY: '' },
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('autointerp CLI', () => {
+  it('runs the demo offline end to end: progress, leaderboard, a finished run, a score for every active feature', () => {
+    const db = join(directory, 'demo.db');
+    const result = cli(['run', '--demo'], { AUTOINTERP_DB: db });
+    expect(result.stderr).toMatch(/BASELINE/);
+    expect(result.stderr).toMatch(/autointerp \[.*\] \d+\/\d+ features/); // progress bar (non-TTY lines)
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Leaderboard — run 1/);
+    expect(result.stdout).toMatch(/BASELINE: offline rule-based/);
+    const database = new Database(db, { readonly: true });
+    const run = database.prepare('SELECT status, explainer, simulator, is_baseline FROM runs').get();
+    expect(run).toEqual({ status: 'finished', explainer: 'baseline:rule-based-v1', simulator: 'baseline:rule-based-v1', is_baseline: 1 });
+    const perFeature = database
+      .prepare(
+        `SELECT f.max_activation AS max, s.value, s.reason FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.kind = 'correlation.all'`,
+      )
+      .all() as { max: number; value: number | null; reason: string | null }[];
+    const features = (database.prepare('SELECT COUNT(*) AS n FROM features').get() as { n: number }).n;
+    expect(perFeature).toHaveLength(features);
+    for (const row of perFeature) {
+      if (row.max > 0) expect(row.value, `feature with max ${row.max}: ${row.reason}`).not.toBeNull();
+      else expect(row.reason).toMatch(/never activates/);
+    }
+    const explanations = database.prepare('SELECT DISTINCT explainer, is_baseline, prompt_version FROM explanations').all();
+    expect(explanations).toEqual([{ explainer: 'baseline:rule-based-v1', is_baseline: 1, prompt_version: 'explain.v1' }]);
+    database.close();
+
+    const board = cli(['leaderboard', '--json', '--db', db]);
+    expect(board.code).toBe(0);
+    const json = JSON.parse(board.stdout) as { baseline: boolean; rows: { layer: string }[] };
+    expect(json.baseline).toBe(true);
+    expect(new Set(json.rows.map((r) => r.layer)).size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('prints help for every command', () => {
+    for (const command of ['run', 'explain', 'simulate', 'score', 'leaderboard', 'serve-fake']) {
+      const result = cli([command, '--help']);
+      expect(result.code, command).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`Usage: autointerp ${command}`));
+    }
+  });
+
+  it('reports bad input in one line naming the file and record, exits 2, and writes no run', () => {
+    const bad = join(directory, 'bad.jsonl');
+    writeFileSync(bad, '{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": 0}, "top": [{"tokens": ["a"], "activations": [1, 2]}], "random": [], "stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 1, "density": 0.1}}\n');
+    const db = join(directory, 'bad.db');
+    const result = cli(['run', '--records', bad, '--db', db, '--no-progress']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([`autointerp: ${bad} (line 1, top[0]): tokens and activations differ in length`]);
+    const database = new Database(db, { readonly: true });
+    expect(database.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
+    database.close();
+  });
+
+  it('rejects unknown options and providers with exit code 2', () => {
+    expect(cli(['run', '--bogus']).code).toBe(2);
+    const provider = cli(['run', '--explainer', 'nosuch:model', '--db', join(directory, 'x.db'), '--no-progress']);
+    expect(provider.code).toBe(2);
+    expect(provider.stderr).toMatch(/nosuch/);
+  });
+});
