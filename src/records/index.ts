@@ -7,3 +7,5 @@ export * from './load.ts';
 export { readFeatureRecordsJsonl, writeFeatureRecordsJsonl } from './jsonl.ts';
 export { readNeuronRecordFile, readNeuronRecordDirectory } from './openai-neuron-record.ts';
 export * from './format-records.ts';
+export * from './build-from-dense.ts';
+export * from './random.ts';

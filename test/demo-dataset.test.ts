@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { sampleCorrelation } from 'simple-statistics';
+import { describe, expect, it } from 'vitest';
+import { demoPaths, demoSettings } from '../scripts/build-demo-dataset.ts';
+import type { GroundTruthEntry } from '../scripts/build-demo-dataset.ts';
+import { explanationCorrelation } from '../scripts/explanation-check.ts';
+import { loadConceptLexicon } from '../src/llm/concept-lexicon.ts';
+import { loadExplainTemplate, loadSimulateTemplate } from '../src/llm/prompt-template.ts';
+import { interpretExplanation } from '../src/llm/rule-based/interpret-explanation.ts';
+import { FeatureRecordSchema, featureKey } from '../src/records/types.ts';
+import type { ActivationRecord, FeatureRecord } from '../src/records/types.ts';
+
+const featuresText = readFileSync(demoPaths.features, 'utf8');
+const records: FeatureRecord[] = featuresText
+  .trim()
+  .split('\n')
+  .map((line) => FeatureRecordSchema.parse(JSON.parse(line)));
+const groundTruth = JSON.parse(readFileSync(demoPaths.groundTruth, 'utf8')) as GroundTruthEntry[];
+const lexicon = loadConceptLexicon(demoPaths.lexicon);
+const isDead = (entry: GroundTruthEntry): boolean => entry.rule.startsWith('DEAD');
+
+/** Pearson r of the project's rule-based simulator (src/llm/rule-based) on the pooled tokens of `scored`. */
+function ruleBasedCorrelation(explanation: string, scored: readonly ActivationRecord[]): number {
+  const { predict } = interpretExplanation(explanation, { lexicon });
+  const predicted: number[] = [];
+  const actual: number[] = [];
+  for (const record of scored) {
+    record.tokens.forEach((_, index) => {
+      predicted.push(predict(record.tokens, index));
+      actual.push(record.activations[index] as number);
+    });
+  }
+  const r = sampleCorrelation(predicted, actual);
+  return Number.isNaN(r) ? 0 : r;
+}
+
+describe('demo dataset (data/demo)', () => {
+  it('has one valid FeatureRecord per ground-truth feature, in the same order', () => {
+    expect(records).toHaveLength(24);
+    expect(records.map((record) => featureKey(record.id))).toEqual(groundTruth.map((entry) => featureKey(entry.feature)));
+    expect(new Set(records.map((record) => featureKey(record.id))).size).toBe(24);
+    expect(new Set(records.map((record) => record.id.layer))).toEqual(new Set([0, 1, 2]));
+  });
+
+  it('has exactly one dead feature, which never activates', () => {
+    const dead = groundTruth.filter(isDead);
+    expect(dead).toHaveLength(1);
+    const record = records[groundTruth.indexOf(dead[0] as GroundTruthEntry)] as FeatureRecord;
+    expect(record.top).toEqual([]);
+    expect(record.stats.maxActivation).toBeLessThanOrEqual(0);
+    expect(record.random.every((window) => window.activations.every((value) => value === 0))).toBe(true);
+  });
+
+  it('keeps the ground truth out of the records', () => {
+    for (const entry of groundTruth) {
+      for (const text of [entry.explanation, entry.wrongExplanation, entry.rule]) {
+        // As a whole string value anywhere, or as a phrase inside the text ("numbers" alone is an ordinary word).
+        expect(featuresText.includes(JSON.stringify(text))).toBe(false);
+        if (text.includes(' ')) expect(featuresText.includes(text)).toBe(false);
+      }
+    }
+    expect(featuresText).not.toMatch(/"reference"/);
+  });
+
+  describe.each(groundTruth.filter((entry) => !isDead(entry)))('feature $feature.layer/$feature.index', (entry) => {
+    const record = records[groundTruth.indexOf(entry)] as FeatureRecord;
+    const scored = [...record.top, ...record.random];
+
+    it(`"${entry.explanation}" predicts the planted activations; "${entry.wrongExplanation}" does not`, () => {
+      expect(explanationCorrelation(entry.explanation, scored, lexicon)).toBeGreaterThanOrEqual(
+        demoSettings.minimumTrueCorrelation,
+      );
+      expect(explanationCorrelation(entry.wrongExplanation, scored, lexicon) ?? 0).toBeLessThanOrEqual(
+        demoSettings.maximumWrongCorrelation,
+      );
+    });
+
+    it('scores the same way with the rule-based simulator of src/llm/rule-based', () => {
+      expect(ruleBasedCorrelation(entry.explanation, scored)).toBeGreaterThanOrEqual(demoSettings.minimumTrueCorrelation);
+      expect(ruleBasedCorrelation(entry.wrongExplanation, scored)).toBeLessThanOrEqual(
+        demoSettings.maximumWrongCorrelation,
+      );
+    });
+  });
+});
+
+describe('few-shot prompts (prompts/*.v1.json)', () => {
+  const explain = loadExplainTemplate('explain.v1');
+  const simulate = loadSimulateTemplate('simulate.v1');
+
+  it('carry the reference system texts exactly', () => {
+    expect(explain.system).toBe(
+      "We're studying neurons in a neural network. Each neuron looks for some particular thing in a short document. " +
+        'Look at the parts of the document the neuron activates for and summarize in a single sentence what the ' +
+        "neuron is looking for. Don't list examples of words.\n\nThe activation format is token<tab>activation. " +
+        "Activation values range from 0 to 10. A neuron finding what it's looking for is represented by a non-zero " +
+        'activation value. The higher the activation value, the stronger the match.',
+    );
+    expect(simulate.system).toBe(
+      "We're studying neurons in a neural network.\nEach neuron looks for some particular thing in a short " +
+        'document.\nLook at summary of what the neuron does, and try to predict how it will fire on each token.\n\n' +
+        'The activation format is token<tab>activation, activations go from 0 to 10, "unknown" indicates an unknown ' +
+        'activation. Most activations will be 0.\n',
+    );
+  });
+
+  it('have three examples of 12–25-token records with integer 0–10 activations', () => {
+    for (const template of [explain, simulate]) {
+      expect(template.examples).toHaveLength(3);
+      for (const example of template.examples) {
+        expect(example.explanation).toMatch(/^[a-z][^.]*[^.]$/);
+        for (const record of example.records) {
+          expect(record.tokens.length).toBeGreaterThanOrEqual(12);
+          expect(record.tokens.length).toBeLessThanOrEqual(25);
+          expect(record.activations.every((value) => Number.isInteger(value) && value >= 0 && value <= 10)).toBe(true);
+          expect(Math.max(...record.activations)).toBeGreaterThan(0);
+        }
+      }
+    }
+    for (const example of simulate.examples) {
+      example.firstRevealedIndices.forEach((position, index) => {
+        expect(position).toBeGreaterThan(0);
+        expect(position).toBeLessThan((example.records[index] as ActivationRecord).tokens.length);
+      });
+    }
+  });
+
+  it('do not leak the demo: other concepts, other documents', () => {
+    const demoExplanations = groundTruth.map((entry) => entry.explanation);
+    const demoTexts = records.flatMap((record) =>
+      [...record.top, ...record.random, ...(record.quantiles ?? []).flat()].map((window) => window.tokens.join('')),
+    );
+    for (const example of [...explain.examples, ...simulate.examples]) {
+      expect(demoExplanations).not.toContain(example.explanation);
+      for (const record of example.records) {
+        const middle = record.tokens.slice(3, 11).join('');
+        expect(demoTexts.some((text) => text.includes(middle))).toBe(false);
+      }
+    }
+  });
+});
