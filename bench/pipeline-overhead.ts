@@ -2,6 +2,9 @@
  * bench/pipeline-overhead — the pipeline's own cost per feature (splitting, prompt building, logprob reading,
  * scoring, SQLite writes), with a zero-latency MOCK provider and the time spent inside the provider subtracted.
  * Target (DESIGN §9): < 2 ms per feature. Run: `npx tsx bench/pipeline-overhead.ts [features]` (default 1000).
+ * A first run of 100 features warms up the process (JIT, tokenizer load, SQLite file creation) and is reported
+ * separately; then three measured runs, each in its own database; the machine is shared and noisy, so the minimum
+ * and the median are printed.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,26 +28,26 @@ function window(): { tokens: string[]; activations: number[] } {
   return { tokens, activations: tokens.map(() => (random() < 0.1 ? random() * 5 : 0)) };
 }
 
-const features: FeatureRecord[] = Array.from({ length: featureCount }, (_, index) => ({
-  id: { model: 'bench', layer: index % 4, kind: 'neuron', index },
-  top: Array.from({ length: 20 }, window),
-  random: Array.from({ length: 10 }, window),
-  stats: { mean: 0.25, variance: 0.6, skewness: 3, kurtosis: 12, maxActivation: 5, density: 0.1 },
-}));
+function makeFeatures(count: number): FeatureRecord[] {
+  return Array.from({ length: count }, (_, index) => ({
+    id: { model: 'bench', layer: index % 4, kind: 'neuron', index },
+    top: Array.from({ length: 20 }, window),
+    random: Array.from({ length: 10 }, window),
+    stats: { mean: 0.25, variance: 0.6, skewness: 3, kurtosis: 12, maxActivation: 5, density: 0.1 },
+  }));
+}
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-bench-'));
-const source = join(directory, 'features.jsonl');
-writeFileSync(source, features.map((f) => JSON.stringify(f)).join('\n'));
 
+// The mock answers synchronously inside complete(); timing the synchronous call (not the awaited promise, which
+// would include other features' work under concurrency) measures exactly the time spent "in the LLM".
 let providerMs = 0;
 const timed = (provider: Provider): Provider => ({
   ...provider,
-  async complete(request: LlmRequest): Promise<LlmResult> {
+  complete(request: LlmRequest): Promise<LlmResult> {
     const started = performance.now();
-    try {
-      return await provider.complete(request);
-    } finally {
-      providerMs += performance.now() - started;
-    }
+    const result = provider.complete(request);
+    providerMs += performance.now() - started;
+    return result;
   },
 });
 const explainer = timed(createMockProvider({ model: 'zero-latency', respond: () => textResult(' tokens like " w1".') }));
@@ -52,14 +55,28 @@ const simulator = timed(
   createMockProvider({ model: 'zero-latency', respond: (request) => echoResult(request.prompt ?? '', (t) => (t === ' w1' ? 10 : 0)) }),
 );
 
-const store = new ResultStore(openDatabase(join(directory, 'bench.db')));
-const started = performance.now();
-const summary = await runPipeline({ source, concurrency: 8 }, { store, explainer, simulator });
-const totalMs = performance.now() - started;
-store.db.close();
+async function measure(name: string, count: number) {
+  const source = join(directory, `${name}.jsonl`);
+  writeFileSync(source, makeFeatures(count).map((f) => JSON.stringify(f)).join('\n'));
+  const store = new ResultStore(openDatabase(join(directory, `${name}.db`)));
+  providerMs = 0;
+  const started = performance.now();
+  const summary = await runPipeline({ source, concurrency: 8 }, { store, explainer, simulator });
+  const totalMs = performance.now() - started;
+  store.db.close();
+  return { summary, totalMs, providerMs, overheadPerFeature: (totalMs - providerMs) / count };
+}
+
+const warmUp = await measure('warm-up', 100);
+const runs = [];
+for (let repeat = 0; repeat < 3; repeat++) runs.push(await measure(`measured-${repeat}`, featureCount));
 rmSync(directory, { recursive: true, force: true });
 
-const overhead = (totalMs - providerMs) / featureCount;
-console.log(`features: ${featureCount} (${summary.scored} scored), windows of ${windowSize} tokens, 20 top + 10 random each`);
-console.log(`wall: ${totalMs.toFixed(0)} ms; inside the mock provider: ${providerMs.toFixed(0)} ms`);
-console.log(`pipeline overhead per feature: ${overhead.toFixed(3)} ms (target < 2 ms) — ratio to target ${(overhead / 2).toFixed(2)}`);
+const perFeature = runs.map((run) => run.overheadPerFeature).sort((a, b) => a - b);
+console.log(`warm-up: 100 features in ${warmUp.totalMs.toFixed(0)} ms (includes one-time start-up: JIT, tokenizer, SQLite)`);
+console.log(`features: ${featureCount} per run (${runs[0]!.summary.scored} scored), windows of ${windowSize} tokens, 20 top + 10 random each`);
+for (const run of runs) {
+  console.log(`  run: wall ${run.totalMs.toFixed(0)} ms, inside the mock provider ${run.providerMs.toFixed(0)} ms → ${run.overheadPerFeature.toFixed(3)} ms/feature`);
+}
+const [best, middle] = [perFeature[0]!, perFeature[1]!];
+console.log(`pipeline overhead per feature: min ${best.toFixed(3)} ms, median ${middle.toFixed(3)} ms (target < 2 ms) — median / target ${(middle / 2).toFixed(2)}`);

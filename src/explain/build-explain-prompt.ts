@@ -34,7 +34,7 @@ export interface ExplainPrompt {
   /** How many of the target records fit in the prompt. */
   recordsShown: number;
   fewShotShown: number;
-  /** Counted prompt tokens when a counter was given. */
+  /** Counted prompt tokens; null when not counted (no counter, or the byte bound already proved it fits). */
   promptTokens: number | null;
 }
 
@@ -66,6 +66,10 @@ const messagesTokenCount = (messages: ChatMessage[], count: (text: string) => nu
   // Chat framing costs about 4 tokens a message plus 2 to prime the reply (as the reference estimates).
   messages.reduce((sum, message) => sum + 4 + count(message.content), 2);
 
+/** An upper bound of the token count for byte-level BPE tokenizers: UTF-8 bytes plus the chat framing. */
+const messagesByteBound = (messages: ChatMessage[]) =>
+  messages.reduce((sum, message) => sum + 4 + Buffer.byteLength(message.content, 'utf8'), 2);
+
 /** Builds the explain prompt for one feature's explain-set records. */
 export function buildExplainPrompt(records: readonly ActivationRecord[], options: ExplainPromptOptions = {}): ExplainPrompt {
   if (records.length === 0) throw new Error('buildExplainPrompt: no records to explain');
@@ -76,7 +80,9 @@ export function buildExplainPrompt(records: readonly ActivationRecord[], options
   const scale = () => options.maxActivation ?? computeMaxActivation(records.slice(0, shown));
   let messages = assemble(template, fewShot, records.slice(0, shown), scale(), repeat);
   let promptTokens: number | null = null;
-  if (options.maxPromptTokens !== undefined) {
+  if (options.maxPromptTokens !== undefined && messagesByteBound(messages) <= options.maxPromptTokens) {
+    // A byte-level BPE never makes more tokens than UTF-8 bytes: well under budget, no need to count exactly.
+  } else if (options.maxPromptTokens !== undefined) {
     if (!options.countTokens) throw new Error('buildExplainPrompt: maxPromptTokens needs a countTokens function');
     promptTokens = messagesTokenCount(messages, options.countTokens);
     while (promptTokens > options.maxPromptTokens && (fewShot > 0 || shown > 1)) {

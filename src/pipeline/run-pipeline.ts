@@ -9,7 +9,7 @@ import { loadExplainTemplate, loadSimulateTemplate } from '../llm/prompt-templat
 import { getEncoder } from '../llm/token-counter.ts';
 import type { Provider } from '../llm/types.ts';
 import { loadFeatureRecords } from '../records/load.ts';
-import type { FeatureRecord } from '../records/types.ts';
+import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
 import { parsePipelineConfig, resolveSource, type PipelineConfig, type PipelineConfigInput } from './config.ts';
 import { processFeature, type ProcessedFeature } from './process-feature.ts';
@@ -90,8 +90,8 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     });
   store.setRunStatus(runId, 'running');
 
-  const done = store.finishedFeatureIds(runId);
-  const todo = features.filter((feature) => !done.has(store.upsertFeature(feature)));
+  const done = store.finishedFeatureKeys(runId);
+  const todo = features.filter((feature) => !done.has(featureKey(feature.id)));
   options.events?.onStart?.({ runId, total: features.length, alreadyDone: features.length - todo.length, explainer, simulator });
 
   const limit = pLimit(config.concurrency);

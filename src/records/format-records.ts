@@ -12,6 +12,7 @@ export const UNKNOWN_ACTIVATION = 'unknown';
  * reference writes them raw and mis-parses); we write them as visible escapes `\t`, `\n`, `\r`.
  */
 export function displayToken(token: string): string {
+  if (!/[\n\t\r]/.test(token)) return token;
   return token.replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r');
 }
 

@@ -3,9 +3,10 @@
  * feature: its records, explanation, simulations, scores and the run_features marker) is one transaction, so a
  * run killed at any point resumes with no feature lost or duplicated.
  */
-import type { FeatureId, FeatureRecord, RecordSource, RecordSplit } from '../records/types.ts';
+import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord, type RecordSource, type RecordSplit } from '../records/types.ts';
 import type { FeatureScore } from '../score/score-feature.ts';
 import type { SimulationMode } from '../simulate/types.ts';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
@@ -83,11 +84,22 @@ const now = () => new Date().toISOString();
 const layerText = (layer: FeatureId['layer']) => String(layer);
 
 export class ResultStore {
+  private readonly statements = new Map<string, Statement>();
+
   constructor(readonly db: SqliteDatabase) {}
 
+  /** A prepared statement, prepared once per store (preparing costs more than running a small insert). */
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   createRun(run: NewRun): number {
-    const info = this.db
-      .prepare(
+    const info = this.sql(
         `INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
       )
@@ -106,54 +118,63 @@ export class ResultStore {
   }
 
   getRun(id: number): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    return this.sql('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
   }
 
   /** A run by numeric id or by name (the newest with that name). */
   findRun(idOrName: string): RunRow | undefined {
     if (/^\d+$/.test(idOrName)) return this.getRun(Number(idOrName));
-    return this.db.prepare('SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1').get(idOrName) as RunRow | undefined;
+    return this.sql('SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1').get(idOrName) as RunRow | undefined;
   }
 
   latestRun(): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+    return this.sql('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
   }
 
   setRunStatus(id: number, status: RunStatus): void {
-    this.db
-      .prepare('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?')
+    this.sql('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?')
       .run(status, status === 'running' ? null : now(), id);
   }
 
   /** Id of the feature row, inserted (with its stats) when new. */
   upsertFeature(feature: FeatureRecord): number {
     const { id, stats } = feature;
-    this.db
-      .prepare(
-        `INSERT INTO features (model, layer, kind, idx, sae, max_activation, density, mean, variance)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (model, layer, kind, idx, sae) DO UPDATE SET
-           max_activation = excluded.max_activation, density = excluded.density,
-           mean = excluded.mean, variance = excluded.variance`,
-      )
-      .run(id.model, layerText(id.layer), id.kind, id.index, id.sae ?? '', stats.maxActivation, stats.density, stats.mean, stats.variance);
-    const row = this.db
-      .prepare('SELECT id FROM features WHERE model = ? AND layer = ? AND kind = ? AND idx = ? AND sae = ?')
-      .get(id.model, layerText(id.layer), id.kind, id.index, id.sae ?? '') as { id: number };
+    const row = this.sql(
+      `INSERT INTO features (model, layer, kind, idx, sae, max_activation, density, mean, variance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (model, layer, kind, idx, sae) DO UPDATE SET
+         max_activation = excluded.max_activation, density = excluded.density,
+         mean = excluded.mean, variance = excluded.variance
+       RETURNING id`,
+    ).get(id.model, layerText(id.layer), id.kind, id.index, id.sae ?? '', stats.maxActivation, stats.density, stats.mean, stats.variance) as {
+      id: number;
+    };
     return row.id;
   }
 
-  /** Feature row ids this run has finished (scored, skipped or failed). */
-  finishedFeatureIds(runId: number): Set<number> {
-    const rows = this.db.prepare('SELECT feature_id FROM run_features WHERE run_id = ?').all(runId) as { feature_id: number }[];
-    return new Set(rows.map((row) => row.feature_id));
+  /** Keys (`featureKey`) of the features this run has finished (scored, skipped or failed). */
+  finishedFeatureKeys(runId: number): Set<string> {
+    const rows = this.sql(
+      `SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`,
+    ).all(runId) as { model: string; layer: string; kind: FeatureKind; idx: number; sae: string }[];
+    return new Set(
+      rows.map((row) =>
+        featureKey({
+          model: row.model,
+          layer: /^\d+$/.test(row.layer) ? Number(row.layer) : row.layer,
+          kind: row.kind,
+          index: row.idx,
+          ...(row.sae ? { sae: row.sae } : {}),
+        }),
+      ),
+    );
   }
 
   /** Writes one feature's whole result in one transaction (and its LLM calls). A second write is refused. */
   saveFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[] = []): void {
     this.db.transaction(() => {
       const featureId = this.upsertFeature(result.feature);
-      const insertRecord = this.db.prepare(
+      const insertRecord = this.sql(
         `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       const recordIds = (result.records ?? []).map((record, position) =>
@@ -164,14 +185,13 @@ export class ResultStore {
       );
       if (result.status === 'scored') {
         const explanationId = Number(
-          this.db
-            .prepare(
+          this.sql(
               `INSERT INTO explanations (run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
             )
             .run(runId, featureId, result.explanation.text, result.explanation.explainer, result.explanation.promptVersion, result.explanation.isBaseline ? 1 : 0, now())
             .lastInsertRowid,
         );
-        const insertSimulation = this.db.prepare(
+        const insertSimulation = this.sql(
           `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (?, ?, ?, ?, ?, ?)`,
         );
         result.records.forEach((record, i) => {
@@ -183,10 +203,9 @@ export class ResultStore {
       } else if (result.scores) {
         this.insertScores(runId, featureId, null, null, result.scores);
       }
-      this.db
-        .prepare(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
+      this.sql(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
         .run(runId, featureId, result.status, result.status === 'scored' ? null : result.stage, result.status === 'scored' ? null : result.reason, now());
-      const insertCall = this.db.prepare(
+      const insertCall = this.sql(
         `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
@@ -203,7 +222,7 @@ export class ResultStore {
     mode: SimulationMode | null,
     scores: readonly FeatureScore[],
   ): void {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -214,7 +233,7 @@ export class ResultStore {
 
   /** Counts of a run's finished units by status. */
   runProgress(runId: number): { scored: number; skipped: number; failed: number } {
-    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status').all(runId) as {
+    const rows = this.sql('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status').all(runId) as {
       status: string;
       n: number;
     }[];
