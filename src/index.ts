@@ -10,3 +10,8 @@ export type * from './llm/types.ts';
 export { LlmCallError } from './llm/types.ts';
 export { PromptBuilder } from './llm/prompt-builder.ts';
 export * from './llm/prompt-template.ts';
+export { createProvider, parseProviderSpec } from './llm/create-provider.ts';
+export { createBaselineProvider } from './llm/baseline-provider.ts';
+export { createOpenAiCompatibleProvider } from './llm/openai-compatible-provider.ts';
+export { createMockProvider } from './llm/mock-provider.ts';
+export { startFakeLlmServer } from './llm/fake-server/index.ts';
