@@ -109,4 +109,6 @@ export const migrations: readonly string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 2: runs can be tagged (JSON array of strings), for compare / regress / leaderboards.
+  `ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';`,
 ];

@@ -35,6 +35,8 @@ export interface RunRow {
   started_at: string;
   finished_at: string | null;
   status: RunStatus;
+  /** JSON array of strings. */
+  tags: string;
 }
 
 export interface StoredRecord {
