@@ -1,14 +1,14 @@
 /** @module cli/run — `autointerp run`: the whole pipeline on a records source (or the embedded demo), then the leaderboard. */
 import { Command, Option } from 'commander';
-import { DEMO_SOURCE, type PipelineConfigInput } from '../pipeline/config.ts';
+import { DEMO_SOURCE, type OperationalOverrides, type PipelineConfigInput } from '../pipeline/config.ts';
 import { runPipeline } from '../pipeline/run-pipeline.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
 import { UsageError } from './errors.ts';
-import { createRunProgress } from './progress.ts';
-import { addProviderOptions, databaseOption, openStore, positiveInteger } from './shared-options.ts';
+import { createRunProgress, formatUsd } from './progress.ts';
+import { addProviderOptions, addReliabilityOptions, databaseOption, openStore, positiveInteger, reliabilityOverrides, type ReliabilityFlags } from './shared-options.ts';
 
-interface RunOptions {
+interface RunOptions extends ReliabilityFlags {
   records?: string;
   demo?: boolean;
   model?: string;
@@ -16,7 +16,8 @@ interface RunOptions {
   explainer: string;
   simulator: string;
   baseUrl?: string;
-  simulationMode?: 'prompt-logprobs' | 'chat-logprobs';
+  simulationMode?: 'prompt-logprobs' | 'chat-logprobs' | 'sampled';
+  simulationSamples?: number;
   explainPrompt?: string;
   simulatePrompt?: string;
   concurrency?: number;
@@ -57,7 +58,14 @@ export function registerRunCommand(program: Command): void {
     .option('--demo', 'use the embedded demo dataset (the default when --records is not given)')
     .option('--model <name>', 'subject model name for records that do not carry one (NeuronRecord files)')
     .option('--name <name>', 'run name for leaderboards and compare')
-    .addOption(new Option('--simulation-mode <mode>', 'simulation mode (default: the best the simulator serves)').choices(['prompt-logprobs', 'chat-logprobs']))
+    .addOption(
+      new Option('--simulation-mode <mode>', 'simulation mode (default: the best the simulator serves; sampled for simulators without logprobs)').choices([
+        'prompt-logprobs',
+        'chat-logprobs',
+        'sampled',
+      ]),
+    )
+    .option('--simulation-samples <n>', 'answers averaged per simulation in sampled mode (default 5)', positiveInteger)
     .option('--explain-prompt <version>', 'explain prompt version in prompts/ (default explain.v1)')
     .option('--simulate-prompt <version>', 'simulate prompt version in prompts/ (default simulate.v1)')
     .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
@@ -66,7 +74,7 @@ export function registerRunCommand(program: Command): void {
     .addOption(databaseOption())
     .option('--json', 'print the leaderboard as JSON')
     .option('--no-progress', 'no progress bar');
-  addProviderOptions(command).action(async (options: RunOptions) => {
+  addReliabilityOptions(addProviderOptions(command)).action(async (options: RunOptions, self: Command) => {
     if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
     const { store, path, close } = openStore(options.db);
     const stop = abortOnSignals();
@@ -77,6 +85,10 @@ export function registerRunCommand(program: Command): void {
         if (!run) throw new UsageError(`no run "${options.resume}" in ${path}`);
         resumeRunId = run.id;
       }
+      const overrides: OperationalOverrides = {
+        ...reliabilityOverrides(options, self),
+        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      };
       const config: PipelineConfigInput = {
         source: options.records ?? DEMO_SOURCE,
         explainer: options.explainer,
@@ -87,13 +99,14 @@ export function registerRunCommand(program: Command): void {
         ...(options.simulationMode ? { simulationMode: options.simulationMode } : {}),
         ...(options.explainPrompt ? { explainPrompt: options.explainPrompt } : {}),
         ...(options.simulatePrompt ? { simulatePrompt: options.simulatePrompt } : {}),
-        ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(options.simulationSamples ? { simulationSamples: options.simulationSamples } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
+        ...overrides,
       };
       const progress = options.progress ? createRunProgress('autointerp') : null;
       const summary = await runPipeline(config, {
         store,
-        ...(resumeRunId !== undefined ? { resumeRunId } : {}),
+        ...(resumeRunId !== undefined ? { resumeRunId, overrides } : {}),
         signal: stop.signal,
         events: {
           onStart({ runId, total, alreadyDone, explainer, simulator }) {
@@ -106,14 +119,23 @@ export function registerRunCommand(program: Command): void {
           onFeatureDone(processed) {
             progress?.increment(processed.result.status);
           },
+          onCall(event) {
+            if (event.phase === 'start') progress?.callStarted();
+            else progress?.callEnded(event.call);
+          },
         },
       });
       progress?.stop();
+      const money = `spent ${formatUsd(summary.costUsd)}${summary.unpricedCalls > 0 ? ` (+${summary.unpricedCalls} unpriced calls)` : ''}${summary.maxCostUsd !== undefined ? ` of ${formatUsd(summary.maxCostUsd)}` : ''}`;
       process.stderr.write(
-        `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s\n`,
+        `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s · ${money}${summary.remaining > 0 ? ` · ${summary.remaining} left to do` : ''}\n`,
       );
+      if (summary.stoppedBy === 'budget') {
+        process.stderr.write(`budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`);
+      }
       if (summary.status === 'interrupted') {
-        process.stderr.write(`resume with: autointerp run --resume ${summary.runId}${options.db ? ` --db ${options.db}` : ''}\n`);
+        const budgetHint = summary.stoppedBy === 'budget' ? ' --max-cost <more>' : '';
+        process.stderr.write(`resume with: autointerp run --resume ${summary.runId}${budgetHint}${options.db ? ` --db ${options.db}` : ''}\n`);
       }
       const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
       process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board)}\n`);

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { startFakeLlmServer } from '../llm/fake-server/fake-llm-server.ts';
+import { parseFaultMix, type FaultMix } from '../llm/fake-server/fault-injection.ts';
 
 /** Default port of the command (the library default is 0, an ephemeral port). */
 export const defaultServeFakePort = 8787;
@@ -13,6 +14,9 @@ interface ServeFakeFlags {
   port: number;
   latencyMs: number;
   lexicon?: string;
+  faults?: FaultMix;
+  faultSeed: number;
+  retryAfterMs: number;
 }
 
 function nonNegativeInteger(name: string) {
@@ -23,7 +27,15 @@ function nonNegativeInteger(name: string) {
   };
 }
 
-/** Adds `serve-fake [--port N] [--latency-ms N] [--lexicon FILE]` to the program. */
+function faultMixOption(value: string): FaultMix {
+  try {
+    return parseFaultMix(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Adds `serve-fake [--port N] [--latency-ms N] [--lexicon FILE] [--faults MIX] [--fault-seed N] [--retry-after-ms N]`. */
 export function registerServeFakeCommand(program: Command): Command {
   return program
     .command('serve-fake')
@@ -31,13 +43,22 @@ export function registerServeFakeCommand(program: Command): Command {
     .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInteger('--port'), defaultServeFakePort)
     .option('--latency-ms <n>', 'delay before each answer, in milliseconds', nonNegativeInteger('--latency-ms'), 0)
     .option('--lexicon <file>', 'concept lexicon JSON (default: the bundled data/lexicon/concepts.json)')
+    .option(
+      '--faults <mix>',
+      'fault fractions of model requests, e.g. 429=0.1,500=0.05,hang=0.02,malformed=0.02,truncated=0.01,nologprobs=0.01',
+      faultMixOption,
+    )
+    .option('--fault-seed <n>', 'seed of the fault draws (same seed, same faults)', nonNegativeInteger('--fault-seed'), 1)
+    .option('--retry-after-ms <n>', 'Retry-After of injected 429s, in milliseconds', nonNegativeInteger('--retry-after-ms'), 1000)
     .action(async (flags: ServeFakeFlags) => {
       const server = await startFakeLlmServer({
         port: flags.port,
         latencyMs: flags.latencyMs,
         ...(flags.lexicon ? { lexiconPath: flags.lexicon } : {}),
+        ...(flags.faults ? { faults: { mix: flags.faults, seed: flags.faultSeed, retryAfterMs: flags.retryAfterMs } } : {}),
       });
       process.stdout.write(`fake LLM server (offline test double, not a real model) listening on ${server.url}\n`);
+      if (flags.faults) process.stdout.write(`injecting faults ${JSON.stringify(flags.faults)} (seed ${flags.faultSeed})\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

@@ -1,14 +1,16 @@
 /**
  * @module llm/create-provider — turns a provider spec (`provider:model`, as promptfoo users know them) into a
  * Provider: `baseline` / `baseline:rule-based-v1` (offline baseline, not an LLM), `openai:<model>`,
- * `openai-compatible:<model>` (needs a base URL).
+ * `openai-compatible:<model>` (needs a base URL), `anthropic:<model>` (Messages API; a base URL points it at a
+ * compatible server such as the fake one).
  */
+import { createAnthropicProvider } from './anthropic-provider.ts';
 import { createBaselineProvider } from './baseline-provider.ts';
 import { createOpenAiCompatibleProvider } from './openai-compatible-provider.ts';
 import { ruleBasedModelName } from './rule-based/rule-based-model.ts';
 import type { Provider } from './types.ts';
 
-export const knownProviders = ['baseline', 'openai', 'openai-compatible'] as const;
+export const knownProviders = ['baseline', 'openai', 'openai-compatible', 'anthropic'] as const;
 export type ProviderName = (typeof knownProviders)[number];
 
 export interface ProviderSpec {
@@ -25,7 +27,7 @@ export interface CreateProviderOptions {
   timeoutMs?: number;
 }
 
-const knownList = 'baseline, baseline:rule-based-v1, openai:<model>, openai-compatible:<model>';
+const knownList = 'baseline, baseline:rule-based-v1, openai:<model>, openai-compatible:<model>, anthropic:<model>';
 
 /** Parses `provider:model` (the model may itself hold colons, e.g. `openai-compatible:llama3:8b`). */
 export function parseProviderSpec(spec: string): ProviderSpec {
@@ -66,5 +68,7 @@ export function createProvider(spec: string, options: CreateProviderOptions = {}
         throw new Error(`${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`);
       }
       return createOpenAiCompatibleProvider({ ...shared, baseURL: options.baseURL });
+    case 'anthropic':
+      return createAnthropicProvider({ ...shared, ...(options.baseURL ? { baseURL: options.baseURL } : {}) });
   }
 }

@@ -34,6 +34,29 @@ export interface OpenAiCompatibleProviderOptions {
   chatMaxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
+/** True for plain-http URLs to hosts other than loopback: a key sent there crosses the network readable. */
+export function sendsKeyInClear(baseURL: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(baseURL);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+}
+
+/** Scheme, host and port only: never userinfo, path or query (they can carry credentials). */
+function describeHost(baseURL: string): string {
+  try {
+    const url = new URL(baseURL);
+    return `${url.protocol}//${url.host}`;
+  } catch {
+    return 'the base URL';
+  }
+}
+
 /** Placeholder key for servers that do not check one (the SDK refuses to run without a key). */
 export const keylessPlaceholder = 'not-needed';
 
@@ -145,7 +168,15 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
 
   function resolveKey(): string {
     const key = options.apiKey ?? process.env[environmentVariable];
-    if (key !== undefined && key !== '') return key;
+    if (key !== undefined && key !== '') {
+      if (options.baseURL && sendsKeyInClear(options.baseURL)) {
+        throw new LlmCallError(
+          `${providerId}: refusing to send ${options.apiKey !== undefined ? 'the API key' : environmentVariable} in clear text to ${describeHost(options.baseURL)}: use https, or unset the key for a keyless server`,
+          { retryable: false },
+        );
+      }
+      return key;
+    }
     if (options.baseURL) return keylessPlaceholder;
     throw new LlmCallError(`${providerId}: no API key: set ${environmentVariable} in the environment`, {
       retryable: false,

@@ -25,6 +25,11 @@ export interface LlmRequest {
   temperature?: number;
   logprobs?: LogprobOptions;
   stop?: string[];
+  /**
+   * Which of n independent samples of the same request this is (sampled simulation): providers ignore it, the
+   * response cache keys on it so that n samples are n answers.
+   */
+  sampleIndex?: number;
   signal?: AbortSignal;
 }
 

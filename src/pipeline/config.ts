@@ -23,8 +23,10 @@ export const PipelineConfigSchema = z.object({
   baseUrl: z.string().url().optional(),
   explainPrompt: z.string().default('explain.v1'),
   simulatePrompt: z.string().default('simulate.v1'),
-  /** Simulation mode; default: the best the simulator serves (prompt-logprobs, else chat-logprobs). */
-  simulationMode: z.enum(['prompt-logprobs', 'chat-logprobs']).optional(),
+  /** Simulation mode; default: the best the simulator serves (prompt-logprobs, else chat-logprobs, else sampled). */
+  simulationMode: z.enum(['prompt-logprobs', 'chat-logprobs', 'sampled']).optional(),
+  /** Samples averaged per simulation in `sampled` mode (simulators without logprobs). Default 5. */
+  simulationSamples: z.number().int().positive().optional(),
   /** Top records shown to the explainer. */
   explainTop: z.number().int().positive().default(10),
   /** Held-out top / random records scored. */
@@ -39,9 +41,52 @@ export const PipelineConfigSchema = z.object({
   concurrency: z.number().int().positive().default(4),
   /** Only the first N features of the source (handy for a trial run). */
   limit: z.number().int().positive().optional(),
+
+  // Reliability (DESIGN §6). These change how a run is executed, not its results: `--resume` may override them.
+  /** Request starts per minute, explainer and simulator on one API together. Default: unlimited. */
+  requestsPerMinute: z.number().positive().optional(),
+  /** Prompt + completion tokens per minute (estimated before a call, corrected by the usage after). */
+  tokensPerMinute: z.number().positive().optional(),
+  /** The rate window in milliseconds (60 000 = per minute; tests shorten it). */
+  rateWindowMs: z.number().int().positive().default(60_000),
+  /** LLM requests in flight at once, per API. Default: bounded by `concurrency` features only. */
+  requestConcurrency: z.number().int().positive().optional(),
+  /** Attempts per LLM call (first included) on 429, 5xx, timeouts, connection resets, unparsable bodies. */
+  maxAttempts: z.number().int().positive().default(5),
+  /** First backoff cap in milliseconds (doubled per retry, full jitter; Retry-After wins when longer). */
+  retryBaseDelayMs: z.number().nonnegative().default(500),
+  /** Timeout of one HTTP request in milliseconds (a hung server counts as a retryable failure). */
+  requestTimeoutMs: z.number().int().positive().default(120_000),
+  /** Fresh simulation attempts when an answer is malformed (no logprobs, no values) before the feature fails. */
+  answerAttempts: z.number().int().positive().default(3),
+  /** Response cache in the database (`--no-cache` turns it off). The offline baseline is never cached. */
+  cache: z.boolean().default(true),
+  /** Budget in USD: no new feature starts once the run has spent it (`--max-cost`). */
+  maxCostUsd: z.number().nonnegative().optional(),
+  /** Price table merged over data/prices.json (`--prices FILE`). */
+  prices: z.string().min(1).optional(),
+  /** Seed of the retry jitter. */
+  seed: z.number().int().default(1),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
+
+/** Options a resumed run may change (they affect execution, not results). */
+export const operationalConfigKeys = [
+  'concurrency',
+  'requestsPerMinute',
+  'tokensPerMinute',
+  'rateWindowMs',
+  'requestConcurrency',
+  'maxAttempts',
+  'retryBaseDelayMs',
+  'requestTimeoutMs',
+  'answerAttempts',
+  'cache',
+  'maxCostUsd',
+  'prices',
+] as const satisfies readonly (keyof PipelineConfig)[];
+export type OperationalOverrides = Partial<Pick<PipelineConfig, (typeof operationalConfigKeys)[number]>>;
 
 /** Validates a config, filling defaults; throws a one-line error naming the bad option. */
 export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig {

@@ -5,8 +5,9 @@
 import { buildExplainPrompt } from '../explain/build-explain-prompt.ts';
 import { parseExplanation } from '../explain/parse-explanation.ts';
 import type { ExplainTemplate, SimulateTemplate } from '../llm/prompt-template.ts';
-import type { LlmRequest, LlmResult, Provider } from '../llm/types.ts';
+import type { LlmRequest, LlmResult, LlmUsage, Provider } from '../llm/types.ts';
 import { maxActivation } from '../records/normalize.ts';
+import { MalformedAnswerError } from '../simulate/malformed-answer-error.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import type { FeatureRecord, SplitRecord } from '../records/types.ts';
 import type { FeatureScore, ScoreKind } from '../score/score-feature.ts';
@@ -22,7 +23,13 @@ export interface FeatureContext {
   simulateTemplate: SimulateTemplate;
   countTokens: (text: string) => number;
   signal?: AbortSignal;
+  /** Cost of a call in USD (null: price unknown; 0 for cached answers). Default: null. */
+  costOf?(providerId: string, usage: LlmUsage, cached: boolean): number | null;
+  /** Told when a call starts and ends (progress: calls in flight, tokens, spend). */
+  onCall?(event: CallEvent): void;
 }
+
+export type CallEvent = { phase: 'start'; purpose: LlmCallRow['purpose'] } | { phase: 'end'; call: LlmCallRow };
 
 export interface ProcessedFeature {
   result: FeatureResult;
@@ -38,14 +45,15 @@ const storedRecord = (split: SplitRecord): StoredRecord => ({
   activations: split.record.activations,
 });
 
-/** The same provider, noting every call (usage, latency, outcome) in `calls` for accounting. */
-function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: LlmCallRow[]): Provider {
+/** The same provider, noting every call (usage, cost, latency, outcome) in `calls` for accounting. */
+function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: LlmCallRow[], context: FeatureContext): Provider {
   return {
     id: provider.id,
     capabilities: provider.capabilities,
     isBaseline: provider.isBaseline,
     async complete(request: LlmRequest): Promise<LlmResult> {
       const started = performance.now();
+      context.onCall?.({ phase: 'start', purpose });
       const row: LlmCallRow = {
         runId: null,
         featureId: null,
@@ -63,6 +71,7 @@ function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: 
         row.promptTokens = result.usage.promptTokens;
         row.completionTokens = result.usage.completionTokens;
         row.cached = result.cached;
+        row.costUsd = context.costOf?.(provider.id, result.usage, result.cached) ?? null;
         return result;
       } catch (error) {
         row.status = `error: ${errorMessage(error).slice(0, 200)}`;
@@ -70,6 +79,7 @@ function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: 
       } finally {
         row.latencyMs = performance.now() - started;
         calls.push(row);
+        context.onCall?.({ phase: 'end', call: row });
       }
     },
   };
@@ -118,7 +128,7 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
       { template: context.explainTemplate, maxPromptTokens: config.maxPromptTokens, countTokens: context.countTokens },
     );
     explainPromptVersion = prompt.promptVersion;
-    const completion = await withCallLog(context.explainer, 'explain', calls).complete({
+    const completion = await withCallLog(context.explainer, 'explain', calls, context).complete({
       messages: prompt.messages,
       maxTokens: 80,
       temperature: 0,
@@ -129,16 +139,24 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     return { calls, result: { status: 'failed', feature, stage: 'explain', reason: errorMessage(error) } };
   }
 
-  // Simulate every held-out record (calibration + score) in one call, then score.
-  let scoring: ExplanationScoring;
-  try {
-    scoring = await scoreExplanation(withCallLog(context.simulator, 'simulate', calls), explanation, splits, feature.stats.maxActivation, {
-      template: context.simulateTemplate,
-      ...(config.simulationMode ? { mode: config.simulationMode } : {}),
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-  } catch (error) {
-    return { calls, result: { status: 'failed', feature, stage: 'simulate', reason: errorMessage(error) } };
+  // Simulate every held-out record (calibration + score) in one call, then score. A malformed answer (no logprobs,
+  // no readable value) gets a bounded number of fresh attempts; then the feature fails with the reason.
+  let scoring: ExplanationScoring | undefined;
+  const simulator = withCallLog(context.simulator, 'simulate', calls, context);
+  for (let attempt = 1; scoring === undefined; attempt++) {
+    try {
+      scoring = await scoreExplanation(simulator, explanation, splits, feature.stats.maxActivation, {
+        template: context.simulateTemplate,
+        ...(config.simulationMode ? { mode: config.simulationMode } : {}),
+        ...(config.simulationSamples !== undefined ? { samples: config.simulationSamples } : {}),
+        ...(context.signal ? { signal: context.signal } : {}),
+      });
+    } catch (error) {
+      const retry = error instanceof MalformedAnswerError && attempt < config.answerAttempts && !context.signal?.aborted;
+      if (retry) continue;
+      const reason = error instanceof MalformedAnswerError && attempt > 1 ? `${errorMessage(error)} (${attempt} attempts)` : errorMessage(error);
+      return { calls, result: { status: 'failed', feature, stage: 'simulate', reason } };
+    }
   }
   const { simulation, scores } = scoring;
   const expectedBySplit = new Map(scoring.simulated.map((s, i) => [s, simulation.records[i]!.expected]));

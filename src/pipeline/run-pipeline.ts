@@ -1,18 +1,24 @@
 /**
  * @module pipeline/run-pipeline — runs (or resumes) a whole run: loads and validates every record first, then
  * processes features with bounded concurrency, saving each as one transaction the moment it completes. An abort
- * signal stops scheduling new features, lets the ones in flight finish and marks the run "interrupted".
+ * signal, or a spent budget (`maxCostUsd`), stops scheduling new features, lets the ones in flight finish and marks
+ * the run "interrupted". Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit).
  */
 import pLimit from 'p-limit';
 import { createProvider } from '../llm/create-provider.ts';
+import { loadPriceTable } from '../llm/price-table.ts';
+import { RateLimiter } from '../llm/rate-limiter.ts';
+import { createReliableProvider } from '../llm/reliable-provider.ts';
+import { createSqliteResponseCache, type ResponseCache } from '../llm/response-cache.ts';
+import { mulberry32 } from '../records/random.ts';
 import { loadExplainTemplate, loadSimulateTemplate } from '../llm/prompt-template.ts';
 import { getEncoder } from '../llm/token-counter.ts';
 import type { Provider } from '../llm/types.ts';
 import { loadFeatureRecords } from '../records/load.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
-import { parsePipelineConfig, resolveSource, type PipelineConfig, type PipelineConfigInput } from './config.ts';
-import { processFeature, type ProcessedFeature } from './process-feature.ts';
+import { parsePipelineConfig, resolveSource, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
+import { processFeature, type CallEvent, type ProcessedFeature } from './process-feature.ts';
 
 export const CODE_VERSION = 'autointerp@0.1.0';
 
@@ -20,6 +26,8 @@ export interface PipelineEvents {
   /** Called once the records are loaded: features in the run and how many a resumed run had already finished. */
   onStart?(info: { runId: number; total: number; alreadyDone: number; explainer: Provider; simulator: Provider }): void;
   onFeatureDone?(processed: ProcessedFeature): void;
+  /** Every LLM call's start and end (calls in flight, tokens, spend). */
+  onCall?(event: CallEvent): void;
 }
 
 export interface RunPipelineOptions {
@@ -28,9 +36,14 @@ export interface RunPipelineOptions {
   resumeRunId?: number;
   signal?: AbortSignal;
   events?: PipelineEvents;
-  /** Injected providers (tests, library users); default: created from the config's provider specs. */
+  /**
+   * Injected providers (tests, library users), used as given (wrap them with createReliableProvider if wanted);
+   * default: created from the config's provider specs, with cache, retry and rate limits around them.
+   */
   explainer?: Provider;
   simulator?: Provider;
+  /** On resume: execution options to change (budget, limits, cache…); results-defining options stay stored. */
+  overrides?: OperationalOverrides;
 }
 
 export interface RunSummary {
@@ -42,7 +55,17 @@ export interface RunSummary {
   failed: number;
   /** Features processed by this invocation (not counting those a resumed run had done). */
   processedNow: number;
+  /** Features not done yet (0 when finished). */
+  remaining: number;
   durationMs: number;
+  /** USD spent by the whole run so far (all invocations), from priced calls; cached answers cost 0. */
+  costUsd: number;
+  /** Calls whose price was unknown (not in the price table): their cost is not in `costUsd`. */
+  unpricedCalls: number;
+  /** The budget, when one was set. */
+  maxCostUsd?: number;
+  /** Why the run stopped before finishing. */
+  stoppedBy?: 'signal' | 'budget';
 }
 
 function defaultRunName(config: PipelineConfig): string {
@@ -55,7 +78,8 @@ function startOrResume(store: ResultStore, options: RunPipelineOptions, input: P
     const run: RunRow | undefined = store.getRun(options.resumeRunId);
     if (!run) throw new Error(`no run ${options.resumeRunId} in this database`);
     if (run.status === 'finished') throw new Error(`run ${run.id} is already finished; nothing to resume`);
-    return { runId: run.id, config: parsePipelineConfig(JSON.parse(run.config) as PipelineConfigInput), resumed: true };
+    const stored = JSON.parse(run.config) as PipelineConfigInput;
+    return { runId: run.id, config: parsePipelineConfig({ ...stored, ...options.overrides }), resumed: true };
   }
   return { runId: undefined, config: parsePipelineConfig(input ?? {}), resumed: false };
 }
@@ -65,8 +89,15 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   const started = performance.now();
   const { store } = options;
   const { runId: existingRunId, config } = startOrResume(store, options, input);
-  const explainer = options.explainer ?? createProvider(config.explainer, config.baseUrl ? { baseURL: config.baseUrl } : {});
-  const simulator = options.simulator ?? createProvider(config.simulator, config.baseUrl ? { baseURL: config.baseUrl } : {});
+  const prices = loadPriceTable(config.prices);
+  const { explainer, simulator } = buildProviders(config, options, config.cache ? createSqliteResponseCache(store.db) : undefined);
+  if (config.maxCostUsd !== undefined) {
+    for (const provider of [explainer, simulator]) {
+      if (!prices.priceOf(provider.id)) {
+        throw new Error(`--max-cost needs a price for ${provider.id}: add it to a price table given with --prices FILE`);
+      }
+    }
+  }
   const explainTemplate = loadExplainTemplate(config.explainPrompt);
   const simulateTemplate = loadSimulateTemplate(config.simulatePrompt);
 
@@ -96,6 +127,9 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
 
   const limit = pLimit(config.concurrency);
   let processedNow = 0;
+  const spent = spentSoFar(store, runId);
+  const budgetSpent = () => config.maxCostUsd !== undefined && spent.costUsd >= config.maxCostUsd;
+  let stoppedBy: RunSummary['stoppedBy'];
   const context = {
     config,
     explainer,
@@ -103,14 +137,27 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     explainTemplate,
     simulateTemplate,
     countTokens,
+    costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean) => prices.costOf(providerId, usage, cached),
+    ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   try {
     await Promise.all(
       todo.map((feature) =>
         limit(async () => {
-          if (options.signal?.aborted) return;
+          if (options.signal?.aborted) {
+            stoppedBy ??= 'signal';
+            return;
+          }
+          if (budgetSpent()) {
+            stoppedBy ??= 'budget'; // between units of work: features in flight finish, no new one starts
+            return;
+          }
           const processed = await processFeature(feature, context);
+          for (const call of processed.calls) {
+            if (call.costUsd === null) spent.unpricedCalls += 1;
+            else spent.costUsd += call.costUsd;
+          }
           if (options.signal?.aborted && processed.result.status === 'failed') return; // cut short by the abort: redo on resume
           store.saveFeatureResult(runId, processed.result, processed.calls);
           processedNow += 1;
@@ -123,8 +170,72 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     throw error;
   }
   const progress = store.runProgress(runId);
-  const complete = progress.scored + progress.skipped + progress.failed === features.length;
+  const doneCount = progress.scored + progress.skipped + progress.failed;
+  const complete = doneCount === features.length;
   const status = complete && !options.signal?.aborted ? 'finished' : 'interrupted';
   store.setRunStatus(runId, status);
-  return { runId, status, total: features.length, ...progress, processedNow, durationMs: performance.now() - started };
+  return {
+    runId,
+    status,
+    total: features.length,
+    ...progress,
+    processedNow,
+    remaining: features.length - doneCount,
+    durationMs: performance.now() - started,
+    costUsd: spent.costUsd,
+    unpricedCalls: spent.unpricedCalls,
+    ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
+    ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
+  };
+}
+
+/** What a run has spent in earlier invocations (from its llm_calls rows). */
+function spentSoFar(store: ResultStore, runId: number): { costUsd: number; unpricedCalls: number } {
+  const row = store.db
+    .prepare('SELECT COALESCE(SUM(cost_usd), 0) AS cost, SUM(cost_usd IS NULL) AS unpriced FROM llm_calls WHERE run_id = ?')
+    .get(runId) as { cost: number; unpriced: number | null };
+  return { costUsd: row.cost, unpricedCalls: row.unpriced ?? 0 };
+}
+
+/**
+ * The run's explainer and simulator. Injected ones are used as given. Created ones (other than the offline
+ * baseline) are wrapped with cache, retry and limits; providers on the same API share one limiter, and the same
+ * spec for both roles gives one provider.
+ */
+function buildProviders(
+  config: PipelineConfig,
+  options: RunPipelineOptions,
+  cache: ResponseCache | undefined,
+): { explainer: Provider; simulator: Provider } {
+  const limiters = new Map<string, RateLimiter>();
+  const random = mulberry32(config.seed);
+  const created = new Map<string, Provider>();
+  const build = (spec: string): Provider => {
+    const existing = created.get(spec);
+    if (existing) return existing;
+    const base = createProvider(spec, { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}), timeoutMs: config.requestTimeoutMs });
+    let provider = base;
+    if (!base.isBaseline) {
+      const api = `${base.id.split(':')[0]}|${config.baseUrl ?? ''}`;
+      let limiter = limiters.get(api);
+      if (!limiter) {
+        limiter = new RateLimiter({
+          windowMs: config.rateWindowMs,
+          ...(config.requestsPerMinute !== undefined ? { requestsPerMinute: config.requestsPerMinute } : {}),
+          ...(config.tokensPerMinute !== undefined ? { tokensPerMinute: config.tokensPerMinute } : {}),
+          ...(config.requestConcurrency !== undefined ? { concurrency: config.requestConcurrency } : {}),
+        });
+        limiters.set(api, limiter);
+      }
+      provider = createReliableProvider(base, {
+        limiter,
+        random,
+        retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs },
+        ...(config.cache && cache ? { cache } : {}),
+      });
+    }
+    created.set(spec, provider);
+    return provider;
+  };
+  return { explainer: options.explainer ?? build(config.explainer), simulator: options.simulator ?? build(config.simulator) };
 }

@@ -11,7 +11,9 @@ import type { SimulationMode, SimulationResult } from '../simulate/types.ts';
 
 export interface ScoreExplanationOptions {
   template?: SimulateTemplate;
-  mode?: Exclude<SimulationMode, 'sampled'>;
+  mode?: SimulationMode;
+  /** Samples averaged in `sampled` mode. */
+  samples?: number;
   signal?: AbortSignal;
 }
 
@@ -37,6 +39,7 @@ export async function scoreExplanation(
     {
       ...(options.template ? { template: options.template } : {}),
       ...(options.mode ? { mode: options.mode } : {}),
+      ...(options.samples !== undefined ? { samples: options.samples } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     },
   );

@@ -1,9 +1,11 @@
 /**
  * @module records/splits — disjoint explain / calibration / score sets, interleaved as the reference does
  * (`get_slices_for_splits`): top records are dealt round-robin into explain, calibration and score; random records
- * into calibration and score; quantile samples go to score. Explain and score never share a record.
+ * into calibration and score; quantile samples go to score. Explain and score never share a record — not even a
+ * copy: imported data can hold the same window twice (in the top list and the random sample), so records are
+ * de-duplicated by content before they are dealt.
  */
-import type { FeatureRecord, SplitRecord } from './types.ts';
+import type { ActivationRecord, FeatureRecord, SplitRecord } from './types.ts';
 
 export interface SplitOptions {
   /** Top records shown to the explainer. Default 10 (the reference demo uses 5). */
@@ -12,7 +14,7 @@ export interface SplitOptions {
   scoreTop?: number;
   /** Held-out random records scored. Default 5. */
   scoreRandom?: number;
-  /** Top and random records held out for calibration. Default 0 (calibration is needed for ablation only). */
+  /** Top and random records held out for calibration (rsquared, absdev, ablation). Default 2 and 2. */
   calibrationTop?: number;
   calibrationRandom?: number;
   /** Records scored from each quantile bin when the feature has them. Default 0. */
@@ -23,8 +25,8 @@ export const defaultSplitOptions: Required<SplitOptions> = {
   explainTop: 10,
   scoreTop: 5,
   scoreRandom: 5,
-  calibrationTop: 0,
-  calibrationRandom: 0,
+  calibrationTop: 2,
+  calibrationRandom: 2,
   scorePerQuantile: 0,
 };
 
@@ -45,14 +47,29 @@ function dealRoundRobin<T>(items: readonly T[], capacities: readonly number[]): 
   return buckets;
 }
 
+const contentKey = (record: ActivationRecord) => JSON.stringify([record.tokens, record.activations]);
+
+/** Records whose content was not seen before (in `seen` or earlier in the list), in order; `seen` is updated. */
+function unseen(records: readonly ActivationRecord[], seen: Set<string>): ActivationRecord[] {
+  return records.filter((record) => {
+    const key = contentKey(record);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 /**
  * Splits a feature's records. With fewer records than asked, each set gets what round-robin dealing gives it,
  * so the sets stay disjoint and proportionate.
  */
 export function splitFeatureRecords(feature: FeatureRecord, options: SplitOptions = {}): SplitRecord[] {
   const o = { ...defaultSplitOptions, ...options };
-  const [explain, calibrationTop, scoreTop] = dealRoundRobin(feature.top, [o.explainTop, o.calibrationTop, o.scoreTop]);
-  const [calibrationRandom, scoreRandom] = dealRoundRobin(feature.random, [o.calibrationRandom, o.scoreRandom]);
+  const seen = new Set<string>();
+  const top = unseen(feature.top, seen);
+  const random = unseen(feature.random, seen);
+  const [explain, calibrationTop, scoreTop] = dealRoundRobin(top, [o.explainTop, o.calibrationTop, o.scoreTop]);
+  const [calibrationRandom, scoreRandom] = dealRoundRobin(random, [o.calibrationRandom, o.scoreRandom]);
   const result: SplitRecord[] = [
     ...explain!.map((record) => ({ split: 'explain' as const, source: 'top' as const, record })),
     ...calibrationTop!.map((record) => ({ split: 'calibration' as const, source: 'top' as const, record })),
@@ -62,7 +79,7 @@ export function splitFeatureRecords(feature: FeatureRecord, options: SplitOption
   ];
   if (o.scorePerQuantile > 0 && feature.quantiles) {
     feature.quantiles.forEach((bin, binIndex) => {
-      for (const record of bin.slice(0, o.scorePerQuantile)) {
+      for (const record of unseen(bin, seen).slice(0, o.scorePerQuantile)) {
         result.push({ split: 'score', source: `quantile-${binIndex}`, record });
       }
     });

@@ -22,9 +22,12 @@ export function fitLinearCalibration(
   const flat = pairFlatten(real, predicted);
   const n = flat.real.length;
   if (n === 0) return null;
-  const first = flat.predicted[0]!;
-  if (flat.predicted.every((x) => x === first)) return { slope: 0, intercept: mean(flat.real), method: 'constant-mean', nTokens: n };
+  const constantMean: LinearCalibration = { slope: 0, intercept: mean(flat.real), method: 'constant-mean', nTokens: n };
+  // (Nearly) constant simulations have no slope to fit: relative spread below 1e-9 counts as constant.
+  const spread = Math.max(...flat.predicted) - Math.min(...flat.predicted);
+  if (!(spread > 1e-9 * Math.max(1, Math.abs(mean(flat.predicted))))) return constantMean;
   const { m, b } = linearRegression(flat.predicted.map((x, i) => [x, flat.real[i]!]));
+  if (!Number.isFinite(m) || !Number.isFinite(b)) return constantMean;
   return { slope: m, intercept: b, method: 'least-squares', nTokens: n };
 }
 

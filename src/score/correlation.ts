@@ -9,6 +9,9 @@ import { defined, undefinedScore, type ScoredValue } from './scored-value.ts';
 type Series = readonly (readonly number[])[];
 type Predictions = readonly (readonly (number | null)[])[];
 
+const finiteOrUndefined = (value: number, n: number): ScoredValue =>
+  Number.isFinite(value) ? defined(value, n) : undefinedScore('score not finite (overflow in the predictions)', n);
+
 /** Pearson r over all scored tokens, with the reason when it is undefined. Missing predictions are dropped. */
 export function correlationWithReason(real: Series, predicted: Predictions): ScoredValue {
   const flat = pairFlatten(real, predicted);
@@ -27,7 +30,7 @@ export function rsquaredWithReason(real: Series, predicted: Predictions): Scored
   const meanSquareReal = mean(flat.real.map((x) => x * x));
   if (meanSquareReal === 0) return undefinedScore('true activations are all zero', n);
   const meanSquareError = mean(flat.real.map((x, i) => (x - flat.predicted[i]!) ** 2));
-  return defined(1 - meanSquareError / meanSquareReal, n);
+  return finiteOrUndefined(1 - meanSquareError / meanSquareReal, n);
 }
 
 export function absoluteDevExplainedWithReason(real: Series, predicted: Predictions): ScoredValue {
@@ -37,7 +40,7 @@ export function absoluteDevExplainedWithReason(real: Series, predicted: Predicti
   const meanAbsReal = mean(flat.real.map(Math.abs));
   if (meanAbsReal === 0) return undefinedScore('true activations are all zero', n);
   const meanAbsError = mean(flat.real.map((x, i) => Math.abs(x - flat.predicted[i]!)));
-  return defined(1 - meanAbsError / meanAbsReal, n);
+  return finiteOrUndefined(1 - meanAbsError / meanAbsReal, n);
 }
 
 /** Pearson correlation of the flattened records (the reference's `correlation_score` on pooled tokens); null if undefined. */

@@ -3,9 +3,13 @@
  * (the reference's `compute_predicted_activation_stats_for_token`).
  */
 
-/** Maps a (whitespace-trimmed) token to its activation value 0..10, or null when it is not one. (Hot: no regex.) */
+/**
+ * Maps a token to its activation value 0..10, or null when it is not one. Whitespace around the number is ignored on
+ * both sides (" 3", "\t3", "3\n" all mean 3). Hot path: no regex, no allocation for the usual 1–2 character tokens.
+ */
 function activationValueOf(token: string): number | null {
-  const trimmed = token.length <= 2 && token.charCodeAt(0) > 32 ? token : token.trim();
+  const plain = token.length > 0 && token.length <= 2 && token.charCodeAt(0) > 32 && token.charCodeAt(token.length - 1) > 32;
+  const trimmed = plain ? token : token.trim();
   if (trimmed.length === 1) {
     const digit = trimmed.charCodeAt(0) - 48;
     return digit >= 0 && digit <= 9 ? digit : null;
@@ -15,37 +19,51 @@ function activationValueOf(token: string): number | null {
 
 /**
  * The probabilities of the number tokens present, renormalized over them: value → probability.
- * Keys are trimmed of whitespace (" 3" and "3" both mean 3, and add up), which the reference does not do; it
- * makes tokenizers that merge the tab or a space into the number usable.
+ * Tokens are read by `activationValueOf` (whitespace-trimmed, which the reference does not do; it makes tokenizers
+ * that merge the tab or a space into the number usable), and variants of one value add up.
  */
 export function numberDistribution(topLogprobs: Record<string, number>): Map<number, number> {
+  const logprobs = new Map<number, number[]>();
+  for (const token in topLogprobs) {
+    const value = activationValueOf(token);
+    const logprob = topLogprobs[token]!;
+    if (value === null || !Number.isFinite(logprob)) continue;
+    const list = logprobs.get(value) ?? [];
+    list.push(logprob);
+    logprobs.set(value, list);
+  }
+  const highest = Math.max(...[...logprobs.values()].flat());
   const probabilities = new Map<number, number>();
   let total = 0;
-  for (const token in topLogprobs) {
-    const logprob = topLogprobs[token]!;
-    const value = activationValueOf(token);
-    if (value === null || !Number.isFinite(logprob)) continue;
-    const p = Math.exp(logprob);
-    probabilities.set(value, (probabilities.get(value) ?? 0) + p);
+  for (const [value, list] of logprobs) {
+    // Shifted by the highest logprob before exp, so any finite logprobs stay finite.
+    const p = list.reduce((sum, logprob) => sum + Math.exp(logprob - highest), 0);
+    probabilities.set(value, p);
     total += p;
   }
-  if (total <= 0) return new Map();
   for (const [value, p] of probabilities) probabilities.set(value, p / total);
   return probabilities;
 }
 
 /** `E = Σ i·p_i` over "0".."10" renormalized; null when no number token is among the alternatives. */
 export function expectedValueFromTopLogprobs(topLogprobs: Record<string, number>): number | null {
-  // One pass, no allocation (this runs once per simulated token): E = Σ v·p / Σ p.
+  // Two passes, no allocation (this runs once per simulated token): the highest logprob, then E = Σ v·p / Σ p with
+  // p = exp(logprob − highest), which cannot overflow or underflow to 0/0.
+  let highest = -Infinity;
+  for (const token in topLogprobs) {
+    const logprob = topLogprobs[token]!;
+    if (Number.isFinite(logprob) && logprob > highest && activationValueOf(token) !== null) highest = logprob;
+  }
+  if (highest === -Infinity) return null;
   let total = 0;
   let weighted = 0;
   for (const token in topLogprobs) {
     const value = activationValueOf(token);
     const logprob = topLogprobs[token]!;
     if (value === null || !Number.isFinite(logprob)) continue;
-    const p = Math.exp(logprob);
+    const p = Math.exp(logprob - highest);
     total += p;
     weighted += value * p;
   }
-  return total > 0 ? weighted / total : null;
+  return weighted / total;
 }

@@ -5,3 +5,5 @@ export * from './build-simulation-prompt.ts';
 export * from './read-prompt-logprobs.ts';
 export * from './read-chat-logprobs.ts';
 export * from './simulate-records.ts';
+export * from './malformed-answer-error.ts';
+export * from './read-sampled-values.ts';

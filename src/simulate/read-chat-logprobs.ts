@@ -14,19 +14,37 @@ interface AnswerLine {
   record: number;
 }
 
-/** Expected value at the completion token covering `offset` (tokens carry offsets into the completion text). */
-function expectedAt(tokens: readonly TokenLogprob[] | undefined, offset: number): number | null {
-  if (!tokens) return null;
+/** Start offsets of the tokens in the text their strings spell (`starts[i]` for token i), for binary search. */
+function tokenStarts(tokens: readonly TokenLogprob[]): number[] {
+  const starts: number[] = [];
+  let offset = 0;
   for (const token of tokens) {
-    if (offset >= token.textOffset && offset < token.textOffset + Math.max(token.token.length, 1)) {
-      return expectedValueFromTopLogprobs(token.topLogprobs);
-    }
+    starts.push(offset);
+    offset += token.token.length;
+  }
+  return starts;
+}
+
+/** Expected value at the token covering `offset` of the text the token strings spell. */
+function expectedAt(tokens: readonly TokenLogprob[], starts: readonly number[], offset: number): number | null {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const start = starts[middle]!;
+    const end = start + Math.max(tokens[middle]!.token.length, 1);
+    if (offset < start) high = middle - 1;
+    else if (offset >= end) low = middle + 1;
+    else return expectedValueFromTopLogprobs(tokens[middle]!.topLogprobs);
   }
   return null;
 }
 
+/** How a line's value is read: from the value text and its character offset in the completion. */
+export type AnswerValueReader = (valueText: string, valueOffset: number) => number | null;
+
 /** Parses the answer into lines with their record number (count of `<start>` seen). */
-function parseAnswer(completion: string, tokens: readonly TokenLogprob[] | undefined): AnswerLine[] {
+function parseAnswer(completion: string, valueOf: AnswerValueReader): AnswerLine[] {
   const lines: AnswerLine[] = [];
   let record = -1;
   let offset = 0;
@@ -43,12 +61,22 @@ function parseAnswer(completion: string, tokens: readonly TokenLogprob[] | undef
     if (tab < 0) continue;
     if (!/^\s*(?:[0-9]|10)\s*$/.test(line.slice(tab + 1))) continue;
     const valueOffset = start + tab + 1 + (line.slice(tab + 1).length - line.slice(tab + 1).trimStart().length);
-    lines.push({ token: line.slice(0, tab), expected: expectedAt(tokens, valueOffset), record: Math.max(record, 0) });
+    lines.push({ token: line.slice(0, tab), expected: valueOf(line.slice(tab + 1).trim(), valueOffset), record: Math.max(record, 0) });
   }
   return lines;
 }
 
-const sameToken = (a: string, b: string) => a.trim() === b.trim();
+/**
+ * Whether an answer line's token is the target token. Byte tokens a server could not decode arrive as U+FFFD: a run
+ * of them stands for any characters.
+ */
+function sameToken(target: string, answer: string): boolean {
+  const [t, a] = [target.trim(), answer.trim()];
+  if (t === a) return true;
+  if (!a.includes('\uFFFD')) return false;
+  const pattern = a.split(/\uFFFD+/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+');
+  return new RegExp(`^${pattern}$`, 'su').test(t);
+}
 
 /** Longest-common-subsequence alignment: for each target, the index of its answer line or -1. */
 function align(targets: readonly string[], answers: readonly string[]): number[] {
@@ -83,7 +111,23 @@ export function readChatLogprobs(
   tokens: readonly TokenLogprob[] | undefined,
   targets: readonly (readonly string[])[],
 ): (number | null)[][] {
-  const lines = parseAnswer(completion, tokens);
+  if (!tokens || tokens.length === 0) return readAnswerValues(completion, targets, () => null);
+  // Parse the text the token strings spell, not `completion`: servers send partial UTF-8 characters as "\uFFFD" or
+  // byte escapes, so offsets summed over token strings drift from the message content after the first such token.
+  const starts = tokenStarts(tokens);
+  return readAnswerValues(tokens.map((token) => token.token).join(''), targets, (_text, offset) => expectedAt(tokens, starts, offset));
+}
+
+/**
+ * Per target record, per token: the value `valueOf` reads from the aligned answer line, or null where no line
+ * aligns (shared by chat-logprob and sampled simulation).
+ */
+export function readAnswerValues(
+  completion: string,
+  targets: readonly (readonly string[])[],
+  valueOf: AnswerValueReader,
+): (number | null)[][] {
+  const lines = parseAnswer(completion, valueOf);
   const recordCount = lines.length === 0 ? 0 : Math.max(...lines.map((line) => line.record)) + 1;
   const shown = targets.map((record) => record.map(displayToken));
   if (recordCount === targets.length) {

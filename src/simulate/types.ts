@@ -4,7 +4,7 @@
  * How expected values were read (stored with every simulation; leaderboards never mix modes silently):
  * - `prompt-logprobs`: Completions with `echo`, the prompt's own logprobs at each "unknown" (one call, exact);
  * - `chat-logprobs`: Chat Completions with `top_logprobs`, the model rewriting `token<TAB>value` lines;
- * - `sampled`: no logprobs; integer values written by the model, averaged over samples (a later issue).
+ * - `sampled`: no logprobs (Anthropic); integer values written by the model, averaged over n samples.
  */
 export type SimulationMode = 'prompt-logprobs' | 'chat-logprobs' | 'sampled';
 

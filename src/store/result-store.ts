@@ -4,12 +4,23 @@
  * run killed at any point resumes with no feature lost or duplicated.
  */
 import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord, type RecordSource, type RecordSplit } from '../records/types.ts';
-import type { FeatureScore } from '../score/score-feature.ts';
-import type { SimulationMode } from '../simulate/types.ts';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
+
+/** A score as stored (the store defines its own row types: it sits below score/ and simulate/). */
+export interface StoredScore {
+  kind: string;
+  value: number | null;
+  /** Why the value is null. */
+  reason: string | null;
+  nTokens: number;
+  nMissing: number;
+}
+
+/** How the simulation was read: prompt-logprobs | chat-logprobs | sampled. */
+export type StoredSimulationMode = 'prompt-logprobs' | 'chat-logprobs' | 'sampled';
 
 export interface NewRun {
   name: string;
@@ -53,8 +64,8 @@ export interface ScoredFeatureResult {
   feature: FeatureRecord;
   records: StoredRecord[];
   explanation: { text: string; explainer: string; promptVersion: string; isBaseline: boolean };
-  simulation: { simulator: string; mode: SimulationMode; promptVersion: string };
-  scores: FeatureScore[];
+  simulation: { simulator: string; mode: StoredSimulationMode; promptVersion: string };
+  scores: StoredScore[];
 }
 
 export interface UnscoredFeatureResult {
@@ -64,7 +75,7 @@ export interface UnscoredFeatureResult {
   reason: string;
   records?: StoredRecord[];
   /** Null scores with their reason (e.g. a feature that never activates), stored so the leaderboard counts them. */
-  scores?: FeatureScore[];
+  scores?: StoredScore[];
 }
 
 export type FeatureResult = ScoredFeatureResult | UnscoredFeatureResult;
@@ -154,22 +165,15 @@ export class ResultStore {
     return row.id;
   }
 
-  /** Keys (`featureKey`) of the features this run has finished (scored, skipped or failed). */
+  /**
+   * `featureKey`s of the features this run has finished (scored, skipped or failed). The layer is used as the text
+   * stored, so a hook name such as "007" is not read back as the number 7 (layer 3 and "3" are one feature).
+   */
   finishedFeatureKeys(runId: number): Set<string> {
     const rows = this.sql(
       `SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`,
     ).all(runId) as { model: string; layer: string; kind: FeatureKind; idx: number; sae: string }[];
-    return new Set(
-      rows.map((row) =>
-        featureKey({
-          model: row.model,
-          layer: /^\d+$/.test(row.layer) ? Number(row.layer) : row.layer,
-          kind: row.kind,
-          index: row.idx,
-          ...(row.sae ? { sae: row.sae } : {}),
-        }),
-      ),
-    );
+    return new Set(rows.map((row) => featureKey({ model: row.model, layer: row.layer, kind: row.kind, index: row.idx, ...(row.sae ? { sae: row.sae } : {}) })));
   }
 
   /** Writes one feature's whole result in one transaction (and its LLM calls). A second write is refused. */
@@ -221,15 +225,20 @@ export class ResultStore {
     runId: number,
     featureId: number,
     explanationId: number | null,
-    mode: SimulationMode | null,
-    scores: readonly FeatureScore[],
+    mode: StoredSimulationMode | null,
+    scores: readonly StoredScore[],
   ): void {
     const insert = this.sql(
       `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const score of scores) {
-      insert.run(runId, featureId, explanationId, score.kind, score.value, score.reason, score.nTokens, score.nMissing, mode);
+      // Never NaN or Infinity in the database: a non-finite value is stored as null with the reason.
+      const finite = score.value === null || Number.isFinite(score.value);
+      const value = finite ? score.value : null;
+      const reason = finite ? score.reason : `not finite (${score.value})`;
+      if (value === null && !reason) throw new Error(`score ${score.kind}: a null score needs a reason`);
+      insert.run(runId, featureId, explanationId, score.kind, value, reason, score.nTokens, score.nMissing, mode);
     }
   }
 

@@ -235,7 +235,8 @@ describe('createProvider', () => {
     expect(parseProviderSpec('baseline:rule-based-v1')).toEqual({ provider: 'baseline', model: 'rule-based-v1' });
     expect(parseProviderSpec('openai-compatible:llama3:8b')).toEqual({ provider: 'openai-compatible', model: 'llama3:8b' });
     expect(parseProviderSpec('openai:gpt-4o-mini')).toEqual({ provider: 'openai', model: 'gpt-4o-mini' });
-    expect(() => parseProviderSpec('anthropic:claude')).toThrow(/known: baseline.*openai.*openai-compatible/);
+    expect(parseProviderSpec('anthropic:claude-3-5-haiku-latest')).toEqual({ provider: 'anthropic', model: 'claude-3-5-haiku-latest' });
+    expect(() => parseProviderSpec('cohere:command')).toThrow(/known: baseline.*openai.*openai-compatible.*anthropic/);
     expect(() => parseProviderSpec('openai')).toThrow(/names no model/);
     expect(() => parseProviderSpec('baseline:other')).toThrow(/baseline:rule-based-v1/);
   });
@@ -248,5 +249,31 @@ describe('createProvider', () => {
       'openai-compatible:llama3',
     );
     expect(() => createProvider('openai-compatible:llama3')).toThrow(/base URL/);
+  });
+});
+
+describe('API key transport', () => {
+  it('refuses to send a key over plain http to a non-loopback host, and names no secret', async () => {
+    const { createOpenAiCompatibleProvider, sendsKeyInClear } = await import('../../src/llm/openai-compatible-provider.ts');
+    expect(sendsKeyInClear('http://10.1.2.3:8000/v1')).toBe(true);
+    expect(sendsKeyInClear('http://gpu-box.lan/v1')).toBe(true);
+    expect(sendsKeyInClear('https://gpu-box.lan/v1')).toBe(false);
+    expect(sendsKeyInClear('http://127.0.0.1:8000/v1')).toBe(false);
+    expect(sendsKeyInClear('http://localhost:8000/v1')).toBe(false);
+    expect(sendsKeyInClear('http://[::1]:8000/v1')).toBe(false);
+    let calls = 0;
+    const provider = createOpenAiCompatibleProvider({
+      model: 'm',
+      baseURL: 'http://user:pw@10.1.2.3:8000/v1?token=abc',
+      apiKey: 'sk-SENTINEL-never-print',
+      fetch: (async () => {
+        calls += 1;
+        throw new Error('must not be called');
+      }) as typeof fetch,
+    });
+    const error = await provider.complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 1 }).catch((e: Error) => e);
+    expect(calls).toBe(0);
+    expect(String(error)).toMatch(/refusing to send the API key in clear text to http:\/\/10\.1\.2\.3:8000/);
+    expect(String(error)).not.toMatch(/SENTINEL|pw|token=abc/);
   });
 });

@@ -17,13 +17,13 @@ const prompts = {
 /** Feature i fires on token "t{i}" (graded by position), plus one dead feature. */
 function syntheticFeatures(count: number): FeatureRecord[] {
   const window = (i: number, fire: boolean, seed: number) => {
-    const tokens = Array.from({ length: 8 }, (_, k) => (fire && k % 3 === 0 ? `t${i}` : `w${(seed + k) % 5}`));
+    const tokens = Array.from({ length: 8 }, (_, k) => (fire && k % 3 === 0 ? `t${i}` : `w${seed}-${k % 4}`)); // distinct windows
     return { tokens, activations: tokens.map((t, k) => (t === `t${i}` ? 1 + k / 8 : 0)) };
   };
   const features: FeatureRecord[] = Array.from({ length: count }, (_, i) => ({
     id: { model: 'synthetic', layer: i % 3, kind: 'neuron' as const, index: i },
     top: Array.from({ length: 20 }, (_, r) => window(i, true, r)),
-    random: Array.from({ length: 10 }, (_, r) => window(i, r % 2 === 0, r)),
+    random: Array.from({ length: 10 }, (_, r) => window(i, r % 2 === 0, 100 + r)),
     stats: { mean: 0.3, variance: 0.2, skewness: null, kurtosis: null, maxActivation: 1.875, density: 0.2 },
   }));
   features.push({
@@ -146,5 +146,43 @@ describe('runPipeline', () => {
     expect(summary).toMatchObject({ scored: 2, failed: 1, status: 'finished' });
     const failure = store.db.prepare("SELECT stage, reason FROM run_features WHERE status = 'failed'").get();
     expect(failure).toEqual({ stage: 'explain', reason: expect.stringMatching(/no explanation/) });
+  });
+});
+
+describe('resume keys', () => {
+  it('matches features whose layer is a string that looks like a number ("007")', async () => {
+    const features = syntheticFeatures(3).map((f) => ({ ...f, id: { ...f.id, layer: '007' } }));
+    const source = writeJsonl('layer-007.jsonl', features);
+    const store = openStore('layer-007.db');
+    const controller = new AbortController();
+    const first = await runPipeline(
+      { source, concurrency: 1, ...prompts },
+      { store, ...perfect(), signal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
+    );
+    expect(first.status).toBe('interrupted');
+    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() });
+    expect(second).toMatchObject({ status: 'finished', total: 4 });
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM run_features WHERE run_id = ?').get(first.runId)).toEqual({ n: 4 });
+  });
+
+  it('keeps explained and scored records apart in the database, by content', async () => {
+    const source = writeJsonl('apart.jsonl', syntheticFeatures(4));
+    const store = openStore('apart.db');
+    const { runId } = await runPipeline({ source, ...prompts }, { store, ...perfect() });
+    const overlap = store.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM records e JOIN records s ON s.feature_id = e.feature_id AND s.run_id = e.run_id
+         WHERE e.run_id = ? AND e.split = 'explain' AND s.split != 'explain' AND e.tokens = s.tokens AND e.activations = s.activations`,
+      )
+      .get(runId);
+    expect(overlap).toEqual({ n: 0 });
+    const splits = store.db.prepare('SELECT split, COUNT(*) AS n FROM records WHERE run_id = ? GROUP BY split ORDER BY split').all(runId);
+    // 4 live features × (10 explain, 2 + 2 calibration, 5 + 5 score); the dead feature's one top record is dealt to
+    // explain and its one random record to calibration.
+    expect(splits).toEqual([
+      { split: 'calibration', n: 4 * 4 + 1 },
+      { split: 'explain', n: 4 * 10 + 1 },
+      { split: 'score', n: 4 * 10 },
+    ]);
   });
 });

@@ -48,8 +48,20 @@ describe('splits', () => {
     expect(ids('score', 'top')).toEqual([2, 5, 7]);
     expect(ids('calibration', 'random')).toEqual([0, 2]);
     expect(ids('score', 'random')).toEqual([1, 3, 4]);
-    const explainRecords = new Set(splits.filter((s) => s.split === 'explain').map((s) => s.record));
-    expect(splits.filter((s) => s.split === 'score').some((s) => explainRecords.has(s.record))).toBe(false);
+  });
+
+  it('never scores a copy of an explained record (imported data may repeat a window)', () => {
+    const f = feature(0, 6, 0);
+    f.top = f.top.map((_, i) => ({ tokens: ['a', String(i)], activations: [6 - i, 0] }));
+    // the random sample holds copies of top windows 0 and 3, and one window of its own, twice
+    f.random = [{ ...f.top[0]! }, { tokens: ['z', 'z'], activations: [0, 0.1] }, { ...f.top[3]! }, { tokens: ['z', 'z'], activations: [0, 0.1] }];
+    const splits = splitFeatureRecords(f, { explainTop: 3, calibrationTop: 0, scoreTop: 3, calibrationRandom: 0, scoreRandom: 5 });
+    const key = (s: { record: { tokens: string[]; activations: number[] } }) => JSON.stringify(s.record);
+    const explained = new Set(splits.filter((s) => s.split === 'explain').map(key));
+    const scored = splits.filter((s) => s.split !== 'explain').map(key);
+    expect(scored.filter((k) => explained.has(k))).toEqual([]);
+    expect(new Set(scored).size).toBe(scored.length);
+    expect(splits.filter((s) => s.source === 'random')).toHaveLength(1);
   });
 });
 

@@ -68,3 +68,35 @@ describe('linear calibration', () => {
     expect(byKind['correlation.top']).toBeCloseTo(1, 12);
   });
 });
+
+describe('degenerate inputs never give NaN', () => {
+  it('a nearly constant simulation calibrates to the mean instead of a non-finite slope', () => {
+    const fit = fitLinearCalibration([[1, 2, 3]], [[1e-200, 0, 0]])!;
+    expect(fit.method).toBe('constant-mean');
+    expect(fit.intercept).toBe(2);
+  });
+  it('scores with too many missing predictions are null with the reason', () => {
+    const expected = [0, 10, null, null, 0, 10, 0, 10, 0, 10];
+    const { scores } = scoreFeature([{ source: 'top', real: [0, 1, 1, 0, 0, 1, 0, 1, 0, 1], expected }], [], 1);
+    const all = scores.find((s) => s.kind === 'correlation.all')!;
+    expect(all.value).toBeNull();
+    expect(all.reason).toBe('2 of 10 predictions missing (more than 10 %)');
+    // one missing in ten is tolerated
+    const fine = scoreFeature([{ source: 'top', real: [0, 1, 1, 0, 0, 1, 0, 1, 0, 1], expected: [0, 10, 10, null, 0, 10, 0, 10, 0, 10] }], [], 1);
+    expect(fine.scores.find((s) => s.kind === 'correlation.all')!.value).toBeCloseTo(1, 12);
+  });
+  it('every score of any input is a finite number or null with a reason', () => {
+    const cases = [
+      { real: [0, 0, 0], expected: [1, 2, 3] },
+      { real: [1, 2, 3], expected: [5, 5, 5] },
+      { real: [1, 2, 3], expected: [1e308, -1e308, 1e308] },
+    ];
+    for (const c of cases) {
+      for (const score of scoreFeature([{ source: 'top', ...c }], [{ source: 'top', ...c }], 1).scores) {
+        expect(score.value === null ? typeof score.reason : Number.isFinite(score.value), JSON.stringify({ c, score })).toBe(
+          score.value === null ? 'string' : true,
+        );
+      }
+    }
+  });
+});

@@ -16,11 +16,19 @@ describe('expectedValueFromTopLogprobs', () => {
     expect(expectedValueFromTopLogprobs({ unknown: -0.1, the: -3 })).toBeNull();
     expect(expectedValueFromTopLogprobs({})).toBeNull();
   });
-  it('ignores non-activation numbers and merges whitespace variants', () => {
-    expect(expectedValueFromTopLogprobs({ '11': -0.1, '-1': -0.1, '05': -0.1 })).toBeNull();
-    const merged = numberDistribution({ '3': Math.log(0.25), ' 3': Math.log(0.25), '\t5': Math.log(0.5) });
+  it('ignores non-activation numbers and merges whitespace variants on either side', () => {
+    expect(expectedValueFromTopLogprobs({ '11': -0.1, '-1': -0.1, '05': -0.1, '3.5': -0.1, '': -0.1 })).toBeNull();
+    const variants = { '3': Math.log(0.125), ' 3': Math.log(0.125), '3\n': Math.log(0.125), '\n3 ': Math.log(0.125), '\t5': Math.log(0.5) };
+    // 3 has half the mass, 5 the other half → E = 4
+    expect(expectedValueFromTopLogprobs(variants)).toBeCloseTo(4, 12);
+    const merged = numberDistribution(variants);
     expect(merged.get(3)).toBeCloseTo(0.5, 12);
     expect(merged.get(5)).toBeCloseTo(0.5, 12);
+  });
+  it('stays finite for extreme logprobs', () => {
+    expect(expectedValueFromTopLogprobs({ '2': -800, '4': -800 })).toBeCloseTo(3, 12);
+    expect(expectedValueFromTopLogprobs({ '2': 750, '6': 750 })).toBeCloseTo(4, 12);
+    expect(expectedValueFromTopLogprobs({ '2': -Infinity, '6': 0 })).toBe(6);
   });
 });
 
@@ -34,6 +42,7 @@ const tok = (token: string, textOffset: number, top: Record<string, number> = {}
 describe('readPromptLogprobs', () => {
   it('reads the token at or covering each offset, whatever the tokenization', () => {
     // prompt: "x\tunknown\ny\tunknown" ; the second value merged with the tab into one token
+    const prompt = 'x\tunknown\ny\tunknown';
     const tokens = [
       tok('x', 0),
       tok('\t', 1),
@@ -42,10 +51,26 @@ describe('readPromptLogprobs', () => {
       tok('y', 10),
       tok('\tunknown', 11, { '\t7': Math.log(0.5), '\t9': Math.log(0.5) }),
     ];
-    expect(readPromptLogprobs(tokens, [[2, 12]])).toEqual([[4, 8]]);
+    expect(readPromptLogprobs(tokens, [[2, 12]], prompt)).toEqual([[4, 8]]);
   });
   it('marks offsets past the echoed text as missing', () => {
-    expect(readPromptLogprobs([tok('ab', 0, { '1': 0 })], [[0, 5]])).toEqual([[1, null]]);
+    expect(readPromptLogprobs([tok('ab', 0, { '1': 0 })], [[0, 5]], 'ab---')).toEqual([[1, null]]);
+  });
+  it('re-derives offsets when the server counts code points and echoes a BOS token', () => {
+    // "😀" is 2 UTF-16 units but 1 code point: a Python server's text_offset drifts by one per emoji.
+    const prompt = '😀\tunknown\n😀\tunknown';
+    let codePoint = 0;
+    const pieces = ['<|begin_of_text|>', '😀', '\t', 'unknown', '\n', '😀', '\t', 'unknown'];
+    const tokens = pieces.map((piece, i) => {
+      const t = tok(piece, i === 0 ? 0 : codePoint, piece === 'unknown' ? { [String(i)]: 0 } : {});
+      if (i > 0) codePoint += [...piece].length;
+      return t;
+    });
+    const [first, second] = [prompt.indexOf('unknown'), prompt.lastIndexOf('unknown')];
+    expect(readPromptLogprobs(tokens, [[first, second]], prompt)).toEqual([[3, 7]]);
+    // Tokens that do not spell the prompt (a byte token decoded as "\uFFFD"): server offsets read as code points.
+    const broken = tokens.slice(1).map((t) => (t.token === '😀' ? { ...t, token: '\uFFFD' } : t));
+    expect(readPromptLogprobs(broken, [[first, second]], prompt)).toEqual([[3, 7]]);
   });
 });
 
@@ -76,6 +101,14 @@ describe('readChatLogprobs', () => {
     );
     expect(readChatLogprobs(text, tokens, [['a', 'b'], ['c', 'd']])).toEqual([[1, 2], [3, 4]]);
   });
+  it('reads offsets from the token strings, which may differ from the message text (split multi-byte characters)', () => {
+    // "漢" arrives as two byte tokens shown as U+FFFD each: the content has 1 character where the tokens have 2.
+    const pieces = ['<start>', '\n', '\uFFFD', '\uFFFD', '\t', '7', '\n', 'b', '\t', '9', '\n', '<end>'];
+    const tokens = pieces.map((piece) => tok(piece, 0, /^\d$/.test(piece) ? { [piece]: 0 } : {}));
+    const content = '<start>\n漢\t7\nb\t9\n<end>';
+    expect(readChatLogprobs(content, tokens, [['漢', 'b']])).toEqual([[7, 9]]);
+  });
+
   it('without logprobs every value is missing', () => {
     expect(readChatLogprobs('<start>\na\t3\n<end>', undefined, [['a']])).toEqual([[null]]);
   });

@@ -1,9 +1,10 @@
 /**
  * @module llm/fake-server/fake-llm-server — an OFFLINE TEST DOUBLE of an OpenAI-compatible server (node:http, bound
  * to 127.0.0.1 only), answering from the rule-based model: `POST /v1/chat/completions`, `POST /v1/completions`
- * (with echo + prompt logprobs as vLLM serves them) and `GET /v1/models`. Every request is recorded for tests.
- * Faults (429 with Retry-After, 500, hangs, malformed or truncated bodies) plug in as an `intercept` hook around
- * each request; the only built-in one is a fixed `latencyMs`.
+ * (with echo + prompt logprobs as vLLM serves them), `POST /v1/messages` (Anthropic Messages, no logprobs) and
+ * `GET /v1/models`. Every request is recorded for tests.
+ * Faults: a fixed `latencyMs`, a seeded fault mix (`faults`: 429 with Retry-After, 500, hangs, malformed JSON,
+ * truncated bodies, missing logprobs; see fault-injection.ts), and an `intercept` hook around each request.
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -14,12 +15,15 @@ import { loadConceptLexicon } from '../concept-lexicon.ts';
 import { respondToRequest, ruleBasedModelName } from '../rule-based/rule-based-model.ts';
 import type { RuleBasedModelOptions } from '../rule-based/rule-based-model.ts';
 import {
+  AnthropicMessagesBodySchema,
+  anthropicBodyToRequest,
   ChatCompletionBodySchema,
   chatBodyToRequest,
   CompletionBodySchema,
   completionBodyToRequest,
 } from './wire-requests.ts';
-import { chatCompletionResponse, errorBody, textCompletionResponse } from './wire-responses.ts';
+import { anthropicErrorBody, anthropicMessageResponse, chatCompletionResponse, errorBody, textCompletionResponse } from './wire-responses.ts';
+import { createFaultInterceptor, type FaultOptions } from './fault-injection.ts';
 
 /** A request as the server received it. */
 export interface RecordedRequest {
@@ -31,6 +35,8 @@ export interface RecordedRequest {
   /** The parsed JSON body; undefined when empty or not JSON. */
   body: unknown;
   rawBody: string;
+  /** Arrival time in milliseconds since the epoch, sub-millisecond (rate-limit checks). */
+  receivedAtMs: number;
 }
 
 /** A response before it is written: status, headers and the raw body (any string, so faults can break it). */
@@ -66,8 +72,10 @@ export interface FakeLlmServerOptions {
   lexiconPath?: string;
   /** An in-memory lexicon instead of a file (wins over `lexiconPath`). */
   lexicon?: ConceptLexicon;
-  /** Per-request hook for fault injection; default none. */
+  /** Per-request hook for fault injection; default none. Runs outside `faults`. */
   intercept?: FakeRequestInterceptor;
+  /** A seeded fault mix (429 with Retry-After, 500, hangs, malformed JSON, truncated bodies, missing logprobs). */
+  faults?: FaultOptions;
   /** Further rule-based model settings (tokenizer, distribution shape). */
   model?: Omit<RuleBasedModelOptions, 'lexicon'>;
 }
@@ -134,6 +142,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   const modelOptions: RuleBasedModelOptions = { ...options.model, lexicon };
   const requests: RecordedRequest[] = [];
   const inFlight = new Set<AbortController>();
+  const faultInterceptor = options.faults ? createFaultInterceptor(options.faults) : undefined;
   let responseCounter = 0;
 
   /** The normal answer to a recorded request. */
@@ -145,11 +154,12 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         data: [{ id: ruleBasedModelName, object: 'model', created: 0, owned_by: 'autointerp-fake-server' }],
       });
     }
+    if (route === 'POST /v1/messages') return answerAnthropic(request, signal);
     const isChat = route === 'POST /v1/chat/completions';
     const isCompletions = route === 'POST /v1/completions';
     if (!isChat && !isCompletions) {
       const path = request.path.replace(/\/+$/, '');
-      const knownPath = ['/v1/models', '/v1/chat/completions', '/v1/completions'].includes(path);
+      const knownPath = ['/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/messages'].includes(path);
       const type = 'invalid_request_error';
       return knownPath
         ? jsonResponse(405, errorBody(`Method ${request.method} not allowed for ${path}`, type, 'method_not_allowed'))
@@ -188,6 +198,23 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     );
   }
 
+  /** Anthropic Messages: needs `x-api-key` and `anthropic-version` headers, as the real API. */
+  async function answerAnthropic(request: RecordedRequest, signal: AbortSignal): Promise<FakeHttpResponse> {
+    if (!request.headers['x-api-key']) {
+      return jsonResponse(401, anthropicErrorBody('authentication_error', 'x-api-key header is required'));
+    }
+    if (!request.headers['anthropic-version']) {
+      return jsonResponse(400, anthropicErrorBody('invalid_request_error', 'anthropic-version: header is required'));
+    }
+    const parsed = AnthropicMessagesBodySchema.safeParse(request.body);
+    if (!parsed.success) return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
+    await sleep(options.latencyMs ?? 0, signal);
+    responseCounter += 1;
+    // No logprobs on this API: the rule-based answer's text only.
+    const result = await respondToRequest(anthropicBodyToRequest(parsed.data), modelOptions);
+    return jsonResponse(200, anthropicMessageResponse(result, `msg_fake_${responseCounter}`));
+  }
+
   async function handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
     const controller = new AbortController();
     inFlight.add(controller);
@@ -208,6 +235,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       }
       if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) body = undefined;
       const request: RecordedRequest = {
+        receivedAtMs: performance.timeOrigin + performance.now(),
         method: incoming.method ?? 'GET',
         path: (incoming.url ?? '/').split('?')[0] ?? '/',
         headers: incoming.headers,
@@ -225,9 +253,9 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
           return jsonResponse(500, errorBody(`fake server error: ${message}`, 'server_error'));
         }
       };
-      const response = options.intercept
-        ? await options.intercept({ request, index, signal: controller.signal }, next)
-        : await next();
+      const context = { request, index, signal: controller.signal };
+      const withFaults = faultInterceptor ? () => faultInterceptor(context, next) : next;
+      const response = options.intercept ? await options.intercept(context, withFaults) : await withFaults();
       if (controller.signal.aborted || outgoing.destroyed) return;
       outgoing.writeHead(response.status, {
         ...response.headers,

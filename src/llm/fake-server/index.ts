@@ -8,3 +8,5 @@ export type {
   RecordedRequest,
 } from './fake-llm-server.ts';
 export { startFakeLlmServer } from './fake-llm-server.ts';
+export type { FaultKind, FaultMix, FaultOptions } from './fault-injection.ts';
+export { createFaultInterceptor, faultKinds, parseFaultMix } from './fault-injection.ts';

@@ -84,3 +84,31 @@ export function completionBodyToRequest(body: CompletionBody): LlmRequest {
     ...(body.stop != null ? { stop: stopList(body.stop) } : {}),
   };
 }
+
+/** Anthropic Messages API body (the fields the project sends, and the common ones it does not). */
+const anthropicContentSchema = z.union([z.string(), z.array(z.object({ type: z.literal('text'), text: z.string() }))]);
+export const AnthropicMessagesBodySchema = z.object({
+  model: z.string().min(1),
+  max_tokens: z.number().int().min(1),
+  messages: z.array(z.object({ role: z.enum(['user', 'assistant']), content: anthropicContentSchema })).min(1),
+  system: anthropicContentSchema.optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  stop_sequences: z.array(z.string()).optional(),
+  stream: z.literal(false).optional(),
+});
+export type AnthropicMessagesBody = z.infer<typeof AnthropicMessagesBodySchema>;
+
+const anthropicText = (content: z.infer<typeof anthropicContentSchema>) =>
+  typeof content === 'string' ? content : content.map((part) => part.text).join('');
+
+export function anthropicBodyToRequest(body: AnthropicMessagesBody): LlmRequest {
+  const messages: ChatMessage[] = [];
+  if (body.system !== undefined) messages.push({ role: 'system', content: anthropicText(body.system) });
+  for (const message of body.messages) messages.push({ role: message.role, content: anthropicText(message.content) });
+  return {
+    messages,
+    maxTokens: body.max_tokens,
+    ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+    ...(body.stop_sequences ? { stop: body.stop_sequences } : {}),
+  };
+}

@@ -101,3 +101,22 @@ export function errorBody(
 ): WireErrorBody {
   return { error: { message, type, param, code } };
 }
+
+/** An LlmResult as an Anthropic `message` object. */
+export function anthropicMessageResponse(result: LlmResult, id: string) {
+  return {
+    id,
+    type: 'message' as const,
+    role: 'assistant' as const,
+    model: result.model,
+    content: [{ type: 'text' as const, text: result.text }],
+    stop_reason: result.finishReason === 'length' ? 'max_tokens' : 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: result.usage.promptTokens, output_tokens: result.usage.completionTokens },
+  };
+}
+
+/** Anthropic's error body. */
+export function anthropicErrorBody(type: string, message: string) {
+  return { type: 'error' as const, error: { type, message } };
+}

@@ -1,0 +1,137 @@
+/**
+ * @module llm/anthropic-provider — the Provider for Anthropic's Messages API through `@anthropic-ai/sdk` (which sends
+ * the `anthropic-version` header; the key is sent as `x-api-key`, the API's documented header). Chat requests only: the system message goes to the
+ * top-level `system` field, consecutive same-role messages are merged, a final assistant message is a prefill. No
+ * logprobs: simulation with it runs in `sampled` mode. The client is created on the first request with
+ * `maxRetries: 0` (retrying is a separate wrapper); the key is read from ANTHROPIC_API_KEY at request time and
+ * never appears in an error message.
+ */
+import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { isRetryableStatus } from './openai-compatible-provider.ts';
+import { redactSecret } from './redact-secret.ts';
+import { retryAfterMilliseconds } from './retry-after.ts';
+import type { ChatMessage, LlmRequest, LlmResult, Provider } from './types.ts';
+import { LlmCallError } from './types.ts';
+
+export interface AnthropicProviderOptions {
+  /** Model name, e.g. `claude-3-5-haiku-latest`. */
+  model: string;
+  /** API origin without `/v1` (the SDK appends `/v1/messages`). Default: Anthropic's API. A trailing `/v1` is dropped. */
+  baseURL?: string;
+  /** API key; default: ANTHROPIC_API_KEY, read at each request. */
+  apiKey?: string;
+  fetch?: typeof fetch;
+  /** Timeout of one request in milliseconds. Default: the SDK's. */
+  timeoutMs?: number;
+}
+
+/** The Messages API body parts of a request: `system` apart, roles alternating (same-role neighbours merged). */
+export function toAnthropicMessages(messages: readonly ChatMessage[]): { system?: string; messages: Array<{ role: 'user' | 'assistant'; content: string }> } {
+  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
+  const turns: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+  for (const message of messages) {
+    if (message.role === 'system') continue;
+    const last = turns.at(-1);
+    if (last && last.role === message.role) last.content += message.content;
+    else turns.push({ role: message.role, content: message.content });
+  }
+  if (turns[0]?.role === 'assistant') turns.unshift({ role: 'user', content: '(continue)' });
+  // The API refuses a final assistant turn that ends in whitespace.
+  const final = turns.at(-1);
+  if (final?.role === 'assistant') final.content = final.content.trimEnd();
+  return { ...(system ? { system } : {}), messages: turns };
+}
+
+function toCallError(error: unknown, providerId: string, url: string, secret: string): LlmCallError {
+  const prefix = `${providerId}: `;
+  const clean = (text: string) => redactSecret(text, secret);
+  if (error instanceof LlmCallError) return error;
+  if (error instanceof APIUserAbortError) return new LlmCallError(`${prefix}request to ${url} aborted`, { url, retryable: false });
+  if (error instanceof APIConnectionTimeoutError) return new LlmCallError(`${prefix}request to ${url} timed out`, { url, retryable: true });
+  if (error instanceof APIConnectionError) return new LlmCallError(`${prefix}connection to ${url} failed`, { url, retryable: true });
+  if (error instanceof APIError && typeof error.status === 'number') {
+    const retryAfterMs = retryAfterMilliseconds(error.headers ?? undefined);
+    // 529 "overloaded" is Anthropic's own retryable status (>= 500 covers it).
+    return new LlmCallError(`${prefix}HTTP ${error.status} from ${url}: ${clean(error.message)}`, {
+      status: error.status,
+      url,
+      retryable: isRetryableStatus(error.status),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new LlmCallError(`${prefix}request to ${url} failed: ${clean(message)}`, { url, retryable: error instanceof SyntaxError });
+}
+
+export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
+  const providerId = `anthropic:${options.model}`;
+  const baseURL = options.baseURL?.replace(/\/+$/, '').replace(/\/v1$/, '');
+  let cachedClient: { key: string; client: Anthropic } | undefined;
+
+  function resolveKey(): string {
+    const key = options.apiKey ?? process.env.ANTHROPIC_API_KEY;
+    if (key !== undefined && key !== '') return key;
+    throw new LlmCallError(`${providerId}: no API key: set ANTHROPIC_API_KEY in the environment`, { retryable: false });
+  }
+
+  function clientFor(key: string): Anthropic {
+    if (cachedClient?.key !== key) {
+      cachedClient = {
+        key,
+        client: new Anthropic({
+          apiKey: key,
+          authToken: null,
+          // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
+          // instead, so the key goes in x-api-key and the bearer header is dropped (null removes a header).
+          defaultHeaders: { 'x-api-key': key, authorization: null },
+          ...(baseURL ? { baseURL } : {}),
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+          maxRetries: 0,
+        }),
+      };
+    }
+    return cachedClient.client;
+  }
+
+  return {
+    id: providerId,
+    capabilities: { chatLogprobs: false, promptLogprobs: false, batch: false },
+    isBaseline: false,
+    async complete(request: LlmRequest): Promise<LlmResult> {
+      if (request.messages === undefined || request.prompt !== undefined) {
+        throw new LlmCallError(`${providerId}: the Messages API takes chat messages, not a flat prompt`, { retryable: false });
+      }
+      const key = resolveKey();
+      const client = clientFor(key);
+      const url = `${client.baseURL.replace(/\/+$/, '')}/v1/messages`;
+      const warnings: string[] = [];
+      if (request.logprobs) warnings.push('logprobs ignored: the Anthropic Messages API serves none (use sampled simulation)');
+      const body = toAnthropicMessages(request.messages);
+      try {
+        const response = await client.messages.create(
+          {
+            model: options.model,
+            max_tokens: Math.max(1, request.maxTokens),
+            messages: body.messages,
+            ...(body.system ? { system: body.system } : {}),
+            ...(request.temperature !== undefined ? { temperature: Math.min(1, request.temperature) } : {}),
+            ...(request.stop && request.stop.length > 0 ? { stop_sequences: request.stop } : {}),
+          },
+          request.signal ? { signal: request.signal } : undefined,
+        );
+        const text = response.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+        return {
+          text,
+          usage: { promptTokens: response.usage.input_tokens, completionTokens: response.usage.output_tokens },
+          model: response.model,
+          finishReason: response.stop_reason === 'max_tokens' ? 'length' : response.stop_reason === 'end_turn' || response.stop_reason === 'stop_sequence' ? 'stop' : String(response.stop_reason ?? 'unknown'),
+          cached: false,
+          warnings,
+        };
+      } catch (error) {
+        throw toCallError(error, providerId, url, key);
+      }
+    },
+  };
+}

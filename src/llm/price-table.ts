@@ -1,0 +1,59 @@
+/**
+ * @module llm/price-table — token prices in USD per million tokens, keyed by `provider:model` (or `provider:*`),
+ * from data/prices.json, with a user file (`--prices FILE`) merged over it; and the cost of one call from them.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { LlmUsage } from './types.ts';
+
+export const defaultPricesPath = fileURLToPath(new URL('../../data/prices.json', import.meta.url));
+
+const PriceSchema = z.object({ inputPerMillion: z.number().nonnegative(), outputPerMillion: z.number().nonnegative() });
+export type Price = z.infer<typeof PriceSchema>;
+export const PriceFileSchema = z.object({ prices: z.record(z.string(), PriceSchema) });
+
+export interface PriceTable {
+  /** The price of a provider id, or undefined when the table has none. */
+  priceOf(providerId: string): Price | undefined;
+  /** Cost of one call in USD; null when the price is unknown; 0 for cached answers. */
+  costOf(providerId: string, usage: LlmUsage, cached?: boolean): number | null;
+}
+
+function readPriceFile(path: string): Record<string, Price> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read price table ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const parsed = PriceFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`price table ${path}: ${issue.path.join('.')}: ${issue.message} (expected {"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})`);
+  }
+  return parsed.data.prices;
+}
+
+/** The bundled table, with `overridePath`'s entries merged over it. */
+export function loadPriceTable(overridePath?: string): PriceTable {
+  return createPriceTable({ ...readPriceFile(defaultPricesPath), ...(overridePath ? readPriceFile(overridePath) : {}) });
+}
+
+export function createPriceTable(prices: Record<string, Price>): PriceTable {
+  const priceOf = (providerId: string): Price | undefined => {
+    const exact = prices[providerId];
+    if (exact) return exact;
+    const colon = providerId.indexOf(':');
+    return colon < 0 ? undefined : prices[`${providerId.slice(0, colon)}:*`];
+  };
+  return {
+    priceOf,
+    costOf(providerId, usage, cached = false) {
+      if (cached) return 0;
+      const price = priceOf(providerId);
+      if (!price) return null;
+      return (usage.promptTokens * price.inputPerMillion + usage.completionTokens * price.outputPerMillion) / 1_000_000;
+    },
+  };
+}

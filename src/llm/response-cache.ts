@@ -1,0 +1,89 @@
+/**
+ * @module llm/response-cache — a content-addressed response cache in the SQLite table `llm_cache`: the key is the
+ * sha256 of the provider id (provider and model) and the full request as the provider receives it (messages or
+ * prompt, sampling, logprob options, stop, sample index; not the abort signal, never an API key, which is not part
+ * of a request). Only answers are cached, never errors, and never an answer that lacks the logprobs it was asked
+ * for (a retry must reach the server again). A hit returns the stored result with `cached: true`; identical requests
+ * in flight at once share one call.
+ */
+import { createHash } from 'node:crypto';
+import type { SqliteDatabase } from '../store/database.ts';
+import type { LlmRequest, LlmResult, Provider } from './types.ts';
+
+export interface ResponseCache {
+  get(key: string): LlmResult | undefined;
+  set(key: string, providerId: string, result: LlmResult): void;
+}
+
+export interface CacheOptions {
+  /** Which results may be stored. Default: every result except one missing logprobs it was asked for. */
+  isCacheable?(request: LlmRequest, result: LlmResult): boolean;
+}
+
+/** The cache key of a request to a provider. */
+export function cacheKey(providerId: string, request: LlmRequest): string {
+  const { signal: _signal, ...body } = request;
+  return createHash('sha256').update(JSON.stringify({ provider: providerId, request: body })).digest('hex');
+}
+
+/** A result whose logprobs, when asked for, are present. */
+export function hasRequestedLogprobs(request: LlmRequest, result: LlmResult): boolean {
+  return !request.logprobs || (result.tokens !== undefined && result.tokens.length > 0);
+}
+
+/** The llm_cache table as a ResponseCache (statements prepared once). */
+export function createSqliteResponseCache(db: SqliteDatabase): ResponseCache {
+  const select = db.prepare('SELECT response FROM llm_cache WHERE key = ?');
+  const insert = db.prepare('INSERT OR IGNORE INTO llm_cache (key, provider, response, created_at) VALUES (?, ?, ?, ?)');
+  return {
+    get(key) {
+      const row = select.get(key) as { response: string } | undefined;
+      return row ? (JSON.parse(row.response) as LlmResult) : undefined;
+    },
+    set(key, providerId, result) {
+      insert.run(key, providerId, JSON.stringify({ ...result, cached: false }), new Date().toISOString());
+    },
+  };
+}
+
+/** A ResponseCache in memory (tests, library users without a database). */
+export function createMemoryResponseCache(): ResponseCache & { size(): number } {
+  const entries = new Map<string, string>();
+  return {
+    get: (key) => {
+      const text = entries.get(key);
+      return text === undefined ? undefined : (JSON.parse(text) as LlmResult);
+    },
+    set: (key, _providerId, result) => void entries.set(key, JSON.stringify({ ...result, cached: false })),
+    size: () => entries.size,
+  };
+}
+
+/** The same provider, answering repeated requests from `cache`. */
+export function withCache(provider: Provider, cache: ResponseCache, options: CacheOptions = {}): Provider {
+  const isCacheable = options.isCacheable ?? hasRequestedLogprobs;
+  const pending = new Map<string, Promise<LlmResult>>();
+  return {
+    id: provider.id,
+    capabilities: provider.capabilities,
+    isBaseline: provider.isBaseline,
+    async complete(request: LlmRequest): Promise<LlmResult> {
+      const key = cacheKey(provider.id, request);
+      const hit = cache.get(key);
+      if (hit) return { ...hit, cached: true };
+      const shared = pending.get(key);
+      if (shared) return { ...(await shared), cached: true };
+      const call = (async () => {
+        const result = await provider.complete(request);
+        if (isCacheable(request, result)) cache.set(key, provider.id, result);
+        return result;
+      })();
+      pending.set(key, call);
+      try {
+        return await call;
+      } finally {
+        pending.delete(key);
+      }
+    },
+  };
+}

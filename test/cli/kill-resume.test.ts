@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeLlmServer, type FakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { mulberry32 } from '../../src/records/random.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-kill-'));
+const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
+const kills = 5;
+
+interface Child {
+  /** Resolves with the exit code (null when killed). */
+  exited: Promise<number | null>;
+  /** Resolves once the run has started (its first stderr line), or when the child exits. */
+  started: Promise<void>;
+  stderr: () => string;
+  kill(): void;
+}
+
+function startCli(args: string[]): Child {
+  const child = spawn(process.execPath, [join(root, 'bin/autointerp.js'), ...args], { cwd: directory, env: { ...process.env, OPENAI_API_KEY: '' } });
+  let stderr = '';
+  let markStarted!: () => void;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    if (/^run \d+/m.test(stderr)) markStarted();
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => (markStarted(), resolve(code))));
+  return { exited, started, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
+}
+
+function resultsOf(dbPath: string) {
+  const database = new Database(dbPath, { readonly: true });
+  try {
+    return {
+      integrity: database.pragma('integrity_check', { simple: true }),
+      finished: database.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM run_features').get(),
+      explanations: database.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM explanations').get(),
+      records: database.prepare('SELECT COUNT(*) AS n FROM records').get(),
+      simulations: database.prepare('SELECT COUNT(*) AS n FROM simulations').get(),
+      scores: database
+        .prepare('SELECT f.idx, s.kind, s.value, s.reason, s.n_tokens FROM scores s JOIN features f ON f.id = s.feature_id ORDER BY f.idx, s.kind')
+        .all(),
+      texts: database.prepare('SELECT f.idx, e.text FROM explanations e JOIN features f ON f.id = e.feature_id ORDER BY f.idx').all(),
+      status: database.prepare('SELECT status FROM runs').all(),
+    };
+  } finally {
+    database.close();
+  }
+}
+
+describe('crash safety: kill -9 at random moments, then --resume', () => {
+  let server: FakeLlmServer;
+  beforeAll(async () => {
+    server = await startFakeLlmServer({ lexiconPath, latencyMs: 20 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it(`after ${kills} kills and resumes every feature is there exactly once, the database is intact, results equal an uninterrupted run's`, async () => {
+    const source = writeFeaturesJsonl(join(directory, 'forty.jsonl'), syntheticFeatures(39));
+    const config = {
+      source,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      concurrency: 4,
+    };
+    const referencePath = join(directory, 'reference.db');
+    const reference = new ResultStore(openDatabase(referencePath));
+    const summary = await runPipeline(config, { store: reference });
+    expect(summary).toMatchObject({ status: 'finished', total: 40 });
+    reference.db.close();
+
+    const killedPath = join(directory, 'killed.db');
+    const common = ['--db', killedPath, '--no-progress'];
+    const firstArgs = ['run', '--records', source, '--explainer', config.explainer, '--simulator', config.simulator, '--base-url', server.url, '--concurrency', '4', ...common];
+    const random = mulberry32(2024);
+    let killed = 0;
+    let finished = false;
+    const progress: number[] = [];
+    for (let attempt = 0; attempt < kills; attempt++) {
+      const child = startCli(attempt === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
+      await child.started;
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 250)));
+      child.kill();
+      const code = await child.exited;
+      if (code === null) {
+        killed += 1;
+        const database = new Database(killedPath, { readonly: true });
+        progress.push((database.prepare('SELECT COUNT(*) AS n FROM run_features').get() as { n: number }).n);
+        database.close();
+      }
+      else if (code === 0) {
+        finished = true;
+        break;
+      } else throw new Error(`child exited with ${code}: ${child.stderr()}`);
+    }
+    expect(killed).toBeGreaterThanOrEqual(3);
+    expect(progress.filter((done) => done > 0 && done < 40).length, `features done at each kill: ${progress}`).toBeGreaterThanOrEqual(2);
+    console.log(`features done at each kill: ${progress.join(', ')}`);
+    if (!finished) {
+      const last = startCli(['run', '--resume', '1', ...common]);
+      expect(await last.exited, last.stderr()).toBe(0);
+    }
+    const expected = resultsOf(referencePath);
+    const actual = resultsOf(killedPath);
+    expect(actual.integrity).toBe('ok');
+    expect(actual.finished).toEqual({ n: 40, distinct_features: 40 });
+    expect(actual.explanations).toEqual({ n: 39, distinct_features: 39 });
+    expect(actual.records).toEqual(expected.records);
+    expect(actual.simulations).toEqual(expected.simulations);
+    expect(actual.texts).toEqual(expected.texts);
+    expect(actual.scores).toEqual(expected.scores);
+    expect(actual.status).toEqual([{ status: 'finished' }]);
+  }, 90_000);
+});

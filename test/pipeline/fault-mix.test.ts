@@ -1,0 +1,81 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { startFakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import type { FaultKind } from '../../src/llm/fake-server/fault-injection.ts';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-faults-'));
+const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
+
+/** Most request arrivals in any window of `windowMs` (server-side timestamps). */
+function peakInWindow(arrivals: number[], windowMs: number): number {
+  const sorted = [...arrivals].sort((a, b) => a - b);
+  let peak = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while (sorted[end]! - sorted[start]! >= windowMs) start += 1;
+    peak = Math.max(peak, end - start + 1);
+  }
+  return peak;
+}
+
+describe('a run under a fault mix against the fake server', () => {
+  it('completes 220 features: every one scored or failed with a reason, no window over the request limit', async () => {
+    const faults: Record<string, number> = {};
+    const server = await startFakeLlmServer({
+      lexiconPath,
+      latencyMs: 2,
+      faults: {
+        seed: 7,
+        retryAfterMs: 20,
+        mix: { rateLimited: 0.1, serverError: 0.05, hang: 0.02, malformedJson: 0.02, truncated: 0.01, missingLogprobs: 0.02 },
+        onFault: (kind: FaultKind) => void (faults[kind] = (faults[kind] ?? 0) + 1),
+      },
+    });
+    try {
+      const source = writeFeaturesJsonl(join(directory, 'many.jsonl'), syntheticFeatures(220, { dead: false }));
+      const store = new ResultStore(openDatabase(join(directory, 'faults.db')));
+      const limit = 60; // requests per 1-second window (high, to keep the test short; the run still presses against it)
+      const summary = await runPipeline(
+        {
+          source,
+          explainer: 'openai-compatible:rule-based-v1',
+          simulator: 'openai-compatible:rule-based-v1',
+          baseUrl: server.url,
+          concurrency: 16,
+          requestsPerMinute: limit,
+          rateWindowMs: 1000,
+          retryBaseDelayMs: 5,
+          maxAttempts: 6,
+          requestTimeoutMs: 1000, // a hang costs one timeout, then a retry
+        },
+        { store },
+      );
+      expect(summary).toMatchObject({ status: 'finished', total: 220 });
+      expect(summary.scored + summary.failed).toBe(220);
+      const rows = store.db.prepare('SELECT status, reason FROM run_features WHERE run_id = ?').all(summary.runId) as { status: string; reason: string | null }[];
+      expect(rows).toHaveLength(220);
+      for (const row of rows) {
+        if (row.status === 'failed') expect(row.reason).toBeTruthy();
+        else expect(row.status).toBe('scored');
+      }
+      const scored = store.db.prepare(`SELECT COUNT(DISTINCT feature_id) AS n FROM scores WHERE run_id = ? AND kind = 'correlation.all'`).get(summary.runId);
+      expect(scored).toEqual({ n: summary.scored });
+      expect(summary.scored).toBeGreaterThan(200); // retries turn almost every fault into an answer
+      // every fault kind happened, and the limiter held at the server: no 1-second window over the limit
+      for (const kind of ['rateLimited', 'serverError', 'hang', 'malformedJson', 'missingLogprobs']) expect(faults[kind], kind).toBeGreaterThan(0);
+      const arrivals = server.requests.filter((r) => r.method === 'POST').map((r) => r.receivedAtMs);
+      expect(peakInWindow(arrivals, 1000)).toBeLessThanOrEqual(limit);
+      console.log(`fault-mix run: ${arrivals.length} requests, faults ${JSON.stringify(faults)}, ${summary.scored} scored, ${summary.failed} failed, ${(summary.durationMs / 1000).toFixed(1)} s, peak ${peakInWindow(arrivals, 1000)}/${limit} per s`);
+      for (const row of rows.filter((r) => r.status === 'failed')) console.log(`failed: ${row.reason}`);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
