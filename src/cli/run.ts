@@ -28,7 +28,10 @@ interface RunOptions extends ReliabilityFlags {
   progress: boolean;
 }
 
-/** First Ctrl+C: stop scheduling, finish what is in flight, mark the run interrupted. Second: exit at once. */
+/**
+ * First Ctrl+C: stop scheduling, let the features in flight finish (their LLM answers are paid for) and save them,
+ * mark the run interrupted. Second: exit at once (each saved feature is one committed transaction).
+ */
 function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = () => {
@@ -107,7 +110,7 @@ export function registerRunCommand(program: Command): void {
       const summary = await runPipeline(config, {
         store,
         ...(resumeRunId !== undefined ? { resumeRunId, overrides } : {}),
-        signal: stop.signal,
+        stopSignal: stop.signal,
         events: {
           onStart({ runId, total, alreadyDone, explainer, simulator }) {
             const labels = [explainer, simulator].filter((p) => p.isBaseline).length > 0 ? ' [BASELINE: offline rule-based, not an LLM]' : '';
@@ -133,13 +136,22 @@ export function registerRunCommand(program: Command): void {
       if (summary.stoppedBy === 'budget') {
         process.stderr.write(`budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`);
       }
-      if (summary.status === 'interrupted') {
+      if (summary.stoppedBy === 'failures') {
+        process.stderr.write(`stopped: the last features all failed; last reason: ${summary.lastFailure ?? 'unknown'}\n`);
+      } else if (summary.failed > 0) {
+        process.stderr.write(`${summary.failed} feature(s) failed; last reason: ${summary.lastFailure ?? 'see run_features.reason'}\n`);
+      }
+      if (summary.status === 'interrupted' || summary.failed > 0) {
         const budgetHint = summary.stoppedBy === 'budget' ? ' --max-cost <more>' : '';
-        process.stderr.write(`resume with: autointerp run --resume ${summary.runId}${budgetHint}${options.db ? ` --db ${options.db}` : ''}\n`);
+        const what = summary.status === 'interrupted' ? 'resume' : 'retry the failed features';
+        process.stderr.write(`${what} with: autointerp run --resume ${summary.runId}${budgetHint}${options.db ? ` --db ${options.db}` : ''}\n`);
       }
       const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
       process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board)}\n`);
-      if (summary.status === 'interrupted') process.exitCode = 130;
+      // Exit codes: 130 stopped by Ctrl+C; 2 stopped because features kept failing, or nothing could be scored;
+      // 0 otherwise (a budget stop is an expected end; a few failed features are reported above).
+      if (summary.stoppedBy === 'signal') process.exitCode = 130;
+      else if (summary.stoppedBy === 'failures' || (summary.failed > 0 && summary.scored + summary.skipped === 0)) process.exitCode = 2;
     } finally {
       stop.dispose();
       close();

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { defaultSplitOptions } from '../records/splits.ts';
 
 export const DEMO_SOURCE = 'demo';
 export const demoRecordsPath = fileURLToPath(new URL('../../data/demo/features.jsonl', import.meta.url));
@@ -28,13 +29,15 @@ export const PipelineConfigSchema = z.object({
   /** Samples averaged per simulation in `sampled` mode (simulators without logprobs). Default 5. */
   simulationSamples: z.number().int().positive().optional(),
   /** Top records shown to the explainer. */
-  explainTop: z.number().int().positive().default(10),
+  explainTop: z.number().int().positive().default(defaultSplitOptions.explainTop),
   /** Held-out top / random records scored. */
-  scoreTop: z.number().int().nonnegative().default(5),
-  scoreRandom: z.number().int().nonnegative().default(5),
+  scoreTop: z.number().int().nonnegative().default(defaultSplitOptions.scoreTop),
+  scoreRandom: z.number().int().nonnegative().default(defaultSplitOptions.scoreRandom),
   /** Held-out records for the linear calibration (simulated in the same call as the score records). */
-  calibrationTop: z.number().int().nonnegative().default(2),
-  calibrationRandom: z.number().int().nonnegative().default(2),
+  calibrationTop: z.number().int().nonnegative().default(defaultSplitOptions.calibrationTop),
+  calibrationRandom: z.number().int().nonnegative().default(defaultSplitOptions.calibrationRandom),
+  /** Records scored from each quantile bin, where the source has quantile samples (`correlation.quantiles`). */
+  scorePerQuantile: z.number().int().nonnegative().default(defaultSplitOptions.scorePerQuantile),
   /** Token budget of the explain prompt (few-shot examples, then records, are dropped past it). */
   maxPromptTokens: z.number().int().positive().default(12_000),
   /** Features processed at once. */

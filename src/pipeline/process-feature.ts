@@ -96,6 +96,7 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     scoreRandom: config.scoreRandom,
     calibrationTop: config.calibrationTop,
     calibrationRandom: config.calibrationRandom,
+    scorePerQuantile: config.scorePerQuantile,
   });
   const explainSet = splits.filter((s) => s.split === 'explain');
   const simulated = splits.filter((s) => s.split !== 'explain');

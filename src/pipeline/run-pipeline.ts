@@ -1,9 +1,11 @@
 /**
  * @module pipeline/run-pipeline — runs (or resumes) a whole run: loads and validates every record first, then
- * processes features with bounded concurrency, saving each as one transaction the moment it completes. An abort
- * signal, or a spent budget (`maxCostUsd`), stops scheduling new features, lets the ones in flight finish and marks
- * the run "interrupted". Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit).
+ * processes features with bounded concurrency, saving each as one transaction the moment it completes. A stop
+ * signal (first Ctrl+C), a spent budget (`maxCostUsd`) or a run of consecutive failures (an unreachable provider)
+ * stops scheduling new features, lets the ones in flight finish and marks the run "interrupted". Failed features
+ * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit).
  */
+import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { createProvider } from '../llm/create-provider.ts';
 import { loadPriceTable } from '../llm/price-table.ts';
@@ -34,6 +36,9 @@ export interface RunPipelineOptions {
   store: ResultStore;
   /** Resume this run (its stored config is used; `config` is ignored). */
   resumeRunId?: number;
+  /** Stops scheduling new features; those in flight finish and are saved (the CLI's first Ctrl+C). */
+  stopSignal?: AbortSignal;
+  /** Aborts LLM requests in flight (their features are not saved and are redone on resume). */
   signal?: AbortSignal;
   events?: PipelineEvents;
   /**
@@ -65,7 +70,22 @@ export interface RunSummary {
   /** The budget, when one was set. */
   maxCostUsd?: number;
   /** Why the run stopped before finishing. */
-  stoppedBy?: 'signal' | 'budget';
+  stoppedBy?: 'signal' | 'budget' | 'failures';
+  /** The reason of the last failed feature, when any failed. */
+  lastFailure?: string;
+}
+
+/**
+ * Consecutive failed features after which a run stops scheduling: with every feature failing (a wrong key, a
+ * server that is down), going on would only record the same failure thousands of times.
+ */
+export const MAX_CONSECUTIVE_FAILURES = 10;
+
+/** sha256 of the feature records as loaded: a resume on different input is refused. */
+export function digestFeatures(features: readonly FeatureRecord[]): string {
+  const hash = createHash('sha256');
+  for (const feature of features) hash.update(JSON.stringify(feature)).update('\n');
+  return hash.digest('hex');
 }
 
 function defaultRunName(config: PipelineConfig): string {
@@ -77,18 +97,20 @@ function startOrResume(store: ResultStore, options: RunPipelineOptions, input: P
   if (options.resumeRunId !== undefined) {
     const run: RunRow | undefined = store.getRun(options.resumeRunId);
     if (!run) throw new Error(`no run ${options.resumeRunId} in this database`);
-    if (run.status === 'finished') throw new Error(`run ${run.id} is already finished; nothing to resume`);
+    if (run.status === 'finished' && store.runProgress(run.id).failed === 0) {
+      throw new Error(`run ${run.id} is already finished with no failed feature; nothing to resume`);
+    }
     const stored = JSON.parse(run.config) as PipelineConfigInput;
-    return { runId: run.id, config: parsePipelineConfig({ ...stored, ...options.overrides }), resumed: true };
+    return { run, config: parsePipelineConfig({ ...stored, ...options.overrides }) };
   }
-  return { runId: undefined, config: parsePipelineConfig(input ?? {}), resumed: false };
+  return { run: undefined, config: parsePipelineConfig(input ?? {}) };
 }
 
 /** Runs the explain → simulate → score pipeline and stores every result. */
 export async function runPipeline(input: PipelineConfigInput | undefined, options: RunPipelineOptions): Promise<RunSummary> {
   const started = performance.now();
   const { store } = options;
-  const { runId: existingRunId, config } = startOrResume(store, options, input);
+  const { run: resumed, config } = startOrResume(store, options, input);
   const prices = loadPriceTable(config.prices);
   const { explainer, simulator } = buildProviders(config, options, config.cache ? createSqliteResponseCache(store.db) : undefined);
   if (config.maxCostUsd !== undefined) {
@@ -104,11 +126,17 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   // Validate all input before anything is written: a bad file fails the run before it starts.
   let features: FeatureRecord[] = await loadFeatureRecords(resolveSource(config), { model: config.model });
   if (config.limit !== undefined) features = features.slice(0, config.limit);
+  const sourceDigest = digestFeatures(features);
+  if (resumed?.source_digest && resumed.source_digest !== sourceDigest) {
+    throw new Error(
+      `the feature records of ${config.source} changed since run ${resumed.id} started; resuming would mix two datasets — start a new run`,
+    );
+  }
   const encoder = await getEncoder();
   const countTokens = (text: string) => encoder.encode(text, 'all').length;
 
   const runId =
-    existingRunId ??
+    resumed?.id ??
     store.createRun({
       name: config.name ?? defaultRunName(config),
       config,
@@ -118,10 +146,11 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
       simulator: simulator.id,
       isBaseline: explainer.isBaseline || simulator.isBaseline,
       source: config.source,
+      sourceDigest,
     });
   store.setRunStatus(runId, 'running');
 
-  const done = store.finishedFeatureKeys(runId);
+  const done = store.settledFeatureKeys(runId);
   const todo = features.filter((feature) => !done.has(featureKey(feature.id)));
   options.events?.onStart?.({ runId, total: features.length, alreadyDone: features.length - todo.length, explainer, simulator });
 
@@ -141,18 +170,25 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  try {
-    await Promise.all(
-      todo.map((feature) =>
-        limit(async () => {
-          if (options.signal?.aborted) {
-            stoppedBy ??= 'signal';
-            return;
-          }
-          if (budgetSpent()) {
-            stoppedBy ??= 'budget'; // between units of work: features in flight finish, no new one starts
-            return;
-          }
+  let consecutiveFailures = 0;
+  let lastFailure: string | undefined;
+  let fatal: unknown;
+  const stopReason = (): RunSummary['stoppedBy'] | undefined => {
+    if (options.stopSignal?.aborted || options.signal?.aborted) return 'signal';
+    if (budgetSpent()) return 'budget'; // between units of work: features in flight finish, no new one starts
+    if (consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) return 'failures';
+    return undefined;
+  };
+  await Promise.allSettled(
+    todo.map((feature) =>
+      limit(async () => {
+        if (fatal !== undefined) return;
+        const reason = stopReason();
+        if (reason) {
+          stoppedBy ??= reason;
+          return;
+        }
+        try {
           const processed = await processFeature(feature, context);
           for (const call of processed.calls) {
             if (call.costUsd === null) spent.unpricedCalls += 1;
@@ -161,18 +197,27 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
           if (options.signal?.aborted && processed.result.status === 'failed') return; // cut short by the abort: redo on resume
           store.saveFeatureResult(runId, processed.result, processed.calls);
           processedNow += 1;
+          if (processed.result.status === 'failed') {
+            consecutiveFailures += 1;
+            lastFailure = processed.result.reason;
+          } else consecutiveFailures = 0;
           options.events?.onFeatureDone?.(processed);
-        }),
-      ),
-    );
-  } catch (error) {
+        } catch (error) {
+          // A bug or a storage error: stop everything, nothing more is scheduled.
+          fatal ??= error;
+          limit.clearQueue();
+        }
+      }),
+    ),
+  );
+  if (fatal !== undefined) {
     store.setRunStatus(runId, 'failed');
-    throw error;
+    throw fatal;
   }
   const progress = store.runProgress(runId);
   const doneCount = progress.scored + progress.skipped + progress.failed;
   const complete = doneCount === features.length;
-  const status = complete && !options.signal?.aborted ? 'finished' : 'interrupted';
+  const status = complete && stoppedBy === undefined ? 'finished' : 'interrupted';
   store.setRunStatus(runId, status);
   return {
     runId,
@@ -186,6 +231,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     unpricedCalls: spent.unpricedCalls,
     ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
     ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
+    ...(lastFailure !== undefined ? { lastFailure } : {}),
   };
 }
 

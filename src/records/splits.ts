@@ -17,7 +17,7 @@ export interface SplitOptions {
   /** Top and random records held out for calibration (rsquared, absdev, ablation). Default 2 and 2. */
   calibrationTop?: number;
   calibrationRandom?: number;
-  /** Records scored from each quantile bin when the feature has them. Default 0. */
+  /** Records scored from each quantile bin when the feature has them (DESIGN §3: "plus quantile samples"). Default 1. */
   scorePerQuantile?: number;
 }
 
@@ -27,7 +27,7 @@ export const defaultSplitOptions: Required<SplitOptions> = {
   scoreRandom: 5,
   calibrationTop: 2,
   calibrationRandom: 2,
-  scorePerQuantile: 0,
+  scorePerQuantile: 1,
 };
 
 /** Deals `items` round-robin into buckets with the given capacities (a full bucket is skipped). */

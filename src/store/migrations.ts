@@ -111,4 +111,6 @@ export const migrations: readonly string[] = [
   `,
   // 2: runs can be tagged (JSON array of strings), for compare / regress / leaderboards.
   `ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';`,
+  // 3: a digest of the feature records a run was started on, so a resume on changed input is refused.
+  `ALTER TABLE runs ADD COLUMN source_digest TEXT;`,
 ];

@@ -31,6 +31,8 @@ export interface NewRun {
   simulator: string;
   isBaseline: boolean;
   source: string;
+  /** sha256 of the feature records the run works on (checked on resume). */
+  sourceDigest?: string;
 }
 
 export interface RunRow {
@@ -48,6 +50,7 @@ export interface RunRow {
   status: RunStatus;
   /** JSON array of strings. */
   tags: string;
+  source_digest: string | null;
 }
 
 export interface StoredRecord {
@@ -113,8 +116,8 @@ export class ResultStore {
 
   createRun(run: NewRun): number {
     const info = this.sql(
-        `INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
+        `INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, source_digest, started_at, status)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
       )
       .run(
         run.name,
@@ -125,6 +128,7 @@ export class ResultStore {
         run.simulator,
         run.isBaseline ? 1 : 0,
         run.source,
+        run.sourceDigest ?? null,
         now(),
       );
     return Number(info.lastInsertRowid);
@@ -166,20 +170,26 @@ export class ResultStore {
   }
 
   /**
-   * `featureKey`s of the features this run has finished (scored, skipped or failed). The layer is used as the text
-   * stored, so a hook name such as "007" is not read back as the number 7 (layer 3 and "3" are one feature).
+   * `featureKey`s of the features this run has settled: scored or skipped. Failed features are not settled: a resume
+   * tries them again. The layer is used as the text stored, so a hook name such as "007" is not read back as the
+   * number 7 (layer 3 and "3" are one feature).
    */
-  finishedFeatureKeys(runId: number): Set<string> {
+  settledFeatureKeys(runId: number): Set<string> {
     const rows = this.sql(
-      `SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`,
+      `SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id
+       WHERE r.run_id = ? AND r.status IN ('scored', 'skipped')`,
     ).all(runId) as { model: string; layer: string; kind: FeatureKind; idx: number; sae: string }[];
     return new Set(rows.map((row) => featureKey({ model: row.model, layer: row.layer, kind: row.kind, index: row.idx, ...(row.sae ? { sae: row.sae } : {}) })));
   }
 
-  /** Writes one feature's whole result in one transaction (and its LLM calls). A second write is refused. */
+  /**
+   * Writes one feature's whole result in one transaction (and its LLM calls). A failed attempt recorded earlier is
+   * replaced; a second write of a settled feature is refused (unique constraints).
+   */
   saveFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[] = []): void {
     this.db.transaction(() => {
       const featureId = this.upsertFeature(result.feature);
+      this.sql(`DELETE FROM run_features WHERE run_id = ? AND feature_id = ? AND status = 'failed'`).run(runId, featureId);
       const insertRecord = this.sql(
         `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );

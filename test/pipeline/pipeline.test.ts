@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { MAX_CONSECUTIVE_FAILURES, runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import type { FeatureRecord } from '../../src/records/types.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
@@ -184,5 +184,47 @@ describe('resume keys', () => {
       { split: 'explain', n: 4 * 10 + 1 },
       { split: 'score', n: 4 * 10 },
     ]);
+  });
+});
+
+describe('failures, stops and resume', () => {
+  it('retries failed features on resume and replaces their failure rows', async () => {
+    const source = writeJsonl('retry-failed.jsonl', syntheticFeatures(5));
+    const store = openStore('retry-failed.db');
+    const { simulator } = perfect();
+    // Feature 2's explanation is empty (a failure) on the first invocation only.
+    const flaky = mockProviders((i) => (i === 2 ? '' : 'tokens like t'), () => 0).explainer;
+    const first = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: flaky, simulator });
+    expect(first).toMatchObject({ status: 'finished', scored: 4, failed: 1, lastFailure: expect.stringMatching(/no explanation/) });
+    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() });
+    expect(second).toMatchObject({ status: 'finished', scored: 5, failed: 0, processedNow: 1 });
+    const rows = store.db.prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status ORDER BY status').all(first.runId);
+    expect(rows).toEqual([{ status: 'scored', n: 5 }, { status: 'skipped', n: 1 }]);
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(/no failed feature/);
+  });
+
+  it('stops scheduling after a run of consecutive failures instead of failing every feature', async () => {
+    const source = writeJsonl('all-fail.jsonl', syntheticFeatures(30));
+    const store = openStore('all-fail.db');
+    const { simulator } = perfect();
+    const broken = mockProviders(() => '', () => 0).explainer;
+    const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: broken, simulator });
+    expect(summary).toMatchObject({ status: 'interrupted', stoppedBy: 'failures', failed: MAX_CONSECUTIVE_FAILURES, scored: 0 });
+    expect(broken.requests).toHaveLength(MAX_CONSECUTIVE_FAILURES);
+  });
+
+  it('refuses to resume when the feature records changed since the run started', async () => {
+    const features = syntheticFeatures(4);
+    const source = writeJsonl('changing.jsonl', features);
+    const store = openStore('changing.db');
+    const controller = new AbortController();
+    const first = await runPipeline(
+      { source, concurrency: 1, ...prompts },
+      { store, ...perfect(), stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
+    );
+    expect(first).toMatchObject({ status: 'interrupted', stoppedBy: 'signal', processedNow: 1 });
+    features[3]!.top[0]!.activations[0] = 1.5;
+    writeJsonl('changing.jsonl', features);
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(/changed since run 1 started/);
   });
 });
