@@ -47,14 +47,26 @@ function dealRoundRobin<T>(items: readonly T[], capacities: readonly number[]): 
   return buckets;
 }
 
-const contentKey = (record: ActivationRecord) => JSON.stringify([record.tokens, record.activations]);
+/** A cheap fingerprint; records are compared in full only when fingerprints collide. */
+function fingerprint(record: ActivationRecord): string {
+  let sum = 0;
+  for (const value of record.activations) sum += value;
+  return `${record.tokens.length}|${record.tokens[0]}|${record.tokens.at(-1)}|${sum}`;
+}
+
+const sameContent = (a: ActivationRecord, b: ActivationRecord) =>
+  a.tokens.length === b.tokens.length &&
+  a.tokens.every((token, i) => token === b.tokens[i]) &&
+  a.activations.every((value, i) => value === b.activations[i]);
 
 /** Records whose content was not seen before (in `seen` or earlier in the list), in order; `seen` is updated. */
-function unseen(records: readonly ActivationRecord[], seen: Set<string>): ActivationRecord[] {
+function unseen(records: readonly ActivationRecord[], seen: Map<string, ActivationRecord[]>): ActivationRecord[] {
   return records.filter((record) => {
-    const key = contentKey(record);
-    if (seen.has(key)) return false;
-    seen.add(key);
+    const key = fingerprint(record);
+    const bucket = seen.get(key);
+    if (bucket?.some((other) => sameContent(other, record))) return false;
+    if (bucket) bucket.push(record);
+    else seen.set(key, [record]);
     return true;
   });
 }
@@ -65,7 +77,7 @@ function unseen(records: readonly ActivationRecord[], seen: Set<string>): Activa
  */
 export function splitFeatureRecords(feature: FeatureRecord, options: SplitOptions = {}): SplitRecord[] {
   const o = { ...defaultSplitOptions, ...options };
-  const seen = new Set<string>();
+  const seen = new Map<string, ActivationRecord[]>();
   const top = unseen(feature.top, seen);
   const random = unseen(feature.random, seen);
   const [explain, calibrationTop, scoreTop] = dealRoundRobin(top, [o.explainTop, o.calibrationTop, o.scoreTop]);

@@ -47,23 +47,26 @@ export function numberDistribution(topLogprobs: Record<string, number>): Map<num
 
 /** `E = Σ i·p_i` over "0".."10" renormalized; null when no number token is among the alternatives. */
 export function expectedValueFromTopLogprobs(topLogprobs: Record<string, number>): number | null {
-  // Two passes, no allocation (this runs once per simulated token): the highest logprob, then E = Σ v·p / Σ p with
-  // p = exp(logprob − highest), which cannot overflow or underflow to 0/0.
+  // One pass, no allocation (this runs once per simulated token). Probabilities are taken relative to the highest
+  // logprob seen so far (p = exp(logprob − highest)), rescaling the sums when a higher one appears, so no logprob
+  // can overflow or underflow the sums to 0/0.
   let highest = -Infinity;
-  for (const token in topLogprobs) {
-    const logprob = topLogprobs[token]!;
-    if (Number.isFinite(logprob) && logprob > highest && activationValueOf(token) !== null) highest = logprob;
-  }
-  if (highest === -Infinity) return null;
   let total = 0;
   let weighted = 0;
   for (const token in topLogprobs) {
-    const value = activationValueOf(token);
     const logprob = topLogprobs[token]!;
-    if (value === null || !Number.isFinite(logprob)) continue;
+    if (!Number.isFinite(logprob)) continue;
+    const value = activationValueOf(token);
+    if (value === null) continue;
+    if (logprob > highest) {
+      const rescale = Math.exp(highest - logprob); // 0 for the first number token
+      total *= rescale;
+      weighted *= rescale;
+      highest = logprob;
+    }
     const p = Math.exp(logprob - highest);
     total += p;
     weighted += value * p;
   }
-  return weighted / total;
+  return total > 0 ? weighted / total : null;
 }
