@@ -1,7 +1,7 @@
 /**
  * bench/report — is the HTML report usable at 10,000 features? Stores a synthetic run as the pipeline would
  * (per feature 5 top + 5 random held-out score records of 64 tokens with simulations, 5 score kinds), builds the
- * report with the defaults of `autointerp report` (3 top + 3 random records a feature), and prints the build time,
+ * report with the defaults of `autointerp report` (2 top + 2 random records a feature), and prints the build time,
  * the file size, and in headless Chromium the load time to the first cards rendered, the time a search takes to
  * narrow the cards, and the JS heap used.
  *
@@ -121,7 +121,7 @@ rmSync(directory, { recursive: true, force: true });
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-console.log(`report bench: ${featureCount} features (12 layers), 10 score records × ${WINDOW} tokens stored per feature, 3 top + 3 random shown`);
+console.log(`report bench: ${featureCount} features (12 layers), 10 score records × ${WINDOW} tokens stored per feature, 2 top + 2 random shown`);
 console.log(`  store the run (bench setup)              ${ms(storeMs)}`);
 console.log(`  read report data from SQLite             ${ms(queryMs)}`);
 console.log(`  render HTML                              ${ms(renderMs)}`);

@@ -7,6 +7,11 @@ import { RecordFormatError } from '../records/errors.ts';
 import { EXIT_ERROR, UsageError } from './errors.ts';
 import { registerExplainCommand } from './explain.ts';
 import { registerLeaderboardCommand } from './leaderboard.ts';
+import { registerCompareCommand } from './compare.ts';
+import { registerExportCommand } from './export.ts';
+import { registerRegressCommand } from './regress.ts';
+import { registerReportCommand } from './report.ts';
+import { registerTagCommand } from './tag.ts';
 import { registerRunCommand } from './run.ts';
 import { registerSimulateAndScoreCommands } from './score.ts';
 import { registerServeFakeCommand } from './serve-fake.ts';
@@ -22,6 +27,11 @@ export function buildProgram(): Command {
   registerExplainCommand(program);
   registerSimulateAndScoreCommands(program);
   registerLeaderboardCommand(program);
+  registerCompareCommand(program);
+  registerRegressCommand(program);
+  registerReportCommand(program);
+  registerExportCommand(program);
+  registerTagCommand(program);
   registerServeFakeCommand(program);
   return program;
 }

@@ -1,16 +1,20 @@
 /**
- * @module report/leaderboard — per layer (hook point) and feature kind: how many features were scored, how
+ * @module report/leaderboard — per layer (hook point), feature kind and SAE: how many features were scored, how
  * many failed or had no defined score, mean / median score with a bootstrap 95 % CI, fractions above 0.5 and 0.8,
- * best and worst features. Rows never mix simulation modes: the mode is part of the grouping key.
+ * the top and bottom features with their explanations. Rows never mix models or simulation modes: both are part
+ * of the grouping key.
  */
 import { median } from 'simple-statistics';
 import type { SqliteDatabase } from '../store/database.ts';
+import { compareLayers, featureScoresOfRun, storedFeatureKey, type FeatureScoreRow } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
 
 export interface FeatureScoreRef {
   model: string;
   index: number;
+  /** `model/layer/kind/index[@sae]`. */
+  featureKey: string;
   value: number;
   explanation: string | null;
 }
@@ -19,6 +23,8 @@ export interface LeaderboardRow {
   model: string;
   layer: string;
   featureKind: string;
+  /** SAE name ('' for neurons or unnamed SAEs): features of different SAEs at one hook point are separate rows. */
+  sae: string;
   simulationMode: string | null;
   /** Features of this group in the run (scored, undefined score, or failed). */
   features: number;
@@ -27,6 +33,7 @@ export interface LeaderboardRow {
   /** Features whose score is null (e.g. never activates), reasons counted in `nullReasons`. */
   undefinedScores: number;
   nullReasons: Record<string, number>;
+  /** Features whose unit of work failed (run_features status 'failed'), with no score. */
   failed: number;
   mean: number | null;
   median: number | null;
@@ -35,77 +42,94 @@ export interface LeaderboardRow {
   fractionAtLeast08: number | null;
   best: FeatureScoreRef | null;
   worst: FeatureScoreRef | null;
+  /** The `top` best features, best first. */
+  top: FeatureScoreRef[];
+  /** The `top` worst features, worst first. */
+  bottom: FeatureScoreRef[];
+}
+
+/** Row filters; every field is optional and exact. */
+export interface LeaderboardFilters {
+  model?: string;
+  layer?: string;
+  /** neuron | sae */
+  featureKind?: string;
+  /** Only rows simulated in this mode (unsimulated features, having no mode, then drop out). */
+  simulationMode?: string;
+}
+
+export interface LeaderboardOptions {
+  filters?: LeaderboardFilters;
+  /** How many best and worst features each row lists (default 3). */
+  top?: number;
+  /** Bootstrap seed (default 12345): the same scores always print the same interval. */
+  seed?: number;
 }
 
 export interface Leaderboard {
   run: RunRow;
   scoreKind: string;
   isBaseline: boolean;
+  filters: LeaderboardFilters;
   rows: LeaderboardRow[];
 }
 
-interface ScoreQueryRow {
-  model: string;
-  layer: string;
-  kind: string;
-  idx: number;
-  value: number | null;
-  reason: string | null;
-  simulation_mode: string | null;
-  explanation: string | null;
-}
+type GroupKey = { model: string; layer: string; kind: string; sae: string; mode: string | null };
 
-/** Natural order for layers: numbers numerically, then hook names alphabetically. */
-const layerOrder = (a: string, b: string) =>
-  /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a.localeCompare(b, 'en', { numeric: true });
+export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'correlation.all', options: LeaderboardOptions = {}): Leaderboard {
+  const filters = options.filters ?? {};
+  const topCount = options.top ?? 3;
+  const keep = (row: { model: string; layer: string; kind: string }) =>
+    (filters.model === undefined || row.model === filters.model) &&
+    (filters.layer === undefined || row.layer === filters.layer) &&
+    (filters.featureKind === undefined || row.kind === filters.featureKind);
+  const scores = featureScoresOfRun(db, run.id, scoreKind).filter(keep);
+  const failures = (
+    db
+      .prepare(
+        `SELECT f.model, f.layer, f.kind, f.sae, COUNT(*) AS n FROM run_features r JOIN features f ON f.id = r.feature_id
+         WHERE r.run_id = ? AND r.status = 'failed' GROUP BY f.model, f.layer, f.kind, f.sae`,
+      )
+      .all(run.id) as { model: string; layer: string; kind: string; sae: string; n: number }[]
+  ).filter(keep);
 
-export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'correlation.all'): Leaderboard {
-  const scores = db
-    .prepare(
-      `SELECT f.model, f.layer, f.kind, f.idx, s.value, s.reason, s.simulation_mode, e.text AS explanation
-       FROM scores s JOIN features f ON f.id = s.feature_id LEFT JOIN explanations e ON e.id = s.explanation_id
-       WHERE s.run_id = ? AND s.kind = ?`,
-    )
-    .all(run.id, scoreKind) as ScoreQueryRow[];
-  const failures = db
-    .prepare(
-      `SELECT f.model, f.layer, f.kind, COUNT(*) AS n FROM run_features r JOIN features f ON f.id = r.feature_id
-       WHERE r.run_id = ? AND r.status = 'failed' GROUP BY f.model, f.layer, f.kind`,
-    )
-    .all(run.id) as { model: string; layer: string; kind: string; n: number }[];
-
-  const groups = new Map<string, { key: Omit<ScoreQueryRow, 'idx' | 'value' | 'reason' | 'explanation'>; rows: ScoreQueryRow[]; failed: number }>();
-  const groupOf = (model: string, layer: string, kind: string, mode: string | null) => {
-    const key = JSON.stringify([model, layer, kind, mode]);
-    let group = groups.get(key);
-    if (!group) {
-      group = { key: { model, layer, kind, simulation_mode: mode }, rows: [], failed: 0 };
-      groups.set(key, group);
-    }
+  const groups = new Map<string, { key: GroupKey; rows: FeatureScoreRow[]; failed: number }>();
+  const groupOf = (key: GroupKey) => {
+    const id = JSON.stringify([key.model, key.layer, key.kind, key.sae, key.mode]);
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { key, rows: [], failed: 0 }));
     return group;
   };
   // Rows with a mode define the groups; unsimulated features (null scores, failures) join their layer's group.
-  const sameFeatureGroup = (model: string, layer: string, kind: string) =>
-    [...groups.values()].find((g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind) ??
-    groupOf(model, layer, kind, null);
-  for (const row of scores) if (row.simulation_mode !== null) groupOf(row.model, row.layer, row.kind, row.simulation_mode).rows.push(row);
-  for (const row of scores) if (row.simulation_mode === null) sameFeatureGroup(row.model, row.layer, row.kind).rows.push(row);
-  for (const failure of failures) sameFeatureGroup(failure.model, failure.layer, failure.kind).failed += failure.n;
+  const sameFeatureGroup = (model: string, layer: string, kind: string, sae: string) =>
+    [...groups.values()].find((g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind && g.key.sae === sae) ??
+    groupOf({ model, layer, kind, sae, mode: null });
+  for (const row of scores) {
+    if (row.simulationMode !== null) groupOf({ model: row.model, layer: row.layer, kind: row.kind, sae: row.sae, mode: row.simulationMode }).rows.push(row);
+  }
+  for (const row of scores) if (row.simulationMode === null) sameFeatureGroup(row.model, row.layer, row.kind, row.sae).rows.push(row);
+  for (const failure of failures) sameFeatureGroup(failure.model, failure.layer, failure.kind, failure.sae).failed += failure.n;
 
-  const rows: LeaderboardRow[] = [...groups.values()].map(({ key, rows: members, failed }) => {
-    const defined = members.filter((m): m is ScoreQueryRow & { value: number } => m.value !== null);
+  let rows: LeaderboardRow[] = [...groups.values()].map(({ key, rows: members, failed }) => {
+    const defined = members.filter((m): m is FeatureScoreRow & { value: number } => m.value !== null);
     const values = defined.map((m) => m.value);
     const nullReasons: Record<string, number> = {};
     for (const m of members) if (m.value === null) nullReasons[m.reason ?? 'unknown'] = (nullReasons[m.reason ?? 'unknown'] ?? 0) + 1;
-    const sorted = [...defined].sort((a, b) => b.value - a.value || a.idx - b.idx);
-    const ref = (m: (typeof sorted)[number] | undefined): FeatureScoreRef | null =>
-      m ? { model: m.model, index: m.idx, value: m.value, explanation: m.explanation } : null;
+    const sorted = [...defined].sort((a, b) => b.value - a.value || a.index - b.index);
+    const ref = (m: (typeof sorted)[number]): FeatureScoreRef => ({
+      model: m.model,
+      index: m.index,
+      featureKey: storedFeatureKey(m),
+      value: m.value,
+      explanation: m.explanation,
+    });
     const fraction = (threshold: number) => (values.length ? values.filter((v) => v >= threshold).length / values.length : null);
     return {
       model: key.model,
       layer: key.layer,
       featureKind: key.kind,
-      simulationMode: key.simulation_mode,
+      sae: key.sae,
+      simulationMode: key.mode,
       features: members.length + failed,
       scored: values.length,
       undefinedScores: members.length - values.length,
@@ -113,13 +137,23 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
       failed,
       mean: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null,
       median: values.length ? median(values) : null,
-      ci: bootstrapMeanInterval(values),
+      ci: bootstrapMeanInterval(values, options.seed === undefined ? {} : { seed: options.seed }),
       fractionAtLeast05: fraction(0.5),
       fractionAtLeast08: fraction(0.8),
-      best: ref(sorted[0]),
-      worst: ref(sorted.at(-1)),
+      best: sorted.length ? ref(sorted[0]!) : null,
+      worst: sorted.length ? ref(sorted.at(-1)!) : null,
+      top: sorted.slice(0, topCount).map(ref),
+      bottom: topCount > 0 ? sorted.slice(-topCount).reverse().map(ref) : [],
     };
   });
-  rows.sort((a, b) => a.model.localeCompare(b.model) || layerOrder(a.layer, b.layer) || a.featureKind.localeCompare(b.featureKind));
-  return { run, scoreKind, isBaseline: run.is_baseline === 1, rows };
+  if (filters.simulationMode !== undefined) rows = rows.filter((row) => row.simulationMode === filters.simulationMode);
+  rows.sort(
+    (a, b) =>
+      a.model.localeCompare(b.model) ||
+      compareLayers(a.layer, b.layer) ||
+      a.featureKind.localeCompare(b.featureKind) ||
+      a.sae.localeCompare(b.sae) ||
+      (a.simulationMode ?? '').localeCompare(b.simulationMode ?? ''),
+  );
+  return { run, scoreKind, isBaseline: run.is_baseline === 1, filters, rows };
 }

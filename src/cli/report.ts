@@ -1,0 +1,50 @@
+/** @module cli/report — `autointerp report --run R --out report.html`: the self-contained HTML report of a run. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { renderReportHtml } from '../report/html-report.ts';
+import { buildReportData } from '../report/report-data.ts';
+import { requireRun } from '../report/run-selection.ts';
+import { scoreKindsOfRun } from '../store/queries.ts';
+import { UsageError } from './errors.ts';
+import { nonNegativeInteger, rethrowAsUsageError } from './compare.ts';
+import { databaseOption, openStore } from './shared-options.ts';
+
+interface ReportCliOptions {
+  run: string;
+  out: string;
+  score: string;
+  records: number;
+  db?: string;
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'write one self-contained HTML file for a run (no network when viewed): leaderboard per layer, score histograms, score vs ' +
+        'activation density, and a searchable, sortable card per feature with true vs simulated token heat maps',
+    )
+    .option('--run <run>', 'run id, name, tag:NAME or latest', 'latest')
+    .option('--out <file>', 'HTML file to write', 'report.html')
+    .option('--score <kind>', 'score kind for the leaderboard, histograms and default sort', 'correlation.all')
+    .option('--records <n>', 'score records shown per feature from each of top and random', nonNegativeInteger, 2)
+    .addOption(databaseOption())
+    .action((options: ReportCliOptions) => {
+      const { store, path, close } = openStore(options.db);
+      try {
+        const run = rethrowAsUsageError(() => requireRun(store.db, options.run, path));
+        const kinds = scoreKindsOfRun(store.db, run.id);
+        if (kinds.length > 0 && !kinds.includes(options.score)) {
+          throw new UsageError(`run ${run.id} has no "${options.score}" scores (it has: ${kinds.join(', ')})`);
+        }
+        const data = buildReportData(store.db, run, { scoreKind: options.score, recordsPerSource: options.records });
+        const html = renderReportHtml(data);
+        mkdirSync(dirname(options.out), { recursive: true });
+        writeFileSync(options.out, html);
+        process.stderr.write(`report: run ${run.id}, ${data.features.length} features, ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB → ${options.out}\n`);
+      } finally {
+        close();
+      }
+    });
+}

@@ -1,0 +1,186 @@
+/**
+ * @module report/html-report — one self-contained HTML file for a run: run facts, leaderboard per layer, score
+ * histograms (overall and per layer), score vs activation density, and a card per feature (explanation, scores,
+ * true vs simulated token heat maps for top and random score records) that the page builds on demand, with search,
+ * filters and sorting. No network at view time: CSS and script are inline, a Content-Security-Policy allows
+ * nothing else to load or run (the script is allowed by its hash only), and the feature data is JSON in a
+ * `<script type="application/json">` block that is parsed, never evaluated. Server-rendered text goes through
+ * escapeHtml; the script writes data with textContent only.
+ */
+import { createHash } from 'node:crypto';
+import type { LeaderboardRow } from './leaderboard.ts';
+import { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
+import { packRecord, tokenIdWidth } from './record-packing.ts';
+import { REPORT_SCRIPT, REPORT_STYLE } from './report-assets.ts';
+import type { ReportData } from './report-data.ts';
+import { densityScatterSvg, histogramSvg, scoreRange } from './svg-charts.ts';
+
+/** At most this many per-layer histograms (the overall one always shows). */
+const MAX_LAYER_HISTOGRAMS = 24;
+
+/** The compact JSON the page script reads (layout documented in report-assets.ts). */
+export function reportClientData(data: ReportData): unknown {
+  const kinds = data.scoreKinds.includes(data.scoreKind) || data.scoreKinds.length === 0 ? [...data.scoreKinds] : [data.scoreKind, ...data.scoreKinds];
+  if (kinds.length === 0) kinds.push(data.scoreKind);
+  const vocab: string[] = [];
+  const tokenIds = new Map<string, number>();
+  const tokenId = (token: string) => {
+    let id = tokenIds.get(token);
+    if (id === undefined) {
+      id = vocab.length;
+      vocab.push(token);
+      tokenIds.set(token, id);
+    }
+    return id;
+  };
+  // First pass: the vocabulary (token ids must be known to fix their width before packing).
+  const recordIds = data.features.map((f) => f.records.map((record) => record.tokens.map(tokenId)));
+  const width = tokenIdWidth(vocab.length);
+  const features = data.features.map((f, featureIndex) => {
+    const nullReasons: Record<number, string> = {};
+    kinds.forEach((kind, k) => {
+      const score = f.scores[kind];
+      if (score && score.value === null && score.reason) nullReasons[k] = score.reason;
+    });
+    // heat-map scale: the largest true activation shown for this feature (as the prompts normalize)
+    const scale = Math.max(0, ...f.records.flatMap((record) => record.activations));
+    return {
+      k: f.key,
+      m: f.model,
+      l: f.layer,
+      t: f.sae ? `${f.kind} ${f.sae}` : f.kind,
+      i: f.index,
+      s: f.status,
+      r: f.reason,
+      e: f.explanation,
+      d: f.density,
+      x: f.maxActivation,
+      v: kinds.map((kind) => f.scores[kind]?.value ?? null),
+      w: nullReasons,
+      q: scale,
+      rec: f.records.map((record, r) => [record.source, record.expected ? 1 : 0, packRecord(recordIds[featureIndex]![r]!, record.activations, record.expected, scale, width)]),
+    };
+  });
+  return { kinds, main: kinds.indexOf(data.scoreKind), width, vocab, features };
+}
+
+const fixed = (value: number | null, digits = 3) => (value === null ? '—' : value.toFixed(digits));
+const percent = (value: number | null) => (value === null ? '—' : `${Math.round(value * 100)}%`);
+
+function leaderboardTable(rows: readonly LeaderboardRow[]): string {
+  if (rows.length === 0) return '<p class="meta">No scores of this kind.</p>';
+  const head = ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', 'best', 'worst'];
+  const ref = (r: LeaderboardRow['best']) =>
+    r ? `<td class="explain-cell"><b>${escapeHtml(`#${r.index} ${fixed(r.value, 2)}`)}</b> ${escapeHtml(r.explanation ?? '')}</td>` : '<td>—</td>';
+  const body = rows
+    .map(
+      (row) =>
+        `<tr data-layer="${escapeHtml(row.layer)}" title="show this layer's features">` +
+        `<td>${escapeHtml(row.model)}</td><td>${escapeHtml(row.layer)}</td><td>${escapeHtml(row.sae ? `${row.featureKind} ${row.sae}` : row.featureKind)}</td>` +
+        `<td>${escapeHtml(row.simulationMode ?? '—')}</td>` +
+        `<td class="num">${row.features}</td><td class="num">${row.scored}</td><td class="num">${row.undefinedScores}</td><td class="num">${row.failed}</td>` +
+        `<td class="num">${fixed(row.mean)}</td><td class="num">${row.ci ? escapeHtml(`[${fixed(row.ci.low, 2)}, ${fixed(row.ci.high, 2)}]`) : '—'}</td>` +
+        `<td class="num">${fixed(row.median)}</td><td class="num">${percent(row.fractionAtLeast05)}</td><td class="num">${percent(row.fractionAtLeast08)}</td>` +
+        ref(row.best) +
+        ref(row.worst) +
+        `</tr>`,
+    )
+    .join('');
+  return `<table class="board" id="leaderboard"><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function scoreKindsTable(data: ReportData): string {
+  const rows = data.scoreKinds.map((kind) => {
+    const values = data.features.map((f) => f.scores[kind]?.value).filter((v): v is number => typeof v === 'number');
+    const nulls = data.features.filter((f) => f.scores[kind] && f.scores[kind]!.value === null).length;
+    const mean = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    return `<tr><td>${escapeHtml(kind)}</td><td class="num">${values.length}</td><td class="num">${nulls}</td><td class="num">${fixed(mean)}</td></tr>`;
+  });
+  return `<table class="board" style="width:auto"><thead><tr><th>score kind</th><th>scored</th><th>null</th><th>mean</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function charts(data: ReportData): string {
+  const scored = data.features.filter((f) => typeof f.scores[data.scoreKind]?.value === 'number');
+  const values = scored.map((f) => f.scores[data.scoreKind]!.value!);
+  const range = scoreRange(data.scoreKind, values);
+  const overall = histogramSvg(values, { title: `${data.scoreKind}: all layers`, ...range, width: 420, height: 180 });
+  const layers = [...new Set(data.leaderboard.rows.map((row) => row.layer))];
+  const perLayer = layers.slice(0, MAX_LAYER_HISTOGRAMS).map((layer) =>
+    histogramSvg(
+      scored.filter((f) => f.layer === layer).map((f) => f.scores[data.scoreKind]!.value!),
+      { title: `layer ${layer}`, ...range, bins: 10, width: 220, height: 120 },
+    ),
+  );
+  const scatter = densityScatterSvg(
+    scored.map((f) => ({ density: f.density, score: f.scores[data.scoreKind]!.value!, label: f.key })),
+    { title: `${data.scoreKind} vs activation density`, ...range },
+  );
+  return (
+    `<div class="charts">${overall}${scatter}</div>` +
+    (perLayer.length > 1
+      ? `<h2>Per layer</h2><div class="small-multiples">${perLayer.join('')}</div>${layers.length > MAX_LAYER_HISTOGRAMS ? `<p class="meta">${layers.length - MAX_LAYER_HISTOGRAMS} more layers not drawn; see the leaderboard.</p>` : ''}`
+      : '')
+  );
+}
+
+export function renderReportHtml(data: ReportData): string {
+  const { run } = data;
+  const script = REPORT_SCRIPT;
+  const scriptHash = createHash('sha256').update(script, 'utf8').digest('base64');
+  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${scriptHash}'; img-src data:; base-uri 'none'; form-action 'none'`;
+  const title = `autointerp report — run ${run.id} ${run.name}`;
+  const meta = [
+    `run <code>${run.id}</code> · status ${escapeHtml(run.status)}${run.tags.length ? ` · tags ${run.tags.map((t) => `<code>${escapeHtml(t)}</code>`).join(' ')}` : ''}`,
+    `explainer <code>${escapeHtml(run.explainer)}</code> · simulator <code>${escapeHtml(run.simulator)}</code> · prompts <code>${escapeHtml(run.promptVersions.explain ?? '?')}</code> <code>${escapeHtml(run.promptVersions.simulate ?? '?')}</code>`,
+    `source ${escapeHtml(run.source)} · ${escapeHtml(run.codeVersion)} · started ${escapeHtml(run.startedAt)}${run.finishedAt ? ` · finished ${escapeHtml(run.finishedAt)}` : ''}`,
+    `${data.features.length} features: ${data.counts.scored} scored, ${data.counts.skipped} skipped, ${data.counts.failed} failed · report generated ${escapeHtml(data.generatedAt)}`,
+  ];
+  const modes = new Set(data.leaderboard.rows.map((row) => row.simulationMode).filter((mode) => mode !== null));
+  const notes = [
+    ...(run.baseline ? ['<div class="baseline-banner">BASELINE: offline rule-based explainer/simulator, not an LLM — a floor to compare real runs against.</div>'] : []),
+    ...(modes.size > 1 ? [`<div class="baseline-banner">Rows come from ${modes.size} simulation modes (${escapeHtml([...modes].join(', '))}); compare rows only within a mode.</div>`] : []),
+  ];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="autointerp">
+<title>${escapeHtml(title)}</title>
+<style>${REPORT_STYLE}</style>
+</head>
+<body>
+<header class="top">
+<h1>${escapeHtml(run.name)}</h1>
+${meta.map((line) => `<p class="meta">${line}</p>`).join('\n')}
+${notes.join('\n')}
+</header>
+<main>
+<h2>Leaderboard per layer — ${escapeHtml(data.scoreKind)}</h2>
+${leaderboardTable(data.leaderboard.rows)}
+<h2>Score kinds</h2>
+${scoreKindsTable(data)}
+<h2>Scores</h2>
+${charts(data)}
+<h2 id="features">Features</h2>
+<div class="controls">
+<input id="search" type="search" placeholder="search explanations and feature keys (e.g. plural nouns, 3/neuron/12)" aria-label="search features">
+<label>sort <select id="sort"><option value="score-desc">score, best first</option><option value="score-asc">score, worst first</option><option value="layer">layer, index</option><option value="index">index</option><option value="density">density</option></select></label>
+<label>score <select id="sort-kind"></select></label>
+<select id="layer-filter" aria-label="layer"><option value="*">all layers</option></select>
+<select id="status-filter" aria-label="status"><option value="*">any status</option><option value="scored">scored</option><option value="null">null score</option><option value="failed">failed</option></select>
+<span class="legend">0 <span class="swatch"></span> max</span>
+<span id="card-count"></span>
+</div>
+<div id="cards"></div>
+<div id="sentinel"></div>
+<button id="show-more" type="button" hidden>show more</button>
+</main>
+<footer>autointerp — true activations are shaded relative to the largest shown for the feature; simulated values on the simulator's 0–10 scale; dashed tokens have no prediction (missing, not 0). Hover a token for its values.</footer>
+<script id="report-data" type="application/json">${jsonForScriptBlock(reportClientData(data))}</script>
+<script>${script}</script>
+</body>
+</html>
+`;
+}

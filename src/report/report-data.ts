@@ -1,0 +1,117 @@
+/**
+ * @module report/report-data — everything the HTML report shows about one run, read from the store: run facts,
+ * the leaderboard per layer, and per feature its explanation, scores of every kind, activation density and the
+ * first held-out top and random score records with the simulator's expected values.
+ */
+import type { SqliteDatabase } from '../store/database.ts';
+import { featureResultsOfRun, runPromptVersions, runTags, scoreKindsOfRun, scoreRecordsOfRun, storedFeatureKey } from '../store/queries.ts';
+import type { RunRow } from '../store/result-store.ts';
+import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
+
+export interface ReportRecord {
+  /** top | random */
+  source: string;
+  tokens: string[];
+  /** True raw activations. */
+  activations: number[];
+  /** Simulated expected values, normalized 0–10 scale; null entries missing; null when not simulated. */
+  expected: (number | null)[] | null;
+}
+
+export interface ReportFeature {
+  key: string;
+  model: string;
+  layer: string;
+  kind: string;
+  sae: string;
+  index: number;
+  status: 'scored' | 'skipped' | 'failed';
+  /** Why skipped or failed. */
+  reason: string | null;
+  explanation: string | null;
+  /** Fraction of tokens with activation > 0; null where the source did not give it (imported records). */
+  density: number | null;
+  maxActivation: number | null;
+  scores: Record<string, { value: number | null; reason: string | null }>;
+  records: ReportRecord[];
+}
+
+export interface ReportData {
+  generatedAt: string;
+  run: {
+    id: number;
+    name: string;
+    status: string;
+    explainer: string;
+    simulator: string;
+    baseline: boolean;
+    tags: string[];
+    promptVersions: { explain?: string; simulate?: string };
+    source: string;
+    codeVersion: string;
+    startedAt: string;
+    finishedAt: string | null;
+  };
+  /** The score kind the leaderboard, histograms and scatter use. */
+  scoreKind: string;
+  scoreKinds: string[];
+  leaderboard: Leaderboard;
+  counts: { scored: number; skipped: number; failed: number };
+  features: ReportFeature[];
+}
+
+export interface ReportDataOptions {
+  /** Default correlation.all. */
+  scoreKind?: string;
+  /** Score records shown per source (top, random) per feature (default 2). */
+  recordsPerSource?: number;
+  /** Timestamp to print (tests pin it). */
+  generatedAt?: string;
+}
+
+export function buildReportData(db: SqliteDatabase, run: RunRow, options: ReportDataOptions = {}): ReportData {
+  const scoreKind = options.scoreKind ?? 'correlation.all';
+  const results = featureResultsOfRun(db, run.id);
+  const records = scoreRecordsOfRun(db, run.id, { perSource: options.recordsPerSource ?? 2 });
+  const counts = { scored: 0, skipped: 0, failed: 0 };
+  const features = results.map((result): ReportFeature => {
+    counts[result.status]++;
+    return {
+      key: storedFeatureKey(result),
+      model: result.model,
+      layer: result.layer,
+      kind: result.kind,
+      sae: result.sae,
+      index: result.index,
+      status: result.status,
+      reason: result.reason,
+      explanation: result.explanation,
+      density: result.density,
+      maxActivation: result.maxActivation,
+      scores: Object.fromEntries(result.scores.map((s) => [s.kind, { value: s.value, reason: s.reason }])),
+      records: (records.get(result.featureId) ?? []).map((r) => ({ source: r.source, tokens: r.tokens, activations: r.activations, expected: r.expected })),
+    };
+  });
+  return {
+    generatedAt: options.generatedAt ?? new Date().toISOString(),
+    run: {
+      id: run.id,
+      name: run.name,
+      status: run.status,
+      explainer: run.explainer,
+      simulator: run.simulator,
+      baseline: run.is_baseline === 1,
+      tags: runTags(run),
+      promptVersions: runPromptVersions(run),
+      source: run.source,
+      codeVersion: run.code_version,
+      startedAt: run.started_at,
+      finishedAt: run.finished_at,
+    },
+    scoreKind,
+    scoreKinds: scoreKindsOfRun(db, run.id),
+    leaderboard: buildLeaderboard(db, run, scoreKind),
+    counts,
+    features,
+  };
+}

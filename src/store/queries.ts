@@ -1,0 +1,265 @@
+/**
+ * @module store/queries — read-only queries the reports need (leaderboards, compare / regress, the HTML report,
+ * exports): runs by id, name or tag, per-feature scores of a run, feature statuses, score records with their
+ * simulations. Nothing here writes.
+ */
+import type { SqliteDatabase } from './database.ts';
+import type { RunRow } from './result-store.ts';
+
+/** The identity of a feature as stored (`features` row), used to pair features across runs. */
+export interface StoredFeatureId {
+  featureId: number;
+  model: string;
+  layer: string;
+  kind: string;
+  index: number;
+  /** '' for neurons and for SAE features with no SAE name. */
+  sae: string;
+}
+
+/** `model/layer/kind/index[@sae]`, as `featureKey` of records/types writes it. */
+export const storedFeatureKey = (feature: Omit<StoredFeatureId, 'featureId'>): string =>
+  `${feature.model}/${feature.layer}/${feature.kind}/${feature.index}${feature.sae ? `@${feature.sae}` : ''}`;
+
+/** Natural order for layers: numbers numerically, then hook names alphabetically (numbers inside them numerically). */
+export const compareLayers = (a: string, b: string): number =>
+  /^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a.localeCompare(b, 'en', { numeric: true });
+
+/** Tags of a run (the JSON array in `runs.tags`). */
+export function runTags(run: RunRow): string[] {
+  try {
+    const tags = JSON.parse(run.tags ?? '[]') as unknown;
+    return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Prompt versions of a run (`runs.prompt_versions`). */
+export function runPromptVersions(run: RunRow): { explain?: string; simulate?: string } {
+  try {
+    return JSON.parse(run.prompt_versions) as { explain?: string; simulate?: string };
+  } catch {
+    return {};
+  }
+}
+
+/** The stored config of a run, as a plain object ({} when unreadable). */
+export function runConfig(run: RunRow): Record<string, unknown> {
+  try {
+    const config = JSON.parse(run.config) as unknown;
+    return config && typeof config === 'object' ? (config as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function listRuns(db: SqliteDatabase): RunRow[] {
+  return db.prepare('SELECT * FROM runs ORDER BY id').all() as RunRow[];
+}
+
+/**
+ * A run from a reference: a numeric id, `tag:NAME` (the newest run with that tag), a run name (the newest with
+ * that name) or `latest` (the newest run, unless a run is named "latest").
+ */
+export function resolveRun(db: SqliteDatabase, reference: string): RunRow | undefined {
+  if (/^\d+$/.test(reference)) return db.prepare('SELECT * FROM runs WHERE id = ?').get(Number(reference)) as RunRow | undefined;
+  if (reference.startsWith('tag:')) {
+    const tag = reference.slice(4);
+    return db
+      .prepare('SELECT r.* FROM runs r WHERE EXISTS (SELECT 1 FROM json_each(r.tags) t WHERE t.value = ?) ORDER BY r.id DESC LIMIT 1')
+      .get(tag) as RunRow | undefined;
+  }
+  const named = db.prepare('SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1').get(reference) as RunRow | undefined;
+  if (named || reference !== 'latest') return named;
+  return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
+}
+
+/** Score kinds stored for a run, sorted. */
+export function scoreKindsOfRun(db: SqliteDatabase, runId: number): string[] {
+  return (db.prepare('SELECT DISTINCT kind FROM scores WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string }[]).map((r) => r.kind);
+}
+
+/** Distinct simulation modes of a run's scores (null = features that were not simulated are left out). */
+export function simulationModesOfRun(db: SqliteDatabase, runId: number): string[] {
+  return (
+    db.prepare('SELECT DISTINCT simulation_mode AS mode FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL ORDER BY mode').all(runId) as {
+      mode: string;
+    }[]
+  ).map((r) => r.mode);
+}
+
+/** Distinct simulators named in a run's simulations (normally only the run's simulator). */
+export function simulatorsOfRun(db: SqliteDatabase, runId: number): string[] {
+  return (
+    db
+      .prepare('SELECT DISTINCT s.simulator FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ? ORDER BY s.simulator')
+      .all(runId) as { simulator: string }[]
+  ).map((r) => r.simulator);
+}
+
+/** One feature's score of one kind in a run, with what produced it. */
+export interface FeatureScoreRow extends StoredFeatureId {
+  value: number | null;
+  reason: string | null;
+  simulationMode: string | null;
+  nTokens: number;
+  explanation: string | null;
+}
+
+/** Every score of `scoreKind` that a run stored, one row per feature. */
+export function featureScoresOfRun(db: SqliteDatabase, runId: number, scoreKind: string): FeatureScoreRow[] {
+  return db
+    .prepare(
+      `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, s.value, s.reason,
+              s.simulation_mode AS simulationMode, s.n_tokens AS nTokens, e.text AS explanation
+       FROM scores s JOIN features f ON f.id = s.feature_id LEFT JOIN explanations e ON e.id = s.explanation_id
+       WHERE s.run_id = ? AND s.kind = ?
+       ORDER BY f.id`,
+    )
+    .all(runId, scoreKind) as FeatureScoreRow[];
+}
+
+/** A run's finished unit of work for one feature (`run_features`). */
+export interface FeatureStatusRow extends StoredFeatureId {
+  status: 'scored' | 'skipped' | 'failed';
+  stage: string | null;
+  reason: string | null;
+}
+
+export function featureStatusesOfRun(db: SqliteDatabase, runId: number): FeatureStatusRow[] {
+  return db
+    .prepare(
+      `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, r.status, r.stage, r.reason
+       FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ? ORDER BY f.id`,
+    )
+    .all(runId) as FeatureStatusRow[];
+}
+
+/** Everything stored about one feature in one run except its records: what exports and the report show. */
+export interface FeatureResultRow extends StoredFeatureId {
+  status: 'scored' | 'skipped' | 'failed';
+  stage: string | null;
+  reason: string | null;
+  maxActivation: number | null;
+  density: number | null;
+  mean: number | null;
+  variance: number | null;
+  explanation: string | null;
+  explainer: string | null;
+  explainPromptVersion: string | null;
+  isBaseline: boolean | null;
+  simulator: string | null;
+  simulationMode: string | null;
+  simulatePromptVersion: string | null;
+  scores: { kind: string; value: number | null; reason: string | null; nTokens: number; nMissing: number }[];
+}
+
+/** One row per feature the run finished (scored, skipped or failed), ordered by model, layer, kind, index. */
+export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureResultRow[] {
+  const rows = db
+    .prepare(
+      `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, r.status, r.stage, r.reason,
+              f.max_activation AS maxActivation, f.density, f.mean, f.variance,
+              e.id AS explanationId, e.text AS explanation, e.explainer, e.prompt_version AS explainPromptVersion, e.is_baseline AS isBaseline
+       FROM run_features r JOIN features f ON f.id = r.feature_id
+       LEFT JOIN explanations e ON e.run_id = r.run_id AND e.feature_id = r.feature_id
+       WHERE r.run_id = ?`,
+    )
+    .all(runId) as (Omit<FeatureResultRow, 'isBaseline' | 'scores' | 'simulator' | 'simulationMode' | 'simulatePromptVersion'> & {
+    explanationId: number | null;
+    isBaseline: number | null;
+  })[];
+  const simulations = new Map(
+    (
+      db
+        .prepare(
+          `SELECT s.explanation_id AS explanationId, MIN(s.simulator) AS simulator, MIN(s.mode) AS mode, MIN(s.prompt_version) AS promptVersion
+           FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ? GROUP BY s.explanation_id`,
+        )
+        .all(runId) as { explanationId: number; simulator: string; mode: string; promptVersion: string }[]
+    ).map((s) => [s.explanationId, s]),
+  );
+  const scores = new Map<number, FeatureResultRow['scores']>();
+  for (const score of db
+    .prepare(
+      `SELECT feature_id AS featureId, kind, value, reason, n_tokens AS nTokens, n_missing AS nMissing FROM scores WHERE run_id = ? ORDER BY kind`,
+    )
+    .all(runId) as ({ featureId: number } & FeatureResultRow['scores'][number])[]) {
+    const { featureId, ...rest } = score;
+    let list = scores.get(featureId);
+    if (!list) scores.set(featureId, (list = []));
+    list.push(rest);
+  }
+  const results = rows.map(({ explanationId, isBaseline, ...row }): FeatureResultRow => {
+    const simulation = explanationId === null ? undefined : simulations.get(explanationId);
+    return {
+      ...row,
+      isBaseline: isBaseline === null ? null : isBaseline === 1,
+      simulator: simulation?.simulator ?? null,
+      simulationMode: simulation?.mode ?? null,
+      simulatePromptVersion: simulation?.promptVersion ?? null,
+      scores: scores.get(row.featureId) ?? [],
+    };
+  });
+  return results.sort(
+    (a, b) => a.model.localeCompare(b.model) || compareLayers(a.layer, b.layer) || a.kind.localeCompare(b.kind) || a.sae.localeCompare(b.sae) || a.index - b.index,
+  );
+}
+
+/** A score record of a feature with the simulator's expected values (null where nothing was simulated). */
+export interface ScoreRecordRow {
+  featureId: number;
+  source: string;
+  position: number;
+  tokens: string[];
+  activations: number[];
+  /** Expected values on the normalized 0–10 scale; null entries are missing predictions. */
+  expected: (number | null)[] | null;
+}
+
+/**
+ * The first `perSource` held-out score records of each feature of a run from each of the `sources` (default top
+ * and random), with their simulations, grouped by feature id. Simulated records come first (records an earlier,
+ * failed attempt may have left behind have no simulation), then by position.
+ */
+export function scoreRecordsOfRun(
+  db: SqliteDatabase,
+  runId: number,
+  options: { perSource: number; sources?: readonly string[] },
+): Map<number, ScoreRecordRow[]> {
+  const sources = options.sources ?? ['top', 'random'];
+  const rows = db
+    .prepare(
+      `SELECT featureId, source, position, tokens, activations, expected FROM (
+         SELECT r.feature_id AS featureId, r.source, r.position, r.tokens, r.activations, s.expected,
+                ROW_NUMBER() OVER (PARTITION BY r.feature_id, r.source ORDER BY s.id IS NULL, r.position, r.id DESC) AS rank
+         FROM records r
+         LEFT JOIN explanations e ON e.run_id = r.run_id AND e.feature_id = r.feature_id
+         LEFT JOIN simulations s ON s.explanation_id = e.id AND s.record_id = r.id
+         WHERE r.run_id = ? AND r.split = 'score' AND r.source IN (SELECT value FROM json_each(?))
+       ) WHERE rank <= ? ORDER BY featureId, source DESC, position`,
+    )
+    .all(runId, JSON.stringify(sources), options.perSource) as {
+    featureId: number;
+    source: string;
+    position: number;
+    tokens: string;
+    activations: string;
+    expected: string | null;
+  }[];
+  const byFeature = new Map<number, ScoreRecordRow[]>();
+  for (const row of rows) {
+    let list = byFeature.get(row.featureId);
+    if (!list) byFeature.set(row.featureId, (list = []));
+    list.push({
+      featureId: row.featureId,
+      source: row.source,
+      position: row.position,
+      tokens: JSON.parse(row.tokens) as string[],
+      activations: JSON.parse(row.activations) as number[],
+      expected: row.expected === null ? null : (JSON.parse(row.expected) as (number | null)[]),
+    });
+  }
+  return byFeature;
+}

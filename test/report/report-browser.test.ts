@@ -1,0 +1,199 @@
+/**
+ * The HTML report opened in headless Chromium: it renders without console errors or network requests, tokens and
+ * explanations that look like markup render as text and run nothing, search / sort / filters work, cards are built
+ * lazily, and a screenshot is saved to test-artifacts/.
+ */
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import type { FeatureRecord } from '../../src/records/types.ts';
+import { renderReportHtml } from '../../src/report/html-report.ts';
+import { buildReportData } from '../../src/report/report-data.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+import { mockProviders } from '../helpers/echo-mock.ts';
+import { launchChromium } from './chromium.ts';
+import { featuresWith, syntheticRun } from './synthetic-store.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const artifacts = join(root, 'test-artifacts');
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-report-'));
+const prompts = {
+  explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
+  simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
+};
+
+const SCRIPT_TOKEN = '<script>alert(1)</script>';
+const BREAKOUT_TOKEN = '</script><script>alert(3)</script><!--';
+const HOSTILE_EXPLANATION = `tokens like ${SCRIPT_TOKEN} and <img src=x onerror=alert(2)>`;
+
+/** Feature i fires on its own token; feature 0's token is a script tag, feature 1's tries to end the data block. */
+function features(): FeatureRecord[] {
+  const fireToken = (i: number) => (i === 0 ? SCRIPT_TOKEN : i === 1 ? BREAKOUT_TOKEN : `t${i}`);
+  const window = (i: number, fire: boolean, seed: number) => {
+    const tokens = Array.from({ length: 10 }, (_, k) => (fire && k % 4 === 1 ? fireToken(i) : ` w${(seed + k) % 7}`));
+    return { tokens, activations: tokens.map((t, k) => (t === fireToken(i) ? 1 + k / 10 : 0)) };
+  };
+  const list: FeatureRecord[] = Array.from({ length: 8 }, (_, i) => ({
+    id: { model: 'synthetic', layer: i % 2, kind: 'neuron' as const, index: i },
+    top: Array.from({ length: 20 }, (_, r) => window(i, true, r)),
+    random: Array.from({ length: 10 }, (_, r) => window(i, r % 3 === 0, r)),
+    stats: { mean: 0.2, variance: 0.1, skewness: null, kurtosis: null, maxActivation: 2, density: 0.02 * (i + 1) },
+  }));
+  list.push({
+    id: { model: 'synthetic', layer: 1, kind: 'neuron', index: 8 },
+    top: [{ tokens: ['a', 'b'], activations: [0, 0] }],
+    random: [{ tokens: ['c', 'd'], activations: [0, 0] }],
+    stats: { mean: 0, variance: 0, skewness: null, kurtosis: null, maxActivation: 0, density: null },
+  });
+  return list;
+}
+
+let browser: Browser;
+let context: BrowserContext;
+let reportFile: string;
+let scores: Map<string, number | null>;
+
+beforeAll(async () => {
+  const source = join(directory, 'features.jsonl');
+  writeFileSync(source, features().map((f) => JSON.stringify(f)).join('\n'));
+  const store = new ResultStore(openDatabase(join(directory, 'report.db')));
+  const { explainer, simulator } = mockProviders(
+    (call) => (call === 0 ? HOSTILE_EXPLANATION : call === 1 ? 'the end of a script block' : `tokens like t${call}`),
+    // feature 7's simulator is half right (predicts its token and w3), so scores differ and sorting means something
+    (token) => (token === SCRIPT_TOKEN || token === BREAKOUT_TOKEN || /^t\d+$/.test(token) ? 10 : token === ' w3' ? 6 : 0),
+  );
+  const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer, simulator });
+  expect(summary).toMatchObject({ scored: 8, skipped: 1 });
+  const data = buildReportData(store.db, store.getRun(summary.runId)!, { generatedAt: '2026-01-01T00:00:00Z' });
+  scores = new Map(data.features.map((f) => [f.key, f.scores['correlation.all']?.value ?? null]));
+  mkdirSync(artifacts, { recursive: true });
+  reportFile = join(artifacts, 'report-test.html');
+  writeFileSync(reportFile, renderReportHtml(data));
+  store.db.close();
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Watched {
+  page: Page;
+  dialogs: string[];
+  errors: string[];
+  requests: string[];
+}
+
+async function open(file: string): Promise<Watched> {
+  const page = await context.newPage();
+  const watched: Watched = { page, dialogs: [], errors: [], requests: [] };
+  page.on('dialog', (dialog) => {
+    watched.dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') watched.errors.push(message.text());
+  });
+  page.on('pageerror', (error) => watched.errors.push(String(error)));
+  page.on('request', (request) => watched.requests.push(request.url()));
+  await page.goto(pathToFileURL(file).href);
+  await page.waitForSelector('body[data-ready="true"]');
+  return watched;
+}
+
+const cardKeys = (page: Page) => page.locator('.card').evaluateAll((cards) => cards.map((card) => card.getAttribute('data-key')!));
+
+describe('HTML report in headless Chromium', () => {
+  it('renders every part with no console error, no network, and markup in the data as inert text', async () => {
+    const { page, dialogs, errors, requests } = await open(reportFile);
+    expect(await page.locator('.card').count()).toBe(9);
+    expect(await page.locator('#leaderboard tbody tr').count()).toBe(2); // layers 0 and 1
+    expect(await page.locator('svg.chart').count()).toBe(4); // overall histogram, scatter, 2 per-layer histograms
+    expect(await page.locator('#card-count').textContent()).toBe('showing 9 of 9 matching (9 features)');
+
+    // the hostile strings are on the page as text…
+    await expect.poll(() => page.getByText(SCRIPT_TOKEN, { exact: true }).count()).toBeGreaterThan(0);
+    expect(await page.getByText(SCRIPT_TOKEN, { exact: true }).first().isVisible()).toBe(true);
+    expect(await page.getByText(BREAKOUT_TOKEN, { exact: true }).first().isVisible()).toBe(true);
+    expect(await page.locator('.card[data-key="synthetic/0/neuron/0"] .explanation').textContent()).toBe(HOSTILE_EXPLANATION);
+    expect(await page.locator('#leaderboard').textContent()).toContain(HOSTILE_EXPLANATION); // the leaderboard's best/worst cells
+    // …and became no element and ran nothing
+    expect(await page.locator('script').count()).toBe(2); // the data block and the page script
+    expect(await page.locator('img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([pathToFileURL(reportFile).href]);
+
+    // true vs simulated panes side by side, token spans shaded where the feature fires
+    const firstRecord = page.locator('.card[data-key="synthetic/0/neuron/0"] .record').first();
+    expect(await firstRecord.locator('.pane').count()).toBe(2);
+    const shaded = await firstRecord.locator('.pane').first().locator('.tok').evaluateAll((spans) =>
+      spans.filter((span) => (span as HTMLElement).style.backgroundColor !== '').map((span) => span.textContent),
+    );
+    expect(shaded.length).toBeGreaterThan(0);
+    expect(new Set(shaded)).toEqual(new Set([SCRIPT_TOKEN]));
+
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'report.png'), fullPage: true });
+    expect(statSync(join(artifacts, 'report.png')).size).toBeGreaterThan(10_000);
+    await page.close();
+  });
+
+  it('the search box filters cards; sort and filters reorder and narrow them', async () => {
+    const { page, errors } = await open(reportFile);
+    const search = page.locator('#search');
+    await search.fill('script');
+    await expect.poll(async () => (await cardKeys(page)).sort()).toEqual(['synthetic/0/neuron/0', 'synthetic/1/neuron/1']);
+    await search.fill('onerror=alert');
+    await expect.poll(() => cardKeys(page)).toEqual(['synthetic/0/neuron/0']);
+    await search.fill('synthetic/1/neuron/5');
+    await expect.poll(() => cardKeys(page)).toEqual(['synthetic/1/neuron/5']);
+    await search.fill('no feature says this');
+    await expect.poll(() => page.locator('.card').count()).toBe(0);
+    expect(await page.locator('#card-count').textContent()).toBe('showing 0 of 0 matching (9 features)');
+    await search.fill('');
+    await expect.poll(() => page.locator('.card').count()).toBe(9);
+
+    const byScore = [...scores].sort((a, b) => (a[1] === null ? 1 : b[1] === null ? -1 : a[1] - b[1] || a[0].localeCompare(b[0])));
+    await page.selectOption('#sort', 'score-asc');
+    const ascending = await cardKeys(page);
+    expect(ascending.at(-1)).toBe('synthetic/1/neuron/8'); // null score last
+    expect(ascending.map((key) => scores.get(key))).toEqual(byScore.map(([, value]) => value));
+    await page.selectOption('#sort', 'index');
+    expect(await cardKeys(page)).toEqual(Array.from({ length: 9 }, (_, i) => `synthetic/${i === 8 ? 1 : i % 2}/neuron/${i}`));
+    await page.selectOption('#layer-filter', '1');
+    expect(await cardKeys(page)).toEqual(['synthetic/1/neuron/1', 'synthetic/1/neuron/3', 'synthetic/1/neuron/5', 'synthetic/1/neuron/7', 'synthetic/1/neuron/8']);
+    await page.selectOption('#status-filter', 'null');
+    expect(await cardKeys(page)).toEqual(['synthetic/1/neuron/8']);
+    expect(await page.locator('.card .reason').textContent()).toMatch(/^skipped: feature never activates/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('builds cards on demand for a large run: one page first, more on "show more" and on scrolling', async () => {
+    const store = new ResultStore(openDatabase(':memory:'));
+    const run = syntheticRun(store, { name: 'large', features: featuresWith(500, (i) => ((i * 37) % 100) / 100, 10) });
+    const file = join(directory, 'large.html');
+    writeFileSync(file, renderReportHtml(buildReportData(store.db, store.getRun(run)!)));
+    const { page, errors } = await open(file);
+    expect(await page.locator('.card').count()).toBe(40);
+    await page.locator('#show-more').click(); // (scrolling to the button may also load a page)
+    const afterClick = await page.locator('.card').count();
+    expect(afterClick % 40).toBe(0);
+    expect(afterClick).toBeGreaterThanOrEqual(80);
+    await page.locator('.card').last().scrollIntoViewIfNeeded();
+    await page.mouse.wheel(0, 20_000);
+    await expect.poll(() => page.locator('.card').count()).toBeGreaterThan(afterClick);
+    expect(await page.locator('.card').count()).toBeLessThan(500);
+    await page.locator('#search').fill('t499');
+    await expect.poll(() => cardKeys(page)).toEqual(['synthetic/9/neuron/499']);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
