@@ -30,7 +30,7 @@ export function registerTagCommand(program: Command): void {
         const run = rethrowAsUsageError(() => requireRun(store.db, reference, path));
         const current = runTags(run);
         const next = options.remove ? current.filter((tag) => !tags.includes(tag)) : [...current, ...tags.filter((tag) => !current.includes(tag))];
-        if (tags.length > 0) store.db.prepare('UPDATE runs SET tags = ? WHERE id = ?').run(JSON.stringify(next), run.id);
+        if (tags.length > 0) store.setRunTags(run.id, next);
         process.stdout.write(`run ${run.id} "${run.name}": ${next.length ? next.join(', ') : '(no tags)'}\n`);
       } finally {
         close();

@@ -153,6 +153,11 @@ export class ResultStore {
       .run(status, status === 'running' ? null : now(), id);
   }
 
+  /** Replaces a run's tags (a JSON array of strings in runs.tags). */
+  setRunTags(id: number, tags: readonly string[]): void {
+    this.sql('UPDATE runs SET tags = ? WHERE id = ?').run(JSON.stringify(tags), id);
+  }
+
   /** Id of the feature row, inserted (with its stats) when new. */
   upsertFeature(feature: FeatureRecord): number {
     const { id, stats } = feature;
