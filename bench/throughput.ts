@@ -19,6 +19,7 @@ import { splitFeatureRecords } from '../src/records/splits.ts';
 import { buildSimulationPrompt } from '../src/simulate/build-simulation-prompt.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { ResultStore } from '../src/store/result-store.ts';
+import { peakInWindow } from '../test/helpers/rate-windows.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../test/helpers/synthetic-features.ts';
 
 const featureCount = Number(process.argv[2] ?? 150);
@@ -31,12 +32,7 @@ const source = writeFeaturesJsonl(join(directory, 'features.jsonl'), features);
 /** Most arrivals in any window, and the mean arrivals per window over the busy span. */
 function windowStats(arrivals: number[]) {
   const sorted = [...arrivals].sort((a, b) => a - b);
-  let peak = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while (sorted[end]! - sorted[start]! >= windowMs) start += 1;
-    peak = Math.max(peak, end - start + 1);
-  }
+  const peak = peakInWindow(sorted, windowMs);
   // Full windows only: from the first arrival, count whole windows (the last partial one is left out).
   const first = sorted[0]!;
   const whole = Math.floor((sorted.at(-1)! - first) / windowMs);

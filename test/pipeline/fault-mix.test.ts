@@ -8,22 +8,11 @@ import type { FaultKind } from '../../src/llm/fake-server/fault-injection.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { peakInWindow } from '../helpers/rate-windows.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-faults-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
-
-/** Most request arrivals in any window of `windowMs` (server-side timestamps). */
-function peakInWindow(arrivals: number[], windowMs: number): number {
-  const sorted = [...arrivals].sort((a, b) => a - b);
-  let peak = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while (sorted[end]! - sorted[start]! >= windowMs) start += 1;
-    peak = Math.max(peak, end - start + 1);
-  }
-  return peak;
-}
 
 describe('a run under a fault mix against the fake server', () => {
   it('completes 220 features: every one scored or failed with a reason, no window over the request limit', async () => {
