@@ -5,7 +5,6 @@
  * stops scheduling new features, lets the ones in flight finish and marks the run "interrupted". Failed features
  * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit).
  */
-import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import { createProvider } from '../llm/create-provider.ts';
 import { loadPriceTable } from '../llm/price-table.ts';
@@ -16,6 +15,7 @@ import { mulberry32 } from '../records/random.ts';
 import { loadExplainTemplate, loadSimulateTemplate } from '../llm/prompt-template.ts';
 import { getEncoder } from '../llm/token-counter.ts';
 import type { Provider } from '../llm/types.ts';
+import { digestSource } from '../records/digest-source.ts';
 import { loadFeatureRecords } from '../records/load.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
@@ -81,12 +81,6 @@ export interface RunSummary {
  */
 export const MAX_CONSECUTIVE_FAILURES = 10;
 
-/** sha256 of the feature records as loaded: a resume on different input is refused. */
-export function digestFeatures(features: readonly FeatureRecord[]): string {
-  const hash = createHash('sha256');
-  for (const feature of features) hash.update(JSON.stringify(feature)).update('\n');
-  return hash.digest('hex');
-}
 
 function defaultRunName(config: PipelineConfig): string {
   const source = config.source === 'demo' ? 'demo' : config.source.split('/').filter(Boolean).at(-1) ?? config.source;
@@ -126,7 +120,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   // Validate all input before anything is written: a bad file fails the run before it starts.
   let features: FeatureRecord[] = await loadFeatureRecords(resolveSource(config), { model: config.model });
   if (config.limit !== undefined) features = features.slice(0, config.limit);
-  const sourceDigest = digestFeatures(features);
+  const sourceDigest = await digestSource(resolveSource(config)); // with `limit` in the stored config
   if (resumed?.source_digest && resumed.source_digest !== sourceDigest) {
     throw new Error(
       `the feature records of ${config.source} changed since run ${resumed.id} started; resuming would mix two datasets — start a new run`,
