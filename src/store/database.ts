@@ -35,6 +35,9 @@ export function openDatabase(path: string): SqliteDatabase {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // Checkpoint the WAL every ~40 MB instead of every ~4 MB: a run writes one transaction per feature, and frequent
+  // checkpoints copy the same index pages over and over (measured: ~0.2 ms less per feature).
+  db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
