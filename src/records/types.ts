@@ -6,11 +6,39 @@ const finiteNumber = z.number({
     typeof issue.input === 'number' ? 'must be a finite number (no NaN or Infinity)' : `expected a number, got ${issue.input === null ? 'null' : typeof issue.input}`,
 });
 
+/**
+ * An array whose every element passes `test`, checked in one loop: records hold millions of tokens, and a schema per
+ * element costs several times more. The issue names the first bad index.
+ */
+function arrayOf<T>(test: (value: unknown) => value is T, describe: (value: unknown) => string) {
+  return z.custom<T[]>().check((context) => {
+    const value = context.value as unknown;
+    if (!Array.isArray(value)) {
+      context.issues.push({ code: 'custom', message: `expected an array, got ${value === null ? 'null' : typeof value}`, input: value });
+      return;
+    }
+    for (let i = 0; i < value.length; i++) {
+      if (!test(value[i])) {
+        context.issues.push({ code: 'custom', message: describe(value[i]), input: value[i], path: [i] });
+        return;
+      }
+    }
+  });
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const describeNumber = (value: unknown) =>
+  typeof value === 'number' ? 'must be a finite number (no NaN or Infinity)' : `expected a number, got ${value === null ? 'null' : typeof value}`;
+
 /** One text window: tokens and the raw activation of one feature on each token. */
 export const ActivationRecordSchema = z
   .object({
-    tokens: z.array(z.string()).min(1, 'record has no tokens'),
-    activations: z.array(finiteNumber),
+    tokens: arrayOf(isString, (value) => `expected a string, got ${value === null ? 'null' : typeof value}`).refine(
+      (tokens) => tokens.length > 0,
+      'record has no tokens',
+    ),
+    activations: arrayOf(isFiniteNumber, describeNumber),
   })
   .refine((r) => r.tokens.length === r.activations.length, {
     message: 'tokens and activations differ in length',
