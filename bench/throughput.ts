@@ -3,9 +3,10 @@
  * request limit: (1) achieved requests per window as a ratio of the limit (target ≥ 0.9, no window over it, measured
  * at the server); (2) simulator calls per scored feature in each simulation mode (target 1 in prompt-logprob mode);
  * (3) prompt tokens per scored feature against the reference's layout, which simulates each record in its own call
- * with the whole few-shot prompt (target ≤ 0.5×). The limit is per 2-second window so that the run stays short; the
- * limiter does not care which window length it enforces.
- * Run: `npx tsx bench/throughput.ts [features]` (default 150).
+ * with the whole few-shot prompt (target ≤ 0.5×). The limit is per 5-second window so that the run stays short. The
+ * limiter counts a request until one window after it ends (so the server never sees more than the limit), which costs
+ * a fraction latency / window of the rate: negligible for a real per-minute limit, a few % at 5 s.
+ * Run: `npx tsx bench/throughput.ts [features]` (default 300).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +23,9 @@ import { ResultStore } from '../src/store/result-store.ts';
 import { peakInWindow } from '../test/helpers/rate-windows.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../test/helpers/synthetic-features.ts';
 
-const featureCount = Number(process.argv[2] ?? 150);
-const windowMs = 2000;
-const limitPerWindow = 40;
+const featureCount = Number(process.argv[2] ?? 300);
+const windowMs = 5000;
+const limitPerWindow = 100;
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-throughput-'));
 const features = syntheticFeatures(featureCount, { dead: false });
 const source = writeFeaturesJsonl(join(directory, 'features.jsonl'), features);
@@ -33,11 +34,14 @@ const source = writeFeaturesJsonl(join(directory, 'features.jsonl'), features);
 function windowStats(arrivals: number[]) {
   const sorted = [...arrivals].sort((a, b) => a - b);
   const peak = peakInWindow(sorted, windowMs);
-  // Full windows only: from the first arrival, count whole windows (the last partial one is left out).
+  // The sustained rate: arrivals per window over the whole windows (from the first arrival) that end before the last
+  // 20 % of requests — the end of a finite run drains (fewer features left than the limit allows), which says nothing
+  // about the limiter.
   const first = sorted[0]!;
-  const whole = Math.floor((sorted.at(-1)! - first) / windowMs);
+  const whole = Math.floor((sorted[Math.floor(sorted.length * 0.8)]! - first) / windowMs);
   const inWhole = sorted.filter((t) => t < first + whole * windowMs).length;
-  return { peak, meanPerWindow: whole > 0 ? inWhole / whole : Number.NaN, windows: whole };
+  const meanPerWindow = whole > 0 ? inWhole / whole : Number.NaN;
+  return { peak, meanPerWindow, windows: whole };
 }
 
 async function runMode(mode: 'prompt-logprobs' | 'chat-logprobs', limited: boolean) {
@@ -84,7 +88,7 @@ const limited = await runMode('prompt-logprobs', true);
 const stats = windowStats(limited.arrivals);
 console.log(`features: ${featureCount}; fake server latency 50 ms; limit ${limitPerWindow} requests per ${windowMs / 1000} s window`);
 console.log(
-  `rate limit: ${limited.arrivals.length} requests; busiest window ${stats.peak}/${limitPerWindow}; mean over ${stats.windows} full windows ${stats.meanPerWindow.toFixed(1)} → achieved / limit ${(stats.meanPerWindow / limitPerWindow).toFixed(2)} (target ≥ 0.9, never over 1)`,
+  `rate limit: ${limited.arrivals.length} requests; busiest window ${stats.peak}/${limitPerWindow}; sustained ${stats.meanPerWindow.toFixed(1)} per window over the first ${stats.windows} whole windows → achieved / limit ${(stats.meanPerWindow / limitPerWindow).toFixed(2)} (target ≥ 0.9, never over 1)`,
 );
 
 for (const mode of ['prompt-logprobs', 'chat-logprobs'] as const) {

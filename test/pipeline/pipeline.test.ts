@@ -7,6 +7,7 @@ import type { FeatureRecord } from '../../src/records/types.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { mockProviders } from '../helpers/echo-mock.ts';
+import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-pipeline-'));
 const prompts = {
@@ -14,32 +15,7 @@ const prompts = {
   simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
 };
 
-/** Feature i fires on token "t{i}" (graded by position), plus one dead feature. */
-function syntheticFeatures(count: number): FeatureRecord[] {
-  const window = (i: number, fire: boolean, seed: number) => {
-    const tokens = Array.from({ length: 8 }, (_, k) => (fire && k % 3 === 0 ? `t${i}` : `w${seed}-${k % 4}`)); // distinct windows
-    return { tokens, activations: tokens.map((t, k) => (t === `t${i}` ? 1 + k / 8 : 0)) };
-  };
-  const features: FeatureRecord[] = Array.from({ length: count }, (_, i) => ({
-    id: { model: 'synthetic', layer: i % 3, kind: 'neuron' as const, index: i },
-    top: Array.from({ length: 20 }, (_, r) => window(i, true, r)),
-    random: Array.from({ length: 10 }, (_, r) => window(i, r % 2 === 0, 100 + r)),
-    stats: { mean: 0.3, variance: 0.2, skewness: null, kurtosis: null, maxActivation: 1.875, density: 0.2 },
-  }));
-  features.push({
-    id: { model: 'synthetic', layer: 0, kind: 'neuron', index: count },
-    top: [{ tokens: ['a', 'b'], activations: [0, 0] }],
-    random: [{ tokens: ['c', 'd'], activations: [0, 0] }],
-    stats: { mean: 0, variance: 0, skewness: null, kurtosis: null, maxActivation: 0, density: 0 },
-  });
-  return features;
-}
-
-function writeJsonl(name: string, features: FeatureRecord[]): string {
-  const path = join(directory, name);
-  writeFileSync(path, features.map((f) => JSON.stringify(f)).join('\n'));
-  return path;
-}
+const writeJsonl = (name: string, features: FeatureRecord[]): string => writeFeaturesJsonl(join(directory, name), features);
 
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
 
