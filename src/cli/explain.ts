@@ -1,8 +1,7 @@
 /** @module cli/explain — `autointerp explain`: explanations only, printed as `feature<TAB>explanation` (or JSONL). */
 import type { Command } from 'commander';
-import { buildExplainPrompt } from '../explain/build-explain-prompt.ts';
-import { parseExplanation } from '../explain/parse-explanation.ts';
 import { createProvider } from '../llm/create-provider.ts';
+import { explainRecords } from '../pipeline/explain-records.ts';
 import { loadExplainTemplate } from '../llm/prompt-template.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import { featureKey } from '../records/types.ts';
@@ -34,12 +33,10 @@ export function registerExplainCommand(program: Command): void {
           process.stdout.write(options.json ? `${JSON.stringify({ feature: key, explanation: null, reason: 'feature never activates' })}\n` : `${key}\t(never activates)\n`);
           continue;
         }
-        const prompt = buildExplainPrompt(explainSet.map((s) => s.record), { template });
-        const completion = await explainer.complete({ messages: prompt.messages, maxTokens: 80, temperature: 0 });
-        const explanation = parseExplanation(completion.text);
+        const { explanation, promptVersion } = await explainRecords(explainer, explainSet.map((s) => s.record), { template });
         process.stdout.write(
           options.json
-            ? `${JSON.stringify({ feature: key, explanation, explainer: explainer.id, promptVersion: prompt.promptVersion, baseline: explainer.isBaseline })}\n`
+            ? `${JSON.stringify({ feature: key, explanation, explainer: explainer.id, promptVersion, baseline: explainer.isBaseline })}\n`
             : `${key}\t${explanation}\n`,
         );
       }

@@ -2,8 +2,6 @@
  * @module pipeline/process-feature — the unit of work: one feature through split → explain → simulate → score.
  * Pure of storage: it returns the result and the LLM calls it made; saving is a separate step.
  */
-import { buildExplainPrompt } from '../explain/build-explain-prompt.ts';
-import { parseExplanation } from '../explain/parse-explanation.ts';
 import type { ExplainTemplate, SimulateTemplate } from '../llm/prompt-template.ts';
 import type { LlmRequest, LlmResult, LlmUsage, Provider } from '../llm/types.ts';
 import { maxActivation } from '../records/normalize.ts';
@@ -13,6 +11,7 @@ import type { FeatureRecord, SplitRecord } from '../records/types.ts';
 import type { FeatureScore, ScoreKind } from '../score/score-feature.ts';
 import type { FeatureResult, LlmCallRow, StoredRecord } from '../store/result-store.ts';
 import type { PipelineConfig } from './config.ts';
+import { explainRecords } from './explain-records.ts';
 import { scoreExplanation, type ExplanationScoring } from './score-explanation.ts';
 
 export interface FeatureContext {
@@ -124,18 +123,16 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
   let explanation: string;
   let explainPromptVersion: string;
   try {
-    const prompt = buildExplainPrompt(
+    ({ explanation, promptVersion: explainPromptVersion } = await explainRecords(
+      withCallLog(context.explainer, 'explain', calls, context),
       explainSet.map((s) => s.record),
-      { template: context.explainTemplate, maxPromptTokens: config.maxPromptTokens, countTokens: context.countTokens },
-    );
-    explainPromptVersion = prompt.promptVersion;
-    const completion = await withCallLog(context.explainer, 'explain', calls, context).complete({
-      messages: prompt.messages,
-      maxTokens: 80,
-      temperature: 0,
-      ...(context.signal ? { signal: context.signal } : {}),
-    });
-    explanation = parseExplanation(completion.text);
+      {
+        template: context.explainTemplate,
+        maxPromptTokens: config.maxPromptTokens,
+        countTokens: context.countTokens,
+        ...(context.signal ? { signal: context.signal } : {}),
+      },
+    ));
   } catch (error) {
     return { calls, result: { status: 'failed', feature, stage: 'explain', reason: errorMessage(error) } };
   }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlmServer, type FakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import { expectNotInDatabaseFiles } from '../helpers/secret-scan.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -33,17 +34,6 @@ function expectNoKey(...texts: string[]) {
   for (const text of texts) expect(text.includes('SENTINELKEY')).toBe(false);
 }
 
-function expectNoKeyInFiles(dbPath: string) {
-  for (const file of [dbPath, `${dbPath}-wal`]) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch {
-      continue;
-    }
-    expect(bytes.includes(Buffer.from('SENTINELKEY')), file).toBe(false);
-  }
-}
 
 describe('autointerp run against the fake server: cache, budget, no key anywhere', () => {
   let server: FakeLlmServer;
@@ -76,7 +66,7 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
     expect(scores(2)).toEqual(scores(1));
     database.close();
     expectNoKey(first.stdout, first.stderr, second.stdout, second.stderr);
-    expectNoKeyInFiles(db);
+    expectNotInDatabaseFiles(db, 'SENTINELKEY');
     // --no-cache reaches the server again
     const third = await cli(['run', ...providerArgs(), '--db', db, '--no-progress', '--no-cache', '--limit', '1']);
     expect(third.code, third.stderr).toBe(0);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { startFakeLlmServer, type FakeLlmServer } from '../../src/llm/fake-serve
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { expectNotInDatabaseFiles } from '../helpers/secret-scan.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 import { explainPrompt } from './prompt-fixtures.ts';
 
@@ -125,15 +126,6 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
       else process.env.ANTHROPIC_API_KEY = saved;
       store.db.close();
     }
-    for (const file of [dbPath, `${dbPath}-wal`]) {
-      let bytes: Buffer;
-      try {
-        bytes = readFileSync(file);
-      } catch {
-        continue;
-      }
-      expect(bytes.includes(Buffer.from(sentinel)), file).toBe(false);
-      expect(bytes.includes(Buffer.from('SENTINEL')), file).toBe(false);
-    }
+    expectNotInDatabaseFiles(dbPath, sentinel, 'SENTINEL');
   });
 });
