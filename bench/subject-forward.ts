@@ -1,0 +1,98 @@
+/**
+ * @module bench/subject-forward — forward-pass throughput of the subject model (tokens/s) and its FLOP/s as a ratio
+ * of plain matmul FLOP/s measured on the same backend in the same run (DESIGN §9 target: ≥ 0.5).
+ *
+ * Two reference matmuls, timed interleaved with the forward passes:
+ * - square: [1024×1024]·[1024×1024], the backend's best case;
+ * - same-shapes: the model's own matrix products (qkv, attention out, MLP in/out, unembedding) run bare, back to back:
+ *   what the forward pass would cost if everything but its products were free.
+ * FLOPs counted per token: 2·(d·3d + d·d + 2·d·n_inner) per layer + 2·2·T·d for attention scores and mixing + 2·d·V.
+ *
+ * Run: `npx tsx bench/subject-forward.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 5]`. Prints numbers only.
+ */
+import { parseArgs } from 'node:util';
+import { initBackend, tf, type BackendPreference } from '../src/subject/backend.ts';
+import { Gpt2Model } from '../src/subject/gpt2-model.ts';
+import { initGpt2Weights } from '../src/subject/train-lm.ts';
+import type { Gpt2Config } from '../src/subject/types.ts';
+
+const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '5' } } });
+const choice = await initBackend(values.backend as BackendPreference);
+const rounds = Number(values.rounds);
+console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
+
+interface Shape {
+  name: string;
+  config: Gpt2Config;
+  batch: number;
+}
+const shapes: Shape[] = [
+  {
+    name: 'embedded brown-1l (1 layer, d 128, 512 neurons, V 4096)',
+    config: { vocabSize: 4096, nPositions: 64, nEmbd: 128, nLayer: 1, nHead: 4, nInner: 512, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
+    batch: 16,
+  },
+  {
+    name: 'GPT-2 small shapes, 2 of its 12 layers (d 768, V 50257)',
+    config: { vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 2, nHead: 12, nInner: 3072, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
+    batch: 4,
+  },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timeIt(run: () => void): number {
+  const start = performance.now();
+  run();
+  return performance.now() - start;
+}
+
+const square = tf.randomNormal([1024, 1024], 0, 1, 'float32', 1);
+const squareFlops = 2 * 1024 ** 3;
+const runSquare = () => tf.tidy(() => void tf.matMul(square, square).dataSync());
+
+for (const { name, config, batch } of shapes) {
+  const length = 64;
+  const tokens = batch * length;
+  const model = Gpt2Model.fromWeights(config, initGpt2Weights(config, 1));
+  const ids = Int32Array.from({ length: tokens }, (_, i) => (i * 7919) % config.vocabSize);
+  const d = config.nEmbd;
+  const flopsPerToken =
+    config.nLayer * (2 * (d * 3 * d + d * d + 2 * d * config.nInner) + 2 * 2 * length * d) + 2 * d * config.vocabSize;
+  const forwardFlops = flopsPerToken * tokens;
+  // The model's own products, bare (same operand tensors reused so the backend's weight packing is cached as in the model).
+  const x = tf.randomNormal([tokens, d]);
+  const xInner = tf.randomNormal([tokens, config.nInner]);
+  const products: [tf.Tensor, tf.Tensor][] = [];
+  for (const block of model.params.blocks) products.push([x, block.attnW], [x, block.attnProjW], [x, block.fcW], [xInner, block.projW]);
+  const unembed = tf.transpose(model.params.wte);
+  products.push([x, unembed]);
+  const runProducts = () => tf.tidy(() => void products.map(([a, b]) => tf.matMul(a, b)).forEach((t) => t.dataSync()));
+  const runForward = () => tf.tidy(() => void model.forward(ids, batch).logits!.dataSync());
+  runForward();
+  runProducts();
+  runSquare();
+  const forwardMs: number[] = [];
+  const productsMs: number[] = [];
+  const squareMs: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    forwardMs.push(timeIt(runForward));
+    productsMs.push(timeIt(runProducts));
+    squareMs.push(timeIt(runSquare));
+  }
+  const forwardRate = forwardFlops / median(forwardMs) / 1e6;
+  const productFlops = products.reduce((sum, [a, b]) => sum + 2 * a.shape[0]! * a.shape[1]! * b.shape[1]!, 0);
+  const productsRate = productFlops / median(productsMs) / 1e6;
+  const squareRate = squareFlops / median(squareMs) / 1e6;
+  console.log(`\n${name}: batch ${batch}×${length} tokens, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
+  console.log(`  forward:            ${median(forwardMs).toFixed(1)} ms  ${((tokens / median(forwardMs)) * 1000).toFixed(0)} tokens/s  ${forwardRate.toFixed(1)} GFLOP/s`);
+  console.log(`  same-shape matmuls: ${median(productsMs).toFixed(1)} ms  ${productsRate.toFixed(1)} GFLOP/s`);
+  console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
+  console.log(`  ratio forward / square matmul FLOP/s:      ${(forwardRate / squareRate).toFixed(2)} (target ≥ 0.5)`);
+  console.log(`  ratio forward / same-shape matmul FLOP/s:  ${(forwardRate / productsRate).toFixed(2)}`);
+  tf.dispose([x, xInner, unembed]);
+  model.dispose();
+}

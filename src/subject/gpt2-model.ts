@@ -1,0 +1,319 @@
+/**
+ * @module subject/gpt2-model — the GPT-2 forward pass in tfjs with TransformerLens-style hook points.
+ *
+ * Activations flow as [B·T, width] matrices (the fast layout for the wasm backend's products); a hook sees its
+ * activation reshaped to [B, T, width] (or [B, H, T, T] for attention patterns) and may return a replacement of the
+ * same shape, which is how activations are captured and patched (ablation, steering, SAE splicing).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { embed, linear, matMul } from './fast-ops.ts';
+import type { Gpt2Config, Gpt2Weights, HookFn, Hooks } from './types.ts';
+
+export interface LayerNormParams {
+  weight: tf.Tensor1D;
+  bias: tf.Tensor1D;
+}
+
+export interface BlockParams {
+  ln1: LayerNormParams;
+  attnW: tf.Tensor2D;
+  attnB: tf.Tensor1D;
+  attnProjW: tf.Tensor2D;
+  attnProjB: tf.Tensor1D;
+  ln2: LayerNormParams;
+  fcW: tf.Tensor2D;
+  fcB: tf.Tensor1D;
+  projW: tf.Tensor2D;
+  projB: tf.Tensor1D;
+}
+
+export interface Gpt2Params {
+  wte: tf.Tensor2D;
+  wpe: tf.Tensor2D;
+  blocks: BlockParams[];
+  lnF: LayerNormParams;
+}
+
+export interface ForwardOptions {
+  hooks?: Hooks;
+  /** Stop after this hook point has run (its hook included); `logits` is then null. Saves the unembedding. */
+  stopAt?: string;
+}
+
+export interface ForwardResult {
+  /** [B, T, V]; null when stopped early. */
+  logits: tf.Tensor3D | null;
+}
+
+/** Raised internally to stop a forward pass at `stopAt`. */
+class StopForward extends Error {}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+function activate(x: tf.Tensor, kind: Gpt2Config['activation']): tf.Tensor {
+  if (kind === 'relu') return tf.relu(x);
+  if (kind === 'gelu') return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  const cube = tf.mul(tf.square(x), x);
+  const inner = tf.mul(tf.add(x, tf.mul(cube, 0.044715)), SQRT_2_OVER_PI);
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+}
+
+function layerNorm(x: tf.Tensor2D, params: LayerNormParams, epsilon: number): tf.Tensor2D {
+  const mean = tf.mean(x, 1, true);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), 1, true);
+  return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, epsilon))), params.weight), params.bias);
+}
+
+/** Every hook point of a model with `nLayer` layers, in forward order. */
+export function hookPointNames(nLayer: number): string[] {
+  const names = ['hook_embed', 'hook_pos_embed'];
+  for (let layer = 0; layer < nLayer; layer++) {
+    const p = `blocks.${layer}`;
+    names.push(
+      `${p}.hook_resid_pre`,
+      `${p}.attn.hook_pattern`,
+      `${p}.hook_attn_out`,
+      `${p}.hook_resid_mid`,
+      `${p}.mlp.hook_pre`,
+      `${p}.mlp.hook_post`,
+      `${p}.hook_mlp_out`,
+      `${p}.hook_resid_post`,
+    );
+  }
+  names.push('ln_final.hook_normalized');
+  return names;
+}
+
+/** Width of the activation at a hook point ([B, T, width]); null for attention patterns. */
+export function hookWidth(config: Gpt2Config, hookName: string): number | null {
+  if (hookName.endsWith('attn.hook_pattern')) return null;
+  if (hookName.endsWith('mlp.hook_pre') || hookName.endsWith('mlp.hook_post')) return config.nInner;
+  return config.nEmbd;
+}
+
+function host2d(weights: Gpt2Weights, name: string): tf.Tensor2D {
+  const t = weights.get(name);
+  if (!t || t.shape.length !== 2) throw new Error(`GPT-2 weights: missing 2-D tensor ${name}`);
+  return tf.tensor2d(t.data, [t.shape[0]!, t.shape[1]!]);
+}
+
+function host1d(weights: Gpt2Weights, name: string): tf.Tensor1D {
+  const t = weights.get(name);
+  if (!t || t.shape.length !== 1) throw new Error(`GPT-2 weights: missing 1-D tensor ${name}`);
+  return tf.tensor1d(t.data);
+}
+
+export class Gpt2Model {
+  readonly hookPoints: readonly string[];
+  private readonly hookSet: ReadonlySet<string>;
+  /** wteᵀ [d, V], kept for inference (the product with a transposed operand is slow on wasm). */
+  private unembedCache: tf.Tensor2D | null = null;
+
+  constructor(
+    readonly config: Gpt2Config,
+    readonly params: Gpt2Params,
+    /** True while training: the unembedding is recomputed from wte every pass instead of cached. */
+    private readonly trainable = false,
+  ) {
+    this.hookPoints = hookPointNames(config.nLayer);
+    this.hookSet = new Set(this.hookPoints);
+  }
+
+  /**
+   * Builds a model from host weights (Hugging Face GPT-2 names). With `trainable`, every parameter is a `tf.Variable`
+   * (for an optimizer) and the unembedding is recomputed from wte on every pass.
+   */
+  static fromWeights(config: Gpt2Config, weights: Gpt2Weights, options: { trainable?: boolean } = {}): Gpt2Model {
+    const wrap = <T extends tf.Tensor>(t: T): T => {
+      if (!options.trainable) return t;
+      const variable = tf.variable(t, true);
+      t.dispose();
+      return variable as unknown as T;
+    };
+    const hostTensor2d = (w: Gpt2Weights, name: string) => wrap(host2d(w, name));
+    const hostTensor1d = (w: Gpt2Weights, name: string) => wrap(host1d(w, name));
+    const params: Gpt2Params = (() => {
+      const blocks: BlockParams[] = [];
+      for (let layer = 0; layer < config.nLayer; layer++) {
+        const p = `h.${layer}`;
+        blocks.push({
+          ln1: { weight: hostTensor1d(weights, `${p}.ln_1.weight`), bias: hostTensor1d(weights, `${p}.ln_1.bias`) },
+          attnW: hostTensor2d(weights, `${p}.attn.c_attn.weight`),
+          attnB: hostTensor1d(weights, `${p}.attn.c_attn.bias`),
+          attnProjW: hostTensor2d(weights, `${p}.attn.c_proj.weight`),
+          attnProjB: hostTensor1d(weights, `${p}.attn.c_proj.bias`),
+          ln2: { weight: hostTensor1d(weights, `${p}.ln_2.weight`), bias: hostTensor1d(weights, `${p}.ln_2.bias`) },
+          fcW: hostTensor2d(weights, `${p}.mlp.c_fc.weight`),
+          fcB: hostTensor1d(weights, `${p}.mlp.c_fc.bias`),
+          projW: hostTensor2d(weights, `${p}.mlp.c_proj.weight`),
+          projB: hostTensor1d(weights, `${p}.mlp.c_proj.bias`),
+        });
+      }
+      return {
+        wte: hostTensor2d(weights, 'wte.weight'),
+        wpe: hostTensor2d(weights, 'wpe.weight'),
+        blocks,
+        lnF: { weight: hostTensor1d(weights, 'ln_f.weight'), bias: hostTensor1d(weights, 'ln_f.bias') },
+      };
+    })();
+    return new Gpt2Model(config, params, options.trainable ?? false);
+  }
+
+  /** The parameters as named host tensors (Hugging Face names), e.g. to save them. */
+  async toWeights(): Promise<Gpt2Weights> {
+    const out: Gpt2Weights = new Map();
+    for (const [name, tensor] of this.namedParams()) out.set(name, { shape: [...tensor.shape], data: (await tensor.data()) as Float32Array });
+    return out;
+  }
+
+  /** The parameters that are `tf.Variable`s (all of them for a trainable model). */
+  variables(): tf.Variable[] {
+    return this.namedParams()
+      .map(([, t]) => t)
+      .filter((t): t is tf.Variable => t instanceof tf.Variable);
+  }
+
+  /** Parameters with their Hugging Face names. */
+  namedParams(): [string, tf.Tensor][] {
+    const { wte, wpe, blocks, lnF } = this.params;
+    const named: [string, tf.Tensor][] = [
+      ['wte.weight', wte],
+      ['wpe.weight', wpe],
+    ];
+    blocks.forEach((b, layer) => {
+      const p = `h.${layer}`;
+      named.push(
+        [`${p}.ln_1.weight`, b.ln1.weight],
+        [`${p}.ln_1.bias`, b.ln1.bias],
+        [`${p}.attn.c_attn.weight`, b.attnW],
+        [`${p}.attn.c_attn.bias`, b.attnB],
+        [`${p}.attn.c_proj.weight`, b.attnProjW],
+        [`${p}.attn.c_proj.bias`, b.attnProjB],
+        [`${p}.ln_2.weight`, b.ln2.weight],
+        [`${p}.ln_2.bias`, b.ln2.bias],
+        [`${p}.mlp.c_fc.weight`, b.fcW],
+        [`${p}.mlp.c_fc.bias`, b.fcB],
+        [`${p}.mlp.c_proj.weight`, b.projW],
+        [`${p}.mlp.c_proj.bias`, b.projB],
+      );
+    });
+    named.push(['ln_f.weight', lnF.weight], ['ln_f.bias', lnF.bias]);
+    return named;
+  }
+
+  private unembedding(): tf.Tensor2D {
+    if (this.trainable) return tf.transpose(this.params.wte);
+    if (!this.unembedCache) this.unembedCache = tf.keep(tf.transpose(this.params.wte));
+    return this.unembedCache;
+  }
+
+  /** Checks hook names against the model's hook points. */
+  checkHookNames(names: Iterable<string>): void {
+    for (const name of names) {
+      if (!this.hookSet.has(name)) {
+        throw new Error(`unknown hook point "${name}" (this model has: ${this.hookPoints.filter((h) => !h.includes('.attn.hook_pattern')).join(', ')})`);
+      }
+    }
+  }
+
+  /**
+   * Runs the model on token ids [B][T] (all rows the same length ≤ nPositions). Call inside `tf.tidy` (or dispose the
+   * logits): intermediate tensors are not disposed here so that gradients can flow through them.
+   */
+  forward(ids: readonly (readonly number[])[] | Int32Array, batch?: number, options: ForwardOptions = {}): ForwardResult {
+    const flat = ids instanceof Int32Array ? ids : Int32Array.from(ids.flat());
+    const rows = ids instanceof Int32Array ? (batch ?? 1) : ids.length;
+    const length = rows === 0 ? 0 : flat.length / rows;
+    if (!Number.isInteger(length) || length < 1) throw new Error('forward: token rows must be non-empty and of equal length');
+    if (length > this.config.nPositions) throw new Error(`forward: ${length} tokens exceed the context of ${this.config.nPositions}`);
+    for (const id of flat) {
+      if (!(id >= 0 && id < this.config.vocabSize)) throw new Error(`forward: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
+    }
+    const hooks = options.hooks ?? {};
+    this.checkHookNames(Object.keys(hooks));
+    if (options.stopAt !== undefined) this.checkHookNames([options.stopAt]);
+    try {
+      return { logits: this.run(flat, rows, length, hooks, options.stopAt) };
+    } catch (error) {
+      if (error instanceof StopForward) return { logits: null };
+      throw error;
+    }
+  }
+
+  private run(flat: Int32Array, rows: number, length: number, hooks: Hooks, stopAt: string | undefined): tf.Tensor3D {
+    const { config, params } = this;
+    const d = config.nEmbd;
+    const n = rows * length;
+    const point = (name: string, x: tf.Tensor2D): tf.Tensor2D => {
+      const hook: HookFn | undefined = hooks[name];
+      let out = x;
+      if (hook) {
+        const width = x.shape[1];
+        const view = tf.reshape(x, [rows, length, width]);
+        const replaced = hook(view, name);
+        if (replaced) {
+          if (replaced.shape.join() !== view.shape.join()) {
+            throw new Error(`hook ${name} returned shape [${replaced.shape}], expected [${view.shape}]`);
+          }
+          out = tf.reshape(replaced, [n, width]);
+        }
+      }
+      if (name === stopAt) throw new StopForward();
+      return out;
+    };
+
+    const tokenEmbed = point('hook_embed', embed(params.wte, flat));
+    const positions = tf.slice(params.wpe, [0, 0], [length, d]);
+    let resid: tf.Tensor2D;
+    if (hooks['hook_pos_embed'] || stopAt === 'hook_pos_embed') {
+      resid = tf.add(tokenEmbed, point('hook_pos_embed', tf.tile(positions, [rows, 1]) as tf.Tensor2D));
+    } else {
+      // Broadcast the [T, d] positions over the batch instead of tiling them (Tile is slow on wasm).
+      resid = tf.reshape(tf.add(tf.reshape(tokenEmbed, [rows, length, d]), positions), [n, d]);
+    }
+
+    const heads = config.nHead;
+    const headWidth = d / heads;
+    const mask = tf.tidy(() => {
+      const lower = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
+      return tf.mul(tf.sub(1, lower), -1e9);
+    });
+    params.blocks.forEach((block, layer) => {
+      const p = `blocks.${layer}`;
+      resid = point(`${p}.hook_resid_pre`, resid);
+      const x = layerNorm(resid, block.ln1, config.layerNormEpsilon);
+      const qkv = linear(x, block.attnW, block.attnB);
+      const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      const q4 = tf.transpose(tf.reshape(q, [rows, length, heads, headWidth]), [0, 2, 1, 3]);
+      const kT = tf.transpose(tf.reshape(k, [rows, length, heads, headWidth]), [0, 2, 3, 1]);
+      const v4 = tf.transpose(tf.reshape(v, [rows, length, heads, headWidth]), [0, 2, 1, 3]);
+      const scores = tf.add(tf.mul(matMul(q4, kT), 1 / Math.sqrt(headWidth)), mask);
+      let pattern = tf.softmax(scores);
+      const patternHook = hooks[`${p}.attn.hook_pattern`];
+      if (patternHook) {
+        const replaced = patternHook(pattern, `${p}.attn.hook_pattern`);
+        if (replaced) pattern = replaced as tf.Tensor4D;
+      }
+      if (stopAt === `${p}.attn.hook_pattern`) throw new StopForward();
+      const z = tf.reshape(tf.transpose(matMul(pattern, v4), [0, 2, 1, 3]), [n, d]) as tf.Tensor2D;
+      const attnOut = point(`${p}.hook_attn_out`, linear(z, block.attnProjW, block.attnProjB));
+      resid = point(`${p}.hook_resid_mid`, tf.add(resid, attnOut));
+      const x2 = layerNorm(resid, block.ln2, config.layerNormEpsilon);
+      const pre = point(`${p}.mlp.hook_pre`, linear(x2, block.fcW, block.fcB));
+      const post = point(`${p}.mlp.hook_post`, activate(pre, config.activation) as tf.Tensor2D);
+      const mlpOut = point(`${p}.hook_mlp_out`, linear(post, block.projW, block.projB));
+      resid = point(`${p}.hook_resid_post`, tf.add(resid, mlpOut));
+    });
+    const normalized = point('ln_final.hook_normalized', layerNorm(resid, params.lnF, config.layerNormEpsilon));
+    const logits = matMul(normalized, this.unembedding());
+    return tf.reshape(logits, [rows, length, config.vocabSize]);
+  }
+
+  dispose(): void {
+    this.unembedCache?.dispose();
+    this.unembedCache = null;
+    for (const [, tensor] of this.namedParams()) tensor.dispose();
+  }
+}
