@@ -15,3 +15,5 @@ export { createBaselineProvider } from './llm/baseline-provider.ts';
 export { createOpenAiCompatibleProvider } from './llm/openai-compatible-provider.ts';
 export { createMockProvider } from './llm/mock-provider.ts';
 export { startFakeLlmServer } from './llm/fake-server/index.ts';
+export type * from './llm/batch/types.ts';
+export { createBatchClient } from './llm/batch/create-batch-client.ts';

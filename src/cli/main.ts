@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { RecordFormatError } from '../records/errors.ts';
 import { EXIT_ERROR, UsageError } from './errors.ts';
 import { registerExplainCommand } from './explain.ts';
+import { registerExtractCommand } from './extract.ts';
 import { registerLeaderboardCommand } from './leaderboard.ts';
 import { registerCompareCommand } from './compare.ts';
 import { registerExportCommand } from './export.ts';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerTagCommand(program);
   registerServeFakeCommand(program);
+  registerExtractCommand(program);
   return program;
 }
 

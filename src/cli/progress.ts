@@ -11,6 +11,8 @@ export interface RunProgress {
   callStarted(): void;
   /** An LLM call ended with this usage and cost (null: unpriced). */
   callEnded(call: { promptTokens: number; completionTokens: number; costUsd: number | null; cached: boolean }): void;
+  /** A short status shown at the end of the bar (batch mode: the pending batch and its counts); '' clears it. */
+  note(text: string): void;
   stop(): void;
 }
 
@@ -29,10 +31,11 @@ export function formatUsd(value: number): string {
 export function createRunProgress(label: string): RunProgress {
   const counts = { scored: 0, skipped: 0, failed: 0 };
   const calls = { inFlight: 0, tokens: 0, costUsd: 0, cached: 0 };
-  const payload = () => ({ ...counts, inFlight: calls.inFlight, tokens: compactCount(calls.tokens), spend: formatUsd(calls.costUsd), cached: calls.cached });
+  let note = '';
+  const payload = () => ({ ...counts, inFlight: calls.inFlight, tokens: compactCount(calls.tokens), spend: formatUsd(calls.costUsd), cached: calls.cached, note });
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} [{bar}] {value}/{total} features | scored {scored} skipped {skipped} failed {failed} | calls in flight {inFlight} | tokens {tokens} | spend {spend} | ETA {eta_formatted}`,
+      format: `${label} [{bar}] {value}/{total} features | scored {scored} skipped {skipped} failed {failed} | calls in flight {inFlight} | tokens {tokens} | spend {spend} | ETA {eta_formatted}{note}`,
       stream: process.stderr,
       hideCursor: true,
       noTTYOutput: true,
@@ -58,6 +61,10 @@ export function createRunProgress(label: string): RunProgress {
       calls.tokens += call.promptTokens + call.completionTokens;
       calls.costUsd += call.costUsd ?? 0;
       if (call.cached) calls.cached += 1;
+      bar.update(payload());
+    },
+    note(text) {
+      note = text ? ` | ${text}` : '';
       bar.update(payload());
     },
     stop() {

@@ -5,8 +5,19 @@ import { runPipeline } from '../pipeline/run-pipeline.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
 import { UsageError } from './errors.ts';
-import { createRunProgress, formatUsd } from './progress.ts';
-import { addProviderOptions, addReliabilityOptions, databaseOption, openStore, positiveInteger, reliabilityOverrides, type ReliabilityFlags } from './shared-options.ts';
+import type { BatchEvent } from '../pipeline/batch-mode.ts';
+import { createRunProgress, formatUsd, type RunProgress } from './progress.ts';
+import {
+  addProviderOptions,
+  addReliabilityOptions,
+  databaseOption,
+  nonNegativeNumber,
+  openStore,
+  positiveInteger,
+  positiveNumber,
+  reliabilityOverrides,
+  type ReliabilityFlags,
+} from './shared-options.ts';
 
 interface RunOptions extends ReliabilityFlags {
   records?: string;
@@ -26,6 +37,51 @@ interface RunOptions extends ReliabilityFlags {
   db?: string;
   json?: boolean;
   progress: boolean;
+  batch?: boolean;
+  batchPoll?: number;
+  batchWait?: number;
+}
+
+/** One line of batch-mode news on stderr (clearing a progress bar drawn on a terminal first; it redraws itself). */
+function batchLine(text: string): void {
+  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${text}\n`);
+}
+
+/** Prints what batch mode does: requests collected, batches submitted, their progress, stored, left pending. */
+function reportBatchEvents(progress: RunProgress | null, resumeCommand: () => string): (event: BatchEvent) => void {
+  const lastSeen = new Map<string, string>();
+  return (event) => {
+    switch (event.kind) {
+      case 'collected':
+        if (event.requests > 0) {
+          batchLine(
+            `batch ${event.phase}: ${event.requests} requests · ${event.answered} answered already · ${event.pending} pending in recorded batches · ${event.toSubmit} to submit`,
+          );
+        }
+        break;
+      case 'submitted':
+        batchLine(
+          `submitted ${event.phase} batch ${event.batchId} to ${event.provider}: ${event.requests} requests (recorded; if this process stops, \`${resumeCommand()}\` polls it again)`,
+        );
+        break;
+      case 'polled': {
+        const { state } = event;
+        const done = state.counts.succeeded + state.counts.failed;
+        const line = `batch ${event.batchId} (${event.phase}) ${state.status} ${done}/${state.counts.total}${state.counts.failed > 0 ? ` (${state.counts.failed} failed)` : ''}`;
+        progress?.note(line);
+        if (!progress && lastSeen.get(event.batchId) !== line) batchLine(`${line} · waited ${Math.round(event.waitedMs / 1000)} s`);
+        lastSeen.set(event.batchId, line);
+        break;
+      }
+      case 'ingested':
+        progress?.note('');
+        batchLine(`batch ${event.batchId} (${event.phase}) ended: ${event.succeeded} answered, ${event.failed} failed; answers stored`);
+        break;
+      case 'left':
+        batchLine(`left batch ${event.batchIds.join(', ')} pending at the provider; \`${resumeCommand()}\` polls it again and goes on`);
+        break;
+    }
+  };
 }
 
 /**
@@ -74,6 +130,13 @@ export function registerRunCommand(program: Command): void {
     .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
     .option('--limit <n>', 'only the first N features', positiveInteger)
     .option('--resume <run>', 'resume an interrupted run (id or name) with its stored configuration')
+    .option(
+      '--batch',
+      "send explain and simulate requests through the providers' Batch APIs (OpenAI Batch, Anthropic Message Batches): half the price, answers within 24 h; a run can be left and resumed while a batch is pending",
+    )
+    .option('--no-batch', 'on --resume of a batch run: finish it with live calls instead (batches still pending are abandoned)')
+    .option('--batch-poll <seconds>', 'batch mode: first interval between polls of a pending batch (default 30; grows while nothing changes)', positiveNumber)
+    .option('--batch-wait <seconds>', 'batch mode: leave pending batches after this long and exit, to --resume later (0: submit and exit; default: wait until they end)', nonNegativeNumber)
     .addOption(databaseOption())
     .option('--json', 'print the leaderboard as JSON')
     .option('--no-progress', 'no progress bar');
@@ -91,6 +154,9 @@ export function registerRunCommand(program: Command): void {
       const overrides: OperationalOverrides = {
         ...reliabilityOverrides(options, self),
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        ...(options.batch !== undefined ? { batch: options.batch } : {}),
+        ...(options.batchPoll !== undefined ? { batchPollMs: Math.round(options.batchPoll * 1000) } : {}),
+        ...(options.batchWait !== undefined ? { batchMaxWaitMs: Math.round(options.batchWait * 1000) } : {}),
       };
       const config: PipelineConfigInput = {
         source: options.records ?? DEMO_SOURCE,
@@ -107,12 +173,15 @@ export function registerRunCommand(program: Command): void {
         ...overrides,
       };
       const progress = options.progress ? createRunProgress('autointerp') : null;
+      let startedRunId: number | undefined;
+      const resumeCommand = () => `autointerp run --resume ${startedRunId ?? '<run>'}${options.db ? ` --db ${options.db}` : ''}`;
       const summary = await runPipeline(config, {
         store,
         ...(resumeRunId !== undefined ? { resumeRunId, overrides } : {}),
         stopSignal: stop.signal,
         events: {
           onStart({ runId, total, alreadyDone, explainer, simulator }) {
+            startedRunId = runId;
             const labels = [explainer, simulator].filter((p) => p.isBaseline).length > 0 ? ' [BASELINE: offline rule-based, not an LLM]' : '';
             process.stderr.write(
               `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${explainer.id} · simulator ${simulator.id}${labels} · db ${path}\n`,
@@ -126,6 +195,7 @@ export function registerRunCommand(program: Command): void {
             if (event.phase === 'start') progress?.callStarted();
             else progress?.callEnded(event.call);
           },
+          onBatch: reportBatchEvents(progress, resumeCommand),
         },
       });
       progress?.stop();
@@ -135,6 +205,9 @@ export function registerRunCommand(program: Command): void {
       );
       if (summary.stoppedBy === 'budget') {
         process.stderr.write(`budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`);
+      }
+      if (summary.stoppedBy === 'batch-pending') {
+        process.stderr.write('batches are still pending at the provider; nothing is lost by leaving now\n');
       }
       if (summary.stoppedBy === 'failures') {
         process.stderr.write(`stopped: the last features all failed; last reason: ${summary.lastFailure ?? 'unknown'}\n`);
@@ -149,7 +222,7 @@ export function registerRunCommand(program: Command): void {
       const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
       process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board)}\n`);
       // Exit codes: 130 stopped by Ctrl+C; 2 stopped because features kept failing, or nothing could be scored;
-      // 0 otherwise (a budget stop is an expected end; a few failed features are reported above).
+      // 0 otherwise (a budget stop or batches left pending are expected ends; a few failed features are reported above).
       if (summary.stoppedBy === 'signal') process.exitCode = 130;
       else if (summary.stoppedBy === 'failures' || (summary.failed > 0 && summary.scored + summary.skipped === 0)) process.exitCode = 2;
     } finally {

@@ -17,6 +17,17 @@ interface ServeFakeFlags {
   faults?: FaultMix;
   faultSeed: number;
   retryAfterMs: number;
+  batchPolls: number;
+  batchItemErrors: number;
+  batchItemExpired: number;
+}
+
+function fraction(name: string) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isFinite(number) || number < 0 || number > 1) throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1`);
+    return number;
+  };
 }
 
 function nonNegativeInteger(name: string) {
@@ -35,11 +46,14 @@ function faultMixOption(value: string): FaultMix {
   }
 }
 
-/** Adds `serve-fake [--port N] [--latency-ms N] [--lexicon FILE] [--faults MIX] [--fault-seed N] [--retry-after-ms N]`. */
+/**
+ * Adds `serve-fake [--port N] [--latency-ms N] [--lexicon FILE] [--faults MIX] [--fault-seed N] [--retry-after-ms N]
+ * [--batch-polls N] [--batch-item-errors F] [--batch-item-expired F]`.
+ */
 export function registerServeFakeCommand(program: Command): Command {
   return program
     .command('serve-fake')
-    .description('run the offline fake OpenAI-compatible LLM server (a test double, not a real model) on 127.0.0.1')
+    .description('run the offline fake OpenAI-compatible / Anthropic LLM server with both Batch APIs (a test double, not a real model) on 127.0.0.1')
     .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInteger('--port'), defaultServeFakePort)
     .option('--latency-ms <n>', 'delay before each answer, in milliseconds', nonNegativeInteger('--latency-ms'), 0)
     .option('--lexicon <file>', 'concept lexicon JSON (default: the bundled data/lexicon/concepts.json)')
@@ -50,12 +64,16 @@ export function registerServeFakeCommand(program: Command): Command {
     )
     .option('--fault-seed <n>', 'seed of the fault draws (same seed, same faults)', nonNegativeInteger('--fault-seed'), 1)
     .option('--retry-after-ms <n>', 'Retry-After of injected 429s, in milliseconds', nonNegativeInteger('--retry-after-ms'), 1000)
+    .option('--batch-polls <n>', 'Batch APIs: polls of a batch before it ends', nonNegativeInteger('--batch-polls'), 2)
+    .option('--batch-item-errors <fraction>', 'Batch APIs: fraction of batched requests that error (seeded by --fault-seed)', fraction('--batch-item-errors'), 0)
+    .option('--batch-item-expired <fraction>', 'Batch APIs: fraction of batched requests that expire', fraction('--batch-item-expired'), 0)
     .action(async (flags: ServeFakeFlags) => {
       const server = await startFakeLlmServer({
         port: flags.port,
         latencyMs: flags.latencyMs,
         ...(flags.lexicon ? { lexiconPath: flags.lexicon } : {}),
         ...(flags.faults ? { faults: { mix: flags.faults, seed: flags.faultSeed, retryAfterMs: flags.retryAfterMs } } : {}),
+        batch: { pollsUntilDone: flags.batchPolls, itemErrorRate: flags.batchItemErrors, itemExpiredRate: flags.batchItemExpired, seed: flags.faultSeed },
       });
       process.stdout.write(`fake LLM server (offline test double, not a real model) listening on ${server.url}\n`);
       if (flags.faults) process.stdout.write(`injecting faults ${JSON.stringify(flags.faults)} (seed ${flags.faultSeed})\n`);

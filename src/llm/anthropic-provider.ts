@@ -63,7 +63,42 @@ function toCallError(error: unknown, providerId: string, url: string, secret: st
   return new LlmCallError(`${prefix}request to ${url} failed: ${clean(message)}`, { url, retryable: error instanceof SyntaxError });
 }
 
-export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
+/** The Messages API body of a request, exactly as a live call sends it and a batch request's `params` carry it. */
+export function anthropicMessagesBody(model: string, request: LlmRequest): Anthropic.MessageCreateParamsNonStreaming {
+  const body = toAnthropicMessages(request.messages ?? []);
+  return {
+    model,
+    max_tokens: Math.max(1, request.maxTokens),
+    messages: body.messages,
+    ...(body.system ? { system: body.system } : {}),
+    ...(request.temperature !== undefined ? { temperature: Math.min(1, request.temperature) } : {}),
+    ...(request.stop && request.stop.length > 0 ? { stop_sequences: request.stop } : {}),
+  };
+}
+
+/** A Messages API `message` read into an LlmResult, as for a live call. */
+export function readAnthropicMessage(response: Anthropic.Message, request: LlmRequest): LlmResult {
+  const warnings: string[] = [];
+  if (request.logprobs) warnings.push('logprobs ignored: the Anthropic Messages API serves none (use sampled simulation)');
+  const text = (response.content ?? []).map((block) => (block.type === 'text' ? block.text : '')).join('');
+  const stop = response.stop_reason;
+  return {
+    text,
+    usage: { promptTokens: response.usage?.input_tokens ?? 0, completionTokens: response.usage?.output_tokens ?? 0 },
+    model: response.model,
+    finishReason: stop === 'max_tokens' ? 'length' : stop === 'end_turn' || stop === 'stop_sequence' ? 'stop' : String(stop ?? 'unknown'),
+    cached: false,
+    warnings,
+  };
+}
+
+/** An SDK client for the key in force (read at call time), shared by the provider and its batch client. */
+export interface AnthropicClientSource {
+  readonly providerId: string;
+  acquire(): { client: Anthropic; key: string };
+}
+
+export function createAnthropicClientSource(options: AnthropicProviderOptions): AnthropicClientSource {
   const providerId = `anthropic:${options.model}`;
   const baseURL = options.baseURL?.replace(/\/+$/, '').replace(/\/v1$/, '');
   let cachedClient: { key: string; client: Anthropic } | undefined;
@@ -74,61 +109,53 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     throw new LlmCallError(`${providerId}: no API key: set ANTHROPIC_API_KEY in the environment`, { retryable: false });
   }
 
-  function clientFor(key: string): Anthropic {
-    if (cachedClient?.key !== key) {
-      cachedClient = {
-        key,
-        client: new Anthropic({
-          apiKey: key,
-          authToken: null,
-          // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
-          // instead, so the key goes in x-api-key and the bearer header is dropped (null removes a header).
-          defaultHeaders: { 'x-api-key': key, authorization: null },
-          ...(baseURL ? { baseURL } : {}),
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-          maxRetries: 0,
-        }),
-      };
-    }
-    return cachedClient.client;
-  }
+  return {
+    providerId,
+    acquire() {
+      const key = resolveKey();
+      if (cachedClient?.key !== key) {
+        cachedClient = {
+          key,
+          client: new Anthropic({
+            apiKey: key,
+            authToken: null,
+            // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
+            // instead, so the key goes in x-api-key and the bearer header is dropped (null removes a header).
+            defaultHeaders: { 'x-api-key': key, authorization: null },
+            ...(baseURL ? { baseURL } : {}),
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+            ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+            maxRetries: 0,
+          }),
+        };
+      }
+      return cachedClient;
+    },
+  };
+}
 
+/** Maps an SDK error of an Anthropic call to an LlmCallError without the key. */
+export function toAnthropicCallError(error: unknown, providerId: string, url: string, secret: string): LlmCallError {
+  return toCallError(error, providerId, url, secret);
+}
+
+export function createAnthropicProvider(options: AnthropicProviderOptions): Provider {
+  const clients = createAnthropicClientSource(options);
+  const providerId = clients.providerId;
   return {
     id: providerId,
-    capabilities: { chatLogprobs: false, promptLogprobs: false, batch: false },
+    // Batch: Message Batches through the batch client of llm/batch/.
+    capabilities: { chatLogprobs: false, promptLogprobs: false, batch: true },
     isBaseline: false,
     async complete(request: LlmRequest): Promise<LlmResult> {
       if (request.messages === undefined || request.prompt !== undefined) {
         throw new LlmCallError(`${providerId}: the Messages API takes chat messages, not a flat prompt`, { retryable: false });
       }
-      const key = resolveKey();
-      const client = clientFor(key);
+      const { client, key } = clients.acquire();
       const url = `${client.baseURL.replace(/\/+$/, '')}/v1/messages`;
-      const warnings: string[] = [];
-      if (request.logprobs) warnings.push('logprobs ignored: the Anthropic Messages API serves none (use sampled simulation)');
-      const body = toAnthropicMessages(request.messages);
       try {
-        const response = await client.messages.create(
-          {
-            model: options.model,
-            max_tokens: Math.max(1, request.maxTokens),
-            messages: body.messages,
-            ...(body.system ? { system: body.system } : {}),
-            ...(request.temperature !== undefined ? { temperature: Math.min(1, request.temperature) } : {}),
-            ...(request.stop && request.stop.length > 0 ? { stop_sequences: request.stop } : {}),
-          },
-          request.signal ? { signal: request.signal } : undefined,
-        );
-        const text = response.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
-        return {
-          text,
-          usage: { promptTokens: response.usage.input_tokens, completionTokens: response.usage.output_tokens },
-          model: response.model,
-          finishReason: response.stop_reason === 'max_tokens' ? 'length' : response.stop_reason === 'end_turn' || response.stop_reason === 'stop_sequence' ? 'stop' : String(response.stop_reason ?? 'unknown'),
-          cached: false,
-          warnings,
-        };
+        const response = await client.messages.create(anthropicMessagesBody(options.model, request), request.signal ? { signal: request.signal } : undefined);
+        return readAnthropicMessage(response, request);
       } catch (error) {
         throw toCallError(error, providerId, url, key);
       }

@@ -46,3 +46,5 @@ export type { Price, PriceTable } from './price-table.ts';
 export { createPriceTable, defaultPricesPath, loadPriceTable } from './price-table.ts';
 export type { ReliabilityOptions } from './reliable-provider.ts';
 export { createReliableProvider } from './reliable-provider.ts';
+export type { BatchApi, BatchClient, BatchCounts, BatchItem, BatchItemOutcome, BatchState, BatchSubmitOptions, SubmittedBatch } from './batch/index.ts';
+export { createAnthropicBatchClient, createBatchClient, createOpenAiBatchClient } from './batch/index.ts';

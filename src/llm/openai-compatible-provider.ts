@@ -160,9 +160,21 @@ export function mapChatLogprobs(
   });
 }
 
-/** Creates the provider; nothing is read or connected until the first request. */
-export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProviderOptions): Provider {
-  const providerId = `${options.baseURL ? 'openai-compatible' : 'openai'}:${options.model}`;
+/** The provider id of these options: `openai:<model>`, or `openai-compatible:<model>` with a base URL. */
+export function openAiProviderId(options: Pick<OpenAiCompatibleProviderOptions, 'model' | 'baseURL'>): string {
+  return `${options.baseURL ? 'openai-compatible' : 'openai'}:${options.model}`;
+}
+
+/** An SDK client for the key in force, created when first needed and re-created when the key changes. */
+export interface OpenAiClientSource {
+  readonly providerId: string;
+  /** Reads the key (at call time, never earlier) and returns the client for it; throws an LlmCallError without one. */
+  acquire(): { client: OpenAI; key: string };
+}
+
+/** The client source the provider and its batch client share (the key rules are in the options' comments). */
+export function createOpenAiClientSource(options: OpenAiCompatibleProviderOptions): OpenAiClientSource {
+  const providerId = openAiProviderId(options);
   const environmentVariable = options.apiKeyEnvironmentVariable ?? 'OPENAI_API_KEY';
   let cachedClient: { key: string; client: OpenAI } | undefined;
 
@@ -183,95 +195,120 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
     });
   }
 
-  function clientFor(key: string): OpenAI {
-    if (cachedClient?.key !== key) {
-      cachedClient = {
-        key,
-        client: new OpenAI({
-          apiKey: key,
-          ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-          maxRetries: 0,
-        }),
-      };
-    }
-    return cachedClient.client;
-  }
+  return {
+    providerId,
+    acquire() {
+      const key = resolveKey();
+      if (cachedClient?.key !== key) {
+        cachedClient = {
+          key,
+          client: new OpenAI({
+            apiKey: key,
+            ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+            ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+            maxRetries: 0,
+          }),
+        };
+      }
+      return cachedClient;
+    },
+  };
+}
 
-  async function completePrompt(client: OpenAI, request: LlmRequest, prompt: string): Promise<LlmResult> {
-    const echo = request.logprobs?.echo === true;
-    const response = await client.completions.create(
-      {
-        model: options.model,
-        prompt,
-        max_tokens: request.maxTokens,
-        ...(request.logprobs ? { logprobs: request.logprobs.topK, echo } : {}),
-        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-        ...(request.stop && request.stop.length > 0 ? { stop: request.stop } : {}),
-      },
-      request.signal ? { signal: request.signal } : undefined,
-    );
-    const warnings: string[] = [];
-    const choice = response.choices[0];
-    if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
-    let text = choice.text ?? '';
-    if (echo) {
-      if (text.startsWith(prompt)) text = text.slice(prompt.length);
-      else warnings.push('echoed text does not start with the prompt; text kept as the server sent it');
-    }
-    let tokens: TokenLogprob[] | undefined;
-    if (request.logprobs) {
-      if (choice.logprobs?.tokens) tokens = mapCompletionLogprobs(choice.logprobs as CompletionLogprobs, echo);
-      else warnings.push('logprobs requested but the server returned none');
-    }
-    return {
-      text,
-      ...(tokens ? { tokens } : {}),
-      usage: usageOf(response.usage, warnings),
-      model: response.model ?? options.model,
-      finishReason: choice.finish_reason ?? 'unknown',
-      cached: false,
-      warnings,
-    };
-  }
+/** The endpoint (relative to the `/v1` base URL) a request goes to: Completions for a prompt, else Chat Completions. */
+export function openAiEndpointOf(request: LlmRequest): '/completions' | '/chat/completions' {
+  return request.prompt !== undefined ? '/completions' : '/chat/completions';
+}
 
-  async function completeChat(client: OpenAI, request: LlmRequest): Promise<LlmResult> {
-    const warnings: string[] = [];
-    if (request.logprobs?.echo) warnings.push('echo ignored: the chat endpoint cannot echo the prompt');
-    const response = await client.chat.completions.create(
-      {
-        model: options.model,
-        messages: (request.messages ?? []).map((message) => ({ role: message.role, content: message.content })),
-        [options.chatMaxTokensField ?? 'max_tokens']: request.maxTokens,
-        ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.topK } : {}),
-        ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-        ...(request.stop && request.stop.length > 0 ? { stop: request.stop } : {}),
-      },
-      request.signal ? { signal: request.signal } : undefined,
-    );
-    const choice = response.choices[0];
-    if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
-    let tokens: TokenLogprob[] | undefined;
-    if (request.logprobs) {
-      if (choice.logprobs?.content) tokens = mapChatLogprobs(choice.logprobs.content);
-      else warnings.push('logprobs requested but the server returned none');
-    }
-    return {
-      text: choice.message.content ?? '',
-      ...(tokens ? { tokens } : {}),
-      usage: usageOf(response.usage, warnings),
-      model: response.model ?? options.model,
-      finishReason: choice.finish_reason ?? 'unknown',
-      cached: false,
-      warnings,
-    };
-  }
+/** The Completions body of a request, exactly as a live call sends it and a batch line carries it. */
+export function completionBody(model: string, request: LlmRequest): OpenAI.Completions.CompletionCreateParamsNonStreaming {
+  return {
+    model,
+    prompt: request.prompt ?? '',
+    max_tokens: request.maxTokens,
+    ...(request.logprobs ? { logprobs: request.logprobs.topK, echo: request.logprobs.echo === true } : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.stop && request.stop.length > 0 ? { stop: request.stop } : {}),
+  };
+}
 
+/** The Chat Completions body of a request, exactly as a live call sends it and a batch line carries it. */
+export function chatCompletionBody(
+  model: string,
+  request: LlmRequest,
+  maxTokensField: OpenAiCompatibleProviderOptions['chatMaxTokensField'] = 'max_tokens',
+): OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming {
+  return {
+    model,
+    messages: (request.messages ?? []).map((message) => ({ role: message.role, content: message.content })),
+    [maxTokensField]: request.maxTokens,
+    ...(request.logprobs ? { logprobs: true, top_logprobs: request.logprobs.topK } : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.stop && request.stop.length > 0 ? { stop: request.stop } : {}),
+  };
+}
+
+/** A Completions response read into an LlmResult (echoed prompt removed, logprobs mapped), as for a live call. */
+export function readCompletion(response: OpenAI.Completions.Completion, request: LlmRequest, providerId: string, model: string): LlmResult {
+  const prompt = request.prompt ?? '';
+  const echo = request.logprobs?.echo === true;
+  const warnings: string[] = [];
+  const choice = response.choices?.[0];
+  if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
+  let text = choice.text ?? '';
+  if (echo) {
+    if (text.startsWith(prompt)) text = text.slice(prompt.length);
+    else warnings.push('echoed text does not start with the prompt; text kept as the server sent it');
+  }
+  let tokens: TokenLogprob[] | undefined;
+  if (request.logprobs) {
+    if (choice.logprobs?.tokens) tokens = mapCompletionLogprobs(choice.logprobs as CompletionLogprobs, echo);
+    else warnings.push('logprobs requested but the server returned none');
+  }
+  return {
+    text,
+    ...(tokens ? { tokens } : {}),
+    usage: usageOf(response.usage, warnings),
+    model: response.model ?? model,
+    finishReason: choice.finish_reason ?? 'unknown',
+    cached: false,
+    warnings,
+  };
+}
+
+/** A Chat Completions response read into an LlmResult (logprobs mapped), as for a live call. */
+export function readChatCompletion(response: OpenAI.Chat.Completions.ChatCompletion, request: LlmRequest, providerId: string, model: string): LlmResult {
+  const warnings: string[] = [];
+  if (request.logprobs?.echo) warnings.push('echo ignored: the chat endpoint cannot echo the prompt');
+  const choice = response.choices?.[0];
+  if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
+  let tokens: TokenLogprob[] | undefined;
+  if (request.logprobs) {
+    if (choice.logprobs?.content) tokens = mapChatLogprobs(choice.logprobs.content);
+    else warnings.push('logprobs requested but the server returned none');
+  }
+  return {
+    text: choice.message?.content ?? '',
+    ...(tokens ? { tokens } : {}),
+    usage: usageOf(response.usage, warnings),
+    model: response.model ?? model,
+    finishReason: choice.finish_reason ?? 'unknown',
+    cached: false,
+    warnings,
+  };
+}
+
+/** Creates the provider; nothing is read or connected until the first request. */
+export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProviderOptions): Provider {
+  const clients = createOpenAiClientSource(options);
+  const providerId = clients.providerId;
   return {
     id: providerId,
     // OpenAI's own API no longer serves echo with logprobs on Completions; compatible servers (vLLM, llama.cpp) do.
-    capabilities: { chatLogprobs: true, promptLogprobs: options.baseURL !== undefined, batch: false },
+    // Batch: OpenAI's Batch API (files + batches) through the batch client of llm/batch/; a compatible server without
+    // it (vLLM's server has none) fails the first upload with a 404, which stops a `--batch` run with that message.
+    capabilities: { chatLogprobs: true, promptLogprobs: options.baseURL !== undefined, batch: true },
     isBaseline: false,
     async complete(request: LlmRequest): Promise<LlmResult> {
       if ((request.prompt === undefined) === (request.messages === undefined)) {
@@ -279,14 +316,16 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
           retryable: false,
         });
       }
-      const key = resolveKey();
-      const client = clientFor(key);
-      const path = request.prompt !== undefined ? '/completions' : '/chat/completions';
-      const url = `${client.baseURL.replace(/\/+$/, '')}${path}`;
+      const { client, key } = clients.acquire();
+      const url = `${client.baseURL.replace(/\/+$/, '')}${openAiEndpointOf(request)}`;
+      const signal = request.signal ? { signal: request.signal } : undefined;
       try {
-        return request.prompt !== undefined
-          ? await completePrompt(client, request, request.prompt)
-          : await completeChat(client, request);
+        if (request.prompt !== undefined) {
+          const response = await client.completions.create(completionBody(options.model, request), signal);
+          return readCompletion(response, request, providerId, options.model);
+        }
+        const response = await client.chat.completions.create(chatCompletionBody(options.model, request, options.chatMaxTokensField), signal);
+        return readChatCompletion(response, request, providerId, options.model);
       } catch (error) {
         throw toLlmCallError(error, { providerId, url, secret: key });
       }

@@ -59,6 +59,11 @@ export interface LlmResult {
   finishReason: string;
   /** True when the answer came from the response cache. */
   cached: boolean;
+  /**
+   * The provider's batch id when the answer came from a Batch API (OpenAI Batch, Anthropic Message Batches): it is
+   * priced at the batch rate and recorded with the call. Absent for live calls and cache hits.
+   */
+  batchId?: string;
   /** Options the provider could not honour, said out loud instead of dropped silently. */
   warnings: string[];
 }
@@ -68,6 +73,7 @@ export interface ProviderCapabilities {
   chatLogprobs: boolean;
   /** Completions endpoint returns prompt logprobs with `echo` (simulation mode "prompt-logprobs"). */
   promptLogprobs: boolean;
+  /** The provider's API has a Batch API (`autointerp run --batch`; the batch client lives in llm/batch/). */
   batch: boolean;
 }
 

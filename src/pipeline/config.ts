@@ -70,6 +70,18 @@ export const PipelineConfigSchema = z.object({
   prices: z.string().min(1).optional(),
   /** Seed of the retry jitter. */
   seed: z.number().int().default(1),
+  /**
+   * Send explain and simulate requests through the providers' Batch APIs (`--batch`: OpenAI Batch, Anthropic Message
+   * Batches; half the price, answers within 24 h) instead of live calls. Same results, same tables.
+   */
+  batch: z.boolean().default(false),
+  /** First interval between polls of a pending batch, in milliseconds (grows ×1.5 up to 10× while nothing changes). */
+  batchPollMs: z.number().positive().default(30_000),
+  /**
+   * How long one invocation waits on pending batches before leaving them for `--resume`. Default: until they end.
+   * Per invocation: a resume does not inherit it.
+   */
+  batchMaxWaitMs: z.number().nonnegative().optional(),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
@@ -88,6 +100,9 @@ export const operationalConfigKeys = [
   'cache',
   'maxCostUsd',
   'prices',
+  'batch',
+  'batchPollMs',
+  'batchMaxWaitMs',
 ] as const satisfies readonly (keyof PipelineConfig)[];
 export type OperationalOverrides = Partial<Pick<PipelineConfig, (typeof operationalConfigKeys)[number]>>;
 

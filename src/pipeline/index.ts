@@ -2,3 +2,4 @@
 export * from './config.ts';
 export * from './process-feature.ts';
 export * from './run-pipeline.ts';
+export type { BatchEvent, BatchStopReason } from './batch-mode.ts';

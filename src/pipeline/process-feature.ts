@@ -22,8 +22,8 @@ export interface FeatureContext {
   simulateTemplate: SimulateTemplate;
   countTokens: (text: string) => number;
   signal?: AbortSignal;
-  /** Cost of a call in USD (null: price unknown; 0 for cached answers). Default: null. */
-  costOf?(providerId: string, usage: LlmUsage, cached: boolean): number | null;
+  /** Cost of a call in USD (null: price unknown; 0 for cached answers; batch answers at the batch price). Default: null. */
+  costOf?(providerId: string, usage: LlmUsage, cached: boolean, batch: boolean): number | null;
   /** Told when a call starts and ends (progress: calls in flight, tokens, spend). */
   onCall?(event: CallEvent): void;
 }
@@ -70,7 +70,8 @@ function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: 
         row.promptTokens = result.usage.promptTokens;
         row.completionTokens = result.usage.completionTokens;
         row.cached = result.cached;
-        row.costUsd = context.costOf?.(provider.id, result.usage, result.cached) ?? null;
+        row.costUsd = context.costOf?.(provider.id, result.usage, result.cached, result.batchId !== undefined) ?? null;
+        if (result.batchId !== undefined) row.batchId = result.batchId;
         return result;
       } catch (error) {
         row.status = `error: ${errorMessage(error).slice(0, 200)}`;

@@ -4,6 +4,7 @@
  * signal (first Ctrl+C), a spent budget (`maxCostUsd`) or a run of consecutive failures (an unreachable provider)
  * stops scheduling new features, lets the ones in flight finish and marks the run "interrupted". Failed features
  * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit).
+ * With `batch`, the same units of work run in phases through the providers' Batch APIs (batch-mode.ts).
  */
 import pLimit from 'p-limit';
 import { createProvider } from '../llm/create-provider.ts';
@@ -21,6 +22,10 @@ import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
 import { parsePipelineConfig, resolveSource, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
 import { processFeature, type CallEvent, type ProcessedFeature } from './process-feature.ts';
+import { createBatchClient } from '../llm/batch/create-batch-client.ts';
+import type { BatchClient } from '../llm/batch/types.ts';
+import { BatchStore } from '../store/batch-store.ts';
+import { runBatchMode, type BatchEvent } from './batch-mode.ts';
 
 export const CODE_VERSION = 'autointerp@0.1.0';
 
@@ -30,6 +35,8 @@ export interface PipelineEvents {
   onFeatureDone?(processed: ProcessedFeature): void;
   /** Every LLM call's start and end (calls in flight, tokens, spend). */
   onCall?(event: CallEvent): void;
+  /** Batch mode: requests collected, batches submitted, polled, stored, left pending. */
+  onBatch?(event: BatchEvent): void;
 }
 
 export interface RunPipelineOptions {
@@ -49,6 +56,8 @@ export interface RunPipelineOptions {
   simulator?: Provider;
   /** On resume: execution options to change (budget, limits, cache…); results-defining options stay stored. */
   overrides?: OperationalOverrides;
+  /** Batch mode: injected Batch API clients (default: created from the config's provider specs). */
+  batchClients?: { explainer?: BatchClient; simulator?: BatchClient };
 }
 
 export interface RunSummary {
@@ -69,8 +78,11 @@ export interface RunSummary {
   unpricedCalls: number;
   /** The budget, when one was set. */
   maxCostUsd?: number;
-  /** Why the run stopped before finishing. */
-  stoppedBy?: 'signal' | 'budget' | 'failures';
+  /**
+   * Why the run stopped before finishing: Ctrl+C, the budget, features that kept failing, or (batch mode) batches
+   * left pending after `batchMaxWaitMs` (resume to poll them again).
+   */
+  stoppedBy?: 'signal' | 'budget' | 'failures' | 'batch-pending';
   /** The reason of the last failed feature, when any failed. */
   lastFailure?: string;
 }
@@ -94,7 +106,8 @@ function startOrResume(store: ResultStore, options: RunPipelineOptions, input: P
     if (run.status === 'finished' && store.runProgress(run.id).failed === 0) {
       throw new Error(`run ${run.id} is already finished with no failed feature; nothing to resume`);
     }
-    const stored = JSON.parse(run.config) as PipelineConfigInput;
+    // How long to wait on pending batches is a choice of each invocation, not of the run.
+    const { batchMaxWaitMs: _perInvocation, ...stored } = JSON.parse(run.config) as PipelineConfigInput;
     return { run, config: parsePipelineConfig({ ...stored, ...options.overrides }) };
   }
   return { run: undefined, config: parsePipelineConfig(input ?? {}) };
@@ -106,7 +119,9 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   const { store } = options;
   const { run: resumed, config } = startOrResume(store, options, input);
   const prices = loadPriceTable(config.prices);
-  const { explainer, simulator } = buildProviders(config, options, config.cache ? createSqliteResponseCache(store.db) : undefined);
+  const cache = config.cache ? createSqliteResponseCache(store.db) : undefined;
+  const { explainer, simulator } = buildProviders(config, options, cache);
+  const batchClients = config.batch ? buildBatchClients(config, options, explainer, simulator) : undefined;
   if (config.maxCostUsd !== undefined) {
     for (const provider of [explainer, simulator]) {
       if (!prices.priceOf(provider.id)) {
@@ -160,50 +175,85 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     explainTemplate,
     simulateTemplate,
     countTokens,
-    costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean) => prices.costOf(providerId, usage, cached),
+    costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean, batch: boolean) =>
+      prices.costOf(providerId, usage, cached, batch),
     ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   let consecutiveFailures = 0;
   let lastFailure: string | undefined;
   let fatal: unknown;
+  const countSpend = (processed: ProcessedFeature) => {
+    for (const call of processed.calls) {
+      if (call.costUsd === null) spent.unpricedCalls += 1;
+      else spent.costUsd += call.costUsd;
+    }
+  };
+  /** Saves one unit of work (one transaction) and counts it. */
+  const save = (processed: ProcessedFeature) => {
+    countSpend(processed);
+    store.saveFeatureResult(runId, processed.result, processed.calls);
+    processedNow += 1;
+    if (processed.result.status === 'failed') {
+      consecutiveFailures += 1;
+      lastFailure = processed.result.reason;
+    } else consecutiveFailures = 0;
+    options.events?.onFeatureDone?.(processed);
+  };
   const stopReason = (): RunSummary['stoppedBy'] | undefined => {
     if (options.stopSignal?.aborted || options.signal?.aborted) return 'signal';
     if (budgetSpent()) return 'budget'; // between units of work: features in flight finish, no new one starts
     if (consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) return 'failures';
     return undefined;
   };
-  await Promise.allSettled(
-    todo.map((feature) =>
-      limit(async () => {
-        if (fatal !== undefined) return;
-        const reason = stopReason();
-        if (reason) {
-          stoppedBy ??= reason;
-          return;
-        }
-        try {
-          const processed = await processFeature(feature, context);
-          for (const call of processed.calls) {
-            if (call.costUsd === null) spent.unpricedCalls += 1;
-            else spent.costUsd += call.costUsd;
+  if (batchClients) {
+    try {
+      const outcome = await runBatchMode({
+        runId,
+        todo,
+        batchStore: new BatchStore(store.db),
+        context,
+        clients: batchClients,
+        ...(cache ? { cache } : {}),
+        pollMs: config.batchPollMs,
+        ...(config.batchMaxWaitMs !== undefined ? { maxWaitMs: config.batchMaxWaitMs } : {}),
+        retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, random: mulberry32(config.seed) },
+        ...(config.maxCostUsd !== undefined ? { budget: { spentUsd: spent.costUsd, maxCostUsd: config.maxCostUsd, prices } } : {}),
+        ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        save,
+        ...(options.events?.onBatch ? { onBatch: options.events.onBatch } : {}),
+      });
+      stoppedBy = outcome.stoppedBy;
+    } catch (error) {
+      fatal = error; // a batch API call that kept failing, or a storage error: the batches recorded so far stay
+    }
+  } else {
+    await Promise.allSettled(
+      todo.map((feature) =>
+        limit(async () => {
+          if (fatal !== undefined) return;
+          const reason = stopReason();
+          if (reason) {
+            stoppedBy ??= reason;
+            return;
           }
-          if (options.signal?.aborted && processed.result.status === 'failed') return; // cut short by the abort: redo on resume
-          store.saveFeatureResult(runId, processed.result, processed.calls);
-          processedNow += 1;
-          if (processed.result.status === 'failed') {
-            consecutiveFailures += 1;
-            lastFailure = processed.result.reason;
-          } else consecutiveFailures = 0;
-          options.events?.onFeatureDone?.(processed);
-        } catch (error) {
-          // A bug or a storage error: stop everything, nothing more is scheduled.
-          fatal ??= error;
-          limit.clearQueue();
-        }
-      }),
-    ),
-  );
+          try {
+            const processed = await processFeature(feature, context);
+            if (options.signal?.aborted && processed.result.status === 'failed') {
+              countSpend(processed); // cut short by the abort: redo on resume (its spend still counts)
+              return;
+            }
+            save(processed);
+          } catch (error) {
+            // A bug or a storage error: stop everything, nothing more is scheduled.
+            fatal ??= error;
+            limit.clearQueue();
+          }
+        }),
+      ),
+    );
+  }
   if (fatal !== undefined) {
     store.setRunStatus(runId, 'failed');
     throw fatal;
@@ -227,6 +277,23 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
     ...(lastFailure !== undefined ? { lastFailure } : {}),
   };
+}
+
+/** The Batch API clients of a batch-mode run: injected ones, else created from the provider specs. */
+function buildBatchClients(config: PipelineConfig, options: RunPipelineOptions, explainer: Provider, simulator: Provider): { explainer: BatchClient; simulator: BatchClient } {
+  const create = (spec: string, provider: Provider): BatchClient => {
+    if (provider.isBaseline || !provider.capabilities.batch) {
+      throw new Error(`--batch: ${provider.id} has no Batch API (batch mode needs openai:, openai-compatible: or anthropic: providers)`);
+    }
+    return createBatchClient(spec, { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}), timeoutMs: config.requestTimeoutMs });
+  };
+  const explainerClient = options.batchClients?.explainer ?? create(config.explainer, explainer);
+  const simulatorClient =
+    options.batchClients?.simulator ?? (config.simulator === config.explainer && !options.batchClients?.explainer ? explainerClient : create(config.simulator, simulator));
+  for (const [client, provider] of [[explainerClient, explainer], [simulatorClient, simulator]] as const) {
+    if (client.providerId !== provider.id) throw new Error(`--batch: the batch client of ${client.providerId} cannot answer for ${provider.id}`);
+  }
+  return { explainer: explainerClient, simulator: simulatorClient };
 }
 
 /** What a run has spent in earlier invocations (from its llm_calls rows). */

@@ -1,3 +1,4 @@
 /** @module store — SQLite schema, migrations and typed queries. */
 export * from './database.ts';
 export * from './result-store.ts';
+export * from './batch-store.ts';

@@ -113,4 +113,40 @@ export const migrations: readonly string[] = [
   `ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';`,
   // 3: a digest of the feature records a run was started on, so a resume on changed input is refused.
   `ALTER TABLE runs ADD COLUMN source_digest TEXT;`,
+  // 4: provider Batch APIs (`run --batch`): each batch submitted, each request of it and its outcome; llm_calls say
+  // which batch answered a call (priced at the batch rate).
+  `
+  CREATE TABLE llm_batches (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    provider TEXT NOT NULL,          -- provider:model whose requests it holds
+    api TEXT NOT NULL,               -- openai | anthropic (which Batch API)
+    batch_id TEXT NOT NULL,          -- the provider's id of the batch
+    phase TEXT NOT NULL CHECK (phase IN ('explain', 'simulate')),
+    endpoint TEXT NOT NULL,          -- /v1/chat/completions | /v1/completions | /v1/messages
+    input_file_id TEXT,              -- OpenAI: the uploaded JSONL file
+    status TEXT NOT NULL,            -- the provider's status word as last seen (validating, in_progress, completed, ended, …)
+    ended INTEGER NOT NULL DEFAULT 0, -- 1 once the provider says it will change no more
+    ingested INTEGER NOT NULL DEFAULT 0, -- 1 once every request's outcome is stored in llm_batch_requests
+    request_count INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0, -- errored, expired or canceled requests
+    error TEXT,                      -- a batch-level failure (e.g. input validation)
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (api, batch_id)
+  );
+  CREATE INDEX llm_batches_by_run ON llm_batches (run_id, ingested);
+  CREATE TABLE llm_batch_requests (
+    batch INTEGER NOT NULL REFERENCES llm_batches(id),
+    custom_id TEXT NOT NULL,         -- sent as custom_id; it is the response-cache key of the request
+    features TEXT NOT NULL,          -- JSON array of the feature keys that need this answer
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'errored', 'expired', 'canceled')),
+    response TEXT,                   -- the provider's response body (JSON) when succeeded
+    error TEXT,                      -- why not, otherwise
+    PRIMARY KEY (batch, custom_id)
+  );
+  CREATE INDEX llm_batch_requests_by_custom_id ON llm_batch_requests (custom_id);
+  ALTER TABLE llm_calls ADD COLUMN batch_id TEXT;  -- the provider batch that answered, null for live calls
+  `,
 ];

@@ -94,6 +94,8 @@ export interface LlmCallRow {
   latencyMs: number;
   cached: boolean;
   status: string;
+  /** The provider batch that answered (Batch APIs); null or absent for live calls and cache hits. */
+  batchId?: string | null;
 }
 
 const now = () => new Date().toISOString();
@@ -227,11 +229,11 @@ export class ResultStore {
       this.sql(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
         .run(runId, featureId, result.status, result.status === 'scored' ? null : result.stage, result.status === 'scored' ? null : result.reason, now());
       const insertCall = this.sql(
-        `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, batch_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
       for (const call of calls) {
-        insertCall.run(runId, featureId, call.provider, call.purpose, call.promptTokens, call.completionTokens, call.costUsd, call.latencyMs, call.cached ? 1 : 0, call.status, now());
+        insertCall.run(runId, featureId, call.provider, call.purpose, call.promptTokens, call.completionTokens, call.costUsd, call.latencyMs, call.cached ? 1 : 0, call.status, call.batchId ?? null, now());
       }
     })();
   }

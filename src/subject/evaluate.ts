@@ -86,7 +86,7 @@ export function ngramBaselines(train: Int32Array, heldOut: Int32Array, vocabSize
   let unigramTotal = 0;
   for (const [, b] of pairs) unigramTotal -= Math.log(unigramProb(b));
   let best = { prior: 0, loss: Number.POSITIVE_INFINITY };
-  for (const prior of [0.5, 1, 2, 5, 10, 20, 50, 100]) {
+  for (const prior of [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]) {
     let total = 0;
     for (const [a, b] of pairs) {
       const count = pairCounts.get(a * vocabSize + b) ?? 0;

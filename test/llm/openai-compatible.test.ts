@@ -45,7 +45,7 @@ describe('openai-compatible provider against the fake server', () => {
     expect(provider()).toMatchObject({
       id: 'openai-compatible:llama-test',
       isBaseline: false,
-      capabilities: { chatLogprobs: true, promptLogprobs: true, batch: false },
+      capabilities: { chatLogprobs: true, promptLogprobs: true, batch: true },
     });
     const openAi = createOpenAiCompatibleProvider({ model: 'gpt-4o-mini', apiKey: sentinelKey });
     expect(openAi.id).toBe('openai:gpt-4o-mini');

@@ -157,4 +157,16 @@ describe('price table', () => {
     const custom = createPriceTable({ 'openai-compatible:*': { inputPerMillion: 1, outputPerMillion: 2 } });
     expect(custom.costOf('openai-compatible:x', { promptTokens: 500_000, completionTokens: 500_000 })).toBeCloseTo(1.5);
   });
+
+  it('prices batch answers at half the live price unless an entry sets its batch prices; cached answers stay free', () => {
+    const table = createPriceTable({
+      'openai:m': { inputPerMillion: 2, outputPerMillion: 8 },
+      'anthropic:m': { inputPerMillion: 3, outputPerMillion: 15, batchInputPerMillion: 1, batchOutputPerMillion: 5 },
+    });
+    const usage = { promptTokens: 1_000_000, completionTokens: 1_000_000 };
+    expect(table.costOf('openai:m', usage, false, true)).toBeCloseTo(5);
+    expect(table.costOf('anthropic:m', usage, false, true)).toBeCloseTo(6);
+    expect(table.costOf('anthropic:m', usage, true, true)).toBe(0);
+    expect(table.costOf('anthropic:x', usage, false, true)).toBeNull();
+  });
 });

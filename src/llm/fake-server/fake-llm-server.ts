@@ -1,8 +1,9 @@
 /**
  * @module llm/fake-server/fake-llm-server — an OFFLINE TEST DOUBLE of an OpenAI-compatible server (node:http, bound
  * to 127.0.0.1 only), answering from the rule-based model: `POST /v1/chat/completions`, `POST /v1/completions`
- * (with echo + prompt logprobs as vLLM serves them), `POST /v1/messages` (Anthropic Messages, no logprobs) and
- * `GET /v1/models`. Every request is recorded for tests.
+ * (with echo + prompt logprobs as vLLM serves them), `POST /v1/messages` (Anthropic Messages, no logprobs),
+ * `GET /v1/models`, and both Batch APIs (OpenAI files + batches, Anthropic Message Batches; fake-batches.ts), whose
+ * requests are answered by the same model code. Every request is recorded for tests.
  * Faults: a fixed `latencyMs`, a seeded fault mix (`faults`: 429 with Retry-After, 500, hangs, malformed JSON,
  * truncated bodies, missing logprobs; see fault-injection.ts), and an `intercept` hook around each request.
  */
@@ -23,6 +24,7 @@ import {
   completionBodyToRequest,
 } from './wire-requests.ts';
 import { anthropicErrorBody, anthropicMessageResponse, chatCompletionResponse, errorBody, textCompletionResponse } from './wire-responses.ts';
+import { createFakeBatchApi, type FakeBatchOptions, type FakeStoredFile } from './fake-batches.ts';
 import { createFaultInterceptor, type FaultOptions } from './fault-injection.ts';
 
 /** A request as the server received it. */
@@ -78,6 +80,8 @@ export interface FakeLlmServerOptions {
   faults?: FaultOptions;
   /** Further rule-based model settings (tokenizer, distribution shape). */
   model?: Omit<RuleBasedModelOptions, 'lexicon'>;
+  /** Batch API behaviour: polls before a batch ends, injected per-request errors and expiry (fake-batches.ts). */
+  batch?: FakeBatchOptions;
 }
 
 export interface FakeLlmServer {
@@ -86,6 +90,8 @@ export interface FakeLlmServer {
   port: number;
   /** Every request received, in arrival order. */
   requests: RecordedRequest[];
+  /** Files uploaded to (and produced by) the fake Files API, by id. */
+  files: ReadonlyMap<string, FakeStoredFile>;
   close(): Promise<void>;
 }
 
@@ -144,35 +150,27 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   const inFlight = new Set<AbortController>();
   const faultInterceptor = options.faults ? createFaultInterceptor(options.faults) : undefined;
   let responseCounter = 0;
+  let port = 0;
 
-  /** The normal answer to a recorded request. */
-  async function answer(request: RecordedRequest, signal: AbortSignal): Promise<FakeHttpResponse> {
-    const route = `${request.method} ${request.path.replace(/\/+$/, '')}`;
-    if (route === 'GET /v1/models') {
-      return jsonResponse(200, {
-        object: 'list',
-        data: [{ id: ruleBasedModelName, object: 'model', created: 0, owned_by: 'autointerp-fake-server' }],
-      });
-    }
-    if (route === 'POST /v1/messages') return answerAnthropic(request, signal);
-    const isChat = route === 'POST /v1/chat/completions';
-    const isCompletions = route === 'POST /v1/completions';
-    if (!isChat && !isCompletions) {
-      const path = request.path.replace(/\/+$/, '');
-      const knownPath = ['/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/messages'].includes(path);
-      const type = 'invalid_request_error';
-      return knownPath
-        ? jsonResponse(405, errorBody(`Method ${request.method} not allowed for ${path}`, type, 'method_not_allowed'))
-        : jsonResponse(404, errorBody(`Unknown request URL: ${request.method} ${path}`, type, 'unknown_url'));
-    }
-    if (request.body === undefined) {
-      return invalidRequest('We could not parse the JSON body of your request: expected a JSON object.', 'invalid_json');
-    }
-    await sleep(options.latencyMs ?? 0, signal);
+  /**
+   * The model's answer to one request body at a model endpoint (`/v1/chat/completions`, `/v1/completions`,
+   * `/v1/messages`): validation, the rule-based answer, the wire format. Shared by the live endpoints and batch items.
+   */
+  async function modelAnswer(endpoint: string, body: unknown): Promise<FakeHttpResponse> {
     const created = Math.floor(Date.now() / 1000);
     responseCounter += 1;
-    if (isChat) {
-      const parsed = ChatCompletionBodySchema.safeParse(request.body);
+    if (endpoint === '/v1/messages') {
+      const parsed = AnthropicMessagesBodySchema.safeParse(body);
+      if (!parsed.success) return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
+      // No logprobs on this API: the rule-based answer's text only.
+      const result = await respondToRequest(anthropicBodyToRequest(parsed.data), modelOptions);
+      return jsonResponse(200, anthropicMessageResponse(result, `msg_fake_${responseCounter}`));
+    }
+    if (body === undefined || typeof body !== 'object' || body === null) {
+      return invalidRequest('We could not parse the JSON body of your request: expected a JSON object.', 'invalid_json');
+    }
+    if (endpoint === '/v1/chat/completions') {
+      const parsed = ChatCompletionBodySchema.safeParse(body);
       if (!parsed.success) {
         const { message, param } = zodMessage(parsed.error);
         return invalidRequest(message, 'invalid_request_body', param);
@@ -180,7 +178,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       const result = await respondToRequest(chatBodyToRequest(parsed.data), modelOptions);
       return jsonResponse(200, chatCompletionResponse(result, `chatcmpl-fake-${responseCounter}`, created));
     }
-    const parsed = CompletionBodySchema.safeParse(request.body);
+    const parsed = CompletionBodySchema.safeParse(body);
     if (!parsed.success) {
       const { message, param } = zodMessage(parsed.error);
       return invalidRequest(message, 'invalid_request_body', param);
@@ -198,6 +196,37 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     );
   }
 
+  const batches = createFakeBatchApi({ origin: () => `http://127.0.0.1:${port}`, answer: modelAnswer, ...(options.batch ? { options: options.batch } : {}) });
+
+  /** The normal answer to a recorded request. */
+  async function answer(request: RecordedRequest, signal: AbortSignal): Promise<FakeHttpResponse> {
+    const route = `${request.method} ${request.path.replace(/\/+$/, '')}`;
+    if (route === 'GET /v1/models') {
+      return jsonResponse(200, {
+        object: 'list',
+        data: [{ id: ruleBasedModelName, object: 'model', created: 0, owned_by: 'autointerp-fake-server' }],
+      });
+    }
+    const batchAnswer = batches.handle(request);
+    if (batchAnswer) return batchAnswer;
+    if (route === 'POST /v1/messages') return answerAnthropic(request, signal);
+    const isChat = route === 'POST /v1/chat/completions';
+    const isCompletions = route === 'POST /v1/completions';
+    if (!isChat && !isCompletions) {
+      const path = request.path.replace(/\/+$/, '');
+      const knownPath = ['/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/messages', '/v1/files', '/v1/batches', '/v1/messages/batches'].includes(path);
+      const type = 'invalid_request_error';
+      return knownPath
+        ? jsonResponse(405, errorBody(`Method ${request.method} not allowed for ${path}`, type, 'method_not_allowed'))
+        : jsonResponse(404, errorBody(`Unknown request URL: ${request.method} ${path}`, type, 'unknown_url'));
+    }
+    if (request.body === undefined) {
+      return invalidRequest('We could not parse the JSON body of your request: expected a JSON object.', 'invalid_json');
+    }
+    await sleep(options.latencyMs ?? 0, signal);
+    return modelAnswer(isChat ? '/v1/chat/completions' : '/v1/completions', request.body);
+  }
+
   /** Anthropic Messages: needs `x-api-key` and `anthropic-version` headers, as the real API. */
   async function answerAnthropic(request: RecordedRequest, signal: AbortSignal): Promise<FakeHttpResponse> {
     if (!request.headers['x-api-key']) {
@@ -209,10 +238,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     const parsed = AnthropicMessagesBodySchema.safeParse(request.body);
     if (!parsed.success) return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
     await sleep(options.latencyMs ?? 0, signal);
-    responseCounter += 1;
-    // No logprobs on this API: the rule-based answer's text only.
-    const result = await respondToRequest(anthropicBodyToRequest(parsed.data), modelOptions);
-    return jsonResponse(200, anthropicMessageResponse(result, `msg_fake_${responseCounter}`));
+    return modelAnswer('/v1/messages', parsed.data);
   }
 
   async function handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
@@ -283,12 +309,13 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}/v1`,
     port,
     requests,
+    files: batches.files,
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         for (const controller of inFlight) controller.abort();

@@ -10,3 +10,4 @@ export type {
 export { startFakeLlmServer } from './fake-llm-server.ts';
 export type { FaultKind, FaultMix, FaultOptions } from './fault-injection.ts';
 export { createFaultInterceptor, faultKinds, parseFaultMix } from './fault-injection.ts';
+export type { FakeBatchItem, FakeBatchItemOutcome, FakeBatchOptions, FakeStoredFile } from './fake-batches.ts';

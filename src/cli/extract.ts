@@ -1,0 +1,235 @@
+/**
+ * @module cli/extract — `autointerp extract`: runs a subject model over a corpus, stores one hook point's activations
+ * in an activation cache (resumable), and optionally builds a records JSONL for `autointerp run --records`, with the
+ * Brown POS reference labels of the features beside it. Exit codes: 0 done, 2 usage or data error, 130 interrupted
+ * (Ctrl+C; the batches done are kept, `--resume` continues).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import type { BackendPreference } from '../subject/backend.ts';
+import type { ExtractionProgress } from '../subject/extract.ts';
+import { featureKey } from '../records/types.ts';
+import { UsageError } from './errors.ts';
+import { compactCount } from './progress.ts';
+import { positiveInteger } from './shared-options.ts';
+
+/** `--backend` values (as subject/backend.ts's backendPreferences; typed here so that the CLI loads tfjs lazily). */
+const backendChoices: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
+
+/**
+ * The library parts, imported when the command runs: tfjs and the model code cost every other command's start-up
+ * time otherwise.
+ */
+async function loadLibrary() {
+  const [jsonl, cache, backend, corpusSample, extract, loadSubject, tokenizer, safetensors, gpt2Config] = await Promise.all([
+    import('../records/jsonl.ts'),
+    import('../subject/activation-cache.ts'),
+    import('../subject/backend.ts'),
+    import('../subject/corpus-sample.ts'),
+    import('../subject/extract.ts'),
+    import('../subject/load-subject.ts'),
+    import('../subject/tokenizer.ts'),
+    import('../subject/safetensors.ts'),
+    import('../subject/gpt2-config.ts'),
+  ]);
+  /** Errors of the user's input (files, flags), reported as one line with exit code 2. */
+  const inputErrors = [
+    loadSubject.SubjectModelError,
+    extract.ExtractionCorpusError,
+    extract.ExtractionSetupError,
+    corpusSample.CorpusSampleError,
+    cache.ActivationCacheError,
+    tokenizer.TokenizerLoadError,
+    safetensors.SafetensorsError,
+    gpt2Config.Gpt2ConfigError,
+  ];
+  return { ...jsonl, ...backend, ...extract, ...loadSubject, inputErrors };
+}
+
+export const defaultModelDir = fileURLToPath(new URL('../../data/subject/brown-1l', import.meta.url));
+export const defaultCorpus = fileURLToPath(new URL('../../data/corpus/brown-heldout.jsonl', import.meta.url));
+export const defaultHook = 'blocks.0.mlp.hook_post';
+
+interface ExtractFlags {
+  model: string;
+  hook: string;
+  corpus: string;
+  tokens?: number;
+  batch: number;
+  cache?: string;
+  resume?: boolean;
+  recordsOut?: string;
+  labelsOut?: string;
+  features: string;
+  backend: BackendPreference;
+  progress: boolean;
+}
+
+async function asUsageErrors<T>(inputErrors: readonly (abstract new (...args: never[]) => Error)[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (inputErrors.some((kind) => error instanceof kind)) throw new UsageError((error as Error).message, { cause: error });
+    throw error;
+  }
+}
+
+/** A token-count progress bar on stderr; silent when stderr is not a terminal (the summary line still prints). */
+function createExtractProgress(enabled: boolean) {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'extract [{bar}] {percentage}% | {done}/{planned} tokens | {speed} tokens/s | ETA {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+      noTTYOutput: false,
+      etaBuffer: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(progress: ExtractionProgress) {
+      if (!enabled) return;
+      const payload = { done: compactCount(progress.tokens), planned: compactCount(progress.tokensPlanned), speed: Math.round(progress.tokensPerSecond) };
+      if (!started) {
+        bar.start(progress.tokensPlanned, progress.tokens, payload);
+        started = true;
+      } else {
+        bar.setTotal(progress.tokensPlanned);
+        bar.update(progress.tokens, payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) {
+      process.stderr.write('\nforced exit; the cache keeps every committed batch: continue with --resume\n');
+      process.exit(130);
+    }
+    process.stderr.write('\nstopping after the batch in flight… (Ctrl+C again to force)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** `autointerp-cache/<model>/<hook>` under the working folder. */
+function defaultCacheDir(modelName: string, hook: string): string {
+  return join('autointerp-cache', modelName, hook);
+}
+
+function defaultLabelsPath(recordsOut: string): string {
+  return `${recordsOut.replace(/\.jsonl$/i, '')}.labels.json`;
+}
+
+export function registerExtractCommand(program: Command): void {
+  program
+    .command('extract')
+    .description('run a subject model over a corpus, cache one hook point\'s activations (resumable), and build feature records from them')
+    .addOption(new Option('--model <dir>', 'subject model folder: config.json, model.safetensors, tokenizer.json').default(defaultModelDir, 'the embedded data/subject/brown-1l'))
+    .option('--hook <name>', 'hook point, TransformerLens style', defaultHook)
+    .addOption(
+      new Option('--corpus <file>', 'corpus: the Brown sample JSONL (tagged), a JSONL of {"text": …}, or plain text with blank lines between documents').default(
+        defaultCorpus,
+        'data/corpus/brown-heldout.jsonl',
+      ),
+    )
+    .option('--tokens <n>', 'at most this many tokens, whole sequences (default: the whole corpus)', positiveInteger)
+    .option('--batch <n>', 'sequences per forward pass', positiveInteger, 16)
+    .option('--cache <dir>', 'activation cache folder (default: autointerp-cache/<model>/<hook>)')
+    .option('--resume', 'continue the cache in --cache (same model, hook and corpus) instead of refusing an existing one')
+    .option('--records-out <file.jsonl>', 'also build feature records (top-k, quantiles, random) into this JSONL, for `autointerp run --records`')
+    .option('--labels-out <file.json>', 'POS reference labels (Brown corpora) go here (default: beside --records-out, .labels.json)')
+    .option('--features <list>', 'features to build records for: all, or e.g. 0-15 or 3,7,100-120', 'all')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...backendChoices]).default('auto'))
+    .option('--no-progress', 'no progress bar')
+    .action(async (flags: ExtractFlags) => {
+      const library = await loadLibrary();
+      const { initBackend, loadSubjectModel, readExtractionCorpus, extractActivations, extractionWidth, parseFeatureList, recordsFromCache, writeFeatureRecordsJsonl, inputErrors } = library;
+      const backend = await initBackend(flags.backend);
+      process.stderr.write(`backend: ${backend.description}${backend.skipped.length ? ` (skipped: ${backend.skipped.join('; ')})` : ''}\n`);
+      const subject = await asUsageErrors(inputErrors, () => loadSubjectModel(flags.model));
+      let features: number[] | 'all' = 'all';
+      try {
+        const width = await asUsageErrors(inputErrors, async () => extractionWidth(subject, flags.hook));
+        if (flags.recordsOut) features = parseFeatureList(flags.features, width);
+      } catch (error) {
+        subject.model.dispose();
+        if (error instanceof RangeError) throw new UsageError(`--features: ${error.message}`);
+        throw error;
+      }
+      const corpus = await asUsageErrors(inputErrors, async () => readExtractionCorpus(flags.corpus)).catch((error: unknown) => {
+        subject.model.dispose();
+        throw error;
+      });
+      const cacheDir = flags.cache ?? defaultCacheDir(subject.name, flags.hook);
+      const stop = abortOnSignals();
+      const progress = createExtractProgress(flags.progress && process.stderr.isTTY === true);
+      let result;
+      try {
+        result = await asUsageErrors(inputErrors, () =>
+          extractActivations({
+            modelDir: subject,
+            hook: flags.hook,
+            corpus,
+            cacheDir,
+            batchSize: flags.batch,
+            resume: flags.resume ?? false,
+            signal: stop.signal,
+            onProgress: (update) => progress.update(update),
+            ...(flags.tokens !== undefined ? { maxTokens: flags.tokens } : {}),
+          }),
+        );
+      } finally {
+        progress.stop();
+        stop.dispose();
+        subject.model.dispose();
+      }
+      const { header } = result;
+      process.stderr.write(
+        `cache ${cacheDir}: ${header.tokens} tokens in ${header.sequences} sequences of ${subject.name} at ${header.hook} (width ${header.width})` +
+          `${result.resumedTokens ? `, ${result.resumedTokens} resumed` : ''}; this run ${result.tokensAdded} tokens in ${result.seconds.toFixed(1)} s` +
+          ` (${Math.round(result.tokensPerSecond)} tokens/s)${header.corpusComplete ? ', whole corpus' : ''}\n`,
+      );
+      if (result.interrupted) {
+        process.stderr.write(`interrupted: continue with the same command and --resume\n`);
+        process.exitCode = 130;
+        return;
+      }
+      if (!flags.recordsOut) return;
+      const built = recordsFromCache(cacheDir, { features });
+      await writeFeatureRecordsJsonl(flags.recordsOut, built.records);
+      process.stderr.write(`records: ${built.records.length} features written to ${flags.recordsOut} (from ${built.tokens} tokens; the inserted <|endoftext|> left out)\n`);
+      if (header.tagVocabulary) {
+        const labelsPath = flags.labelsOut ?? defaultLabelsPath(flags.recordsOut);
+        const ids = new Map(built.records.map((record) => [featureKey(record.id), record.id]));
+        const labels = [...built.referenceLabels].map(([key, label]) => ({ key, feature: ids.get(key), ...label }));
+        const file = {
+          source: { cache: cacheDir, model: header.model, hook: header.hook, corpus: header.corpus.path, tokens: built.tokens },
+          measure: 'point-biserial r between the activation and the indicator of the token\'s Brown base tag',
+          threshold: built.minLabelCorrelation,
+          labels,
+        };
+        writeFileSync(labelsPath, `${JSON.stringify(file, null, 2)}\n`);
+        process.stderr.write(
+          `reference labels: ${labels.length} of ${built.records.length} features track a Brown tag with r ≥ ${built.minLabelCorrelation} → ${labelsPath}\n`,
+        );
+      }
+    });
+}

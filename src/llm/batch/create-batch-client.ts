@@ -1,0 +1,31 @@
+/**
+ * @module llm/batch/create-batch-client — the BatchClient of a provider spec: `openai:<model>` and
+ * `openai-compatible:<model>` (OpenAI Batch API at the base URL), `anthropic:<model>` (Message Batches). The
+ * offline baseline has no Batch API.
+ */
+import { parseProviderSpec, type CreateProviderOptions } from '../create-provider.ts';
+import { createAnthropicBatchClient } from './anthropic-batch-client.ts';
+import { createOpenAiBatchClient } from './openai-batch-client.ts';
+import type { BatchClient } from './types.ts';
+
+export function createBatchClient(spec: string, options: CreateProviderOptions = {}): BatchClient {
+  const parsed = parseProviderSpec(spec);
+  const shared = {
+    model: parsed.model,
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+  };
+  switch (parsed.provider) {
+    case 'baseline':
+      throw new Error('the offline baseline has no Batch API: --batch needs openai:, openai-compatible: or anthropic: providers');
+    case 'openai':
+      return createOpenAiBatchClient(shared);
+    case 'openai-compatible':
+      if (!options.baseURL) throw new Error(`${spec} needs a base URL (--base-url http://host:port/v1)`);
+      return createOpenAiBatchClient(shared);
+    case 'anthropic':
+      return createAnthropicBatchClient(shared);
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * @module pipeline/batch-mode — `run --batch`: the same explain → simulate → score work, with the LLM requests sent
+ * through the providers' Batch APIs (OpenAI Batch, Anthropic Message Batches) in phases:
+ *
+ * 1. explain: the requests a live run would make are collected by running each pending feature's unit of work
+ *    against a provider that records requests and answers none; requests the response cache or an earlier batch
+ *    of the run already answered are not sent again; the rest go out as batches (custom_id = the request's
+ *    response-cache key), each recorded in SQLite (llm_batches, llm_batch_requests) before any waiting;
+ * 2. simulate: the same, with the explanations read from the explain answers;
+ * 3. score: each feature's unit of work runs once more against providers that answer only from the cache and the
+ *    stored batch answers (read by the same code as live answers) — zero live calls — and is saved as one
+ *    transaction, as in a live run.
+ *
+ * Waiting polls every pending batch with a growing interval; a batch that ends has all its outcomes stored at once.
+ * A run killed or left (`batchMaxWaitMs`, Ctrl+C) while a batch is pending is resumed by `run --resume`, which
+ * re-collects the requests, finds them pending in the recorded batch and polls it again: nothing is resubmitted.
+ * A request that errored, expired or was canceled fails its feature with the reason; a later resume submits it again
+ * (failed features are retried, as in live runs). A batch the provider no longer knows (HTTP 404) fails its requests
+ * the same way instead of being polled forever. With a budget, features are admitted in order while the run's
+ * spend plus an upper-bound estimate of their requests at the batch price stays within it.
+ */
+import { cacheKey, hasRequestedLogprobs, type ResponseCache } from '../llm/response-cache.ts';
+import { abortableSleep, retryCall, type RetryOptions } from '../llm/retry.ts';
+import type { PriceTable } from '../llm/price-table.ts';
+import type { BatchClient, BatchItem, BatchItemOutcome, BatchState } from '../llm/batch/types.ts';
+import { LlmCallError, type LlmRequest, type LlmResult, type Provider } from '../llm/types.ts';
+import { featureKey, type FeatureRecord } from '../records/types.ts';
+import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
+import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
+import { processFeature, type FeatureContext, type ProcessedFeature } from './process-feature.ts';
+
+/** What a batch-mode run reports while it works (the CLI prints it). */
+export type BatchEvent =
+  | { kind: 'collected'; phase: BatchPhase; requests: number; answered: number; pending: number; toSubmit: number }
+  | { kind: 'submitted'; phase: BatchPhase; provider: string; batchId: string; requests: number }
+  | { kind: 'polled'; phase: BatchPhase; provider: string; batchId: string; state: BatchState; waitedMs: number }
+  | { kind: 'ingested'; phase: BatchPhase; provider: string; batchId: string; succeeded: number; failed: number }
+  | { kind: 'left'; batchIds: string[] };
+
+export type BatchStopReason = 'signal' | 'budget' | 'batch-pending';
+
+export interface BatchModeOptions {
+  runId: number;
+  /** Features not settled yet, in source order. */
+  todo: readonly FeatureRecord[];
+  batchStore: BatchStore;
+  /** The live unit-of-work context: its providers give ids and capabilities, its costOf and onCall are used. */
+  context: FeatureContext;
+  clients: { explainer: BatchClient; simulator: BatchClient };
+  /** The response cache (answers it holds are not batched again; batch answers are added to it). */
+  cache?: ResponseCache;
+  pollMs: number;
+  /** Leave pending batches after this long (the run is resumed later). Default: wait until they end. */
+  maxWaitMs?: number;
+  /** Retries of the batch API calls themselves (submit, poll, results). */
+  retry: RetryOptions;
+  /** Budget: the run's spend so far, the cap and the prices (for the upper-bound estimate). */
+  budget?: { spentUsd: number; maxCostUsd: number; prices: PriceTable };
+  /** Stops waiting (first Ctrl+C); features already answered are still scored and saved. */
+  stopSignal?: AbortSignal;
+  /** Aborts at once. */
+  signal?: AbortSignal;
+  /** Saves one unit of work (one transaction). */
+  save(processed: ProcessedFeature): void;
+  onBatch?(event: BatchEvent): void;
+}
+
+export interface BatchModeOutcome {
+  stoppedBy?: BatchStopReason;
+}
+
+/** Thrown by the collecting provider: the request is deferred to a batch. */
+class DeferredToBatch extends Error {
+  override readonly name = 'DeferredToBatch';
+}
+
+/** A provider that records every request and answers none (the unit of work fails at that step; it is discarded). */
+function collectingProvider(base: Provider, sink: LlmRequest[]): Provider {
+  return {
+    id: base.id,
+    capabilities: base.capabilities,
+    isBaseline: base.isBaseline,
+    async complete(request) {
+      const { signal: _signal, ...rest } = request;
+      sink.push(rest);
+      throw new DeferredToBatch('deferred to a batch');
+    },
+  };
+}
+
+/** A provider answering every request with `text` (an explanation placeholder for cost estimates). */
+function fixedTextProvider(base: Provider, text: string): Provider {
+  const result: LlmResult = { text, usage: { promptTokens: 0, completionTokens: 0 }, model: 'placeholder', finishReason: 'stop', cached: false, warnings: [] };
+  return { id: base.id, capabilities: base.capabilities, isBaseline: base.isBaseline, complete: async () => result };
+}
+
+interface AnswerOptions {
+  runId: number;
+  batchStore: BatchStore;
+  client: BatchClient;
+  cache?: ResponseCache;
+  /** Deliver: write answers to the cache, and count each answer's cost once (a repeat is marked cached). */
+  deliver: boolean;
+  delivered: Set<string>;
+  /** Called when a request has no answer yet (pending or never submitted). */
+  onNotReady(): void;
+}
+
+/** A provider answering from the response cache, else from the run's stored batch answers; never calls the API. */
+function batchAnswerProvider(base: Provider, options: AnswerOptions): Provider {
+  return {
+    id: base.id,
+    capabilities: base.capabilities,
+    isBaseline: base.isBaseline,
+    async complete(request): Promise<LlmResult> {
+      const key = cacheKey(base.id, request);
+      const hit = options.cache?.get(key);
+      if (hit) return { ...hit, cached: true };
+      const answer = options.batchStore.latestAnswer(options.runId, key);
+      if (!answer || answer.status === 'pending') {
+        options.onNotReady();
+        throw new LlmCallError(`${base.id}: ${answer ? `request still pending in batch ${answer.batchId}` : 'request not submitted to a batch'}`, { retryable: false });
+      }
+      if (answer.status !== 'succeeded') {
+        throw new LlmCallError(`${base.id}: batch ${answer.batchId}: request ${answer.status}: ${answer.error ?? 'no reason given'}`, { retryable: false });
+      }
+      const result = options.client.readResponse(request, answer.body, answer.batchId);
+      if (!options.deliver) return result;
+      if (options.delivered.has(key)) {
+        const { batchId: _batchId, ...repeat } = result;
+        return { ...repeat, cached: true };
+      }
+      options.delivered.add(key);
+      if (options.cache && hasRequestedLogprobs(request, result)) {
+        const { batchId: _batchId, ...plain } = result;
+        options.cache.set(key, base.id, plain);
+      }
+      return result;
+    },
+  };
+}
+
+/** Prompt tokens of a request by the run's tokenizer (+4 a message for the chat format's framing). */
+function promptTokenEstimate(request: LlmRequest, countTokens: (text: string) => number): number {
+  if (request.prompt !== undefined) return countTokens(request.prompt);
+  return (request.messages ?? []).reduce((sum, message) => sum + 4 + countTokens(message.content), 0);
+}
+
+/** Splits items into batches under the client's request and byte limits. */
+function chunkItems<T extends BatchItem>(items: readonly T[], client: BatchClient): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = client.itemBytes(item);
+    if (current.length > 0 && (current.length >= client.limits.maxRequests || bytes + size > client.limits.maxBytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** A 404 from the Batch API: the batch (or its results) no longer exists there; waiting would never end. */
+const isGone = (error: unknown) => error instanceof LlmCallError && error.details.status === 404;
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+
+function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length === 0) return undefined;
+  return present.length === 1 ? present[0] : AbortSignal.any(present);
+}
+
+export async function runBatchMode(options: BatchModeOptions): Promise<BatchModeOutcome> {
+  const { runId, batchStore, context, clients } = options;
+  const roles = { explainer: context.explainer, simulator: context.simulator };
+  const stopOrAbort = anySignal([options.stopSignal, options.signal]);
+  const collectionContext: FeatureContext = {
+    config: context.config,
+    explainer: context.explainer,
+    simulator: context.simulator,
+    explainTemplate: context.explainTemplate,
+    simulateTemplate: context.simulateTemplate,
+    countTokens: context.countTokens,
+  };
+  const lookup = (role: keyof typeof roles, deliver: boolean, delivered: Set<string>, onNotReady: () => void) =>
+    batchAnswerProvider(roles[role], {
+      runId,
+      batchStore,
+      client: clients[role],
+      ...(options.cache ? { cache: options.cache } : {}),
+      deliver,
+      delivered,
+      onNotReady,
+    });
+
+  /** The requests each feature's unit of work makes to `role`, given the other role's provider. */
+  async function collect(features: readonly FeatureRecord[], role: keyof typeof roles, explainer?: Provider): Promise<Map<FeatureRecord, LlmRequest[]>> {
+    const needs = new Map<FeatureRecord, LlmRequest[]>();
+    for (const feature of features) {
+      const sink: LlmRequest[] = [];
+      const collector = collectingProvider(roles[role], sink);
+      await processFeature(feature, {
+        ...collectionContext,
+        explainer: role === 'explainer' ? collector : (explainer ?? roles.explainer),
+        simulator: role === 'simulator' ? collector : roles.simulator,
+      });
+      if (sink.length > 0) needs.set(feature, sink);
+    }
+    return needs;
+  }
+
+  /** Upper-bound cost of requests at the batch price (prompt estimate + the whole completion budget); cache hits 0. */
+  function estimateUsd(role: keyof typeof roles, requests: readonly LlmRequest[], prices: PriceTable): number {
+    let total = 0;
+    for (const request of requests) {
+      if (options.cache?.get(cacheKey(roles[role].id, request))) continue;
+      const usage = { promptTokens: promptTokenEstimate(request, context.countTokens), completionTokens: Math.max(0, request.maxTokens) };
+      total += prices.costOf(roles[role].id, usage, false, true) ?? 0;
+    }
+    return total;
+  }
+
+  /** True when one of a feature's requests is pending or answered in a batch of this run (its cost is committed). */
+  const alreadySubmitted = (role: keyof typeof roles, requests: readonly LlmRequest[]) =>
+    requests.some((request) => {
+      const status = batchStore.latestAnswer(runId, cacheKey(roles[role].id, request))?.status;
+      return status === 'pending' || status === 'succeeded';
+    });
+
+  /**
+   * Which features this invocation takes on: all; or, with a budget, those already committed (a request pending or
+   * answered in a batch), then the others in order while spend + the upper-bound estimate of everything they need
+   * (answered requests included: they are paid but not yet in llm_calls) fits.
+   */
+  async function admit(explainNeeds: Map<FeatureRecord, LlmRequest[]>): Promise<{ admitted: Set<FeatureRecord>; deferred: number }> {
+    const candidates = [...explainNeeds.keys()];
+    if (!options.budget) return { admitted: new Set(candidates), deferred: 0 };
+    const { prices, maxCostUsd } = options.budget;
+    const placeholder = Array.from({ length: EXPLANATION_MAX_TOKENS }, () => 'word').join(' ');
+    const simulateEstimates = await collect(candidates, 'simulator', fixedTextProvider(roles.explainer, placeholder));
+    const committed = candidates.filter((feature) => alreadySubmitted('explainer', explainNeeds.get(feature)!));
+    let spent = options.budget.spentUsd;
+    const admitted = new Set<FeatureRecord>();
+    const cost = (feature: FeatureRecord) =>
+      estimateUsd('explainer', explainNeeds.get(feature)!, prices) + estimateUsd('simulator', simulateEstimates.get(feature) ?? [], prices);
+    for (const feature of committed) {
+      admitted.add(feature);
+      spent += cost(feature);
+    }
+    for (const feature of candidates) {
+      if (admitted.has(feature)) continue;
+      const next = cost(feature);
+      if (spent + next > maxCostUsd) break; // in order: the features left are the next run's
+      admitted.add(feature);
+      spent += next;
+    }
+    return { admitted, deferred: candidates.length - admitted.size };
+  }
+
+  /** Sends what is not answered yet, then waits for every batch this phase needs. */
+  async function settle(phase: BatchPhase, role: keyof typeof roles, needs: Map<FeatureRecord, LlmRequest[]>): Promise<BatchStopReason | undefined> {
+    const client = clients[role];
+    const providerId = roles[role].id;
+    const byKey = new Map<string, { request: LlmRequest; features: string[] }>();
+    for (const [feature, requests] of needs) {
+      for (const request of requests) {
+        const key = cacheKey(providerId, request);
+        const entry = byKey.get(key);
+        if (entry) entry.features.push(featureKey(feature.id));
+        else byKey.set(key, { request, features: [featureKey(feature.id)] });
+      }
+    }
+    const waitOn = new Set<number>();
+    const toSubmit: Array<BatchItem & { features: string[] }> = [];
+    let answered = 0;
+    for (const [key, entry] of byKey) {
+      if (options.cache?.get(key)) {
+        answered += 1;
+        continue;
+      }
+      const answer = batchStore.latestAnswer(runId, key);
+      if (answer?.status === 'succeeded') answered += 1;
+      else if (answer?.status === 'pending') waitOn.add(answer.batchRow);
+      else toSubmit.push({ customId: key, request: entry.request, features: entry.features });
+    }
+    options.onBatch?.({ kind: 'collected', phase, requests: byKey.size, answered, pending: byKey.size - answered - toSubmit.length, toSubmit: toSubmit.length });
+    const byEndpoint = new Map<string, typeof toSubmit>();
+    for (const item of toSubmit) {
+      const endpoint = client.endpointOf(item.request);
+      const group = byEndpoint.get(endpoint);
+      if (group) group.push(item);
+      else byEndpoint.set(endpoint, [item]);
+    }
+    for (const items of byEndpoint.values()) {
+      for (const chunk of chunkItems(items, client)) {
+        if (stopOrAbort?.aborted) return 'signal';
+        const submitted = await retryCall(
+          () => client.submit(chunk, { metadata: { autointerp_run: String(runId), autointerp_phase: phase }, ...(options.signal ? { signal: options.signal } : {}) }),
+          options.signal,
+          options.retry,
+        );
+        const row = batchStore.recordBatch(
+          {
+            runId,
+            provider: providerId,
+            api: client.api,
+            batchId: submitted.batchId,
+            phase,
+            endpoint: submitted.endpoint,
+            ...(submitted.inputFileId ? { inputFileId: submitted.inputFileId } : {}),
+            status: submitted.status,
+          },
+          chunk.map((item) => ({ customId: item.customId, features: item.features })),
+        );
+        waitOn.add(row);
+        options.onBatch?.({ kind: 'submitted', phase, provider: providerId, batchId: submitted.batchId, requests: chunk.length });
+      }
+    }
+    return waitFor([...waitOn]);
+  }
+
+  const clientOfRow = (provider: string): BatchClient =>
+    clients.explainer.providerId === provider ? clients.explainer : clients.simulator.providerId === provider ? clients.simulator : clients.explainer;
+
+  /** Polls the batches until all have ended and are stored, or the wait is over. */
+  async function waitFor(rows: number[]): Promise<BatchStopReason | undefined> {
+    const started = Date.now();
+    const pending = new Set(rows);
+    let delay = options.pollMs;
+    while (pending.size > 0) {
+      let changed = false;
+      for (const rowId of [...pending]) {
+        const row = batchStore.getBatch(rowId)!;
+        const client = clientOfRow(row.provider);
+        let state: BatchState;
+        try {
+          state = await retryCall(() => client.retrieve(row.batch_id, options.signal), options.signal, options.retry);
+        } catch (error) {
+          if (!isGone(error)) throw error;
+          // The provider no longer knows the batch (deleted, another account): its requests fail, a resume resends them.
+          batchStore.updateBatch(rowId, { status: 'not_found', ended: true, succeeded: 0, failed: row.request_count, error: errorText(error) });
+          const stored = batchStore.ingestBatch(rowId, [], `batch ${row.batch_id} is gone at the provider: ${errorText(error)}`);
+          options.onBatch?.({ kind: 'ingested', phase: row.phase, provider: row.provider, batchId: row.batch_id, ...stored });
+          pending.delete(rowId);
+          continue;
+        }
+        const counts = { succeeded: state.counts.succeeded, failed: state.counts.failed };
+        if (state.status !== row.status || counts.succeeded !== row.succeeded || counts.failed !== row.failed) changed = true;
+        batchStore.updateBatch(rowId, { status: state.status, ended: state.ended, ...counts, ...(state.error ? { error: state.error } : {}) });
+        options.onBatch?.({ kind: 'polled', phase: row.phase, provider: row.provider, batchId: row.batch_id, state, waitedMs: Date.now() - started });
+        if (!state.ended) continue;
+        let outcomes: BatchItemOutcome[];
+        try {
+          outcomes = await retryCall(() => client.results(row.batch_id, options.signal), options.signal, options.retry);
+        } catch (error) {
+          if (!isGone(error)) throw error;
+          outcomes = []; // results no longer kept (expired output files): every request fails with the reason below
+          state.error = `results are gone at the provider: ${errorText(error)}`;
+        }
+        const missing = `no result for this request in batch ${row.batch_id} (status ${state.status}${state.error ? `: ${state.error}` : ''})`;
+        const stored = batchStore.ingestBatch(rowId, outcomes, missing);
+        options.onBatch?.({ kind: 'ingested', phase: row.phase, provider: row.provider, batchId: row.batch_id, ...stored });
+        pending.delete(rowId);
+      }
+      if (pending.size === 0) break;
+      if (stopOrAbort?.aborted) return 'signal';
+      const remaining = options.maxWaitMs === undefined ? Infinity : options.maxWaitMs - (Date.now() - started);
+      if (remaining <= 0) {
+        options.onBatch?.({ kind: 'left', batchIds: [...pending].map((rowId) => batchStore.getBatch(rowId)!.batch_id) });
+        return 'batch-pending';
+      }
+      delay = changed ? options.pollMs : Math.min(delay * 1.5, options.pollMs * 10);
+      try {
+        await abortableSleep(Math.min(delay, remaining), stopOrAbort);
+      } catch {
+        return 'signal';
+      }
+    }
+    return undefined;
+  }
+
+  // Phase 1: explain.
+  const explainNeeds = await collect(options.todo, 'explainer');
+  const { admitted, deferred } = await admit(explainNeeds);
+  const admittedNeeds = new Map([...explainNeeds].filter(([feature]) => admitted.has(feature)));
+  let stoppedBy = await settle('explain', 'explainer', admittedNeeds);
+  // Phase 2: simulate, from the explanations now stored.
+  if (stoppedBy === undefined) {
+    const explainAnswers = lookup('explainer', false, new Set(), () => {});
+    const simulateNeeds = await collect([...admitted], 'simulator', explainAnswers);
+    stoppedBy = await settle('simulate', 'simulator', simulateNeeds);
+  }
+  // Phase 3: score and save every feature whose answers are all in (no live call is made).
+  if (!options.signal?.aborted) {
+    let notReady = false;
+    const delivered = new Set<string>();
+    const explainer = lookup('explainer', true, delivered, () => (notReady = true));
+    const simulator = lookup('simulator', true, delivered, () => (notReady = true));
+    const finalContext: FeatureContext = { ...context, explainer, simulator };
+    for (const feature of options.todo) {
+      if (explainNeeds.has(feature) && !admitted.has(feature)) continue; // over the budget: left for later
+      notReady = false;
+      const processed = await processFeature(feature, finalContext);
+      if (notReady) continue; // an answer is still pending: the feature is done on resume
+      options.save(processed);
+    }
+  }
+  const reason = stoppedBy ?? (deferred > 0 ? 'budget' : undefined);
+  return reason ? { stoppedBy: reason } : {};
+}

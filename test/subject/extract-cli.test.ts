@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corpus-sample.ts';
+import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
+import { initGpt2Weights } from '../../src/subject/train-lm.ts';
+import type { Gpt2Config } from '../../src/subject/types.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-extract-cli-'));
+const modelDir = join(directory, 'tiny');
+const corpus = join(directory, 'corpus.jsonl');
+const config: Gpt2Config = { vocabSize: 4096, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, nInner: 24, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
+
+function cli(args: string[]) {
+  const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), ...args], {
+    cwd: directory,
+    encoding: 'utf8',
+    env: { ...process.env, OPENAI_API_KEY: '' },
+    timeout: 120_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  mkdirSync(modelDir);
+  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 3), { dtype: 'F32' });
+  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  const documents = readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl')).slice(0, 2);
+  const lines = documents.map((document) => {
+    const words = document.words.filter((word) => word.end <= 1500);
+    return formatCorpusSampleLine({ ...document, text: document.text.slice(0, words.at(-1)!.end), words });
+  });
+  writeFileSync(corpus, `${lines.join('\n')}\n`);
+});
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe('autointerp extract', () => {
+  it('extracts into a cache, writes records that `autointerp run` accepts, and POS labels beside them', () => {
+    const args = ['extract', '--model', modelDir, '--corpus', corpus, '--tokens', '500', '--cache', 'cache', '--records-out', 'records.jsonl', '--features', '0-5', '--backend', 'wasm'];
+    const result = cli(args);
+    expect(result.stderr).toMatch(/^backend: wasm/m);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/cache cache: \d+ tokens in \d+ sequences of tiny at blocks\.0\.mlp\.hook_post \(width 24\)/);
+    const lines = readFileSync(join(directory, 'records.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(JSON.parse(lines[0]!).id).toEqual({ model: 'tiny', layer: 'blocks.0.mlp.hook_post', kind: 'neuron', index: 0 });
+    const labels = JSON.parse(readFileSync(join(directory, 'records.labels.json'), 'utf8'));
+    expect(labels).toMatchObject({ threshold: 0.5, source: { model: 'tiny', hook: 'blocks.0.mlp.hook_post' } });
+
+    // An existing cache is not overwritten (--resume continues it).
+    const again = cli(args);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds a cache .*--resume/);
+
+    const run = cli(['run', '--records', 'records.jsonl', '--db', 'run.db', '--limit', '2', '--no-progress']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/blocks\.0\.mlp\.hook_post/);
+  });
+
+  it('reports a missing model folder and an unknown hook in one line, exit code 2', () => {
+    const missing = cli(['extract', '--model', 'nowhere', '--backend', 'wasm']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/autointerp: subject model nowhere: folder not found/);
+    const hook = cli(['extract', '--model', modelDir, '--corpus', corpus, '--hook', 'blocks.0.mlp.post', '--backend', 'wasm']);
+    expect(hook.code).toBe(2);
+    expect(hook.stderr).toMatch(/unknown hook "blocks\.0\.mlp\.post" for tiny; valid hooks: .*blocks\.0\.mlp\.hook_post/);
+  });
+});
