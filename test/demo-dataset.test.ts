@@ -116,3 +116,21 @@ describe('few-shot prompts (prompts/*.v1.json)', () => {
     }
   });
 });
+
+describe('demo real neurons (embedded model brown-1l)', () => {
+  it('the committed neuron records and POS labels are what a fresh extraction of the embedded model gives', async () => {
+    const { buildDemoNeurons, demoNeuronSettings } = await import('../scripts/build-demo-neurons.ts');
+    const { records, labels } = await buildDemoNeurons();
+    const committed = readFileSync(demoNeuronSettings.out, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(committed).toHaveLength(demoNeuronSettings.labelled + demoNeuronSettings.random);
+    expect(JSON.parse(JSON.stringify(records))).toEqual(committed);
+    const committedLabels = JSON.parse(readFileSync(demoNeuronSettings.labelsOut, 'utf8')) as { labels: unknown[] };
+    expect(labels).toEqual(committedLabels.labels);
+    expect(labels.length).toBe(demoNeuronSettings.labelled);
+    for (const record of committed) {
+      expect(record.id).toMatchObject({ model: 'brown-1l', layer: 'blocks.0.mlp.hook_post', kind: 'neuron' });
+      // The top record really holds the neuron's largest activation over the sample.
+      expect(Math.max(...record.top[0].activations)).toBeCloseTo(record.stats.maxActivation, 5);
+    }
+  }, 120_000);
+});

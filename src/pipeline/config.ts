@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { defaultSplitOptions } from '../records/splits.ts';
 
 export const DEMO_SOURCE = 'demo';
-export const demoRecordsPath = fileURLToPath(new URL('../../data/demo/features.jsonl', import.meta.url));
+/** The demo source: a directory of JSONL shards (planted features, and real neurons of the embedded model). */
+export const demoRecordsPath = fileURLToPath(new URL('../../data/demo/records/', import.meta.url));
+/** The planted features alone (their ground truth is data/demo/ground-truth.json). */
+export const demoPlantedPath = fileURLToPath(new URL('../../data/demo/records/planted.jsonl', import.meta.url));
 
 export const PipelineConfigSchema = z.object({
   /** Records file or directory (JSONL, NeuronRecord JSON or a {layer}/{neuron}.json tree), or "demo". */

@@ -1,9 +1,11 @@
 /**
  * @module records/load — one entry point that reads feature records from any supported source, detecting the
- * format: native JSONL (`.jsonl`), an OpenAI NeuronRecord JSON file, or a directory of them (`{layer}/{neuron}.json`).
+ * format: native JSONL (`.jsonl`), an OpenAI NeuronRecord JSON file, a directory of NeuronRecords
+ * (`{layer}/{neuron}.json`), or a directory of JSONL shards (every `*.jsonl` directly in it, in name order).
  * Everything is validated before it is returned, so a bad file fails before any work starts.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RecordFormatError } from './errors.ts';
 import { parseFeatureRecord, readFeatureRecordsJsonl } from './jsonl.ts';
 import {
@@ -19,6 +21,16 @@ export interface LoadRecordsOptions {
   model?: string;
 }
 
+/** The `*.jsonl` files directly in a directory, in name order (a records source split into shards). */
+async function jsonlShards(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.jsonl'))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => join(directory, name));
+}
+
 /** Loads all feature records of a file or directory; throws RecordFormatError on the first bad record. */
 export async function loadFeatureRecords(path: string, options: LoadRecordsOptions = {}): Promise<FeatureRecord[]> {
   const model = options.model ?? 'unknown-model';
@@ -29,7 +41,10 @@ export async function loadFeatureRecords(path: string, options: LoadRecordsOptio
     throw new RecordFormatError(path, null, 'no such file or directory');
   }
   const records: FeatureRecord[] = [];
-  if (info.isDirectory()) {
+  const shards = info.isDirectory() ? await jsonlShards(path) : [];
+  if (shards.length > 0) {
+    for (const shard of shards) for await (const record of readFeatureRecordsJsonl(shard)) records.push(record);
+  } else if (info.isDirectory()) {
     for await (const record of readNeuronRecordDirectory(path, model)) records.push(record);
   } else if (path.endsWith('.jsonl')) {
     for await (const record of readFeatureRecordsJsonl(path)) records.push(record);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiCompatibleProvider } from '../../src/llm/openai-compatible-provider.ts';
 import { startFakeLlmServer } from '../../src/llm/fake-server/index.ts';
 import type { Provider } from '../../src/llm/types.ts';
-import { demoRecordsPath } from '../../src/pipeline/config.ts';
+import { demoPlantedPath } from '../../src/pipeline/config.ts';
 import { scoreExplanation } from '../../src/pipeline/score-explanation.ts';
 import { loadFeatureRecords } from '../../src/records/load.ts';
 import { splitFeatureRecords } from '../../src/records/splits.ts';
@@ -30,7 +30,7 @@ let features: Map<string, FeatureRecord>;
 
 beforeAll(async () => {
   server = await startFakeLlmServer();
-  features = new Map((await loadFeatureRecords(demoRecordsPath)).map((f) => [featureKey(f.id), f]));
+  features = new Map((await loadFeatureRecords(demoPlantedPath)).map((f) => [featureKey(f.id), f]));
 });
 afterAll(async () => server.close());
 
@@ -42,7 +42,7 @@ async function correlationAll(simulator: Provider, feature: FeatureRecord, expla
 describe('score validity over the fake server', () => {
   it('has ground truth for the planted features, never inside the records', () => {
     expect(groundTruth.length).toBeGreaterThanOrEqual(10);
-    const recordsText = readFileSync(demoRecordsPath, 'utf8');
+    const recordsText = readFileSync(demoPlantedPath, 'utf8');
     for (const truth of groundTruth) expect(recordsText).not.toContain(truth.explanation);
   });
 

@@ -72,6 +72,17 @@ describe('loading records', () => {
     expect(await loadFeatureRecords(path)).toEqual([feature(0), feature(1)]);
   });
 
+  it('reads a directory of JSONL shards in name order, and refuses a feature present in two shards', async () => {
+    const shards = join(directory, 'shards');
+    mkdirSync(shards);
+    await writeFeatureRecordsJsonl(join(shards, 'b.jsonl'), [feature(2)]);
+    await writeFeatureRecordsJsonl(join(shards, 'a.jsonl'), [feature(0), feature(1)]);
+    writeFileSync(join(shards, 'notes.txt'), 'not a shard');
+    expect(await loadFeatureRecords(shards)).toEqual([feature(0), feature(1), feature(2)]);
+    await writeFeatureRecordsJsonl(join(shards, 'c.jsonl'), [feature(1)]);
+    await expect(loadFeatureRecords(shards)).rejects.toThrow(/appears twice/);
+  });
+
   const bad = async (name: string, text: string) => {
     const error = await loadFeatureRecords(file(name, text)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecordFormatError);
