@@ -4,6 +4,7 @@
  * Brown POS reference labels of the features beside it. Exit codes: 0 done, 2 usage or data error, 130 interrupted
  * (Ctrl+C; the batches done are kept, `--resume` continues).
  */
+import { abortOnSignals } from './abort-on-signals.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,26 +109,6 @@ function createExtractProgress(enabled: boolean) {
   };
 }
 
-function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) {
-      process.stderr.write('\nforced exit; the cache keeps every committed batch: continue with --resume\n');
-      process.exit(130);
-    }
-    process.stderr.write('\nstopping after the batch in flight… (Ctrl+C again to force)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
 
 /** `autointerp-cache/<model>/<hook>` under the working folder. */
 function defaultCacheDir(modelName: string, hook: string): string {
@@ -179,7 +160,7 @@ export function registerExtractCommand(program: Command): void {
         throw error;
       });
       const cacheDir = flags.cache ?? defaultCacheDir(subject.name, flags.hook);
-      const stop = abortOnSignals();
+      const stop = abortOnSignals({ stopping: 'stopping after the batch in flight…', forced: 'the cache keeps every committed batch: continue with --resume' });
       const progress = createExtractProgress(flags.progress && process.stderr.isTTY === true);
       let result;
       try {

@@ -1,4 +1,5 @@
 /** @module cli/run — `autointerp run`: the whole pipeline on a records source (or the embedded demo), then the leaderboard. */
+import { abortOnSignals } from './abort-on-signals.ts';
 import { Command, Option } from 'commander';
 import { DEMO_SOURCE, type OperationalOverrides, type PipelineConfigInput } from '../pipeline/config.ts';
 import { runPipeline } from '../pipeline/run-pipeline.ts';
@@ -84,30 +85,6 @@ function reportBatchEvents(progress: RunProgress | null, resumeCommand: () => st
   };
 }
 
-/**
- * First Ctrl+C: stop scheduling, let the features in flight finish (their LLM answers are paid for) and save them,
- * mark the run interrupted. Second: exit at once (each saved feature is one committed transaction).
- */
-function abortOnSignals(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) {
-      process.stderr.write('\nforced exit; resume later with `autointerp run --resume <run>`\n');
-      process.exit(130);
-    }
-    process.stderr.write('\nstopping after the features in flight… (Ctrl+C again to force)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
 
 export function registerRunCommand(program: Command): void {
   const command = program
@@ -143,7 +120,7 @@ export function registerRunCommand(program: Command): void {
   addReliabilityOptions(addProviderOptions(command)).action(async (options: RunOptions, self: Command) => {
     if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
     const { store, path, close } = openStore(options.db);
-    const stop = abortOnSignals();
+    const stop = abortOnSignals({ stopping: 'stopping after the features in flight…', forced: 'resume later with `autointerp run --resume <run>`' });
     try {
       let resumeRunId: number | undefined;
       if (options.resume) {
