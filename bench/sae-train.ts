@@ -1,0 +1,121 @@
+/**
+ * @module bench/sae-train — SAE training-step throughput (tokens/s) for the embedded model's MLP width (d_in 512,
+ * expansion 4× and 16×, batch 1024), both architectures, and its FLOP/s as a ratio of a plain
+ * [1024×1024]·[1024×1024] matmul's FLOP/s measured on the same backend in the same run, timed interleaved with the
+ * steps (DESIGN §9 target: ≥ 0.5): each round times one step, then the square matmul repeated for about as long.
+ *
+ * FLOPs counted per step are those of the dense products the step runs, 2·B·d_in·d_sae each: encoder forward, decoder
+ * forward, ∂features, ∂W_dec, ∂W_enc (10·B·d_in·d_sae); with AuxK active three more (its decoder forward, its
+ * ∂features and ∂W_dec: 16·B·d_in·d_sae). The element-wise work, TopK selection, transposes and Adam are not counted:
+ * they are the overhead the ratio shows. `topk + AuxK` trains on low-rank data (every row a mix of 8 directions), on
+ * which many latents never fire, and counts a latent dead after one idle batch (deadTokens = batch), so AuxK runs; the
+ * FLOPs of each timed step are counted from whether it did (`lastStepDeadLatents`).
+ *
+ * Run: `npx tsx bench/sae-train.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 3]`. Prints numbers only.
+ */
+import { parseArgs } from 'node:util';
+import { mulberry32, randomGaussian } from '../src/records/random.ts';
+import { SaeTrainer, type SaeTrainingOptions } from '../src/sae/train-sae.ts';
+import { initBackend, tf, type BackendPreference } from '../src/subject/backend.ts';
+
+const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '3' } } });
+const choice = await initBackend(values.backend as BackendPreference);
+const rounds = Math.max(1, Number(values.rounds));
+console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
+
+const dIn = 512;
+const batch = 1024;
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function timeIt(run: () => void): number {
+  const start = performance.now();
+  run();
+  return performance.now() - start;
+}
+
+// Activation-like data: a few batches of sparse non-negative mixtures (as MLP post-activations), reused in turn.
+const random = mulberry32(7);
+const batches = Array.from({ length: 4 }, () =>
+  Float32Array.from({ length: batch * dIn }, () => {
+    const value = randomGaussian(random);
+    return value > 0.5 ? value : 0;
+  }),
+);
+// Low-rank batches: each row a random non-negative mix of 8 fixed directions.
+const directions = Array.from({ length: 8 }, () => Float32Array.from({ length: dIn }, () => Math.abs(randomGaussian(random))));
+const lowRankBatches = Array.from({ length: 4 }, () => {
+  const out = new Float32Array(batch * dIn);
+  for (let row = 0; row < batch; row++) {
+    for (const direction of directions) {
+      const weight = Math.max(0, randomGaussian(random));
+      for (let j = 0; j < dIn; j++) out[row * dIn + j]! += weight * direction[j]!;
+    }
+  }
+  return out;
+});
+
+const square = tf.randomNormal([1024, 1024], 0, 1, 'float32', 1);
+const squareFlops = 2 * 1024 ** 3;
+const runSquare = () => tf.tidy(() => void tf.matMul(square, square).dataSync());
+
+interface Case {
+  name: string;
+  architecture: 'standard' | 'topk';
+  expansion: number;
+  auxK: boolean;
+}
+const cases: Case[] = [];
+for (const expansion of [4, 16]) {
+  cases.push({ name: `standard ${expansion}×`, architecture: 'standard', expansion, auxK: false });
+  cases.push({ name: `topk k=32 ${expansion}×`, architecture: 'topk', expansion, auxK: false });
+  cases.push({ name: `topk k=32 + AuxK ${expansion}×`, architecture: 'topk', expansion, auxK: true });
+}
+
+console.log(`d_in ${dIn}, batch ${batch} tokens; square matmul [1024×1024]·[1024×1024]; medians of ${rounds} interleaved rounds`);
+for (const { name, architecture, expansion, auxK } of cases) {
+  const dSae = dIn * expansion;
+  const options: SaeTrainingOptions = {
+    sae: { dIn, dSae, architecture, k: 32, l1Coefficient: 5, applyBDecToInput: true, normalizeActivations: 'expected_average_only_in', hookName: 'blocks.0.mlp.hook_post', modelName: 'bench' },
+    steps: 1_000_000,
+    learningRate: 1e-4,
+    deadTokens: auxK ? batch : 10_000_000,
+    decoderBiasInit: 'mean',
+    normalizationBatches: 1,
+  };
+  const data = auxK ? lowRankBatches : batches;
+  const trainer = SaeTrainer.create(options, [data[0]!]);
+  let next = 0;
+  const step = () => void trainer.trainStep(data[next++ % data.length]!);
+  step();
+  const warmStepMs = timeIt(step);
+  runSquare();
+  // Each round times one step, then the square matmul repeated for about as long, so both see the same machine load.
+  const repeats = Math.max(1, Math.round(warmStepMs / timeIt(runSquare)));
+  const stepMs: number[] = [];
+  const stepRates: number[] = [];
+  const squareMs: number[] = [];
+  let auxSteps = 0;
+  for (let round = 0; round < rounds; round++) {
+    const ms = timeIt(step);
+    const products = trainer.lastStepDeadLatents > 0 ? 16 : 10;
+    if (products === 16) auxSteps++;
+    stepMs.push(ms);
+    stepRates.push((products * batch * dIn * dSae) / ms / 1e6);
+    squareMs.push(timeIt(() => {
+      for (let repeat = 0; repeat < repeats; repeat++) runSquare();
+    }) / repeats);
+  }
+  trainer.dispose();
+  const stepRate = median(stepRates);
+  const squareRate = squareFlops / median(squareMs) / 1e6;
+  const counted = auxK ? `10 or 16·B·d_in·d_sae; AuxK ran on ${auxSteps} of ${rounds} timed steps` : '10·B·d_in·d_sae';
+  console.log(`\n${name}: d_sae ${dSae}, ${((10 * batch * dIn * dSae) / 1e9).toFixed(1)} GFLOP/step without AuxK (${counted})`);
+  console.log(`  train step:         ${median(stepMs).toFixed(1)} ms  ${((batch / median(stepMs)) * 1000).toFixed(0)} tokens/s  ${stepRate.toFixed(1)} GFLOP/s`);
+  console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
+  console.log(`  ratio step / square matmul FLOP/s: ${(stepRate / squareRate).toFixed(2)} (target ≥ 0.5)`);
+}
+square.dispose();
