@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const evaluation = {
     model: 'brown-1l',
     architecture: config,
-    parameters: [...(await model.toWeights()).values()].reduce((n, t) => n + t.data.length, 0),
+    parameters: model.namedParams().reduce((n, [, t]) => n + t.size, 0),
     training,
     evaluation: {
       protocol: `non-overlapping ${evalWindow}-token windows; tokens 1…${evalWindow - 1} of each window predicted; nats per token`,

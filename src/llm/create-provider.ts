@@ -48,15 +48,20 @@ export function parseProviderSpec(spec: string): ProviderSpec {
   return { provider: provider as ProviderName, model };
 }
 
-/** Creates the provider a spec names. */
-export function createProvider(spec: string, options: CreateProviderOptions = {}): Provider {
-  const parsed = parseProviderSpec(spec);
-  const shared = {
-    model: parsed.model,
+/** The options every SDK-backed client takes (model, key, fetch, timeout), from the ones given. */
+export function sdkClientOptions(model: string, options: CreateProviderOptions) {
+  return {
+    model,
     ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
   };
+}
+
+/** Creates the provider a spec names. */
+export function createProvider(spec: string, options: CreateProviderOptions = {}): Provider {
+  const parsed = parseProviderSpec(spec);
+  const shared = sdkClientOptions(parsed.model, options);
   switch (parsed.provider) {
     case 'baseline':
       return createBaselineProvider();

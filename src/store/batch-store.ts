@@ -6,6 +6,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
+import { preparedStatements } from './prepared-statements.ts';
 
 export type BatchPhase = 'explain' | 'simulate';
 export type BatchRequestStatus = 'pending' | 'succeeded' | 'errored' | 'expired' | 'canceled';
@@ -68,17 +69,11 @@ export interface BatchAnswer {
 const now = () => new Date().toISOString();
 
 export class BatchStore {
-  private readonly statements = new Map<string, Statement>();
+  /** Prepared statements, prepared once per store. */
+  private readonly sql: (text: string) => Statement;
 
-  constructor(readonly db: SqliteDatabase) {}
-
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+  constructor(readonly db: SqliteDatabase) {
+    this.sql = preparedStatements(db);
   }
 
   /** Records a submitted batch and its requests (all pending) in one transaction; returns the row id. */

@@ -6,6 +6,7 @@
 import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord, type RecordSource, type RecordSplit } from '../records/types.ts';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
+import { preparedStatements } from './prepared-statements.ts';
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
 
@@ -102,18 +103,11 @@ const now = () => new Date().toISOString();
 const layerText = (layer: FeatureId['layer']) => String(layer);
 
 export class ResultStore {
-  private readonly statements = new Map<string, Statement>();
+  /** Prepared statements, prepared once per store. */
+  private readonly sql: (text: string) => Statement;
 
-  constructor(readonly db: SqliteDatabase) {}
-
-  /** A prepared statement, prepared once per store (preparing costs more than running a small insert). */
-  private sql(text: string): Statement {
-    let statement = this.statements.get(text);
-    if (!statement) {
-      statement = this.db.prepare(text);
-      this.statements.set(text, statement);
-    }
-    return statement;
+  constructor(readonly db: SqliteDatabase) {
+    this.sql = preparedStatements(db);
   }
 
   createRun(run: NewRun): number {

@@ -3,20 +3,14 @@
  * `openai-compatible:<model>` (OpenAI Batch API at the base URL), `anthropic:<model>` (Message Batches). The
  * offline baseline has no Batch API.
  */
-import { parseProviderSpec, type CreateProviderOptions } from '../create-provider.ts';
+import { parseProviderSpec, sdkClientOptions, type CreateProviderOptions } from '../create-provider.ts';
 import { createAnthropicBatchClient } from './anthropic-batch-client.ts';
 import { createOpenAiBatchClient } from './openai-batch-client.ts';
 import type { BatchClient } from './types.ts';
 
 export function createBatchClient(spec: string, options: CreateProviderOptions = {}): BatchClient {
   const parsed = parseProviderSpec(spec);
-  const shared = {
-    model: parsed.model,
-    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-  };
+  const shared = { ...sdkClientOptions(parsed.model, options), ...(options.baseURL ? { baseURL: options.baseURL } : {}) };
   switch (parsed.provider) {
     case 'baseline':
       throw new Error('the offline baseline has no Batch API: --batch needs openai:, openai-compatible: or anthropic: providers');
