@@ -13,10 +13,11 @@
  * in every category (≡ 0 would leave out science_fiction and humor, which have 6 and 9). Training: the other 448.
  *
  * Command line: `npx tsx scripts/brown-text.ts --write-sample` writes data/corpus/brown-heldout.jsonl (the offline
- * corpus sample, format of src/subject/corpus-sample.ts) and data/corpus/README.md.
+ * corpus sample, format of src/subject/corpus-sample.ts) and data/corpus/README.md; `--write-train FILE` writes the
+ * whole training split in the same format (the SAE training corpus of scripts/train-embedded-saes.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultBrownDirectory, readBrownCorpus, type BrownDocument } from './brown-corpus.ts';
 import { formatCorpusSampleLine, type CorpusSampleDocument } from '../src/subject/corpus-sample.ts';
@@ -224,7 +225,24 @@ export function writeCorpusSample(
   return { file, bytes: sample.bytes, documents: sample.included.length };
 }
 
+/** Writes every training-split document, in corpus order, as a corpus-sample JSONL (for SAE training; not committed). */
+export function writeTrainingCorpus(file: string): { bytes: number; documents: number } {
+  const documents = brownDocumentsText('train');
+  const content = documents.map((document) => `${formatCorpusSampleLine(toSampleDocument(document))}\n`).join('');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, content);
+  return { bytes: Buffer.byteLength(content, 'utf8'), documents: documents.length };
+}
+
 function main(): void {
+  const trainAt = process.argv.indexOf('--write-train');
+  if (trainAt >= 0) {
+    const file = process.argv[trainAt + 1];
+    if (!file) throw new Error('--write-train needs a file name');
+    const { bytes, documents } = writeTrainingCorpus(file);
+    console.log(`wrote ${file}: ${documents} documents, ${bytes} bytes`);
+    return;
+  }
   if (!process.argv.includes('--write-sample')) {
     const train = brownDocumentsText('train');
     const heldOut = brownDocumentsText('heldout');

@@ -16,6 +16,7 @@ import { registerTagCommand } from './tag.ts';
 import { registerRunCommand } from './run.ts';
 import { registerSimulateAndScoreCommands } from './score.ts';
 import { registerServeFakeCommand } from './serve-fake.ts';
+import { registerTrainSaeCommands } from './train-sae.ts';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerTagCommand(program);
   registerServeFakeCommand(program);
   registerExtractCommand(program);
+  registerTrainSaeCommands(program);
   return program;
 }
 

@@ -641,6 +641,8 @@ export interface TrainSaeOptions extends SaeTrainingOptions {
    * checkpoint, training resumes from it (its options must equal these, else an error names the first difference).
    */
   checkpoint?: { directory: string; every: number };
+  /** When aborted, training stops after the step in flight, saves the checkpoint and returns (`interrupted`). */
+  signal?: AbortSignal;
 }
 
 export interface TrainSaeResult {
@@ -662,6 +664,8 @@ export interface TrainSaeResult {
   seconds: number;
   /** Metrics of the last report step of this call. */
   lastMetrics: SaeStepMetrics | null;
+  /** True when `signal` stopped the run before `steps`. */
+  interrupted: boolean;
 }
 
 async function* readBatches(source: ActivationBatchSource, start: number): AsyncGenerator<Float32Array> {
@@ -725,7 +729,7 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
     }
     let lastMetrics: SaeStepMetrics | null = null;
     const windowStart = resolved.steps - resolved.densityWindowSteps;
-    while (trainer.step < resolved.steps) {
+    while (trainer.step < resolved.steps && !options.signal?.aborted) {
       let batch = pending.shift();
       if (!batch) {
         const next = await batches.next();
@@ -748,6 +752,8 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
       if (options.checkpoint && trainer.step % options.checkpoint.every === 0 && trainer.step < resolved.steps) {
         writeTrainerCheckpoint(options.checkpoint.directory, trainer.exportState());
       }
+      // Let signal handlers (Ctrl+C) run: a synchronous batch source never leaves the microtask queue otherwise.
+      if (options.signal) await new Promise((resolve) => setImmediate(resolve));
     }
     if (options.checkpoint && trainer.step !== resumedFrom) writeTrainerCheckpoint(options.checkpoint.directory, trainer.exportState());
     const window = trainer.densityWindow();
@@ -762,6 +768,7 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
       resumedFrom,
       seconds: (performance.now() - started) / 1000,
       lastMetrics,
+      interrupted: trainer.step < resolved.steps && options.signal?.aborted === true,
     };
   } finally {
     trainer?.dispose();

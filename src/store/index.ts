@@ -2,3 +2,4 @@
 export * from './database.ts';
 export * from './result-store.ts';
 export * from './batch-store.ts';
+export * from './sae-store.ts';

@@ -149,4 +149,31 @@ export const migrations: readonly string[] = [
   CREATE INDEX llm_batch_requests_by_custom_id ON llm_batch_requests (custom_id);
   ALTER TABLE llm_calls ADD COLUMN batch_id TEXT;  -- the provider batch that answered, null for live calls
   `,
+  // 5: sparse autoencoders (their features' ids name them) and their quality metrics per evaluation split.
+  `
+  CREATE TABLE saes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,       -- the name feature ids carry (FeatureId.sae)
+    model TEXT NOT NULL,             -- subject model
+    hook TEXT NOT NULL,              -- hook point it reads
+    architecture TEXT NOT NULL,      -- standard | topk
+    d_in INTEGER NOT NULL,
+    d_sae INTEGER NOT NULL,
+    k INTEGER,                       -- topk only
+    l1_coefficient REAL,             -- standard only
+    path TEXT,                       -- the SAELens folder
+    weights_digest TEXT,             -- sha256 of its weights file
+    training TEXT,                   -- JSON: options, steps, tokens, seconds (null for an imported SAE)
+    density_histogram TEXT,          -- JSON log-density histogram of the latest evaluation
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE sae_metrics (
+    sae_id INTEGER NOT NULL REFERENCES saes(id),
+    split TEXT NOT NULL,             -- what it was measured on, e.g. heldout
+    metric TEXT NOT NULL,            -- l0 | mse | fvu | explained_variance | dead_fraction | dense_fraction | ce_original | ce_reconstructed | ce_zero_ablated | ce_loss_recovered | kl_divergence | kl_score
+    value REAL,                      -- null when undefined (e.g. FVU of constant inputs)
+    n_tokens INTEGER NOT NULL,
+    PRIMARY KEY (sae_id, split, metric)
+  );
+  `,
 ];

@@ -558,6 +558,36 @@ export class ActivationCache {
   }
 
   /**
+   * All features of the given token rows (ascending, in range), row-major [rows.length × width]; runs of
+   * consecutive rows are read in one call, so a sorted random sample costs one small read per run.
+   */
+  readRowSet(rows: Int32Array): Float32Array {
+    const { width, tokens } = this.header;
+    const halves = new Uint16Array(rows.length * width);
+    if (rows.length > 0) {
+      const fd = openSync(join(this.directory, cacheFiles.activations), 'r');
+      try {
+        let first = 0;
+        while (first < rows.length) {
+          let last = first;
+          while (last + 1 < rows.length && rows[last + 1] === rows[last]! + 1) last++;
+          const row = rows[first]!;
+          if (!(Number.isInteger(row) && row >= 0 && rows[last]! < tokens) || (first > 0 && row <= rows[first - 1]!)) {
+            throw new RangeError(`readRowSet: rows must be ascending and inside [0, ${tokens}); got ${row} at index ${first}`);
+          }
+          readAll(fd, bytesOf(halves.subarray(first * width, (last + 1) * width)), row * width * 2);
+          first = last + 1;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const out = new Float32Array(halves.length);
+    for (let index = 0; index < halves.length; index++) out[index] = float16Table[halves[index]!]!;
+    return out;
+  }
+
+  /**
    * The given features (columns) for every token, or for `options.rows` only: row-major [rows × features.length],
    * read in one streaming pass over activations.bin with a bounded buffer.
    */

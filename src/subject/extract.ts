@@ -28,7 +28,7 @@ import { basename, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { parseBrownTag } from './brown-tags.ts';
 import { buildFeatureRecords, type BuildRecordsOptions } from '../records/build-from-dense.ts';
-import { featureKey, type FeatureId, type FeatureRecord } from '../records/types.ts';
+import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord } from '../records/types.ts';
 import {
   ActivationCache,
   ActivationCacheWriter,
@@ -38,6 +38,7 @@ import {
   type ActivationCacheIdentity,
   type CacheCorpusFormat,
   type CacheSequence,
+  type ColumnChunk,
 } from './activation-cache.ts';
 import { parseCorpusSampleLine, type CorpusSampleWord } from './corpus-sample.ts';
 import { hookWidth } from './gpt2-model.ts';
@@ -574,7 +575,22 @@ export interface ReferenceLabel extends TagAssociation {
   measure: 'point-biserial r';
 }
 
+/**
+ * Where feature columns come from when they are not the cache's own activations, e.g. an SAE's latents computed
+ * from them (sae/sae-columns). `read` gets ascending cache rows and returns row-major [rows × features.length].
+ */
+export interface FeatureColumnSource {
+  /** Number of features (columns). */
+  width: number;
+  /** Feature id kind and SAE name of the features. */
+  kind: FeatureKind;
+  sae?: string;
+  read(cache: ActivationCache, features: readonly number[], rows: Int32Array): Float32Array;
+}
+
 export interface RecordsFromCacheOptions extends BuildRecordsOptions {
+  /** Build the features of this source instead of the cache's own activations (neurons). */
+  columns?: FeatureColumnSource;
   /** Features (columns) to build, default 'all'. */
   features?: readonly number[] | 'all';
   /** Features read per pass over activations.bin (default 64): memory ≈ tokens × chunkFeatures × 4 bytes. */
@@ -622,9 +638,10 @@ export function parseFeatureList(text: string, width: number): number[] | 'all' 
 export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOptions = {}): RecordsFromCacheResult {
   const cache = ActivationCache.open(cacheDir);
   const { header } = cache;
-  const features = options.features === undefined || options.features === 'all' ? Array.from({ length: header.width }, (_, index) => index) : [...options.features];
+  const width = options.columns?.width ?? header.width;
+  const features = options.features === undefined || options.features === 'all' ? Array.from({ length: width }, (_, index) => index) : [...options.features];
   for (const feature of features) {
-    if (!(Number.isInteger(feature) && feature >= 0 && feature < header.width)) throw new RangeError(`feature ${feature} is not in [0, ${header.width})`);
+    if (!(Number.isInteger(feature) && feature >= 0 && feature < width)) throw new RangeError(`feature ${feature} is not in [0, ${width})`);
   }
   const chunkFeatures = options.chunkFeatures ?? 64;
   const minLabelCorrelation = options.minLabelCorrelation ?? 0.5;
@@ -680,8 +697,19 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
     seed: options.seed,
   };
   let done = 0;
-  for (const chunk of cache.columnChunks(features, chunkFeatures, { rows })) {
-    const ids: FeatureId[] = chunk.features.map((index) => ({ model, layer, kind: 'neuron', index }));
+  const source = options.columns;
+  const chunks: Iterable<ColumnChunk> = source
+    ? (function* () {
+        for (let first = 0; first < features.length; first += chunkFeatures) {
+          const chunk = features.slice(first, first + chunkFeatures);
+          yield { features: chunk, values: source.read(cache, chunk, rows) };
+        }
+      })()
+    : cache.columnChunks(features, chunkFeatures, { rows });
+  for (const chunk of chunks) {
+    const ids: FeatureId[] = chunk.features.map((index) =>
+      source ? { model, layer, kind: source.kind, index, ...(source.sae ? { sae: source.sae } : {}) } : { model, layer, kind: 'neuron', index },
+    );
     records.push(...buildFeatureRecords({ tokens: tokenStrings, values: chunk.values, nFeatures: chunk.features.length, documentStarts }, ids, buildOptions));
     if (rowBaseTag) {
       const associations = tagAssociations(chunk.values, chunk.features.length, rowBaseTag, baseTags);

@@ -1,0 +1,132 @@
+/**
+ * @module score/ablation — the ablation score of an explanation (DESIGN §4, issue 6): how much of a feature's effect
+ * on the subject model's next-token predictions survives when the feature is replaced by the explanation's
+ * (calibrated) simulated activations, relative to replacing it by its mean.
+ *
+ * `ablation = 1 − E[JSD(p_orig, p_sim)] / E[JSD(p_orig, p_mean)]`, E the mean over every patched position of every
+ * record (positions pooled, not a mean of per-record scores), p the model's next-token distribution at the position,
+ * `JSD(p, q) = ½·KL(p ‖ m) + ½·KL(q ‖ m)` with `m = ½(p + q)`, in nats (natural log), so 0 ≤ JSD ≤ ln 2.
+ * 1: the simulation reproduces the feature's effect; 0: it does no better than the mean; negative: worse than the
+ * mean. Undefined (null, with a reason) when mean ablation changes nothing (E[JSD(orig, mean)] below `minMeanJsd`).
+ *
+ * Pure float64 code; the forward passes that produce the distributions are in subject/feature-ablation.ts.
+ */
+import type { LinearCalibration } from './calibration.ts';
+
+/** What replaces a feature on one record's window, in raw activation units (the feature's own scale). */
+export interface AblationReplacement {
+  /** Calibrated simulated activation of each window token. */
+  simulated: readonly number[];
+  /** The feature's mean activation (mean ablation). */
+  mean: number;
+}
+
+export interface AblationScore {
+  /** 1 − meanJsdSimulated / meanJsdMean; null when mean ablation has no effect (see `reason`). */
+  score: number | null;
+  /** Why `score` is null. */
+  reason?: string;
+  /** E[JSD(p_orig, p_sim)], nats. */
+  meanJsdSimulated: number;
+  /** E[JSD(p_orig, p_mean)], nats. */
+  meanJsdMean: number;
+  /** Positions pooled. */
+  positions: number;
+}
+
+export interface AblationScoreOptions {
+  /** E[JSD(orig, mean)] at or below this (nats) counts as "no effect" (default 1e-9, float32 logit noise). */
+  minMeanJsd?: number;
+}
+
+const defaultMinMeanJsd = 1e-9;
+
+/** Numerically stable log-softmax in float64: `x_v − max − log Σ exp(x − max)`. */
+export function logSoftmax(logits: ArrayLike<number>, out: Float64Array = new Float64Array(logits.length)): Float64Array {
+  let max = -Infinity;
+  for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]!);
+  let sum = 0;
+  for (let v = 0; v < logits.length; v++) sum += Math.exp(logits[v]! - max);
+  const shift = max + Math.log(sum);
+  for (let v = 0; v < logits.length; v++) out[v] = logits[v]! - shift;
+  return out;
+}
+
+/**
+ * JSD (nats) of two distributions given as log-probabilities. Per entry, with h ≥ l the larger and smaller of the two
+ * log-probabilities, δ = h − l and L = log(1 + e^−δ): `log(p_h/m) = ln 2 − L`, `log(p_l/m) = ln 2 − L − δ`, and
+ * p_l = p_h·e^−δ (three transcendental calls an entry). Equal entries contribute exactly 0, so equal inputs give 0;
+ * zero-probability entries (−∞) contribute nothing.
+ */
+export function jensenShannonFromLogProbs(logProbsA: ArrayLike<number>, logProbsB: ArrayLike<number>): number {
+  if (logProbsA.length !== logProbsB.length) throw new RangeError(`jensenShannon: ${logProbsA.length} vs ${logProbsB.length} entries`);
+  let sum = 0;
+  for (let v = 0; v < logProbsA.length; v++) {
+    const a = logProbsA[v]!;
+    const b = logProbsB[v]!;
+    if (a === b) continue;
+    const gap = Math.abs(a - b);
+    const high = Math.exp(Math.max(a, b));
+    const ratio = Math.exp(-gap);
+    const shared = Math.LN2 - Math.log1p(ratio);
+    sum += high * shared;
+    if (ratio > 0) sum += high * ratio * (shared - gap);
+  }
+  // Rounding can leave a tiny negative value for nearly equal distributions.
+  return Math.max(0, sum / 2);
+}
+
+/** JSD (nats) of the softmax distributions of two logit vectors. */
+export function jensenShannon(logitsA: ArrayLike<number>, logitsB: ArrayLike<number>): number {
+  return jensenShannonFromLogProbs(logSoftmax(logitsA), logSoftmax(logitsB));
+}
+
+/** The ablation score from the JSD of each patched position (same positions, same order, in both arrays). */
+export function ablationScore(jsdSimulated: readonly number[], jsdMean: readonly number[], options: AblationScoreOptions = {}): AblationScore {
+  if (jsdSimulated.length !== jsdMean.length) throw new RangeError(`ablationScore: ${jsdSimulated.length} simulated vs ${jsdMean.length} mean positions`);
+  const positions = jsdSimulated.length;
+  if (positions === 0) throw new RangeError('ablationScore: no positions');
+  let sumSimulated = 0;
+  let sumMean = 0;
+  for (let i = 0; i < positions; i++) {
+    const simulated = jsdSimulated[i]!;
+    const mean = jsdMean[i]!;
+    if (!(Number.isFinite(simulated) && Number.isFinite(mean))) throw new RangeError(`ablationScore: non-finite JSD at position ${i}`);
+    sumSimulated += simulated;
+    sumMean += mean;
+  }
+  const meanJsdSimulated = sumSimulated / positions;
+  const meanJsdMean = sumMean / positions;
+  const minMeanJsd = options.minMeanJsd ?? defaultMinMeanJsd;
+  if (!(meanJsdMean > minMeanJsd)) {
+    return {
+      score: null,
+      reason: `replacing the feature by its mean does not change the predictions (E[JSD(orig, mean)] = ${meanJsdMean.toExponential(2)} nats ≤ ${minMeanJsd})`,
+      meanJsdSimulated,
+      meanJsdMean,
+      positions,
+    };
+  }
+  return { score: 1 - meanJsdSimulated / meanJsdMean, meanJsdSimulated, meanJsdMean, positions };
+}
+
+/**
+ * A record's replacement from the simulator's values (0–10 scale) and a calibration fitted on the calibration set
+ * (`fitLinearCalibration(trueActivations, simulated)`, score/calibration.ts): `slope·x + intercept`, raw units. A
+ * missing prediction (null) is replaced by the mean, as mean ablation would; `missing` counts them.
+ */
+export function calibratedReplacement(
+  calibration: LinearCalibration,
+  simulated: readonly (number | null)[],
+  mean: number,
+): AblationReplacement & { missing: number } {
+  let missing = 0;
+  const values = simulated.map((x) => {
+    if (x === null) {
+      missing += 1;
+      return mean;
+    }
+    return calibration.slope * x + calibration.intercept;
+  });
+  return { simulated: values, mean, missing };
+}

@@ -1,0 +1,254 @@
+/**
+ * @module subject/feature-ablation — the forward passes behind the ablation score (score/ablation.ts, DESIGN §4):
+ * for each record, the subject model runs on `contextIds ++ tokenIds` three times — original; the feature set to the
+ * calibrated simulated activations at the window positions; set to its mean there — and the Jensen–Shannon
+ * divergence JSD(p_orig, p_patched) of the next-token distributions is taken at every window position.
+ * `ablation = 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)]`, positions of all records pooled.
+ *
+ * Setting feature i of activation x to a' (x [B, T, width] at the feature's hook point):
+ * - neuron: `x' = x + (a' − x_i)·e_i` (coordinate i replaced, the others untouched);
+ * - SAE latent: `x' = x + (a' − f_i(x))·W_dec[i] / s` with f = the SAE's encoding of x and s its activation scale,
+ *   which changes the reconstruction x̂ by exactly the decoder's share of the new value and keeps the SAE's error
+ *   x − x̂ (the model sees its real activation everywhere except along the feature).
+ * Context positions are never patched; a window position where a' equals the feature's value is left exactly as is,
+ * so a perfect simulation scores 1.
+ *
+ * Records of equal total length run together, as many rows per forward pass as keep the logits at or below
+ * `maxLogitsPerBatch` floats (at least one row). Only the window rows of the logits are read back; the JSDs are
+ * computed on the host in float64 (score/ablation.ts), which makes identical distributions give exactly 0.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { SparseAutoencoder } from '../sae/sae-model.ts';
+import {
+  ablationScore,
+  jensenShannonFromLogProbs,
+  logSoftmax,
+  type AblationReplacement,
+  type AblationScore,
+  type AblationScoreOptions,
+} from '../score/ablation.ts';
+import { hookWidth, type Gpt2Model } from './gpt2-model.ts';
+
+/** The feature to replace: an activation coordinate at a hook point, or a latent of an SAE (at `sae.config.hookName`). */
+export type FeatureTarget = { kind: 'neuron'; hook: string; index: number } | { kind: 'sae'; sae: SparseAutoencoder; index: number };
+
+/** One window to score, with the tokens the model saw before it in the same sequence. */
+export interface AblationRecord {
+  /** Token ids before the window (possibly empty); run, never patched, never scored. */
+  contextIds: readonly number[];
+  /** The window's token ids; the feature is replaced and the JSD taken at each of them. */
+  tokenIds: readonly number[];
+  /** One simulated value per token id, raw units (already calibrated), and the feature's mean. */
+  replacement: AblationReplacement;
+}
+
+export interface FeatureAblationOptions extends AblationScoreOptions {
+  /** Logit floats per forward pass (rows × length × vocabulary), default 2²² (16 MB); bounds memory. */
+  maxLogitsPerBatch?: number;
+  /** Called after each batch with the records done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface FeatureAblationResult extends AblationScore {
+  /** Per record, in input order: JSD(orig, sim) and JSD(orig, mean) at each window position, nats. */
+  records: { jsdSimulated: number[]; jsdMean: number[] }[];
+}
+
+const defaultMaxLogitsPerBatch = 1 << 22;
+/** Sequences per forward pass when capturing activations (no logits are computed). */
+const captureRows = 64;
+
+/** The hook point a target lives at. */
+export function targetHook(target: FeatureTarget): string {
+  return target.kind === 'neuron' ? target.hook : target.sae.config.hookName;
+}
+
+function checkTarget(model: Gpt2Model, target: FeatureTarget): string {
+  const hook = targetHook(target);
+  model.checkHookNames([hook]);
+  const width = hookWidth(model.config, hook);
+  if (width === null) throw new RangeError(`feature ablation: ${hook} is an attention pattern, not an activation`);
+  const size = target.kind === 'neuron' ? width : target.sae.dSae;
+  if (!(Number.isInteger(target.index) && target.index >= 0 && target.index < size)) {
+    throw new RangeError(`feature ablation: index ${target.index} outside [0, ${size}) at ${hook}`);
+  }
+  if (target.kind === 'sae' && target.sae.dIn !== width) {
+    throw new RangeError(`feature ablation: the SAE reads ${target.sae.dIn} values but ${hook} has ${width}`);
+  }
+  return hook;
+}
+
+/** The feature's activation [B, T, 1] in an activation x [B, T, width] at its hook point. */
+export function featureActivationOf(activation: tf.Tensor3D, target: FeatureTarget): tf.Tensor3D {
+  const [rows, length, width] = activation.shape;
+  if (target.kind === 'neuron') return tf.slice(activation, [0, 0, target.index], [rows, length, 1]);
+  return tf.tidy(() => {
+    const features = target.sae.encode(tf.reshape(activation, [rows * length, width]));
+    return tf.reshape(tf.slice(features, [0, target.index], [rows * length, 1]), [rows, length, 1]);
+  });
+}
+
+/** The change of x per unit of the feature, [1, width]: e_i for a neuron, W_dec[i] / s for an SAE latent. */
+function featureDirection(target: FeatureTarget, width: number): tf.Tensor2D {
+  if (target.kind === 'neuron') {
+    const unit = new Float32Array(width);
+    unit[target.index] = 1;
+    return tf.tensor2d(unit, [1, width]);
+  }
+  return tf.tidy(() => tf.div(tf.slice(target.sae.params.W_dec, [target.index, 0], [1, width]), target.sae.scale));
+}
+
+/**
+ * x' with the feature set to `values` [B, T, 1] where `mask` [B, T, 1] is 1 (see the module comment); x elsewhere.
+ */
+export function replaceFeature(activation: tf.Tensor3D, target: FeatureTarget, values: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const delta = tf.mul(tf.sub(values, featureActivationOf(activation, target)), mask);
+    return tf.add(activation, tf.mul(delta, featureDirection(target, activation.shape[2])));
+  });
+}
+
+/** Indices of `items` grouped by equal `lengthOf`, each group cut into chunks of at most `rowsFor(length)`. */
+function batchesByLength<T>(items: readonly T[], lengthOf: (item: T) => number, rowsFor: (length: number) => number): { length: number; indices: number[] }[] {
+  const groups = new Map<number, number[]>();
+  items.forEach((item, index) => {
+    const length = lengthOf(item);
+    const group = groups.get(length) ?? [];
+    group.push(index);
+    groups.set(length, group);
+  });
+  const batches: { length: number; indices: number[] }[] = [];
+  for (const [length, indices] of groups) {
+    const rows = rowsFor(length);
+    for (let first = 0; first < indices.length; first += rows) batches.push({ length, indices: indices.slice(first, first + rows) });
+  }
+  return batches;
+}
+
+/** The feature's activation at every token of each sequence (as the patch computes it), raw units. */
+export function featureActivations(model: Gpt2Model, target: FeatureTarget, sequences: readonly (readonly number[])[]): number[][] {
+  const hook = checkTarget(model, target);
+  const out: number[][] = new Array(sequences.length);
+  for (const { length, indices } of batchesByLength(sequences, (s) => s.length, () => captureRows)) {
+    const ids = indices.map((index) => sequences[index]!);
+    const captured = tf.tidy(() => {
+      const box: { value?: tf.Tensor3D } = {};
+      model.forward(ids, undefined, {
+        hooks: {
+          [hook]: (activation) => {
+            box.value = featureActivationOf(activation as tf.Tensor3D, target);
+          },
+        },
+        stopAt: hook,
+      });
+      return box.value!;
+    });
+    const data = captured.dataSync();
+    captured.dispose();
+    indices.forEach((index, row) => {
+      out[index] = Array.from(data.subarray(row * length, (row + 1) * length));
+    });
+  }
+  return out;
+}
+
+function checkRecord(record: AblationRecord, index: number, nPositions: number): void {
+  const where = `feature ablation: record ${index}`;
+  if (record.tokenIds.length === 0) throw new RangeError(`${where} has no window tokens`);
+  if (record.replacement.simulated.length !== record.tokenIds.length) {
+    throw new RangeError(`${where} has ${record.tokenIds.length} tokens but ${record.replacement.simulated.length} simulated values`);
+  }
+  if (!record.replacement.simulated.every(Number.isFinite) || !Number.isFinite(record.replacement.mean)) {
+    throw new RangeError(`${where} has a non-finite replacement value`);
+  }
+  const length = record.contextIds.length + record.tokenIds.length;
+  if (length > nPositions) throw new RangeError(`${where} has ${length} tokens with its context; the model's context is ${nPositions}`);
+}
+
+/** Window-row logits of the three passes of one batch, as host arrays [windowRows × V]. */
+function batchLogits(model: Gpt2Model, target: FeatureTarget, hook: string, part: readonly AblationRecord[], length: number) {
+  const rows = part.length;
+  const ids = new Int32Array(rows * length);
+  const mask = new Float32Array(rows * length);
+  const simulated = new Float32Array(rows * length);
+  const mean = new Float32Array(rows * length);
+  const windowRows: number[] = [];
+  part.forEach((record, row) => {
+    const start = row * length + record.contextIds.length;
+    ids.set(record.contextIds, row * length);
+    ids.set(record.tokenIds, start);
+    record.tokenIds.forEach((_, t) => {
+      mask[start + t] = 1;
+      simulated[start + t] = record.replacement.simulated[t]!;
+      mean[start + t] = record.replacement.mean;
+      windowRows.push(start + t);
+    });
+  });
+  const vocab = model.config.vocabSize;
+  const tensors = tf.tidy(() => {
+    const maskTensor = tf.tensor3d(mask, [rows, length, 1]);
+    const gatherRows = tf.tensor1d(windowRows, 'int32');
+    // Each pass in its own tidy: one pass's intermediates at a time.
+    const windowLogits = (values: Float32Array | null) =>
+      tf.tidy(() => {
+        const replacement = values && tf.tensor3d(values, [rows, length, 1]);
+        const hooks = replacement ? { [hook]: (activation: tf.Tensor) => replaceFeature(activation as tf.Tensor3D, target, replacement, maskTensor) } : {};
+        const { logits } = model.forward(ids, rows, { hooks });
+        return tf.gather(tf.reshape(logits!, [rows * length, vocab]), gatherRows);
+      });
+    return [windowLogits(null), windowLogits(simulated), windowLogits(mean)];
+  });
+  const [original, withSimulated, withMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
+  tf.dispose(tensors);
+  return { original, withSimulated, withMean };
+}
+
+/**
+ * Runs the three forward passes for every record and returns the ablation score with the per-position JSDs.
+ * Needs a started tfjs backend; yields to the event loop between batches.
+ */
+export async function scoreFeatureAblation(
+  model: Gpt2Model,
+  target: FeatureTarget,
+  records: readonly AblationRecord[],
+  options: FeatureAblationOptions = {},
+): Promise<FeatureAblationResult> {
+  const hook = checkTarget(model, target);
+  records.forEach((record, index) => checkRecord(record, index, model.config.nPositions));
+  const budget = options.maxLogitsPerBatch ?? defaultMaxLogitsPerBatch;
+  const vocab = model.config.vocabSize;
+  const batches = batchesByLength(
+    records,
+    (record) => record.contextIds.length + record.tokenIds.length,
+    (length) => Math.max(1, Math.floor(budget / (length * vocab))),
+  );
+  const perRecord: FeatureAblationResult['records'] = new Array(records.length);
+  const logProbsOriginal = new Float64Array(vocab);
+  const logProbsPatched = new Float64Array(vocab);
+  let done = 0;
+  for (const { length, indices } of batches) {
+    const part = indices.map((index) => records[index]!);
+    const logits = batchLogits(model, target, hook, part, length);
+    let windowRow = 0;
+    part.forEach((record, row) => {
+      const jsdSimulated: number[] = [];
+      const jsdMean: number[] = [];
+      for (let t = 0; t < record.tokenIds.length; t++, windowRow++) {
+        const span = [windowRow * vocab, (windowRow + 1) * vocab] as const;
+        logSoftmax(logits.original.subarray(...span), logProbsOriginal);
+        jsdSimulated.push(jensenShannonFromLogProbs(logProbsOriginal, logSoftmax(logits.withSimulated.subarray(...span), logProbsPatched)));
+        jsdMean.push(jensenShannonFromLogProbs(logProbsOriginal, logSoftmax(logits.withMean.subarray(...span), logProbsPatched)));
+      }
+      perRecord[indices[row]!] = { jsdSimulated, jsdMean };
+    });
+    done += part.length;
+    options.onProgress?.(done, records.length);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const score = ablationScore(
+    perRecord.flatMap((r) => r.jsdSimulated),
+    perRecord.flatMap((r) => r.jsdMean),
+    options,
+  );
+  return { ...score, records: perRecord };
+}
