@@ -17,6 +17,7 @@ import { registerRunCommand } from './run.ts';
 import { registerSimulateAndScoreCommands } from './score.ts';
 import { registerServeFakeCommand } from './serve-fake.ts';
 import { registerTrainSaeCommands } from './train-sae.ts';
+import { registerSteerCommand } from './steer.ts';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerServeFakeCommand(program);
   registerExtractCommand(program);
   registerTrainSaeCommands(program);
+  registerSteerCommand(program);
   return program;
 }
 

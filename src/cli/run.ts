@@ -1,10 +1,12 @@
 /** @module cli/run — `autointerp run`: the whole pipeline on a records source (or the embedded demo), then the leaderboard. */
 import { abortOnSignals } from './abort-on-signals.ts';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DEMO_SOURCE, type OperationalOverrides, type PipelineConfigInput } from '../pipeline/config.ts';
 import { runPipeline } from '../pipeline/run-pipeline.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
+import { collect } from './compare.ts';
 import { UsageError } from './errors.ts';
 import type { BatchEvent } from '../pipeline/batch-mode.ts';
 import { createRunProgress, formatUsd, type RunProgress } from './progress.ts';
@@ -34,6 +36,9 @@ interface RunOptions extends ReliabilityFlags {
   simulatePrompt?: string;
   concurrency?: number;
   limit?: number;
+  ablation: boolean;
+  subjectModel?: string[];
+  sae?: string[];
   resume?: string;
   db?: string;
   json?: boolean;
@@ -106,6 +111,9 @@ export function registerRunCommand(program: Command): void {
     .option('--simulate-prompt <version>', 'simulate prompt version in prompts/ (default simulate.v1)')
     .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
     .option('--limit <n>', 'only the first N features', positiveInteger)
+    .option('--no-ablation', 'no ablation scores (default: computed where the subject model is available and records carry token ids)')
+    .option('--subject-model <dir>', 'a subject model folder for ablation scores, known by its folder name (repeatable; the embedded brown-1l is always known)', collect, [])
+    .option('--sae <dir>', 'an SAE folder (SAELens layout) for ablation scores of its features, known by its folder name (repeatable; data/sae/* are known)', collect, [])
     .option('--resume <run>', 'resume an interrupted run (id or name) with its stored configuration')
     .option(
       '--batch',
@@ -147,6 +155,9 @@ export function registerRunCommand(program: Command): void {
         ...(options.simulatePrompt ? { simulatePrompt: options.simulatePrompt } : {}),
         ...(options.simulationSamples ? { simulationSamples: options.simulationSamples } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
+        ablation: options.ablation,
+        ...(options.subjectModel?.length ? { subjectModels: options.subjectModel.map((folder) => resolve(folder)) } : {}),
+        ...(options.sae?.length ? { saes: options.sae.map((folder) => resolve(folder)) } : {}),
         ...overrides,
       };
       const progress = options.progress ? createRunProgress('autointerp') : null;
@@ -180,6 +191,7 @@ export function registerRunCommand(program: Command): void {
       process.stderr.write(
         `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s · ${money}${summary.remaining > 0 ? ` · ${summary.remaining} left to do` : ''}\n`,
       );
+      for (const note of summary.ablationNotes ?? []) process.stderr.write(`note: ${note}\n`);
       if (summary.stoppedBy === 'budget') {
         process.stderr.write(`budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`);
       }

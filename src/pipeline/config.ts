@@ -47,6 +47,15 @@ export const PipelineConfigSchema = z.object({
   concurrency: z.number().int().positive().default(4),
   /** Only the first N features of the source (handy for a trial run). */
   limit: z.number().int().positive().optional(),
+  /**
+   * Ablation scores (`ablation.all`) through the subject model, for features whose model (and SAE) is available and
+   * whose records carry token ids: on by default (`--no-ablation` turns it off).
+   */
+  ablation: z.boolean().default(true),
+  /** Subject model folders for ablation beyond the embedded brown-1l (`--subject-model`; known by folder name). */
+  subjectModels: z.array(z.string().min(1)).default([]),
+  /** SAE folders (SAELens layout) for ablation beyond the embedded data/sae/* (`--sae`; known by folder name). */
+  saes: z.array(z.string().min(1)).default([]),
 
   // Reliability (DESIGN §6). These change how a run is executed, not its results: `--resume` may override them.
   /** Request starts per minute, explainer and simulator on one API together. Default: unlimited. */

@@ -11,6 +11,7 @@ import type { FeatureRecord, SplitRecord } from '../records/types.ts';
 import type { FeatureScore, ScoreKind } from '../score/score-feature.ts';
 import type { FeatureResult, LlmCallRow, StoredRecord } from '../store/result-store.ts';
 import type { PipelineConfig } from './config.ts';
+import type { AblationScorer } from './ablation-scorer.ts';
 import { explainRecords } from './explain-records.ts';
 import { scoreExplanation, type ExplanationScoring } from './score-explanation.ts';
 
@@ -21,6 +22,8 @@ export interface FeatureContext {
   explainTemplate: ExplainTemplate;
   simulateTemplate: SimulateTemplate;
   countTokens: (text: string) => number;
+  /** Adds the ablation score where the feature's subject model is available (pipeline/ablation-scorer). */
+  ablation?: AblationScorer;
   signal?: AbortSignal;
   /** Cost of a call in USD (null: price unknown; 0 for cached answers; batch answers at the batch price). Default: null. */
   costOf?(providerId: string, usage: LlmUsage, cached: boolean, batch: boolean): number | null;
@@ -159,6 +162,13 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
   }
   const { simulation, scores } = scoring;
   const expectedBySplit = new Map(scoring.simulated.map((s, i) => [s, simulation.records[i]!.expected]));
+  if (context.ablation) {
+    const inputs = scoring.simulated
+      .filter((s) => s.split === 'score' && (s.source === 'top' || s.source === 'random'))
+      .map((s) => ({ record: s.record, expected: expectedBySplit.get(s)! }));
+    const ablation = await context.ablation.score(feature, inputs, scoring.calibration);
+    if (ablation) scores.push(ablation);
+  }
   return {
     calls,
     result: {

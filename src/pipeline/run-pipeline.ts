@@ -21,6 +21,7 @@ import { loadFeatureRecords } from '../records/load.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
 import { parsePipelineConfig, resolveSource, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
+import { createAblationScorer } from './ablation-scorer.ts';
 import { processFeature, type CallEvent, type ProcessedFeature } from './process-feature.ts';
 import { createBatchClient } from '../llm/batch/create-batch-client.ts';
 import type { BatchClient } from '../llm/batch/types.ts';
@@ -83,6 +84,8 @@ export interface RunSummary {
    * left pending after `batchMaxWaitMs` (resume to poll them again).
    */
   stoppedBy?: 'signal' | 'budget' | 'failures' | 'batch-pending';
+  /** Why some features got no ablation score (no subject model, no token ids, …), one line per cause. */
+  ablationNotes?: string[];
   /** The reason of the last failed feature, when any failed. */
   lastFailure?: string;
 }
@@ -168,6 +171,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   const spent = spentSoFar(store, runId);
   const budgetSpent = () => config.maxCostUsd !== undefined && spent.costUsd >= config.maxCostUsd;
   let stoppedBy: RunSummary['stoppedBy'];
+  const ablation = config.ablation ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes }) : undefined;
   const context = {
     config,
     explainer,
@@ -175,6 +179,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     explainTemplate,
     simulateTemplate,
     countTokens,
+    ...(ablation ? { ablation } : {}),
     costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean, batch: boolean) =>
       prices.costOf(providerId, usage, cached, batch),
     ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
@@ -254,6 +259,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
       ),
     );
   }
+  ablation?.dispose();
   if (fatal !== undefined) {
     store.setRunStatus(runId, 'failed');
     throw fatal;
@@ -276,6 +282,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
     ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
     ...(lastFailure !== undefined ? { lastFailure } : {}),
+    ...(ablation && ablation.notes.size > 0 ? { ablationNotes: [...ablation.notes] } : {}),
   };
 }
 

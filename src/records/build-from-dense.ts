@@ -17,6 +17,10 @@ export interface DenseActivations {
   nFeatures: number;
   /** Indices where a new document begins (0 is implied); windows never cross a document boundary. */
   documentStarts?: number[];
+  /** Token id of each row (records then carry `tokenIds`). */
+  tokenIds?: Int32Array;
+  /** With `tokenIds`: the ids the model saw before row `row` in its sequence (records carry them as `contextIds`). */
+  contextIds?: (row: number) => number[];
 }
 
 /** How windows are cut and sampled. */
@@ -94,8 +98,8 @@ export function buildFeatureRecords(
   const scan = scanCorpus(dense, layout);
   const windowCount = layout.starts.length;
   const selected = new Uint8Array(windowCount);
-  // One frozen token array per window, shared by the records of every feature that selects the window.
-  const windowTokens: Array<string[] | undefined> = new Array(windowCount);
+  // One frozen token array (and id arrays) per window, shared by the records of every feature that selects it.
+  const windowTokens: Array<WindowText | undefined> = new Array(windowCount);
   const scratch: QuantileScratch = {
     binOfWindow: new Int32Array(windowCount),
     groupedWindows: new Int32Array(windowCount),
@@ -159,6 +163,9 @@ function validateInput(dense: DenseActivations, featureIds: FeatureId[]): void {
     throw new Error(`buildFeatureRecords: nFeatures must be a positive integer, got ${nFeatures}`);
   }
   if (tokens.length === 0) throw new Error('buildFeatureRecords: the corpus has no tokens');
+  if (dense.tokenIds && dense.tokenIds.length !== tokens.length) {
+    throw new Error(`buildFeatureRecords: tokenIds has ${dense.tokenIds.length} entries for ${tokens.length} tokens`);
+  }
   if (values.length !== tokens.length * nFeatures) {
     throw new Error(
       `buildFeatureRecords: values has ${values.length} entries but tokens × features = ` +
@@ -520,7 +527,7 @@ function extractRecord(
   layout: WindowLayout,
   window: number,
   feature: number,
-  windowTokens: Array<string[] | undefined>,
+  windowTokens: Array<WindowText | undefined>,
 ): ActivationRecord {
   const start = layout.starts[window] as number;
   const end = layout.ends[window] as number;
@@ -528,10 +535,21 @@ function extractRecord(
   for (let token = start; token < end; token++) {
     activations[token - start] = dense.values[token * dense.nFeatures + feature] as number;
   }
-  let tokens = windowTokens[window];
-  if (tokens === undefined) {
-    tokens = Object.freeze(dense.tokens.slice(start, end)) as string[];
-    windowTokens[window] = tokens;
+  let text = windowTokens[window];
+  if (text === undefined) {
+    text = { tokens: Object.freeze(dense.tokens.slice(start, end)) as string[] };
+    if (dense.tokenIds) {
+      text.tokenIds = Object.freeze(Array.from(dense.tokenIds.subarray(start, end))) as number[];
+      if (dense.contextIds) text.contextIds = Object.freeze(dense.contextIds(start)) as number[];
+    }
+    windowTokens[window] = text;
   }
-  return { tokens, activations };
+  return { ...text, activations };
+}
+
+/** The text of a window as records show it: token strings, and ids when the source has them. */
+interface WindowText {
+  tokens: string[];
+  tokenIds?: number[];
+  contextIds?: number[];
 }

@@ -31,7 +31,14 @@ const isFiniteNumber = (value: unknown): value is number => typeof value === 'nu
 const describeNumber = (value: unknown) =>
   typeof value === 'number' ? 'must be a finite number (no NaN or Infinity)' : `expected a number, got ${value === null ? 'null' : typeof value}`;
 
-/** One text window: tokens and the raw activation of one feature on each token. */
+const isTokenId = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+const describeTokenId = (value: unknown) => `expected a token id (integer ≥ 0), got ${JSON.stringify(value)}`;
+
+/**
+ * One text window: tokens and the raw activation of one feature on each token. Records extracted from a subject
+ * model also carry the token ids of the window and of what the model saw before it in the same sequence (e.g. the
+ * inserted `<|endoftext|>`), so that the window can be run through the model again (ablation scoring).
+ */
 export const ActivationRecordSchema = z
   .object({
     tokens: arrayOf(isString, (value) => `expected a string, got ${value === null ? 'null' : typeof value}`).refine(
@@ -39,9 +46,17 @@ export const ActivationRecordSchema = z
       'record has no tokens',
     ),
     activations: arrayOf(isFiniteNumber, describeNumber),
+    tokenIds: arrayOf(isTokenId, describeTokenId).optional(),
+    contextIds: arrayOf(isTokenId, describeTokenId).optional(),
   })
   .refine((r) => r.tokens.length === r.activations.length, {
     message: 'tokens and activations differ in length',
+  })
+  .refine((r) => r.tokenIds === undefined || r.tokenIds.length === r.tokens.length, {
+    message: 'tokenIds and tokens differ in length',
+  })
+  .refine((r) => r.contextIds === undefined || r.tokenIds !== undefined, {
+    message: 'contextIds without tokenIds',
   });
 export type ActivationRecord = z.infer<typeof ActivationRecordSchema>;
 

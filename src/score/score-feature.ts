@@ -14,7 +14,9 @@ export type ScoreKind =
   | 'correlation.random'
   | 'correlation.quantiles'
   | 'rsquared.all'
-  | 'absdev.all';
+  | 'absdev.all'
+  /** Ablation score on the score set's top + random windows (pipeline/ablation-scorer). */
+  | 'ablation.all';
 
 export interface SimulatedRecord {
   source: RecordSource;

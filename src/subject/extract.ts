@@ -652,9 +652,12 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
   const tokenIds = cache.readTokens();
   const keptRows: number[] = [];
   const documentStarts: number[] = [];
+  // Cache row of each sequence's first token, per kept row's sequence: a window's context is its sequence before it.
+  const sequenceStartOfKept: number[] = [];
   let at = 0;
   for (const sequence of sequences) {
     documentStarts.push(keptRows.length);
+    sequenceStartOfKept.push(at);
     const skipFirst = header.bosTokenId !== null && sequence.offset === 0 && tokenIds[at] === header.bosTokenId;
     for (let position = skipFirst ? 1 : 0; position < sequence.length; position++) keptRows.push(at + position);
     at += sequence.length;
@@ -662,6 +665,19 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
   const rows = Int32Array.from(keptRows);
   if (rows.length === 0) throw new RangeError(`the cache in ${cacheDir} has no tokens to build records from`);
   const tokenStrings = tokenStringsOf(tokenizer, tokenIds, rows);
+  const rowTokenIds = new Int32Array(rows.length);
+  for (let row = 0; row < rows.length; row++) rowTokenIds[row] = tokenIds[rows[row]!]!;
+  const contextIds = (row: number): number[] => {
+    // The sequence holding kept row `row`: the last one whose first kept row is ≤ row.
+    let low = 0;
+    let high = documentStarts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (documentStarts[middle]! <= row) low = middle;
+      else high = middle - 1;
+    }
+    return Array.from(tokenIds.subarray(sequenceStartOfKept[low]!, rows[row]!));
+  };
 
   // Base tag per kept row (−1: none).
   const tagData = cache.readTags();
@@ -710,7 +726,7 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
     const ids: FeatureId[] = chunk.features.map((index) =>
       source ? { model, layer, kind: source.kind, index, ...(source.sae ? { sae: source.sae } : {}) } : { model, layer, kind: 'neuron', index },
     );
-    records.push(...buildFeatureRecords({ tokens: tokenStrings, values: chunk.values, nFeatures: chunk.features.length, documentStarts }, ids, buildOptions));
+    records.push(...buildFeatureRecords({ tokens: tokenStrings, values: chunk.values, nFeatures: chunk.features.length, documentStarts, tokenIds: rowTokenIds, contextIds }, ids, buildOptions));
     if (rowBaseTag) {
       const associations = tagAssociations(chunk.values, chunk.features.length, rowBaseTag, baseTags);
       associations.forEach((association, column) => {

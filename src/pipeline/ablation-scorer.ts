@@ -1,0 +1,116 @@
+/**
+ * @module pipeline/ablation-scorer — the ablation score of an explanation inside a run (DESIGN §4): the feature's
+ * score-set windows go through the subject model with the feature replaced by its linearly calibrated simulation,
+ * and by its mean (subject/feature-ablation); `ablation.all = 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)]`.
+ *
+ * Where a subject model is available: the feature's records carry token ids (records extracted by this tool do), and
+ * its model is one this scorer knows — the embedded brown-1l, or a folder given with `--subject-model` (known by its
+ * folder name, as feature ids name models). An SAE feature also needs its SAE: an embedded one (data/sae/<name>) or
+ * a folder given with `--sae` (known by its folder name). Otherwise the feature gets no ablation row: the scorer says
+ * why once per model or SAE (`notes`). Models and SAEs are loaded on first use and kept for the run; tfjs is loaded
+ * only then, so runs without ablation never pay for it.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ActivationRecord, FeatureRecord } from '../records/types.ts';
+import type { LinearCalibration } from '../score/calibration.ts';
+import type { FeatureScore } from '../score/score-feature.ts';
+import type { SparseAutoencoder } from '../sae/sae-model.ts';
+import type { SubjectModel } from '../subject/load-subject.ts';
+
+export const embeddedSubjectModelDir = fileURLToPath(new URL('../../data/subject/brown-1l', import.meta.url));
+export const embeddedSaeRoot = fileURLToPath(new URL('../../data/sae', import.meta.url));
+
+/** A simulated score-set window. */
+export interface AblationInput {
+  record: ActivationRecord;
+  /** Simulated expected values, 0–10 scale; null = missing (replaced by the mean). */
+  expected: readonly (number | null)[];
+}
+
+export interface AblationScorer {
+  /** The `ablation.all` score, or null when this feature cannot be ablated here (see `notes`). */
+  score(feature: FeatureRecord, inputs: readonly AblationInput[], calibration: LinearCalibration): Promise<FeatureScore | null>;
+  /** Why some features got no ablation score, one line per cause. */
+  readonly notes: ReadonlySet<string>;
+  dispose(): void;
+}
+
+export interface AblationSources {
+  /** Subject model folders beyond the embedded one. */
+  subjectModels?: readonly string[];
+  /** SAE folders (SAELens layout) beyond the embedded ones. */
+  saes?: readonly string[];
+}
+
+function foldersByName(folders: readonly string[]): Map<string, string> {
+  return new Map(folders.map((folder) => [basename(resolve(folder)), resolve(folder)]));
+}
+
+function embeddedSaeFolders(): string[] {
+  if (!existsSync(embeddedSaeRoot)) return [];
+  return readdirSync(embeddedSaeRoot, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(embeddedSaeRoot, entry.name, 'cfg.json')))
+    .map((entry) => join(embeddedSaeRoot, entry.name));
+}
+
+/** The hook of a neuron feature: its layer when that names a hook point, else `blocks.{layer}.mlp.hook_post`. */
+function neuronHook(layer: number | string): string {
+  return typeof layer === 'number' ? `blocks.${layer}.mlp.hook_post` : layer;
+}
+
+export function createAblationScorer(sources: AblationSources = {}): AblationScorer {
+  const modelFolders = foldersByName([embeddedSubjectModelDir, ...(sources.subjectModels ?? [])]);
+  const saeFolders = foldersByName([...embeddedSaeFolders(), ...(sources.saes ?? [])]);
+  const models = new Map<string, Promise<SubjectModel>>();
+  const saes = new Map<string, Promise<SparseAutoencoder>>();
+  const notes = new Set<string>();
+  let library: Promise<typeof import('./ablation-library.ts')> | null = null;
+  const load = () => (library ??= import('./ablation-library.ts'));
+
+  const modelNamed = (name: string) => {
+    let model = models.get(name);
+    if (!model) {
+      model = load().then((lib) => lib.loadSubject(modelFolders.get(name)!));
+      models.set(name, model);
+    }
+    return model;
+  };
+  const saeNamed = (name: string) => {
+    let sae = saes.get(name);
+    if (!sae) {
+      sae = load().then((lib) => lib.loadSae(saeFolders.get(name)!));
+      saes.set(name, sae);
+    }
+    return sae;
+  };
+
+  return {
+    notes,
+    async score(feature, inputs, calibration) {
+      const { id } = feature;
+      if (!modelFolders.has(id.model)) {
+        notes.add(`no ablation for model ${id.model}: give its folder with --subject-model`);
+        return null;
+      }
+      if (id.kind === 'sae' && (!id.sae || !saeFolders.has(id.sae))) {
+        notes.add(`no ablation for SAE ${id.sae ?? '(unnamed)'}: give its folder with --sae`);
+        return null;
+      }
+      const usable = inputs.filter((input) => input.record.tokenIds !== undefined);
+      if (usable.length === 0) {
+        notes.add(`no ablation for features of ${id.model} whose records carry no token ids (records from \`autointerp extract\` do)`);
+        return null;
+      }
+      const lib = await load();
+      const subject = await modelNamed(id.model);
+      const target = id.kind === 'sae' ? { kind: 'sae' as const, sae: await saeNamed(id.sae!), index: id.index } : { kind: 'neuron' as const, hook: neuronHook(id.layer), index: id.index };
+      return lib.ablationFeatureScore(subject, target, feature, usable, calibration);
+    },
+    dispose() {
+      for (const model of models.values()) void model.then((subject) => subject.model.dispose(), () => undefined);
+      for (const sae of saes.values()) void sae.then((loaded) => loaded.dispose(), () => undefined);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sampleCorrelation } from 'simple-statistics';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const neurons = join(root, 'data/demo/records/brown-1l-neurons.jsonl');
+const planted = join(root, 'data/demo/records/planted.jsonl');
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-ablation-run-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function scores(store: ResultStore, runId: number, kind: string) {
+  return store.db
+    .prepare(`SELECT f.idx, s.value, s.reason, s.n_tokens AS nTokens FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? AND s.kind = ? ORDER BY f.idx`)
+    .all(runId, kind) as { idx: number; value: number | null; reason: string | null; nTokens: number }[];
+}
+
+describe('ablation scores in a run (baseline explainer and simulator)', () => {
+  it('are stored beside the correlations for features of the embedded model, and track them', async () => {
+    const store = new ResultStore(openDatabase(join(directory, 'on.db')));
+    const summary = await runPipeline({ source: neurons }, { store });
+    expect(summary.scored).toBe(16);
+    expect(summary.ablationNotes).toBeUndefined();
+    const ablation = scores(store, summary.runId, 'ablation.all');
+    const correlation = scores(store, summary.runId, 'correlation.all');
+    expect(ablation.map((row) => row.idx)).toEqual(correlation.map((row) => row.idx));
+    for (const row of ablation) {
+      expect(row.value, row.reason ?? '').not.toBeNull();
+      expect(row.value!).toBeLessThanOrEqual(1);
+      expect(row.nTokens).toBeGreaterThan(0);
+    }
+    // Better simulations keep more of the model's behaviour: across neurons the two scores go together.
+    const r = sampleCorrelation(ablation.map((row) => row.value!), correlation.map((row) => row.value!));
+    expect(r).toBeGreaterThan(0.4);
+    store.db.close();
+  }, 120_000);
+
+  it('are left out with --no-ablation, and for records without token ids (with a note saying why)', async () => {
+    const off = new ResultStore(openDatabase(join(directory, 'off.db')));
+    const none = await runPipeline({ source: neurons, limit: 3, ablation: false }, { store: off });
+    expect(none.scored).toBe(3);
+    expect(scores(off, none.runId, 'ablation.all')).toEqual([]);
+    off.db.close();
+
+    const store = new ResultStore(openDatabase(join(directory, 'planted.db')));
+    const summary = await runPipeline({ source: planted, limit: 3 }, { store });
+    expect(summary.scored).toBe(3);
+    expect(scores(store, summary.runId, 'ablation.all')).toEqual([]);
+    expect(summary.ablationNotes).toEqual([expect.stringMatching(/no ablation for model demo-planted.*--subject-model/)]);
+    store.db.close();
+  }, 60_000);
+});
