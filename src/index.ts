@@ -6,6 +6,8 @@ export * from './score/index.ts';
 export * from './store/index.ts';
 export * from './report/index.ts';
 export * from './pipeline/index.ts';
+export * from './sae/index.ts';
+export * from './subject/index.ts';
 export type * from './llm/types.ts';
 export { LlmCallError } from './llm/types.ts';
 export { PromptBuilder } from './llm/prompt-builder.ts';

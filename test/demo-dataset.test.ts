@@ -117,20 +117,23 @@ describe('few-shot prompts (prompts/*.v1.json)', () => {
   });
 });
 
-describe('demo real neurons (embedded model brown-1l)', () => {
-  it('the committed neuron records and POS labels are what a fresh extraction of the embedded model gives', async () => {
-    const { buildDemoNeurons, demoNeuronSettings } = await import('../scripts/build-demo-neurons.ts');
-    const { records, labels } = await buildDemoNeurons();
-    const committed = readFileSync(demoNeuronSettings.out, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    expect(committed).toHaveLength(demoNeuronSettings.labelled + demoNeuronSettings.random);
-    expect(JSON.parse(JSON.stringify(records))).toEqual(committed);
-    const committedLabels = JSON.parse(readFileSync(demoNeuronSettings.labelsOut, 'utf8')) as { labels: unknown[] };
-    expect(labels).toEqual(committedLabels.labels);
-    expect(labels.length).toBe(demoNeuronSettings.labelled);
-    for (const record of committed) {
-      expect(record.id).toMatchObject({ model: 'brown-1l', layer: 'blocks.0.mlp.hook_post', kind: 'neuron' });
-      // The top record really holds the neuron's largest activation over the sample.
-      expect(Math.max(...record.top[0].activations)).toBeCloseTo(record.stats.maxActivation, 5);
+describe('demo real features (embedded model brown-1l and its SAEs)', () => {
+  it('the committed neuron and SAE-latent records and POS labels are what a fresh extraction of the embedded model gives', async () => {
+    const { buildDemoFeatures, demoFeatureSettings, demoFiles } = await import('../scripts/build-demo-features.ts');
+    for (const { source, records, labels } of await buildDemoFeatures()) {
+      const files = demoFiles(source);
+      const committed = readFileSync(files.records, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      expect(committed).toHaveLength(demoFeatureSettings.labelled + demoFeatureSettings.random);
+      expect(JSON.parse(JSON.stringify(records))).toEqual(committed);
+      const committedLabels = JSON.parse(readFileSync(files.labels, 'utf8')) as { labels: unknown[] };
+      expect(labels).toEqual(committedLabels.labels);
+      expect(labels.length).toBeGreaterThan(0);
+      for (const record of committed) {
+        expect(record.id).toMatchObject({ model: 'brown-1l', layer: 'blocks.0.mlp.hook_post', kind: source.kind, ...(source.kind === 'sae' ? { sae: source.name } : {}) });
+        // The top record really holds the feature's largest activation over the sample, and can be run again.
+        expect(Math.max(...record.top[0].activations)).toBeCloseTo(record.stats.maxActivation, 5);
+        expect(record.top[0].tokenIds).toHaveLength(record.top[0].tokens.length);
+      }
     }
-  }, 120_000);
+  }, 300_000);
 });

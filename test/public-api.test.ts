@@ -20,5 +20,8 @@ describe('public library API (src/index.ts)', () => {
     expect(result.records[0]!.expected[1]!).toBeLessThan(1);
     expect(typeof autointerp.runPipeline).toBe('function');
     expect(typeof autointerp.buildFeatureRecords).toBe('function');
+    for (const name of ['SparseAutoencoder', 'trainSae', 'trainSaeOnCache', 'evaluateSplice', 'loadSaeLens', 'loadSubjectModel', 'extractActivations', 'scoreFeatureAblation', 'clampHooks']) {
+      expect(typeof (autointerp as Record<string, unknown>)[name], name).toBe('function');
+    }
   });
 });

@@ -46,6 +46,11 @@ export interface LeaderboardRow {
   top: FeatureScoreRef[];
   /** The `top` worst features, worst first. */
   bottom: FeatureScoreRef[];
+  /**
+   * Mean `ablation.all` of the group's features that have one (null when none do); absent when the run has no
+   * ablation scores or the board ranks by ablation itself.
+   */
+  ablationMean?: number | null;
 }
 
 /** Row filters; every field is optional and exact. */
@@ -73,6 +78,8 @@ export interface Leaderboard {
   filters: LeaderboardFilters;
   rows: LeaderboardRow[];
 }
+
+const ablationKind = 'ablation.all';
 
 type GroupKey = { model: string; layer: string; kind: string; sae: string; mode: string | null };
 
@@ -146,6 +153,20 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
       bottom: topCount > 0 ? sorted.slice(-topCount).reverse().map(ref) : [],
     };
   });
+  if (scoreKind !== ablationKind) {
+    const ablation = new Map<string, number[]>();
+    for (const row of featureScoresOfRun(db, run.id, ablationKind).filter(keep)) {
+      if (row.value === null) continue;
+      const id = JSON.stringify([row.model, row.layer, row.kind, row.sae, row.simulationMode]);
+      ablation.set(id, [...(ablation.get(id) ?? []), row.value]);
+    }
+    if (ablation.size > 0) {
+      for (const row of rows) {
+        const values = ablation.get(JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode]));
+        row.ablationMean = values ? values.reduce((a, b) => a + b, 0) / values.length : null;
+      }
+    }
+  }
   if (filters.simulationMode !== undefined) rows = rows.filter((row) => row.simulationMode === filters.simulationMode);
   rows.sort(
     (a, b) =>

@@ -25,3 +25,8 @@ export { evaluateSae } from './evaluate-sae.ts';
 export * from './formats.ts';
 export { createToyData, type ToyData, type ToyDataOptions } from './toy-data.ts';
 export { geometricMedian, rowMean } from './geometric-median.ts';
+export { cacheBatches, usableCacheRows, type CacheBatchOptions, type CacheBatchSource } from './cache-batches.ts';
+export { saeColumnSource } from './sae-columns.ts';
+export { evaluateSplice, type SpliceMetrics, type SpliceOptions } from './splice-evaluation.ts';
+export { evaluateSaeOnCache, flattenSaeEvaluation, type EvaluateOnCacheOptions, type SaeEvaluation } from './evaluate-on-cache.ts';
+export { trainSaeOnCache, trainingRecordFile, type TrainOnCacheOptions, type TrainOnCacheResult, type TrainingRecord } from './train-on-cache.ts';

@@ -1,7 +1,8 @@
 /**
  * @module sae/train-on-cache — trains an SAE on the activations of an activation cache and writes it as a SAELens
  * folder: shuffled batches from the cache (./cache-batches), `trainSae` with checkpoints in `<out>/checkpoint` (a
- * rerun with `resume` continues bit-identically; without it an existing checkpoint is refused), then `cfg.json`,
+ * rerun with `resume` continues bit-identically; without it an existing checkpoint is refused, as is a folder that
+ * already holds an SAE), then `cfg.json`,
  * `sae_weights.safetensors` and `sparsity.safetensors` (the training's last density window), plus
  * `training.json` (options, tokens, seconds) beside them.
  */
@@ -10,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { ActivationCache } from '../subject/activation-cache.ts';
 import { cacheBatches } from './cache-batches.ts';
 import { checkpointFiles } from './checkpoint.ts';
-import { saveSaeLens } from './formats.ts';
+import { saeLensFiles, saveSaeLens } from './formats.ts';
 import { resolveTrainingOptions, trainSae, type ResolvedSaeTrainingOptions, type SaeTrainingOptions, type TrainSaeResult, type TrainSaeOptions } from './train-sae.ts';
 import type { SaeArchitecture } from './types.ts';
 
@@ -73,6 +74,9 @@ export async function trainSaeOnCache(options: TrainOnCacheOptions): Promise<Tra
   const checkpointDir = join(options.outDir, 'checkpoint');
   if (!options.resume && existsSync(join(checkpointDir, checkpointFiles.latest))) {
     throw new RangeError(`${checkpointDir} holds a checkpoint of an earlier run: continue it with resume, or remove it`);
+  }
+  if (existsSync(join(options.outDir, saeLensFiles.config)) && !existsSync(join(checkpointDir, checkpointFiles.latest))) {
+    throw new RangeError(`${options.outDir} already holds an SAE: choose another output folder or remove it`);
   }
   const trainingOptions: SaeTrainingOptions = {
     ...options.trainer,

@@ -1,0 +1,77 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.ts';
+import { SaeStore } from '../../src/store/sae-store.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-train-sae-cli-'));
+const bin = join(root, 'bin/autointerp.js');
+
+function cli(args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd: directory, encoding: 'utf8', timeout: 180_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  const extracted = cli(['extract', '--tokens', '2000', '--cache', 'cache', '--backend', 'wasm', '--no-progress']);
+  expect(extracted.code, extracted.stderr).toBe(0);
+}, 120_000);
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe('autointerp train-sae / sae-metrics', () => {
+  it('trains, writes a SAELens folder, measures it through the embedded model and records it in SQLite', () => {
+    const args = ['train-sae', '--cache', 'cache', '--out', 'sae-1x', '--expansion', '1', '--steps', '20', '--batch', '128', '--eval-cache', 'cache', '--eval-tokens', '1000', '--db', 'sae.db', '--backend', 'wasm', '--no-progress'];
+    const result = cli(args);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/trained 20 steps \(2560 tokens\)/);
+    expect(result.stdout).toMatch(/L0 [\d.]+ \| FVU [\d.]+/);
+    expect(result.stdout).toMatch(/CE loss recovered [\d.-]+/);
+    for (const file of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'training.json']) expect(existsSync(join(directory, 'sae-1x', file)), file).toBe(true);
+    const db = openDatabase(join(directory, 'sae.db'));
+    const store = new SaeStore(db);
+    const row = store.getSae('sae-1x')!;
+    expect(row).toMatchObject({ model: 'brown-1l', hook: 'blocks.0.mlp.hook_post', architecture: 'standard', d_in: 512, d_sae: 512 });
+    expect(JSON.parse(row.training!)).toMatchObject({ steps: 20, batchSize: 128 });
+    const metrics = Object.fromEntries(store.metricsOf(row.id).map((m) => [m.metric, m.value]));
+    expect(metrics).toMatchObject({ l0: expect.any(Number), fvu: expect.any(Number), ce_loss_recovered: expect.any(Number), kl_score: expect.any(Number) });
+    db.close();
+
+    // The folder is not overwritten; sae-metrics measures an existing folder again (here without the splice).
+    const again = cli(args);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds an SAE/);
+    const measured = cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--eval-tokens', '500', '--no-splice', '--name', 'renamed', '--db', 'sae.db', '--backend', 'wasm']);
+    expect(measured.code, measured.stderr).toBe(0);
+    expect(measured.stdout).not.toMatch(/CE loss recovered/);
+    const db2 = openDatabase(join(directory, 'sae.db'));
+    expect(new SaeStore(db2).listSaes().map((sae) => sae.name)).toEqual(['renamed', 'sae-1x']);
+    db2.close();
+  }, 180_000);
+
+  it('stops on Ctrl+C with its checkpoint saved (exit 130) and --resume finishes the run', async () => {
+    const args = ['train-sae', '--cache', 'cache', '--out', 'sae-int', '--expansion', '1', '--steps', '600', '--batch', '64', '--checkpoint-every', '2', '--db', 'int.db', '--backend', 'wasm', '--no-progress'];
+    const child = spawn(process.execPath, [bin, ...args], { cwd: directory });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const checkpoint = join(directory, 'sae-int', 'checkpoint', 'latest.json');
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(checkpoint) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted: checkpoint in .*--resume/);
+    expect(existsSync(join(directory, 'sae-int', 'cfg.json'))).toBe(false);
+
+    const refused = cli(args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds a checkpoint .*resume/);
+    const resumed = cli([...args, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resumed at step \d+/);
+    expect(existsSync(join(directory, 'sae-int', 'cfg.json'))).toBe(true);
+  }, 180_000);
+});
