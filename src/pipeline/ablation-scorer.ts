@@ -63,28 +63,23 @@ function neuronHook(layer: number | string): string {
 export function createAblationScorer(sources: AblationSources = {}): AblationScorer {
   const modelFolders = foldersByName([embeddedSubjectModelDir, ...(sources.subjectModels ?? [])]);
   const saeFolders = foldersByName([...embeddedSaeFolders(), ...(sources.saes ?? [])]);
-  const models = new Map<string, Promise<SubjectModel>>();
-  const saes = new Map<string, Promise<SparseAutoencoder>>();
   const notes = new Set<string>();
   let library: Promise<typeof import('./ablation-library.ts')> | null = null;
   const load = () => (library ??= import('./ablation-library.ts'));
-
-  const modelNamed = (name: string) => {
-    let model = models.get(name);
-    if (!model) {
-      model = load().then((lib) => lib.loadSubject(modelFolders.get(name)!));
-      models.set(name, model);
-    }
-    return model;
+  /** Loads each name's folder once (on first use) and keeps it. */
+  const loadedOnce = <T>(folders: Map<string, string>, loader: (lib: typeof import('./ablation-library.ts'), folder: string) => Promise<T>) => {
+    const loaded = new Map<string, Promise<T>>();
+    return {
+      get(name: string): Promise<T> {
+        let value = loaded.get(name);
+        if (!value) loaded.set(name, (value = load().then((lib) => loader(lib, folders.get(name)!))));
+        return value;
+      },
+      all: () => [...loaded.values()],
+    };
   };
-  const saeNamed = (name: string) => {
-    let sae = saes.get(name);
-    if (!sae) {
-      sae = load().then((lib) => lib.loadSae(saeFolders.get(name)!));
-      saes.set(name, sae);
-    }
-    return sae;
-  };
+  const models = loadedOnce<SubjectModel>(modelFolders, (lib, folder) => lib.loadSubject(folder));
+  const saes = loadedOnce<SparseAutoencoder>(saeFolders, (lib, folder) => lib.loadSae(folder));
 
   return {
     notes,
@@ -103,14 +98,21 @@ export function createAblationScorer(sources: AblationSources = {}): AblationSco
         notes.add(`no ablation for features of ${id.model} whose records carry no token ids (records from \`autointerp extract\` do)`);
         return null;
       }
-      const lib = await load();
-      const subject = await modelNamed(id.model);
-      const target = id.kind === 'sae' ? { kind: 'sae' as const, sae: await saeNamed(id.sae!), index: id.index } : { kind: 'neuron' as const, hook: neuronHook(id.layer), index: id.index };
-      return lib.ablationFeatureScore(subject, target, feature, usable, calibration);
+      let loaded;
+      try {
+        const lib = await load();
+        const subject = await models.get(id.model);
+        const target = id.kind === 'sae' ? { kind: 'sae' as const, sae: await saes.get(id.sae!), index: id.index } : { kind: 'neuron' as const, hook: neuronHook(id.layer), index: id.index };
+        loaded = { lib, subject, target };
+      } catch (error) {
+        notes.add(`no ablation for ${id.kind === 'sae' ? `SAE ${id.sae}` : `model ${id.model}`}: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      }
+      return loaded.lib.ablationFeatureScore(loaded.subject, loaded.target, feature, usable, calibration);
     },
     dispose() {
-      for (const model of models.values()) void model.then((subject) => subject.model.dispose(), () => undefined);
-      for (const sae of saes.values()) void sae.then((loaded) => loaded.dispose(), () => undefined);
+      for (const model of models.all()) void model.then((subject) => subject.model.dispose(), () => undefined);
+      for (const sae of saes.all()) void sae.then((loaded) => loaded.dispose(), () => undefined);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,5 +53,17 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
     expect(scores(store, summary.runId, 'ablation.all')).toEqual([]);
     expect(summary.ablationNotes).toEqual([expect.stringMatching(/no ablation for model demo-planted.*--subject-model/)]);
     store.db.close();
+
+    // A subject model folder that cannot be loaded: the run goes on, without ablation, and says why.
+    const broken = join(directory, 'broken');
+    mkdirSync(broken);
+    const renamed = readFileSync(neurons, 'utf8').replaceAll('"model":"brown-1l"', '"model":"broken"');
+    writeFileSync(join(directory, 'broken.jsonl'), renamed);
+    const third = new ResultStore(openDatabase(join(directory, 'broken.db')));
+    const run = await runPipeline({ source: join(directory, 'broken.jsonl'), limit: 2, subjectModels: [broken] }, { store: third });
+    expect(run.scored).toBe(2);
+    expect(scores(third, run.runId, 'ablation.all')).toEqual([]);
+    expect(run.ablationNotes).toEqual([expect.stringMatching(/^no ablation for model broken: /)]);
+    third.db.close();
   }, 60_000);
 });
