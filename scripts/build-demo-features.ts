@@ -7,7 +7,8 @@
  *   data/demo/records/brown-1l-{e}x.jsonl      SAE latents (kind "sae", sae "brown-1l-{e}x")
  *   data/demo/brown-1l-labels.json, data/demo/brown-1l-{e}x-labels.json   POS reference labels of the sampled ones
  * The sample of each source: the 8 features whose activation best tracks a Brown POS tag (point-biserial r, labelled
- * when r ≥ 0.5), and 8 drawn at random (seed 1) from the other features that fire — so the demo shows both checkable
+ * when r ≥ 0.5), and 8 drawn at random (seed 1) from the other features that fire, among all neurons and among 1 024
+ * latents of each SAE (a seeded random subset of the 4× and 16× ones) — so the demo shows both checkable
  * and ordinary features, chosen the same way for neurons and SAE latents. Deterministic: rerunning gives the same
  * bytes on the same backend.
  *
@@ -35,6 +36,8 @@ export const demoFeatureSettings = {
   labelled: 8,
   random: 8,
   seed: 1,
+  /** SAE latents considered (a seeded random subset of a wider SAE), to bound the encoding cost. */
+  candidates: 1024,
   records: { windowSize: 64, topK: 20, randomCount: 20, quantileBins: 5, perQuantile: 2, seed: 0 },
 };
 
@@ -66,12 +69,26 @@ export interface DemoSourceResult {
   tokens: number;
 }
 
+/** Latents of an SAE considered for the sample: all of a small one, else a seeded random `candidates` of them. */
+function candidateLatents(width: number): number[] | 'all' {
+  const { candidates, seed } = demoFeatureSettings;
+  if (width <= candidates) return 'all';
+  const random = mulberry32(seed + width);
+  const pool = Array.from({ length: width }, (_, index) => index);
+  for (let i = 0; i < candidates; i++) {
+    const j = i + Math.floor(random() * (width - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, candidates).sort((a, b) => a - b);
+}
+
 /** The sample of one source from an extracted cache (see the module comment). */
 function sampleSource(cacheDir: string, columns?: FeatureColumnSource): Omit<DemoSourceResult, 'source'> {
   const s = demoFeatureSettings;
-  const base = { ...s.records, model: s.model, layer: s.hook, ...(columns ? { columns, chunkFeatures: 1024 } : {}) };
-  // Stats and labels of every feature are needed to choose; records are then built for the chosen ones only.
-  const all = recordsFromCache(cacheDir, { ...base, features: 'all', topK: 1, randomCount: 0, quantileBins: 0 });
+  const base = { ...s.records, model: s.model, layer: s.hook, ...(columns ? { columns, chunkFeatures: s.candidates } : {}) };
+  // Stats and labels of every candidate are needed to choose; records are then built for the chosen ones only.
+  const features = columns ? candidateLatents(columns.width) : 'all';
+  const all = recordsFromCache(cacheDir, { ...base, features, topK: 1, randomCount: 0, quantileBins: 0 });
   const ranked = [...all.referenceLabels.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, s.labelled);
   const chosen = new Set(ranked.map(([key]) => key));
   const others = all.records.filter((r) => !chosen.has(featureKey(r.id)) && r.stats.maxActivation > 0).map((r) => r.id.index);

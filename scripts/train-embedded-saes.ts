@@ -14,7 +14,7 @@
  * `npx tsx scripts/train-embedded-saes.ts [1 4 16]` (the expansions to train; default all three).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/subject/backend.ts';
 import { extractActivations } from '../src/subject/extract.ts';
@@ -82,7 +82,7 @@ async function trainOne(subject: SubjectModel, expansion: number): Promise<void>
   const outDir = join(embeddedSaeDirectory, name);
   const started = Date.now();
   const result = await trainSaeOnCache({
-    cacheDir: trainCache,
+    cacheDir: relative(process.cwd(), trainCache),
     outDir,
     architecture: 'standard',
     latents: subject.config.nInner * expansion,

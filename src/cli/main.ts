@@ -18,6 +18,7 @@ import { registerSimulateAndScoreCommands } from './score.ts';
 import { registerServeFakeCommand } from './serve-fake.ts';
 import { registerTrainSaeCommands } from './train-sae.ts';
 import { registerSteerCommand } from './steer.ts';
+import { registerMergeCommand } from './merge.ts';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerRegressCommand(program);
   registerReportCommand(program);
   registerExportCommand(program);
+  registerMergeCommand(program);
   registerTagCommand(program);
   registerServeFakeCommand(program);
   registerExtractCommand(program);

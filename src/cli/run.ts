@@ -2,7 +2,7 @@
 import { abortOnSignals } from './abort-on-signals.ts';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEMO_SOURCE, type OperationalOverrides, type PipelineConfigInput } from '../pipeline/config.ts';
+import { DEMO_SOURCE, formatShard, parseShard, type OperationalOverrides, type PipelineConfigInput, type ShardSpec } from '../pipeline/config.ts';
 import { runPipeline } from '../pipeline/run-pipeline.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
@@ -36,6 +36,7 @@ interface RunOptions extends ReliabilityFlags {
   simulatePrompt?: string;
   concurrency?: number;
   limit?: number;
+  shard?: ShardSpec;
   ablation: boolean;
   subjectModel?: string[];
   sae?: string[];
@@ -91,6 +92,15 @@ function reportBatchEvents(progress: RunProgress | null, resumeCommand: () => st
 }
 
 
+/** Parses `--shard i/n`; a bad value is a one-line usage error (exit 2). */
+function shardFlag(value: string): ShardSpec {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 export function registerRunCommand(program: Command): void {
   const command = program
     .command('run')
@@ -111,6 +121,7 @@ export function registerRunCommand(program: Command): void {
     .option('--simulate-prompt <version>', 'simulate prompt version in prompts/ (default simulate.v1)')
     .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
     .option('--limit <n>', 'only the first N features', positiveInteger)
+    .option('--shard <i/n>', 'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`', shardFlag)
     .option('--no-ablation', 'no ablation scores (default: computed where the subject model is available and records carry token ids)')
     .option('--subject-model <dir>', 'a subject model folder for ablation scores, known by its folder name (repeatable; the embedded brown-1l is always known)', collect, [])
     .option('--sae <dir>', 'an SAE folder (SAELens layout) for ablation scores of its features, known by its folder name (repeatable; data/sae/* are known)', collect, [])
@@ -131,10 +142,16 @@ export function registerRunCommand(program: Command): void {
     const stop = abortOnSignals({ stopping: 'stopping after the features in flight…', forced: 'resume later with `autointerp run --resume <run>`' });
     try {
       let resumeRunId: number | undefined;
+      let shard = options.shard;
       if (options.resume) {
         const run = store.findRun(options.resume);
         if (!run) throw new UsageError(`no run "${options.resume}" in ${path}`);
         resumeRunId = run.id;
+        const stored = (JSON.parse(run.config) as { shard?: ShardSpec }).shard;
+        if (options.shard && (!stored || formatShard(stored) !== formatShard(options.shard))) {
+          throw new UsageError(`run ${run.id} is ${stored ? `shard ${formatShard(stored)}` : 'not a shard run'}; --resume keeps the stored shard (leave --shard out)`);
+        }
+        shard = stored;
       }
       const overrides: OperationalOverrides = {
         ...reliabilityOverrides(options, self),
@@ -155,6 +172,7 @@ export function registerRunCommand(program: Command): void {
         ...(options.simulatePrompt ? { simulatePrompt: options.simulatePrompt } : {}),
         ...(options.simulationSamples ? { simulationSamples: options.simulationSamples } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
+        ...(options.shard ? { shard: options.shard } : {}),
         ablation: options.ablation,
         ...(options.subjectModel?.length ? { subjectModels: options.subjectModel.map((folder) => resolve(folder)) } : {}),
         ...(options.sae?.length ? { saes: options.sae.map((folder) => resolve(folder)) } : {}),
@@ -172,7 +190,7 @@ export function registerRunCommand(program: Command): void {
             startedRunId = runId;
             const labels = [explainer, simulator].filter((p) => p.isBaseline).length > 0 ? ' [BASELINE: offline rule-based, not an LLM]' : '';
             process.stderr.write(
-              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${explainer.id} · simulator ${simulator.id}${labels} · db ${path}\n`,
+              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${shard ? ` (shard ${formatShard(shard)})` : ''}${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${explainer.id} · simulator ${simulator.id}${labels} · db ${path}\n`,
             );
             progress?.start(total, alreadyDone);
           },

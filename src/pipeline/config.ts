@@ -2,6 +2,7 @@
  * @module pipeline/config — one config type: it is the CLI flags of `autointerp run` and the JSON saved with each
  * run (no secrets: API keys come from the environment only), so `run --resume` continues with exactly it.
  */
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defaultSplitOptions } from '../records/splits.ts';
@@ -47,6 +48,15 @@ export const PipelineConfigSchema = z.object({
   concurrency: z.number().int().positive().default(4),
   /** Only the first N features of the source (handy for a trial run). */
   limit: z.number().int().positive().optional(),
+  /**
+   * Only the features of shard `index` of `count` (`--shard i/n`): a feature belongs to the shard
+   * `shardOfFeature(featureKey, count)`, a hash of its key, so the n shards partition the source (after `limit`)
+   * whatever its order or size. Shard databases are combined with `autointerp merge`.
+   */
+  shard: z
+    .object({ index: z.number().int().nonnegative(), count: z.number().int().positive() })
+    .refine((shard) => shard.index < shard.count, { message: 'shard index must be below the shard count' })
+    .optional(),
   /**
    * Ablation scores (`ablation.all`) through the subject model, for features whose model (and SAE) is available and
    * whose records carry token ids: on by default (`--no-ablation` turns it off).
@@ -130,3 +140,34 @@ export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig 
 
 /** The records path a config reads. */
 export const resolveSource = (config: PipelineConfig): string => (config.source === DEMO_SOURCE ? demoRecordsPath : config.source);
+
+export interface ShardSpec {
+  index: number;
+  count: number;
+}
+
+/**
+ * The shard (0 ≤ shard < count) a feature belongs to: the first 48 bits of sha256(featureKey), big-endian, modulo
+ * `count`. It depends on the key alone, never on the order or number of features, so any tool can reproduce it.
+ */
+export function shardOfFeature(featureKey: string, count: number): number {
+  const digest = createHash('sha256').update(featureKey).digest();
+  return digest.readUIntBE(0, 6) % count;
+}
+
+/** `i/n`, as `--shard` takes it and run names show it. */
+export const formatShard = (shard: ShardSpec): string => `${shard.index}/${shard.count}`;
+
+/** What a shard run's name ends with (`merge` strips it from the name of the merged run). */
+export const shardNameSuffix = (shard: ShardSpec): string => ` [shard ${formatShard(shard)}]`;
+
+/** Parses `i/n` (0 ≤ i < n); throws a one-line error otherwise. */
+export function parseShard(text: string): ShardSpec {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = match ? Number(match[1]) : NaN;
+  const count = match ? Number(match[2]) : NaN;
+  if (!match || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index >= count) {
+    throw new Error(`--shard expects i/n with 0 ≤ i < n (e.g. 0/4), got "${text}"`);
+  }
+  return { index, count };
+}

@@ -20,7 +20,7 @@ import { digestSource } from '../records/digest-source.ts';
 import { loadFeatureRecords } from '../records/load.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
-import { parsePipelineConfig, resolveSource, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
+import { parsePipelineConfig, resolveSource, shardNameSuffix, shardOfFeature, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
 import { createAblationScorer } from './ablation-scorer.ts';
 import { processFeature, type CallEvent, type ProcessedFeature } from './process-feature.ts';
 import { createBatchClient } from '../llm/batch/create-batch-client.ts';
@@ -102,6 +102,11 @@ function defaultRunName(config: PipelineConfig): string {
   return `${source} · ${config.explainer} → ${config.simulator}`;
 }
 
+/** The run's name: `--name` or one derived from source and models, ending with ` [shard i/n]` for a shard run. */
+function runName(config: PipelineConfig): string {
+  return `${config.name ?? defaultRunName(config)}${config.shard ? shardNameSuffix(config.shard) : ''}`;
+}
+
 function startOrResume(store: ResultStore, options: RunPipelineOptions, input: PipelineConfigInput | undefined) {
   if (options.resumeRunId !== undefined) {
     const run: RunRow | undefined = store.getRun(options.resumeRunId);
@@ -138,6 +143,10 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   // Validate all input before anything is written: a bad file fails the run before it starts.
   let features: FeatureRecord[] = await loadFeatureRecords(resolveSource(config), { model: config.model });
   if (config.limit !== undefined) features = features.slice(0, config.limit);
+  if (config.shard) {
+    const { index, count } = config.shard;
+    features = features.filter((feature) => shardOfFeature(featureKey(feature.id), count) === index);
+  }
   const sourceDigest = await digestSource(resolveSource(config)); // with `limit` in the stored config
   if (resumed?.source_digest && resumed.source_digest !== sourceDigest) {
     throw new Error(
@@ -150,7 +159,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   const runId =
     resumed?.id ??
     store.createRun({
-      name: config.name ?? defaultRunName(config),
+      name: runName(config),
       config,
       codeVersion: CODE_VERSION,
       promptVersions: { explain: explainTemplate.version, simulate: simulateTemplate.version },

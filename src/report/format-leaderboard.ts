@@ -35,7 +35,7 @@ export function formatLeaderboardTable(board: Leaderboard): string {
   }
   header.push(...leaderboardNotes(board));
   if (board.rows.length === 0) return [...header, '(no rows: no scores of this kind match the filters)'].join('\n');
-  const withAblation = board.rows.some((row) => row.ablationMean !== undefined);
+  const withAblation = board.rows.some((row) => row.ablationMedian !== undefined);
   const table = new Table({
     head: ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', ...(withAblation ? ['ablation'] : []), 'best', 'worst'],
     style: { head: [], border: [] },
@@ -55,7 +55,7 @@ export function formatLeaderboardTable(board: Leaderboard): string {
       fixed(row.median),
       percent(row.fractionAtLeast05),
       percent(row.fractionAtLeast08),
-      ...(withAblation ? [fixed(row.ablationMean ?? null)] : []),
+      ...(withAblation ? [fixed(row.ablationMedian ?? null)] : []),
       row.best ? `#${row.best.index} ${fixed(row.best.value, 2)} ${truncate(row.best.explanation, 28)}` : '—',
       row.worst ? `#${row.worst.index} ${fixed(row.worst.value, 2)} ${truncate(row.worst.explanation, 28)}` : '—',
     ]);
@@ -65,7 +65,9 @@ export function formatLeaderboardTable(board: Leaderboard): string {
   const footer = [...reasons].map(([reason, n]) => `null scores: ${n} × ${reason}`);
   const failed = board.rows.reduce((sum, row) => sum + row.failed, 0);
   if (failed > 0) footer.push(`failed features: ${failed} (no score; see run_features.reason)`);
-  if (withAblation) footer.push('ablation: mean ablation.all, 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)] through the subject model (— where not computed)');
+  if (withAblation) {
+    footer.push('ablation: median ablation.all, 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)] through the subject model (— where not computed; `--score ablation.all` ranks by it)');
+  }
   return [...header, table.toString(), ...footer].join('\n');
 }
 

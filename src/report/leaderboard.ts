@@ -47,10 +47,11 @@ export interface LeaderboardRow {
   /** The `top` worst features, worst first. */
   bottom: FeatureScoreRef[];
   /**
-   * Mean `ablation.all` of the group's features that have one (null when none do); absent when the run has no
-   * ablation scores or the board ranks by ablation itself.
+   * Median `ablation.all` of the group's features that have one (null when none do); absent when the run has no
+   * ablation scores or the board ranks by ablation itself. The median, because the score is unbounded below: a
+   * simulation that fires where the feature does not can move the model more than the mean does.
    */
-  ablationMean?: number | null;
+  ablationMedian?: number | null;
 }
 
 /** Row filters; every field is optional and exact. */
@@ -163,7 +164,7 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
     if (ablation.size > 0) {
       for (const row of rows) {
         const values = ablation.get(JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode]));
-        row.ablationMean = values ? values.reduce((a, b) => a + b, 0) / values.length : null;
+        row.ablationMedian = values ? median(values) : null;
       }
     }
   }

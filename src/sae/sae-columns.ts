@@ -1,9 +1,11 @@
 /**
  * @module sae/sae-columns — an SAE's latent activations as the feature columns of an activation cache, so that
  * `recordsFromCache` builds records of SAE features exactly as it does for neurons (same windows, stats and reference
- * labels). Rows are encoded in blocks (bounded memory: one block of [rows × d_sae] at a time); every chunk of
- * features costs one encoding pass over the rows, so ask for many features per chunk when building all of them.
+ * labels). Rows are encoded in blocks (bounded memory: one block of [rows × columns] at a time) with
+ * `SparseAutoencoder.encodeLatents`: a chunk of k latents of a standard SAE costs k/d_sae of a full encoding, while a
+ * topk SAE encodes fully for every chunk, so ask for many features per chunk when building all of them.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationCache } from '../subject/activation-cache.ts';
 import type { FeatureColumnSource } from '../subject/extract.ts';
 import type { SparseAutoencoder } from './sae-model.ts';
@@ -20,16 +22,12 @@ export function saeColumnSource(sae: SparseAutoencoder, name: string, options: {
         throw new RangeError(`the SAE ${name} reads ${sae.config.hookName}, but the cache holds ${cache.header.hook}`);
       }
       if (cache.width !== sae.dIn) throw new RangeError(`the SAE ${name} reads ${sae.dIn} values per token, the cache has ${cache.width}`);
-      const k = features.length;
-      const out = new Float32Array(rows.length * k);
+      const out = new Float32Array(rows.length * features.length);
       for (let start = 0; start < rows.length; start += blockRows) {
         const block = rows.subarray(start, Math.min(rows.length, start + blockRows));
-        const latents = sae.encodeBatch(cache.readRowSet(block));
-        for (let row = 0; row < block.length; row++) {
-          const from = row * sae.dSae;
-          const to = (start + row) * k;
-          for (let column = 0; column < k; column++) out[to + column] = latents[from + features[column]!]!;
-        }
+        const latents = tf.tidy(() => sae.encodeLatents(tf.tensor2d(cache.readRowSet(block), [block.length, sae.dIn]), features));
+        out.set(latents.dataSync() as Float32Array, start * features.length);
+        latents.dispose();
       }
       return out;
     },

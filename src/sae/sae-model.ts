@@ -48,6 +48,8 @@ const defaultChunkRows = 1024;
 
 export class SparseAutoencoder {
   readonly scale: number;
+  /** Host copy of the weights, read on first use by the per-latent accessors (the tensors never change). */
+  private hostWeights: SaeWeights | null = null;
 
   private constructor(
     readonly config: SaeConfig,
@@ -92,6 +94,33 @@ export class SparseAutoencoder {
   /** Feature activations f [rows, d_sae] of x [rows, d_in]. */
   encode(x: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => applyActivation(this.preActivations(x), this.config));
+  }
+
+  /**
+   * The latents `indices` of x [rows, d_in], [rows, indices.length]. A standard (ReLU) SAE's latents are independent,
+   * so only their encoder columns are multiplied (k/d_sae of a full encoding; the columns come from the host copy, as
+   * wasm gathers and slices through JS); topk ranks every latent, so it encodes fully and picks the columns.
+   */
+  encodeLatents(x: tf.Tensor2D, indices: readonly number[]): tf.Tensor2D {
+    return tf.tidy((): tf.Tensor2D => {
+      if (this.config.architecture !== 'standard') return tf.gather(this.encode(x), Int32Array.from(indices), 1) as tf.Tensor2D;
+      const { W_enc, b_enc } = this.host();
+      const k = indices.length;
+      const columns = new Float32Array(this.dIn * k);
+      for (let j = 0; j < this.dIn; j++) indices.forEach((index, c) => (columns[j * k + c] = W_enc[j * this.dSae + index]!));
+      let input: tf.Tensor2D = this.scale !== 1 ? tf.mul(x, this.scale) : x;
+      if (this.config.applyBDecToInput) input = tf.sub(input, this.params.b_dec);
+      return tf.relu(tf.add(tf.matMul(input, tf.tensor2d(columns, [this.dIn, k])), tf.tensor1d(indices.map((index) => b_enc[index]!)))) as tf.Tensor2D;
+    });
+  }
+
+  /** Row `index` of W_dec (the latent's decoder direction, in the SAE's normalized space), a host copy. */
+  decoderRow(index: number): Float32Array {
+    return this.host().W_dec.slice(index * this.dIn, (index + 1) * this.dIn);
+  }
+
+  private host(): SaeWeights {
+    return (this.hostWeights ??= this.toWeights());
   }
 
   /** x̂ = (f·W_dec + b_dec) / s for f [rows, d_sae]. */

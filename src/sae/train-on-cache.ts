@@ -7,7 +7,7 @@
  * `training.json` (options, tokens, seconds) beside them.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { ActivationCache } from '../subject/activation-cache.ts';
 import { cacheBatches } from './cache-batches.ts';
 import { checkpointFiles } from './checkpoint.ts';
@@ -108,7 +108,7 @@ export async function trainSaeOnCache(options: TrainOnCacheOptions): Promise<Tra
     metadata: { trained_by: 'autointerp', cache_corpus: basename(header.corpus.path) },
   });
   const record: TrainingRecord = {
-    cache: { directory: resolve(options.cacheDir), model: header.model, hook: header.hook, tokens: header.tokens, corpus: basename(header.corpus.path) },
+    cache: { directory: options.cacheDir, model: header.model, hook: header.hook, tokens: header.tokens, corpus: basename(header.corpus.path) },
     batchSize: options.batchSize,
     options: resolved,
     steps: training.steps,

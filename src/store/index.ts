@@ -3,3 +3,4 @@ export * from './database.ts';
 export * from './result-store.ts';
 export * from './batch-store.ts';
 export * from './sae-store.ts';
+export * from './merge.ts';

@@ -14,15 +14,14 @@
  * so a perfect simulation scores 1.
  *
  * Records of equal total length run together, as many rows per forward pass as keep the logits at or below
- * `maxLogitsPerBatch` floats (at least one row). Only the window rows of the logits are read back; the JSDs are
- * computed on the host in float64 (score/ablation.ts), which makes identical distributions give exactly 0.
+ * `maxLogitsPerBatch` floats (at least one row). The JSDs are computed on the backend in float32 with the stable
+ * per-entry form of score/ablation.ts (identical distributions give exactly 0), and only one number per window
+ * position comes back: reading [positions × V] logits back and taking the JSDs on the host cost ~10× more.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SparseAutoencoder } from '../sae/sae-model.ts';
 import {
   ablationScore,
-  jensenShannonFromLogProbs,
-  logSoftmax,
   type AblationReplacement,
   type AblationScore,
   type AblationScoreOptions,
@@ -82,10 +81,7 @@ function checkTarget(model: Gpt2Model, target: FeatureTarget): string {
 export function featureActivationOf(activation: tf.Tensor3D, target: FeatureTarget): tf.Tensor3D {
   const [rows, length, width] = activation.shape;
   if (target.kind === 'neuron') return tf.slice(activation, [0, 0, target.index], [rows, length, 1]);
-  return tf.tidy(() => {
-    const features = target.sae.encode(tf.reshape(activation, [rows * length, width]));
-    return tf.reshape(tf.slice(features, [0, target.index], [rows * length, 1]), [rows, length, 1]);
-  });
+  return tf.tidy(() => tf.reshape(target.sae.encodeLatents(tf.reshape(activation, [rows * length, width]), [target.index]), [rows, length, 1]));
 }
 
 /** The change of x per unit of the feature, [1, width]: e_i for a neuron, W_dec[i] / s for an SAE latent. */
@@ -95,7 +91,7 @@ function featureDirection(target: FeatureTarget, width: number): tf.Tensor2D {
     unit[target.index] = 1;
     return tf.tensor2d(unit, [1, width]);
   }
-  return tf.tidy(() => tf.div(tf.slice(target.sae.params.W_dec, [target.index, 0], [1, width]), target.sae.scale));
+  return tf.tidy(() => tf.div(tf.tensor2d(target.sae.decoderRow(target.index), [1, width]), target.sae.scale));
 }
 
 /**
@@ -165,8 +161,24 @@ function checkRecord(record: AblationRecord, index: number, nPositions: number):
   if (length > nPositions) throw new RangeError(`${where} has ${length} tokens with its context; the model's context is ${nPositions}`);
 }
 
-/** Window-row logits of the three passes of one batch, as host arrays [windowRows × V]. */
-function batchLogits(model: Gpt2Model, target: FeatureTarget, hook: string, part: readonly AblationRecord[], length: number) {
+/**
+ * JSD (nats) between the rows of two log-probability matrices [N, V], per row [N], on the backend in float32, by
+ * score/ablation.ts's stable form: per entry, with δ = |a − b| and h = max(a, b), `e^h·(ln 2 − L) + e^(h−δ)·(ln 2 −
+ * L − δ)` with L = log(1 + e^−δ); entries with δ = 0 contribute exactly 0 (so equal rows give exactly 0).
+ */
+export function jensenShannonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const gap = tf.abs(tf.sub(a, b));
+    const high = tf.exp(tf.maximum(a, b));
+    const ratio = tf.exp(tf.neg(gap));
+    const shared = tf.sub(Math.LN2, tf.log1p(ratio));
+    const terms = tf.add(tf.mul(high, shared), tf.mul(tf.mul(high, ratio), tf.sub(shared, gap)));
+    return tf.relu(tf.div(tf.sum(tf.mul(terms, tf.sign(gap)), 1), 2)) as tf.Tensor1D;
+  });
+}
+
+/** Per window row of one batch, JSD(orig, simulated) and JSD(orig, mean) (host arrays, in window order). */
+function batchJsd(model: Gpt2Model, target: FeatureTarget, hook: string, part: readonly AblationRecord[], length: number) {
   const rows = part.length;
   const ids = new Int32Array(rows * length);
   const mask = new Float32Array(rows * length);
@@ -187,20 +199,22 @@ function batchLogits(model: Gpt2Model, target: FeatureTarget, hook: string, part
   const vocab = model.config.vocabSize;
   const tensors = tf.tidy(() => {
     const maskTensor = tf.tensor3d(mask, [rows, length, 1]);
-    const gatherRows = tf.tensor1d(windowRows, 'int32');
-    // Each pass in its own tidy: one pass's intermediates at a time.
-    const windowLogits = (values: Float32Array | null) =>
+    // Each pass in its own tidy: one pass's intermediates at a time. Every position is compared (the context ones
+    // cost little) and the window rows are picked on the host: wasm's gather of logit rows is slower than the rest.
+    const logProbs = (values: Float32Array | null) =>
       tf.tidy(() => {
         const replacement = values && tf.tensor3d(values, [rows, length, 1]);
         const hooks = replacement ? { [hook]: (activation: tf.Tensor) => replaceFeature(activation as tf.Tensor3D, target, replacement, maskTensor) } : {};
         const { logits } = model.forward(ids, rows, { hooks });
-        return tf.gather(tf.reshape(logits!, [rows * length, vocab]), gatherRows);
+        return tf.logSoftmax(tf.reshape(logits!, [rows * length, vocab]) as tf.Tensor2D);
       });
-    return [windowLogits(null), windowLogits(simulated), windowLogits(mean)];
+    const original = logProbs(null);
+    return [jensenShannonRows(original, logProbs(simulated)), jensenShannonRows(original, logProbs(mean))];
   });
-  const [original, withSimulated, withMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
+  const [allSimulated, allMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [Float32Array, Float32Array];
   tf.dispose(tensors);
-  return { original, withSimulated, withMean };
+  const pick = (all: Float32Array) => Float32Array.from(windowRows, (row) => all[row]!);
+  return { withSimulated: pick(allSimulated), withMean: pick(allMean) };
 }
 
 /**
@@ -223,23 +237,15 @@ export async function scoreFeatureAblation(
     (length) => Math.max(1, Math.floor(budget / (length * vocab))),
   );
   const perRecord: FeatureAblationResult['records'] = new Array(records.length);
-  const logProbsOriginal = new Float64Array(vocab);
-  const logProbsPatched = new Float64Array(vocab);
   let done = 0;
   for (const { length, indices } of batches) {
     const part = indices.map((index) => records[index]!);
-    const logits = batchLogits(model, target, hook, part, length);
+    const jsd = batchJsd(model, target, hook, part, length);
     let windowRow = 0;
     part.forEach((record, row) => {
-      const jsdSimulated: number[] = [];
-      const jsdMean: number[] = [];
-      for (let t = 0; t < record.tokenIds.length; t++, windowRow++) {
-        const span = [windowRow * vocab, (windowRow + 1) * vocab] as const;
-        logSoftmax(logits.original.subarray(...span), logProbsOriginal);
-        jsdSimulated.push(jensenShannonFromLogProbs(logProbsOriginal, logSoftmax(logits.withSimulated.subarray(...span), logProbsPatched)));
-        jsdMean.push(jensenShannonFromLogProbs(logProbsOriginal, logSoftmax(logits.withMean.subarray(...span), logProbsPatched)));
-      }
-      perRecord[indices[row]!] = { jsdSimulated, jsdMean };
+      const end = windowRow + record.tokenIds.length;
+      perRecord[indices[row]!] = { jsdSimulated: Array.from(jsd.withSimulated.subarray(windowRow, end)), jsdMean: Array.from(jsd.withMean.subarray(windowRow, end)) };
+      windowRow = end;
     });
     done += part.length;
     options.onProgress?.(done, records.length);

@@ -91,7 +91,7 @@ export function directLogitEffect(model: Gpt2Model, target: SteerTarget): Float3
       unit[target.index] = 1;
       direction = tf.tensor2d(unit, [1, width]);
     } else {
-      direction = tf.div(tf.slice(target.sae.params.W_dec, [target.index, 0], [1, width]), target.sae.scale);
+      direction = tf.div(tf.tensor2d(target.sae.decoderRow(target.index), [1, width]), target.sae.scale);
     }
     if (hook.endsWith('mlp.hook_post')) {
       const layer = Number(hook.split('.')[1]);

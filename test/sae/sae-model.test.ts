@@ -83,6 +83,10 @@ describe('SparseAutoencoder', () => {
       expectClose(features, expected.flat(), 1e-5);
       expectClose(sae.reconstructBatch(x), hostDecode(config, weights, expected).flat(), 1e-5);
       expectClose(sae.decodeBatch(features), hostDecode(config, weights, expected).flat(), 1e-5);
+      // A subset of latents (column-only for standard SAEs) equals those columns of the full encoding.
+      const picked = [6, 1, 3];
+      const some = tf.tidy(() => sae.encodeLatents(tf.tensor2d(x, [6, 5]), picked)).arraySync() as number[][];
+      expectClose(some.flat(), expected.flatMap((row) => picked.map((index) => row[index]!)), 1e-5);
       sae.dispose();
     });
   }

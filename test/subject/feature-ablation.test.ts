@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, randomGaussian } from '../../src/records/random.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig } from '../../src/sae/types.ts';
-import { calibratedReplacement } from '../../src/score/ablation.ts';
+import { calibratedReplacement, jensenShannon } from '../../src/score/ablation.ts';
 import { fitLinearCalibration } from '../../src/score/calibration.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { readCorpusSample } from '../../src/subject/corpus-sample.ts';
 import {
+  jensenShannonRows,
   featureActivationOf,
   featureActivations,
   replaceFeature,
@@ -89,6 +90,25 @@ beforeAll(async () => {
 
 afterAll(() => {
   subject?.model.dispose();
+});
+
+describe('jensenShannonRows (backend, float32)', () => {
+  it('equals the float64 host JSD, from nearly equal to very different distributions, and is exactly 0 for equal rows', () => {
+    const random = mulberry32(9);
+    const vocab = 4096;
+    const base = Float32Array.from({ length: vocab }, () => 3 * randomGaussian(random));
+    const rows: Float32Array[] = [0, 1e-3, 1e-2, 0.1, 1, 5].map((size) => base.map((value) => value + size * randomGaussian(random)));
+    const host = rows.map((row) => jensenShannon(base, row));
+    const device = tf.tidy(() => {
+      const a = tf.logSoftmax(tf.tensor2d(rows.map(() => Array.from(base)))) as tf.Tensor2D;
+      const b = tf.logSoftmax(tf.tensor2d(rows.map((row) => Array.from(row)))) as tf.Tensor2D;
+      return jensenShannonRows(a, b).arraySync();
+    });
+    expect(device[0]).toBe(0);
+    // float32 log-probabilities carry ~1e-7 relative rounding: the absolute error stays near 1e-8 nats (what a
+    // position's JSD adds to E[JSD] when the distributions barely differ), the relative one small where JSD matters.
+    for (let i = 1; i < rows.length; i++) expect(Math.abs(device[i]! - host[i]!), `row ${i}`).toBeLessThan(1e-8 + 1e-3 * host[i]!);
+  });
 });
 
 describe('replaceFeature', () => {
