@@ -11,6 +11,8 @@ export {
   mapCompletionLogprobs,
   toLlmCallError,
 } from './openai-compatible-provider.ts';
+export type { EchoSupportOptions } from './echo-support.ts';
+export { createEchoSupport, refusesEcho } from './echo-support.ts';
 export type { CreateProviderOptions, ProviderName, ProviderSpec } from './create-provider.ts';
 export { createProvider, knownProviders, parseProviderSpec } from './create-provider.ts';
 export type {

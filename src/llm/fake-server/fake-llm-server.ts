@@ -5,7 +5,8 @@
  * `GET /v1/models`, and both Batch APIs (OpenAI files + batches, Anthropic Message Batches; fake-batches.ts), whose
  * requests are answered by the same model code. Every request is recorded for tests.
  * Faults: a fixed `latencyMs`, a seeded fault mix (`faults`: 429 with Retry-After, 500, hangs, malformed JSON,
- * truncated bodies, missing logprobs; see fault-injection.ts), and an `intercept` hook around each request.
+ * truncated bodies, missing logprobs; see fault-injection.ts), and an `intercept` hook around each request. A server
+ * without prompt logprobs: `echo: 'refuse'` (an error, as llama.cpp) or `echo: 'ignore'` (as Ollama).
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -82,6 +83,14 @@ export interface FakeLlmServerOptions {
   model?: Omit<RuleBasedModelOptions, 'lexicon'>;
   /** Batch API behaviour: polls before a batch ends, injected per-request errors and expiry (fake-batches.ts). */
   batch?: FakeBatchOptions;
+  /**
+   * How Completions requests with `echo: true` are answered: `serve` (default; the prompt's logprobs, as vLLM),
+   * `refuse` (an OpenAI-style error with status `echoRefusalStatus`, as llama.cpp's "Unsupported param: echo"), or
+   * `ignore` (answered as if echo were false: the completion alone, logprobs for its tokens only, as Ollama).
+   */
+  echo?: 'serve' | 'refuse' | 'ignore';
+  /** Status of an `echo: 'refuse'` answer. Default 400 (422 and 501 are what other servers send). */
+  echoRefusalStatus?: number;
 }
 
 export interface FakeLlmServer {
@@ -183,7 +192,13 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       const { message, param } = zodMessage(parsed.error);
       return invalidRequest(message, 'invalid_request_body', param);
     }
-    const llmRequest = completionBodyToRequest(parsed.data);
+    const echoBehaviour = options.echo ?? 'serve';
+    if (parsed.data.echo === true && echoBehaviour === 'refuse') {
+      const status = options.echoRefusalStatus ?? 400;
+      return jsonResponse(status, errorBody('Unsupported param: echo (fake server, echo: refuse)', 'invalid_request_error', 'unsupported_parameter', 'echo'));
+    }
+    const echo = parsed.data.echo === true && echoBehaviour === 'serve';
+    const llmRequest = completionBodyToRequest({ ...parsed.data, echo });
     const result = await respondToRequest(llmRequest, modelOptions);
     return jsonResponse(
       200,
@@ -191,7 +206,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         id: `cmpl-fake-${responseCounter}`,
         created,
         prompt: llmRequest.prompt ?? '',
-        echo: parsed.data.echo === true,
+        echo,
       }),
     );
   }
