@@ -1,12 +1,12 @@
 /**
  * @module cli/train-sae — `autointerp train-sae`: trains a sparse autoencoder on an activation cache (from
  * `autointerp extract`), writes it as a SAELens folder, evaluates it on a held-out cache (reconstruction metrics, and
- * CE loss recovered / KL through the subject model) and records SAE and metrics in SQLite.
- * `autointerp sae-metrics` evaluates an existing SAELens or sparsify folder the same way.
+ * CE loss recovered / KL through the subject model) and records SAE and metrics in SQLite and in the folder's
+ * metrics.json (which a run over the SAE's features records in its own database). `autointerp sae-metrics` evaluates an existing SAELens or sparsify folder the same way.
  * Exit codes: 0 done, 2 usage or data error, 130 interrupted (Ctrl+C: the checkpoint is saved, `--resume` continues).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -14,6 +14,7 @@ import type { BackendPreference } from '../subject/backend.ts';
 import type { SaeEvaluation } from '../sae/evaluate-on-cache.ts';
 import type { LoadedSae } from '../sae/formats.ts';
 import type { SaeTrainingProgress } from '../sae/train-sae.ts';
+import { saeMetricsFile, type SaeSplitMetrics } from '../pipeline/record-saes.ts';
 import { abortOnSignals } from './abort-on-signals.ts';
 import { UsageError } from './errors.ts';
 import { defaultModelDir } from './extract.ts';
@@ -203,11 +204,25 @@ async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folde
       training,
     });
     if (evaluation) {
-      store.recordMetrics(id, basename(resolve(evaluation.cache)), evaluation.tokens, library.flattenSaeEvaluation(evaluation), evaluation.reconstruction.logDensityHistogram);
+      const split = basename(resolve(evaluation.cache));
+      const metrics = library.flattenSaeEvaluation(evaluation);
+      store.recordMetrics(id, split, evaluation.tokens, metrics, evaluation.reconstruction.logDensityHistogram);
+      writeFolderMetrics(folder, name, split, { tokens: evaluation.tokens, metrics, logDensityHistogram: evaluation.reconstruction.logDensityHistogram });
     }
     process.stderr.write(`recorded SAE ${name} in ${db.name}${evaluation ? ' with its metrics' : ''}\n`);
   } finally {
     db.close();
+  }
+}
+
+/** Adds (or replaces) one split in the folder's metrics.json, which a run over the SAE's features records. */
+function writeFolderMetrics(folder: string, name: string, split: string, value: SaeSplitMetrics): void {
+  const file = join(folder, saeMetricsFile);
+  try {
+    const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    writeFileSync(file, `${JSON.stringify({ ...existing, name, [split]: value }, null, 2)}\n`);
+  } catch (error) {
+    process.stderr.write(`note: could not write ${file}: ${error instanceof Error ? error.message : String(error)}\n`);
   }
 }
 

@@ -60,9 +60,14 @@ function neuronHook(layer: number | string): string {
   return typeof layer === 'number' ? `blocks.${layer}.mlp.hook_post` : layer;
 }
 
+/** SAE folders by the name feature ids give them: the embedded ones and `extra` (a later one wins a name). */
+export function knownSaeFolders(extra: readonly string[] = []): Map<string, string> {
+  return foldersByName([...embeddedSaeFolders(), ...extra]);
+}
+
 export function createAblationScorer(sources: AblationSources = {}): AblationScorer {
   const modelFolders = foldersByName([embeddedSubjectModelDir, ...(sources.subjectModels ?? [])]);
-  const saeFolders = foldersByName([...embeddedSaeFolders(), ...(sources.saes ?? [])]);
+  const saeFolders = knownSaeFolders(sources.saes);
   const notes = new Set<string>();
   let library: Promise<typeof import('./ablation-library.ts')> | null = null;
   const load = () => (library ??= import('./ablation-library.ts'));

@@ -21,7 +21,8 @@ import { loadFeatureRecords } from '../records/load.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
 import { parsePipelineConfig, resolveSource, shardNameSuffix, shardOfFeature, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
-import { createAblationScorer } from './ablation-scorer.ts';
+import { createAblationScorer, knownSaeFolders } from './ablation-scorer.ts';
+import { recordRunSaes } from './record-saes.ts';
 import { processFeature, type CallEvent, type ProcessedFeature } from './process-feature.ts';
 import { createBatchClient } from '../llm/batch/create-batch-client.ts';
 import type { BatchClient } from '../llm/batch/types.ts';
@@ -180,6 +181,7 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   const spent = spentSoFar(store, runId);
   const budgetSpent = () => config.maxCostUsd !== undefined && spent.costUsd >= config.maxCostUsd;
   let stoppedBy: RunSummary['stoppedBy'];
+  recordRunSaes(store.db, features, knownSaeFolders(config.saes));
   const ablation = config.ablation ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes }) : undefined;
   const context = {
     config,

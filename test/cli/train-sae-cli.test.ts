@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,8 @@ describe('autointerp train-sae / sae-metrics', () => {
     expect(result.stderr).toMatch(/trained 20 steps \(2560 tokens\)/);
     expect(result.stdout).toMatch(/L0 [\d.]+ \| FVU [\d.]+/);
     expect(result.stdout).toMatch(/CE loss recovered [\d.-]+/);
-    for (const file of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'training.json']) expect(existsSync(join(directory, 'sae-1x', file)), file).toBe(true);
+    for (const file of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'training.json', 'metrics.json']) expect(existsSync(join(directory, 'sae-1x', file)), file).toBe(true);
+    expect(JSON.parse(readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8'))).toMatchObject({ name: 'sae-1x', cache: { tokens: expect.any(Number), metrics: { l0: expect.any(Number) } } });
     const db = openDatabase(join(directory, 'sae.db'));
     const store = new SaeStore(db);
     const row = store.getSae('sae-1x')!;

@@ -7,6 +7,7 @@ import { sampleCorrelation } from 'simple-statistics';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { SaeStore } from '../../src/store/sae-store.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const neurons = join(root, 'data/demo/records/brown-1l-neurons.jsonl');
@@ -39,6 +40,22 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
     expect(r).toBeGreaterThan(0.4);
     store.db.close();
   }, 120_000);
+
+  it('score SAE latents through their embedded SAE, and the run records that SAE with its metrics', async () => {
+    const store = new ResultStore(openDatabase(join(directory, 'sae.db')));
+    const summary = await runPipeline({ source: join(root, 'data/demo/records/brown-1l-4x.jsonl'), limit: 3 }, { store });
+    expect(summary.scored).toBe(3);
+    const ablation = scores(store, summary.runId, 'ablation.all');
+    expect(ablation).toHaveLength(3);
+    for (const row of ablation) expect(row.value, row.reason ?? '').not.toBeNull();
+    const saes = new SaeStore(store.db);
+    const sae = saes.getSae('brown-1l-4x')!;
+    expect(sae).toMatchObject({ model: 'brown-1l', hook: 'blocks.0.mlp.hook_post', d_in: 512, d_sae: 2048, architecture: 'standard' });
+    const metrics = Object.fromEntries(saes.metricsOf(sae.id).filter((m) => m.split === 'heldout').map((m) => [m.metric, m.value]));
+    expect(metrics.ce_loss_recovered).toBeGreaterThan(0.8);
+    expect(metrics.l0).toBeGreaterThan(0);
+    store.db.close();
+  }, 60_000);
 
   it('are left out with --no-ablation, and for records without token ids (with a note saying why)', async () => {
     const off = new ResultStore(openDatabase(join(directory, 'off.db')));
