@@ -19,6 +19,7 @@ import { registerServeFakeCommand } from './serve-fake.ts';
 import { registerTrainSaeCommands } from './train-sae.ts';
 import { registerSteerCommand } from './steer.ts';
 import { registerMergeCommand } from './merge.ts';
+import { registerImportDelphiCommand } from './import-delphi.ts';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerExtractCommand(program);
   registerTrainSaeCommands(program);
   registerSteerCommand(program);
+  registerImportDelphiCommand(program);
   return program;
 }
 

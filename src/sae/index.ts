@@ -30,3 +30,4 @@ export { saeColumnSource } from './sae-columns.ts';
 export { evaluateSplice, type SpliceMetrics, type SpliceOptions } from './splice-evaluation.ts';
 export { evaluateSaeOnCache, flattenSaeEvaluation, type EvaluateOnCacheOptions, type SaeEvaluation } from './evaluate-on-cache.ts';
 export { trainSaeOnCache, trainingRecordFile, type TrainOnCacheOptions, type TrainOnCacheResult, type TrainingRecord } from './train-on-cache.ts';
+export { readDelphiLatentCache, DelphiCacheError, type DelphiCacheOptions, type DelphiCacheResult } from './delphi-cache.ts';

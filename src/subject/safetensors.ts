@@ -3,8 +3,8 @@
  * length n, n bytes of JSON header `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {…}}`, then the
  * data, each tensor row-major and little-endian at [begin, end) of the data.
  *
- * Reading gives float32 for F32, F16, BF16 and F64, and int32 for I32 and I64 (an I64 value outside int32 is an
- * error); other dtypes are refused. The header is checked as the reference implementation checks it (length under
+ * Reading gives float32 for F32, F16, BF16 and F64, and int32 for I32, I64, U32, U16 and U8 (an I64 or U32 value
+ * outside int32 is an error; delphi's latent caches store locations as U16 or U32); other dtypes are refused. The header is checked as the reference implementation checks it (length under
  * 100 MB, JSON object, byte lengths equal to shape × dtype size, tensors contiguous from byte 0 to the end of the file,
  * no overlap), with errors naming the file and the tensor. `readSafetensors` reads each tensor straight into its own
  * array (no whole-file buffer, so files over 2 GiB work, and tensors not asked for are not read).
@@ -19,7 +19,7 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 export type SafetensorsFloatDtype = 'F32' | 'F16' | 'BF16' | 'F64';
-export type SafetensorsIntDtype = 'I32' | 'I64';
+export type SafetensorsIntDtype = 'I32' | 'I64' | 'U32' | 'U16' | 'U8';
 export type SafetensorsDtype = SafetensorsFloatDtype | SafetensorsIntDtype;
 
 /** One tensor's header entry. `dataOffsets` are relative to the start of the data (after the header). */
@@ -80,9 +80,9 @@ export class SafetensorsError extends Error {
   }
 }
 
-const bytesPerElement: Readonly<Record<SafetensorsDtype, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8 };
+const bytesPerElement: Readonly<Record<SafetensorsDtype, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, U32: 4, U16: 2, U8: 1 };
 /** Dtypes of the format that this reader does not decode (named in the error, as opposed to unknown ones). */
-const otherFormatDtypes = new Set(['BOOL', 'U8', 'I8', 'U16', 'I16', 'U32', 'U64', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2']);
+const otherFormatDtypes = new Set(['BOOL', 'I8', 'I16', 'U64', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2']);
 /** The reference implementation's limit on the header length. */
 const MAX_HEADER_BYTES = 100_000_000;
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -325,6 +325,19 @@ function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, file: string):
       const source = aligned(bytes, 8);
       return { dtype, shape, data: new Float32Array(new Float64Array(source.buffer, source.byteOffset, count)) };
     }
+    case 'U32': {
+      const source = aligned(bytes, 4);
+      const wide = new Uint32Array(source.buffer, source.byteOffset, count);
+      const index = wide.findIndex((value) => value > 2147483647);
+      if (index >= 0) throw new SafetensorsError(file, `tensor ${entry.name}: U32 value ${wide[index]} at element ${index} does not fit in int32`, { tensor: entry.name });
+      return { dtype, shape, data: Int32Array.from(wide) };
+    }
+    case 'U16': {
+      const source = aligned(bytes, 2);
+      return { dtype, shape, data: Int32Array.from(new Uint16Array(source.buffer, source.byteOffset, count)) };
+    }
+    case 'U8':
+      return { dtype, shape, data: Int32Array.from(bytes.subarray(0, count)) };
     case 'I64': {
       const source = aligned(bytes, 8);
       const wide = new BigInt64Array(source.buffer, source.byteOffset, count);

@@ -215,6 +215,19 @@ describe('reading safetensors', () => {
     expect(some.tensors.get('i64')!.data).toEqual(Int32Array.of(-2147483648, 123));
   });
 
+  it('reads U16 and U8 (as delphi stores latent locations) as int32', () => {
+    const data = Buffer.alloc(8);
+    data.writeUInt16LE(65535, 0);
+    data.writeUInt16LE(7, 2);
+    data.set([0, 200, 255, 1], 4);
+    const { tensors } = parseSafetensors(
+      handMade({ u16: { dtype: 'U16', shape: [2], data_offsets: [0, 4] }, u8: { dtype: 'U8', shape: [2, 2], data_offsets: [4, 8] } }, data),
+      'u.safetensors',
+    );
+    expect(tensors.get('u16')).toEqual({ dtype: 'U16', shape: [2], data: Int32Array.of(65535, 7) });
+    expect(tensors.get('u8')).toEqual({ dtype: 'U8', shape: [2, 2], data: Int32Array.of(0, 200, 255, 1) });
+  });
+
   it('refuses an I64 value outside int32, naming the tensor', () => {
     const data = Buffer.alloc(16);
     data.writeBigInt64LE(2n ** 31n, 8);
@@ -255,7 +268,7 @@ describe('reading safetensors', () => {
       [handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, zeros(8)), /4 bytes of data after the last tensor \(a\)/],
       [handMade({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, zeros(8)), /tensor w: 8 bytes of data for shape \[3\] F32, expected 12/, 'w'],
       [handMade({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, zeros(8)), /tensor w: data_offsets \[8, 0\] end before they begin/, 'w'],
-      [handMade({ w: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, zeros(1)), /tensor w: dtype "U8" is not supported \(supported: F32, F16, BF16, F64, I32, I64\)/, 'w'],
+      [handMade({ w: { dtype: 'I8', shape: [1], data_offsets: [0, 1] } }, zeros(1)), /tensor w: dtype "I8" is not supported \(supported: F32, F16, BF16, F64, I32, I64, U32, U16, U8\)/, 'w'],
       [handMade({ w: { dtype: 'float', shape: [1], data_offsets: [0, 4] } }, zeros(4)), /tensor w: unknown dtype "float" is not supported/, 'w'],
       [handMade({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, zeros(4)), /tensor w: shape \[-1\] is not a list of non-negative integers/, 'w'],
       [handMade({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, zeros(4)), /tensor w: data_offsets \[0\] is not \[begin, end\]/, 'w'],
