@@ -164,7 +164,7 @@ with the reconstruction spliced in at the hook; KL score = 1 − KL(orig‖sae)/
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-Rebuild: \`npx tsx scripts/train-embedded-saes.ts\` (resumable; about an hour on two cores).
+Rebuild: \`npx tsx scripts/train-embedded-saes.ts\` (resumable; about 40 minutes on two cores, most of it the 16× SAE).
 `,
   );
 }

@@ -21,7 +21,9 @@ function cli(args: string[], env: Record<string, string> = {}) {
 describe('autointerp CLI', () => {
   it('runs the demo offline end to end: progress, leaderboard, a finished run, a score for every active feature', () => {
     const db = join(directory, 'demo.db');
-    const result = cli(['run', '--demo'], { AUTOINTERP_DB: db });
+    // Ablation through the subject model is left out here (test/pipeline/ablation-in-pipeline.test.ts covers it, and CI
+    // runs the full `npm start`): it is most of the demo's time.
+    const result = cli(['run', '--demo', '--no-ablation'], { AUTOINTERP_DB: db });
     expect(result.stderr).toMatch(/BASELINE/);
     expect(result.stderr).toMatch(/autointerp \[.*\] \d+\/\d+ features/); // progress bar (non-TTY lines)
     expect(result.code).toBe(0);
