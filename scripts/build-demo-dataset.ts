@@ -548,6 +548,10 @@ known, an explanation can be checked against the truth.
   apart from the records on purpose and must never reach a prompt.
 - \`../lexicon/concepts.json\`: word classes with weights P(class | word) counted over the whole Brown corpus: what
   the rule-based simulator "knows" about English. No planted truth.
+- The demo's real features, beside these (made by scripts/build-demo-features.ts, not by this script):
+  \`records/brown-1l-neurons.jsonl\` (16 MLP neurons of the embedded model brown-1l) and
+  \`records/brown-1l-{1,4,16}x.jsonl\` (16 latents of each embedded SAE, data/sae/), with their POS reference labels
+  in \`brown-1l-labels.json\` and \`brown-1l-{1,4,16}x-labels.json\`.
 
 ## How it is made
 
