@@ -90,17 +90,18 @@ export function createAblationScorer(sources: AblationSources = {}): AblationSco
     notes,
     async score(feature, inputs, calibration) {
       const { id } = feature;
+      // Records without token ids (synthetic, or imported from formats that have none) cannot be run again.
+      const usable = inputs.filter((input) => input.record.tokenIds !== undefined);
+      if (usable.length === 0) {
+        notes.add(`ablation not computed for ${id.model} features: their records carry no token ids (records from \`autointerp extract\` and \`import-delphi\` do)`);
+        return null;
+      }
       if (!modelFolders.has(id.model)) {
         notes.add(`no ablation for model ${id.model}: give its folder with --subject-model`);
         return null;
       }
       if (id.kind === 'sae' && (!id.sae || !saeFolders.has(id.sae))) {
         notes.add(`no ablation for SAE ${id.sae ?? '(unnamed)'}: give its folder with --sae`);
-        return null;
-      }
-      const usable = inputs.filter((input) => input.record.tokenIds !== undefined);
-      if (usable.length === 0) {
-        notes.add(`no ablation for features of ${id.model} whose records carry no token ids (records from \`autointerp extract\` do)`);
         return null;
       }
       let loaded;

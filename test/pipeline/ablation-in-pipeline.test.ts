@@ -68,8 +68,15 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
     const summary = await runPipeline({ source: planted, limit: 3 }, { store });
     expect(summary.scored).toBe(3);
     expect(scores(store, summary.runId, 'ablation.all')).toEqual([]);
-    expect(summary.ablationNotes).toEqual([expect.stringMatching(/no ablation for model demo-planted.*--subject-model/)]);
+    expect(summary.ablationNotes).toEqual([expect.stringMatching(/ablation not computed for demo-planted features: their records carry no token ids/)]);
     store.db.close();
+
+    // Token ids but an unknown model: the note says how to give it.
+    const unknown = new ResultStore(openDatabase(join(directory, 'unknown.db')));
+    writeFileSync(join(directory, 'unknown.jsonl'), readFileSync(neurons, 'utf8').replaceAll('"model":"brown-1l"', '"model":"gpt2-somewhere"'));
+    const notKnown = await runPipeline({ source: join(directory, 'unknown.jsonl'), limit: 2 }, { store: unknown });
+    expect(notKnown.ablationNotes).toEqual([expect.stringMatching(/no ablation for model gpt2-somewhere: give its folder with --subject-model/)]);
+    unknown.db.close();
 
     // A subject model folder that cannot be loaded: the run goes on, without ablation, and says why.
     const broken = join(directory, 'broken');
