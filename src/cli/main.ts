@@ -3,7 +3,7 @@
  * 2 usage or data error; any uncaught error is reported in one line and exits 2, never 0 or 1.
  */
 import { Command, CommanderError } from 'commander';
-import { RecordFormatError } from '../records/errors.ts';
+import { FileFormatError } from '../records/errors.ts';
 import { EXIT_ERROR, UsageError } from './errors.ts';
 import { registerExplainCommand } from './explain.ts';
 import { registerExtractCommand } from './extract.ts';
@@ -55,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_ERROR;
       return;
     }
-    const known = error instanceof UsageError || error instanceof RecordFormatError;
+    const known = error instanceof UsageError || error instanceof FileFormatError;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`autointerp: ${known ? '' : 'error: '}${message}\n`);
     if (!known && process.env.AUTOINTERP_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

@@ -1,15 +1,26 @@
-/** @module records/errors — one error type for bad input data, naming the file and the record. */
+/** @module records/errors — the error type for bad input files, naming the file and the place in it. */
 
-/** Raised when an input file cannot be read as feature records. The message is one line, fit for a CLI. */
-export class RecordFormatError extends Error {
-  override readonly name = 'RecordFormatError';
+/**
+ * Raised when an input file cannot be read (feature records, the corpus sample, SAE files, …). The message is one
+ * line, fit for a CLI: `file (location): reason`. Each kind of file has its own subclass.
+ */
+export class FileFormatError extends Error {
+  override readonly name: string = 'FileFormatError';
   constructor(
     readonly file: string,
-    /** 1-based line (JSONL) or record path (`most_positive_activation_records[3]`); null when the whole file is bad. */
+    /** Where in the file (a line, a record path, a tensor or key); null when the whole file is bad. */
     readonly location: string | null,
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
     super(`${file}${location ? ` (${location})` : ''}: ${reason}`, options);
   }
+}
+
+/**
+ * Raised when an input file cannot be read as feature records; `location` is the 1-based line (JSONL) or record path
+ * (`most_positive_activation_records[3]`).
+ */
+export class RecordFormatError extends FileFormatError {
+  override readonly name = 'RecordFormatError';
 }

@@ -30,6 +30,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../subject/safetensors.ts';
 import { logFeatureSparsity } from './metrics.ts';
+import { FileFormatError } from '../records/errors.ts';
 import {
   activationNormalizations,
   effectiveActivationScale,
@@ -43,18 +44,9 @@ import {
 export const saeLensFiles = { config: 'cfg.json', weights: 'sae_weights.safetensors', sparsity: 'sparsity.safetensors' } as const;
 export const sparsifyFiles = { config: 'cfg.json', weights: 'sae.safetensors' } as const;
 
-/** A bad SAE file: names the file, the tensor or key when there is one, and what is wrong (one line). */
-export class SaeFormatError extends Error {
+/** A bad SAE file; `location` is the tensor or cfg key, null when the whole file is at fault. */
+export class SaeFormatError extends FileFormatError {
   override readonly name = 'SaeFormatError';
-  constructor(
-    readonly file: string,
-    /** Tensor or cfg key; null when the whole file is at fault. */
-    readonly item: string | null,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file}${item ? ` (${item})` : ''}: ${reason}`, options);
-  }
 }
 
 export interface LoadedSae {

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { FileFormatError } from '../records/errors.ts';
 
 /** One word of a sample document: `text.slice(start, end)` is the word, `tag` its Brown tag (raw, lower case). */
 export interface CorpusSampleWord {
@@ -27,18 +28,12 @@ export interface CorpusSampleDocument {
   words: CorpusSampleWord[];
 }
 
-/** A line of the sample file that cannot be read. The message is one line naming file and line, fit for a CLI. */
-export class CorpusSampleError extends Error {
+/**
+ * A line of the sample file that cannot be read; `location` is `line 7` or `line 7, spans[12]`, null when the whole
+ * file is bad (unreadable, empty).
+ */
+export class CorpusSampleError extends FileFormatError {
   override readonly name = 'CorpusSampleError';
-  constructor(
-    readonly file: string,
-    /** `line 7` or `line 7, spans[12]`; null when the whole file is bad (unreadable, empty). */
-    readonly location: string | null,
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file}${location ? ` (${location})` : ''}: ${reason}`, options);
-  }
 }
 
 const offset = z.number().int('must be an integer').nonnegative('must be ≥ 0');
