@@ -17,6 +17,8 @@ import {
   simulatorsOfRun,
   storedFeatureKey,
   type FeatureScoreRow,
+  runIdentity,
+  type RunIdentity,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
@@ -32,15 +34,8 @@ export interface CompareOptions {
   top?: number;
 }
 
-export interface ComparedRun {
-  id: number;
-  name: string;
-  status: string;
-  explainer: string;
-  simulator: string;
-  baseline: boolean;
+export interface ComparedRun extends RunIdentity {
   simulationModes: string[];
-  promptVersions: { explain?: string; simulate?: string };
 }
 
 export interface PairedFeature {
@@ -109,16 +104,7 @@ export class ComparisonError extends Error {
 }
 
 function summarize(db: SqliteDatabase, run: RunRow): ComparedRun {
-  return {
-    id: run.id,
-    name: run.name,
-    status: run.status,
-    explainer: run.explainer,
-    simulator: run.simulator,
-    baseline: run.is_baseline === 1,
-    simulationModes: simulationModesOfRun(db, run.id),
-    promptVersions: runPromptVersions(run),
-  };
+  return { ...runIdentity(run), simulationModes: simulationModesOfRun(db, run.id) };
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));

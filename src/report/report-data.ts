@@ -4,7 +4,7 @@
  * first held-out top and random score records with the simulator's expected values.
  */
 import type { SqliteDatabase } from '../store/database.ts';
-import { featureResultsOfRun, runPromptVersions, runTags, scoreKindsOfRun, scoreRecordsOfRun, storedFeatureKey } from '../store/queries.ts';
+import { featureResultsOfRun, runIdentity, runTags, scoreKindsOfRun, scoreRecordsOfRun, storedFeatureKey, type RunIdentity } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
 
@@ -38,15 +38,8 @@ export interface ReportFeature {
 
 export interface ReportData {
   generatedAt: string;
-  run: {
-    id: number;
-    name: string;
-    status: string;
-    explainer: string;
-    simulator: string;
-    baseline: boolean;
+  run: RunIdentity & {
     tags: string[];
-    promptVersions: { explain?: string; simulate?: string };
     source: string;
     codeVersion: string;
     startedAt: string;
@@ -95,14 +88,8 @@ export function buildReportData(db: SqliteDatabase, run: RunRow, options: Report
   return {
     generatedAt: options.generatedAt ?? new Date().toISOString(),
     run: {
-      id: run.id,
-      name: run.name,
-      status: run.status,
-      explainer: run.explainer,
-      simulator: run.simulator,
-      baseline: run.is_baseline === 1,
+      ...runIdentity(run),
       tags: runTags(run),
-      promptVersions: runPromptVersions(run),
       source: run.source,
       codeVersion: run.code_version,
       startedAt: run.started_at,

@@ -44,6 +44,29 @@ export function runPromptVersions(run: RunRow): { explain?: string; simulate?: s
   }
 }
 
+/** What reports say about a run: who explained and simulated, with which prompts, and how it ended. */
+export interface RunIdentity {
+  id: number;
+  name: string;
+  status: string;
+  explainer: string;
+  simulator: string;
+  baseline: boolean;
+  promptVersions: { explain?: string; simulate?: string };
+}
+
+export function runIdentity(run: RunRow): RunIdentity {
+  return {
+    id: run.id,
+    name: run.name,
+    status: run.status,
+    explainer: run.explainer,
+    simulator: run.simulator,
+    baseline: run.is_baseline === 1,
+    promptVersions: runPromptVersions(run),
+  };
+}
+
 /** The stored config of a run, as a plain object ({} when unreadable). */
 export function runConfig(run: RunRow): Record<string, unknown> {
   try {
