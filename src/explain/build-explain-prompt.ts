@@ -46,6 +46,20 @@ function neuronBlock(records: readonly ActivationRecord[], index: number, maxAct
   return `${text}\nExplanation of neuron ${index} behavior: ${EXPLANATION_PREFIX}`;
 }
 
+/** The few-shot neurons' user turns, formatted once per template (templates are read-only data). */
+const fewShotBlockCache = new WeakMap<ExplainTemplate, Map<boolean, string[]>>();
+
+function fewShotBlocks(template: ExplainTemplate, repeat: boolean): string[] {
+  let byRepeat = fewShotBlockCache.get(template);
+  if (!byRepeat) fewShotBlockCache.set(template, (byRepeat = new Map()));
+  let blocks = byRepeat.get(repeat);
+  if (!blocks) {
+    blocks = template.examples.map((example, i) => neuronBlock(example.records, i + 1, computeMaxActivation(example.records), repeat));
+    byRepeat.set(repeat, blocks);
+  }
+  return blocks;
+}
+
 function assemble(
   template: ExplainTemplate,
   fewShotCount: number,
@@ -54,8 +68,9 @@ function assemble(
   repeat: boolean,
 ): ChatMessage[] {
   const builder = new PromptBuilder().add('system', template.system);
+  const blocks = fewShotBlocks(template, repeat);
   template.examples.slice(0, fewShotCount).forEach((example, i) => {
-    builder.add('user', neuronBlock(example.records, i + 1, computeMaxActivation(example.records), repeat));
+    builder.add('user', blocks[i]!);
     builder.add('assistant', ` ${example.explanation}.`);
   });
   builder.add('user', neuronBlock(records, fewShotCount + 1, maxActivation, repeat));

@@ -27,6 +27,13 @@ export class PromptBuilder {
     return this.messages.map((message) => message.content).join('');
   }
 
+  /** Length of `toFlatString()`, without building it. */
+  get flatLength(): number {
+    let length = 0;
+    for (const message of this.messages) length += message.content.length;
+    return length;
+  }
+
   get length(): number {
     return this.messages.length;
   }

@@ -5,7 +5,8 @@ import type { ActivationRecord } from './types.ts';
 export function maxActivation(records: readonly ActivationRecord[]): number {
   let max = 0;
   for (const record of records) {
-    for (const value of record.activations) if (value > max) max = value;
+    const values = record.activations;
+    for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
   }
   return max;
 }
@@ -20,11 +21,12 @@ export function normalizeActivations(activations: readonly number[], maxActivati
 export function nonZeroProportion(records: readonly ActivationRecord[], maxActivationValue: number): number {
   let total = 0;
   let nonZero = 0;
+  // Normalized value ≠ 0 ⇔ floor(10·v/max) ≥ 1 ⇔ 10·v ≥ max (same arithmetic as normalizeActivations, no array).
   for (const record of records) {
-    for (const value of normalizeActivations(record.activations, maxActivationValue)) {
-      total += 1;
-      if (value !== 0) nonZero += 1;
-    }
+    const values = record.activations;
+    total += values.length;
+    if (!(maxActivationValue > 0)) continue;
+    for (let i = 0; i < values.length; i++) if (Math.floor((10 * Math.max(values[i]!, 0)) / maxActivationValue) !== 0) nonZero += 1;
   }
   return total === 0 ? 0 : nonZero / total;
 }

@@ -50,7 +50,8 @@ function dealRoundRobin<T>(items: readonly T[], capacities: readonly number[]): 
 /** A cheap fingerprint; records are compared in full only when fingerprints collide. */
 function fingerprint(record: ActivationRecord): string {
   let sum = 0;
-  for (const value of record.activations) sum += value;
+  const values = record.activations;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
   return `${record.tokens.length}|${record.tokens[0]}|${record.tokens.at(-1)}|${sum}`;
 }
 

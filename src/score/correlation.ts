@@ -2,7 +2,7 @@
  * @module score/correlation — the reference's scores (DESIGN §4) on pooled tokens: Pearson correlation,
  * rsquared = 1 − mean((real−pred)²)/mean(real²), absdev = 1 − mean|real−pred|/mean|real|.
  */
-import { mean, sampleCorrelation, variance } from 'simple-statistics';
+import { sampleCorrelation, variance } from 'simple-statistics';
 import { pairFlatten } from './flatten.ts';
 import { defined, undefinedScore, type ScoredValue } from './scored-value.ts';
 
@@ -27,20 +27,29 @@ export function rsquaredWithReason(real: Series, predicted: Predictions): Scored
   const flat = pairFlatten(real, predicted);
   const n = flat.real.length;
   if (n === 0) return undefinedScore('no scored tokens', n);
-  const meanSquareReal = mean(flat.real.map((x) => x * x));
-  if (meanSquareReal === 0) return undefinedScore('true activations are all zero', n);
-  const meanSquareError = mean(flat.real.map((x, i) => (x - flat.predicted[i]!) ** 2));
-  return finiteOrUndefined(1 - meanSquareError / meanSquareReal, n);
+  let squareReal = 0;
+  let squareError = 0;
+  for (let i = 0; i < n; i++) {
+    const x = flat.real[i]!;
+    squareReal += x * x;
+    squareError += (x - flat.predicted[i]!) ** 2;
+  }
+  if (squareReal === 0) return undefinedScore('true activations are all zero', n);
+  return finiteOrUndefined(1 - squareError / squareReal, n); // = 1 − mean((real−pred)²) / mean(real²)
 }
 
 export function absoluteDevExplainedWithReason(real: Series, predicted: Predictions): ScoredValue {
   const flat = pairFlatten(real, predicted);
   const n = flat.real.length;
   if (n === 0) return undefinedScore('no scored tokens', n);
-  const meanAbsReal = mean(flat.real.map(Math.abs));
-  if (meanAbsReal === 0) return undefinedScore('true activations are all zero', n);
-  const meanAbsError = mean(flat.real.map((x, i) => Math.abs(x - flat.predicted[i]!)));
-  return finiteOrUndefined(1 - meanAbsError / meanAbsReal, n);
+  let absReal = 0;
+  let absError = 0;
+  for (let i = 0; i < n; i++) {
+    absReal += Math.abs(flat.real[i]!);
+    absError += Math.abs(flat.real[i]! - flat.predicted[i]!);
+  }
+  if (absReal === 0) return undefinedScore('true activations are all zero', n);
+  return finiteOrUndefined(1 - absError / absReal, n); // = 1 − mean|real−pred| / mean|real|
 }
 
 /** Pearson correlation of the flattened records (the reference's `correlation_score` on pooled tokens); null if undefined. */

@@ -41,25 +41,62 @@ const neuronHeader = (index: number, explanation: string) =>
   `\n\nNeuron ${index}\nExplanation of neuron ${index} behavior: ${EXPLANATION_PREFIX} ${explanation}`;
 
 /** `\n<start>\ntok<TAB>unknown…\n<end>\n` for all records, with the offset of each "unknown" from the block start. */
-function maskedRecordsBlock(recordsTokens: readonly (readonly string[])[]): { text: string; offsets: number[][] } {
-  let text = '\n<start>\n';
-  const offsets: number[][] = [];
-  recordsTokens.forEach((tokens, recordIndex) => {
-    if (recordIndex > 0) text += '\n<end>\n<start>\n';
-    const recordOffsets: number[] = [];
-    tokens.forEach((token, position) => {
-      if (position > 0) text += '\n';
-      text += `${displayToken(token)}\t`;
-      recordOffsets.push(text.length);
-      text += UNKNOWN_ACTIVATION;
-    });
-    offsets.push(recordOffsets);
+function maskedRecordsBlock(recordsTokens: readonly (readonly string[])[], base: number): { text: string; offsets: number[][] } {
+  // Pieces joined once (not a string grown token by token); offsets counted as the pieces are laid down.
+  const parts: string[] = ['\n<start>\n'];
+  let length = base + parts[0]!.length;
+  const offsets = recordsTokens.map((tokens, recordIndex) => {
+    if (recordIndex > 0) {
+      parts.push('\n<end>\n<start>\n');
+      length += '\n<end>\n<start>\n'.length;
+    }
+    const recordOffsets = new Array<number>(tokens.length);
+    for (let position = 0; position < tokens.length; position++) {
+      const line = position > 0 ? `\n${displayToken(tokens[position]!)}\t` : `${displayToken(tokens[position]!)}\t`;
+      length += line.length;
+      recordOffsets[position] = length;
+      length += UNKNOWN_ACTIVATION.length;
+      parts.push(line, UNKNOWN_ACTIVATION);
+    }
+    return recordOffsets;
   });
-  text += '\n<end>\n';
-  return { text, offsets };
+  parts.push('\n<end>\n');
+  return { text: parts.join(''), offsets };
 }
 
 /** Builds the simulation prompt for one explanation and the tokens of every record to simulate. */
+/**
+ * The few-shot turns (user, assistant, user, assistant, …) of a template in one mode, formatted once per template
+ * (templates are read-only data): they are the same for every feature.
+ */
+const fewShotCache = new WeakMap<SimulateTemplate, Map<Exclude<SimulationMode, 'sampled'>, string[]>>();
+
+function fewShotTurns(template: SimulateTemplate, mode: Exclude<SimulationMode, 'sampled'>): string[] {
+  let byMode = fewShotCache.get(template);
+  if (!byMode) fewShotCache.set(template, (byMode = new Map()));
+  let turns = byMode.get(mode);
+  if (!turns) {
+    turns = template.examples.flatMap((example, i) => {
+      const scale = maxActivation(example.records);
+      if (mode === 'prompt-logprobs') {
+        const formatted = formatActivationRecords(example.records, scale, { firstRevealedIndices: example.firstRevealedIndices });
+        return [neuronHeader(i + 1, example.explanation), `\nActivations: ${formatted}\n`];
+      }
+      return [
+        `${neuronHeader(i + 1, example.explanation)}\nActivations: ${formatActivationRecords(example.records, scale, { hideActivations: true })}`,
+        formatActivationRecords(example.records, scale).slice(1),
+      ];
+    });
+    byMode.set(mode, turns);
+  }
+  return turns;
+}
+
+/** Adds the few-shot turns as alternating user and assistant messages. */
+function addFewShot(builder: PromptBuilder, turns: readonly string[]): void {
+  turns.forEach((content, i) => builder.add(i % 2 === 0 ? 'user' : 'assistant', content));
+}
+
 export function buildSimulationPrompt(
   explanation: string,
   recordsTokens: readonly (readonly string[])[],
@@ -71,36 +108,26 @@ export function buildSimulationPrompt(
   const template = options.template ?? loadSimulateTemplate();
   const mode = options.mode ?? 'prompt-logprobs';
   const examples = template.examples;
-  const target = maskedRecordsBlock(recordsTokens);
   const builder = new PromptBuilder();
 
   if (mode === 'prompt-logprobs') {
     builder.add('system', template.system);
-    examples.forEach((example, i) => {
-      builder.add('user', neuronHeader(i + 1, example.explanation));
-      const formatted = formatActivationRecords(example.records, maxActivation(example.records), {
-        firstRevealedIndices: example.firstRevealedIndices,
-      });
-      builder.add('assistant', `\nActivations: ${formatted}\n`);
-    });
+    addFewShot(builder, fewShotTurns(template, mode));
     builder.add('user', neuronHeader(examples.length + 1, explanation.trim()));
-    const before = builder.toFlatString().length + '\nActivations: '.length;
+    const target = maskedRecordsBlock(recordsTokens, builder.flatLength + '\nActivations: '.length);
     builder.add('assistant', `\nActivations: ${target.text}`);
     return {
       mode,
       messages: builder.toMessages(),
       prompt: builder.toFlatString(),
-      unknownOffsets: target.offsets.map((offsets) => offsets.map((offset) => offset + before)),
+      unknownOffsets: target.offsets,
       promptVersion: template.version,
     };
   }
+  const target = maskedRecordsBlock(recordsTokens, 0);
 
   builder.add('system', template.system + CHAT_ANSWER_INSTRUCTION);
-  examples.forEach((example, i) => {
-    const scale = maxActivation(example.records);
-    builder.add('user', `${neuronHeader(i + 1, example.explanation)}\nActivations: ${formatActivationRecords(example.records, scale, { hideActivations: true })}`);
-    builder.add('assistant', formatActivationRecords(example.records, scale).slice(1));
-  });
+  addFewShot(builder, fewShotTurns(template, mode));
   builder.add('user', `${neuronHeader(examples.length + 1, explanation.trim())}\nActivations: ${target.text}`);
   return {
     mode,

@@ -28,20 +28,22 @@ export function spellsPrompt(tokens: readonly TokenLogprob[], prompt: string): b
 /** The offsets of tokens that spell the prompt, or undefined when they do not. */
 function spelledOffsets(tokens: readonly TokenLogprob[], prompt: string): (number | null)[] | undefined {
   for (let skip = 0; skip <= Math.min(MAX_LEADING_SPECIAL_TOKENS, tokens.length); skip++) {
-    const offsets: (number | null)[] = new Array<number | null>(skip).fill(null);
+    const offsets = new Array<number | null>(tokens.length);
+    for (let i = 0; i < skip; i++) offsets[i] = null;
     let position = 0;
     let spells = true;
-    for (let i = skip; i < tokens.length && position < prompt.length; i++) {
+    let i = skip;
+    for (; i < tokens.length && position < prompt.length; i++) {
       const text = tokens[i]!.token;
       if (!prompt.startsWith(text, position)) {
         spells = false;
         break;
       }
-      offsets.push(position);
+      offsets[i] = position;
       position += text.length;
     }
     if (spells && position >= prompt.length) {
-      while (offsets.length < tokens.length) offsets.push(prompt.length); // the completion after the prompt
+      for (; i < tokens.length; i++) offsets[i] = prompt.length; // the completion after the prompt
       return offsets;
     }
   }

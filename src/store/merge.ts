@@ -37,6 +37,7 @@ import { operationalConfigKeys, shardNameSuffix, shardOfFeature, formatShard, ty
 import { featureKey, type FeatureKind } from '../records/types.ts';
 import { migrate, type SqliteDatabase } from './database.ts';
 import { migrations } from './migrations.ts';
+import { toFloat32Column } from './float32-column.ts';
 import type { RunRow, RunStatus } from './result-store.ts';
 
 /** A merge refused for a reason the user can act on (one line). */
@@ -472,6 +473,7 @@ function copyInput(input: InputDatabase, output: OutputWriter, runIds: ReadonlyM
   context.table = 'records';
   copyTable(input, output, 'records', (row) => {
     shift(row, 'id', offset.records);
+    row.activations = toFloat32Column(row.activations); // JSON text in inputs of schema ≤ 5
     row.run_id = mapRun(row.run_id);
     row.feature_id = mapFeature(row.feature_id);
   });
@@ -486,6 +488,7 @@ function copyInput(input: InputDatabase, output: OutputWriter, runIds: ReadonlyM
     shift(row, 'id', offset.simulations);
     shift(row, 'explanation_id', offset.explanations);
     shift(row, 'record_id', offset.records);
+    row.expected = toFloat32Column(row.expected);
   });
   context.table = 'scores';
   copyTable(input, output, 'scores', (row) => {

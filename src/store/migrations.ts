@@ -1,9 +1,14 @@
 /**
  * @module store/migrations — the SQLite schema (DESIGN §7), versioned with PRAGMA user_version. A migration is
- * appended, never edited; the database records which ones it has.
+ * appended, never edited; the database records which ones it has. A migration is SQL, or a function for the data
+ * conversions SQL cannot express.
  */
+import type { Database } from 'better-sqlite3';
+import { toFloat32Column } from './float32-column.ts';
 
-export const migrations: readonly string[] = [
+export type Migration = string | ((db: Database) => void);
+
+export const migrations: readonly Migration[] = [
   // 1: the core tables.
   `
   CREATE TABLE runs (
@@ -176,4 +181,10 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (sae_id, split, metric)
   );
   `,
+  // 6: records.activations and simulations.expected become little-endian float32 BLOBs (store/float32-column).
+  (db) => {
+    db.function('autointerp_float32_column', { deterministic: true }, (stored: unknown) => toFloat32Column(stored));
+    db.exec(`UPDATE records SET activations = autointerp_float32_column(activations) WHERE typeof(activations) = 'text'`);
+    db.exec(`UPDATE simulations SET expected = autointerp_float32_column(expected) WHERE typeof(expected) = 'text'`);
+  },
 ];

@@ -4,6 +4,7 @@
  * simulations. Nothing here writes.
  */
 import type { SqliteDatabase } from './database.ts';
+import { decodeFloat32Column } from './float32-column.ts';
 import type { RunRow } from './result-store.ts';
 
 /** The identity of a feature as stored (`features` row), used to pair features across runs. */
@@ -268,8 +269,8 @@ export function scoreRecordsOfRun(
     source: string;
     position: number;
     tokens: string;
-    activations: string;
-    expected: string | null;
+    activations: Buffer | string;
+    expected: Buffer | string | null;
   }[];
   const byFeature = new Map<number, ScoreRecordRow[]>();
   for (const row of rows) {
@@ -280,8 +281,8 @@ export function scoreRecordsOfRun(
       source: row.source,
       position: row.position,
       tokens: JSON.parse(row.tokens) as string[],
-      activations: JSON.parse(row.activations) as number[],
-      expected: row.expected === null ? null : (JSON.parse(row.expected) as (number | null)[]),
+      activations: decodeFloat32Column(row.activations) as number[], // never missing: records are validated finite
+      expected: row.expected === null ? null : decodeFloat32Column(row.expected),
     });
   }
   return byFeature;

@@ -7,6 +7,7 @@ import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord, type 
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { preparedStatements } from './prepared-statements.ts';
+import { encodeFloat32Column } from './float32-column.ts';
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
 
@@ -196,7 +197,7 @@ export class ResultStore {
       );
       const recordIds = (result.records ?? []).map((record, position) =>
         Number(
-          insertRecord.run(runId, featureId, record.split, record.source, position, JSON.stringify(record.tokens), JSON.stringify(record.activations))
+          insertRecord.run(runId, featureId, record.split, record.source, position, JSON.stringify(record.tokens), encodeFloat32Column(record.activations))
             .lastInsertRowid,
         ),
       );
@@ -213,7 +214,7 @@ export class ResultStore {
         );
         result.records.forEach((record, i) => {
           if (record.expected) {
-            insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, JSON.stringify(record.expected));
+            insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, encodeFloat32Column(record.expected));
           }
         });
         this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores);

@@ -10,6 +10,7 @@ import { demoPlantedPath, parseShard, shardOfFeature } from '../../src/pipeline/
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { BatchStore } from '../../src/store/batch-store.ts';
+import { decodeFloat32Column } from '../../src/store/float32-column.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { MergeError, mergeDatabases } from '../../src/store/merge.ts';
@@ -280,7 +281,7 @@ describe('mergeDatabases', () => {
 
   it('reads an input of an older schema with the columns it has', () => {
     const old = new Database(path('old.db'));
-    for (const migration of migrations.slice(0, 1)) old.exec(migration);
+    old.exec(migrations[0] as string);
     old.pragma('user_version = 1');
     old.prepare(
       `INSERT INTO runs (id, name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
@@ -290,6 +291,10 @@ describe('mergeDatabases', () => {
     old.prepare(`INSERT INTO run_features VALUES (7, 5, 'scored', NULL, NULL, '2024-01-01')`).run();
     old.prepare(`INSERT INTO scores (run_id, feature_id, kind, value, n_tokens, n_missing) VALUES (7, 5, 'correlation.all', 0.5, 10, 0)`).run();
     old.prepare(`INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, latency_ms, cached, status, created_at) VALUES (7, 5, 'p', 'explain', 1, 1, 1, 0, 'ok', '2024')`).run();
+    // Schema ≤ 5 stored numeric series as JSON text.
+    old.prepare(`INSERT INTO records (id, run_id, feature_id, split, source, position, tokens, activations) VALUES (3, 7, 5, 'score', 'top', 0, '["a","b"]', '[0.5,2]')`).run();
+    old.prepare(`INSERT INTO explanations (id, run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (4, 7, 5, 'x', 'baseline', 'v1', 1, '2024')`).run();
+    old.prepare(`INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (4, 3, 'baseline', 'prompt-logprobs', 'v1', '[1.25,null]')`).run();
     old.close();
     const summary = mergeDatabases([path('old.db'), path('shard1.db')], path('with-old.db'));
     expect(summary.runs.map((r) => [r.name, r.scores])).toEqual([
@@ -299,6 +304,10 @@ describe('mergeDatabases', () => {
     const db = readOnly('with-old.db');
     expect(db.prepare('SELECT tags, source_digest FROM runs WHERE id = 1').get()).toEqual({ tags: '[]', source_digest: null });
     expect(db.prepare('SELECT batch_id FROM llm_calls WHERE run_id = 1').get()).toEqual({ batch_id: null });
+    // The old JSON series arrive in the current format.
+    const record = db.prepare(`SELECT r.activations, s.expected FROM records r JOIN simulations s ON s.record_id = r.id JOIN explanations e ON e.id = s.explanation_id WHERE r.run_id = 1`).get() as { activations: Buffer; expected: Buffer };
+    expect(Buffer.isBuffer(record.activations) && Buffer.isBuffer(record.expected)).toBe(true);
+    expect([decodeFloat32Column(record.activations), decodeFloat32Column(record.expected)]).toEqual([[0.5, 2], [1.25, null]]);
     db.close();
   });
 

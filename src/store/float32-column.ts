@@ -1,0 +1,37 @@
+/**
+ * @module store/float32-column — how numeric series are stored (`records.activations`, `simulations.expected`):
+ * little-endian float32 BLOBs, 4 bytes a value, NaN where a value is missing (an expected value the simulator did
+ * not give). In Python: `numpy.frombuffer(blob, '<f4')`.
+ *
+ * Why not JSON text (schema ≤ 5): writing the numbers as text cost about a third of a feature's storage time, and a
+ * series of 64 doubles took ~1.2 kB instead of 256 bytes. float32 is the precision of the models' activations; scores
+ * are computed from the full-precision values before they are stored. Databases of schema ≤ 5 are converted by
+ * migration 6; the decoder still reads JSON text (e.g. rows merged in from an older database's file).
+ */
+
+/** The BLOB of `values` (null → NaN). */
+export function encodeFloat32Column(values: readonly (number | null)[]): Buffer {
+  const blob = Buffer.allocUnsafe(values.length * 4);
+  for (let i = 0; i < values.length; i++) blob.writeFloatLE(values[i] ?? Number.NaN, i * 4);
+  return blob;
+}
+
+/** The values of a stored series (NaN → null); JSON text from schema ≤ 5 is parsed. */
+export function decodeFloat32Column(stored: Uint8Array | string): (number | null)[] {
+  if (typeof stored === 'string') return JSON.parse(stored) as (number | null)[];
+  if (stored.byteLength % 4 !== 0) throw new Error(`stored float32 series has ${stored.byteLength} bytes, not a multiple of 4`);
+  const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
+  const values = new Array<number | null>(stored.byteLength / 4);
+  for (let i = 0; i < values.length; i++) {
+    const value = view.getFloat32(i * 4, true);
+    values[i] = Number.isNaN(value) ? null : value;
+  }
+  return values;
+}
+
+/** A stored value in the current format: BLOBs pass through, JSON text of older schemas is converted. */
+export function toFloat32Column(stored: unknown): Buffer {
+  if (Buffer.isBuffer(stored)) return stored;
+  if (typeof stored === 'string') return encodeFloat32Column(JSON.parse(stored) as (number | null)[]);
+  throw new Error(`not a stored numeric series: ${typeof stored}`);
+}
