@@ -16,8 +16,7 @@ import { mulberry32 } from '../records/random.ts';
 import { loadExplainTemplate, loadSimulateTemplate } from '../llm/prompt-template.ts';
 import { getEncoder } from '../llm/token-counter.ts';
 import type { Provider } from '../llm/types.ts';
-import { digestSource } from '../records/digest-source.ts';
-import { loadFeatureRecords } from '../records/load.ts';
+import { loadFeatureRecordsWithDigest } from '../records/load.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
 import { parsePipelineConfig, resolveSource, shardNameSuffix, shardOfFeature, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
@@ -142,13 +141,14 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
   const simulateTemplate = loadSimulateTemplate(config.simulatePrompt);
 
   // Validate all input before anything is written: a bad file fails the run before it starts.
-  let features: FeatureRecord[] = await loadFeatureRecords(resolveSource(config), { model: config.model });
+  const loaded = await loadFeatureRecordsWithDigest(resolveSource(config), { model: config.model });
+  let features: FeatureRecord[] = loaded.records;
   if (config.limit !== undefined) features = features.slice(0, config.limit);
   if (config.shard) {
     const { index, count } = config.shard;
     features = features.filter((feature) => shardOfFeature(featureKey(feature.id), count) === index);
   }
-  const sourceDigest = await digestSource(resolveSource(config)); // with `limit` in the stored config
+  const sourceDigest = loaded.digest; // of the whole source, with `limit` in the stored config
   if (resumed?.source_digest && resumed.source_digest !== sourceDigest) {
     throw new Error(
       `the feature records of ${config.source} changed since run ${resumed.id} started; resuming would mix two datasets — start a new run`,

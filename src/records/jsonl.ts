@@ -26,9 +26,11 @@ export function parseFeatureRecord(value: unknown, file: string, location: strin
   return parsed.data;
 }
 
-/** Streams a JSONL file of FeatureRecords; blank lines are skipped. */
-export async function* readFeatureRecordsJsonl(file: string): AsyncGenerator<FeatureRecord> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+/** Streams a JSONL file of FeatureRecords; blank lines are skipped. `onChunk` sees the raw bytes as they are read. */
+export async function* readFeatureRecordsJsonl(file: string, onChunk?: (chunk: Buffer) => void): AsyncGenerator<FeatureRecord> {
+  const input = createReadStream(file);
+  if (onChunk) input.on('data', (chunk) => onChunk(chunk as Buffer));
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let lineNumber = 0;
   for await (const line of lines) {
     lineNumber += 1;

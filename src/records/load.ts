@@ -6,6 +6,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestSource, fileDigester } from './digest-source.ts';
 import { RecordFormatError } from './errors.ts';
 import { parseFeatureRecord, readFeatureRecordsJsonl } from './jsonl.ts';
 import {
@@ -33,6 +34,25 @@ async function jsonlShards(directory: string): Promise<string[]> {
 
 /** Loads all feature records of a file or directory; throws RecordFormatError on the first bad record. */
 export async function loadFeatureRecords(path: string, options: LoadRecordsOptions = {}): Promise<FeatureRecord[]> {
+  return load(path, options);
+}
+
+/**
+ * The records and the digest of the source they were read from (`digestSource`): a JSONL file is hashed as it is
+ * parsed (one read instead of two, and the digest is of exactly the bytes parsed); other sources are hashed after.
+ */
+export async function loadFeatureRecordsWithDigest(path: string, options: LoadRecordsOptions = {}): Promise<{ records: FeatureRecord[]; digest: string }> {
+  const digester = fileDigester();
+  let hashedWhileReading = false;
+  const records = await load(path, options, (chunk) => {
+    hashedWhileReading = true;
+    digester.update(chunk);
+  });
+  return { records, digest: hashedWhileReading ? digester.digest() : await digestSource(path) };
+}
+
+/** `onJsonlChunk` sees the bytes of a single-file JSONL source as they are read (not called for other sources). */
+async function load(path: string, options: LoadRecordsOptions, onJsonlChunk?: (chunk: Buffer) => void): Promise<FeatureRecord[]> {
   const model = options.model ?? 'unknown-model';
   let info;
   try {
@@ -47,7 +67,7 @@ export async function loadFeatureRecords(path: string, options: LoadRecordsOptio
   } else if (info.isDirectory()) {
     for await (const record of readNeuronRecordDirectory(path, model)) records.push(record);
   } else if (path.endsWith('.jsonl')) {
-    for await (const record of readFeatureRecordsJsonl(path)) records.push(record);
+    for await (const record of readFeatureRecordsJsonl(path, onJsonlChunk)) records.push(record);
   } else {
     const value = parsePythonJson(await readFile(path, 'utf8'), path);
     if (looksLikeNeuronRecord(value)) records.push(neuronRecordToFeatureRecord(value, path, model));

@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFeatureRecords } from '../../src/records/load.ts';
+import { digestSource } from '../../src/records/digest-source.ts';
+import { loadFeatureRecords, loadFeatureRecordsWithDigest } from '../../src/records/load.ts';
 import { maxActivation, nonZeroProportion, normalizeActivations } from '../../src/records/normalize.ts';
 import { RecordFormatError } from '../../src/records/errors.ts';
 import { splitFeatureRecords } from '../../src/records/splits.ts';
@@ -81,6 +82,21 @@ describe('loading records', () => {
     expect(await loadFeatureRecords(shards)).toEqual([feature(0), feature(1), feature(2)]);
     await writeFeatureRecordsJsonl(join(shards, 'c.jsonl'), [feature(1)]);
     await expect(loadFeatureRecords(shards)).rejects.toThrow(/appears twice/);
+  });
+
+  it('digests a source as it loads it: the same digest as hashing it apart, for a JSONL file (one read) and a directory', async () => {
+    const path = join(directory, 'digest.jsonl');
+    // Bigger than one read chunk (64 KiB), with multi-byte characters that a chunk boundary may split.
+    await writeFeatureRecordsJsonl(path, Array.from({ length: 300 }, (_, i) => ({ ...feature(i), top: [{ tokens: ['é', '—', 'ß'.repeat(40)], activations: [1, 0, 2] }] })));
+    const loaded = await loadFeatureRecordsWithDigest(path);
+    expect(loaded.records).toEqual(await loadFeatureRecords(path));
+    expect(loaded.digest).toBe(await digestSource(path));
+    const shards = join(directory, 'digest-shards');
+    mkdirSync(shards);
+    await writeFeatureRecordsJsonl(join(shards, 'a.jsonl'), [feature(0)]);
+    expect((await loadFeatureRecordsWithDigest(shards)).digest).toBe(await digestSource(shards));
+    writeFileSync(path, `${JSON.stringify(feature(0))}\n`);
+    expect((await loadFeatureRecordsWithDigest(path)).digest).not.toBe(loaded.digest);
   });
 
   const bad = async (name: string, text: string) => {
