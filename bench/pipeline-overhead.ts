@@ -1,7 +1,8 @@
 /**
  * bench/pipeline-overhead — the pipeline's own cost per feature (splitting, prompt building, logprob reading,
  * scoring, SQLite writes), with a zero-latency MOCK provider and the time spent inside the provider subtracted.
- * Target (DESIGN §9): < 2 ms per feature. Run: `npx tsx bench/pipeline-overhead.ts [features]` (default 1000).
+ * Target (DESIGN §9): < 2 ms per feature. Run: `npx tsx bench/pipeline-overhead.ts [features] [--concurrency N]`
+ * (default 1000 features, the run's default concurrency).
  * A first run of 100 features warms up the process (JIT, tokenizer load, SQLite file creation) and is reported
  * separately; then three measured runs, each in its own database; the machine is shared and noisy, so the minimum
  * and the median are printed.
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMockProvider, textResult } from '../src/llm/mock-provider.ts';
 import type { LlmRequest, LlmResult, Provider } from '../src/llm/types.ts';
+import { PipelineConfigSchema } from '../src/pipeline/config.ts';
 import { runPipeline } from '../src/pipeline/run-pipeline.ts';
 import { mulberry32 } from '../src/records/random.ts';
 import type { FeatureRecord } from '../src/records/types.ts';
@@ -19,6 +21,9 @@ import { ResultStore } from '../src/store/result-store.ts';
 import { echoResult } from '../test/helpers/echo-mock.ts';
 
 const featureCount = Number(process.argv[2] ?? 1000);
+/** Features in flight: the run's default unless `--concurrency N` is given. */
+const concurrencyFlag = process.argv.indexOf('--concurrency');
+const concurrency = concurrencyFlag > 0 ? Number(process.argv[concurrencyFlag + 1]) : PipelineConfigSchema.parse({ source: 'x' }).concurrency;
 const windowSize = 64;
 const random = mulberry32(7);
 const vocabulary = Array.from({ length: 500 }, (_, i) => ` w${i}`);
@@ -66,7 +71,7 @@ async function measure(name: string, count: number) {
   const store = new ResultStore(openDatabase(join(directory, `${name}.db`)));
   providerMs = 0;
   const started = performance.now();
-  const summary = await runPipeline({ source, concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8) }, { store, explainer, simulator });
+  const summary = await runPipeline({ source, concurrency }, { store, explainer, simulator });
   const totalMs = performance.now() - started;
   store.db.close();
   return { summary, totalMs, providerMs, overheadPerFeature: (totalMs - providerMs) / count };
@@ -79,7 +84,7 @@ rmSync(directory, { recursive: true, force: true });
 
 const perFeature = runs.map((run) => run.overheadPerFeature).sort((a, b) => a - b);
 console.log(`warm-up: 100 features in ${warmUp.totalMs.toFixed(0)} ms (includes one-time start-up: JIT, tokenizer, SQLite)`);
-console.log(`features: ${featureCount} per run (${runs[0]!.summary.scored} scored), windows of ${windowSize} tokens, 20 top + 10 random each`);
+console.log(`features: ${featureCount} per run (${runs[0]!.summary.scored} scored), windows of ${windowSize} tokens, 20 top + 10 random each, ${concurrency} in flight`);
 for (const run of runs) {
   console.log(`  run: wall ${run.totalMs.toFixed(0)} ms, inside the mock provider ${run.providerMs.toFixed(0)} ms → ${run.overheadPerFeature.toFixed(3)} ms/feature`);
 }
