@@ -107,8 +107,14 @@ export class ResultStore {
   /** Prepared statements, prepared once per store. */
   private readonly sql: (text: string) => Statement;
 
+  /** `writeFeatureResult` as one transaction, wrapped once (better-sqlite3 builds several functions per wrap). */
+  private readonly saveTransaction: (runId: number, result: FeatureResult, calls: readonly LlmCallRow[]) => void;
+
   constructor(readonly db: SqliteDatabase) {
     this.sql = preparedStatements(db);
+    this.saveTransaction = db.transaction((runId: number, result: FeatureResult, calls: readonly LlmCallRow[]) =>
+      this.writeFeatureResult(runId, result, calls),
+    );
   }
 
   createRun(run: NewRun): number {
@@ -189,48 +195,51 @@ export class ResultStore {
    * replaced; a second write of a settled feature is refused (unique constraints).
    */
   saveFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[] = []): void {
-    this.db.transaction(() => {
-      const featureId = this.upsertFeature(result.feature);
-      this.sql(`DELETE FROM run_features WHERE run_id = ? AND feature_id = ? AND status = 'failed'`).run(runId, featureId);
-      const insertRecord = this.sql(
-        `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    this.saveTransaction(runId, result, calls);
+  }
+
+  /** The rows of one feature's result; `saveFeatureResult` runs it as one transaction. */
+  private writeFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[]): void {
+    const featureId = this.upsertFeature(result.feature);
+    this.sql(`DELETE FROM run_features WHERE run_id = ? AND feature_id = ? AND status = 'failed'`).run(runId, featureId);
+    const insertRecord = this.sql(
+      `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const recordIds = (result.records ?? []).map((record, position) =>
+      Number(
+        insertRecord.run(runId, featureId, record.split, record.source, position, JSON.stringify(record.tokens), encodeFloat32Column(record.activations))
+          .lastInsertRowid,
+      ),
+    );
+    if (result.status === 'scored') {
+      const explanationId = Number(
+        this.sql(
+            `INSERT INTO explanations (run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(runId, featureId, result.explanation.text, result.explanation.explainer, result.explanation.promptVersion, result.explanation.isBaseline ? 1 : 0, now())
+          .lastInsertRowid,
       );
-      const recordIds = (result.records ?? []).map((record, position) =>
-        Number(
-          insertRecord.run(runId, featureId, record.split, record.source, position, JSON.stringify(record.tokens), encodeFloat32Column(record.activations))
-            .lastInsertRowid,
-        ),
+      const insertSimulation = this.sql(
+        `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (?, ?, ?, ?, ?, ?)`,
       );
-      if (result.status === 'scored') {
-        const explanationId = Number(
-          this.sql(
-              `INSERT INTO explanations (run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-            )
-            .run(runId, featureId, result.explanation.text, result.explanation.explainer, result.explanation.promptVersion, result.explanation.isBaseline ? 1 : 0, now())
-            .lastInsertRowid,
-        );
-        const insertSimulation = this.sql(
-          `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (?, ?, ?, ?, ?, ?)`,
-        );
-        result.records.forEach((record, i) => {
-          if (record.expected) {
-            insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, encodeFloat32Column(record.expected));
-          }
-        });
-        this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores);
-      } else if (result.scores) {
-        this.insertScores(runId, featureId, null, null, result.scores);
-      }
-      this.sql(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
-        .run(runId, featureId, result.status, result.status === 'scored' ? null : result.stage, result.status === 'scored' ? null : result.reason, now());
-      const insertCall = this.sql(
-        `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, batch_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      for (const call of calls) {
-        insertCall.run(runId, featureId, call.provider, call.purpose, call.promptTokens, call.completionTokens, call.costUsd, call.latencyMs, call.cached ? 1 : 0, call.status, call.batchId ?? null, now());
-      }
-    })();
+      result.records.forEach((record, i) => {
+        if (record.expected) {
+          insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, encodeFloat32Column(record.expected));
+        }
+      });
+      this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores);
+    } else if (result.scores) {
+      this.insertScores(runId, featureId, null, null, result.scores);
+    }
+    this.sql(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(runId, featureId, result.status, result.status === 'scored' ? null : result.stage, result.status === 'scored' ? null : result.reason, now());
+    const insertCall = this.sql(
+      `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, batch_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const call of calls) {
+      insertCall.run(runId, featureId, call.provider, call.purpose, call.promptTokens, call.completionTokens, call.costUsd, call.latencyMs, call.cached ? 1 : 0, call.status, call.batchId ?? null, now());
+    }
   }
 
   private insertScores(
