@@ -1,8 +1,8 @@
 /** @module records/jsonl — the native exchange format: JSONL, one FeatureRecord a line. */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { RecordFormatError } from './errors.ts';
+import { readLines } from './read-lines.ts';
 import { FeatureRecordSchema, type FeatureRecord } from './types.ts';
 import { describeZodError } from './validate.ts';
 
@@ -28,11 +28,8 @@ export function parseFeatureRecord(value: unknown, file: string, location: strin
 
 /** Streams a JSONL file of FeatureRecords; blank lines are skipped. `onChunk` sees the raw bytes as they are read. */
 export async function* readFeatureRecordsJsonl(file: string, onChunk?: (chunk: Buffer) => void): AsyncGenerator<FeatureRecord> {
-  const input = createReadStream(file);
-  if (onChunk) input.on('data', (chunk) => onChunk(chunk as Buffer));
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let lineNumber = 0;
-  for await (const line of lines) {
+  for await (const line of readLines(file, onChunk ? { onChunk } : {})) {
     lineNumber += 1;
     if (line.trim() === '') continue;
     yield parseFeatureRecord(parseJsonLine(line, file, lineNumber), file, `line ${lineNumber}`);
