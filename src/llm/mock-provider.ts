@@ -1,7 +1,8 @@
 /**
  * @module llm/mock-provider — a MOCK provider for tests and benchmarks: it answers with a function you give it and
  * records every request (unless told not to: a benchmark over thousands of features must not measure the garbage
- * collector copying a log of every prompt). Its id starts with "mock:" so nothing it produces can pass for a real model's output.
+ * collector copying a log of every prompt). Its id starts with "mock:" so nothing it produces can pass for a real
+ * model's output.
  */
 import type { LlmRequest, LlmResult, Provider, ProviderCapabilities } from './types.ts';
 

@@ -21,7 +21,7 @@ export function normalizeActivations(activations: readonly number[], maxActivati
 export function nonZeroProportion(records: readonly ActivationRecord[], maxActivationValue: number): number {
   let total = 0;
   let nonZero = 0;
-  // Normalized value ≠ 0 ⇔ floor(10·v/max) ≥ 1 ⇔ 10·v ≥ max (same arithmetic as normalizeActivations, no array).
+  // The arithmetic of normalizeActivations, without building the normalized arrays.
   for (const record of records) {
     const values = record.activations;
     total += values.length;
