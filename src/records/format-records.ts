@@ -2,7 +2,10 @@
  * @module records/format-records — the reference's `token<TAB>value` record blocks for prompts (its
  * `format_activation_records`), shared by explain and simulate.
  */
-import { normalizeActivations } from './normalize.ts';
+import { normalizeActivation } from './normalize.ts';
+
+/** "0".."10", the text of each normalized value. */
+const VALUE_TEXT = Array.from({ length: 11 }, (_, value) => String(value));
 import type { ActivationRecord } from './types.ts';
 
 export const UNKNOWN_ACTIVATION = 'unknown';
@@ -26,16 +29,16 @@ export interface FormatRecordsOptions {
 }
 
 function formatRecord(record: ActivationRecord, maxActivation: number, options: FormatRecordsOptions, index: number): string {
-  const normalized = normalizeActivations(record.activations, maxActivation);
   const startIndex = options.firstRevealedIndices?.[index] ?? 0;
-  const lines: string[] = [];
-  record.tokens.forEach((token, position) => {
-    const value = normalized[position]!;
-    if (options.omitZeros && value === 0) return;
-    const shown = options.hideActivations || position < startIndex ? UNKNOWN_ACTIVATION : String(value);
-    lines.push(`${displayToken(token)}\t${shown}`);
-  });
-  return lines.join('\n');
+  const { tokens, activations } = record;
+  let text = '';
+  for (let position = 0; position < tokens.length; position++) {
+    const value = normalizeActivation(activations[position]!, maxActivation);
+    if (options.omitZeros && value === 0) continue;
+    const shown = options.hideActivations || position < startIndex ? UNKNOWN_ACTIVATION : VALUE_TEXT[value]!;
+    text += text.length === 0 ? `${displayToken(tokens[position]!)}\t${shown}` : `\n${displayToken(tokens[position]!)}\t${shown}`;
+  }
+  return text;
 }
 
 /** `\n<start>\n…\n<end>\n<start>\n…\n<end>\n`, values normalized to 0–10 against `maxActivation`. */

@@ -11,22 +11,25 @@ export function maxActivation(records: readonly ActivationRecord[]): number {
   return max;
 }
 
-/** `min(10, floor(10 · max(x, 0) / maxActivation))` per value; all zeros when maxActivation ≤ 0. */
+/** `min(10, floor(10 · max(x, 0) / maxActivation))`; 0 when maxActivation ≤ 0. */
+export function normalizeActivation(value: number, maxActivationValue: number): number {
+  if (!(maxActivationValue > 0)) return 0;
+  return Math.min(10, Math.floor((10 * Math.max(value, 0)) / maxActivationValue));
+}
+
+/** `normalizeActivation` of every value. */
 export function normalizeActivations(activations: readonly number[], maxActivationValue: number): number[] {
-  if (!(maxActivationValue > 0)) return activations.map(() => 0);
-  return activations.map((value) => Math.min(10, Math.floor((10 * Math.max(value, 0)) / maxActivationValue)));
+  return activations.map((value) => normalizeActivation(value, maxActivationValue));
 }
 
 /** Fraction of values that normalize to a non-zero integer (the reference's `non_zero_activation_proportion`). */
 export function nonZeroProportion(records: readonly ActivationRecord[], maxActivationValue: number): number {
   let total = 0;
   let nonZero = 0;
-  // The arithmetic of normalizeActivations, without building the normalized arrays.
   for (const record of records) {
     const values = record.activations;
     total += values.length;
-    if (!(maxActivationValue > 0)) continue;
-    for (let i = 0; i < values.length; i++) if (Math.floor((10 * Math.max(values[i]!, 0)) / maxActivationValue) !== 0) nonZero += 1;
+    for (let i = 0; i < values.length; i++) if (normalizeActivation(values[i]!, maxActivationValue) !== 0) nonZero += 1;
   }
   return total === 0 ? 0 : nonZero / total;
 }
