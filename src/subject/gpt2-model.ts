@@ -61,8 +61,8 @@ interface QkvWeights {
 function activate(x: tf.Tensor, kind: Gpt2Config['activation']): tf.Tensor {
   if (kind === 'relu') return tf.relu(x);
   if (kind === 'gelu') return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-  // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), written with the sigmoid: on wasm Tanh is a scalar loop
-  // (11 ms for [1024×512]) and Sigmoid a vectorized kernel (0.6 ms); bench/subject-forward measures the forward.
+  // gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), written with the sigmoid: on wasm Tanh is a scalar loop and
+  // Sigmoid a vectorized kernel (bench/subject-ops: this gelu_new is 6.8× faster on [1024×512]).
   return tf.mul(x, tf.sigmoid(tf.mul(x, tf.add(GELU_SIGMOID_LINEAR, tf.mul(tf.square(x), GELU_SIGMOID_CUBIC)))));
 }
 
@@ -310,7 +310,7 @@ export class Gpt2Model {
       const p = `blocks.${layer}`;
       resid = point(`${p}.hook_resid_pre`, resid);
       const x = layerNorm(resid, block.ln1, config.layerNormEpsilon);
-      // Three products rather than one fused product and a split of its [B·T, 3d] result (14 ms for 1024×384 on wasm).
+      // Three products rather than one fused product and a split of its [B·T, 3d] result (bench/subject-ops: 5.9×).
       const { weights, biases } = this.qkvWeights(layer);
       const [q, k, v] = weights.map((w, i) => linear(x, w, biases[i]!)) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const q4 = tf.transpose(tf.reshape(q, [rows, length, heads, headWidth]), [0, 2, 1, 3]);
