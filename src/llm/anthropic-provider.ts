@@ -9,6 +9,7 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { isRetryableStatus } from './openai-compatible-provider.ts';
 import { redactSecret } from './redact-secret.ts';
+import { keyedClient } from './keyed-client.ts';
 import { retryAfterMilliseconds } from './retry-after.ts';
 import type { ChatMessage, LlmRequest, LlmResult, Provider } from './types.ts';
 import { LlmCallError } from './types.ts';
@@ -101,7 +102,6 @@ export interface AnthropicClientSource {
 export function createAnthropicClientSource(options: AnthropicProviderOptions): AnthropicClientSource {
   const providerId = `anthropic:${options.model}`;
   const baseURL = options.baseURL?.replace(/\/+$/, '').replace(/\/v1$/, '');
-  let cachedClient: { key: string; client: Anthropic } | undefined;
 
   function resolveKey(): string {
     const key = options.apiKey ?? process.env.ANTHROPIC_API_KEY;
@@ -109,29 +109,22 @@ export function createAnthropicClientSource(options: AnthropicProviderOptions): 
     throw new LlmCallError(`${providerId}: no API key: set ANTHROPIC_API_KEY in the environment`, { retryable: false });
   }
 
-  return {
-    providerId,
-    acquire() {
-      const key = resolveKey();
-      if (cachedClient?.key !== key) {
-        cachedClient = {
-          key,
-          client: new Anthropic({
-            apiKey: key,
-            authToken: null,
-            // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
-            // instead, so the key goes in x-api-key and the bearer header is dropped (null removes a header).
-            defaultHeaders: { 'x-api-key': key, authorization: null },
-            ...(baseURL ? { baseURL } : {}),
-            ...(options.fetch ? { fetch: options.fetch } : {}),
-            ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-            maxRetries: 0,
-          }),
-        };
-      }
-      return cachedClient;
-    },
-  };
+  const acquire = keyedClient(
+    resolveKey,
+    (key) =>
+      new Anthropic({
+        apiKey: key,
+        authToken: null,
+        // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
+        // instead, so the key goes in x-api-key and the bearer header is dropped (null removes a header).
+        defaultHeaders: { 'x-api-key': key, authorization: null },
+        ...(baseURL ? { baseURL } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+        maxRetries: 0,
+      }),
+  );
+  return { providerId, acquire };
 }
 
 /** Maps an SDK error of an Anthropic call to an LlmCallError without the key. */

@@ -7,6 +7,7 @@
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { createEchoSupport } from './echo-support.ts';
+import { keyedClient } from './keyed-client.ts';
 import { redactSecret } from './redact-secret.ts';
 import { retryAfterMilliseconds } from './retry-after.ts';
 import type { LlmRequest, LlmResult, LlmUsage, Provider, TokenLogprob } from './types.ts';
@@ -177,7 +178,6 @@ export interface OpenAiClientSource {
 export function createOpenAiClientSource(options: OpenAiCompatibleProviderOptions): OpenAiClientSource {
   const providerId = openAiProviderId(options);
   const environmentVariable = options.apiKeyEnvironmentVariable ?? 'OPENAI_API_KEY';
-  let cachedClient: { key: string; client: OpenAI } | undefined;
 
   function resolveKey(): string {
     const key = options.apiKey ?? process.env[environmentVariable];
@@ -196,25 +196,18 @@ export function createOpenAiClientSource(options: OpenAiCompatibleProviderOption
     });
   }
 
-  return {
-    providerId,
-    acquire() {
-      const key = resolveKey();
-      if (cachedClient?.key !== key) {
-        cachedClient = {
-          key,
-          client: new OpenAI({
-            apiKey: key,
-            ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-            ...(options.fetch ? { fetch: options.fetch } : {}),
-            ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
-            maxRetries: 0,
-          }),
-        };
-      }
-      return cachedClient;
-    },
-  };
+  const acquire = keyedClient(
+    resolveKey,
+    (key) =>
+      new OpenAI({
+        apiKey: key,
+        ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
+        maxRetries: 0,
+      }),
+  );
+  return { providerId, acquire };
 }
 
 /** The endpoint (relative to the `/v1` base URL) a request goes to: Completions for a prompt, else Chat Completions. */
