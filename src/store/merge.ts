@@ -396,14 +396,22 @@ function copyTable(input: InputDatabase, output: OutputWriter, table: string, ad
 
 const featureStatColumns = ['max_activation', 'density', 'mean', 'variance'];
 
-/** Copies one input's rows (runs already created: `runIds` maps its run ids to the output's). */
-function copyInput(input: InputDatabase, output: OutputWriter, runIds: ReadonlyMap<number, number>, context: { table: string }): void {
-  const mapRun = (id: unknown): number => {
-    const mapped = runIds.get(id as number);
-    if (mapped === undefined) throw new MergeError(`${input.label}: a row refers to run ${String(id)}, which is not in its runs table`);
+/**
+ * Maps an input's ids of one table (`what`: run, feature) to the output's; a row that refers to an id missing from
+ * that table is refused. `mapOptional` lets null through.
+ */
+function idMapper(ids: ReadonlyMap<number, number>, input: InputDatabase, what: string) {
+  const map = (id: unknown): number => {
+    const mapped = ids.get(id as number);
+    if (mapped === undefined) throw new MergeError(`${input.label}: a row refers to ${what} ${String(id)}, which is not in its ${what}s table`);
     return mapped;
   };
-  const mapOptionalRun = (id: unknown) => (id === null || id === undefined ? null : mapRun(id));
+  return { map, mapOptional: (id: unknown) => (id === null || id === undefined ? null : map(id)) };
+}
+
+/** Copies one input's rows (runs already created: `runIds` maps its run ids to the output's). */
+function copyInput(input: InputDatabase, output: OutputWriter, runIds: ReadonlyMap<number, number>, context: { table: string }): void {
+  const { map: mapRun, mapOptional: mapOptionalRun } = idMapper(runIds, input, 'run');
 
   // Features: one row per (model, layer, kind, idx, sae); the first non-null stats are kept.
   context.table = 'features';
@@ -423,12 +431,7 @@ function copyInput(input: InputDatabase, output: OutputWriter, runIds: ReadonlyM
       featureIds.set(id as number, (upsert.get(values) as { id: number }).id);
     }
   }
-  const mapFeature = (id: unknown): number => {
-    const mapped = featureIds.get(id as number);
-    if (mapped === undefined) throw new MergeError(`${input.label}: a row refers to feature ${String(id)}, which is not in its features table`);
-    return mapped;
-  };
-  const mapOptionalFeature = (id: unknown) => (id === null || id === undefined ? null : mapFeature(id));
+  const { map: mapFeature, mapOptional: mapOptionalFeature } = idMapper(featureIds, input, 'feature');
 
   // SAEs: one row per name, the newest updated_at with its metrics.
   context.table = 'saes';
