@@ -64,7 +64,6 @@ function maskedRecordsBlock(recordsTokens: readonly (readonly string[])[], base:
   return { text: parts.join(''), offsets };
 }
 
-/** Builds the simulation prompt for one explanation and the tokens of every record to simulate. */
 /**
  * The few-shot turns (user, assistant, user, assistant, …) of a template in one mode, formatted once per template
  * (templates are read-only data): they are the same for every feature.
@@ -97,6 +96,7 @@ function addFewShot(builder: PromptBuilder, turns: readonly string[]): void {
   turns.forEach((content, i) => builder.add(i % 2 === 0 ? 'user' : 'assistant', content));
 }
 
+/** Builds the simulation prompt for one explanation and the tokens of every record to simulate. */
 export function buildSimulationPrompt(
   explanation: string,
   recordsTokens: readonly (readonly string[])[],
@@ -124,8 +124,8 @@ export function buildSimulationPrompt(
       promptVersion: template.version,
     };
   }
-  const target = maskedRecordsBlock(recordsTokens, 0);
 
+  const target = maskedRecordsBlock(recordsTokens, 0);
   builder.add('system', template.system + CHAT_ANSWER_INSTRUCTION);
   addFewShot(builder, fewShotTurns(template, mode));
   builder.add('user', `${neuronHeader(examples.length + 1, explanation.trim())}\nActivations: ${target.text}`);
