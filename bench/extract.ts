@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initBackend, tf, type BackendPreference } from '../src/subject/backend.ts';
+import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
 import { extractActivations, recordsFromCache } from '../src/subject/extract.ts';
 import { loadSubjectModel } from '../src/subject/load-subject.ts';
 
 const { values } = parseArgs({ options: { tokens: { type: 'string', default: '50000' }, backend: { type: 'string', default: 'auto' } } });
-const choice = await initBackend(values.backend as BackendPreference);
+const choice = await initBackendOrExit(values.backend as BackendPreference);
 console.log(`backend: ${choice.description}`);
 const root = fileURLToPath(new URL('../', import.meta.url));
 const subject = await loadSubjectModel(join(root, 'data/subject/brown-1l'));

@@ -1,7 +1,7 @@
 /**
  * bench/pipeline-overhead — the pipeline's own cost per feature (splitting, prompt building, logprob reading,
  * scoring, SQLite writes), with a zero-latency MOCK provider and the time spent inside the provider subtracted.
- * Target (DESIGN §9): < 2 ms per feature. Run: `npx tsx bench/pipeline-overhead.ts [features] [--runs N] [--concurrency N]`
+ * Target (docs/DESIGN.md §9): < 2 ms per feature. Run: `npx tsx bench/pipeline-overhead.ts [features] [--runs N] [--concurrency N]`
  * (default 1000 features, the run's default concurrency).
  * A first run of 100 features warms up the process (JIT, tokenizer load, SQLite file creation) and is reported
  * separately; then five measured runs (`--runs N`), each in its own database. The machine is shared and noisy, so the

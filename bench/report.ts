@@ -11,12 +11,12 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { mulberry32, randomGaussian, randomInteger } from '../src/records/random.ts';
 import { renderReportHtml } from '../src/report/html-report.ts';
 import { buildReportData } from '../src/report/report-data.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { ResultStore, type StoredRecord } from '../src/store/result-store.ts';
+import { launchChromium } from '../test/report/chromium.ts';
 
 const featureCount = Number(process.argv[2] ?? 10_000);
 const WINDOW = 64;
@@ -79,10 +79,7 @@ writeFileSync(file, html);
 store.db.close();
 const bytes = statSync(file).size;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium(); // the tests' browser: the system's, else the packaged one
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const loads: { wallMs: number; firstCardsMs: number }[] = [];
 const searches: number[] = [];

@@ -2,7 +2,7 @@
  * @module bench/sae-train — SAE training-step throughput (tokens/s) for the embedded model's MLP width (d_in 512,
  * expansion 4× and 16×, batch 1024), both architectures, and its FLOP/s as a ratio of a plain
  * [1024×1024]·[1024×1024] matmul's FLOP/s measured on the same backend in the same run, timed interleaved with the
- * steps (DESIGN §9 target: ≥ 0.5): each round times one step, then the square matmul repeated for about as long.
+ * steps (docs/DESIGN.md §9 target: ≥ 0.5): each round times one step, then the square matmul repeated for about as long.
  *
  * FLOPs counted per step are those of the dense products the step runs, 2·B·d_in·d_sae each: encoder forward, decoder
  * forward, ∂features, ∂W_dec, ∂W_enc (10·B·d_in·d_sae); with AuxK active three more (its decoder forward, its
@@ -16,10 +16,10 @@
 import { parseArgs } from 'node:util';
 import { mulberry32, randomGaussian } from '../src/records/random.ts';
 import { SaeTrainer, type SaeTrainingOptions } from '../src/sae/train-sae.ts';
-import { initBackend, tf, type BackendPreference } from '../src/subject/backend.ts';
+import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '3' } } });
-const choice = await initBackend(values.backend as BackendPreference);
+const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Math.max(1, Number(values.rounds));
 console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
 

@@ -1,6 +1,6 @@
 /**
  * @module bench/subject-forward — forward-pass throughput of the subject model (tokens/s) and its FLOP/s as a ratio
- * of plain matmul FLOP/s measured on the same backend in the same run (DESIGN §9 target: ≥ 0.5).
+ * of plain matmul FLOP/s measured on the same backend in the same run (docs/DESIGN.md §9 target: ≥ 0.5).
  *
  * Two reference matmuls, timed interleaved with the forward passes:
  * - square: [1024×1024]·[1024×1024], the backend's best case;
@@ -11,13 +11,13 @@
  * Run: `npx tsx bench/subject-forward.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 5]`. Prints numbers only.
  */
 import { parseArgs } from 'node:util';
-import { initBackend, tf, type BackendPreference } from '../src/subject/backend.ts';
+import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
 import { Gpt2Model } from '../src/subject/gpt2-model.ts';
 import { initGpt2Weights } from '../src/subject/train-lm.ts';
 import type { Gpt2Config } from '../src/subject/types.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '5' } } });
-const choice = await initBackend(values.backend as BackendPreference);
+const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Number(values.rounds);
 console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
 

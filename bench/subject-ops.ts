@@ -7,10 +7,10 @@
  * Run: `npx tsx bench/subject-ops.ts [--backend auto|wasm|cpu|node|node-gpu]`. Prints numbers only.
  */
 import { parseArgs } from 'node:util';
-import { initBackend, tf, type BackendPreference } from '../src/subject/backend.ts';
+import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' } } });
-const choice = await initBackend(values.backend as BackendPreference);
+const choice = await initBackendOrExit(values.backend as BackendPreference);
 console.log(`backend: ${choice.description}`);
 
 const tokens = 16 * 64;

@@ -175,7 +175,7 @@ function sampleReadme({ bytes, included }: CorpusSample): string {
   const words = included.reduce((sum, document) => sum + document.words.length, 0);
   return `# Corpus sample: held-out Brown documents as running text
 
-The offline text the embedded subject model's demo runs on (DESIGN §5): ${included.length} whole documents of the
+The offline text the embedded subject model's demo runs on (docs/DESIGN.md §5): ${included.length} whole documents of the
 Brown corpus's held-out split (${words} words, ${categories.size} categories, ${bytes} bytes), never seen when the
 tokenizer (data/subject/tokenizer.json) or the model were trained.
 

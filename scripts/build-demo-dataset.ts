@@ -539,7 +539,7 @@ known, an explanation can be checked against the truth.
 
 ## Files
 
-- \`records/planted.jsonl\`: one FeatureRecord a line (the native format, DESIGN §3): top ${topK} windows, ${randomCount} random
+- \`records/planted.jsonl\`: one FeatureRecord a line (the native format, docs/DESIGN.md §3): top ${topK} windows, ${randomCount} random
   windows, ${quantileBins} quantile bins of ${perQuantile}, windows of ${windowSize} tokens, stats; raw activations
   rounded to 4 decimals. Built with \`buildFeatureRecords\` (src/records/build-from-dense.ts).
 - \`ground-truth.json\`: for each feature, the planted \`rule\`, a true \`explanation\` (written as the explainer would

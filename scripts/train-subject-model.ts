@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brownDocumentsText, heldOutRule } from './brown-text.ts';
-import { initBackend, type BackendPreference } from '../src/subject/backend.ts';
+import { initBackendOrExit, type BackendPreference } from '../src/subject/backend.ts';
 import { readCorpusSample } from '../src/subject/corpus-sample.ts';
 import { modelLoss, ngramBaselines } from '../src/subject/evaluate.ts';
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       'evaluate-only': { type: 'boolean', default: false },
     },
   });
-  const backend = await initBackend(values.backend as BackendPreference);
+  const backend = await initBackendOrExit(values.backend as BackendPreference);
   console.log(`backend: ${backend.description}`);
   const tokenizerDir = join(root, 'data/subject');
   const tokenizer = loadTokenizer(tokenizerDir);

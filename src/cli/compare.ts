@@ -79,7 +79,7 @@ export function runComparison<T>(
   options: ComparisonCliOptions,
   then: (comparison: Comparison, db: SqliteDatabase) => T,
 ): T {
-  const { store, path, close } = openStore(options.db);
+  const { store, path, close } = openStore(options.db, { readonly: true });
   try {
     const comparison = rethrowAsUsageError(() => {
       const baseline = requireRun(store.db, baselineReference, path);

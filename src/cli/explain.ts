@@ -6,6 +6,7 @@ import { loadExplainTemplate } from '../llm/prompt-template.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import { featureKey } from '../records/types.ts';
 import { selectFeatures } from './select-features.ts';
+import { escapeTerminalText } from '../report/terminal-text.ts';
 import { positiveInteger } from './shared-options.ts';
 
 export function registerExplainCommand(program: Command): void {
@@ -16,7 +17,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--feature <key>', 'one feature, keyed model/layer/kind/index')
     .option('--limit <n>', 'only the first N features', positiveInteger)
     .option('--model <name>', 'subject model name for NeuronRecord files')
-    .option('--explainer <provider:model>', 'baseline (offline), openai:<model>, openai-compatible:<model>', 'baseline')
+    .option('--explainer <provider:model>', 'baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>', 'baseline')
     .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
     .option('--explain-prompt <version>', 'explain prompt version', 'explain.v1')
     .option('--explain-top <n>', 'top records shown to the explainer', positiveInteger, 10)
@@ -30,14 +31,14 @@ export function registerExplainCommand(program: Command): void {
         const explainSet = splitFeatureRecords(feature, { explainTop: options.explainTop }).filter((s) => s.split === 'explain');
         const key = featureKey(feature.id);
         if (explainSet.length === 0 || feature.stats.maxActivation <= 0) {
-          process.stdout.write(options.json ? `${JSON.stringify({ feature: key, explanation: null, reason: 'feature never activates' })}\n` : `${key}\t(never activates)\n`);
+          process.stdout.write(options.json ? `${JSON.stringify({ feature: key, explanation: null, reason: 'feature never activates' })}\n` : `${escapeTerminalText(key)}\t(never activates)\n`);
           continue;
         }
         const { explanation, promptVersion } = await explainRecords(explainer, explainSet.map((s) => s.record), { template });
         process.stdout.write(
           options.json
             ? `${JSON.stringify({ feature: key, explanation, explainer: explainer.id, promptVersion, baseline: explainer.isBaseline })}\n`
-            : `${key}\t${explanation}\n`,
+            : `${escapeTerminalText(key)}\t${escapeTerminalText(explanation)}\n`,
         );
       }
     });

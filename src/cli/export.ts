@@ -2,13 +2,12 @@
  * @module cli/export — `autointerp export --run R --format jsonl|csv|neuronpedia --out PATH`: a run's explanations
  * and scores (formats documented in report/export.ts; `neuronpedia` is one JSON array of per-feature objects).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../report/export.ts';
 import { requireRun } from '../report/run-selection.ts';
 import { nonNegativeInteger, rethrowAsUsageError } from './compare.ts';
-import { databaseOption, openStore } from './shared-options.ts';
+import { databaseOption, openStore, requireOutputFolder } from './shared-options.ts';
 
 interface ExportCliOptions {
   run: string;
@@ -27,17 +26,17 @@ export function registerExportCommand(program: Command): void {
     )
     .option('--run <run>', 'run id, name, tag:NAME or latest', 'latest')
     .addOption(new Option('--format <format>', 'output format').choices(EXPORT_FORMATS).default('jsonl'))
-    .option('--out <path>', 'file to write, or - for stdout', '-')
+    .option('--out <path>', 'file to write (its folder must exist), or - for stdout', '-')
     .option('--records <n>', 'neuronpedia: top activation records per feature', nonNegativeInteger, 5)
     .addOption(databaseOption())
     .action((options: ExportCliOptions) => {
-      const { store, path, close } = openStore(options.db);
+      if (options.out !== '-') requireOutputFolder(options.out, '--out');
+      const { store, path, close } = openStore(options.db, { readonly: true });
       try {
         const run = rethrowAsUsageError(() => requireRun(store.db, options.run, path));
         const text = exportRun(store.db, run, options.format, { activationRecords: options.records });
         if (options.out === '-') process.stdout.write(text);
         else {
-          mkdirSync(dirname(options.out), { recursive: true });
           writeFileSync(options.out, text);
           process.stderr.write(`export: run ${run.id} as ${options.format} → ${options.out}\n`);
         }

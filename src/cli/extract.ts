@@ -15,7 +15,7 @@ import type { ExtractionProgress } from '../subject/extract.ts';
 import { featureKey } from '../records/types.ts';
 import { UsageError } from './errors.ts';
 import { compactCount } from './progress.ts';
-import { positiveInteger } from './shared-options.ts';
+import { deprecatedOption, positiveInteger, renamedOptionValue } from './shared-options.ts';
 
 /** `--backend` values (as subject/backend.ts's backendPreferences; typed here so that the CLI loads tfjs lazily). */
 const backendChoices: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
@@ -46,6 +46,7 @@ async function loadLibrary() {
     tokenizer.TokenizerLoadError,
     safetensors.SafetensorsError,
     gpt2Config.Gpt2ConfigError,
+    backend.BackendUnavailableError,
   ];
   return { ...jsonl, ...backend, ...extract, ...loadSubject, inputErrors };
 }
@@ -59,7 +60,6 @@ interface ExtractFlags {
   hook: string;
   corpus: string;
   tokens?: number;
-  batch: number;
   cache?: string;
   resume?: boolean;
   recordsOut?: string;
@@ -67,6 +67,7 @@ interface ExtractFlags {
   features: string;
   backend: BackendPreference;
   progress: boolean;
+  verbose?: boolean;
 }
 
 async function asUsageErrors<T>(inputErrors: readonly (abstract new (...args: never[]) => Error)[], work: () => Promise<T>): Promise<T> {
@@ -132,7 +133,8 @@ export function registerExtractCommand(program: Command): void {
       ),
     )
     .option('--tokens <n>', 'at most this many tokens, whole sequences (default: the whole corpus)', positiveInteger)
-    .option('--batch <n>', 'sequences per forward pass', positiveInteger, 16)
+    .option('--batch-sequences <n>', 'sequences per forward pass', positiveInteger, 16)
+    .addOption(deprecatedOption('--batch <n>', '--batch-sequences', positiveInteger))
     .option('--cache <dir>', 'activation cache folder (default: autointerp-cache/<model>/<hook>)')
     .option('--resume', 'continue the cache in --cache (same model, hook and corpus) instead of refusing an existing one')
     .option('--records-out <file.jsonl>', 'also build feature records (top-k, quantiles, random) into this JSONL, for `autointerp run --records`')
@@ -140,11 +142,13 @@ export function registerExtractCommand(program: Command): void {
     .option('--features <list>', 'features to build records for: all, or e.g. 0-15 or 3,7,100-120', 'all')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...backendChoices]).default('auto'))
     .option('--no-progress', 'no progress bar')
-    .action(async (flags: ExtractFlags) => {
+    .option('--verbose', 'say why faster tfjs backends are absent, with their errors')
+    .action(async (flags: ExtractFlags, command: Command) => {
+      const batchSequences = renamedOptionValue<number>(command, '--batch', '--batch-sequences', '--batch means the Batch API of `run`');
       const library = await loadLibrary();
-      const { initBackend, loadSubjectModel, readExtractionCorpus, extractActivations, extractionWidth, parseFeatureList, recordsFromCache, writeFeatureRecordsJsonl, inputErrors } = library;
-      const backend = await initBackend(flags.backend);
-      process.stderr.write(`backend: ${backend.description}${backend.skipped.length ? ` (skipped: ${backend.skipped.join('; ')})` : ''}\n`);
+      const { initBackend, describeBackendChoice, loadSubjectModel, readExtractionCorpus, extractActivations, extractionWidth, parseFeatureList, recordsFromCache, writeFeatureRecordsJsonl, inputErrors } = library;
+      const backend = await asUsageErrors(inputErrors, () => initBackend(flags.backend));
+      process.stderr.write(`${describeBackendChoice(backend, flags.verbose)}\n`);
       const subject = await asUsageErrors(inputErrors, () => loadSubjectModel(flags.model));
       let features: number[] | 'all' = 'all';
       try {
@@ -170,7 +174,7 @@ export function registerExtractCommand(program: Command): void {
             hook: flags.hook,
             corpus,
             cacheDir,
-            batchSize: flags.batch,
+            batchSize: batchSequences,
             resume: flags.resume ?? false,
             signal: stop.signal,
             onProgress: (update) => progress.update(update),

@@ -6,7 +6,7 @@ import { selectRuns } from '../report/run-selection.ts';
 import { scoreKindsOfRun } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
 import { collect, rethrowAsUsageError } from './compare.ts';
-import { databaseOption, openStore, positiveInteger } from './shared-options.ts';
+import { databaseOption, openStore, positiveInteger, terminalWidth } from './shared-options.ts';
 
 interface LeaderboardCliOptions {
   run: string[];
@@ -23,6 +23,7 @@ interface LeaderboardCliOptions {
   top: number;
   json?: boolean;
   csv?: boolean;
+  wide?: boolean;
   db?: string;
 }
 
@@ -44,13 +45,14 @@ export function registerLeaderboardCommand(program: Command): void {
     .addOption(new Option('--feature-kind <kind>', 'only neurons or only SAE features').choices(['neuron', 'sae']))
     .option('--model <name>', 'only features of this subject model')
     .option('--layer <layer>', 'only this layer (index or hook name)')
-    .option('--top <n>', 'best and worst features listed per row in --json (default 3)', positiveInteger, 3)
+    .option('--top <n>', 'best and worst features listed per row in --json', positiveInteger, 3)
     .option('--json', 'print JSON (one object for one run, an array for several)')
     .option('--csv', 'print CSV, one line per row, all selected runs under one header')
+    .option('--wide', 'every column of the table, however wide (default on a terminal: the widest columns are left out to fit its width)')
     .addOption(databaseOption())
     .action((options: LeaderboardCliOptions) => {
       if (options.json && options.csv) throw new UsageError('use either --json or --csv, not both');
-      const { store, path, close } = openStore(options.db);
+      const { store, path, close } = openStore(options.db, { readonly: true });
       try {
         const runs = rethrowAsUsageError(() =>
           selectRuns(store.db, {
@@ -74,7 +76,10 @@ export function registerLeaderboardCommand(program: Command): void {
         else if (options.json) {
           const json = boards.map(leaderboardToJson);
           process.stdout.write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
-        } else process.stdout.write(`${boards.map(formatLeaderboardTable).join('\n\n')}\n`);
+        } else {
+          const width = options.wide ? undefined : terminalWidth(process.stdout);
+          process.stdout.write(`${boards.map((board) => formatLeaderboardTable(board, width === undefined ? {} : { width })).join('\n\n')}\n`);
+        }
       } finally {
         close();
       }

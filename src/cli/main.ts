@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { FileFormatError } from '../records/errors.ts';
+import { escapeTerminalText } from '../report/terminal-text.ts';
 import { EXIT_ERROR, UsageError } from './errors.ts';
 import { registerExplainCommand } from './explain.ts';
 import { registerExtractCommand } from './extract.ts';
@@ -20,6 +21,7 @@ import { registerTrainSaeCommands } from './train-sae.ts';
 import { registerSteerCommand } from './steer.ts';
 import { registerMergeCommand } from './merge.ts';
 import { registerImportDelphiCommand } from './import-delphi.ts';
+import { nameFlagsInErrors } from './shared-options.ts';
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -43,7 +45,7 @@ export function buildProgram(): Command {
   registerTrainSaeCommands(program);
   registerSteerCommand(program);
   registerImportDelphiCommand(program);
-  return program;
+  return nameFlagsInErrors(program);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -57,7 +59,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const known = error instanceof UsageError || error instanceof FileFormatError;
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`autointerp: ${known ? '' : 'error: '}${message}\n`);
+    process.stderr.write(`autointerp: ${known ? '' : 'error: '}${escapeTerminalText(message)}\n`);
     if (!known && process.env.AUTOINTERP_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = EXIT_ERROR;
   }

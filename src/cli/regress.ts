@@ -3,13 +3,13 @@
  * CI. Exit 0 pass, 1 regression, 2 usage or data error (unknown run, no shared features, too few pairs, --strict
  * refusal) or any crash. The rule is in report/regress.ts and in `--help`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { formatRegressionText, regressionToJson } from '../report/format-compare.ts';
+import { formatRegressionText, regressionToJson, warningLines } from '../report/format-compare.ts';
 import { REGRESSION_RULES, regressionJunit, regressionVerdict, type RegressionRule } from '../report/regress.ts';
 import { EXIT_OK, EXIT_REGRESSION, UsageError } from './errors.ts';
 import { addComparisonOptions, nonNegativeNumber, rethrowAsUsageError, runComparison, type ComparisonCliOptions } from './compare.ts';
+import { requireOutputFolder } from './shared-options.ts';
 
 interface RegressCliOptions extends ComparisonCliOptions {
   baseline?: string;
@@ -47,12 +47,12 @@ export function registerRegressCommand(program: Command): void {
     .addHelpText('after', RULE_HELP);
   addComparisonOptions(command).action((options: RegressCliOptions) => {
     if (!options.baseline || !options.candidate) throw new UsageError('regress needs --baseline RUN and --candidate RUN');
+    if (options.junit) requireOutputFolder(options.junit, '--junit');
     runComparison(options.baseline, options.candidate, options, (comparison) => {
       const verdict = rethrowAsUsageError(() => regressionVerdict(comparison, options.maxDrop, options.rule));
       const text = formatRegressionText(comparison, verdict);
       if (options.junit) {
-        mkdirSync(dirname(options.junit), { recursive: true });
-        writeFileSync(options.junit, regressionJunit(comparison, verdict, text));
+        writeFileSync(options.junit, regressionJunit(comparison, verdict, [...warningLines(comparison), text].join('\n')));
       }
       process.stdout.write(options.json ? `${JSON.stringify(regressionToJson(comparison, verdict), null, 2)}\n` : `${text}\n`);
       process.exitCode = verdict.regression ? EXIT_REGRESSION : EXIT_OK;

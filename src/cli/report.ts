@@ -1,6 +1,5 @@
 /** @module cli/report — `autointerp report --run R --out report.html`: the self-contained HTML report of a run. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { renderReportHtml } from '../report/html-report.ts';
 import { buildReportData } from '../report/report-data.ts';
@@ -8,7 +7,7 @@ import { requireRun } from '../report/run-selection.ts';
 import { scoreKindsOfRun } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
 import { nonNegativeInteger, rethrowAsUsageError } from './compare.ts';
-import { databaseOption, openStore } from './shared-options.ts';
+import { databaseOption, openStore, requireOutputFolder } from './shared-options.ts';
 
 interface ReportCliOptions {
   run: string;
@@ -26,12 +25,13 @@ export function registerReportCommand(program: Command): void {
         'activation density, and a searchable, sortable card per feature with true vs simulated token heat maps',
     )
     .option('--run <run>', 'run id, name, tag:NAME or latest', 'latest')
-    .option('--out <file>', 'HTML file to write', 'report.html')
+    .option('--out <file>', 'HTML file to write (its folder must exist)', 'report.html')
     .option('--score <kind>', 'score kind for the leaderboard, histograms and default sort', 'correlation.all')
     .option('--records <n>', 'score records shown per feature from each of top and random', nonNegativeInteger, 2)
     .addOption(databaseOption())
     .action((options: ReportCliOptions) => {
-      const { store, path, close } = openStore(options.db);
+      requireOutputFolder(options.out, '--out');
+      const { store, path, close } = openStore(options.db, { readonly: true });
       try {
         const run = rethrowAsUsageError(() => requireRun(store.db, options.run, path));
         const kinds = scoreKindsOfRun(store.db, run.id);
@@ -40,7 +40,6 @@ export function registerReportCommand(program: Command): void {
         }
         const data = buildReportData(store.db, run, { scoreKind: options.score, recordsPerSource: options.records });
         const html = renderReportHtml(data);
-        mkdirSync(dirname(options.out), { recursive: true });
         writeFileSync(options.out, html);
         process.stderr.write(`report: run ${run.id}, ${data.features.length} features, ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB → ${options.out}\n`);
       } finally {

@@ -3,9 +3,14 @@ import { abortOnSignals } from './abort-on-signals.ts';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DEMO_SOURCE, formatShard, parseShard, type OperationalOverrides, type PipelineConfigInput, type ShardSpec } from '../pipeline/config.ts';
-import { runPipeline } from '../pipeline/run-pipeline.ts';
+import { runPipeline, type RunSummary } from '../pipeline/run-pipeline.ts';
+import { ProviderPreflightError } from '../llm/provider-preflight.ts';
+import { resolveDatabasePath } from '../store/database.ts';
+import { RunLeasedError } from '../store/run-lease.ts';
 import { buildLeaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
+import { escapeTerminalText } from '../report/terminal-text.ts';
+import { resolveRun } from '../store/queries.ts';
 import { collect } from './compare.ts';
 import { UsageError } from './errors.ts';
 import type { BatchEvent } from '../pipeline/batch-mode.ts';
@@ -19,6 +24,7 @@ import {
   positiveInteger,
   positiveNumber,
   reliabilityOverrides,
+  terminalWidth,
   type ReliabilityFlags,
 } from './shared-options.ts';
 
@@ -32,6 +38,8 @@ interface RunOptions extends ReliabilityFlags {
   baseUrl?: string;
   simulationMode?: 'prompt-logprobs' | 'chat-logprobs' | 'sampled';
   simulationSamples?: number;
+  recordsPerCall?: number | 'all';
+  contextTokens?: number;
   explainPrompt?: string;
   simulatePrompt?: string;
   concurrency?: number;
@@ -92,6 +100,26 @@ function reportBatchEvents(progress: RunProgress | null, resumeCommand: () => st
 }
 
 
+/**
+ * The exit code of a run: 130 stopped by Ctrl+C; 2 stopped because features kept failing, or features failed and
+ * none was scored (features that never activate do not count as scored: a run whose every simulation was incomplete
+ * is not healthy); 0 otherwise (a budget stop or batches left pending are expected ends; a few failed features are
+ * reported on stderr).
+ */
+export function runExitCode(summary: Pick<RunSummary, 'stoppedBy' | 'failed' | 'scored'>): number {
+  if (summary.stoppedBy === 'signal') return 130;
+  if (summary.stoppedBy === 'failures' || (summary.failed > 0 && summary.scored === 0)) return 2;
+  return 0;
+}
+
+/** Parses `--records-per-call N|all`; a bad value is a one-line usage error (exit 2). */
+function recordsPerCallFlag(value: string): number | 'all' {
+  if (value.trim() === 'all') return 'all';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--records-per-call expects a positive integer or "all", got "${value}"`);
+  return n;
+}
+
 /** Parses `--shard i/n`; a bad value is a one-line usage error (exit 2). */
 function shardFlag(value: string): ShardSpec {
   try {
@@ -117,6 +145,12 @@ export function registerRunCommand(program: Command): void {
       ]),
     )
     .option('--simulation-samples <n>', 'answers averaged per simulation in sampled mode (default 5)', positiveInteger)
+    .option(
+      '--records-per-call <n|all>',
+      "a feature's held-out records per simulation call: all (default; one prompt, as Anthropic's protocol) or N (1 = OpenAI's reference protocol); calls are split further where they would not fit the simulator's context",
+      recordsPerCallFlag,
+    )
+    .option('--context-tokens <n>', "the simulator's context window in tokens, the budget of each simulation call (default: data/context-windows.json, else 8192)", positiveInteger)
     .option('--explain-prompt <version>', 'explain prompt version in prompts/ (default explain.v1)')
     .option('--simulate-prompt <version>', 'simulate prompt version in prompts/ (default simulate.v1)')
     .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
@@ -124,8 +158,8 @@ export function registerRunCommand(program: Command): void {
     .option('--shard <i/n>', 'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`', shardFlag)
     .option('--no-ablation', 'no ablation scores (default: computed where the subject model is available and records carry token ids)')
     .option('--subject-model <dir>', 'a subject model folder for ablation scores, known by its folder name (repeatable; the embedded brown-1l is always known)', collect, [])
-    .option('--sae <dir>', 'an SAE folder (SAELens layout) for ablation scores of its features, known by its folder name (repeatable; data/sae/* are known)', collect, [])
-    .option('--resume <run>', 'resume an interrupted run (id or name) with its stored configuration')
+    .option('--sae <dir>', 'an SAE folder (SAELens or sparsify layout) for ablation scores of its features, known by its folder name (repeatable; data/sae/* are known)', collect, [])
+    .option('--resume <run>', 'resume an interrupted run (id, name, tag:NAME or latest) with its stored configuration')
     .option(
       '--batch',
       "send explain and simulate requests through the providers' Batch APIs (OpenAI Batch, Anthropic Message Batches): half the price, answers within 24 h; a run can be left and resumed while a batch is pending",
@@ -138,13 +172,18 @@ export function registerRunCommand(program: Command): void {
     .option('--no-progress', 'no progress bar');
   addReliabilityOptions(addProviderOptions(command)).action(async (options: RunOptions, self: Command) => {
     if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
-    const { store, path, close } = openStore(options.db);
+    // A new run opens (and creates) the database only once its records are valid and its providers answer; a resume
+    // needs the database to exist.
+    const path = resolveDatabasePath(options.db);
+    let opened: ReturnType<typeof openStore> | undefined;
+    const openRunStore = () => (opened ??= openStore(options.db, { mustExist: options.resume !== undefined })).store;
     const stop = abortOnSignals({ stopping: 'stopping after the features in flight…', forced: 'resume later with `autointerp run --resume <run>`' });
     try {
       let resumeRunId: number | undefined;
       let shard = options.shard;
       if (options.resume) {
-        const run = store.findRun(options.resume);
+        const store = openRunStore();
+        const run = resolveRun(store.db, options.resume);
         if (!run) throw new UsageError(`no run "${options.resume}" in ${path}`);
         resumeRunId = run.id;
         const stored = (JSON.parse(run.config) as { shard?: ShardSpec }).shard;
@@ -159,6 +198,7 @@ export function registerRunCommand(program: Command): void {
         ...(options.batch !== undefined ? { batch: options.batch } : {}),
         ...(options.batchPoll !== undefined ? { batchPollMs: Math.round(options.batchPoll * 1000) } : {}),
         ...(options.batchWait !== undefined ? { batchMaxWaitMs: Math.round(options.batchWait * 1000) } : {}),
+        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
       };
       const config: PipelineConfigInput = {
         source: options.records ?? DEMO_SOURCE,
@@ -166,11 +206,12 @@ export function registerRunCommand(program: Command): void {
         simulator: options.simulator,
         ...(options.model ? { model: options.model } : {}),
         ...(options.name ? { name: options.name } : {}),
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
         ...(options.simulationMode ? { simulationMode: options.simulationMode } : {}),
         ...(options.explainPrompt ? { explainPrompt: options.explainPrompt } : {}),
         ...(options.simulatePrompt ? { simulatePrompt: options.simulatePrompt } : {}),
         ...(options.simulationSamples ? { simulationSamples: options.simulationSamples } : {}),
+        ...(options.recordsPerCall !== undefined ? { recordsPerCall: options.recordsPerCall } : {}),
+        ...(options.contextTokens !== undefined ? { contextTokens: options.contextTokens } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
         ...(options.shard ? { shard: options.shard } : {}),
         ablation: options.ablation,
@@ -182,7 +223,7 @@ export function registerRunCommand(program: Command): void {
       let startedRunId: number | undefined;
       const resumeCommand = () => `autointerp run --resume ${startedRunId ?? '<run>'}${options.db ? ` --db ${options.db}` : ''}`;
       const summary = await runPipeline(config, {
-        store,
+        store: openRunStore,
         ...(resumeRunId !== undefined ? { resumeRunId, overrides } : {}),
         stopSignal: stop.signal,
         events: {
@@ -190,7 +231,7 @@ export function registerRunCommand(program: Command): void {
             startedRunId = runId;
             const labels = [explainer, simulator].filter((p) => p.isBaseline).length > 0 ? ' [BASELINE: offline rule-based, not an LLM]' : '';
             process.stderr.write(
-              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${shard ? ` (shard ${formatShard(shard)})` : ''}${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${explainer.id} · simulator ${simulator.id}${labels} · db ${path}\n`,
+              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${shard ? ` (shard ${formatShard(shard)})` : ''}${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${escapeTerminalText(explainer.id)} · simulator ${escapeTerminalText(simulator.id)}${labels} · db ${path}\n`,
             );
             progress?.start(total, alreadyDone);
           },
@@ -203,13 +244,17 @@ export function registerRunCommand(program: Command): void {
           },
           onBatch: reportBatchEvents(progress, resumeCommand),
         },
+      }).catch((error: unknown) => {
+        progress?.stop();
+        // A run another process holds, a provider without its key or server: one line, exit 2, nothing written.
+        throw error instanceof RunLeasedError || error instanceof ProviderPreflightError ? new UsageError(error.message) : error;
       });
       progress?.stop();
       const money = `spent ${formatUsd(summary.costUsd)}${summary.unpricedCalls > 0 ? ` (+${summary.unpricedCalls} unpriced calls)` : ''}${summary.maxCostUsd !== undefined ? ` of ${formatUsd(summary.maxCostUsd)}` : ''}`;
       process.stderr.write(
         `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s · ${money}${summary.remaining > 0 ? ` · ${summary.remaining} left to do` : ''}\n`,
       );
-      for (const note of summary.ablationNotes ?? []) process.stderr.write(`note: ${note}\n`);
+      for (const note of summary.ablationNotes ?? []) process.stderr.write(`note: ${escapeTerminalText(note)}\n`);
       if (summary.stoppedBy === 'budget') {
         process.stderr.write(`budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`);
       }
@@ -217,24 +262,24 @@ export function registerRunCommand(program: Command): void {
         process.stderr.write('batches are still pending at the provider; nothing is lost by leaving now\n');
       }
       if (summary.stoppedBy === 'failures') {
-        process.stderr.write(`stopped: the last features all failed; last reason: ${summary.lastFailure ?? 'unknown'}\n`);
+        process.stderr.write(`stopped: the last features all failed; last reason: ${escapeTerminalText(summary.lastFailure ?? 'unknown')}\n`);
       } else if (summary.failed > 0) {
-        process.stderr.write(`${summary.failed} feature(s) failed; last reason: ${summary.lastFailure ?? 'see run_features.reason'}\n`);
+        process.stderr.write(`${summary.failed} feature(s) failed; last reason: ${escapeTerminalText(summary.lastFailure ?? 'see run_features.reason')}\n`);
       }
       if (summary.status === 'interrupted' || summary.failed > 0) {
         const budgetHint = summary.stoppedBy === 'budget' ? ' --max-cost <more>' : '';
         const what = summary.status === 'interrupted' ? 'resume' : 'retry the failed features';
         process.stderr.write(`${what} with: autointerp run --resume ${summary.runId}${budgetHint}${options.db ? ` --db ${options.db}` : ''}\n`);
       }
+      const store = openRunStore();
       const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
-      process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board)}\n`);
-      // Exit codes: 130 stopped by Ctrl+C; 2 stopped because features kept failing, or nothing could be scored;
-      // 0 otherwise (a budget stop or batches left pending are expected ends; a few failed features are reported above).
-      if (summary.stoppedBy === 'signal') process.exitCode = 130;
-      else if (summary.stoppedBy === 'failures' || (summary.failed > 0 && summary.scored + summary.skipped === 0)) process.exitCode = 2;
+      const width = terminalWidth(process.stdout);
+      process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board, width === undefined ? {} : { width })}\n`);
+      const exitCode = runExitCode(summary);
+      if (exitCode !== 0) process.exitCode = exitCode;
     } finally {
       stop.dispose();
-      close();
+      opened?.close();
     }
   });
 }

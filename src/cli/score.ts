@@ -8,6 +8,7 @@ import { loadSimulateTemplate } from '../llm/prompt-template.ts';
 import { scoreExplanation } from '../pipeline/score-explanation.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import { featureKey } from '../records/types.ts';
+import { escapeTerminalText } from '../report/terminal-text.ts';
 import { selectFeatures } from './select-features.ts';
 
 interface ScoreCommandOptions {
@@ -27,7 +28,7 @@ function addScoringOptions(command: Command): Command {
     .requiredOption('--feature <key>', 'the feature, keyed model/layer/kind/index')
     .requiredOption('--explanation <text>', 'explanation to test: completes "the main thing this neuron does is find …"')
     .option('--model <name>', 'subject model name for NeuronRecord files')
-    .option('--simulator <provider:model>', 'baseline (offline), openai:<model>, openai-compatible:<model>', 'baseline')
+    .option('--simulator <provider:model>', `baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`, 'baseline')
     .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
     .option('--simulate-prompt <version>', 'simulate prompt version', 'simulate.v1')
     .option('--json', 'print JSON');
@@ -60,10 +61,10 @@ export function registerSimulateAndScoreCommands(program: Command): void {
       return;
     }
     for (const record of records) {
-      process.stdout.write(`<${record.split} ${record.source}>\n`);
+      process.stdout.write(`<${record.split} ${escapeTerminalText(record.source)}>\n`);
       record.tokens.forEach((token, i) => {
         const expected = record.expected[i];
-        process.stdout.write(`${JSON.stringify(token)}\t${expected === null || expected === undefined ? 'missing' : expected.toFixed(2)}\t(true ${record.real[i]!.toFixed(3)})\n`);
+        process.stdout.write(`${escapeTerminalText(JSON.stringify(token))}\t${expected === null || expected === undefined ? 'missing' : expected.toFixed(2)}\t(true ${record.real[i]!.toFixed(3)})\n`);
       });
     }
   });
@@ -76,9 +77,9 @@ export function registerSimulateAndScoreCommands(program: Command): void {
       );
       return;
     }
-    process.stdout.write(`${featureKey(feature.id)} — "${options.explanation}" (${scoring.simulation.simulator}, ${scoring.simulation.mode})\n`);
+    process.stdout.write(escapeTerminalText(`${featureKey(feature.id)} — "${options.explanation}" (${scoring.simulation.simulator}, ${scoring.simulation.mode})`) + '\n');
     for (const score of scoring.scores) {
-      process.stdout.write(`${score.kind.padEnd(20)} ${score.value === null ? `null (${score.reason})` : score.value.toFixed(4)}  n=${score.nTokens}${score.nMissing ? ` missing=${score.nMissing}` : ''}\n`);
+      process.stdout.write(`${score.kind.padEnd(20)} ${score.value === null ? `null (${escapeTerminalText(String(score.reason))})` : score.value.toFixed(4)}  n=${score.nTokens}${score.nMissing ? ` missing=${score.nMissing}` : ''}\n`);
     }
   });
 }

@@ -1,8 +1,10 @@
 /** @module cli/shared-options — options several commands share, and opening the store they name. */
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { openDatabase, resolveDatabasePath } from '../store/database.ts';
+import { DatabaseOpenError, openDatabase, resolveDatabasePath, type OpenDatabaseOptions, type SqliteDatabase } from '../store/database.ts';
 import { ResultStore } from '../store/result-store.ts';
+import { UsageError } from './errors.ts';
 
 export const databaseOption = () =>
   new Option('--db <path>', 'SQLite database file (default: $AUTOINTERP_DB, else ./autointerp.db)');
@@ -10,7 +12,7 @@ export const databaseOption = () =>
 export function addProviderOptions(command: Command): Command {
   return command
     .option('--explainer <provider:model>', 'explainer: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>', 'baseline')
-    .option('--simulator <provider:model>', 'simulator: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>', 'baseline')
+    .option('--simulator <provider:model>', `simulator: baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`, 'baseline')
     .option('--base-url <url>', 'base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, Ollama)');
 }
 
@@ -52,6 +54,71 @@ export function reliabilityOverrides(flags: ReliabilityFlags, command: Command) 
   };
 }
 
+/**
+ * Makes every option value error of `command` and its subcommands name the flag: `--rpm: expected a positive number,
+ * got "-1"` (a one-line usage error, exit 2), and `--mode: expected one of a, b, got "c"` for choices. Call it once
+ * the commands are registered.
+ */
+export function nameFlagsInErrors(command: Command): Command {
+  for (const option of command.options) {
+    const parse = option.parseArg;
+    if (!parse) continue;
+    const flag = option.long ?? option.short ?? option.flags;
+    option.parseArg = <T>(value: string, previous: T): T => {
+      try {
+        return parse(value, previous) as T;
+      } catch (error) {
+        const reason = option.argChoices
+          ? `expected one of ${option.argChoices.join(', ')}, got "${value}"`
+          : error instanceof Error
+            ? error.message
+            : String(error);
+        throw new UsageError(reason.startsWith(flag) ? reason : `${flag}: ${reason}`, { cause: error });
+      }
+    };
+  }
+  for (const subcommand of command.commands) nameFlagsInErrors(subcommand);
+  return command;
+}
+
+/**
+ * Refuses an output file whose folder does not exist (a typo in a path should not grow a tree of folders): a usage
+ * error naming the flag and the missing folder. Nothing is created.
+ */
+export function requireOutputFolder(file: string, flag: string): void {
+  const folder = dirname(resolve(file));
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    throw new UsageError(`${flag}: the folder ${dirname(file)} does not exist (create it first)`);
+  }
+  if (!isFolder) throw new UsageError(`${flag}: ${dirname(file)} is not a folder`);
+}
+
+/** A renamed option's old spelling: still parsed, hidden from the help (see `renamedOptionValue`). */
+export function deprecatedOption(flags: string, renamedTo: string, parse: (value: string) => unknown): Option {
+  return new Option(flags, `deprecated spelling of ${renamedTo}`).argParser(parse).hideHelp();
+}
+
+/**
+ * The value of an option that was renamed from `oldFlag` to `newFlag`: the old spelling still works, with one
+ * deprecation line on stderr; both at once are a usage error.
+ */
+export function renamedOptionValue<T>(command: Command, oldFlag: string, newFlag: string, why = ''): T {
+  const find = (flag: string) => {
+    const option = command.options.find((candidate) => candidate.long === flag);
+    if (!option) throw new Error(`${command.name()} has no option ${flag}`);
+    return option.attributeName();
+  };
+  const [oldKey, newKey] = [find(oldFlag), find(newFlag)];
+  const old = command.getOptionValue(oldKey) as T | undefined;
+  if (old === undefined) return command.getOptionValue(newKey) as T;
+  if (command.getOptionValueSource(newKey) === 'cli') throw new UsageError(`${oldFlag} is the old spelling of ${newFlag}; give ${newFlag} alone`);
+  process.stderr.write(`autointerp ${command.name()}: ${oldFlag} is deprecated${why ? ` (${why})` : ''}; use ${newFlag}\n`);
+  return old;
+}
+
 /** Parses a positive number option value. */
 export function positiveNumber(value: string): number {
   const n = Number(value);
@@ -66,9 +133,24 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
-export function openStore(databasePath: string | undefined): { store: ResultStore; path: string; close(): void } {
+/** The width of `stream` when it is a terminal (tables are fitted to it); undefined for files and pipes (full width). */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): number | undefined {
+  return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : undefined;
+}
+
+/**
+ * Opens the database a command names. `readonly` for commands that only read (leaderboard, report, export, compare,
+ * regress): no file is created, nothing written. A database that cannot be opened is a one-line usage error naming it.
+ */
+export function openStore(databasePath: string | undefined, options: OpenDatabaseOptions = {}): { store: ResultStore; path: string; close(): void } {
   const path = resolveDatabasePath(databasePath);
-  const db = openDatabase(path);
+  let db: SqliteDatabase;
+  try {
+    db = openDatabase(path, options);
+  } catch (error) {
+    if (error instanceof DatabaseOpenError) throw new UsageError(error.message);
+    throw error;
+  }
   return { store: new ResultStore(db), path, close: () => db.close() };
 }
 

@@ -27,6 +27,7 @@ interface SteerFlags {
   seed: number;
   json?: boolean;
   backend: BackendPreference;
+  verbose?: boolean;
 }
 
 /** A token id with its display string. */
@@ -83,6 +84,7 @@ async function loadLibrary() {
     saeFormats.SaeFormatError,
     saeTypes.SaeConfigError,
     steer.SteerTargetError,
+    backend.BackendUnavailableError,
   ];
   return { ...backend, ...loadSubject, ...saeFormats, ...saeModel, ...generate, ...steer, inputErrors };
 }
@@ -220,7 +222,7 @@ export function registerSteerCommand(program: Command): void {
     .description('clamp a neuron or SAE latent to a value while generating, and print the text with and without the clamp')
     .addOption(new Option('--model <dir>', 'subject model folder: config.json, model.safetensors, tokenizer.json').default(defaultModelDir, 'the embedded data/subject/brown-1l'))
     .requiredOption('--feature <spec>', 'neuron:<hook>:<index>, <index> (a neuron at the last blocks.{L}.mlp.hook_post), or sae:<index> with --sae')
-    .option('--sae <dir>', 'SAELens folder (cfg.json, sae_weights.safetensors) of the latent in --feature sae:<index>')
+    .option('--sae <dir>', 'SAE folder of the latent in --feature sae:<index>: SAELens (cfg.json, sae_weights.safetensors) or sparsify (cfg.json, sae.safetensors)')
     .requiredOption('--value <number>', 'the value the feature is clamped to at every position (raw activation units)', finiteNumber)
     .requiredOption('--prompt <text>', 'the text to continue (<|endoftext|> is put first, as in training)')
     .option('--max-tokens <n>', 'tokens to generate (fewer when <|endoftext|> comes)', positiveInteger, 20)
@@ -228,21 +230,23 @@ export function registerSteerCommand(program: Command): void {
     .option('--seed <n>', 'seed of the sampler (both generations use it)', seedValue, 0)
     .option('--json', 'print one JSON object instead of text')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...backendChoices]).default('auto'))
+    .option('--verbose', 'say why faster tfjs backends are absent, with their errors')
     .action(async (flags: SteerFlags) => {
       const spec = parseFeatureSpec(flags.feature);
-      if (spec.kind === 'sae' && !flags.sae) throw new UsageError('--feature sae:<index> needs --sae <dir>, the SAELens folder');
+      if (spec.kind === 'sae' && !flags.sae) throw new UsageError('--feature sae:<index> needs --sae <dir>, the SAE folder');
       if (spec.kind === 'neuron' && flags.sae) throw new UsageError(`--sae is given but --feature ${flags.feature} names a neuron; write sae:<index>`);
       const library = await loadLibrary();
-      const { initBackend, loadSubjectModel, loadSaeLens, checkSteerTarget, inputErrors } = library;
-      const backend = await initBackend(flags.backend);
-      process.stderr.write(`backend: ${backend.description}${backend.skipped.length ? ` (skipped: ${backend.skipped.join('; ')})` : ''}\n`);
+      const { initBackend, describeBackendChoice, loadSubjectModel, loadSaeFolder, checkSteerTarget, inputErrors } = library;
+      const backend = await asUsageErrors(inputErrors, () => initBackend(flags.backend));
+      process.stderr.write(`${describeBackendChoice(backend, flags.verbose)}\n`);
       const subject = await asUsageErrors(inputErrors, () => loadSubjectModel(flags.model));
       let sae: SparseAutoencoder | null = null;
       try {
         if (spec.kind === 'sae') {
-          const loaded = await asUsageErrors(inputErrors, () => loadSaeLens(flags.sae!));
+          const loaded = await asUsageErrors(inputErrors, () => loadSaeFolder(flags.sae!));
           for (const warning of loaded.warnings) process.stderr.write(`sae: ${warning}\n`);
-          if (loaded.config.modelName !== subject.name) process.stderr.write(`warning: the SAE was trained on "${loaded.config.modelName}", not ${subject.name}\n`);
+          // sparsify folders do not name their model ("unknown"): nothing to compare.
+          if (loaded.config.modelName !== subject.name && loaded.config.modelName !== 'unknown') process.stderr.write(`warning: the SAE was trained on "${loaded.config.modelName}", not ${subject.name}\n`);
           sae = library.SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
         }
         const target: SteerTarget = sae

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { requireRun } from '../report/run-selection.ts';
+import { escapeTerminalText } from '../report/terminal-text.ts';
 import { runTags } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
 import { rethrowAsUsageError } from './compare.ts';
@@ -31,7 +32,7 @@ export function registerTagCommand(program: Command): void {
         const current = runTags(run);
         const next = options.remove ? current.filter((tag) => !tags.includes(tag)) : [...current, ...tags.filter((tag) => !current.includes(tag))];
         if (tags.length > 0) store.setRunTags(run.id, next);
-        process.stdout.write(`run ${run.id} "${run.name}": ${next.length ? next.join(', ') : '(no tags)'}\n`);
+        process.stdout.write(`run ${run.id} "${escapeTerminalText(run.name)}": ${next.length ? next.join(', ') : '(no tags)'}\n`);
       } finally {
         close();
       }

@@ -2,12 +2,15 @@
  * @module cli/train-sae — `autointerp train-sae`: trains a sparse autoencoder on an activation cache (from
  * `autointerp extract`), writes it as a SAELens folder, evaluates it on a held-out cache (reconstruction metrics, and
  * CE loss recovered / KL through the subject model) and records SAE and metrics in SQLite and in the folder's
- * metrics.json (which a run over the SAE's features records in its own database). `autointerp sae-metrics` evaluates an existing SAELens or sparsify folder the same way.
+ * metrics.json (which a run over the SAE's features records in its own database). `autointerp sae-metrics` evaluates an
+ * existing SAELens or sparsify folder the same way, but never writes into that folder (it may be the embedded
+ * data/sae/*, under git): its metrics JSON goes to `--metrics-out`, by default `<name>.metrics.json` beside the
+ * database; without `--eval-cache` it has nothing to measure and refuses.
  * Exit codes: 0 done, 2 usage or data error, 130 interrupted (Ctrl+C: the checkpoint is saved, `--resume` continues).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import type { BackendPreference } from '../subject/backend.ts';
@@ -19,7 +22,7 @@ import { abortOnSignals } from './abort-on-signals.ts';
 import { UsageError } from './errors.ts';
 import { defaultModelDir } from './extract.ts';
 import { compactCount } from './progress.ts';
-import { databaseOption, positiveInteger, positiveNumber } from './shared-options.ts';
+import { databaseOption, deprecatedOption, positiveInteger, positiveNumber, renamedOptionValue } from './shared-options.ts';
 
 const backendChoices: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
@@ -38,7 +41,7 @@ async function loadLibrary() {
     import('../store/sae-store.ts'),
     import('../subject/safetensors.ts'),
   ]);
-  const inputErrors = [cache.ActivationCacheError, loadSubject.SubjectModelError, formats.SaeFormatError, types.SaeConfigError, safetensors.SafetensorsError, RangeError];
+  const inputErrors = [cache.ActivationCacheError, loadSubject.SubjectModelError, formats.SaeFormatError, types.SaeConfigError, safetensors.SafetensorsError, RangeError, backend.BackendUnavailableError];
   return { ...backend, ...cache, ...loadSubject, ...formats, ...model, ...onCache, ...evaluate, ...database, ...saeStore, inputErrors };
 }
 type Library = Awaited<ReturnType<typeof loadLibrary>>;
@@ -61,6 +64,7 @@ interface EvaluationFlags {
   name?: string;
   backend: BackendPreference;
   progress: boolean;
+  verbose?: boolean;
 }
 
 interface TrainFlags extends EvaluationFlags {
@@ -72,7 +76,6 @@ interface TrainFlags extends EvaluationFlags {
   k: number;
   l1: number;
   steps?: number;
-  batch: number;
   lr: number;
   seed: number;
   normalize: boolean;
@@ -83,14 +86,15 @@ interface TrainFlags extends EvaluationFlags {
 
 function addEvaluationOptions(command: Command): Command {
   return command
-    .option('--eval-cache <dir>', 'activation cache of held-out text to measure on (same model and hook); without it no metrics are measured')
+    .option('--eval-cache <dir>', 'activation cache of held-out text to measure on (same model and hook); train-sae measures nothing without it, sae-metrics refuses')
     .option('--eval-tokens <n>', 'tokens of --eval-cache to measure on (whole sequences from its start)', positiveInteger, 65536)
     .option('--model <dir>', 'subject model for CE loss recovered and KL (default: the embedded model when the cache was extracted with it)')
     .option('--no-splice', 'skip the splice metrics (CE loss recovered, KL) that run the subject model')
     .addOption(databaseOption())
     .option('--name <name>', 'name of the SAE in the database and in feature ids (default: the folder name)')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...backendChoices]).default('auto'))
-    .option('--no-progress', 'no progress bar');
+    .option('--no-progress', 'no progress bar')
+    .option('--verbose', 'say why faster tfjs backends are absent, with their errors');
 }
 
 /** A training progress bar on stderr (steps, loss, L0, FVU, dead fraction). */
@@ -155,8 +159,11 @@ async function spliceSubject(library: Library, flags: EvaluationFlags, evalCache
   return undefined;
 }
 
-/** Evaluates (when --eval-cache) and records the SAE (when --db or always into the default database). */
-async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folder: string, loaded: LoadedSae, training: unknown): Promise<void> {
+/**
+ * Evaluates (when --eval-cache) and records the SAE (when --db or always into the default database); the metrics also
+ * go to `metricsFile` (train-sae: the folder it wrote; sae-metrics: --metrics-out or beside the database).
+ */
+async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folder: string, loaded: LoadedSae, training: unknown, metricsFile: string): Promise<void> {
   const name = flags.name ?? basename(resolve(folder));
   const weightsFile = existsSync(join(folder, library.saeLensFiles.weights)) ? join(folder, library.saeLensFiles.weights) : join(folder, library.sparsifyFiles.weights);
   const digest = `sha256:${createHash('sha256').update(readFileSync(weightsFile)).digest('hex')}`;
@@ -207,7 +214,7 @@ async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folde
       const split = basename(resolve(evaluation.cache));
       const metrics = library.flattenSaeEvaluation(evaluation);
       store.recordMetrics(id, split, evaluation.tokens, metrics, evaluation.reconstruction.logDensityHistogram);
-      writeFolderMetrics(folder, name, split, { tokens: evaluation.tokens, metrics, logDensityHistogram: evaluation.reconstruction.logDensityHistogram });
+      writeMetricsFile(metricsFile, name, split, { tokens: evaluation.tokens, metrics, logDensityHistogram: evaluation.reconstruction.logDensityHistogram });
     }
     process.stderr.write(`recorded SAE ${name} in ${db.name}${evaluation ? ' with its metrics' : ''}\n`);
   } finally {
@@ -215,12 +222,12 @@ async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folde
   }
 }
 
-/** Adds (or replaces) one split in the folder's metrics.json, which a run over the SAE's features records. */
-function writeFolderMetrics(folder: string, name: string, split: string, value: SaeSplitMetrics): void {
-  const file = join(folder, saeMetricsFile);
+/** Adds (or replaces) one split in a metrics JSON file (an SAE folder's metrics.json is what a run records). */
+function writeMetricsFile(file: string, name: string, split: string, value: SaeSplitMetrics): void {
   try {
     const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
     writeFileSync(file, `${JSON.stringify({ ...existing, name, [split]: value }, null, 2)}\n`);
+    process.stderr.write(`wrote the metrics to ${file}\n`);
   } catch (error) {
     process.stderr.write(`note: could not write ${file}: ${error instanceof Error ? error.message : String(error)}\n`);
   }
@@ -238,18 +245,20 @@ export function registerTrainSaeCommands(program: Command): void {
     .option('--k <n>', 'topk: latents per token', positiveInteger, 32)
     .option('--l1 <lambda>', 'standard: sparsity coefficient λ (inputs normalized to norm √d_in)', positiveNumber, 5)
     .option('--steps <n>', 'training steps (default: one pass over the cache)', positiveInteger)
-    .option('--batch <n>', 'rows per step', positiveInteger, 1024)
+    .option('--batch-size <n>', 'rows per step', positiveInteger, 1024)
+    .addOption(deprecatedOption('--batch <n>', '--batch-size', positiveInteger))
     .option('--lr <rate>', 'Adam learning rate', positiveNumber, 1e-3)
     .option('--seed <n>', 'seed of the initialisation and the batch order', (value) => Number.parseInt(value, 10), 0)
     .option('--no-normalize', 'train on the raw activations (default: scaled to mean norm √d_in, undone on decoding)')
     .option('--checkpoint-every <n>', 'steps between checkpoints in <out>/checkpoint', positiveInteger, 200)
     .option('--resume', 'continue the checkpoint in <out>/checkpoint')
     .addOption(new Option('--dtype <type>', 'weight dtype of the saved file').choices(['f32', 'f16']).default('f32'));
-  addEvaluationOptions(train).action(async (flags: TrainFlags) => {
+  addEvaluationOptions(train).action(async (flags: TrainFlags, command: Command) => {
+    const batchSize = renamedOptionValue<number>(command, '--batch', '--batch-size', '--batch means the Batch API of `run`');
     if (flags.expansion !== undefined && flags.latents !== undefined) throw new UsageError('give --expansion or --latents, not both');
     const library = await loadLibrary();
-    const backend = await library.initBackend(flags.backend);
-    process.stderr.write(`backend: ${backend.description}\n`);
+    const backend = await asUsageErrors(library, () => library.initBackend(flags.backend));
+    process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
     const header = library.readCacheHeader(flags.cache);
     if (!header) throw new UsageError(`--cache ${flags.cache}: not an activation cache (no cache.json)`);
     const latents = flags.latents ?? header.width * (flags.expansion ?? 4);
@@ -266,7 +275,7 @@ export function registerTrainSaeCommands(program: Command): void {
           k: flags.k,
           l1Coefficient: flags.l1,
           normalize: flags.normalize,
-          batchSize: flags.batch,
+          batchSize,
           ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
           seed: flags.seed,
           trainer: { learningRate: flags.lr },
@@ -294,7 +303,7 @@ export function registerTrainSaeCommands(program: Command): void {
     }
     process.stderr.write(`wrote ${flags.out}\n`);
     const loaded = library.loadSaeLens(flags.out);
-    await evaluateAndRecord(library, flags, flags.out, loaded, JSON.parse(readFileSync(join(flags.out, library.trainingRecordFile), 'utf8')));
+    await evaluateAndRecord(library, flags, flags.out, loaded, JSON.parse(readFileSync(join(flags.out, library.trainingRecordFile), 'utf8')), join(flags.out, saeMetricsFile));
   });
 
   addEvaluationOptions(
@@ -302,18 +311,23 @@ export function registerTrainSaeCommands(program: Command): void {
       .command('sae-metrics')
       .description('measure an SAE folder (SAELens or sparsify layout) on a held-out activation cache and record it in SQLite')
       .argument('<dir>', 'SAE folder')
-      .option('--hook <name>', 'hook point (sparsify folders do not say)')
-      .option('--model-name <name>', 'subject model name (sparsify folders do not say)'),
-  ).action(async (folder: string, flags: EvaluationFlags & { hook?: string; modelName?: string }) => {
+      .option('--hook <name>', 'hook point (sparsify folders do not say; default: the hook point of the module the folder is named after)')
+      .option('--model-name <name>', 'subject model name (sparsify folders do not say)')
+      .option('--metrics-out <file>', 'the metrics JSON to write (default: <name>.metrics.json beside the database); the SAE folder is never written'),
+  ).action(async (folder: string, flags: EvaluationFlags & { hook?: string; modelName?: string; metricsOut?: string }) => {
+    if (!flags.evalCache) {
+      throw new UsageError('sae-metrics: nothing to measure without --eval-cache <dir>, an activation cache of held-out text from the same model and hook (autointerp extract)');
+    }
+    if (flags.metricsOut && !existsSync(dirname(resolve(flags.metricsOut)))) throw new UsageError(`--metrics-out ${flags.metricsOut}: the folder ${dirname(resolve(flags.metricsOut))} does not exist`);
     const library = await loadLibrary();
-    const backend = await library.initBackend(flags.backend);
-    process.stderr.write(`backend: ${backend.description}\n`);
+    const backend = await asUsageErrors(library, () => library.initBackend(flags.backend));
+    process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
     const overrides = { ...(flags.hook ? { hookName: flags.hook } : {}), ...(flags.modelName ? { modelName: flags.modelName } : {}) };
-    const loaded = await asUsageErrors(library, async () =>
-      existsSync(join(folder, library.saeLensFiles.weights)) ? library.loadSaeLens(folder, overrides) : library.loadSparsify(folder, overrides),
-    );
+    const loaded = await asUsageErrors(library, async () => library.loadSaeFolder(folder, overrides));
     for (const warning of loaded.warnings) process.stderr.write(`note: ${warning}\n`);
     const trainingFile = join(folder, library.trainingRecordFile);
-    await evaluateAndRecord(library, flags, folder, loaded, existsSync(trainingFile) ? JSON.parse(readFileSync(trainingFile, 'utf8')) : undefined);
+    const name = flags.name ?? basename(resolve(folder));
+    const metricsFile = flags.metricsOut ?? join(dirname(resolve(library.resolveDatabasePath(flags.db))), `${name}.metrics.json`);
+    await evaluateAndRecord(library, flags, folder, loaded, existsSync(trainingFile) ? JSON.parse(readFileSync(trainingFile, 'utf8')) : undefined, metricsFile);
   });
 }

@@ -1,5 +1,5 @@
 /**
- * @module explain/build-explain-prompt — the reference's token-activation-pair explain prompt (DESIGN §4):
+ * @module explain/build-explain-prompt — the reference's token-activation-pair explain prompt (docs/DESIGN.md §4):
  * system text, few-shot neurons with their explanations, then the target neuron's records, normalized to 0–10,
  * repeated with zeros filtered out when fewer than 20 % of the shown values are non-zero. The user turn ends with
  * "the main thing this neuron does is find", which the explainer completes.
@@ -18,7 +18,7 @@ export const SPARSE_REPEAT_THRESHOLD = 0.2;
 export interface ExplainPromptOptions {
   /** Prompt template (system text + few-shot examples). Default: prompts/explain.v1.json. */
   template?: ExplainTemplate;
-  /** Scale for normalization. Default: max over the records shown (DESIGN §4). */
+  /** Scale for normalization. Default: max over the records shown (docs/DESIGN.md §4). */
   maxActivation?: number;
   /** Repeat the records with zeros filtered out when they are sparse. Default true. */
   repeatNonZero?: boolean;

@@ -3,10 +3,12 @@
  * the `anthropic-version` header; the key is sent as `x-api-key`, the API's documented header). Chat requests only: the system message goes to the
  * top-level `system` field, consecutive same-role messages are merged, a final assistant message is a prefill. No
  * logprobs: simulation with it runs in `sampled` mode. The client is created on the first request with
- * `maxRetries: 0` (retrying is a separate wrapper); the key is read from ANTHROPIC_API_KEY at request time and
- * never appears in an error message.
+ * `maxRetries: 0` (retrying is a separate wrapper); the key is read from ANTHROPIC_API_KEY at request time,
+ * never appears in an error message, and is never sent over plain http to a host other than loopback
+ * (assertSafeEndpoint, checked before any request is built).
  */
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { assertSafeEndpoint, endpointIdentity } from './endpoint.ts';
 import { isRetryableStatus } from './openai-compatible-provider.ts';
 import { redactSecret } from './redact-secret.ts';
 import { keyedClient } from './keyed-client.ts';
@@ -15,7 +17,7 @@ import type { ChatMessage, LlmRequest, LlmResult, Provider } from './types.ts';
 import { LlmCallError } from './types.ts';
 
 export interface AnthropicProviderOptions {
-  /** Model name, e.g. `claude-3-5-haiku-latest`. */
+  /** Model name, e.g. `claude-haiku-4-5`. */
   model: string;
   /** API origin without `/v1` (the SDK appends `/v1/messages`). Default: Anthropic's API. A trailing `/v1` is dropped. */
   baseURL?: string;
@@ -93,19 +95,38 @@ export function readAnthropicMessage(response: Anthropic.Message, request: LlmRe
   };
 }
 
+/** Anthropic's API, where requests go without a base URL (and without ANTHROPIC_BASE_URL). */
+export const anthropicDefaultBaseURL = 'https://api.anthropic.com';
+
+/**
+ * The API origin requests go to: the option, else ANTHROPIC_BASE_URL (as the SDK would read it), else Anthropic's
+ * API; a trailing `/v1` dropped (the SDK appends `/v1/messages`).
+ */
+export function anthropicBaseURL(options: Pick<AnthropicProviderOptions, 'baseURL'>): string {
+  const given = options.baseURL || process.env.ANTHROPIC_BASE_URL?.trim() || anthropicDefaultBaseURL;
+  return given.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
 /** An SDK client for the key in force (read at call time), shared by the provider and its batch client. */
 export interface AnthropicClientSource {
   readonly providerId: string;
+  /** The server's identity (endpointIdentity of the base URL in force), for the response-cache key. */
+  readonly endpoint: string;
   acquire(): { client: Anthropic; key: string };
 }
 
 export function createAnthropicClientSource(options: AnthropicProviderOptions): AnthropicClientSource {
   const providerId = `anthropic:${options.model}`;
-  const baseURL = options.baseURL?.replace(/\/+$/, '').replace(/\/v1$/, '');
+  // Given to the SDK explicitly (so no profile or environment variable can redirect it): the URL checked below is
+  // the one every request goes to.
+  const baseURL = anthropicBaseURL(options);
 
   function resolveKey(): string {
     const key = options.apiKey ?? process.env.ANTHROPIC_API_KEY;
-    if (key !== undefined && key !== '') return key;
+    if (key !== undefined && key !== '') {
+      assertSafeEndpoint(baseURL, { providerId, keyName: options.apiKey !== undefined ? 'the API key' : 'ANTHROPIC_API_KEY' });
+      return key;
+    }
     throw new LlmCallError(`${providerId}: no API key: set ANTHROPIC_API_KEY in the environment`, { retryable: false });
   }
 
@@ -118,13 +139,13 @@ export function createAnthropicClientSource(options: AnthropicProviderOptions): 
         // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
         // instead, so the key goes in x-api-key and the bearer header is dropped (null removes a header).
         defaultHeaders: { 'x-api-key': key, authorization: null },
-        ...(baseURL ? { baseURL } : {}),
+        baseURL,
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
         maxRetries: 0,
       }),
   );
-  return { providerId, acquire };
+  return { providerId, endpoint: endpointIdentity(baseURL), acquire };
 }
 
 /** Maps an SDK error of an Anthropic call to an LlmCallError without the key. */
@@ -137,6 +158,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
   const providerId = clients.providerId;
   return {
     id: providerId,
+    endpoint: clients.endpoint,
     // Batch: Message Batches through the batch client of llm/batch/.
     capabilities: { chatLogprobs: false, promptLogprobs: false, batch: true },
     isBaseline: false,

@@ -3,10 +3,12 @@
  * llama.cpp server, …) through the `openai` npm package: `prompt` requests go to Completions (echo + prompt
  * logprobs for all-at-once simulation, where the server serves them: detected, see echo-support.ts), `messages` requests to Chat Completions (completion logprobs). The client is
  * created on the first request (never at import), with `maxRetries: 0` (retrying is a separate wrapper); the API key
- * is read at request time and never appears in an error message.
+ * is read at request time, never appears in an error message, and is never sent over plain http to a host other
+ * than loopback (assertSafeEndpoint, checked before any request is built).
  */
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { createEchoSupport } from './echo-support.ts';
+import { assertSafeEndpoint, endpointIdentity } from './endpoint.ts';
 import { keyedClient } from './keyed-client.ts';
 import { redactSecret } from './redact-secret.ts';
 import { retryAfterMilliseconds } from './retry-after.ts';
@@ -36,26 +38,33 @@ export interface OpenAiCompatibleProviderOptions {
   chatMaxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
-/** True for plain-http URLs to hosts other than loopback: a key sent there crosses the network readable. */
-export function sendsKeyInClear(baseURL: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(baseURL);
-  } catch {
-    return false;
-  }
-  if (url.protocol !== 'http:') return false;
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+/** Kept for modules that imported the check from here; it lives in endpoint.ts (assertSafeEndpoint). */
+export { sendsKeyInClear } from './endpoint.ts';
+
+/** OpenAI's API, where requests go without a base URL (and without OPENAI_BASE_URL). */
+export const openAiDefaultBaseURL = 'https://api.openai.com/v1';
+
+/** The base URL requests go to: the option, else OPENAI_BASE_URL (as the SDK would read it), else OpenAI's API. */
+export function openAiBaseURL(options: Pick<OpenAiCompatibleProviderOptions, 'baseURL'>): string {
+  return options.baseURL || process.env.OPENAI_BASE_URL?.trim() || openAiDefaultBaseURL;
 }
 
-/** Scheme, host and port only: never userinfo, path or query (they can carry credentials). */
-function describeHost(baseURL: string): string {
-  try {
-    const url = new URL(baseURL);
-    return `${url.protocol}//${url.host}`;
-  } catch {
-    return 'the base URL';
+/**
+ * The error body as the SDK reads it: OpenAI's `{"error": {"message"}}` shape. Servers that send another shape
+ * (vLLM: `{"object": "error", "message": …}`, FastAPI: `{"detail": …}`) are wrapped into it, so the server's
+ * message reaches the error ("400 This model's maximum context length is …", not "400 status code (no body)").
+ */
+export function withServerMessage(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || 'error' in body) return body;
+  const record = body as Record<string, unknown>;
+  const text = typeof record['message'] === 'string' ? record['message'] : typeof record['detail'] === 'string' ? record['detail'] : JSON.stringify(body);
+  return { error: { ...record, message: text } };
+}
+
+/** The SDK client, keeping the server's message of error bodies in other shapes than OpenAI's (withServerMessage). */
+class ServerMessageOpenAI extends OpenAI {
+  protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers) {
+    return super.makeStatusError(status, withServerMessage(error) as object, message, headers);
   }
 }
 
@@ -170,6 +179,8 @@ export function openAiProviderId(options: Pick<OpenAiCompatibleProviderOptions, 
 /** An SDK client for the key in force, created when first needed and re-created when the key changes. */
 export interface OpenAiClientSource {
   readonly providerId: string;
+  /** The server's identity (endpointIdentity of the base URL in force), for the response-cache key. */
+  readonly endpoint: string;
   /** Reads the key (at call time, never earlier) and returns the client for it; throws an LlmCallError without one. */
   acquire(): { client: OpenAI; key: string };
 }
@@ -178,16 +189,13 @@ export interface OpenAiClientSource {
 export function createOpenAiClientSource(options: OpenAiCompatibleProviderOptions): OpenAiClientSource {
   const providerId = openAiProviderId(options);
   const environmentVariable = options.apiKeyEnvironmentVariable ?? 'OPENAI_API_KEY';
+  // Given to the SDK explicitly, so the URL checked below is the one every request goes to.
+  const baseURL = openAiBaseURL(options);
 
   function resolveKey(): string {
     const key = options.apiKey ?? process.env[environmentVariable];
     if (key !== undefined && key !== '') {
-      if (options.baseURL && sendsKeyInClear(options.baseURL)) {
-        throw new LlmCallError(
-          `${providerId}: refusing to send ${options.apiKey !== undefined ? 'the API key' : environmentVariable} in clear text to ${describeHost(options.baseURL)}: use https, or unset the key for a keyless server`,
-          { retryable: false },
-        );
-      }
+      assertSafeEndpoint(baseURL, { providerId, keyName: options.apiKey !== undefined ? 'the API key' : environmentVariable });
       return key;
     }
     if (options.baseURL) return keylessPlaceholder;
@@ -199,15 +207,15 @@ export function createOpenAiClientSource(options: OpenAiCompatibleProviderOption
   const acquire = keyedClient(
     resolveKey,
     (key) =>
-      new OpenAI({
+      new ServerMessageOpenAI({
         apiKey: key,
-        ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+        baseURL,
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
         maxRetries: 0,
       }),
   );
-  return { providerId, acquire };
+  return { providerId, endpoint: endpointIdentity(baseURL), acquire };
 }
 
 /** The endpoint (relative to the `/v1` base URL) a request goes to: Completions for a prompt, else Chat Completions. */
@@ -299,6 +307,7 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
   const providerId = clients.providerId;
   return {
     id: providerId,
+    endpoint: clients.endpoint,
     // OpenAI's own API no longer serves echo with logprobs on Completions; of compatible servers some do (vLLM) and
     // some do not (llama.cpp refuses echo, Ollama ignores it): the first prompt-logprob answer tells (echo-support.ts).
     // Batch: OpenAI's Batch API (files + batches) through the batch client of llm/batch/; a compatible server without

@@ -4,8 +4,10 @@
  * admissions, so the limit holds for every window, not only on average; a request counts from its start until a
  * window after its end, so the limit holds as the SERVER measures it, whatever the transit delays). Tokens are estimated before
  * the call (prompt tokens + the completion limit) and replaced by the real usage after it. On a 429 the limiter
- * pauses every request for the server's Retry-After and lowers its own rate (multiplicative decrease, additive
- * increase back to the limit on successes).
+ * pauses every request it has not sent yet — new ones and retries alike — for the server's Retry-After (1 s when it
+ * names none), and no longer than that unless a limit is also reached; and it lowers its own rate (multiplicative
+ * decrease, additive increase back to the limit on successes). Requests already on the wire when the 429 arrives
+ * cannot be recalled.
  */
 import pLimit from 'p-limit';
 import { abortableSleep } from './retry.ts';
@@ -25,6 +27,8 @@ export interface RateLimitOptions {
   minRateFactor?: number;
   /** Clock (tests). Default performance.now. */
   now?(): number;
+  /** Sleep on the same clock (tests). Default: an abortable timer. */
+  sleep?(milliseconds: number, signal: AbortSignal | undefined): Promise<void>;
 }
 
 export interface RateLimiterStats {
@@ -47,6 +51,7 @@ export class RateLimiter {
   private readonly limitConcurrency: ReturnType<typeof pLimit>;
   private readonly windowMs: number;
   private readonly now: () => number;
+  private readonly sleep: (milliseconds: number, signal: AbortSignal | undefined) => Promise<void>;
   private queue: Promise<void> = Promise.resolve();
   private pausedUntil = 0;
   private waitingCount = 0;
@@ -58,6 +63,7 @@ export class RateLimiter {
     this.limitConcurrency = pLimit(options.concurrency ?? Number.POSITIVE_INFINITY);
     this.windowMs = options.windowMs ?? 60_000;
     this.now = options.now ?? (() => performance.now());
+    this.sleep = options.sleep ?? abortableSleep;
   }
 
   stats(): RateLimiterStats {
@@ -117,20 +123,24 @@ export class RateLimiter {
       const live = this.admissions.filter((a) => a.endedAt === undefined || a.endedAt > now - this.windowMs);
       this.admissions.length = 0;
       this.admissions.push(...live);
-      let full = now < this.pausedUntil;
-      if (!full && requestsPerMinute !== undefined) full = live.length >= Math.max(1, Math.floor(requestsPerMinute * this.rateFactor));
-      if (!full && tokensPerMinute !== undefined && live.length > 0) {
-        full = live.reduce((sum, a) => sum + a.tokens, 0) + tokens > tokensPerMinute * this.rateFactor;
+      const paused = now < this.pausedUntil;
+      let windowFull = requestsPerMinute !== undefined && live.length >= Math.max(1, Math.floor(requestsPerMinute * this.rateFactor));
+      if (!windowFull && tokensPerMinute !== undefined && live.length > 0) {
+        windowFull = live.reduce((sum, a) => sum + a.tokens, 0) + tokens > tokensPerMinute * this.rateFactor;
       }
-      if (!full) {
+      if (!paused && !windowFull) {
         const admission: Admission = { at: now, tokens };
         this.admissions.push(admission);
         return admission;
       }
-      // Wake at the pause's end, when the oldest ended request leaves the window, or when a request ends.
+      // Wake when the pause is over and (if the window is full) the oldest ended request has left it; a request
+      // that ends wakes every waiter earlier. The window's expiries matter only while the window is full: a pause
+      // alone lasts the Retry-After, not a window.
+      const pauseLeft = paused ? this.pausedUntil - now : 0;
       const expiries = live.filter((a) => a.endedAt !== undefined).map((a) => a.endedAt! + this.windowMs - now);
-      const waitMs = Math.max(this.pausedUntil - now, expiries.length > 0 ? Math.min(...expiries) : Number.POSITIVE_INFINITY);
-      await this.sleepUntilChange(Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs) + 1) : 1000, signal);
+      const windowLeft = !windowFull ? 0 : expiries.length > 0 ? Math.min(...expiries) : Number.POSITIVE_INFINITY;
+      const waitMs = Math.max(pauseLeft, windowLeft);
+      await this.sleepUntilChange(Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs) + 1) : Math.max(1000, Math.ceil(pauseLeft) + 1), signal);
     }
   }
 
@@ -143,7 +153,7 @@ export class RateLimiter {
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await Promise.race([abortableSleep(milliseconds, controller.signal), ended]);
+      await Promise.race([this.sleep(milliseconds, controller.signal), ended]);
     } finally {
       this.wakers.delete(wake);
       signal?.removeEventListener('abort', onAbort);
@@ -170,6 +180,7 @@ const usageTokens = (usage: LlmUsage) => usage.promptTokens + usage.completionTo
 export function withRateLimit(provider: Provider, limiter: RateLimiter, estimate: (request: LlmRequest) => number = estimateRequestTokens): Provider {
   return {
     id: provider.id,
+    ...(provider.endpoint !== undefined ? { endpoint: provider.endpoint } : {}),
     capabilities: provider.capabilities,
     isBaseline: provider.isBaseline,
     complete(request: LlmRequest): Promise<LlmResult> {

@@ -1,8 +1,9 @@
 /**
  * @module llm/response-cache — a content-addressed response cache in the SQLite table `llm_cache`: the key is the
- * sha256 of the provider id (provider and model) and the full request as the provider receives it (messages or
- * prompt, sampling, logprob options, stop, sample index; not the abort signal, never an API key, which is not part
- * of a request). Only answers are cached, never errors, and never an answer that lacks the logprobs it was asked
+ * sha256 of the provider id (provider and model), the endpoint (the server's base URL: scheme, host, port and path,
+ * so the same model name on another server is another entry) and the full request as the provider receives it
+ * (messages or prompt, sampling, logprob options, stop, sample index; not the abort signal, never an API key, which
+ * is not part of a request). Only answers are cached, never errors, and never an answer that lacks the logprobs it was asked
  * for (a retry must reach the server again). A hit returns the stored result with `cached: true`; identical requests
  * in flight at once share one call.
  */
@@ -20,10 +21,17 @@ export interface CacheOptions {
   isCacheable?(request: LlmRequest, result: LlmResult): boolean;
 }
 
-/** The cache key of a request to a provider. */
-export function cacheKey(providerId: string, request: LlmRequest): string {
+/** What names the model that answers: the provider id and the server it is reached at. */
+export type CacheScope = Pick<Provider, 'id' | 'endpoint'>;
+
+/**
+ * The cache key of a request to a provider (also the `custom_id` of a batched request). A provider without an
+ * endpoint (the baseline, mocks) keys as before endpoints were part of the key.
+ */
+export function cacheKey(provider: CacheScope, request: LlmRequest): string {
   const { signal: _signal, ...body } = request;
-  return createHash('sha256').update(JSON.stringify({ provider: providerId, request: body })).digest('hex');
+  const scope = provider.endpoint !== undefined ? { provider: provider.id, endpoint: provider.endpoint } : { provider: provider.id };
+  return createHash('sha256').update(JSON.stringify({ ...scope, request: body })).digest('hex');
 }
 
 /** A result whose logprobs, when asked for, are present. */
@@ -65,10 +73,11 @@ export function withCache(provider: Provider, cache: ResponseCache, options: Cac
   const pending = new Map<string, Promise<LlmResult>>();
   return {
     id: provider.id,
+    ...(provider.endpoint !== undefined ? { endpoint: provider.endpoint } : {}),
     capabilities: provider.capabilities,
     isBaseline: provider.isBaseline,
     async complete(request: LlmRequest): Promise<LlmResult> {
-      const key = cacheKey(provider.id, request);
+      const key = cacheKey(provider, request);
       const hit = cache.get(key);
       if (hit) return { ...hit, cached: true };
       const shared = pending.get(key);

@@ -113,6 +113,7 @@ export function withRetry(provider: Provider, options: RetryOptions = {}): Provi
   const random = options.random ?? mulberry32(1);
   return {
     id: provider.id,
+    ...(provider.endpoint !== undefined ? { endpoint: provider.endpoint } : {}),
     capabilities: provider.capabilities,
     isBaseline: provider.isBaseline,
     async complete(request: LlmRequest): Promise<LlmResult> {

@@ -1,4 +1,4 @@
-/** @module llm/types — the one Provider contract every LLM backend implements (DESIGN §6). */
+/** @module llm/types — the one Provider contract every LLM backend implements (docs/DESIGN.md §6). */
 
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -120,6 +120,12 @@ export interface EchoSupport {
 export interface Provider {
   /** `provider:model`, e.g. `openai-compatible:llama-3-8b` or `baseline:rule-based-v1`. Stored with every result. */
   readonly id: string;
+  /**
+   * The server its requests go to (the base URL, as llm/endpoint.ts's endpointIdentity names it), part of the
+   * response-cache key: the same model name on another server is another model. Undefined for providers that reach
+   * no server (the baseline, mocks). Wrappers pass it on.
+   */
+  readonly endpoint?: string;
   readonly capabilities: ProviderCapabilities;
   /** True for the offline baseline: every row and line of output it produces says so. */
   readonly isBaseline: boolean;

@@ -3,7 +3,7 @@
  * backend, model and SAE loading, and one feature's `ablation.all` score from its simulated score-set windows.
  */
 import type { FeatureRecord } from '../records/types.ts';
-import { loadSaeLens } from '../sae/formats.ts';
+import { loadSaeFolder } from '../sae/formats.ts';
 import { SparseAutoencoder } from '../sae/sae-model.ts';
 import { calibratedReplacement } from '../score/ablation.ts';
 import type { LinearCalibration } from '../score/calibration.ts';
@@ -20,10 +20,11 @@ export async function loadSubject(folder: string): Promise<SubjectModel> {
   return loadSubjectModel(folder);
 }
 
-export async function loadSae(folder: string): Promise<SparseAutoencoder> {
+/** An SAE folder in SAELens or sparsify layout, with what its loading adapted or left unread (`warnings`). */
+export async function loadSae(folder: string): Promise<{ sae: SparseAutoencoder; warnings: string[] }> {
   await (backend ??= initBackend('auto'));
-  const loaded = loadSaeLens(folder);
-  return SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
+  const loaded = loadSaeFolder(folder);
+  return { sae: SparseAutoencoder.fromWeights(loaded.config, loaded.weights), warnings: loaded.warnings };
 }
 
 /** The feature's mean activation: its corpus mean, else the mean over the given windows. */

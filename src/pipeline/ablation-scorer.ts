@@ -1,14 +1,15 @@
 /**
- * @module pipeline/ablation-scorer — the ablation score of an explanation inside a run (DESIGN §4): the feature's
+ * @module pipeline/ablation-scorer — the ablation score of an explanation inside a run (docs/DESIGN.md §4): the feature's
  * score-set windows go through the subject model with the feature replaced by its linearly calibrated simulation,
  * and by its mean (subject/feature-ablation); `ablation.all = 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)]`.
  *
  * Where a subject model is available: the feature's records carry token ids (records extracted by this tool do), and
  * its model is one this scorer knows — the embedded brown-1l, or a folder given with `--subject-model` (known by its
  * folder name, as feature ids name models). An SAE feature also needs its SAE: an embedded one (data/sae/<name>) or
- * a folder given with `--sae` (known by its folder name). Otherwise the feature gets no ablation row: the scorer says
- * why once per model or SAE (`notes`). Models and SAEs are loaded on first use and kept for the run; tfjs is loaded
- * only then, so runs without ablation never pay for it.
+ * a folder given with `--sae` (known by its folder name; SAELens or sparsify layout). Otherwise the feature gets no
+ * ablation row: the scorer says why once per model or SAE (`notes`), as it passes on what loading an SAE warned
+ * about. Models and SAEs are loaded on first use and kept for the run; tfjs is loaded only then, so runs without
+ * ablation never pay for it.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -40,7 +41,7 @@ export interface AblationScorer {
 export interface AblationSources {
   /** Subject model folders beyond the embedded one. */
   subjectModels?: readonly string[];
-  /** SAE folders (SAELens layout) beyond the embedded ones. */
+  /** SAE folders (SAELens or sparsify layout) beyond the embedded ones. */
   saes?: readonly string[];
 }
 
@@ -84,7 +85,11 @@ export function createAblationScorer(sources: AblationSources = {}): AblationSco
     };
   };
   const models = loadedOnce<SubjectModel>(modelFolders, (lib, folder) => lib.loadSubject(folder));
-  const saes = loadedOnce<SparseAutoencoder>(saeFolders, (lib, folder) => lib.loadSae(folder));
+  const saes = loadedOnce<SparseAutoencoder>(saeFolders, async (lib, folder) => {
+    const { sae, warnings } = await lib.loadSae(folder);
+    for (const warning of warnings) notes.add(`SAE ${basename(folder)}: ${warning}`);
+    return sae;
+  });
 
   return {
     notes,

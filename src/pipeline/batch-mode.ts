@@ -88,6 +88,31 @@ function collectingProvider(base: Provider, sink: LlmRequest[]): Provider {
   };
 }
 
+/**
+ * A provider answering from `answers` where it can (the cache, the run's stored batch answers) and recording, then
+ * deferring, every request it cannot answer: what a unit of work asks once earlier answers are in (a simulation whose
+ * incomplete answer is retried with its records split over more calls).
+ */
+function answeringCollector(base: Provider, answers: Provider, sink: LlmRequest[]): Provider {
+  return {
+    id: base.id,
+    capabilities: base.capabilities,
+    isBaseline: base.isBaseline,
+    async complete(request) {
+      try {
+        return await answers.complete(request);
+      } catch {
+        const { signal: _signal, ...rest } = request;
+        sink.push(rest);
+        throw new DeferredToBatch('deferred to a batch');
+      }
+    },
+  };
+}
+
+/** Rounds of simulation requests that only earlier answers reveal (each halves the records per call of a retry). */
+const MAX_SPLIT_ROUNDS = 8;
+
 /** A provider answering every request with `text` (an explanation placeholder for cost estimates). */
 function fixedTextProvider(base: Provider, text: string): Provider {
   const result: LlmResult = { text, usage: { promptTokens: 0, completionTokens: 0 }, model: 'placeholder', finishReason: 'stop', cached: false, warnings: [] };
@@ -113,7 +138,7 @@ function batchAnswerProvider(base: Provider, options: AnswerOptions): Provider {
     capabilities: base.capabilities,
     isBaseline: base.isBaseline,
     async complete(request): Promise<LlmResult> {
-      const key = cacheKey(base.id, request);
+      const key = cacheKey(base, request);
       const hit = options.cache?.get(key);
       if (hit) return { ...hit, cached: true };
       const answer = options.batchStore.latestAnswer(options.runId, key);
@@ -198,12 +223,20 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
       onNotReady,
     });
 
-  /** The requests each feature's unit of work makes to `role`, given the other role's provider. */
-  async function collect(features: readonly FeatureRecord[], role: keyof typeof roles, explainer?: Provider): Promise<Map<FeatureRecord, LlmRequest[]>> {
+  /**
+   * The requests each feature's unit of work makes to `role`, given the other role's provider; with `answers`, those
+   * it makes once the requests `answers` can answer are answered.
+   */
+  async function collect(
+    features: readonly FeatureRecord[],
+    role: keyof typeof roles,
+    explainer?: Provider,
+    answers?: Provider,
+  ): Promise<Map<FeatureRecord, LlmRequest[]>> {
     const needs = new Map<FeatureRecord, LlmRequest[]>();
     for (const feature of features) {
       const sink: LlmRequest[] = [];
-      const collector = collectingProvider(roles[role], sink);
+      const collector = answers ? answeringCollector(roles[role], answers, sink) : collectingProvider(roles[role], sink);
       await processFeature(feature, {
         ...collectionContext,
         explainer: role === 'explainer' ? collector : (explainer ?? roles.explainer),
@@ -218,7 +251,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
   function estimateUsd(role: keyof typeof roles, requests: readonly LlmRequest[], prices: PriceTable): number {
     let total = 0;
     for (const request of requests) {
-      if (options.cache?.get(cacheKey(roles[role].id, request))) continue;
+      if (options.cache?.get(cacheKey(roles[role], request))) continue;
       const usage = { promptTokens: promptTokenEstimate(request, context.countTokens), completionTokens: Math.max(0, request.maxTokens) };
       total += prices.costOf(roles[role].id, usage, false, true) ?? 0;
     }
@@ -228,7 +261,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
   /** True when one of a feature's requests is pending or answered in a batch of this run (its cost is committed). */
   const alreadySubmitted = (role: keyof typeof roles, requests: readonly LlmRequest[]) =>
     requests.some((request) => {
-      const status = batchStore.latestAnswer(runId, cacheKey(roles[role].id, request))?.status;
+      const status = batchStore.latestAnswer(runId, cacheKey(roles[role], request))?.status;
       return status === 'pending' || status === 'succeeded';
     });
 
@@ -269,7 +302,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     const byKey = new Map<string, { request: LlmRequest; features: string[] }>();
     for (const [feature, requests] of needs) {
       for (const request of requests) {
-        const key = cacheKey(providerId, request);
+        const key = cacheKey(roles[role], request);
         const entry = byKey.get(key);
         if (entry) entry.features.push(featureKey(feature.id));
         else byKey.set(key, { request, features: [featureKey(feature.id)] });
@@ -394,6 +427,22 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     const explainAnswers = lookup('explainer', false, new Set(), () => {});
     const simulateNeeds = await collect([...admitted], 'simulator', explainAnswers);
     stoppedBy = await settle('simulate', 'simulator', simulateNeeds);
+    // Incomplete simulation answers are retried with fewer records per call: requests only those answers reveal,
+    // batched in further rounds (requests already sent, answered or not, are left to a resume, as in one round).
+    for (let round = 0; stoppedBy === undefined && round < MAX_SPLIT_ROUNDS; round++) {
+      const simulateAnswers = lookup('simulator', false, new Set(), () => {});
+      const revealed = await collect([...admitted], 'simulator', explainAnswers, simulateAnswers);
+      const unsent = new Map<FeatureRecord, LlmRequest[]>();
+      for (const [feature, requests] of revealed) {
+        const fresh = requests.filter((request) => {
+          const key = cacheKey(roles.simulator, request);
+          return !options.cache?.get(key) && !batchStore.latestAnswer(runId, key);
+        });
+        if (fresh.length > 0) unsent.set(feature, fresh);
+      }
+      if (unsent.size === 0) break;
+      stoppedBy = await settle('simulate', 'simulator', unsent);
+    }
   }
   // Phase 3: score and save every feature whose answers are all in (no live call is made).
   if (!options.signal?.aborted) {

@@ -32,6 +32,18 @@ export const PipelineConfigSchema = z.object({
   simulationMode: z.enum(['prompt-logprobs', 'chat-logprobs', 'sampled']).optional(),
   /** Samples averaged per simulation in `sampled` mode (simulators without logprobs). Default 5. */
   simulationSamples: z.number().int().positive().optional(),
+  /**
+   * The simulation protocol: a feature's held-out records per simulation call (`--records-per-call N|all`). `all`
+   * (default) puts them in one prompt, as Anthropic's protocol and this project's stored results do; 1 is OpenAI's
+   * reference protocol, one record a prompt. Either way no call is larger than the simulator's context: records
+   * that do not fit are split over more calls. Stored with every score; leaderboards never pool protocols.
+   */
+  recordsPerCall: z.union([z.number().int().positive(), z.literal('all')]).default('all'),
+  /**
+   * The simulator's context window in tokens (`--context-tokens`), the budget of each simulation call. Default: the
+   * model's entry in data/context-windows.json, else a conservative 8,192.
+   */
+  contextTokens: z.number().int().positive().optional(),
   /** Top records shown to the explainer. */
   explainTop: z.number().int().positive().default(defaultSplitOptions.explainTop),
   /** Held-out top / random records scored. */
@@ -64,10 +76,10 @@ export const PipelineConfigSchema = z.object({
   ablation: z.boolean().default(true),
   /** Subject model folders for ablation beyond the embedded brown-1l (`--subject-model`; known by folder name). */
   subjectModels: z.array(z.string().min(1)).default([]),
-  /** SAE folders (SAELens layout) for ablation beyond the embedded data/sae/* (`--sae`; known by folder name). */
+  /** SAE folders (SAELens or sparsify layout) for ablation beyond the embedded data/sae/* (`--sae`; known by folder name). */
   saes: z.array(z.string().min(1)).default([]),
 
-  // Reliability (DESIGN §6). These change how a run is executed, not its results: `--resume` may override them.
+  // Reliability (docs/DESIGN.md §6). These change how a run is executed, not its results: `--resume` may override them.
   /** Request starts per minute, explainer and simulator on one API together. Default: unlimited. */
   requestsPerMinute: z.number().positive().optional(),
   /** Prompt + completion tokens per minute (estimated before a call, corrected by the usage after). */
@@ -125,6 +137,9 @@ export const operationalConfigKeys = [
   'batch',
   'batchPollMs',
   'batchMaxWaitMs',
+  // Where the OpenAI-compatible server runs, not what it computes (the model is in `explainer`/`simulator`): shards
+  // on machines with a server each merge as one run, and a resume may point at a server that moved.
+  'baseUrl',
 ] as const satisfies readonly (keyof PipelineConfig)[];
 export type OperationalOverrides = Partial<Pick<PipelineConfig, (typeof operationalConfigKeys)[number]>>;
 

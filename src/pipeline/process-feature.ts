@@ -5,7 +5,9 @@
 import type { ExplainTemplate, SimulateTemplate } from '../llm/prompt-template.ts';
 import type { LlmRequest, LlmResult, LlmUsage, Provider } from '../llm/types.ts';
 import { maxActivation } from '../records/normalize.ts';
+import { contextTokensOf } from '../llm/context-windows.ts';
 import { MalformedAnswerError } from '../simulate/malformed-answer-error.ts';
+import { MAX_MISSING_FRACTION } from '../score/score-feature.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import type { FeatureRecord, SplitRecord } from '../records/types.ts';
 import type { FeatureScore, ScoreKind } from '../score/score-feature.ts';
@@ -141,16 +143,22 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     return { calls, result: { status: 'failed', feature, stage: 'explain', reason: errorMessage(error) } };
   }
 
-  // Simulate every held-out record (calibration + score) in one call, then score. A malformed answer (no logprobs,
-  // no readable value) gets a bounded number of fresh attempts; then the feature fails with the reason.
+  // Simulate every held-out record (calibration + score) in calls of `recordsPerCall` records that fit the
+  // simulator's context, then score. A malformed answer (no logprobs, no readable value) gets a bounded number of
+  // fresh attempts; an incomplete one (too many predictions missing) is retried with fewer records per call; then
+  // the feature fails with the reason.
   let scoring: ExplanationScoring | undefined;
   const simulator = withCallLog(context.simulator, 'simulate', calls, context);
+  const budget = { contextTokens: config.contextTokens ?? contextTokensOf(context.simulator.id), countTokens: context.countTokens };
   for (let attempt = 1; scoring === undefined; attempt++) {
     try {
       scoring = await scoreExplanation(simulator, explanation, splits, feature.stats.maxActivation, {
         template: context.simulateTemplate,
         ...(config.simulationMode ? { mode: config.simulationMode } : {}),
         ...(config.simulationSamples !== undefined ? { samples: config.simulationSamples } : {}),
+        recordsPerCall: config.recordsPerCall,
+        budget,
+        maxMissingFraction: MAX_MISSING_FRACTION,
         ...(context.signal ? { signal: context.signal } : {}),
       });
     } catch (error) {
@@ -161,6 +169,13 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     }
   }
   const { simulation, scores } = scoring;
+  // Within each call at most MAX_MISSING_FRACTION is missing; should the missing still gather in one subset (the
+  // random records, say), that score would be computed on too little: the answer counts as incomplete.
+  const incomplete = scores.find((score) => score.nMissing > MAX_MISSING_FRACTION * (score.nTokens + score.nMissing));
+  if (incomplete) {
+    const reason = `incomplete simulation: ${incomplete.nMissing} of ${incomplete.nTokens + incomplete.nMissing} predictions of ${incomplete.kind} missing (more than ${MAX_MISSING_FRACTION * 100} %)`;
+    return { calls, result: { status: 'failed', feature, stage: 'simulate', reason } };
+  }
   const expectedBySplit = new Map(scoring.simulated.map((s, i) => [s, simulation.records[i]!.expected]));
   if (context.ablation) {
     const inputs = scoring.simulated
@@ -176,7 +191,12 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
       feature,
       records: splits.map((s) => ({ ...storedRecord(s), ...(expectedBySplit.has(s) ? { expected: expectedBySplit.get(s)! } : {}) })),
       explanation: { text: explanation, explainer: context.explainer.id, promptVersion: explainPromptVersion, isBaseline: context.explainer.isBaseline },
-      simulation: { simulator: context.simulator.id, mode: simulation.mode, promptVersion: simulation.promptVersion },
+      simulation: {
+        simulator: context.simulator.id,
+        mode: simulation.mode,
+        promptVersion: simulation.promptVersion,
+        recordsPerCall: config.recordsPerCall === 'all' ? null : config.recordsPerCall,
+      },
       scores: scores satisfies FeatureScore[],
     },
   };

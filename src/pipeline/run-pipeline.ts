@@ -3,10 +3,12 @@
  * processes features with bounded concurrency, saving each as one transaction the moment it completes. A stop
  * signal (first Ctrl+C), a spent budget (`maxCostUsd`) or a run of consecutive failures (an unreachable provider)
  * stops scheduling new features, lets the ones in flight finish and marks the run "interrupted". Failed features
- * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit).
- * With `batch`, the same units of work run in phases through the providers' Batch APIs (batch-mode.ts).
+ * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit)
+ * and are checked first (key present, server answers; llm/provider-preflight.ts). A run is held by one process at a
+ * time (store/run-lease.ts). A fatal error (a storage error such as a full disk, a bug) marks the run "failed" and
+ * throws one RunFailedError. With `batch`, the same units of work run in phases through the providers' Batch APIs
+ * (batch-mode.ts).
  */
-import pLimit from 'p-limit';
 import { createProvider } from '../llm/create-provider.ts';
 import { loadPriceTable } from '../llm/price-table.ts';
 import { RateLimiter } from '../llm/rate-limiter.ts';
@@ -27,6 +29,10 @@ import { createBatchClient } from '../llm/batch/create-batch-client.ts';
 import type { BatchClient } from '../llm/batch/types.ts';
 import { BatchStore } from '../store/batch-store.ts';
 import { runBatchMode, type BatchEvent } from './batch-mode.ts';
+import { forEachBounded } from './bounded-workers.ts';
+import { preflightProviders } from '../llm/provider-preflight.ts';
+import { reserveDiskSpace, type DiskReserve } from '../store/disk-reserve.ts';
+import { acquireRunLease, DEFAULT_LEASE_TTL_MS, LeaseLostError, type RunLease, type RunLeaseOptions } from '../store/run-lease.ts';
 
 export const CODE_VERSION = 'autointerp@0.1.0';
 
@@ -41,7 +47,13 @@ export interface PipelineEvents {
 }
 
 export interface RunPipelineOptions {
-  store: ResultStore;
+  /**
+   * Where results go; a function opens it only once a new run's input is validated and its providers answer (so a
+   * bad records file creates no database file). A resume opens it first (its config is stored there).
+   */
+  store: ResultStore | (() => ResultStore);
+  /** The run lease's clock, time to live and identity (tests); default: this process, Date.now, 60 s. */
+  lease?: RunLeaseOptions;
   /** Resume this run (its stored config is used; `config` is ignored). */
   resumeRunId?: number;
   /** Stops scheduling new features; those in flight finish and are saved (the CLI's first Ctrl+C). */
@@ -107,8 +119,8 @@ function runName(config: PipelineConfig): string {
   return `${config.name ?? defaultRunName(config)}${config.shard ? shardNameSuffix(config.shard) : ''}`;
 }
 
-function startOrResume(store: ResultStore, options: RunPipelineOptions, input: PipelineConfigInput | undefined) {
-  if (options.resumeRunId !== undefined) {
+function startOrResume(store: ResultStore | undefined, options: RunPipelineOptions, input: PipelineConfigInput | undefined) {
+  if (options.resumeRunId !== undefined && store) {
     const run: RunRow | undefined = store.getRun(options.resumeRunId);
     if (!run) throw new Error(`no run ${options.resumeRunId} in this database`);
     if (run.status === 'finished' && store.runProgress(run.id).failed === 0) {
@@ -121,180 +133,260 @@ function startOrResume(store: ResultStore, options: RunPipelineOptions, input: P
   return { run: undefined, config: parsePipelineConfig(input ?? {}) };
 }
 
+/** A fatal error of a started run (a storage error, a bug): the run is marked failed where the database allows. */
+export class RunFailedError extends Error {
+  override readonly name = 'RunFailedError';
+  constructor(
+    readonly runId: number,
+    message: string,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** `run N failed: …`, naming the database file for SQLite errors (a full disk, a read-only file). */
+function describeFatal(runId: number, error: unknown, db: ResultStore['db']): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown }).code;
+  const where = typeof code === 'string' && code.startsWith('SQLITE_') ? `database ${db.name}: ` : '';
+  return `run ${runId} failed: ${where}${message}`;
+}
+
 /** Runs the explain → simulate → score pipeline and stores every result. */
 export async function runPipeline(input: PipelineConfigInput | undefined, options: RunPipelineOptions): Promise<RunSummary> {
   const started = performance.now();
-  const { store } = options;
+  const given = options.store;
+  const openStore = typeof given === 'function' ? given : () => given;
+  // A resumed run's config is in the database; a new run opens it only once its input is validated.
+  let store: ResultStore | undefined = options.resumeRunId !== undefined ? openStore() : undefined;
   const { run: resumed, config } = startOrResume(store, options, input);
-  const prices = loadPriceTable(config.prices);
-  const cache = config.cache ? createSqliteResponseCache(store.db) : undefined;
-  const { explainer, simulator } = buildProviders(config, options, cache);
-  const batchClients = config.batch ? buildBatchClients(config, options, explainer, simulator) : undefined;
-  if (config.maxCostUsd !== undefined) {
-    for (const provider of [explainer, simulator]) {
-      if (!prices.priceOf(provider.id)) {
-        throw new Error(`--max-cost needs a price for ${provider.id}: add it to a price table given with --prices FILE`);
+  // A second invocation of a run is refused before it does anything (the lease is released in `finally`).
+  let lease: RunLease | undefined = resumed && store ? acquireRunLease(store.db, resumed.id, options.lease) : undefined;
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  let reserve: DiskReserve | undefined;
+  let markInterruptedOnExit: (() => void) | undefined;
+  try {
+    const prices = loadPriceTable(config.prices);
+    const explainTemplate = loadExplainTemplate(config.explainPrompt);
+    const simulateTemplate = loadSimulateTemplate(config.simulatePrompt);
+
+    // Validate all input before anything is written: a bad file fails the run before it starts (and, for a new
+    // run, before the database file is created).
+    const loaded = await loadFeatureRecordsWithDigest(resolveSource(config), { model: config.model });
+    let features: FeatureRecord[] = loaded.records;
+    if (config.limit !== undefined) features = features.slice(0, config.limit);
+    if (config.shard) {
+      const { index, count } = config.shard;
+      features = features.filter((feature) => shardOfFeature(featureKey(feature.id), count) === index);
+    }
+    const sourceDigest = loaded.digest; // of the whole source, with `limit` in the stored config
+    if (resumed?.source_digest && resumed.source_digest !== sourceDigest) {
+      throw new Error(
+        `the feature records of ${config.source} changed since run ${resumed.id} started; resuming would mix two datasets — start a new run`,
+      );
+    }
+    // Every provider the run creates has its key and answers, before a run row exists (injected ones are the caller's).
+    const created = [...(options.explainer ? [] : [config.explainer]), ...(options.simulator ? [] : [config.simulator])];
+    await preflightProviders(created, { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}), timeoutMs: Math.min(config.requestTimeoutMs, 15_000) });
+
+    store ??= openStore();
+    const cache = config.cache ? createSqliteResponseCache(store.db) : undefined;
+    const { explainer, simulator } = buildProviders(config, options, cache);
+    const batchClients = config.batch ? buildBatchClients(config, options, explainer, simulator) : undefined;
+    if (config.maxCostUsd !== undefined) {
+      for (const provider of [explainer, simulator]) {
+        if (!prices.priceOf(provider.id)) {
+          throw new Error(`--max-cost needs a price for ${provider.id}: add it to a price table given with --prices FILE`);
+        }
       }
     }
-  }
-  const explainTemplate = loadExplainTemplate(config.explainPrompt);
-  const simulateTemplate = loadSimulateTemplate(config.simulatePrompt);
+    const encoder = await getEncoder();
+    const countTokens = (text: string) => encoder.encode(text, 'all').length;
 
-  // Validate all input before anything is written: a bad file fails the run before it starts.
-  const loaded = await loadFeatureRecordsWithDigest(resolveSource(config), { model: config.model });
-  let features: FeatureRecord[] = loaded.records;
-  if (config.limit !== undefined) features = features.slice(0, config.limit);
-  if (config.shard) {
-    const { index, count } = config.shard;
-    features = features.filter((feature) => shardOfFeature(featureKey(feature.id), count) === index);
-  }
-  const sourceDigest = loaded.digest; // of the whole source, with `limit` in the stored config
-  if (resumed?.source_digest && resumed.source_digest !== sourceDigest) {
-    throw new Error(
-      `the feature records of ${config.source} changed since run ${resumed.id} started; resuming would mix two datasets — start a new run`,
-    );
-  }
-  const encoder = await getEncoder();
-  const countTokens = (text: string) => encoder.encode(text, 'all').length;
-
-  const runId =
-    resumed?.id ??
-    store.createRun({
-      name: runName(config),
-      config,
-      codeVersion: CODE_VERSION,
-      promptVersions: { explain: explainTemplate.version, simulate: simulateTemplate.version },
-      explainer: explainer.id,
-      simulator: simulator.id,
-      isBaseline: explainer.isBaseline || simulator.isBaseline,
-      source: config.source,
-      sourceDigest,
-    });
-  store.setRunStatus(runId, 'running');
-
-  const done = store.settledFeatureKeys(runId);
-  const todo = features.filter((feature) => !done.has(featureKey(feature.id)));
-  options.events?.onStart?.({ runId, total: features.length, alreadyDone: features.length - todo.length, explainer, simulator });
-
-  const limit = pLimit(config.concurrency);
-  let processedNow = 0;
-  const spent = spentSoFar(store, runId);
-  const budgetSpent = () => config.maxCostUsd !== undefined && spent.costUsd >= config.maxCostUsd;
-  let stoppedBy: RunSummary['stoppedBy'];
-  recordRunSaes(store.db, features, knownSaeFolders(config.saes));
-  const ablation = config.ablation ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes }) : undefined;
-  const context = {
-    config,
-    explainer,
-    simulator,
-    explainTemplate,
-    simulateTemplate,
-    countTokens,
-    ...(ablation ? { ablation } : {}),
-    costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean, batch: boolean) =>
-      prices.costOf(providerId, usage, cached, batch),
-    ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  let consecutiveFailures = 0;
-  let lastFailure: string | undefined;
-  let fatal: unknown;
-  const countSpend = (processed: ProcessedFeature) => {
-    for (const call of processed.calls) {
-      if (call.costUsd === null) spent.unpricedCalls += 1;
-      else spent.costUsd += call.costUsd;
-    }
-  };
-  /** Saves one unit of work (one transaction) and counts it. */
-  const save = (processed: ProcessedFeature) => {
-    countSpend(processed);
-    store.saveFeatureResult(runId, processed.result, processed.calls);
-    processedNow += 1;
-    if (processed.result.status === 'failed') {
-      consecutiveFailures += 1;
-      lastFailure = processed.result.reason;
-    } else consecutiveFailures = 0;
-    options.events?.onFeatureDone?.(processed);
-  };
-  const stopReason = (): RunSummary['stoppedBy'] | undefined => {
-    if (options.stopSignal?.aborted || options.signal?.aborted) return 'signal';
-    if (budgetSpent()) return 'budget'; // between units of work: features in flight finish, no new one starts
-    if (consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) return 'failures';
-    return undefined;
-  };
-  if (batchClients) {
-    try {
-      const outcome = await runBatchMode({
-        runId,
-        todo,
-        batchStore: new BatchStore(store.db),
-        context,
-        clients: batchClients,
-        ...(cache ? { cache } : {}),
-        pollMs: config.batchPollMs,
-        ...(config.batchMaxWaitMs !== undefined ? { maxWaitMs: config.batchMaxWaitMs } : {}),
-        retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, random: mulberry32(config.seed) },
-        ...(config.maxCostUsd !== undefined ? { budget: { spentUsd: spent.costUsd, maxCostUsd: config.maxCostUsd, prices } } : {}),
-        ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        save,
-        ...(options.events?.onBatch ? { onBatch: options.events.onBatch } : {}),
+    const runId =
+      resumed?.id ??
+      store.createRun({
+        name: runName(config),
+        config,
+        codeVersion: CODE_VERSION,
+        promptVersions: { explain: explainTemplate.version, simulate: simulateTemplate.version },
+        explainer: explainer.id,
+        simulator: simulator.id,
+        isBaseline: explainer.isBaseline || simulator.isBaseline,
+        source: config.source,
+        sourceDigest,
       });
-      stoppedBy = outcome.stoppedBy;
+    const heldLease = (lease ??= acquireRunLease(store.db, runId, options.lease));
+    store.setRunStatus(runId, 'running');
+    const runStore = store;
+    reserve = reserveDiskSpace(runStore.db.name);
+    // A forced exit (second Ctrl+C) ends the process without unwinding: the run is then interrupted, not running.
+    markInterruptedOnExit = () => {
+      try {
+        if (!runStore.db.open) return;
+        if (runStore.getRun(runId)?.status === 'running') runStore.setRunStatus(runId, 'interrupted');
+        heldLease.release();
+        reserve?.free();
+      } catch {
+        // exiting anyway; a stale lease is taken over by the next resume
+      }
+    };
+    process.once('exit', markInterruptedOnExit);
+    let leaseLost: LeaseLostError | undefined;
+    heartbeatTimer = setInterval(() => {
+      try {
+        heldLease.heartbeat();
+      } catch (error) {
+        if (error instanceof LeaseLostError) leaseLost ??= error; // else: a busy or full database; the next save says so
+      }
+    }, Math.max(1000, (options.lease?.ttlMs ?? DEFAULT_LEASE_TTL_MS) / 4));
+    heartbeatTimer.unref();
+
+    try {
+      const done = runStore.settledFeatureKeys(runId);
+      const todo = features.filter((feature) => !done.has(featureKey(feature.id)));
+      options.events?.onStart?.({ runId, total: features.length, alreadyDone: features.length - todo.length, explainer, simulator });
+
+      let processedNow = 0;
+      const spent = spentSoFar(runStore, runId);
+      const budgetSpent = () => config.maxCostUsd !== undefined && spent.costUsd >= config.maxCostUsd;
+      let stoppedBy: RunSummary['stoppedBy'];
+      // One transaction: a commit that fails (a full disk) then throws here; the INSERT … RETURNING inside, committed
+      // on its own, failed silently and left a dangling SAE id (seen as "FOREIGN KEY constraint failed").
+      runStore.db.transaction(() => recordRunSaes(runStore.db, features, knownSaeFolders(config.saes)))();
+      const ablation = config.ablation ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes }) : undefined;
+      const context = {
+        config,
+        explainer,
+        simulator,
+        explainTemplate,
+        simulateTemplate,
+        countTokens,
+        ...(ablation ? { ablation } : {}),
+        costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean, batch: boolean) =>
+          prices.costOf(providerId, usage, cached, batch),
+        ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      };
+      let consecutiveFailures = 0;
+      let lastFailure: string | undefined;
+      const countSpend = (processed: ProcessedFeature) => {
+        for (const call of processed.calls) {
+          // A call that never got an answer (no key, refused, unreachable) was not billed: not an "unpriced call".
+          if (call.costUsd === null) spent.unpricedCalls += call.status === 'ok' ? 1 : 0;
+          else spent.costUsd += call.costUsd;
+        }
+      };
+      // One transaction: the lease is still this invocation's (its heartbeat renewed), then the unit of work.
+      const saveHeld = runStore.db.transaction((processed: ProcessedFeature) => {
+        heldLease.heartbeat();
+        runStore.saveFeatureResult(runId, processed.result, processed.calls);
+      });
+      /** Saves one unit of work (one transaction) and counts it. */
+      const save = (processed: ProcessedFeature) => {
+        countSpend(processed);
+        saveHeld.immediate(processed);
+        processedNow += 1;
+        if (processed.result.status === 'failed') {
+          consecutiveFailures += 1;
+          lastFailure = processed.result.reason;
+        } else consecutiveFailures = 0;
+        options.events?.onFeatureDone?.(processed);
+      };
+      const stopReason = (): RunSummary['stoppedBy'] | undefined => {
+        if (options.stopSignal?.aborted || options.signal?.aborted) return 'signal';
+        if (budgetSpent()) return 'budget'; // between units of work: features in flight finish, no new one starts
+        if (consecutiveFailures >= MAX_CONSECUTIVE_FAILURES) return 'failures';
+        return undefined;
+      };
+      try {
+        if (batchClients) {
+          // A batch API call that kept failing, or a storage error, throws: the batches recorded so far stay.
+          const outcome = await runBatchMode({
+            runId,
+            todo,
+            batchStore: new BatchStore(runStore.db),
+            context,
+            clients: batchClients,
+            ...(cache ? { cache } : {}),
+            pollMs: config.batchPollMs,
+            ...(config.batchMaxWaitMs !== undefined ? { maxWaitMs: config.batchMaxWaitMs } : {}),
+            retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, random: mulberry32(config.seed) },
+            ...(config.maxCostUsd !== undefined ? { budget: { spentUsd: spent.costUsd, maxCostUsd: config.maxCostUsd, prices } } : {}),
+            ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            save,
+            ...(options.events?.onBatch ? { onBatch: options.events.onBatch } : {}),
+          });
+          stoppedBy = outcome.stoppedBy;
+        } else {
+          // Bounded concurrency; a yield to the event loop before each feature lets Ctrl+C in even when every feature
+          // is synchronous work (the offline baseline). A thrown error (a bug, a storage error) stops new features.
+          await forEachBounded(
+            todo,
+            config.concurrency,
+            async (feature) => {
+              const processed = await processFeature(feature, context);
+              if (options.signal?.aborted && processed.result.status === 'failed') {
+                countSpend(processed); // cut short by the abort: redo on resume (its spend still counts)
+                return;
+              }
+              save(processed);
+            },
+            () => {
+              if (leaseLost) throw leaseLost;
+              const reason = stopReason();
+              if (reason) stoppedBy ??= reason;
+              return reason !== undefined;
+            },
+          );
+        }
+      } finally {
+        ablation?.dispose();
+      }
+      const progress = runStore.runProgress(runId);
+      const doneCount = progress.scored + progress.skipped + progress.failed;
+      const complete = doneCount === features.length;
+      const status = complete && stoppedBy === undefined ? 'finished' : 'interrupted';
+      runStore.setRunStatus(runId, status);
+      return {
+        runId,
+        status,
+        total: features.length,
+        ...progress,
+        processedNow,
+        remaining: features.length - doneCount,
+        durationMs: performance.now() - started,
+        costUsd: spent.costUsd,
+        unpricedCalls: spent.unpricedCalls,
+        ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
+        ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
+        ...(lastFailure !== undefined ? { lastFailure } : {}),
+        ...(ablation && ablation.notes.size > 0 ? { ablationNotes: [...ablation.notes] } : {}),
+      };
     } catch (error) {
-      fatal = error; // a batch API call that kept failing, or a storage error: the batches recorded so far stay
+      // Another process took the run over: it is that process's to mark; this one only stops.
+      if (error instanceof LeaseLostError) throw error;
+      let message = describeFatal(runId, error, runStore.db);
+      reserve?.free(); // room to record the end on a full disk
+      try {
+        runStore.setRunStatus(runId, 'failed');
+      } catch (markError) {
+        message += `; marking it failed failed too (${(markError as Error).message}): resume it with \`autointerp run --resume ${runId}\``;
+      }
+      throw new RunFailedError(runId, message, { cause: error });
     }
-  } else {
-    await Promise.allSettled(
-      todo.map((feature) =>
-        limit(async () => {
-          if (fatal !== undefined) return;
-          const reason = stopReason();
-          if (reason) {
-            stoppedBy ??= reason;
-            return;
-          }
-          try {
-            const processed = await processFeature(feature, context);
-            if (options.signal?.aborted && processed.result.status === 'failed') {
-              countSpend(processed); // cut short by the abort: redo on resume (its spend still counts)
-              return;
-            }
-            save(processed);
-          } catch (error) {
-            // A bug or a storage error: stop everything, nothing more is scheduled.
-            fatal ??= error;
-            limit.clearQueue();
-          }
-        }),
-      ),
-    );
+  } finally {
+    if (heartbeatTimer) clearInterval(heartbeatTimer);
+    reserve?.free();
+    if (markInterruptedOnExit) process.off('exit', markInterruptedOnExit);
+    try {
+      lease?.release();
+    } catch {
+      // a database that cannot be written (full disk): the lease goes stale and is taken over by the next resume
+    }
   }
-  ablation?.dispose();
-  if (fatal !== undefined) {
-    store.setRunStatus(runId, 'failed');
-    throw fatal;
-  }
-  const progress = store.runProgress(runId);
-  const doneCount = progress.scored + progress.skipped + progress.failed;
-  const complete = doneCount === features.length;
-  const status = complete && stoppedBy === undefined ? 'finished' : 'interrupted';
-  store.setRunStatus(runId, status);
-  return {
-    runId,
-    status,
-    total: features.length,
-    ...progress,
-    processedNow,
-    remaining: features.length - doneCount,
-    durationMs: performance.now() - started,
-    costUsd: spent.costUsd,
-    unpricedCalls: spent.unpricedCalls,
-    ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
-    ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
-    ...(lastFailure !== undefined ? { lastFailure } : {}),
-    ...(ablation && ablation.notes.size > 0 ? { ablationNotes: [...ablation.notes] } : {}),
-  };
 }
 
 /** The Batch API clients of a batch-mode run: injected ones, else created from the provider specs. */
@@ -314,10 +406,10 @@ function buildBatchClients(config: PipelineConfig, options: RunPipelineOptions, 
   return { explainer: explainerClient, simulator: simulatorClient };
 }
 
-/** What a run has spent in earlier invocations (from its llm_calls rows). */
+/** What a run has spent in earlier invocations (from its llm_calls rows; unanswered calls are not unpriced ones). */
 function spentSoFar(store: ResultStore, runId: number): { costUsd: number; unpricedCalls: number } {
   const row = store.db
-    .prepare('SELECT COALESCE(SUM(cost_usd), 0) AS cost, SUM(cost_usd IS NULL) AS unpriced FROM llm_calls WHERE run_id = ?')
+    .prepare(`SELECT COALESCE(SUM(cost_usd), 0) AS cost, SUM(cost_usd IS NULL AND status = 'ok') AS unpriced FROM llm_calls WHERE run_id = ?`)
     .get(runId) as { cost: number; unpriced: number | null };
   return { costUsd: row.cost, unpricedCalls: row.unpriced ?? 0 };
 }

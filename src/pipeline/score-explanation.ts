@@ -1,11 +1,12 @@
 /**
  * @module pipeline/score-explanation — simulate one explanation on a feature's held-out records (calibration +
- * score sets, one call) and score it. Used by the pipeline and by `autointerp simulate` / `score`.
+ * score sets, in calls of `recordsPerCall` records within the simulator's context) and score it. Used by the pipeline and by `autointerp simulate` / `score`.
  */
 import type { SimulateTemplate } from '../llm/prompt-template.ts';
 import type { Provider } from '../llm/types.ts';
 import type { SplitRecord } from '../records/types.ts';
 import { scoreFeature, type FeatureScores } from '../score/score-feature.ts';
+import type { RecordsPerCall, SimulationBudget } from '../simulate/plan-simulation-calls.ts';
 import { simulateRecords } from '../simulate/simulate-records.ts';
 import type { SimulationMode, SimulationResult } from '../simulate/types.ts';
 
@@ -14,6 +15,11 @@ export interface ScoreExplanationOptions {
   mode?: SimulationMode;
   /** Samples averaged in `sampled` mode. */
   samples?: number;
+  /** Records per simulation call (default all) and the simulator's context budget (default: none). */
+  recordsPerCall?: RecordsPerCall;
+  budget?: SimulationBudget;
+  /** Incomplete answers (more missing than this fraction) are retried with fewer records per call, then fail. */
+  maxMissingFraction?: number;
   signal?: AbortSignal;
 }
 
@@ -40,6 +46,9 @@ export async function scoreExplanation(
       ...(options.template ? { template: options.template } : {}),
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.samples !== undefined ? { samples: options.samples } : {}),
+      ...(options.recordsPerCall !== undefined ? { recordsPerCall: options.recordsPerCall } : {}),
+      ...(options.budget ? { budget: options.budget } : {}),
+      ...(options.maxMissingFraction !== undefined ? { maxMissingFraction: options.maxMissingFraction } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     },
   );

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { RecordFormatError } from './errors.ts';
 import { readLines } from './read-lines.ts';
 import { FeatureRecordSchema, type FeatureRecord } from './types.ts';
+import { InvalidUtf8Error, invalidUtf8RecordError } from './utf8.ts';
 import { describeZodError } from './validate.ts';
 
 /** JSON with non-finite numbers is not JSON; we still name them clearly when a writer produced `NaN`. */
@@ -26,13 +27,20 @@ export function parseFeatureRecord(value: unknown, file: string, location: strin
   return parsed.data;
 }
 
-/** Streams a JSONL file of FeatureRecords; blank lines are skipped. `onChunk` sees the raw bytes as they are read. */
+/**
+ * Streams a JSONL file of FeatureRecords; blank lines are skipped. `onChunk` sees the raw bytes as they are read.
+ * A line that is not UTF-8 is a RecordFormatError naming the line and the field.
+ */
 export async function* readFeatureRecordsJsonl(file: string, onChunk?: (chunk: Buffer) => void): AsyncGenerator<FeatureRecord> {
   let lineNumber = 0;
-  for await (const line of readLines(file, onChunk ? { onChunk } : {})) {
-    lineNumber += 1;
-    if (line.trim() === '') continue;
-    yield parseFeatureRecord(parseJsonLine(line, file, lineNumber), file, `line ${lineNumber}`);
+  try {
+    for await (const line of readLines(file, onChunk ? { onChunk } : {})) {
+      lineNumber += 1;
+      if (line.trim() === '') continue;
+      yield parseFeatureRecord(parseJsonLine(line, file, lineNumber), file, `line ${lineNumber}`);
+    }
+  } catch (error) {
+    throw error instanceof InvalidUtf8Error ? invalidUtf8RecordError(file, error) : error;
   }
 }
 

@@ -4,7 +4,7 @@
  * (`{layer}/{neuron}.json`), or a directory of JSONL shards (every `*.jsonl` directly in it, in name order).
  * Everything is validated before it is returned, so a bad file fails before any work starts.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestSource, fileDigester } from './digest-source.ts';
 import { RecordFormatError } from './errors.ts';
@@ -16,6 +16,7 @@ import {
   readNeuronRecordDirectory,
 } from './openai-neuron-record.ts';
 import { featureKey, type FeatureRecord } from './types.ts';
+import { readUtf8RecordFile } from './utf8.ts';
 
 export interface LoadRecordsOptions {
   /** Subject model name for formats that do not carry one (OpenAI NeuronRecords). Default "unknown-model". */
@@ -60,6 +61,9 @@ async function load(path: string, options: LoadRecordsOptions, onJsonlChunk?: (c
   } catch {
     throw new RecordFormatError(path, null, 'no such file or directory');
   }
+  if (!info.isFile() && !info.isDirectory()) {
+    throw new RecordFormatError(path, null, 'not a regular file or directory (records are read from a file or a folder, not a device, FIFO or socket)');
+  }
   const records: FeatureRecord[] = [];
   const shards = info.isDirectory() ? await jsonlShards(path) : [];
   if (shards.length > 0) {
@@ -69,7 +73,7 @@ async function load(path: string, options: LoadRecordsOptions, onJsonlChunk?: (c
   } else if (path.endsWith('.jsonl')) {
     for await (const record of readFeatureRecordsJsonl(path, onJsonlChunk)) records.push(record);
   } else {
-    const value = parsePythonJson(await readFile(path, 'utf8'), path);
+    const value = parsePythonJson(await readUtf8RecordFile(path, (text) => parsePythonJson(text, path)), path);
     if (looksLikeNeuronRecord(value)) records.push(neuronRecordToFeatureRecord(value, path, model));
     else if (Array.isArray(value)) value.forEach((item, i) => records.push(parseFeatureRecord(item, path, `[${i}]`)));
     else if (typeof value === 'object' && value !== null && 'top' in value && 'id' in value) {

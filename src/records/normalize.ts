@@ -1,4 +1,4 @@
-/** @module records/normalize — the reference's 0–10 integer scale for prompts (DESIGN §4). */
+/** @module records/normalize — the reference's 0–10 integer scale for prompts (docs/DESIGN.md §4). */
 import type { ActivationRecord } from './types.ts';
 
 /** The largest rectified activation over the records shown: max over records of max(relu(acts)); 0 when none. */

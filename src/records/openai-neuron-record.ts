@@ -2,11 +2,12 @@
  * @module records/openai-neuron-record — reads OpenAI neuron-explainer `NeuronRecord` JSON (one file, or a directory
  * laid out `{layer}/{neuron}.json` as their public GPT-2 dataset) into FeatureRecords.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { RecordFormatError } from './errors.ts';
 import { ActivationRecordSchema, type ActivationRecord, type FeatureRecord } from './types.ts';
+import { readUtf8RecordFile } from './utf8.ts';
 import { describeZodError } from './validate.ts';
 
 const NON_FINITE = '__autointerp_non_finite__';
@@ -101,7 +102,8 @@ export function neuronRecordToFeatureRecord(value: unknown, file: string, model:
 
 /** Reads one NeuronRecord file. */
 export async function readNeuronRecordFile(file: string, model: string): Promise<FeatureRecord> {
-  return neuronRecordToFeatureRecord(parsePythonJson(await readFile(file, 'utf8'), file), file, model);
+  const text = await readUtf8RecordFile(file, (lenient) => parsePythonJson(lenient, file));
+  return neuronRecordToFeatureRecord(parsePythonJson(text, file), file, model);
 }
 
 /** Parses JSON text that may contain Python's bare NaN/Infinity (exported for format detection). */

@@ -17,7 +17,7 @@ export interface SplitOptions {
   /** Top and random records held out for calibration (rsquared, absdev, ablation). Default 2 and 2. */
   calibrationTop?: number;
   calibrationRandom?: number;
-  /** Records scored from each quantile bin when the feature has them (DESIGN §3: "plus quantile samples"). Default 1. */
+  /** Records scored from each quantile bin when the feature has them (docs/DESIGN.md §3: "plus quantile samples"). Default 1. */
   scorePerQuantile?: number;
 }
 

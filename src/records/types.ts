@@ -1,4 +1,4 @@
-/** @module records/types — the data model of DESIGN §3, as zod schemas (validated at every boundary) and TS types. */
+/** @module records/types — the data model of docs/DESIGN.md §3, as zod schemas (validated at every boundary) and TS types. */
 import { z } from 'zod';
 
 const finiteNumber = z.number({

@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import type { ConfidenceInterval } from './bootstrap.ts';
 import type { Comparison, PairedFeature, ComparedRun, UnpairedCount } from './compare.ts';
 import type { RegressionVerdict } from './regress.ts';
+import { escapeTerminalText } from './terminal-text.ts';
 
 const fixed = (value: number, digits = 3) => value.toFixed(digits);
 const signed = (value: number, digits = 3) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`;
@@ -22,20 +23,21 @@ export function describeUnpaired(entry: UnpairedCount): string {
   return `${entry.count} × baseline ${STATUS_WORDS[entry.baseline]} / candidate ${STATUS_WORDS[entry.candidate]}${reasons.length ? ` (${reasons.join('; ')})` : ''}`;
 }
 
-/** Warning lines, each starting with "WARNING:", for stderr and the top of the text output. */
+/** Warning lines, each starting with "WARNING:", for stderr (printed once, there; not repeated in the text output). */
 export function warningLines(comparison: Comparison): string[] {
-  return comparison.warnings.map((w) => `WARNING: ${w.message}${w.instrument ? ' (--strict refuses this)' : ''}`);
+  return comparison.warnings.map((w) => escapeTerminalText(`WARNING: ${w.message}${w.instrument ? ' (--strict refuses this)' : ''}`));
 }
 
 function movedTable(title: string, features: readonly PairedFeature[]): string[] {
   if (features.length === 0) return [];
   const table = new Table({ head: ['feature', 'baseline', 'candidate', 'Δ', 'baseline explanation', 'candidate explanation'], style: { head: [], border: [] } });
   for (const f of features) {
-    table.push([f.featureKey, fixed(f.baseline), fixed(f.candidate), signed(f.difference), truncate(f.baselineExplanation, 36), truncate(f.candidateExplanation, 36)]);
+    table.push([f.featureKey, fixed(f.baseline), fixed(f.candidate), signed(f.difference), truncate(f.baselineExplanation, 36), truncate(f.candidateExplanation, 36)].map(escapeTerminalText));
   }
   return [title, table.toString()];
 }
 
+/** The comparison as text for a terminal (warnings apart: `warningLines`); control characters escaped. */
 export function formatComparisonText(comparison: Comparison): string {
   const { overall } = comparison;
   const level = Math.round(comparison.bootstrap.level * 100);
@@ -43,14 +45,14 @@ export function formatComparisonText(comparison: Comparison): string {
     `Compare ${comparison.scoreKind} (candidate − baseline, paired by feature)`,
     `  baseline:  ${runLabel(comparison.baseline)}`,
     `  candidate: ${runLabel(comparison.candidate)}`,
-    ...warningLines(comparison),
     `paired features: ${comparison.paired} of ${comparison.features} (both runs have a defined score)`,
     ...comparison.unpaired.map((entry) => `not paired: ${describeUnpaired(entry)}`),
     `overall: baseline ${fixed(overall.baselineMean)} → candidate ${fixed(overall.candidateMean)}, Δ ${signed(overall.meanDifference)}, ${level}% CI ${interval(overall.ci)}, n = ${overall.n}`,
-  ];
+  ].map(escapeTerminalText);
   const table = new Table({ head: ['model', 'layer', 'kind', 'n', 'baseline', 'candidate', 'Δ mean', `${level}% CI`], style: { head: [], border: [] } });
   for (const layer of comparison.layers) {
-    table.push([layer.model, layer.layer, layer.sae ? `${layer.featureKind} ${layer.sae}` : layer.featureKind, layer.n, fixed(layer.baselineMean), fixed(layer.candidateMean), signed(layer.meanDifference), interval(layer.ci)]);
+    const cells = [layer.model, layer.layer, layer.sae ? `${layer.featureKind} ${layer.sae}` : layer.featureKind, layer.n, fixed(layer.baselineMean), fixed(layer.candidateMean), signed(layer.meanDifference), interval(layer.ci)];
+    table.push(cells.map((cell) => (typeof cell === 'string' ? escapeTerminalText(cell) : cell)));
   }
   lines.push(table.toString());
   lines.push(...movedTable('most worsened:', comparison.mostWorsened));
@@ -60,11 +62,12 @@ export function formatComparisonText(comparison: Comparison): string {
 
 export function formatRegressionText(comparison: Comparison, verdict: RegressionVerdict): string {
   const flaggedLayers = verdict.layers.filter((layer) => layer.regression);
+  const layerName = (l: RegressionVerdict['layers'][number]) => escapeTerminalText(`${l.model}/${l.layer}/${l.featureKind}${l.sae ? `@${l.sae}` : ''}`);
   return [
     formatComparisonText(comparison),
     `rule: ${verdict.rule} (${verdict.rule === 'significant' ? 'mean drop > max-drop and CI below 0' : 'whole CI below −max-drop'}), max-drop ${verdict.maxDrop}`,
     ...(flaggedLayers.length
-      ? [`layers that regress by the same rule (information; the verdict is on all paired features): ${flaggedLayers.map((l) => `${l.model}/${l.layer}/${l.featureKind}${l.sae ? `@${l.sae}` : ''} (Δ ${signed(l.meanDifference)})`).join(', ')}`]
+      ? [`layers that regress by the same rule (information; the verdict is on all paired features): ${flaggedLayers.map((l) => `${layerName(l)} (Δ ${signed(l.meanDifference)})`).join(', ')}`]
       : []),
     `${verdict.regression ? 'REGRESSION' : 'PASS'}: ${verdict.scoreKind} ${fixed(verdict.baselineMean)} → ${fixed(verdict.candidateMean)}; ${verdict.reason}`,
   ].join('\n');

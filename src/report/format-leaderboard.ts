@@ -2,18 +2,61 @@
 import Table from 'cli-table3';
 import { runTags } from '../store/queries.ts';
 import { toCsv, type CsvValue } from './csv.ts';
-import type { Leaderboard, LeaderboardRow } from './leaderboard.ts';
+import { simulationProtocolLabel, type Leaderboard, type LeaderboardRow } from './leaderboard.ts';
+import { escapeTerminalText } from './terminal-text.ts';
 
 const fixed = (value: number | null, digits = 3) => (value === null ? '—' : value.toFixed(digits));
 const percent = (value: number | null) => (value === null ? '—' : `${Math.round(value * 100)}%`);
 const truncate = (text: string | null, width: number) =>
   text === null ? '' : text.length > width ? `${text.slice(0, width - 1)}…` : text;
 const kindLabel = (row: LeaderboardRow) => (row.sae ? `${row.featureKind} ${row.sae}` : row.featureKind);
+/**
+ * The mode cell: rows of the offline baseline simulator say "baseline" (its rule-based model answers with prompt
+ * logprobs, so the stored mode is `prompt-logprobs`, which would read as an LLM's; `--mode` and JSON/CSV keep it);
+ * a protocol other than all records in one call adds the records per call (`chat-logprobs · 1/call`).
+ */
+const modeLabel = (board: Leaderboard, row: LeaderboardRow) =>
+  row.simulationMode === null
+    ? '—'
+    : simulationProtocolLabel(board.run.simulator.startsWith('baseline') ? 'baseline' : row.simulationMode, row.recordsPerCall);
+
+export interface LeaderboardTableOptions {
+  /**
+   * Fit the table in this many columns (a terminal's width): the widest optional columns are left out, in the order
+   * of `COLUMNS_LEFT_OUT_FIRST`, and a line names them. Default: every column, however wide.
+   */
+  width?: number;
+}
+
+/** Columns left out, first to last, when the table is wider than the terminal; the others always stay. */
+const COLUMNS_LEFT_OUT_FIRST = ['worst', 'best', '95% CI', '≥0.8', 'null', 'failed', 'scored', '≥0.5', 'ablation'];
+
+/** The widest line of a rendered table, in characters. */
+const renderedWidth = (text: string) => Math.max(...text.split('\n').map((line) => [...line].length));
+
+/** The table with the columns kept (the first `COLUMNS_LEFT_OUT_FIRST` entries dropped until it fits `width`). */
+function fitTable(head: string[], cells: (string | number)[][], width: number | undefined): { text: string; leftOut: string[] } {
+  const render = (leftOut: readonly string[]) => {
+    const kept = head.map((name, column) => (leftOut.includes(name) ? -1 : column)).filter((column) => column >= 0);
+    const table = new Table({ head: kept.map((column) => head[column]!), style: { head: [], border: [] } });
+    for (const row of cells) table.push(kept.map((column) => row[column]!));
+    return table.toString();
+  };
+  const leftOut: string[] = [];
+  let text = render(leftOut);
+  for (const name of COLUMNS_LEFT_OUT_FIRST) {
+    if (width === undefined || renderedWidth(text) <= width) break;
+    if (!head.includes(name)) continue;
+    leftOut.push(name);
+    text = render(leftOut);
+  }
+  return { text, leftOut };
+}
 
 /** Lines that say what a reader must not miss: several models or simulation modes on one board. */
 export function leaderboardNotes(board: Leaderboard): string[] {
   const notes: string[] = [];
-  const modes = new Set(board.rows.map((row) => row.simulationMode).filter((mode) => mode !== null));
+  const modes = new Set(board.rows.flatMap((row) => (row.simulationMode === null ? [] : [simulationProtocolLabel(row.simulationMode, row.recordsPerCall)])));
   if (modes.size > 1) {
     notes.push(`NOTE: rows come from ${modes.size} simulation modes (${[...modes].join(', ')}); each row has one mode — compare rows only within a mode.`);
   }
@@ -22,7 +65,8 @@ export function leaderboardNotes(board: Leaderboard): string[] {
   return notes;
 }
 
-export function formatLeaderboardTable(board: Leaderboard): string {
+/** The leaderboard as text for a terminal; names, explanations and tokens have their control characters escaped. */
+export function formatLeaderboardTable(board: Leaderboard, options: LeaderboardTableOptions = {}): string {
   const { run } = board;
   const tags = runTags(run);
   const filters = Object.entries(board.filters ?? {}).filter(([, value]) => value !== undefined);
@@ -34,18 +78,16 @@ export function formatLeaderboardTable(board: Leaderboard): string {
     header.push('BASELINE: offline rule-based explainer/simulator, not an LLM — a floor to compare real runs against.');
   }
   header.push(...leaderboardNotes(board));
-  if (board.rows.length === 0) return [...header, '(no rows: no scores of this kind match the filters)'].join('\n');
+  if (board.rows.length === 0) return [...header, '(no rows: no scores of this kind match the filters)'].map(escapeTerminalText).join('\n');
   const withAblation = board.rows.some((row) => row.ablationMedian !== undefined);
-  const table = new Table({
-    head: ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', ...(withAblation ? ['ablation'] : []), 'best', 'worst'],
-    style: { head: [], border: [] },
-  });
+  const head = ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', ...(withAblation ? ['ablation'] : []), 'best', 'worst'];
+  const cells: (string | number)[][] = [];
   for (const row of board.rows) {
-    table.push([
+    cells.push([
       row.model,
       row.layer,
       kindLabel(row),
-      row.simulationMode ?? '—',
+      modeLabel(board, row),
       row.features,
       row.scored,
       row.undefinedScores,
@@ -58,8 +100,9 @@ export function formatLeaderboardTable(board: Leaderboard): string {
       ...(withAblation ? [fixed(row.ablationMedian ?? null)] : []),
       row.best ? `#${row.best.index} ${fixed(row.best.value, 2)} ${truncate(row.best.explanation, 28)}` : '—',
       row.worst ? `#${row.worst.index} ${fixed(row.worst.value, 2)} ${truncate(row.worst.explanation, 28)}` : '—',
-    ]);
+    ].map((cell) => (typeof cell === 'string' ? escapeTerminalText(cell) : cell)));
   }
+  const table = fitTable(head, cells, options.width);
   const reasons = new Map<string, number>();
   for (const row of board.rows) for (const [reason, n] of Object.entries(row.nullReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
   const footer = [...reasons].map(([reason, n]) => `null scores: ${n} × ${reason}`);
@@ -68,7 +111,10 @@ export function formatLeaderboardTable(board: Leaderboard): string {
   if (withAblation) {
     footer.push('ablation: median ablation.all, 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)] through the subject model (— where not computed; `--score ablation.all` ranks by it)');
   }
-  return [...header, table.toString(), ...footer].join('\n');
+  if (table.leftOut.length > 0) {
+    footer.push(`columns left out to fit ${options.width} columns: ${table.leftOut.join(', ')} (\`autointerp leaderboard --wide\` shows every column)`);
+  }
+  return [...header.map(escapeTerminalText), table.text, ...footer.map(escapeTerminalText)].join('\n');
 }
 
 export function leaderboardToJson(board: Leaderboard): unknown {
@@ -90,7 +136,7 @@ export function leaderboardToJson(board: Leaderboard): unknown {
 }
 
 export const LEADERBOARD_CSV_HEADER = [
-  'run_id', 'run_name', 'explainer', 'simulator', 'baseline', 'score_kind', 'model', 'layer', 'feature_kind', 'sae', 'simulation_mode',
+  'run_id', 'run_name', 'explainer', 'simulator', 'baseline', 'score_kind', 'model', 'layer', 'feature_kind', 'sae', 'simulation_mode', 'records_per_call',
   'features', 'scored', 'null_scores', 'failed', 'mean', 'ci_low', 'ci_high', 'ci_level', 'median', 'fraction_ge_0.5', 'fraction_ge_0.8',
   'best_feature', 'best_value', 'best_explanation', 'worst_feature', 'worst_value', 'worst_explanation',
 ] as const;
@@ -99,7 +145,7 @@ export const LEADERBOARD_CSV_HEADER = [
 export function leaderboardCsvRows(board: Leaderboard): CsvValue[][] {
   return board.rows.map((row) => [
     board.run.id, board.run.name, board.run.explainer, board.run.simulator, board.isBaseline, board.scoreKind,
-    row.model, row.layer, row.featureKind, row.sae, row.simulationMode,
+    row.model, row.layer, row.featureKind, row.sae, row.simulationMode, row.recordsPerCall,
     row.features, row.scored, row.undefinedScores, row.failed, row.mean, row.ci?.low, row.ci?.high, row.ci?.level, row.median,
     row.fractionAtLeast05, row.fractionAtLeast08,
     row.best?.featureKey, row.best?.value, row.best?.explanation, row.worst?.featureKey, row.worst?.value, row.worst?.explanation,

@@ -1,6 +1,6 @@
 /**
  * @module report/html-report — one self-contained HTML file for a run: run facts, leaderboard per layer, score
- * histograms (overall and per layer), score vs activation density, and a card per feature (explanation, scores,
+ * histograms (overall and per leaderboard row), score vs activation density, and a card per feature (explanation, scores,
  * true vs simulated token heat maps for top and random score records) that the page builds on demand, with search,
  * filters and sorting. No network at view time: CSS and script are inline, a Content-Security-Policy allows
  * nothing else to load or run (the script is allowed by its hash only), and the feature data is JSON in a
@@ -8,15 +8,15 @@
  * escapeHtml; the script writes data with textContent only.
  */
 import { createHash } from 'node:crypto';
-import type { LeaderboardRow } from './leaderboard.ts';
+import { simulationProtocolLabel, type LeaderboardRow } from './leaderboard.ts';
 import { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
 import { packRecord, tokenIdWidth } from './record-packing.ts';
 import { REPORT_SCRIPT, REPORT_STYLE } from './report-assets.ts';
 import type { ReportData } from './report-data.ts';
 import { densityScatterSvg, histogramSvg, scoreRange } from './svg-charts.ts';
 
-/** At most this many per-layer histograms (the overall one always shows). */
-const MAX_LAYER_HISTOGRAMS = 24;
+/** At most this many per-group histograms (the overall one always shows). */
+const MAX_GROUP_HISTOGRAMS = 24;
 
 /** The compact JSON the page script reads (layout documented in report-assets.ts). */
 export function reportClientData(data: ReportData): unknown {
@@ -67,20 +67,26 @@ export function reportClientData(data: ReportData): unknown {
 const fixed = (value: number | null, digits = 3) => (value === null ? '—' : value.toFixed(digits));
 const percent = (value: number | null) => (value === null ? '—' : `${Math.round(value * 100)}%`);
 
+/** A leaderboard row's feature kind as the boards print it: `neuron`, `sae`, or `sae <name>`. */
+const groupKind = (kind: string, sae: string) => (sae ? `${kind} ${sae}` : kind);
+
 function leaderboardTable(rows: readonly LeaderboardRow[]): string {
   if (rows.length === 0) return '<p class="meta">No scores of this kind.</p>';
-  const head = ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', 'best', 'worst'];
+  // as the terminal board: the ablation column only where the run has ablation scores
+  const withAblation = rows.some((row) => row.ablationMedian !== undefined);
+  const head = ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', ...(withAblation ? ['ablation'] : []), 'best', 'worst'];
   const ref = (r: LeaderboardRow['best']) =>
     r ? `<td class="explain-cell"><b>${escapeHtml(`#${r.index} ${fixed(r.value, 2)}`)}</b> ${escapeHtml(r.explanation ?? '')}</td>` : '<td>—</td>';
   const body = rows
     .map(
       (row) =>
         `<tr data-layer="${escapeHtml(row.layer)}" title="show this layer's features">` +
-        `<td>${escapeHtml(row.model)}</td><td>${escapeHtml(row.layer)}</td><td>${escapeHtml(row.sae ? `${row.featureKind} ${row.sae}` : row.featureKind)}</td>` +
-        `<td>${escapeHtml(row.simulationMode ?? '—')}</td>` +
+        `<td>${escapeHtml(row.model)}</td><td>${escapeHtml(row.layer)}</td><td>${escapeHtml(groupKind(row.featureKind, row.sae))}</td>` +
+        `<td>${escapeHtml(row.simulationMode === null ? '—' : simulationProtocolLabel(row.simulationMode, row.recordsPerCall))}</td>` +
         `<td class="num">${row.features}</td><td class="num">${row.scored}</td><td class="num">${row.undefinedScores}</td><td class="num">${row.failed}</td>` +
         `<td class="num">${fixed(row.mean)}</td><td class="num">${row.ci ? escapeHtml(`[${fixed(row.ci.low, 2)}, ${fixed(row.ci.high, 2)}]`) : '—'}</td>` +
         `<td class="num">${fixed(row.median)}</td><td class="num">${percent(row.fractionAtLeast05)}</td><td class="num">${percent(row.fractionAtLeast08)}</td>` +
+        (withAblation ? `<td class="num" title="median ablation.all">${fixed(row.ablationMedian ?? null)}</td>` : '') +
         ref(row.best) +
         ref(row.worst) +
         `</tr>`,
@@ -103,12 +109,19 @@ function charts(data: ReportData): string {
   const scored = data.features.filter((f) => typeof f.scores[data.scoreKind]?.value === 'number');
   const values = scored.map((f) => f.scores[data.scoreKind]!.value!);
   const range = scoreRange(data.scoreKind, values);
-  const overall = histogramSvg(values, { title: `${data.scoreKind}: all layers`, ...range, width: 420, height: 180 });
-  const layers = [...new Set(data.leaderboard.rows.map((row) => row.layer))];
-  const perLayer = layers.slice(0, MAX_LAYER_HISTOGRAMS).map((layer) =>
+  const overall = histogramSvg(values, { title: `${data.scoreKind}: all features`, ...range, width: 420, height: 180 });
+  // one histogram per leaderboard group (model, layer, feature kind and SAE: neurons and each SAE apart, as the
+  // board keeps them); rows that differ only in simulation mode share one
+  const groupKey = (model: string, layer: string, kind: string) => JSON.stringify([model, layer, kind]);
+  const groups = new Map<string, string>();
+  for (const row of data.leaderboard.rows) {
+    const kind = groupKind(row.featureKind, row.sae);
+    groups.set(groupKey(row.model, row.layer, kind), `${row.model} · layer ${row.layer} · ${kind}`);
+  }
+  const perGroup = [...groups].slice(0, MAX_GROUP_HISTOGRAMS).map(([key, title]) =>
     histogramSvg(
-      scored.filter((f) => f.layer === layer).map((f) => f.scores[data.scoreKind]!.value!),
-      { title: `layer ${layer}`, ...range, bins: 10, width: 220, height: 120 },
+      scored.filter((f) => groupKey(f.model, f.layer, groupKind(f.kind, f.sae)) === key).map((f) => f.scores[data.scoreKind]!.value!),
+      { title, ...range, bins: 10, width: 250, height: 130 },
     ),
   );
   const scatter = densityScatterSvg(
@@ -117,8 +130,8 @@ function charts(data: ReportData): string {
   );
   return (
     `<div class="charts">${overall}${scatter}</div>` +
-    (perLayer.length > 1
-      ? `<h2>Per layer</h2><div class="small-multiples">${perLayer.join('')}</div>${layers.length > MAX_LAYER_HISTOGRAMS ? `<p class="meta">${layers.length - MAX_LAYER_HISTOGRAMS} more layers not drawn; see the leaderboard.</p>` : ''}`
+    (perGroup.length > 1
+      ? `<h2>Per leaderboard row</h2><div class="small-multiples">${perGroup.join('')}</div>${groups.size > MAX_GROUP_HISTOGRAMS ? `<p class="meta">${groups.size - MAX_GROUP_HISTOGRAMS} more rows not drawn; see the leaderboard.</p>` : ''}`
       : '')
   );
 }

@@ -1,12 +1,12 @@
 /**
  * @module report/leaderboard — per layer (hook point), feature kind and SAE: how many features were scored, how
  * many failed or had no defined score, mean / median score with a bootstrap 95 % CI, fractions above 0.5 and 0.8,
- * the top and bottom features with their explanations. Rows never mix models or simulation modes: both are part
- * of the grouping key.
+ * the top and bottom features with their explanations. Rows never mix models, simulation modes or simulation
+ * protocols (records per call): all are part of the grouping key.
  */
 import { median } from 'simple-statistics';
 import type { SqliteDatabase } from '../store/database.ts';
-import { compareLayers, featureScoresOfRun, storedFeatureKey, type FeatureScoreRow } from '../store/queries.ts';
+import { compareLayers, featureScoresOfRun, simulationProtocolLabel, storedFeatureKey, type FeatureScoreRow } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
 
@@ -26,6 +26,8 @@ export interface LeaderboardRow {
   /** SAE name ('' for neurons or unnamed SAEs): features of different SAEs at one hook point are separate rows. */
   sae: string;
   simulationMode: string | null;
+  /** The simulation protocol: records per call (null: all of a feature's records in one call). */
+  recordsPerCall: number | null;
   /** Features of this group in the run (scored, undefined score, or failed). */
   features: number;
   /** Features with a defined score. */
@@ -82,7 +84,10 @@ export interface Leaderboard {
 
 const ablationKind = 'ablation.all';
 
-type GroupKey = { model: string; layer: string; kind: string; sae: string; mode: string | null };
+type GroupKey = { model: string; layer: string; kind: string; sae: string; mode: string | null; recordsPerCall: number | null };
+
+/** How a row's simulations were made, as the mode column shows it (the mode, and records per call unless all). */
+export { simulationProtocolLabel };
 
 export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'correlation.all', options: LeaderboardOptions = {}): Leaderboard {
   const filters = options.filters ?? {};
@@ -103,7 +108,7 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
 
   const groups = new Map<string, { key: GroupKey; rows: FeatureScoreRow[]; failed: number }>();
   const groupOf = (key: GroupKey) => {
-    const id = JSON.stringify([key.model, key.layer, key.kind, key.sae, key.mode]);
+    const id = JSON.stringify([key.model, key.layer, key.kind, key.sae, key.mode, key.recordsPerCall]);
     let group = groups.get(id);
     if (!group) groups.set(id, (group = { key, rows: [], failed: 0 }));
     return group;
@@ -111,9 +116,11 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
   // Rows with a mode define the groups; unsimulated features (null scores, failures) join their layer's group.
   const sameFeatureGroup = (model: string, layer: string, kind: string, sae: string) =>
     [...groups.values()].find((g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind && g.key.sae === sae) ??
-    groupOf({ model, layer, kind, sae, mode: null });
+    groupOf({ model, layer, kind, sae, mode: null, recordsPerCall: null });
   for (const row of scores) {
-    if (row.simulationMode !== null) groupOf({ model: row.model, layer: row.layer, kind: row.kind, sae: row.sae, mode: row.simulationMode }).rows.push(row);
+    if (row.simulationMode !== null) {
+      groupOf({ model: row.model, layer: row.layer, kind: row.kind, sae: row.sae, mode: row.simulationMode, recordsPerCall: row.recordsPerCall }).rows.push(row);
+    }
   }
   for (const row of scores) if (row.simulationMode === null) sameFeatureGroup(row.model, row.layer, row.kind, row.sae).rows.push(row);
   for (const failure of failures) sameFeatureGroup(failure.model, failure.layer, failure.kind, failure.sae).failed += failure.n;
@@ -138,6 +145,7 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
       featureKind: key.kind,
       sae: key.sae,
       simulationMode: key.mode,
+      recordsPerCall: key.recordsPerCall,
       features: members.length + failed,
       scored: values.length,
       undefinedScores: members.length - values.length,
@@ -158,12 +166,12 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
     const ablation = new Map<string, number[]>();
     for (const row of featureScoresOfRun(db, run.id, ablationKind).filter(keep)) {
       if (row.value === null) continue;
-      const id = JSON.stringify([row.model, row.layer, row.kind, row.sae, row.simulationMode]);
+      const id = JSON.stringify([row.model, row.layer, row.kind, row.sae, row.simulationMode, row.recordsPerCall]);
       ablation.set(id, [...(ablation.get(id) ?? []), row.value]);
     }
     if (ablation.size > 0) {
       for (const row of rows) {
-        const values = ablation.get(JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode]));
+        const values = ablation.get(JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode, row.recordsPerCall]));
         row.ablationMedian = values ? median(values) : null;
       }
     }
@@ -175,7 +183,8 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
       compareLayers(a.layer, b.layer) ||
       a.featureKind.localeCompare(b.featureKind) ||
       a.sae.localeCompare(b.sae) ||
-      (a.simulationMode ?? '').localeCompare(b.simulationMode ?? ''),
+      (a.simulationMode ?? '').localeCompare(b.simulationMode ?? '') ||
+      (a.recordsPerCall ?? 0) - (b.recordsPerCall ?? 0),
   );
   return { run, scoreKind, isBaseline: run.is_baseline === 1, filters, rows };
 }

@@ -23,11 +23,37 @@ export function scoreRange(kind: string, values: readonly number[]): { low: numb
   return { low: Math.min(0, Math.max(-1, Math.floor(min * 10) / 10)), high: 1 };
 }
 
+/** Average advance of a chart-title character (11px, bold, the page's sans-serif), with a margin for wide glyphs. */
+const TITLE_CHARACTER_WIDTH = 6.6;
+const TITLE_LINE_HEIGHT = 13;
+/** Left and right padding of the title and caption lines. */
+const HEADER_PADDING = 8;
+
+/**
+ * A chart title broken into at most `maxLines` lines of at most `maxCharacters`, at its " · " separators; a line
+ * still too long is shortened with "…" (the whole title stays in the chart's tooltip and aria-label).
+ */
+export function titleLines(title: string, maxCharacters: number, maxLines = 3): string[] {
+  const lines: string[] = [];
+  for (const part of title.split(' · ')) {
+    const last = lines.at(-1);
+    if (last !== undefined && (last.length + 3 + part.length <= maxCharacters || lines.length === maxLines)) lines[lines.length - 1] = `${last} · ${part}`;
+    else lines.push(part);
+  }
+  return lines.map((line) => (line.length > maxCharacters ? `${line.slice(0, Math.max(1, maxCharacters - 1))}…` : line));
+}
+
+/**
+ * Score histogram. The header is the title (one to three lines) and below it the count caption, each on its own
+ * line so neither can overlap the other; the plot area keeps its height (`height` is for a one-line title).
+ */
 export function histogramSvg(values: readonly number[], options: HistogramOptions): string {
   const bins = options.bins ?? 20;
   const width = options.width ?? 360;
-  const height = options.height ?? 160;
-  const margin = { left: 34, right: 8, top: 20, bottom: 26 };
+  const lines = titleLines(options.title, Math.floor((width - 2 * HEADER_PADDING) / TITLE_CHARACTER_WIDTH));
+  const height = (options.height ?? 160) + TITLE_LINE_HEIGHT * (lines.length - 1);
+  const captionY = 13 + TITLE_LINE_HEIGHT * lines.length;
+  const margin = { left: 34, right: 8, top: captionY + 10, bottom: 26 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const { low, high } = options;
@@ -57,13 +83,14 @@ export function histogramSvg(values: readonly number[], options: HistogramOption
   const caption = `${values.length} scored${clipped ? ` · ${clipped} outside [${low}, ${high}] counted in the end bins` : ''}`;
   return (
     `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">` +
-    `<text class="chart-title" x="${margin.left}" y="13">${escapeHtml(options.title)}</text>` +
+    `<title>${escapeHtml(options.title)}</title>` +
+    lines.map((line, i) => `<text class="chart-title" x="${HEADER_PADDING}" y="${13 + TITLE_LINE_HEIGHT * i}">${escapeHtml(line)}</text>`).join('') +
+    `<text class="caption" x="${HEADER_PADDING}" y="${captionY}">${escapeHtml(caption)}</text>` +
     `<text class="tick" x="${margin.left - 4}" y="${margin.top + 8}" text-anchor="end">${maxCount}</text>` +
     `<text class="tick" x="${margin.left - 4}" y="${margin.top + plotHeight}" text-anchor="end">0</text>` +
     `<line class="axis" x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight}"/>` +
     bars +
     xTicks +
-    `<text class="caption" x="${width - margin.right}" y="13" text-anchor="end">${escapeHtml(caption)}</text>` +
     `</svg>`
   );
 }
@@ -82,7 +109,7 @@ export const MAX_SCATTER_POINTS = 2000;
 export function densityScatterSvg(points: readonly ScatterPoint[], options: { title: string; low: number; high: number; width?: number; height?: number }): string {
   const width = options.width ?? 560;
   const height = options.height ?? 260;
-  const margin = { left: 40, right: 12, top: 22, bottom: 34 };
+  const margin = { left: 40, right: 12, top: 38, bottom: 34 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const usable = points.filter((p): p is ScatterPoint & { density: number } => p.density !== null && p.density > 0);
@@ -136,7 +163,7 @@ export function densityScatterSvg(points: readonly ScatterPoint[], options: { ti
   return (
     `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">` +
     `<text class="chart-title" x="${margin.left}" y="14">${escapeHtml(options.title)}</text>` +
-    `<text class="caption" x="${width - margin.right}" y="14" text-anchor="end">${escapeHtml(caption)}</text>` +
+    `<text class="caption" x="${margin.left}" y="${14 + TITLE_LINE_HEIGHT}">${escapeHtml(caption)}</text>` +
     xTicks.join('') +
     yTicks +
     dots +

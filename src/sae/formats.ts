@@ -24,11 +24,17 @@
  * (0 → `expansion_factor`·d_in), `activation` (`topk`), `transcode`, `skip_connection`, …; `sae.safetensors` with
  * `encoder.weight` [d_sae, d_in], `encoder.bias` [d_sae], `W_dec` [d_sae, d_in], `b_dec` [d_in]. Its encoder is
  * TopK(ReLU((x − b_dec)·encoder.weightᵀ + encoder.bias)), its decoder top_acts·W_dec + b_dec: a `topk` SAE with
- * W_enc = encoder.weightᵀ and `apply_b_dec_to_input` true.
+ * W_enc = encoder.weightᵀ and `apply_b_dec_to_input` true. Its hookpoint is the folder's name, a Hugging Face module
+ * (`h.0.mlp`), read as the TransformerLens hook point of that module's output (sae/hookpoint-names).
+ *
+ * Tensors the loader does not read are never passed over in silence: one that changes what the SAE computes is refused
+ * (a non-zero JumpReLU `threshold` or a `log_threshold` in a file whose cfg is not JumpReLU, a `scaling_factor` that is
+ * not all ones, sparsify's `W_skip`); any other is named in `warnings`. `loadSaeFolder` reads either layout.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../subject/safetensors.ts';
+import { hookPointOfModule } from './hookpoint-names.ts';
 import { logFeatureSparsity } from './metrics.ts';
 import { FileFormatError } from '../records/errors.ts';
 import {
@@ -188,6 +194,7 @@ export function loadSaeLens(directory: string, options: LoadSaeOptions = {}): Lo
     W_dec: tensorOf(file, weightsFile, 'W_dec', shapes.W_dec),
     b_dec: tensorOf(file, weightsFile, 'b_dec', shapes.b_dec),
   };
+  checkUnreadTensors(file, weightsFile, ['W_enc', 'b_enc', 'W_dec', 'b_dec'], architecture, warnings);
   if (architecture === 'topk' && cfg.rescale_acts_by_decoder_norm === true) {
     foldDecoderNorms(config, weights);
     warnings.push('rescale_acts_by_decoder_norm: decoder norms folded into the encoder (encode/decode unchanged)');
@@ -213,6 +220,13 @@ export function loadSparsify(directory: string, options: LoadSaeOptions = {}): L
   if (typeof numLatents === 'number' && Number.isInteger(numLatents) && numLatents > 0) dSae = numLatents;
   else if (numLatents === 0) dSae = dIn * positiveInteger(cfg.expansion_factor, cfgFile, 'expansion_factor');
   else throw new SaeFormatError(cfgFile, 'num_latents', `must be a non-negative integer, got ${JSON.stringify(numLatents)}`);
+  const warnings: string[] = [];
+  let hookName = options.hookName;
+  if (hookName === undefined) {
+    const moduleName = basename(resolve(directory));
+    hookName = hookPointOfModule(moduleName) ?? moduleName;
+    if (hookName !== moduleName) warnings.push(`hookpoint ${moduleName} (the folder name) read as the hook point ${hookName}`);
+  }
   const config: SaeConfig = {
     dIn,
     dSae,
@@ -220,7 +234,7 @@ export function loadSparsify(directory: string, options: LoadSaeOptions = {}): L
     k,
     applyBDecToInput: true,
     normalizeActivations: 'none',
-    hookName: options.hookName ?? basename(resolve(directory)),
+    hookName,
     modelName: options.modelName ?? 'unknown',
   };
   checkConfig(config, cfgFile);
@@ -235,7 +249,51 @@ export function loadSparsify(directory: string, options: LoadSaeOptions = {}): L
     W_dec: tensorOf(file, weightsFile, 'W_dec', [dSae, dIn]),
     b_dec: tensorOf(file, weightsFile, 'b_dec', [dIn]),
   };
-  return { config, weights, logSparsity: null, warnings: [] };
+  checkUnreadTensors(file, weightsFile, ['encoder.weight', 'encoder.bias', 'W_dec', 'b_dec'], 'topk', warnings);
+  return { config, weights, logSparsity: null, warnings };
+}
+
+/**
+ * Reads an SAE folder in either layout: SAELens when it holds `sae_weights.safetensors`, sparsify when it holds
+ * `sae.safetensors`; a folder with neither is refused, naming both.
+ */
+export function loadSaeFolder(directory: string, options: LoadSaeOptions = {}): LoadedSae {
+  if (existsSync(join(directory, saeLensFiles.weights))) return loadSaeLens(directory, options);
+  if (existsSync(join(directory, sparsifyFiles.weights))) return loadSparsify(directory, options);
+  throw new SaeFormatError(
+    directory,
+    null,
+    existsSync(directory)
+      ? `not an SAE folder: neither ${saeLensFiles.weights} (SAELens) nor ${sparsifyFiles.weights} (sparsify) is there`
+      : 'no such folder',
+  );
+}
+
+/** True when every value of the array is `value`. */
+function allEqual(data: ArrayLike<number>, value: number): boolean {
+  for (let i = 0; i < data.length; i++) if (data[i] !== value) return false;
+  return true;
+}
+
+/**
+ * Refuses the tensors of a weights file that the loader does not read but that change what the SAE computes; names
+ * the others in a warning (see the module comment).
+ */
+function checkUnreadTensors(file: SafetensorsFile, path: string, read: readonly string[], architecture: string, warnings: string[]): void {
+  const ignored: string[] = [];
+  for (const [name, tensor] of file.tensors) {
+    if (read.includes(name)) continue;
+    // A zero threshold is ReLU itself; a log-threshold always means a positive one.
+    if ((name === 'threshold' && !allEqual(tensor.data, 0)) || name === 'log_threshold') {
+      throw new SaeFormatError(path, name, `a JumpReLU threshold, but the cfg says architecture ${architecture}: JumpReLU SAEs are not supported (read as ${architecture}, every activation would change)`);
+    }
+    if (name === 'scaling_factor' && !allEqual(tensor.data, 1)) {
+      throw new SaeFormatError(path, name, 'a per-latent scaling factor that is not all ones: scaled decoding is not supported (ignored, every reconstruction would change)');
+    }
+    if (name === 'W_skip') throw new SaeFormatError(path, name, 'a skip connection: skip connections are not supported (ignored, every reconstruction would change)');
+    if (name !== 'threshold' && name !== 'scaling_factor') ignored.push(name);
+  }
+  if (ignored.length > 0) warnings.push(`${basename(path)}: tensors not read: ${ignored.join(', ')}`);
 }
 
 /** Divides each decoder row by its norm and multiplies the encoder column and bias by it (SAELens `_fold_norm_topk`). */

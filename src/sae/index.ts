@@ -23,6 +23,7 @@ export { readTrainerCheckpoint, writeTrainerCheckpoint, checkpointFiles } from '
 export * from './metrics.ts';
 export { evaluateSae } from './evaluate-sae.ts';
 export * from './formats.ts';
+export { hookPointOfModule } from './hookpoint-names.ts';
 export { createToyData, type ToyData, type ToyDataOptions } from './toy-data.ts';
 export { geometricMedian, rowMean } from './geometric-median.ts';
 export { cacheBatches, usableCacheRows, type CacheBatchOptions, type CacheBatchSource } from './cache-batches.ts';

@@ -1,6 +1,6 @@
 /**
  * @module sae/sae-model — a sparse autoencoder for inference in tfjs: encode, decode, reconstruct, batch encode to
- * host arrays, decoder-row norms (DESIGN §5; formulas in `./types.ts`).
+ * host arrays, decoder-row norms (docs/DESIGN.md §5; formulas in `./types.ts`).
  *
  * All products use the plain [N,k]·[k,n] layout (the fast one on the wasm backend, see subject/fast-ops): the encoder
  * is x·W_enc with W_enc [d_in, d_sae], the decoder f·W_dec with W_dec [d_sae, d_in], both stored as SAELens stores

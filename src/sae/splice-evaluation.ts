@@ -1,6 +1,6 @@
 /**
  * @module sae/splice-evaluation — how much of the subject model's behaviour survives when an SAE's reconstruction
- * replaces the activations at its hook point (DESIGN §5; SAELens's `get_recons_loss`).
+ * replaces the activations at its hook point (docs/DESIGN.md §5; SAELens's `get_recons_loss`).
  *
  * For each sequence three forward passes: original; the hook's activations x replaced by the reconstruction x̂;
  * and replaced by zeros (zero ablation). Over every next-token prediction counted:

@@ -1,5 +1,5 @@
 /**
- * @module sae/train-sae — trains a sparse autoencoder on a stream of activation batches (DESIGN §5).
+ * @module sae/train-sae — trains a sparse autoencoder on a stream of activation batches (docs/DESIGN.md §5).
  *
  * Losses (per batch of B rows; MSE = Σ_rows ‖x − x̂‖² / B, as SAELens):
  * - `standard`: MSE + λₜ·Σ_rows Σ_i f_i‖W_dec,i‖ / B, with λₜ ramping linearly from λ/W to λ over the first W steps

@@ -1,5 +1,5 @@
 /**
- * @module sae/types — the contract of a sparse autoencoder (DESIGN §5), in SAELens's layout and names.
+ * @module sae/types — the contract of a sparse autoencoder (docs/DESIGN.md §5), in SAELens's layout and names.
  *
  * `f = act((x·s − b_dec)·W_enc + b_enc)` (the `− b_dec` only when `applyBDecToInput`; `s` the activation scale, 1
  * unless `normalizeActivations` is `expected_average_only_in`), `x̂ = (f·W_dec + b_dec) / s`; act = ReLU (`standard`)

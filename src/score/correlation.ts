@@ -1,5 +1,5 @@
 /**
- * @module score/correlation — the reference's scores (DESIGN §4) on pooled tokens: Pearson correlation,
+ * @module score/correlation — the reference's scores (docs/DESIGN.md §4) on pooled tokens: Pearson correlation,
  * rsquared = 1 − mean((real−pred)²)/mean(real²), absdev = 1 − mean|real−pred|/mean|real|.
  */
 import { sampleCorrelation, variance } from 'simple-statistics';

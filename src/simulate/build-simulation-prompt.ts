@@ -1,5 +1,5 @@
 /**
- * @module simulate/build-simulation-prompt — the reference's all-at-once simulation prompt (DESIGN §4), extended
+ * @module simulate/build-simulation-prompt — the reference's all-at-once simulation prompt (docs/DESIGN.md §4), extended
  * to hold every record of a feature in one prompt, so one call simulates all of them.
  *
  * prompt-logprobs: a flat string whose last block lists the target tokens as `token<TAB>unknown`; we return the
@@ -63,6 +63,9 @@ function maskedRecordsBlock(recordsTokens: readonly (readonly string[])[], base:
   parts.push('\n<end>\n');
   return { text: parts.join(''), offsets };
 }
+
+/** The `<start>`…`<end>` block of records as the prompt shows them to simulate (for token budgets). */
+export const maskedRecordsText = (recordsTokens: readonly (readonly string[])[]): string => maskedRecordsBlock(recordsTokens, 0).text;
 
 /**
  * The few-shot turns (user, assistant, user, assistant, …) of a template in one mode, formatted once per template

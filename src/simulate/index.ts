@@ -7,3 +7,5 @@ export * from './read-chat-logprobs.ts';
 export * from './simulate-records.ts';
 export * from './malformed-answer-error.ts';
 export * from './read-sampled-values.ts';
+export * from './incomplete-answer-error.ts';
+export * from './plan-simulation-calls.ts';

@@ -1,8 +1,10 @@
 /**
  * @module simulate/read-chat-logprobs — expected values from a chat answer that rewrites the records as
- * `token<TAB>value` lines, read at each value token's `top_logprobs`. Models drop, merge, repeat or reorder lines:
- * answer lines are aligned to the target tokens by token text (longest common subsequence); a target token with
- * no aligned line, or whose value token carries no number alternatives, is missing (null), never 0.
+ * `token<TAB>value` lines, read at each value token's `top_logprobs`. Models drop, merge, repeat or reorder lines
+ * and whole records: the answer's `<start>` blocks are first matched to the target records (in order, by the token
+ * texts they share), then each block's lines to its record's tokens (longest common subsequence). A target token
+ * with no aligned line, or whose value token carries no number alternatives, is missing (null), never 0; a record
+ * the answer skipped is missing as a whole, never filled from another record's lines.
  */
 import type { TokenLogprob } from '../llm/types.ts';
 import { displayToken } from '../records/format-records.ts';
@@ -11,7 +13,6 @@ import { expectedValueFromTopLogprobs } from './expected-value.ts';
 interface AnswerLine {
   token: string;
   expected: number | null;
-  record: number;
 }
 
 /** Start offsets of the tokens in the text their strings spell (`starts[i]` for token i), for binary search. */
@@ -43,17 +44,20 @@ function expectedAt(tokens: readonly TokenLogprob[], starts: readonly number[], 
 /** How a line's value is read: from the value text and its character offset in the completion. */
 export type AnswerValueReader = (valueText: string, valueOffset: number) => number | null;
 
-/** Parses the answer into lines with their record number (count of `<start>` seen). */
-function parseAnswer(completion: string, valueOf: AnswerValueReader): AnswerLine[] {
-  const lines: AnswerLine[] = [];
-  let record = -1;
+/**
+ * Parses the answer into blocks of lines: a block starts at each `<start>` line; lines before the first `<start>`
+ * form a block of their own.
+ */
+function parseAnswer(completion: string, valueOf: AnswerValueReader): AnswerLine[][] {
+  const blocks: AnswerLine[][] = [];
+  let current: AnswerLine[] | undefined;
   let offset = 0;
   for (const line of completion.split('\n')) {
     const start = offset;
     offset += line.length + 1;
     const trimmed = line.trim();
     if (trimmed === '<start>') {
-      record += 1;
+      blocks.push((current = []));
       continue;
     }
     if (trimmed === '<end>' || trimmed === '') continue;
@@ -61,9 +65,10 @@ function parseAnswer(completion: string, valueOf: AnswerValueReader): AnswerLine
     if (tab < 0) continue;
     if (!/^\s*(?:[0-9]|10)\s*$/.test(line.slice(tab + 1))) continue;
     const valueOffset = start + tab + 1 + (line.slice(tab + 1).length - line.slice(tab + 1).trimStart().length);
-    lines.push({ token: line.slice(0, tab), expected: valueOf(line.slice(tab + 1).trim(), valueOffset), record: Math.max(record, 0) });
+    if (!current) blocks.push((current = []));
+    current.push({ token: line.slice(0, tab), expected: valueOf(line.slice(tab + 1).trim(), valueOffset) });
   }
-  return lines;
+  return blocks;
 }
 
 /**
@@ -118,32 +123,74 @@ export function readChatLogprobs(
   return readAnswerValues(tokens.map((token) => token.token).join(''), targets, (_text, offset) => expectedAt(tokens, starts, offset));
 }
 
+/** Token texts two sequences share, counted with multiplicity (how alike an answer block and a target record are). */
+function sharedTokenCount(targets: readonly string[], answers: readonly AnswerLine[]): number {
+  const counts = new Map<string, number>();
+  for (const token of targets) counts.set(token.trim(), (counts.get(token.trim()) ?? 0) + 1);
+  let shared = 0;
+  for (const line of answers) {
+    const left = counts.get(line.token.trim()) ?? 0;
+    if (left > 0) {
+      shared += 1;
+      counts.set(line.token.trim(), left - 1);
+    }
+  }
+  return shared;
+}
+
+/**
+ * For each target record, the index of the answer block that answers it, or -1. As many blocks as records: paired
+ * by position. Otherwise blocks and records are paired in order, maximizing the token texts each pair shares; a
+ * block answers a record only if they share at least half the tokens of the shorter of the two (windows of common
+ * words share a few, never most).
+ */
+function matchBlocks(targets: readonly (readonly string[])[], blocks: readonly AnswerLine[][]): number[] {
+  const n = targets.length;
+  const m = blocks.length;
+  if (n === m) return targets.map((_, i) => i); // one block per record: paired by position
+  const similarity = targets.map((target) =>
+    blocks.map((block) => {
+      const shared = sharedTokenCount(target, block);
+      return shared > 0 && 2 * shared >= Math.min(target.length, block.length) ? shared : 0;
+    }),
+  );
+  const best = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      const pair = similarity[i]![j]! > 0 ? best[i + 1]![j + 1]! + similarity[i]![j]! : 0;
+      best[i]![j] = Math.max(pair, best[i + 1]![j]!, best[i]![j + 1]!);
+    }
+  }
+  const result = new Array<number>(n).fill(-1);
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    const score = similarity[i]![j]!;
+    if (score > 0 && best[i]![j] === best[i + 1]![j + 1]! + score) {
+      result[i] = j;
+      i += 1;
+      j += 1;
+    } else if (best[i + 1]![j]! >= best[i]![j + 1]!) i += 1;
+    else j += 1;
+  }
+  return result;
+}
+
 /**
  * Per target record, per token: the value `valueOf` reads from the aligned answer line, or null where no line
- * aligns (shared by chat-logprob and sampled simulation).
+ * aligns (shared by chat-logprob and sampled simulation). Lines are aligned only within the answer block matched to
+ * the record, so a value never moves from one record to another.
  */
 export function readAnswerValues(
   completion: string,
   targets: readonly (readonly string[])[],
   valueOf: AnswerValueReader,
 ): (number | null)[][] {
-  const lines = parseAnswer(completion, valueOf);
-  const recordCount = lines.length === 0 ? 0 : Math.max(...lines.map((line) => line.record)) + 1;
+  const blocks = parseAnswer(completion, valueOf);
   const shown = targets.map((record) => record.map(displayToken));
-  if (recordCount === targets.length) {
-    // One answer record per target record: align each pair, so a dropped line cannot shift later records.
-    return shown.map((targetTokens, r) => {
-      const answer = lines.filter((line) => line.record === r);
-      return align(targetTokens, answer.map((line) => line.token)).map((j) => (j < 0 ? null : answer[j]!.expected));
-    });
-  }
-  const flatTargets = shown.flat();
-  const matched = align(flatTargets, lines.map((line) => line.token));
-  let k = 0;
-  return shown.map((record) =>
-    record.map(() => {
-      const j = matched[k++]!;
-      return j < 0 ? null : lines[j]!.expected;
-    }),
-  );
+  const blockOf = matchBlocks(shown, blocks);
+  return shown.map((targetTokens, r) => {
+    const answer = blockOf[r]! < 0 ? [] : blocks[blockOf[r]!]!;
+    return align(targetTokens, answer.map((line) => line.token)).map((j) => (j < 0 ? null : answer[j]!.expected));
+  });
 }

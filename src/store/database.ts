@@ -1,47 +1,140 @@
 /**
- * @module store/database — opens the SQLite file (WAL, foreign keys), applies migrations, and closes cleanly.
+ * @module store/database — opens the SQLite file (WAL, foreign keys), applies migrations, and closes cleanly; or
+ * opens it read-only for the commands that only read (no file created, nothing written, no migration).
  * Path: `--db`, else `AUTOINTERP_DB`, else `autointerp.db` in the working directory.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { migrations } from './migrations.ts';
 
 export type SqliteDatabase = Database.Database;
 
+// Read-only opening falls back to a `file:…?immutable=1` URI (openReadOnly); SQLite reads URIs only when configured
+// to, and better-sqlite3 configures it from this variable once, when its native addon loads (at the first database).
+process.env.SQLITE_USE_URI ??= '1';
+
 export const DEFAULT_DATABASE_FILE = 'autointerp.db';
+
+/** How long a connection waits for another process's write lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+/** A database that cannot be opened as asked; the message names the file. */
+export class DatabaseOpenError extends Error {
+  override readonly name = 'DatabaseOpenError';
+}
+
+export interface OpenDatabaseOptions {
+  /** Open read-only: the file must exist and be an autointerp database of this schema version; nothing is written. */
+  readonly?: boolean;
+  /** Refuse a missing file instead of creating it (read-only opening implies it). */
+  mustExist?: boolean;
+}
 
 /** The database path a command should use: explicit option, then AUTOINTERP_DB, then ./autointerp.db. */
 export function resolveDatabasePath(explicit?: string): string {
-  return explicit ?? process.env.AUTOINTERP_DB ?? DEFAULT_DATABASE_FILE;
+  return explicit || process.env.AUTOINTERP_DB || DEFAULT_DATABASE_FILE;
 }
 
-/** Applies pending migrations, each in its own transaction. Refuses a database newer than this code. */
+/**
+ * Applies pending migrations in one `BEGIN IMMEDIATE` transaction, reading `user_version` again once the write lock
+ * is held: of several processes opening a new database at once, one migrates and the others find it done. Refuses
+ * a database newer than this code.
+ */
 export function migrate(db: SqliteDatabase): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new Error(`database schema version ${current} is newer than this autointerp (${migrations.length}); upgrade autointerp`);
-  }
-  for (let version = current; version < migrations.length; version++) {
-    db.transaction(() => {
+  const refuseNewer = (version: number) => {
+    if (version > migrations.length) {
+      throw new Error(`database schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`);
+    }
+  };
+  const before = db.pragma('user_version', { simple: true }) as number;
+  refuseNewer(before);
+  if (before === migrations.length) return;
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    refuseNewer(current);
+    for (let version = current; version < migrations.length; version++) {
       const migration = migrations[version]!;
       if (typeof migration === 'string') db.exec(migration);
       else migration(db);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
+    }
+    db.pragma(`user_version = ${migrations.length}`);
+  }).immediate();
 }
 
-export function openDatabase(path: string): SqliteDatabase {
+/** Opens (creating and migrating where needed) the database at `path`; `readonly` opens it for reading only. */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
+  if (options.readonly) return openReadOnly(path);
+  if (options.mustExist && path !== ':memory:' && !existsSync(path)) throw new DatabaseOpenError(`no database at ${path}`);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  // Checkpoint the WAL every ~40 MB instead of every ~4 MB: a run writes one transaction per feature, and frequent
-  // checkpoints copy the same index pages over and over (measured: ~0.2 ms less per feature).
-  db.pragma('wal_autocheckpoint = 10000');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+  let db: SqliteDatabase;
+  try {
+    db = new Database(path);
+  } catch (error) {
+    throw new DatabaseOpenError(`cannot open database ${path}: ${(error as Error).message}`);
+  }
+  try {
+    // First, so that every statement below waits for a process that holds the lock (e.g. one migrating).
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    // Checkpoint the WAL every ~40 MB instead of every ~4 MB: a run writes one transaction per feature, and frequent
+    // checkpoints copy the same index pages over and over (measured: ~0.2 ms less per feature).
+    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    // e.g. "attempt to write a readonly database": name the file (commands that only read open it read-only)
+    throw new DatabaseOpenError(`cannot open database ${path} for writing: ${(error as Error).message}`);
+  }
   return db;
+}
+
+/**
+ * Read-only: never creates the file or writes to it (leaderboard, report, export, compare, regress work on databases
+ * the user may not write, e.g. a shared results file). The schema must be this code's: a database with pending
+ * migrations is upgraded by a command that writes (`autointerp run`, `tag`, `merge`).
+ */
+function openReadOnly(path: string): SqliteDatabase {
+  if (!existsSync(path)) throw new DatabaseOpenError(`no database at ${path}`);
+  if (!statSync(path).isFile()) throw new DatabaseOpenError(`${path} is not a database file`);
+  let db: SqliteDatabase;
+  let version: number;
+  try {
+    ({ db, version } = openReadingVersion(path));
+  } catch (error) {
+    // A WAL database in a folder this process cannot write, with no -shm file beside it (closed cleanly, e.g. on
+    // read-only media): SQLite reads it only as immutable (nobody writes it meanwhile: nobody can).
+    if ((error as { code?: string }).code !== 'SQLITE_CANTOPEN') throw new DatabaseOpenError(`cannot read database ${path}: ${(error as Error).message}`);
+    try {
+      ({ db, version } = openReadingVersion(`${pathToFileURL(resolve(path)).href}?immutable=1`));
+    } catch {
+      throw new DatabaseOpenError(`cannot read database ${path}: ${(error as Error).message} (a WAL database in a folder that cannot be written needs its -shm file)`);
+    }
+  }
+  let refusal: string | undefined;
+  if (version === 0) refusal = `${path} is not an autointerp database (no schema)`;
+  else if (version > migrations.length) refusal = `database ${path} has schema version ${version}, newer than this autointerp (${migrations.length}); upgrade autointerp`;
+  else if (version < migrations.length) {
+    refusal = `database ${path} has schema version ${version}, older than this autointerp (${migrations.length}); upgrade it with a command that writes (e.g. \`autointerp tag\`) where the file is writable`;
+  }
+  if (refusal) {
+    db.close();
+    throw new DatabaseOpenError(refusal);
+  }
+  return db;
+}
+
+/** Opens read-only and reads the schema version (the first read is where SQLite finds it cannot open the file). */
+function openReadingVersion(location: string): { db: SqliteDatabase; version: number } {
+  const db = new Database(location, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return { db, version: db.pragma('user_version', { simple: true }) as number };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }

@@ -4,3 +4,4 @@ export * from './result-store.ts';
 export * from './batch-store.ts';
 export * from './sae-store.ts';
 export * from './merge.ts';
+export * from './run-lease.ts';

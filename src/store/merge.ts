@@ -5,7 +5,7 @@
  *
  * Shards of one logical run: runs whose stored config has `shard: {index, count}` and that agree on
  *   - the config apart from `shard.index`, the execution options a resume may change (`operationalConfigKeys`:
- *     concurrency, rate limits, retries, cache, budget, batch) and the records path `source` (shards may run on
+ *     concurrency, rate limits, retries, cache, budget, batch, the server's `baseUrl`) and the records path `source` (shards may run on
  *     machines that keep the records at different paths), so `shard.count`, `limit`, models, prompts and splits
  *     must match;
  *   - the source digest (the records themselves; when a run has none, the records path must match instead);

@@ -1,5 +1,5 @@
 /**
- * @module store/migrations — the SQLite schema (DESIGN §7), versioned with PRAGMA user_version. A migration is
+ * @module store/migrations — the SQLite schema (docs/DESIGN.md §7), versioned with PRAGMA user_version. A migration is
  * appended, never edited; the database records which ones it has. A migration is SQL, or a function for the data
  * conversions SQL cannot express.
  */
@@ -187,4 +187,23 @@ export const migrations: readonly Migration[] = [
     db.exec(`UPDATE records SET activations = autointerp_float32_column(activations) WHERE typeof(activations) = 'text'`);
     db.exec(`UPDATE simulations SET expected = autointerp_float32_column(expected) WHERE typeof(expected) = 'text'`);
   },
+  // 7: which process holds a run while it runs (store/run-lease): a second `run --resume` of it is refused, a stale
+  // holder (its process gone, or no heartbeat for the lease's time to live) is taken over.
+  `
+  CREATE TABLE run_leases (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+    holder TEXT NOT NULL,            -- a random token of the holding invocation
+    host TEXT NOT NULL,              -- os.hostname() of the holder
+    pid INTEGER NOT NULL,            -- its process id on that host
+    acquired_at INTEGER NOT NULL,    -- Unix time in milliseconds
+    heartbeat_at INTEGER NOT NULL    -- Unix ms, renewed while the run goes on; older than the time to live = stale
+  );
+  `,
+  // 8: the simulation protocol beside the mode: how many of a feature's records one simulation call held (null: all
+  // of them, split only where the simulator's context required; 1: the reference's one record a prompt). Leaderboards
+  // never pool rows of different protocols.
+  `
+  ALTER TABLE simulations ADD COLUMN records_per_call INTEGER;
+  ALTER TABLE scores ADD COLUMN records_per_call INTEGER;
+  `,
 ];

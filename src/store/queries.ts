@@ -104,13 +104,23 @@ export function scoreKindsOfRun(db: SqliteDatabase, runId: number): string[] {
   return (db.prepare('SELECT DISTINCT kind FROM scores WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string }[]).map((r) => r.kind);
 }
 
-/** Distinct simulation modes of a run's scores (null = features that were not simulated are left out). */
+/** How simulations were made, as leaderboards show it: the mode, and the records per call unless all (null). */
+export const simulationProtocolLabel = (mode: string, recordsPerCall: number | null | undefined): string =>
+  recordsPerCall === null || recordsPerCall === undefined ? mode : `${mode} · ${recordsPerCall}/call`;
+
+/**
+ * Distinct simulation modes of a run's scores, with their protocol where it is not all records in one call
+ * (simulationProtocolLabel; features that were not simulated are left out).
+ */
 export function simulationModesOfRun(db: SqliteDatabase, runId: number): string[] {
   return (
-    db.prepare('SELECT DISTINCT simulation_mode AS mode FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL ORDER BY mode').all(runId) as {
-      mode: string;
-    }[]
-  ).map((r) => r.mode);
+    db
+      .prepare(
+        `SELECT DISTINCT simulation_mode AS mode, records_per_call AS recordsPerCall FROM scores
+         WHERE run_id = ? AND simulation_mode IS NOT NULL ORDER BY mode, records_per_call`,
+      )
+      .all(runId) as { mode: string; recordsPerCall: number | null }[]
+  ).map((r) => simulationProtocolLabel(r.mode, r.recordsPerCall));
 }
 
 /** Distinct simulators named in a run's simulations (normally only the run's simulator). */
@@ -127,6 +137,8 @@ export interface FeatureScoreRow extends StoredFeatureId {
   value: number | null;
   reason: string | null;
   simulationMode: string | null;
+  /** The simulation protocol: records per call (null: all of a feature's records in one call, or not simulated). */
+  recordsPerCall: number | null;
   nTokens: number;
   explanation: string | null;
 }
@@ -136,7 +148,7 @@ export function featureScoresOfRun(db: SqliteDatabase, runId: number, scoreKind:
   return db
     .prepare(
       `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, s.value, s.reason,
-              s.simulation_mode AS simulationMode, s.n_tokens AS nTokens, e.text AS explanation
+              s.simulation_mode AS simulationMode, s.records_per_call AS recordsPerCall, s.n_tokens AS nTokens, e.text AS explanation
        FROM scores s JOIN features f ON f.id = s.feature_id LEFT JOIN explanations e ON e.id = s.explanation_id
        WHERE s.run_id = ? AND s.kind = ?
        ORDER BY f.id`,

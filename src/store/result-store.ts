@@ -69,7 +69,8 @@ export interface ScoredFeatureResult {
   feature: FeatureRecord;
   records: StoredRecord[];
   explanation: { text: string; explainer: string; promptVersion: string; isBaseline: boolean };
-  simulation: { simulator: string; mode: StoredSimulationMode; promptVersion: string };
+  /** `recordsPerCall`: the protocol, records of the feature per simulation call (null: all, within the context). */
+  simulation: { simulator: string; mode: StoredSimulationMode; promptVersion: string; recordsPerCall?: number | null };
   scores: StoredScore[];
 }
 
@@ -220,14 +221,14 @@ export class ResultStore {
           .lastInsertRowid,
       );
       const insertSimulation = this.sql(
-        `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected, records_per_call) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       result.records.forEach((record, i) => {
         if (record.expected) {
-          insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, encodeFloat32Column(record.expected));
+          insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, encodeFloat32Column(record.expected), result.simulation.recordsPerCall ?? null);
         }
       });
-      this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores);
+      this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores, result.simulation.recordsPerCall ?? null);
     } else if (result.scores) {
       this.insertScores(runId, featureId, null, null, result.scores);
     }
@@ -248,10 +249,11 @@ export class ResultStore {
     explanationId: number | null,
     mode: StoredSimulationMode | null,
     scores: readonly StoredScore[],
+    recordsPerCall: number | null = null,
   ): void {
     const insert = this.sql(
-      `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode, records_per_call)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const score of scores) {
       // Never NaN or Infinity in the database: a non-finite value is stored as null with the reason.
@@ -259,7 +261,7 @@ export class ResultStore {
       const value = finite ? score.value : null;
       const reason = finite ? score.reason : `not finite (${score.value})`;
       if (value === null && !reason) throw new Error(`score ${score.kind}: a null score needs a reason`);
-      insert.run(runId, featureId, explanationId, score.kind, value, reason, score.nTokens, score.nMissing, mode);
+      insert.run(runId, featureId, explanationId, score.kind, value, reason, score.nTokens, score.nMissing, mode, recordsPerCall);
     }
   }
 

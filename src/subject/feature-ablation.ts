@@ -1,5 +1,5 @@
 /**
- * @module subject/feature-ablation — the forward passes behind the ablation score (score/ablation.ts, DESIGN §4):
+ * @module subject/feature-ablation — the forward passes behind the ablation score (score/ablation.ts, docs/DESIGN.md §4):
  * for each record, the subject model runs on `contextIds ++ tokenIds` three times — original; the feature set to the
  * calibrated simulated activations at the window positions; set to its mean there — and the Jensen–Shannon
  * divergence JSD(p_orig, p_patched) of the next-token distributions is taken at every window position.
@@ -14,9 +14,10 @@
  * so a perfect simulation scores 1.
  *
  * Records of equal total length run together, as many rows per forward pass as keep the logits at or below
- * `maxLogitsPerBatch` floats (at least one row). The JSDs are computed on the backend in float32 with the stable
- * per-entry form of score/ablation.ts (identical distributions give exactly 0), and only one number per window
- * position comes back: reading [positions × V] logits back and taking the JSDs on the host cost ~10× more.
+ * `maxLogitsPerBatch` floats (at least one row). The JSDs are computed on the backend in float32 by a form that
+ * keeps full relative precision however small they are (`jensenShannonRows`; identical distributions give exactly
+ * 0), and only one number per window position comes back: reading [positions × V] logits back and taking the JSDs on
+ * the host cost ~10× more. The sums over positions are float64, on the host (score/ablation.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SparseAutoencoder } from '../sae/sae-model.ts';
@@ -161,19 +162,38 @@ function checkRecord(record: AblationRecord, index: number, nPositions: number):
   if (length > nPositions) throw new RangeError(`${where} has ${length} tokens with its context; the model's context is ${nPositions}`);
 }
 
+/** Below this gap δ between two log-probabilities an entry's JSD term comes from the series, above from the closed form. */
+const seriesBelowGap = 0.5;
+/** Coefficients 1/(k(2k − 1)) of φ(t) = Σ_k t^{2k}/(k(2k − 1)), k = 1…6 (the 7th term is < 1e-8 of φ at the switch). */
+const seriesCoefficients = [1, 2, 3, 4, 5, 6].map((k) => 1 / (k * (2 * k - 1)));
+/** Gaps are clipped here: e^−80 is a normal float32, so a −∞ log-probability gives ln 2 and not 0·∞ = NaN. */
+const maxGap = 80;
+
 /**
- * JSD (nats) between the rows of two log-probability matrices [N, V], per row [N], on the backend in float32, by
- * score/ablation.ts's stable form: per entry, with δ = |a − b| and h = max(a, b), `e^h·(ln 2 − L) + e^(h−δ)·(ln 2 −
- * L − δ)` with L = log(1 + e^−δ); entries with δ = 0 contribute exactly 0 (so equal rows give exactly 0).
+ * JSD (nats) between the rows of two log-probability matrices [N, V], per row [N], on the backend in float32.
+ *
+ * Per entry, with p ≥ q the two probabilities, δ = ln p − ln q, m = (p + q)/2 and t = (p − q)/(p + q) = tanh(δ/2):
+ * `p·ln(p/m) + q·ln(q/m) = m·φ(t)` with `φ(t) = (1 + t)·ln(1 + t) + (1 − t)·ln(1 − t) = Σ_k t^{2k}/(k(2k − 1))`, so
+ * `JSD = ¼·Σ_v 2m_v·φ(t_v)`. For δ < 0.5, φ comes from its series (positive terms, no cancellation); above, from the
+ * closed form `φ = 2 ln 2 − 2·log(1 + e^−δ) − 2δ·e^−δ/(1 + e^−δ)`. The closed form alone (the earlier code) loses
+ * everything to float32 cancellation when δ is small: ln 2 − log(1 + e^−δ) ≈ δ/2 carries an absolute error of
+ * ~6e-8, against a term of δ²/8, so rows whose JSD is below ~1e-7 nats came out wrong by tens of percent (issue 13:
+ * an ablation score of 0.584 for an exact 0.696); wasm's Log1p is log(1 + x), which rules out log1p-based fixes.
+ * Now each row's JSD is within a few 1e-6 of the float64 value on the same inputs, at every size; every term is
+ * ≥ 0, so the float32 sum over the vocabulary loses no more than its rounding. Entries with δ = 0 contribute exactly
+ * 0 (equal rows give exactly 0).
  */
 export function jensenShannonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
-    const gap = tf.abs(tf.sub(a, b));
-    const high = tf.exp(tf.maximum(a, b));
+    const gap = tf.minimum(tf.abs(tf.sub(a, b)), maxGap);
     const ratio = tf.exp(tf.neg(gap));
-    const shared = tf.sub(Math.LN2, tf.log1p(ratio));
-    const terms = tf.add(tf.mul(high, shared), tf.mul(tf.mul(high, ratio), tf.sub(shared, gap)));
-    return tf.relu(tf.div(tf.sum(tf.mul(terms, tf.sign(gap)), 1), 2)) as tf.Tensor1D;
+    const twiceMidpoint = tf.mul(tf.exp(tf.maximum(a, b)), tf.add(1, ratio));
+    const tSquared = tf.square(tf.tanh(tf.div(gap, 2)));
+    let series: tf.Tensor = tf.mul(tSquared, seriesCoefficients.at(-1)!);
+    for (const coefficient of seriesCoefficients.slice(0, -1).reverse()) series = tf.mul(tSquared, tf.add(coefficient, series));
+    const closed = tf.sub(tf.sub(2 * Math.LN2, tf.mul(2, tf.log1p(ratio))), tf.div(tf.mul(tf.mul(2, ratio), gap), tf.add(1, ratio)));
+    const phi = tf.where(tf.less(gap, seriesBelowGap), series, closed);
+    return tf.div(tf.sum(tf.mul(twiceMidpoint, phi), 1), 4) as tf.Tensor1D;
   });
 }
 

@@ -321,7 +321,13 @@ export class Gpt2Model {
       const patternHook = hooks[`${p}.attn.hook_pattern`];
       if (patternHook) {
         const replaced = patternHook(pattern, `${p}.attn.hook_pattern`);
-        if (replaced) pattern = replaced as tf.Tensor4D;
+        if (replaced) {
+          // Checked like the other hook points: a [1, H, T, T] pattern would otherwise broadcast over the batch.
+          if (replaced.shape.join() !== pattern.shape.join()) {
+            throw new Error(`hook ${p}.attn.hook_pattern returned shape [${replaced.shape}], expected [${pattern.shape}]`);
+          }
+          pattern = replaced as tf.Tensor4D;
+        }
       }
       if (stopAt === `${p}.attn.hook_pattern`) throw new StopForward();
       const z = tf.reshape(tf.transpose(matMul(pattern, v4), [0, 2, 1, 3]), [n, d]) as tf.Tensor2D;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -89,9 +89,46 @@ describe('autointerp CLI', () => {
     const result = cli(['run', '--records', bad, '--db', db, '--no-progress']);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toEqual([`autointerp: ${bad} (line 1, top[0]): tokens and activations differ in length`]);
-    const database = new Database(db, { readonly: true });
-    expect(database.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
+    expect(existsSync(db)).toBe(false); // not even an empty database file
+  });
+
+  it('names the flag in a bad value, a records path that is no file, and an output folder that does not exist (exit 2, nothing created)', () => {
+    const db = join(directory, 'refused.db');
+    const rpm = cli(['run', '--rpm', '-1', '--db', db]);
+    expect(rpm).toMatchObject({ code: 2, stderr: 'autointerp: --rpm: expected a positive number, got "-1"\n' });
+    const device = cli(['run', '--records', '/dev/null', '--db', db, '--no-progress']);
+    expect(device.code).toBe(2);
+    expect(device.stderr).toMatch(/^autointerp: \/dev\/null: not a regular file or directory/);
+    const report = cli(['report', '--out', join(directory, 'no', 'such', 'r.html'), '--db', db]);
+    expect(report).toMatchObject({ code: 2, stderr: `autointerp: --out: the folder ${join(directory, 'no', 'such')} does not exist (create it first)\n` });
+    expect(existsSync(join(directory, 'no'))).toBe(false);
+  });
+
+  it('resumes `--resume latest`, as every command that takes a run accepts latest', () => {
+    const db = join(directory, 'latest.db');
+    const records = join(directory, 'two.jsonl');
+    const feature = (index: number) =>
+      `{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": ${index}}, "top": [{"tokens": ["a", " cat", "b"], "activations": [0, 5, 0]}, {"tokens": [" cat", "x"], "activations": [4, 0]}, {"tokens": ["y", " cat"], "activations": [0, 3]}], "random": [{"tokens": ["c", "d"], "activations": [0, 0]}], "stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 5, "density": 0.1}}`;
+    writeFileSync(records, `${feature(0)}\n${feature(1)}\n`);
+    const first = cli(['run', '--records', records, '--no-ablation', '--no-progress', '--db', db]);
+    expect(first.code, first.stderr).toBe(0);
+    const database = new Database(db);
+    database.prepare("UPDATE runs SET status = 'interrupted'").run(); // as a Ctrl+C leaves it
     database.close();
+    const resumed = cli(['run', '--resume', 'latest', '--no-progress', '--db', db]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/^run 1 \(resumed\): 2 features, 2 already done/m);
+  });
+
+  it('prints a token holding an escape sequence (OSC 52, a clipboard write) escaped, never raw', () => {
+    const records = join(directory, 'osc52.jsonl');
+    const token = '\u001b]52;c;cm0gLXJmIH4=\u0007';
+    const stats = '"stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 5, "density": 0.1}';
+    writeFileSync(records, `{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": 0}, "top": [{"tokens": ["a", ${JSON.stringify(token)}], "activations": [0, 5]}], "random": [], ${stats}}\n`);
+    const explained = cli(['explain', '--records', records]);
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/\\x1b\]52;c;.*\\x07/);
+    expect(explained.stdout).not.toMatch(/[\u001b\u0007]/);
   });
 
   it('rejects unknown options and providers with exit code 2', () => {

@@ -45,9 +45,22 @@ describe('autointerp train-sae / sae-metrics', () => {
     const again = cli(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already holds an SAE/);
+    // sae-metrics never writes into the SAE folder (issue 15 item 5: it dirtied the embedded data/sae/* under git): its
+    // metrics JSON goes beside the database, or to --metrics-out; with nothing to measure it refuses.
+    const folderMetrics = readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8');
+    const nothing = cli(['sae-metrics', 'sae-1x', '--db', 'nothing.db', '--backend', 'wasm']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/^autointerp: sae-metrics: nothing to measure without --eval-cache <dir>/);
+    expect(existsSync(join(directory, 'nothing.db'))).toBe(false);
+    const nowhere = cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--metrics-out', 'no/such/folder/m.json', '--backend', 'wasm']);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/--metrics-out no\/such\/folder\/m\.json: the folder .* does not exist/);
     const measured = cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--eval-tokens', '500', '--no-splice', '--name', 'renamed', '--db', 'sae.db', '--backend', 'wasm']);
     expect(measured.code, measured.stderr).toBe(0);
     expect(measured.stdout).not.toMatch(/CE loss recovered/);
+    expect(readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8')).toBe(folderMetrics);
+    expect(measured.stderr).toContain(`wrote the metrics to ${join(directory, 'renamed.metrics.json')}`);
+    expect(JSON.parse(readFileSync(join(directory, 'renamed.metrics.json'), 'utf8'))).toMatchObject({ name: 'renamed', cache: { tokens: expect.any(Number), metrics: { l0: expect.any(Number) } } });
     const db2 = openDatabase(join(directory, 'sae.db'));
     expect(new SaeStore(db2).listSaes().map((sae) => sae.name)).toEqual(['renamed', 'sae-1x']);
     db2.close();

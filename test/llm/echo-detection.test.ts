@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEchoSupport } from '../../src/llm/echo-support.ts';
+import { createEchoSupport, refusesEcho } from '../../src/llm/echo-support.ts';
 import { startFakeLlmServer, type FakeLlmServer, type FakeLlmServerOptions } from '../../src/llm/fake-server/fake-llm-server.ts';
-import { createOpenAiCompatibleProvider } from '../../src/llm/openai-compatible-provider.ts';
+import { createOpenAiCompatibleProvider, withServerMessage } from '../../src/llm/openai-compatible-provider.ts';
 import { LlmCallError, type EchoEvidence } from '../../src/llm/types.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { MalformedAnswerError } from '../../src/simulate/malformed-answer-error.ts';
@@ -154,6 +154,53 @@ describe('simulateRecords against servers with and without echo', () => {
     const third = await simulateRecords(provider, 'the token "cat"', records);
     expect(third.mode).toBe('prompt-logprobs');
     expect(provider.capabilities.echoSupport?.known).toEqual({ supported: true });
+  });
+});
+
+describe('only an answer that shows echo refused turns echo off (issue 13, item 4)', () => {
+  const refusal = (status: number, message: string) =>
+    new LlmCallError(`openai-compatible:m: HTTP ${status} from http://127.0.0.1:1/v1/completions: ${status} ${message}`, {
+      status,
+      url: 'http://127.0.0.1:1/v1/completions',
+      retryable: false,
+    });
+
+  it('refusesEcho: an endpoint not served, or a 400/422 naming echo; not a 400 for another reason', () => {
+    expect(refusesEcho(refusal(400, 'Unsupported param: echo'))).toBe(true);
+    expect(refusesEcho(refusal(400, 'Only no echo is supported'))).toBe(true);
+    expect(refusesEcho(refusal(422, 'echo: extra inputs are not permitted'))).toBe(true);
+    expect(refusesEcho(refusal(404, 'Not Found'))).toBe(true);
+    expect(refusesEcho(refusal(501, 'Not Implemented'))).toBe(true);
+    expect(refusesEcho(refusal(400, "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens"))).toBe(false);
+    expect(refusesEcho(refusal(400, 'status code (no body)'))).toBe(false);
+    expect(refusesEcho(refusal(503, 'echo is busy'))).toBe(false);
+  });
+
+  it("error bodies in other shapes than OpenAI's keep the server's message (not \"400 status code (no body)\")", () => {
+    expect(withServerMessage({ object: 'error', message: 'too long', code: 400 })).toEqual({ error: { object: 'error', message: 'too long', code: 400 } });
+    expect(withServerMessage({ detail: 'Not Found' })).toEqual({ error: { detail: 'Not Found', message: 'Not Found' } });
+    expect(withServerMessage({ error: { message: 'as OpenAI' } })).toEqual({ error: { message: 'as OpenAI' } });
+    expect(withServerMessage(undefined)).toBeUndefined();
+  });
+
+  it("a context-length 400 on the first prompt-logprob call fails that simulation with the server's message; echo stays on", async () => {
+    let completions = 0;
+    const fake = await server({
+      intercept: async (context, next) => {
+        if (context.request.path !== '/v1/completions' || ++completions > 1) return next();
+        // vLLM's error shape: no "error" object, the message at the top level.
+        const body = { object: 'error', message: "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens in the messages.", type: 'BadRequestError', param: null, code: 400 };
+        return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+      },
+    });
+    const provider = createOpenAiCompatibleProvider({ model: 'm', baseURL: fake.url });
+    const first = simulateRecords(provider, 'the token "cat"', records);
+    await expect(first).rejects.toThrow(/HTTP 400 .*maximum context length is 8192 tokens/);
+    expect(provider.capabilities.echoSupport?.known).toBeUndefined();
+    const second = await simulateRecords(provider, 'the token "cat"', records);
+    expect(second.mode).toBe('prompt-logprobs');
+    expect(provider.capabilities.echoSupport?.known).toEqual({ supported: true });
+    expect(countPosts(fake, '/v1/chat/completions')).toBe(0);
   });
 });
 

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { createAnthropicProvider } from '../../src/llm/anthropic-provider.ts';
 import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
+import { createOpenAiCompatibleProvider } from '../../src/llm/openai-compatible-provider.ts';
 import { createPriceTable, loadPriceTable } from '../../src/llm/price-table.ts';
 import { RateLimiter, withRateLimit } from '../../src/llm/rate-limiter.ts';
 import { createReliableProvider } from '../../src/llm/reliable-provider.ts';
@@ -7,6 +10,7 @@ import { cacheKey, createMemoryResponseCache, createSqliteResponseCache, withCac
 import { backoffDelay, RetryError, withRetry } from '../../src/llm/retry.ts';
 import { LlmCallError } from '../../src/llm/types.ts';
 import { openDatabase } from '../../src/store/database.ts';
+import { createVirtualClock } from '../helpers/virtual-clock.ts';
 
 const failing = (status: number, retryAfterMs?: number) =>
   new LlmCallError(`HTTP ${status}`, { status, retryable: status === 429 || status >= 500, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
@@ -72,17 +76,18 @@ describe('retry', () => {
 
 describe('rate limiter', () => {
   it('never admits more than the limit in any window, with a fake clock', async () => {
-    let clock = 0;
-    const limiter = new RateLimiter({ requestsPerMinute: 5, windowMs: 1000, now: () => clock });
+    const clock = createVirtualClock();
+    const limiter = new RateLimiter({ requestsPerMinute: 5, windowMs: 1000, now: clock.now, sleep: clock.sleep });
     const admitted: number[] = [];
     const provider = withRateLimit(
-      createMockProvider({ respond: () => (admitted.push(clock), textResult('ok')) }),
+      createMockProvider({ respond: async () => (admitted.push(clock.now()), await clock.sleep(50), textResult('ok')) }),
       limiter,
     );
-    const ticker = setInterval(() => (clock += 50), 1);
-    await Promise.all(Array.from({ length: 12 }, () => provider.complete(request)));
-    clearInterval(ticker);
+    await clock.run(Promise.all(Array.from({ length: 12 }, () => provider.complete(request))));
+    expect(admitted).toHaveLength(12);
     for (const start of admitted) expect(admitted.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(5);
+    // and it is not slower than it must be: 12 requests at 5 a window take three windows
+    expect(Math.max(...admitted)).toBeLessThan(2 * (1000 + 50) + 10);
   });
 
   it('holds concurrency and counts tokens per window (estimate, then real usage)', async () => {
@@ -115,11 +120,52 @@ describe('rate limiter', () => {
 
 describe('response cache', () => {
   it('keys on provider and full request (sample index included), never on the signal', () => {
-    const base = cacheKey('openai:m', request);
-    expect(cacheKey('openai:m', { ...request, signal: new AbortController().signal })).toBe(base);
-    expect(cacheKey('openai:other', request)).not.toBe(base);
-    expect(cacheKey('openai:m', { ...request, temperature: 1 })).not.toBe(base);
-    expect(cacheKey('openai:m', { ...request, sampleIndex: 1 })).not.toBe(base);
+    const provider = { id: 'openai:m' };
+    const base = cacheKey(provider, request);
+    expect(cacheKey(provider, { ...request, signal: new AbortController().signal })).toBe(base);
+    expect(cacheKey({ id: 'openai:other' }, request)).not.toBe(base);
+    expect(cacheKey(provider, { ...request, temperature: 1 })).not.toBe(base);
+    expect(cacheKey(provider, { ...request, sampleIndex: 1 })).not.toBe(base);
+  });
+
+  it('keys on the endpoint too: the same model name on another server is another entry', () => {
+    const at = (endpoint: string) => cacheKey({ id: 'openai-compatible:m', endpoint }, request);
+    expect(at('http://127.0.0.1:8000/v1')).not.toBe(at('http://127.0.0.1:8001/v1'));
+    expect(at('http://127.0.0.1:8000/v1')).not.toBe(cacheKey({ id: 'openai-compatible:m' }, request));
+    // the same server, however the base URL is written, is one entry (a resumed or merged run still hits)
+    const identity = (baseURL: string) => createOpenAiCompatibleProvider({ model: 'm', baseURL }).endpoint;
+    expect(identity('http://127.0.0.1:8000/v1/')).toBe(identity('HTTP://127.0.0.1:8000/v1'));
+    expect(identity('http://user:pw@127.0.0.1:8000/v1?x=1')).toBe('http://127.0.0.1:8000/v1');
+    expect(createAnthropicProvider({ model: 'm', baseURL: 'http://127.0.0.1:9/v1' }).endpoint).toBe('http://127.0.0.1:9');
+    // a provider that reaches no server keys as before endpoints were in the key
+    expect(cacheKey({ id: 'baseline:rule-based-v1' }, request)).toBe(
+      createHash('sha256').update(JSON.stringify({ provider: 'baseline:rule-based-v1', request })).digest('hex'),
+    );
+  });
+
+  it('does not answer a request to one server from the answer of another (same model name)', async () => {
+    const served: string[] = [];
+    const fetchFunction = (async (input: string | URL | Request) => {
+      served.push(String(input instanceof Request ? input.url : input));
+      const body = {
+        id: 'c',
+        object: 'chat.completion',
+        created: 0,
+        model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: `answer ${served.length}` }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+      };
+      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch;
+    const cache = createSqliteResponseCache(openDatabase(':memory:'));
+    const on = (baseURL: string) => createReliableProvider(createOpenAiCompatibleProvider({ model: 'm', baseURL, fetch: fetchFunction }), { cache });
+    const first = on('http://127.0.0.1:8000/v1');
+    expect((await first.complete(request)).text).toBe('answer 1');
+    const other = await on('http://127.0.0.1:8001/v1').complete(request);
+    expect(other).toMatchObject({ text: 'answer 2', cached: false });
+    // the first server again (a resume, a second invocation): from the cache
+    expect(await on('http://127.0.0.1:8000/v1/').complete(request)).toMatchObject({ text: 'answer 1', cached: true });
+    expect(served).toEqual(['http://127.0.0.1:8000/v1/chat/completions', 'http://127.0.0.1:8001/v1/chat/completions']);
   });
 
   it('answers a repeat from SQLite with cached: true, never caches errors or answers missing requested logprobs', async () => {

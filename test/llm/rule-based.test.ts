@@ -89,6 +89,34 @@ describe('interpretExplanation', () => {
     expect(predictAll('nouns after "the". Also numbers', [' 5', ' cat', ' the', ' cat'])).toEqual([10, 0, 0, 10]);
   });
 
+  it('reads unquoted word lists where they cannot be prose, as if the words were quoted', () => {
+    const tokens = [' my', ' wife', ',', ' father', ' and', ' son', ' Son'];
+    // the issue's explanation: it simulated to a constant before
+    expect(predictAll('family members like wife, father, son', tokens)).toEqual([0, 10, 0, 10, 0, 10, 10]);
+    expect(predictAll('family members like wife, father and son.', tokens)).toEqual([0, 10, 0, 10, 0, 10, 10]);
+    // three or more words joined by commas need no cue; two need one (like, such as, e.g., including, a colon)
+    expect(predictAll('wife, father, or son', tokens)).toEqual([0, 10, 0, 10, 0, 10, 10]);
+    expect(predictAll('relatives such as wife and son', tokens)).toEqual([0, 10, 0, 0, 0, 10, 10]);
+    expect(predictAll('relatives: wife, son', tokens)).toEqual([0, 10, 0, 0, 0, 10, 10]);
+    expect(interpretExplanation('tokens like wife, father, son', { lexicon }).targets.map((matcher) => [matcher.kind, matcher.label])).toEqual([
+      ['listed-word', 'wife'],
+      ['listed-word', 'father'],
+      ['listed-word', 'son'],
+    ]);
+    // a list in a context clause gates like quoted tokens
+    expect(predictAll('words right after my, his or her', tokens)).toEqual([0, 10, 0, 0, 0, 0, 0]);
+  });
+
+  it('leaves ambiguous unquoted words unread: a lone word, two without a cue, and lists through quotes or word classes', () => {
+    expect(interpretExplanation('cats and dogs', { lexicon }).recognized).toBe(false);
+    expect(interpretExplanation('the word wife', { lexicon }).recognized).toBe(false);
+    expect(interpretExplanation('family members', { lexicon }).recognized).toBe(false);
+    // "and" and "or" are separators, never listed words; quoted tokens and concept aliases keep their own reading
+    const labels = (explanation: string) => interpretExplanation(explanation, { lexicon }).targets.map((matcher) => `${matcher.kind}:${matcher.label}`);
+    expect(labels('the tokens "the", "a" and "an"')).toEqual(['quoted-token:the', 'quoted-token:a', 'quoted-token:an']);
+    expect(labels('nouns, verbs and determiners')).toEqual(['concept:nouns', 'concept:verbs', 'concept:determiners']);
+  });
+
   it('predicts 0 everywhere when nothing is recognised', () => {
     const interpretation = interpretExplanation('vague feelings of unease', { lexicon });
     expect(interpretation.recognized).toBe(false);

@@ -24,7 +24,7 @@ const feature = (index: number, top = 3, random = 2): FeatureRecord => ({
   stats: { mean: 0.1, variance: 0.2, skewness: null, kurtosis: null, maxActivation: top, density: 0.3 },
 });
 
-describe('normalization (DESIGN §4)', () => {
+describe('normalization (docs/DESIGN.md §4)', () => {
   it('is min(10, floor(10·relu(x)/max)), zeros when max ≤ 0', () => {
     expect(normalizeActivations([0, 0.05, 0.1, 0.99, 1, 2, -3], 1)).toEqual([0, 0, 1, 9, 10, 10, 0]);
     expect(normalizeActivations([1, 2], 0)).toEqual([0, 0]);

@@ -4,7 +4,7 @@ import { escapeHtml, jsonForScriptBlock } from '../../src/report/html-escape.ts'
 import { renderReportHtml, reportClientData } from '../../src/report/html-report.ts';
 import { packRecord, tokenIdWidth, unpackRecord } from '../../src/report/record-packing.ts';
 import { buildReportData } from '../../src/report/report-data.ts';
-import { densityScatterSvg, histogramSvg } from '../../src/report/svg-charts.ts';
+import { densityScatterSvg, histogramSvg, titleLines } from '../../src/report/svg-charts.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { syntheticRun } from './synthetic-store.ts';
@@ -72,7 +72,7 @@ describe('HTML report (as text)', () => {
 
   it('charts: histogram counts, out-of-range values in the end bins, scatter without densities counted', () => {
     const histogram = histogramSvg([-3, 0.05, 0.06, 0.95, 1], { title: 'h <x>', low: -1, high: 1, bins: 4 });
-    expect(histogram.match(/<title>[^<]*<\/title>/g)).toEqual([
+    expect(histogram.match(/<title>\d+ features in[^<]*<\/title>/g)).toEqual([
       '<title>1 features in [-1.00, -0.50)</title>',
       '<title>0 features in [-0.50, 0.00)</title>',
       '<title>2 features in [0.00, 0.50)</title>',
@@ -109,5 +109,72 @@ describe('HTML report (as text)', () => {
     expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
     expect(escapeHtml(null)).toBe('');
     expect(jsonForScriptBlock({ s: '</script>&\u2029' })).toBe('{"s":"\\u003c/script\\u003e\\u0026\\u2029"}');
+  });
+});
+
+describe('HTML report: leaderboard groups', () => {
+  /** One hook point holding neurons and latents of two SAEs (as the demo's brown-1l groups), plus another model's layer. */
+  function groupedReport(withAblation: boolean) {
+    const store = new ResultStore(openDatabase(':memory:'));
+    const group = (kind: 'neuron' | 'sae', sae: string | undefined, values: number[], ablation: number) =>
+      values.map((value, i) => ({
+        model: 'm',
+        layer: 'blocks.0.mlp.hook_post',
+        kind,
+        ...(sae ? { sae } : {}),
+        index: i,
+        value,
+        ...(withAblation ? { scores: { 'ablation.all': ablation + i / 100 } } : {}),
+      }));
+    const run = syntheticRun(store, {
+      name: 'groups',
+      features: [
+        ...group('neuron', undefined, [0.1, 0.2, 0.3], 0.2),
+        ...group('sae', 'sae-1x', [0.5, 0.6], 0.5),
+        ...group('sae', 'sae-4x', [0.9, 0.92, 0.94, 0.96], 0.9),
+        { model: 'other', layer: 'blocks.0.mlp.hook_post', index: 0, value: 0.4 },
+      ],
+    });
+    return renderReportHtml(buildReportData(store.db, store.getRun(run)!, { generatedAt: 'fixed' }));
+  }
+
+  const smallMultiples = (html: string) => html.split('<div class="small-multiples">')[1]!.split('</div>')[0]!;
+
+  it('draws one per-group histogram for each leaderboard row (neurons and each SAE apart), counting only its features', () => {
+    const charts = smallMultiples(groupedReport(false)).split('</svg>').filter((svg) => svg.includes('<svg'));
+    const summary = charts.map((svg) => {
+      const label = svg.match(/aria-label="([^"]*)"/)![1];
+      const counts = [...svg.matchAll(/<title>(\d+) features in/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+      return [label, counts];
+    });
+    expect(summary).toEqual([
+      ['m · layer blocks.0.mlp.hook_post · neuron', 3],
+      ['m · layer blocks.0.mlp.hook_post · sae sae-1x', 2],
+      ['m · layer blocks.0.mlp.hook_post · sae sae-4x', 4],
+      ['other · layer blocks.0.mlp.hook_post · neuron', 1],
+    ]);
+  });
+
+  it('the leaderboard has the terminal board\'s ablation column (median ablation.all) when the run has ablation scores', () => {
+    const header = (html: string) => [...html.split('<table class="board" id="leaderboard">')[1]!.split('</thead>')[0]!.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+    const cells = (html: string) =>
+      html.split('<table class="board" id="leaderboard">')[1]!.split('</tbody>')[0]!.split('<tr').slice(2).map((row) => [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]));
+    const withAblation = groupedReport(true);
+    const head = header(withAblation);
+    expect(head.slice(12)).toEqual(['≥0.8', 'ablation', 'best', 'worst']);
+    expect(cells(withAblation).map((row) => row[head.indexOf('ablation')])).toEqual(['0.210', '0.505', '0.915', '—']);
+    expect(header(groupedReport(false))).not.toContain('ablation');
+  });
+
+  it('a histogram\'s title and its count caption sit on separate lines; a long title breaks at its separators, is shortened past 3 lines, and is whole in a tooltip', () => {
+    const title = 'a-very-long-model-name · layer blocks.11.mlp.hook_post · sae gpt2-small-res-jb-32k';
+    const svg = histogramSvg([0.1, 0.2], { title, low: -1, high: 1, width: 220, height: 120 });
+    const y = (cls: string) => Math.max(...[...svg.matchAll(new RegExp(`<text class="${cls}"[^>]* y="([\\d.]+)"`, 'g'))].map((m) => Number(m[1])));
+    expect(y('caption') - y('chart-title')).toBeGreaterThanOrEqual(12); // an 11px title line above a 10px caption line
+    const shown = [...svg.matchAll(/<text class="chart-title"[^>]*>([^<]*)</g)].map((m) => m[1]!);
+    expect(shown).toEqual(['a-very-long-model-name', 'layer blocks.11.mlp.hook_post', 'sae gpt2-small-res-jb-32k']);
+    expect(titleLines(title, 30, 2)).toEqual(['a-very-long-model-name', 'layer blocks.11.mlp.hook_post…']);
+    expect(titleLines('short · title', 30)).toEqual(['short · title']);
+    expect(svg).toContain(`<title>${escapeHtml(title)}</title>`);
   });
 });

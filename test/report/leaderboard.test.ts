@@ -87,6 +87,61 @@ describe('leaderboard', () => {
     expect(filtered({ filters: { layer: '7' } })).toEqual([]);
   });
 
+  it('fits a given terminal width by leaving out the widest columns, names them, and keeps every column without a width', () => {
+    const store = newStore();
+    const explanation = 'years and dates written as numbers in long running prose';
+    const run = syntheticRun(store, {
+      name: 'wide',
+      features: featuresWith(6, (i) => i / 10).map((feature) => ({ ...feature, model: 'a-subject-model-with-a-long-name', explanation })),
+    });
+    const board = buildLeaderboard(store.db, store.getRun(run)!);
+    const widest = (text: string) => Math.max(...text.split('\n').filter((line) => /^[│┌├└]/.test(line)).map((line) => [...line].length));
+    const full = formatLeaderboardTable(board);
+    expect(widest(full)).toBeGreaterThan(120);
+    expect(full).toMatch(/│ best/);
+    expect(full).not.toMatch(/left out/);
+    const fitted = formatLeaderboardTable(board, { width: 100 });
+    expect(widest(fitted)).toBeLessThanOrEqual(100);
+    expect(fitted).not.toMatch(/│ best/);
+    expect(fitted).not.toMatch(/│ worst/);
+    expect(fitted).toMatch(/│ mean/);
+    expect(fitted).toMatch(/columns left out to fit 100 columns: worst, best.*--wide/);
+    // a terminal wide enough for everything leaves nothing out
+    expect(formatLeaderboardTable(board, { width: widest(full) })).toBe(full);
+  });
+
+  it('escapes control characters of names, explanations and tokens in the table (an OSC 52 clipboard write stays inert)', () => {
+    const store = newStore();
+    const osc52 = '\u001b]52;c;cm0gLXJmIH4=\u0007';
+    const run = syntheticRun(store, {
+      name: `run\u001b[2J`,
+      explainer: 'openai:evil\u009b31m',
+      features: [
+        { layer: 0, index: 0, value: 0.9, explanation: `tokens like ${osc52}`, model: 'm\u007f' },
+        { layer: 0, index: 1, value: 0.1, model: 'm\u007f' },
+      ],
+    });
+    const text = formatLeaderboardTable(buildLeaderboard(store.db, store.getRun(run)!));
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/); // only the line breaks between lines remain
+    expect(text).toContain('run\\x1b[2J');
+    expect(text).toContain('openai:evil\\x9b31m');
+    expect(text).toContain('m\\x7f');
+    expect(text).toContain('\\x1b]52;c;');
+    // JSON keeps the exact text
+    expect(JSON.stringify(leaderboardToJson(buildLeaderboard(store.db, store.getRun(run)!)))).toContain('\\u001b[2J');
+  });
+
+  it('shows "baseline" as the mode of rows simulated by the offline baseline, which JSON and CSV keep as stored', () => {
+    const store = newStore();
+    const run = syntheticRun(store, { name: 'b', simulator: 'baseline:rule-based-v1', features: featuresWith(3, () => 0.5) });
+    const board = buildLeaderboard(store.db, store.getRun(run)!);
+    const text = formatLeaderboardTable(board);
+    expect(text).toMatch(/│ baseline +│/);
+    expect(text).not.toMatch(/prompt-logprobs/);
+    expect(board.rows[0]!.simulationMode).toBe('prompt-logprobs');
+    expect(leaderboardsToCsv([board])).toMatch(/,prompt-logprobs,/);
+  });
+
   it('writes CSV that reads back, explanation quotes, commas and line breaks included', () => {
     const store = newStore();
     const explanation = 'the word "said", then\na comma, and  spaces ';

@@ -69,6 +69,7 @@ export function syntheticRun(store: ResultStore, options: SyntheticRunOptions): 
       stats: { mean: 0.1, variance: 0.1, skewness: null, kurtosis: null, maxActivation: 2, density: feature.density === undefined ? 0.01 : feature.density },
     };
     const kinds: ScoreKind[] = ['correlation.all', 'correlation.top', 'correlation.random', 'rsquared.all', 'absdev.all'];
+    if (feature.scores?.['ablation.all'] !== undefined) kinds.push('ablation.all'); // only where planted, as the pipeline writes it only where computed
     const scores = kinds.map((kind) => {
       const planted = feature.scores?.[kind];
       const value = kind === 'correlation.all' ? feature.value : planted !== undefined ? planted : feature.value === null ? null : feature.value - 0.05;

@@ -36,7 +36,7 @@ const folderOf = (expansion: number) => join(root, 'data/sae', embeddedSaeName(e
 const metricsOf = (expansion: number) => JSON.parse(readFileSync(join(folderOf(expansion), 'metrics.json'), 'utf8')) as EmbeddedSaeMetrics;
 
 describe('embedded SAEs (data/sae/brown-1l-{1,4,16}x)', () => {
-  it('are SAELens folders with the shapes and cfg keys of DESIGN §5', () => {
+  it('are SAELens folders with the shapes and cfg keys of docs/DESIGN.md §5', () => {
     for (const expansion of embeddedSaeExpansions) {
       const folder = folderOf(expansion);
       const cfg = JSON.parse(readFileSync(join(folder, 'cfg.json'), 'utf8'));

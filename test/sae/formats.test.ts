@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, randomGaussian } from '../../src/records/random.ts';
-import { foldActivationScale, loadSaeLens, loadSparsify, SaeFormatError, saveSaeLens } from '../../src/sae/formats.ts';
+import { foldActivationScale, loadSaeFolder, loadSaeLens, loadSparsify, SaeFormatError, saveSaeLens } from '../../src/sae/formats.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig, SaeWeights } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
@@ -41,7 +41,7 @@ function outputsOf(config: SaeConfig, weights: SaeWeights): { features: Float32A
 
 describe('SAELens layout', () => {
   for (const config of [standard, topk]) {
-    it(`round-trips a ${config.architecture} SAE: same weights, bit-identical reconstruction, DESIGN §5 keys and shapes`, () => {
+    it(`round-trips a ${config.architecture} SAE: same weights, bit-identical reconstruction, docs/DESIGN.md §5 keys and shapes`, () => {
       const weights = weightsFor(1);
       const folder = freshFolder();
       const density = Float64Array.from({ length: dSae }, (_, i) => (i % 4 === 0 ? 0 : i / 100));
@@ -163,6 +163,30 @@ describe('SAELens layout', () => {
     expect(() => loadSaeLens(folder)).toThrow(/cfg\.json: not valid JSON/);
     expect(() => loadSaeLens(join(folder, 'absent'))).toThrow(/cfg\.json: cannot read \(ENOENT\)/);
   });
+
+  it('refuses tensors it would ignore that change the SAE (JumpReLU threshold, scaling factor) and names the others', () => {
+    const folder = freshFolder();
+    const weights = weightsFor(10);
+    saveSaeLens(folder, standard, weights);
+    const weightsFile = join(folder, 'sae_weights.safetensors');
+    const saved = new Map([...readSafetensors(weightsFile).tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]));
+    const withExtra = (extra: Record<string, Float32Array>) =>
+      writeSafetensors(weightsFile, new Map([...saved, ...Object.entries(extra).map(([name, data]): [string, { shape: number[]; data: Float32Array }] => [name, { shape: [data.length], data }])]));
+
+    withExtra({ threshold: Float32Array.from({ length: dSae }, (_, i) => 0.1 * i) });
+    expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (threshold): a JumpReLU threshold, but the cfg says architecture standard`);
+    withExtra({ log_threshold: new Float32Array(dSae) });
+    expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (log_threshold): a JumpReLU threshold`);
+    withExtra({ scaling_factor: Float32Array.from({ length: dSae }, (_, i) => (i === 3 ? 2 : 1)) });
+    expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (scaling_factor): a per-latent scaling factor that is not all ones`);
+    // A zero threshold is ReLU and a scaling factor of ones changes nothing: read as they are, without a word.
+    withExtra({ threshold: new Float32Array(dSae), scaling_factor: new Float32Array(dSae).fill(1) });
+    const harmless = loadSaeLens(folder);
+    expect(harmless.warnings).toEqual([]);
+    expect(outputsOf(harmless.config, harmless.weights)).toEqual(outputsOf(standard, weights));
+    withExtra({ W_dec_bias_extra: new Float32Array(dIn), b_enc_aux: new Float32Array(dSae) });
+    expect(loadSaeLens(folder).warnings).toEqual(['sae_weights.safetensors: tensors not read: W_dec_bias_extra, b_enc_aux']);
+  });
 });
 
 describe('sparsify layout', () => {
@@ -187,7 +211,10 @@ describe('sparsify layout', () => {
     const folder = freshFolder('layers.3.mlp');
     writeSparsify(folder, weights, {});
     const loaded = loadSparsify(folder, { modelName: 'pythia' });
-    expect(loaded.config).toEqual({ dIn, dSae, architecture: 'topk', k: 3, applyBDecToInput: true, normalizeActivations: 'none', hookName: 'layers.3.mlp', modelName: 'pythia' });
+    // The folder names the Hugging Face module; the SAE reads the output of the MLP, TransformerLens hook_mlp_out.
+    expect(loaded.config).toEqual({ dIn, dSae, architecture: 'topk', k: 3, applyBDecToInput: true, normalizeActivations: 'none', hookName: 'blocks.3.hook_mlp_out', modelName: 'pythia' });
+    expect(loaded.warnings).toEqual(['hookpoint layers.3.mlp (the folder name) read as the hook point blocks.3.hook_mlp_out']);
+    expect(loadSparsify(folder, { hookName: 'layers.3.mlp' }).config.hookName).toBe('layers.3.mlp');
     const expected = outputsOf(topk, weights);
     const actual = outputsOf(loaded.config, loaded.weights);
     expect(actual.features).toEqual(expected.features);
@@ -206,5 +233,30 @@ describe('sparsify layout', () => {
     expect(() => loadSparsify(folder)).toThrow(/\(activation\): unsupported activation "groupmax"/);
     writeSparsify(folder, weights, { expansion_factor: 3 });
     expect(() => loadSparsify(folder)).toThrow(`${join(folder, 'sae.safetensors')} (encoder.weight): shape [12, 6], expected [18, 6]`);
+  });
+
+  it('refuses a W_skip tensor even when the cfg does not mention a skip connection', () => {
+    const weights = weightsFor(11);
+    const folder = freshFolder('layers.1');
+    writeSparsify(folder, weights, {});
+    const weightsFile = join(folder, 'sae.safetensors');
+    const tensors = new Map([...readSafetensors(weightsFile).tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]));
+    tensors.set('W_skip', { shape: [dIn, dIn], data: new Float32Array(dIn * dIn) });
+    writeSafetensors(weightsFile, tensors);
+    expect(() => loadSparsify(folder)).toThrow(`${weightsFile} (W_skip): a skip connection`);
+  });
+
+  it('loadSaeFolder reads either layout and names both weight files when a folder has neither', () => {
+    const weights = weightsFor(12);
+    const sparsify = freshFolder('h.0.mlp.act');
+    writeSparsify(sparsify, weights, {});
+    expect(loadSaeFolder(sparsify).config).toMatchObject({ architecture: 'topk', hookName: 'blocks.0.mlp.hook_post' });
+    const saeLens = freshFolder();
+    saveSaeLens(saeLens, standard, weights);
+    expect(loadSaeFolder(saeLens).config).toMatchObject({ architecture: 'standard', hookName: 'blocks.0.mlp.hook_post' });
+    const empty = freshFolder();
+    mkdirSync(empty, { recursive: true });
+    expect(() => loadSaeFolder(empty)).toThrow(`${empty}: not an SAE folder: neither sae_weights.safetensors (SAELens) nor sae.safetensors (sparsify) is there`);
+    expect(() => loadSaeFolder(join(empty, 'absent'))).toThrow(/absent: no such folder/);
   });
 });

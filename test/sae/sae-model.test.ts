@@ -26,7 +26,7 @@ function randomWeights(dIn: number, dSae: number, seed: number): SaeWeights {
 
 const base: SaeConfig = { dIn: 5, dSae: 8, architecture: 'standard', applyBDecToInput: true, normalizeActivations: 'none', hookName: 'blocks.0.mlp.hook_post', modelName: 'toy' };
 
-/** The DESIGN §5 formulas on the host, in float64. */
+/** The docs/DESIGN.md §5 formulas on the host, in float64. */
 function hostEncode(config: SaeConfig, w: SaeWeights, x: Float32Array): number[][] {
   const scale = config.normalizeActivations === 'expected_average_only_in' ? (config.activationScale ?? 1) : 1;
   const rows = x.length / config.dIn;
@@ -75,7 +75,7 @@ describe('SparseAutoencoder', () => {
     ['topk normalized (s = 1.7)', { ...base, architecture: 'topk', k: 2, normalizeActivations: 'expected_average_only_in', activationScale: 1.7 }],
   ];
   for (const [name, config] of cases) {
-    it(`encodes and decodes by the DESIGN §5 formulas: ${name}`, () => {
+    it(`encodes and decodes by the docs/DESIGN.md §5 formulas: ${name}`, () => {
       const weights = randomWeights(config.dIn, config.dSae, 3);
       const sae = SparseAutoencoder.fromWeights(config, weights);
       const features = sae.encodeBatch(x);

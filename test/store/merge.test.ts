@@ -185,6 +185,21 @@ describe('mergeDatabases', () => {
     board.rows.forEach((row, i) => expect(row.mean!).toBeCloseTo(fullBoard.rows[i]!.mean!, 12));
   });
 
+  it('merges shards that ran against different --base-url servers (one machine and server per shard) as one run', () => {
+    const withServer = (file: string, copy: string, url: string) => {
+      copyFileSync(path(file), path(copy));
+      const db = new Database(path(copy));
+      db.prepare(`UPDATE runs SET config = json_set(config, '$.baseUrl', ?)`).run(url);
+      db.close();
+      return path(copy);
+    };
+    const inputs = [withServer('shard0.db', 'url0.db', 'http://10.0.0.1:8000/v1'), withServer('shard1.db', 'url1.db', 'http://10.0.0.2:8000/v1'), path('shard2.db')];
+    const summary = mergeDatabases(inputs, path('urls.db'));
+    expect(summary.runs).toHaveLength(1);
+    expect(summary.runs[0]).toMatchObject({ kind: 'merged', status: 'finished', shards: { count: 3, missing: [] } });
+    expect(featureKeysOf('urls.db', 1)).toEqual(featureKeysOf('full.db', 1));
+  });
+
   it('refuses the same shard twice, the same file twice, and leaves no output', () => {
     copyFileSync(path('shard0.db'), path('shard0-copy.db'));
     expect(() => mergeDatabases([path('shard0.db'), path('shard0-copy.db'), path('shard1.db')], path('twice.db'))).toThrow(

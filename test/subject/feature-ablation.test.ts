@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, randomGaussian } from '../../src/records/random.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig } from '../../src/sae/types.ts';
-import { calibratedReplacement, jensenShannon } from '../../src/score/ablation.ts';
+import { ablationScore, calibratedReplacement, jensenShannon, jensenShannonFromLogProbs } from '../../src/score/ablation.ts';
 import { fitLinearCalibration } from '../../src/score/calibration.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { readCorpusSample } from '../../src/subject/corpus-sample.ts';
@@ -93,21 +93,55 @@ afterAll(() => {
 });
 
 describe('jensenShannonRows (backend, float32)', () => {
-  it('equals the float64 host JSD, from nearly equal to very different distributions, and is exactly 0 for equal rows', () => {
+  const vocab = 4096;
+  it('equals the float64 JSD of the same log-probabilities to 1e-5 relative at every size, from 1e-12 nats to ln 2', () => {
     const random = mulberry32(9);
-    const vocab = 4096;
-    const base = Float32Array.from({ length: vocab }, () => 3 * randomGaussian(random));
-    const rows: Float32Array[] = [0, 1e-3, 1e-2, 0.1, 1, 5].map((size) => base.map((value) => value + size * randomGaussian(random)));
-    const host = rows.map((row) => jensenShannon(base, row));
-    const device = tf.tidy(() => {
+    const base = Float64Array.from({ length: vocab }, () => 3 * randomGaussian(random));
+    const sizes = [0, 1e-5, 1e-4, 3e-4, 1e-3, 1e-2, 0.1, 0.3, 0.6, 1, 5, 30];
+    const rows = sizes.map((size) => base.map((value) => value + size * randomGaussian(random)));
+    const { logProbsA, logProbsB, device } = tf.tidy(() => {
       const a = tf.logSoftmax(tf.tensor2d(rows.map(() => Array.from(base)))) as tf.Tensor2D;
       const b = tf.logSoftmax(tf.tensor2d(rows.map((row) => Array.from(row)))) as tf.Tensor2D;
-      return jensenShannonRows(a, b).arraySync();
+      return { logProbsA: a.arraySync(), logProbsB: b.arraySync(), device: jensenShannonRows(a, b).arraySync() };
     });
     expect(device[0]).toBe(0);
-    // float32 log-probabilities carry ~1e-7 relative rounding: the absolute error stays near 1e-8 nats (what a
-    // position's JSD adds to E[JSD] when the distributions barely differ), the relative one small where JSD matters.
-    for (let i = 1; i < rows.length; i++) expect(Math.abs(device[i]! - host[i]!), `row ${i}`).toBeLessThan(1e-8 + 1e-3 * host[i]!);
+    // The JSD itself: the host's float64 formula on the very float32 log-probabilities the backend used.
+    const sameInputs = rows.map((_, i) => jensenShannonFromLogProbs(logProbsA[i]!, logProbsB[i]!));
+    expect(sameInputs[1]).toBeLessThan(1e-11);
+    for (let i = 1; i < rows.length; i++) expect(Math.abs(device[i]! / sameInputs[i]! - 1), `size ${sizes[i]}: ${device[i]} vs ${sameInputs[i]}`).toBeLessThan(1e-5);
+    // The floor under it: float32 log-probabilities (rounded by the backend's log-softmax) against float64 ones from
+    // the same float32 logits: within 1e-3 relative where the JSD is above 1e-9 nats (the ablation score's cut-off).
+    const exact = rows.map((row) => jensenShannon(Float32Array.from(base), Float32Array.from(row)));
+    for (let i = 1; i < rows.length; i++) if (exact[i]! > 1e-9) expect(Math.abs(device[i]! / exact[i]! - 1), `size ${sizes[i]}`).toBeLessThan(1e-3);
+  });
+
+  it('gives ln 2 for disjoint supports (a −∞ log-probability on either side) and no NaN', () => {
+    const result = tf.tidy(() => jensenShannonRows(tf.tensor2d([[0, -Infinity]]), tf.tensor2d([[-Infinity, 0]])).arraySync());
+    expect(result[0]).toBeCloseTo(Math.LN2, 6);
+  });
+
+  it('issue 13 edge: an ablation score from positions of E[JSD(orig, mean)] ≈ 1e-8 nats matches the float64 score to 1e-4', () => {
+    // Positions whose patched distributions differ from the original by logit shifts of ~1e-3 (mean) and ~5e-4
+    // (simulation): per-position JSDs of ~1e-8 and ~3e-9 nats, below where the earlier float32 form was exact.
+    const random = mulberry32(13);
+    const positions = 24;
+    const originals = Array.from({ length: positions }, () => Float64Array.from({ length: vocab }, () => 3 * randomGaussian(random)));
+    const shifted = (size: number) => originals.map((row) => row.map((value) => value + size * randomGaussian(random)));
+    const withMean = shifted(6e-4);
+    const withSimulated = shifted(3e-4);
+    const exactJsd = (rows: Float64Array[]) => rows.map((row, i) => jensenShannon(originals[i]!, row));
+    const exact = ablationScore(exactJsd(withSimulated), exactJsd(withMean));
+    expect(exact.meanJsdMean).toBeGreaterThan(1e-9);
+    expect(exact.meanJsdMean).toBeLessThan(1e-7);
+    const device = (rows: Float64Array[]) =>
+      tf.tidy(() => {
+        const a = tf.logSoftmax(tf.tensor2d(originals.map((row) => Array.from(row)))) as tf.Tensor2D;
+        const b = tf.logSoftmax(tf.tensor2d(rows.map((row) => Array.from(row)))) as tf.Tensor2D;
+        return jensenShannonRows(a, b).arraySync();
+      });
+    const measured = ablationScore(device(withSimulated), device(withMean));
+    expect(Math.abs(measured.meanJsdMean / exact.meanJsdMean - 1)).toBeLessThan(1e-4);
+    expect(Math.abs(measured.score! - exact.score!), `${measured.score} vs exact ${exact.score}`).toBeLessThan(1e-4);
   });
 });
 

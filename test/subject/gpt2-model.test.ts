@@ -71,6 +71,13 @@ describe('Gpt2Model hooks', () => {
     expect(() => tf.tidy(() => void model.forward(ids, undefined, { hooks: { 'blocks.0.mlp.hook_post': () => tf.zeros([2, 8, 5]) } }))).toThrow(
       /hook blocks.0.mlp.hook_post returned shape \[2,8,5\], expected \[2,8,32\]/,
     );
+    // An attention pattern too (one row's [1, H, T, T] pattern would broadcast over the batch unnoticed).
+    expect(() => tf.tidy(() => void model.forward(ids, undefined, { hooks: { 'blocks.0.attn.hook_pattern': (a) => tf.slice(a, [0, 0, 0, 0], [1, 4, 8, 8]) } }))).toThrow(
+      /hook blocks.0.attn.hook_pattern returned shape \[1,4,8,8\], expected \[2,4,8,8\]/,
+    );
+    // A replacement of the right shape is used.
+    const uniform = tf.tidy(() => model.forward(ids, undefined, { hooks: { 'blocks.0.attn.hook_pattern': (a) => tf.onesLike(a).div(8) } }).logits!.dataSync());
+    expect(Array.from(uniform)).not.toEqual(Array.from(tf.tidy(() => model.forward(ids).logits!.dataSync())));
     expect(() => model.forward([[1, 50]])).toThrow(/token id 50 outside the vocabulary/);
     expect(() => model.forward([new Array(17).fill(1)])).toThrow(/17 tokens exceed the context of 16/);
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { saveSaeLens } from '../../src/sae/formats.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig, SaeWeights } from '../../src/sae/types.ts';
 import { initBackend, tf } from '../../src/subject/backend.ts';
+import { writeSafetensors } from '../../src/subject/safetensors.ts';
 import { featureActivations } from '../../src/subject/feature-ablation.ts';
 import { generate, nextTokenLogProbs, pickToken } from '../../src/subject/generate.ts';
 import { loadGpt2Folder } from '../../src/subject/load-gpt2.ts';
@@ -207,6 +208,35 @@ describe('autointerp steer', () => {
     expect(result.nextToken.clamped).toHaveLength(5);
     // The promoted tokens gain log-probability under a large positive clamp.
     for (const token of result.promoted!) expect(token.logProbClamped).toBeGreaterThan(token.logProbOriginal);
+  });
+
+  it('steers a latent of a sparsify folder (named by its module, h.0.mlp.act) as the same SAE in SAELens layout', async () => {
+    // TopK with k = d_sae and no input scaling is the ReLU SAE: both folders hold one function.
+    const { config, weights } = randomSae(hook);
+    const same: SaeConfig = { ...config, architecture: 'topk', k: config.dSae, normalizeActivations: 'none', activationScale: undefined };
+    saveSaeLens(join(scratch, 'sae-topk'), same, weights);
+    const folder = join(scratch, 'h.0.mlp.act');
+    mkdirSync(folder);
+    const encoder = new Float32Array(config.dSae * config.dIn);
+    for (let latent = 0; latent < config.dSae; latent++) for (let j = 0; j < config.dIn; j++) encoder[latent * config.dIn + j] = weights.W_enc[j * config.dSae + latent]!;
+    writeSafetensors(
+      join(folder, 'sae.safetensors'),
+      new Map([
+        ['encoder.weight', { shape: [config.dSae, config.dIn], data: encoder }],
+        ['encoder.bias', { shape: [config.dSae], data: weights.b_enc }],
+        ['W_dec', { shape: [config.dSae, config.dIn], data: weights.W_dec }],
+        ['b_dec', { shape: [config.dIn], data: weights.b_dec }],
+      ]),
+    );
+    writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ activation: 'topk', k: config.dSae, num_latents: config.dSae, d_in: config.dIn }));
+    const args = ['--feature', 'sae:5', '--value', '50', '--prompt', 'The jury said', '--max-tokens', '4', '--json'];
+    const sparsify = await steer([...args, '--sae', folder]);
+    expect(sparsify.stderr).toMatch(/hookpoint h\.0\.mlp\.act \(the folder name\) read as the hook point blocks\.0\.mlp\.hook_post/);
+    const fromSparsify = JSON.parse(sparsify.stdout) as SteerResult;
+    const fromSaeLens = JSON.parse((await steer([...args, '--sae', join(scratch, 'sae-topk')])).stdout) as SteerResult;
+    expect(fromSparsify.feature).toMatchObject({ kind: 'sae', hook, index: 5 });
+    expect(fromSparsify.generations).toEqual(fromSaeLens.generations);
+    expect(fromSparsify.nextToken.clamped.map((row) => row.id)).toEqual(fromSaeLens.nextToken.clamped.map((row) => row.id));
   });
 
   it('rejects bad specs with one-line usage errors', async () => {

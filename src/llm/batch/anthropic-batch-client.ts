@@ -13,6 +13,7 @@ import {
   toAnthropicCallError,
   type AnthropicProviderOptions,
 } from '../anthropic-provider.ts';
+import { describeHost } from '../endpoint.ts';
 import { LlmCallError, type LlmResult } from '../types.ts';
 import type { BatchClient, BatchItem, BatchItemOutcome, BatchState, SubmittedBatch } from './types.ts';
 
@@ -52,6 +53,21 @@ export function anthropicOutcome(entry: IndividualResponse): BatchItemOutcome {
       return { customId: entry.custom_id, status: 'canceled', error: 'canceled: the batch was canceled before this request was processed' };
     default:
       return { customId: entry.custom_id, status: 'errored', error: `unknown result type ${JSON.stringify((result as { type?: unknown }).type)}` };
+  }
+}
+
+/** Refuses a URL the server returned (a batch's `results_url`) that is not on the server of `baseURL`. */
+function assertSameServer(url: string, baseURL: string, providerId: string): void {
+  let origin: string | undefined;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    origin = undefined;
+  }
+  if (origin !== new URL(baseURL).origin) {
+    throw new LlmCallError(`${providerId}: the batch's results_url is not on ${describeHost(baseURL)} (it points to ${origin ? describeHost(url) : 'an invalid URL'}); refusing to send the API key there`, {
+      retryable: false,
+    });
   }
 }
 
@@ -96,6 +112,9 @@ export function createAnthropicBatchClient(options: AnthropicProviderOptions): B
       return stateOf(await call(`/v1/messages/batches/${batchId}`, (client) => client.messages.batches.retrieve(batchId, {}, requestOptions(signal))));
     },
     async results(batchId, signal) {
+      // The SDK fetches the batch's `results_url` with the key: it must be on the server the key was meant for.
+      const batch = await call(`/v1/messages/batches/${batchId}`, (client) => client.messages.batches.retrieve(batchId, {}, requestOptions(signal)));
+      if (batch.results_url) assertSameServer(batch.results_url, clients.acquire().client.baseURL, providerId);
       return call(`/v1/messages/batches/${batchId}/results`, async (client) => {
         const outcomes: BatchItemOutcome[] = [];
         for await (const entry of await client.messages.batches.results(batchId, {}, requestOptions(signal))) outcomes.push(anthropicOutcome(entry));

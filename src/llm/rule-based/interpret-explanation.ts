@@ -4,11 +4,15 @@
  *   1. quoted tokens ("the", 'of', “the”, ‘x’) → weight 1 on tokens equal to them (lower-cased, trimmed);
  *   2. an alias phrase of a lexicon concept → the concept's `weights[token]`, or 1 where its `pattern` matches;
  *      overlapping aliases: the longest wins ("past tense verbs" over "verbs");
- *   3. a context "after X" / "following X" / "preceded by X" → what its sentence (or `;` clause) names only counts
+ *   3. an unquoted list of single words where it cannot be prose: three or more joined by commas ("wife, father,
+ *      son", "the, a and an"), or two or more right after "like", "such as", "e.g.", "including", "especially",
+ *      "namely" or a colon ("relatives like wife and son") → weight 1 on tokens equal to each word, as if quoted.
+ *      A lone unquoted word, or two without such a cue ("cats and dogs"), stays unread (it could be prose);
+ *   4. a context "after X" / "following X" / "preceded by X" → what its sentence (or `;` clause) names only counts
  *      where the PREVIOUS token matches X (the gate multiplies by the previous token's weight); with nothing else
  *      named in that sentence, any token after X.
  * Several things named → their union (max weight over clauses and matchers). Prediction = 10 × weight; nothing
- * recognised → 0 everywhere.
+ * recognised → 0 everywhere (a description in other words, "family members", predicts nothing).
  * Pure: the lexicon is a parameter (default: the bundled one, loaded on first use).
  */
 import type { Concept, ConceptLexicon } from '../concept-lexicon.ts';
@@ -19,8 +23,8 @@ export type TokenPredictor = (tokens: readonly string[], index: number) => numbe
 
 /** One thing an explanation names. */
 export interface TokenMatcher {
-  kind: 'quoted-token' | 'concept';
-  /** The normalized quoted token, or the concept's name. */
+  kind: 'quoted-token' | 'listed-word' | 'concept';
+  /** The normalized quoted token or listed word, or the concept's name. */
   label: string;
   /** Weight in [0, 1] of a token (raw; the matcher normalizes it). */
   weightOf(token: string): number;
@@ -113,10 +117,10 @@ export function conceptMatcher(concept: Concept): TokenMatcher {
   };
 }
 
-function quotedMatcher(quoted: string): TokenMatcher {
+function quotedMatcher(quoted: string, kind: 'quoted-token' | 'listed-word' = 'quoted-token'): TokenMatcher {
   const label = normalizeToken(quoted);
   return {
-    kind: 'quoted-token',
+    kind,
     label,
     weightOf: (token: string) => (normalizeToken(token) === label ? 1 : 0),
   };
@@ -176,6 +180,36 @@ function findConcepts(masked: string, lexicon: ConceptLexicon): NamedItem[] {
   return accepted.sort((a, b) => a.start - b.start);
 }
 
+/** A single word of an unquoted list (letters or digits, inner apostrophes and hyphens); never "and" / "or". */
+const listWord = String.raw`(?<![\p{L}\p{N}'’-])(?!(?:and|or)(?![\p{L}\p{N}]))[\p{L}\p{N}](?:[\p{L}\p{N}'’-]*[\p{L}\p{N}])?`;
+/** Between list words: a comma (with an optional "and" / "or" after it), or "and" / "or" alone. */
+const listSeparator = String.raw`(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+)`;
+const listPattern = new RegExp(String.raw`${listWord}(?:${listSeparator}${listWord})+(?![\p{L}\p{N}'’-])`, 'giu');
+const listWordPattern = new RegExp(listWord, 'giu');
+/** Words that announce examples: after one of these, two listed words are a list. */
+const listCuePattern = /(?:(?<![\p{L}\p{N}])(?:like|such\s+as|e\.g\.,?|including|especially|namely)|:)\s*$/iu;
+
+/**
+ * Unquoted word lists (rule 3 of the module comment) in `explanation`, outside the spans already read (`taken`:
+ * quoted tokens and concept aliases, which end a list).
+ */
+function findWordLists(explanation: string, taken: readonly NamedItem[]): NamedItem[] {
+  let text = explanation;
+  for (const item of taken) text = text.slice(0, item.start) + '\u0001'.repeat(item.end - item.start) + text.slice(item.end);
+  const items: NamedItem[] = [];
+  for (const match of text.matchAll(listPattern)) {
+    const words = [...match[0].matchAll(listWordPattern)];
+    const commas = (match[0].match(/,/g) ?? []).length;
+    const cued = listCuePattern.test(text.slice(0, match.index));
+    if (!(cued || (words.length >= 3 && commas >= 1))) continue;
+    for (const word of words) {
+      const start = match.index + word.index;
+      items.push({ start, end: start + word[0].length, matcher: quotedMatcher(word[0], 'listed-word') });
+    }
+  }
+  return items;
+}
+
 /** Keeps the first matcher of each kind + label. */
 function uniqueMatchers(matchers: readonly TokenMatcher[]): TokenMatcher[] {
   const seen = new Set<string>();
@@ -226,7 +260,8 @@ export function interpretExplanation(
 ): ExplanationInterpretation {
   const lexicon = options.lexicon ?? loadConceptLexicon();
   const { items: quotedItems, masked } = findQuotedTokens(explanation);
-  const items = [...quotedItems, ...findConcepts(masked, lexicon)].sort((a, b) => a.start - b.start);
+  const namedItems = [...quotedItems, ...findConcepts(masked, lexicon)];
+  const items = [...namedItems, ...findWordLists(explanation, namedItems)].sort((a, b) => a.start - b.start);
 
   const clauses: ExplanationClause[] = [];
   for (const range of clauseRanges(masked)) {

@@ -1,0 +1,34 @@
+/**
+ * @module llm/context-windows — how many tokens (prompt + completion) a model takes in one call, from
+ * data/context-windows.json (keyed by `provider:model`, or `provider:*`), for the simulation call budget. A model
+ * the table does not know gets DEFAULT_CONTEXT_TOKENS, small enough for the servers people run locally.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const defaultContextWindowsPath = fileURLToPath(new URL('../../data/context-windows.json', import.meta.url));
+
+/** The context assumed for a model the table does not list (Llama 3's 8K; a smaller server needs --context-tokens). */
+export const DEFAULT_CONTEXT_TOKENS = 8192;
+
+const ContextWindowFileSchema = z.object({ contextTokens: z.record(z.string(), z.number().int().positive()) });
+
+let bundled: Record<string, number> | undefined;
+
+function bundledTable(): Record<string, number> {
+  if (!bundled) {
+    const parsed = ContextWindowFileSchema.safeParse(JSON.parse(readFileSync(defaultContextWindowsPath, 'utf8')));
+    if (!parsed.success) throw new Error(`${defaultContextWindowsPath}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+    bundled = parsed.data.contextTokens;
+  }
+  return bundled;
+}
+
+/** The context window of a provider id (`provider:model`): its table entry, its provider's `provider:*` entry, or the default. */
+export function contextTokensOf(providerId: string, table: Record<string, number> = bundledTable()): number {
+  const exact = table[providerId];
+  if (exact !== undefined) return exact;
+  const colon = providerId.indexOf(':');
+  return (colon < 0 ? undefined : table[`${providerId.slice(0, colon)}:*`]) ?? DEFAULT_CONTEXT_TOKENS;
+}

@@ -1,0 +1,76 @@
+/**
+ * `.ci/run` with stand-ins for npm and chromium on its PATH (nothing is installed or run for real): whether the
+ * tests pass or fail, its last lines name the failing tests and give the plain summary "tests: N passed, N failed",
+ * and its exit status is non-zero when a test or a step failed.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+
+/** vitest's JSON report, as `--reporter=json` writes it, for the given tests. */
+function vitestJson(tests: { file: string; name: string; failed: boolean }[]) {
+  const files = [...new Set(tests.map((test) => test.file))];
+  return {
+    numPassedTests: tests.filter((test) => !test.failed).length,
+    numFailedTests: tests.filter((test) => test.failed).length,
+    testResults: files.map((file) => ({
+      name: join(root, file),
+      status: tests.some((test) => test.file === file && test.failed) ? 'failed' : 'passed',
+      message: '',
+      assertionResults: tests.filter((test) => test.file === file).map((test) => ({ fullName: test.name, status: test.failed ? 'failed' : 'passed' })),
+    })),
+  };
+}
+
+/** Runs .ci/run with a fake npm whose `npm test` writes `results` and exits `testExit`; `ci` may print a warning. */
+function runCi(results: unknown, testExit: number, npmCiOutput = 'added 1 package') {
+  const bin = mkdtempSync(join(tmpdir(), 'autointerp-ci-'));
+  writeFileSync(join(bin, 'results.json'), JSON.stringify(results));
+  const npm = `#!/usr/bin/env bash
+case "$1" in
+  --version) echo 11.0.0 ;;
+  ci) echo ${JSON.stringify(npmCiOutput)} ;;
+  run|start) echo "npm $*" ;;
+  test) for arg in "$@"; do case "$arg" in --outputFile=*) cp "${bin}/results.json" "\${arg#--outputFile=}" ;; esac; done; exit ${testExit} ;;
+esac
+`;
+  writeFileSync(join(bin, 'npm'), npm);
+  writeFileSync(join(bin, 'chromium'), '#!/bin/sh\necho "Chromium 1.0 (stand-in)"\n');
+  chmodSync(join(bin, 'npm'), 0o755);
+  chmodSync(join(bin, 'chromium'), 0o755);
+  const result = spawnSync('bash', [join(root, '.ci/run')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, lines: result.stdout.trimEnd().split('\n') };
+}
+
+describe('.ci/run', () => {
+  it('when tests fail: names them, prints the summary line last, exits non-zero', () => {
+    const { status, lines } = runCi(
+      vitestJson([
+        { file: 'test/a.test.ts', name: 'a works', failed: false },
+        { file: 'test/b.test.ts', name: 'suite > b breaks', failed: true },
+        { file: 'test/b.test.ts', name: 'b also works', failed: false },
+      ]),
+      1,
+    );
+    expect(status).toBe(1);
+    expect(lines.slice(-2)).toEqual(['FAILED test/b.test.ts > suite > b breaks', 'tests: 2 passed, 1 failed']);
+  });
+
+  it('when tests pass: the summary line last, exit 0', () => {
+    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0);
+    expect(status).toBe(0);
+    expect(lines.at(-1)).toBe('tests: 1 passed, 0 failed');
+    expect(lines).toContain('demo run: ok');
+  });
+
+  it('an install-script warning from npm ci fails the run (after the tests, with the summary)', () => {
+    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0, 'npm warn install-scripts 1 package has install scripts not yet covered by allowScripts:');
+    expect(status).toBe(1);
+    expect(lines).toContain('── npm ci: FAILED');
+    expect(lines.at(-1)).toBe('tests: 1 passed, 0 failed');
+  });
+});

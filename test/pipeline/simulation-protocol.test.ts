@@ -1,0 +1,203 @@
+/**
+ * The simulation protocol in runs (issue 13, items 1 and 3): `recordsPerCall` and the context budget reach the
+ * simulator, the protocol is stored with every score and shown (never pooled) on the leaderboard, and incomplete
+ * answers fail their features, which the summary and the exit code show.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runExitCode } from '../../src/cli/run.ts';
+import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
+import type { BatchClient, BatchItemOutcome, BatchState } from '../../src/llm/batch/types.ts';
+import type { LlmRequest, LlmResult, TokenLogprob } from '../../src/llm/types.ts';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { formatLeaderboardTable, leaderboardsToCsv } from '../../src/report/format-leaderboard.ts';
+import { comparisonWarnings } from '../../src/report/compare.ts';
+import { buildLeaderboard } from '../../src/report/leaderboard.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+import { mockProviders } from '../helpers/echo-mock.ts';
+import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-protocol-'));
+const source = writeFeaturesJsonl(join(directory, 'four.jsonl'), syntheticFeatures(4)); // 4 live features + 1 dead
+const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
+const perfect = () => mockProviders(() => 'tokens like t', (token) => (/^t\d+$/.test(token) ? 10 : 0));
+/** Held-out records simulated per feature by default: 5 + 5 scored, calibration records beside them. */
+const heldOutRecords = (request: LlmRequest) => request.prompt!.slice(request.prompt!.lastIndexOf('Explanation of neuron')).split('<start>').length - 1;
+
+describe('records per call in runs', () => {
+  it('recordsPerCall 1: one simulation call per held-out record, the protocol stored and shown apart from "all"', async () => {
+    const store = openStore('one.db');
+    const one = perfect();
+    const summary = await runPipeline({ source, recordsPerCall: 1 }, { store, ...one });
+    expect(summary).toMatchObject({ status: 'finished', scored: 4, skipped: 1, failed: 0 });
+    expect(one.simulator.requests.length).toBeGreaterThan(4 * 10);
+    for (const request of one.simulator.requests) expect(heldOutRecords(request)).toBe(1);
+    const stored = store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL').all(summary.runId);
+    expect(stored).toEqual([{ n: 1 }]);
+    expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM simulations').all()).toEqual([{ n: 1 }]);
+
+    const all = perfect();
+    const whole = await runPipeline({ source }, { store, ...all });
+    expect(all.simulator.requests).toHaveLength(4); // the default: every held-out record of a feature in one call
+    expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ?').all(whole.runId)).toEqual([{ n: null }]);
+    // compare and regress warn that the two runs measured differently
+    const warnings = comparisonWarnings(store.db, store.getRun(whole.runId)!, store.getRun(summary.runId)!, 'correlation.all');
+    expect(warnings.find((warning) => warning.code === 'simulation-mode')?.message).toMatch(/baseline prompt-logprobs; candidate prompt-logprobs · 1\/call/);
+
+    const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
+    expect(board.rows.every((row) => row.recordsPerCall === 1)).toBe(true);
+    expect(formatLeaderboardTable(board)).toContain('prompt-logprobs · 1/call');
+    expect(leaderboardsToCsv([board])).toMatch(/simulation_mode,records_per_call,/);
+    // Rows of one layer simulated under two protocols are two rows, never one pool.
+    store.db
+      .prepare("UPDATE scores SET records_per_call = NULL WHERE run_id = ? AND feature_id = (SELECT id FROM features WHERE idx = 0)")
+      .run(summary.runId);
+    const mixed = buildLeaderboard(store.db, store.getRun(summary.runId)!);
+    const layer0 = mixed.rows.filter((row) => row.layer === '0');
+    expect(layer0.map((row) => row.recordsPerCall).sort()).toEqual([1, null]);
+    expect(formatLeaderboardTable(mixed)).toMatch(/NOTE: rows come from 2 simulation modes \(prompt-logprobs, prompt-logprobs · 1\/call\)/);
+    store.db.close();
+  });
+
+  it('the context budget splits a feature whose records do not fit one call', async () => {
+    const store = openStore('budget.db');
+    const providers = perfect();
+    const summary = await runPipeline({ source, contextTokens: 1_200 }, { store, ...providers });
+    expect(summary).toMatchObject({ scored: 4, failed: 0 });
+    expect(providers.simulator.requests.length).toBeGreaterThan(4);
+    store.db.close();
+  });
+});
+
+/** The target records of a chat simulation request (its last message's `token<TAB>unknown` lines, by block). */
+const targetsOf = (request: LlmRequest) =>
+  request.messages!.at(-1)!.content.split('<start>\n').slice(1).map((block) => block.split('\n').filter((line) => line.endsWith('\tunknown')).map((line) => line.slice(0, -8)));
+
+/** A chat answer with value 0 for the given tokens of each block (logprob tokens as a chat API sends them). */
+function chatAnswer(blocks: string[][]): LlmResult {
+  const tokens: TokenLogprob[] = [];
+  let offset = 0;
+  const push = (token: string, topLogprobs: Record<string, number> = {}) => {
+    tokens.push({ token, logprob: 0, topLogprobs, textOffset: offset });
+    offset += token.length;
+  };
+  for (const block of blocks) {
+    push('<start>\n');
+    for (const token of block) {
+      push(`${token}\t`);
+      push('0', { '0': 0 });
+      push('\n');
+    }
+    push('<end>\n');
+  }
+  return { ...textResult(tokens.map((token) => token.token).join('')), tokens, usage: { promptTokens: 1, completionTokens: 1 } };
+}
+
+/** An in-memory Batch API answering each request with `respond`; every batch has ended when first seen. */
+function fakeBatchClient(providerId: string, respond: (request: LlmRequest) => LlmResult): BatchClient & { submitted: number[] } {
+  const outcomes = new Map<string, BatchItemOutcome[]>();
+  const submitted: number[] = [];
+  const state = (batchId: string): BatchState => {
+    const total = outcomes.get(batchId)!.length;
+    return { batchId, status: 'completed', ended: true, counts: { total, succeeded: total, failed: 0, pending: 0 } };
+  };
+  return {
+    providerId,
+    api: 'openai',
+    limits: { maxRequests: 10_000, maxBytes: 1e9 },
+    submitted,
+    endpointOf: (request) => (request.prompt !== undefined ? '/v1/completions' : '/v1/chat/completions'),
+    itemBytes: (item) => JSON.stringify(item.request).length,
+    async submit(items) {
+      const batchId = `${providerId}-batch-${outcomes.size + 1}`;
+      outcomes.set(batchId, items.map((item) => ({ customId: item.customId, status: 'succeeded' as const, body: respond(item.request) })));
+      submitted.push(items.length);
+      return { ...state(batchId), endpoint: '/v1/chat/completions' };
+    },
+    retrieve: async (batchId) => state(batchId),
+    results: async (batchId) => outcomes.get(batchId)!,
+    cancel: async (batchId) => state(batchId),
+    readResponse: (_request, body, batchId) => ({ ...(body as LlmResult), batchId }),
+  };
+}
+
+/** A chat answer giving values for only the first half of each asked record's tokens. */
+const halfAnswer = (request: LlmRequest) => chatAnswer(targetsOf(request).map((block) => block.slice(0, Math.ceil(block.length / 2))));
+
+describe('incomplete answers in batch runs', () => {
+  it('the split retries of incomplete answers go out in further simulate batches; every feature is scored', async () => {
+    const store = openStore('batch-split.db');
+    const explainer = createMockProvider({ model: 'batch-explainer', capabilities: { batch: true }, respond: () => textResult(' tokens like t.') });
+    const simulator = createMockProvider({ model: 'batch-simulator', capabilities: { promptLogprobs: false, batch: true }, respond: () => textResult('') });
+    // Asked for several records, the simulator answers only the last one; asked for one, it answers it.
+    const simulatorBatches = fakeBatchClient(simulator.id, (request) => chatAnswer(targetsOf(request).slice(-1)));
+    const explainerBatches = fakeBatchClient(explainer.id, () => textResult(' tokens like t.'));
+    const summary = await runPipeline(
+      { source, batch: true, batchPollMs: 1 },
+      { store, explainer, simulator, batchClients: { explainer: explainerBatches, simulator: simulatorBatches } },
+    );
+    expect(summary).toMatchObject({ status: 'finished', scored: 4, skipped: 1, failed: 0 });
+    expect(explainer.requests.length + simulator.requests.length).toBe(0); // no live call
+    // 14 held-out records a feature: 1 call, then 2, 4, 8 and finally 14 calls of one record (some answered already).
+    expect(simulatorBatches.submitted.length).toBeGreaterThan(1);
+    expect(simulatorBatches.submitted[0]).toBe(4);
+    const expected = store.db.prepare('SELECT COUNT(*) AS n FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ?').get(summary.runId);
+    expect(expected).toEqual({ n: 4 * 14 });
+    store.db.close();
+  });
+});
+
+describe('incomplete answers in runs (issue 13, item 3)', () => {
+  it('every feature answered incompletely: retried with fewer records per call, then failed with the reason; exit code 2', async () => {
+    const store = openStore('incomplete.db');
+    const { explainer } = perfect();
+    const simulator = createMockProvider({ model: 'half', capabilities: { promptLogprobs: false }, respond: halfAnswer });
+    const summary = await runPipeline({ source }, { store, explainer, simulator });
+    expect(summary).toMatchObject({ scored: 0, skipped: 1, failed: 4 });
+    expect(simulator.requests.length).toBeGreaterThan(4); // the first calls, then their records split over more calls
+    const failures = store.db.prepare("SELECT stage, reason FROM run_features WHERE run_id = ? AND status = 'failed'").all(summary.runId) as { stage: string; reason: string }[];
+    expect(failures).toHaveLength(4);
+    for (const failure of failures) {
+      expect(failure.stage).toBe('simulate');
+      expect(failure.reason).toMatch(/mock:half answered record \d+ of \d+ incompletely \(mode chat-logprobs, one record a call\): \d+ of 8 predictions missing \(more than 10 %\)/);
+    }
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL').get(summary.runId)).toEqual({ n: 0 });
+    expect(runExitCode(summary)).toBe(2);
+    store.db.close();
+  });
+
+  it('exit codes: a scored feature with some failures is 0; a stop by signal 130', () => {
+    expect(runExitCode({ failed: 1, scored: 3 })).toBe(0);
+    expect(runExitCode({ failed: 0, scored: 0 })).toBe(0);
+    expect(runExitCode({ failed: 2, scored: 0 })).toBe(2);
+    expect(runExitCode({ failed: 0, scored: 1, stoppedBy: 'signal' })).toBe(130);
+  });
+});
+
+describe('autointerp run --records-per-call (CLI)', () => {
+  const root = new URL('../..', import.meta.url).pathname;
+  const cli = (args: string[]) => {
+    const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), ...args], { cwd: directory, encoding: 'utf8', timeout: 120_000 });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+  };
+
+  it('a bad value is a usage error naming the flag; a good one is stored with the run and shown in the mode column', () => {
+    const bad = cli(['run', '--demo', '--records-per-call', '0', '--db', join(directory, 'cli-bad.db')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--records-per-call expects a positive integer or "all", got "0"/);
+
+    const db = join(directory, 'cli.db');
+    const good = cli(['run', '--demo', '--limit', '2', '--no-ablation', '--no-progress', '--records-per-call', '2', '--context-tokens', '100000', '--db', db]);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/baseline · 2\/call/);
+    const store = new ResultStore(openDatabase(db));
+    const run = store.latestRun()!;
+    expect(JSON.parse(run.config)).toMatchObject({ recordsPerCall: 2, contextTokens: 100_000 });
+    expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE simulation_mode IS NOT NULL').all()).toEqual([{ n: 2 }]);
+    store.db.close();
+  });
+});
