@@ -10,13 +10,17 @@ export interface ConfidenceInterval {
   level: number;
 }
 
-/** Percentile bootstrap CI of the mean. Null for fewer than 2 values. */
+/**
+ * Percentile bootstrap CI of the mean. Null for fewer than 2 values. The values are resampled in sorted order, so the
+ * interval depends only on the multiset of scores, never on the order a query returned them in.
+ */
 export function bootstrapMeanInterval(
-  values: readonly number[],
+  unordered: readonly number[],
   options: { resamples?: number; level?: number; seed?: number } = {},
 ): ConfidenceInterval | null {
-  const n = values.length;
+  const n = unordered.length;
   if (n < 2) return null;
+  const values = Float64Array.from(unordered).sort();
   const resamples = options.resamples ?? 2000;
   const level = options.level ?? 0.95;
   const random = mulberry32(options.seed ?? 12345);
