@@ -1,9 +1,74 @@
-import { defineConfig } from 'vitest/config';
+/**
+ * @module vitest.config — the projects: `unit` and `unit-isolated` (in-process and quick: `npm run test:unit`, the
+ * fast loop) and `slow` (real processes for exit codes, signals and kill -9, model and SAE training, the browser,
+ * whole demo runs). `npm test` runs them all. Timeouts are hang guards only: no test's outcome may depend on how
+ * loaded the machine is.
+ */
+import { availableParallelism } from 'node:os';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Test files that spawn processes, train or run models, drive a browser or run the whole demo. */
+export const slowTestFiles = [
+  // real processes: exit codes as the shell sees them, signals, kill -9, concurrent openers
+  'test/cli/kill-resume.test.ts',
+  'test/cli/run-lifecycle-cli.test.ts',
+  'test/cli/batch-cli.test.ts',
+  'test/cli/train-sae-cli.test.ts',
+  'test/cli/startup-modules.test.ts',
+  'test/store/concurrent-open.test.ts',
+  'test/subject/backend.test.ts',
+  'test/ci/ci-run.test.ts',
+  'test/readme-walk.test.ts',
+  // whole demo runs, and pipeline runs of many features or many requests
+  'test/cli/cli.test.ts',
+  'test/pipeline/score-validity.test.ts',
+  'test/pipeline/batch-mode.test.ts',
+  'test/pipeline/ablation-sae-folders.test.ts',
+  'test/llm/echo-detection.test.ts',
+  'test/fake-llm/cache-per-endpoint.test.ts',
+  'test/subject/brown-text.test.ts',
+  'test/cli/demo-leaderboard.test.ts',
+  'test/demo-dataset.test.ts',
+  'test/pipeline/ablation-in-pipeline.test.ts',
+  'test/pipeline/fault-mix.test.ts',
+  // models and SAEs: training, extraction, ablation
+  'test/sae/train-sae.test.ts',
+  'test/sae/train-on-cache.test.ts',
+  'test/sae/embedded-saes.test.ts',
+  'test/sae/metrics.test.ts',
+  'test/subject/embedded-model.test.ts',
+  'test/subject/extract.test.ts',
+  'test/subject/extract-cli.test.ts',
+  'test/subject/feature-ablation.test.ts',
+  'test/subject/gpt2-model.test.ts',
+  'test/subject/load-gpt2.test.ts',
+  'test/subject/steer.test.ts',
+  // the browser
+  'test/report/chromium.test.ts',
+  'test/report/report-browser.test.ts',
+];
+
+/** Test files that replace modules (vi.mock): they need a fresh module graph of their own. */
+export const isolatedUnitTestFiles = ['test/pipeline/one-source-of-defaults.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // One worker per core (vitest's default leaves one core idle): the slow files spend much of their time waiting on
+    // child processes and servers; on 2 cores the slow project took 222 s instead of about 350 s.
+    maxWorkers: availableParallelism(),
+    // bin/autointerp.js spawned by a test runs src/ through tsx, never a build in dist/ (bin/launch-target.js).
+    env: { AUTOINTERP_FROM_SOURCE: '1' },
+    projects: [
+      // Unit files share one module graph per worker (no re-import of the CLI, tfjs or the SDKs for every file): a
+      // unit test leaves no module state behind; one that must replace a module goes in isolatedUnitTestFiles.
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...slowTestFiles, ...isolatedUnitTestFiles], isolate: false },
+      },
+      { extends: true, test: { name: 'unit-isolated', include: isolatedUnitTestFiles } },
+      { extends: true, test: { name: 'slow', include: slowTestFiles, testTimeout: 180_000, hookTimeout: 180_000 } },
+    ],
   },
 });

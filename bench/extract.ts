@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
-import { extractActivations, recordsFromCache } from '../src/subject/extract.ts';
+import { extractActivations } from '../src/subject/extract-activations.ts';
+import { recordsFromCache } from '../src/subject/records-from-cache.ts';
 import { loadSubjectModel } from '../src/subject/load-subject.ts';
 
 const { values } = parseArgs({ options: { tokens: { type: 'string', default: '50000' }, backend: { type: 'string', default: 'auto' } } });

@@ -16,7 +16,7 @@ import { createMockProvider, textResult } from '../src/llm/mock-provider.ts';
 import type { LlmRequest, LlmResult, Provider } from '../src/llm/types.ts';
 import { PipelineConfigSchema } from '../src/pipeline/config.ts';
 import { runPipeline } from '../src/pipeline/run-pipeline.ts';
-import { mulberry32 } from '../src/records/random.ts';
+import { mulberry32 } from '../src/common/random.ts';
 import type { FeatureRecord } from '../src/records/types.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { ResultStore } from '../src/store/result-store.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseFeatureRecord } from '../src/records/jsonl.ts';
 import { loadFeatureRecordsWithDigest } from '../src/records/load.ts';
-import { mulberry32 } from '../src/records/random.ts';
+import { mulberry32 } from '../src/common/random.ts';
 import { readLines } from '../src/records/read-lines.ts';
 
 const featureCount = Number(process.argv[2] ?? 1000);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFeatureRecords } from '../src/records/build-from-dense.ts';
 import type { BuildRecordsOptions } from '../src/records/build-from-dense.ts';
-import { mulberry32 } from '../src/records/random.ts';
+import { mulberry32 } from '../src/common/random.ts';
 import type { FeatureId } from '../src/records/types.ts';
 
 /** Size and shape of the benchmark data. */

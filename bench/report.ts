@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { mulberry32, randomGaussian, randomInteger } from '../src/records/random.ts';
+import { mulberry32, randomGaussian, randomInteger } from '../src/common/random.ts';
 import { renderReportHtml } from '../src/report/html-report.ts';
 import { buildReportData } from '../src/report/report-data.ts';
 import { openDatabase } from '../src/store/database.ts';

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['pipeline-overhead.ts', 'records.ts', 'records-load.ts', 'store-write.ts', 'throughput.ts', 'report.ts', 'subject-forward.ts', 'subject-ops.ts', 'extract.ts', 'sae-train.ts'];
+const benches = ['pipeline-overhead.ts', 'records.ts', 'records-load.ts', 'store-write.ts', 'throughput.ts', 'report.ts', 'subject-forward.ts', 'subject-ops.ts', 'extract.ts', 'sae-train.ts', 'startup.ts'];
 let failed = 0;
 for (const bench of benches) {
   console.log(`\n=== bench/${bench}`);

@@ -14,8 +14,9 @@
  * Run: `npx tsx bench/sae-train.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 3]`. Prints numbers only.
  */
 import { parseArgs } from 'node:util';
-import { mulberry32, randomGaussian } from '../src/records/random.ts';
-import { SaeTrainer, type SaeTrainingOptions } from '../src/sae/train-sae.ts';
+import { mulberry32, randomGaussian } from '../src/common/random.ts';
+import { SaeTrainer } from '../src/sae/sae-trainer.ts';
+import type { SaeTrainingOptions } from '../src/sae/training-options.ts';
 import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '3' } } });

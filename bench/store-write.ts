@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../src/records/random.ts';
+import { mulberry32 } from '../src/common/random.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { encodeFloat32Column } from '../src/store/float32-column.ts';
 

@@ -12,12 +12,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConceptLexiconSchema } from '../src/llm/concept-lexicon.ts';
-import type { ConceptLexicon } from '../src/llm/concept-lexicon.ts';
+import { ConceptLexiconSchema } from '../src/llm/baseline/concept-lexicon.ts';
+import type { ConceptLexicon } from '../src/llm/baseline/concept-lexicon.ts';
 import { buildFeatureRecords } from '../src/records/build-from-dense.ts';
 import type { BuildRecordsOptions } from '../src/records/build-from-dense.ts';
-import { mulberry32, randomGaussian, shuffleInPlace } from '../src/records/random.ts';
-import type { RandomSource } from '../src/records/random.ts';
+import { mulberry32, randomGaussian, shuffleInPlace } from '../src/common/random.ts';
+import type { RandomSource } from '../src/common/random.ts';
 import { FeatureRecordSchema } from '../src/records/types.ts';
 import type { ActivationRecord, FeatureId, FeatureRecord } from '../src/records/types.ts';
 import { displaySentence, readBrownCorpus } from './brown-corpus.ts';

@@ -18,14 +18,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../src/records/random.ts';
+import { mulberry32 } from '../src/common/random.ts';
 import { featureKey, type FeatureRecord } from '../src/records/types.ts';
 import { writeFeatureRecordsJsonl } from '../src/records/jsonl.ts';
 import { loadSaeLens } from '../src/sae/formats.ts';
 import { saeColumnSource } from '../src/sae/sae-columns.ts';
 import { SparseAutoencoder } from '../src/sae/sae-model.ts';
 import { initBackend } from '../src/subject/backend.ts';
-import { extractActivations, recordsFromCache, type FeatureColumnSource } from '../src/subject/extract.ts';
+import { extractActivations } from '../src/subject/extract-activations.ts';
+import { recordsFromCache, type FeatureColumnSource } from '../src/subject/records-from-cache.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 export const demoFeatureSettings = {

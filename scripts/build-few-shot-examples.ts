@@ -8,10 +8,12 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ExplainTemplateSchema, SimulateTemplateSchema } from '../src/llm/prompt-template.ts';
-import type { ExplainTemplate, SimulateTemplate } from '../src/llm/prompt-template.ts';
-import { mulberry32, randomInteger, shuffleInPlace } from '../src/records/random.ts';
-import type { RandomSource } from '../src/records/random.ts';
+import { ExplainTemplateSchema } from '../src/explain/explain-template.ts';
+import { SimulateTemplateSchema } from '../src/simulate/simulate-template.ts';
+import type { ExplainTemplate } from '../src/explain/explain-template.ts';
+import type { SimulateTemplate } from '../src/simulate/simulate-template.ts';
+import { mulberry32, randomInteger, shuffleInPlace } from '../src/common/random.ts';
+import type { RandomSource } from '../src/common/random.ts';
 import type { ActivationRecord } from '../src/records/types.ts';
 import { displaySentence, readBrownCorpus } from './brown-corpus.ts';
 import type { BrownToken } from './brown-corpus.ts';

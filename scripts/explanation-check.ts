@@ -1,10 +1,10 @@
 /**
  * @module scripts/explanation-check — checks that the demo's ground-truth explanations predict the planted
  * activations (and the wrong ones do not), by reading them with the project's own rule-based simulator
- * (src/llm/rule-based/interpret-explanation.ts) and scoring with the project's pooled correlation.
+ * (src/llm/baseline/interpret-explanation.ts) and scoring with the project's pooled correlation.
  */
-import type { ConceptLexicon } from '../src/llm/concept-lexicon.ts';
-import { conceptMatcher, interpretExplanation } from '../src/llm/rule-based/interpret-explanation.ts';
+import type { ConceptLexicon } from '../src/llm/baseline/concept-lexicon.ts';
+import { conceptMatcher, interpretExplanation } from '../src/llm/baseline/interpret-explanation.ts';
 import type { ActivationRecord } from '../src/records/types.ts';
 import { correlationScore } from '../src/score/correlation.ts';
 

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/subject/backend.ts';
-import { extractActivations } from '../src/subject/extract.ts';
+import { extractActivations } from '../src/subject/extract-activations.ts';
 import { loadSubjectModel, type SubjectModel } from '../src/subject/load-subject.ts';
 import { readCacheHeader } from '../src/subject/activation-cache.ts';
 import { loadSaeLens } from '../src/sae/formats.ts';

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { demoPaths, demoSettings } from '../scripts/build-demo-dataset.ts';
 import type { GroundTruthEntry } from '../scripts/build-demo-dataset.ts';
 import { explanationCorrelation } from '../scripts/explanation-check.ts';
-import { loadConceptLexicon } from '../src/llm/concept-lexicon.ts';
-import { loadExplainTemplate, loadSimulateTemplate } from '../src/llm/prompt-template.ts';
+import { loadConceptLexicon } from '../src/llm/baseline/concept-lexicon.ts';
+import { loadExplainTemplate } from '../src/explain/explain-template.ts';
+import { loadSimulateTemplate } from '../src/simulate/simulate-template.ts';
 import { FeatureRecordSchema, featureKey } from '../src/records/types.ts';
 import type { ActivationRecord, FeatureRecord } from '../src/records/types.ts';
 
@@ -50,7 +51,7 @@ describe('demo dataset (data/demo)', () => {
     const scored = [...record.top, ...record.random];
 
     it(`"${entry.explanation}" predicts the planted activations; "${entry.wrongExplanation}" does not`, () => {
-      // Read by the project's rule-based simulator (src/llm/rule-based), pooled correlation as the scorer computes it.
+      // Read by the project's rule-based simulator (src/llm/baseline), pooled correlation as the scorer computes it.
       expect(explanationCorrelation(entry.explanation, scored, lexicon)).toBeGreaterThanOrEqual(
         demoSettings.minimumTrueCorrelation,
       );

@@ -4,28 +4,16 @@
  * `regress` shares with it.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { compareRuns, ComparisonError, type Comparison } from '../report/compare.ts';
+import { compareRuns, type Comparison } from '../report/compare.ts';
 import { comparisonToJson, formatComparisonText, warningLines } from '../report/format-compare.ts';
-import { UndecidableError } from '../report/regress.ts';
-import { requireRun, RunSelectionError } from '../report/run-selection.ts';
+import { requireRun } from '../report/run-selection.ts';
+import { jsonWithoutRawControls } from '../report/terminal-text.ts';
 import type { SqliteDatabase } from '../store/database.ts';
 import { UsageError } from './errors.ts';
 import { databaseOption, openStore, positiveInteger } from './shared-options.ts';
 
 /** commander reducer for repeatable options. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-/** Runs `body`; the report layer's data errors (unknown run, nothing to pair…) become one-line usage errors (exit 2). */
-export function rethrowAsUsageError<T>(body: () => T): T {
-  try {
-    return body();
-  } catch (error) {
-    if (error instanceof RunSelectionError || error instanceof ComparisonError || error instanceof UndecidableError) {
-      throw new UsageError(error.message);
-    }
-    throw error;
-  }
-}
 
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);
@@ -81,16 +69,14 @@ export function runComparison<T>(
 ): T {
   const { store, path, close } = openStore(options.db, { readonly: true });
   try {
-    const comparison = rethrowAsUsageError(() => {
-      const baseline = requireRun(store.db, baselineReference, path);
-      const candidate = requireRun(store.db, candidateReference, path);
-      return compareRuns(store.db, baseline, candidate, {
-        scoreKind: options.score,
-        top: options.top,
-        resamples: options.resamples,
-        level: options.level,
-        seed: options.seed,
-      });
+    const baseline = requireRun(store.db, baselineReference, path);
+    const candidate = requireRun(store.db, candidateReference, path);
+    const comparison = compareRuns(store.db, baseline, candidate, {
+      scoreKind: options.score,
+      top: options.top,
+      resamples: options.resamples,
+      level: options.level,
+      seed: options.seed,
     });
     for (const line of warningLines(comparison)) process.stderr.write(`${line}\n`);
     const blocking = comparison.warnings.filter((w) => w.instrument);
@@ -114,7 +100,7 @@ export function registerCompareCommand(program: Command): void {
     );
   addComparisonOptions(command).action((baseline: string, candidate: string, options: ComparisonCliOptions) => {
     runComparison(baseline, candidate, options, (comparison) => {
-      process.stdout.write(options.json ? `${JSON.stringify(comparisonToJson(comparison), null, 2)}\n` : `${formatComparisonText(comparison)}\n`);
+      process.stdout.write(options.json ? `${jsonWithoutRawControls(JSON.stringify(comparisonToJson(comparison), null, 2))}\n` : `${formatComparisonText(comparison)}\n`);
     });
   });
 }

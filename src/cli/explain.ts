@@ -1,11 +1,6 @@
 /** @module cli/explain — `autointerp explain`: explanations only, printed as `feature<TAB>explanation` (or JSONL). */
 import type { Command } from 'commander';
-import { createProvider } from '../llm/create-provider.ts';
-import { explainRecords } from '../pipeline/explain-records.ts';
-import { loadExplainTemplate } from '../llm/prompt-template.ts';
-import { splitFeatureRecords } from '../records/splits.ts';
 import { featureKey } from '../records/types.ts';
-import { selectFeatures } from './select-features.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
 import { positiveInteger } from './shared-options.ts';
 
@@ -23,6 +18,14 @@ export function registerExplainCommand(program: Command): void {
     .option('--explain-top <n>', 'top records shown to the explainer', positiveInteger, 10)
     .option('--json', 'print JSON lines')
     .action(async (options: { records?: string; feature?: string; limit?: number; model?: string; explainer: string; baseUrl?: string; explainPrompt: string; explainTop: number; json?: boolean }) => {
+      // Loaded when the command runs, so that `autointerp --help` and other commands start without the LLM SDKs.
+      const [{ createProvider }, { explainRecords }, { loadExplainTemplate }, { splitFeatureRecords }, { selectFeatures }] = await Promise.all([
+        import('../llm/create-provider.ts'),
+        import('../pipeline/explain-records.ts'),
+        import('../explain/explain-template.ts'),
+        import('../records/splits.ts'),
+        import('./select-features.ts'),
+      ]);
       const features = await selectFeatures(options.records, options);
       const explainer = createProvider(options.explainer, options.baseUrl ? { baseURL: options.baseUrl } : {});
       const template = loadExplainTemplate(options.explainPrompt);

@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EXPORT_FORMATS, exportRun, type ExportFormat } from '../report/export.ts';
 import { requireRun } from '../report/run-selection.ts';
-import { nonNegativeInteger, rethrowAsUsageError } from './compare.ts';
+import { dataForStream, jsonWithoutRawControls } from '../report/terminal-text.ts';
+import { nonNegativeInteger } from './compare.ts';
 import { databaseOption, openStore, requireOutputFolder } from './shared-options.ts';
 
 interface ExportCliOptions {
@@ -33,9 +34,11 @@ export function registerExportCommand(program: Command): void {
       if (options.out !== '-') requireOutputFolder(options.out, '--out');
       const { store, path, close } = openStore(options.db, { readonly: true });
       try {
-        const run = rethrowAsUsageError(() => requireRun(store.db, options.run, path));
-        const text = exportRun(store.db, run, options.format, { activationRecords: options.records });
-        if (options.out === '-') process.stdout.write(text);
+        const run = requireRun(store.db, options.run, path);
+        const exported = exportRun(store.db, run, options.format, { activationRecords: options.records });
+        // JSON formats: the same values with DEL/C1 controls \u-escaped; CSV: exact, but inert when shown on a terminal
+        const text = options.format === 'csv' ? exported : jsonWithoutRawControls(exported);
+        if (options.out === '-') process.stdout.write(dataForStream(text, process.stdout));
         else {
           writeFileSync(options.out, text);
           process.stderr.write(`export: run ${run.id} as ${options.format} → ${options.out}\n`);

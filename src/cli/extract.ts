@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import type { BackendPreference } from '../subject/backend.ts';
-import type { ExtractionProgress } from '../subject/extract.ts';
+import type { ExtractionProgress } from '../subject/extract-activations.ts';
 import { featureKey } from '../records/types.ts';
 import { UsageError } from './errors.ts';
 import { compactCount } from './progress.ts';
@@ -25,30 +25,16 @@ const backendChoices: readonly BackendPreference[] = ['auto', 'node-gpu', 'node'
  * time otherwise.
  */
 async function loadLibrary() {
-  const [jsonl, cache, backend, corpusSample, extract, loadSubject, tokenizer, safetensors, gpt2Config] = await Promise.all([
+  const [jsonl, backend, corpus, extract, featureList, records, loadSubject] = await Promise.all([
     import('../records/jsonl.ts'),
-    import('../subject/activation-cache.ts'),
     import('../subject/backend.ts'),
-    import('../subject/corpus-sample.ts'),
-    import('../subject/extract.ts'),
+    import('../subject/extraction-corpus.ts'),
+    import('../subject/extract-activations.ts'),
+    import('../subject/feature-list.ts'),
+    import('../subject/records-from-cache.ts'),
     import('../subject/load-subject.ts'),
-    import('../subject/tokenizer.ts'),
-    import('../subject/safetensors.ts'),
-    import('../subject/gpt2-config.ts'),
   ]);
-  /** Errors of the user's input (files, flags), reported as one line with exit code 2. */
-  const inputErrors = [
-    loadSubject.SubjectModelError,
-    extract.ExtractionCorpusError,
-    extract.ExtractionSetupError,
-    corpusSample.CorpusSampleError,
-    cache.ActivationCacheError,
-    tokenizer.TokenizerLoadError,
-    safetensors.SafetensorsError,
-    gpt2Config.Gpt2ConfigError,
-    backend.BackendUnavailableError,
-  ];
-  return { ...jsonl, ...backend, ...extract, ...loadSubject, inputErrors };
+  return { ...jsonl, ...backend, ...corpus, ...extract, ...featureList, ...records, ...loadSubject };
 }
 
 export const defaultModelDir = fileURLToPath(new URL('../../data/subject/brown-1l', import.meta.url));
@@ -68,15 +54,6 @@ interface ExtractFlags {
   backend: BackendPreference;
   progress: boolean;
   verbose?: boolean;
-}
-
-async function asUsageErrors<T>(inputErrors: readonly (abstract new (...args: never[]) => Error)[], work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (inputErrors.some((kind) => error instanceof kind)) throw new UsageError((error as Error).message, { cause: error });
-    throw error;
-  }
 }
 
 /** A token-count progress bar on stderr; silent when stderr is not a terminal (the summary line still prints). */
@@ -146,41 +123,42 @@ export function registerExtractCommand(program: Command): void {
     .action(async (flags: ExtractFlags, command: Command) => {
       const batchSequences = renamedOptionValue<number>(command, '--batch', '--batch-sequences', '--batch means the Batch API of `run`');
       const library = await loadLibrary();
-      const { initBackend, describeBackendChoice, loadSubjectModel, readExtractionCorpus, extractActivations, extractionWidth, parseFeatureList, recordsFromCache, writeFeatureRecordsJsonl, inputErrors } = library;
-      const backend = await asUsageErrors(inputErrors, () => initBackend(flags.backend));
+      const { initBackend, describeBackendChoice, loadSubjectModel, readExtractionCorpus, extractActivations, extractionWidth, parseFeatureList, recordsFromCache, writeFeatureRecordsJsonl } = library;
+      const backend = await initBackend(flags.backend);
       process.stderr.write(`${describeBackendChoice(backend, flags.verbose)}\n`);
-      const subject = await asUsageErrors(inputErrors, () => loadSubjectModel(flags.model));
+      const subject = await loadSubjectModel(flags.model);
       let features: number[] | 'all' = 'all';
       try {
-        const width = await asUsageErrors(inputErrors, async () => extractionWidth(subject, flags.hook));
+        const width = extractionWidth(subject, flags.hook);
         if (flags.recordsOut) features = parseFeatureList(flags.features, width);
       } catch (error) {
         subject.model.dispose();
         if (error instanceof RangeError) throw new UsageError(`--features: ${error.message}`);
         throw error;
       }
-      const corpus = await asUsageErrors(inputErrors, async () => readExtractionCorpus(flags.corpus)).catch((error: unknown) => {
+      let corpus;
+      try {
+        corpus = readExtractionCorpus(flags.corpus);
+      } catch (error) {
         subject.model.dispose();
         throw error;
-      });
+      }
       const cacheDir = flags.cache ?? defaultCacheDir(subject.name, flags.hook);
       const stop = abortOnSignals({ stopping: 'stopping after the batch in flight…', forced: 'the cache keeps every committed batch: continue with --resume' });
       const progress = createExtractProgress(flags.progress && process.stderr.isTTY === true);
       let result;
       try {
-        result = await asUsageErrors(inputErrors, () =>
-          extractActivations({
-            modelDir: subject,
-            hook: flags.hook,
-            corpus,
-            cacheDir,
-            batchSize: batchSequences,
-            resume: flags.resume ?? false,
-            signal: stop.signal,
-            onProgress: (update) => progress.update(update),
-            ...(flags.tokens !== undefined ? { maxTokens: flags.tokens } : {}),
-          }),
-        );
+        result = await extractActivations({
+          modelDir: subject,
+          hook: flags.hook,
+          corpus,
+          cacheDir,
+          batchSize: batchSequences,
+          resume: flags.resume ?? false,
+          signal: stop.signal,
+          onProgress: (update) => progress.update(update),
+          ...(flags.tokens !== undefined ? { maxTokens: flags.tokens } : {}),
+        });
       } finally {
         progress.stop();
         stop.dispose();

@@ -35,10 +35,9 @@ export function registerImportDelphiCommand(program: Command): void {
     .option('--random <n>', 'random windows per latent (default 30)', positiveInteger)
     .option('--seed <n>', 'sampling seed', (value) => Number.parseInt(value, 10))
     .action(async (directory: string, flags: ImportDelphiFlags) => {
-      const [{ readDelphiLatentCache, DelphiCacheError }, { parseFeatureList }, { SafetensorsError }, { writeFeatureRecordsJsonl }, tokenizers] = await Promise.all([
+      const [{ readDelphiLatentCache }, { parseFeatureList }, { writeFeatureRecordsJsonl }, tokenizers] = await Promise.all([
         import('../sae/delphi-cache.ts'),
-        import('../subject/extract.ts'),
-        import('../subject/safetensors.ts'),
+        import('../subject/feature-list.ts'),
         import('../records/jsonl.ts'),
         import('../subject/tokenizer.ts'),
       ]);
@@ -46,28 +45,20 @@ export function registerImportDelphiCommand(program: Command): void {
       try {
         latents = parseFeatureList(flags.latents, Number.POSITIVE_INFINITY);
       } catch (error) {
-        throw new UsageError(`--latents: ${(error as Error).message}`);
+        throw new UsageError(`--latents: ${(error as Error).message}`, { cause: error });
       }
-      let result;
-      try {
-        const tokenizer = flags.tokenizer ? tokenizers.loadTokenizer(flags.tokenizer) : null;
-        result = readDelphiLatentCache(directory, {
-          latents,
-          ...(flags.hookpoint ? { hookpoint: flags.hookpoint } : {}),
-          ...(flags.model ? { model: flags.model } : {}),
-          ...(flags.sae ? { sae: flags.sae } : {}),
-          ...(tokenizer ? { tokenStrings: (ids: readonly number[]) => tokenizer.tokenStrings(ids) } : {}),
-          ...(flags.window !== undefined ? { windowSize: flags.window } : {}),
-          ...(flags.topK !== undefined ? { topK: flags.topK } : {}),
-          ...(flags.random !== undefined ? { randomCount: flags.random } : {}),
-          ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
-        });
-      } catch (error) {
-        if (error instanceof DelphiCacheError || error instanceof SafetensorsError || error instanceof tokenizers.TokenizerLoadError) {
-          throw new UsageError(error.message, { cause: error });
-        }
-        throw error;
-      }
+      const tokenizer = flags.tokenizer ? tokenizers.loadTokenizer(flags.tokenizer) : null;
+      const result = readDelphiLatentCache(directory, {
+        latents,
+        ...(flags.hookpoint ? { hookpoint: flags.hookpoint } : {}),
+        ...(flags.model ? { model: flags.model } : {}),
+        ...(flags.sae ? { sae: flags.sae } : {}),
+        ...(tokenizer ? { tokenStrings: (ids: readonly number[]) => tokenizer.tokenStrings(ids) } : {}),
+        ...(flags.window !== undefined ? { windowSize: flags.window } : {}),
+        ...(flags.topK !== undefined ? { topK: flags.topK } : {}),
+        ...(flags.random !== undefined ? { randomCount: flags.random } : {}),
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      });
       for (const warning of result.warnings) process.stderr.write(`note: ${warning}\n`);
       await writeFeatureRecordsJsonl(flags.out, result.records);
       process.stderr.write(

@@ -3,9 +3,10 @@ import { Option, type Command } from 'commander';
 import { buildLeaderboard, type Leaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardsToCsv, leaderboardToJson } from '../report/format-leaderboard.ts';
 import { selectRuns } from '../report/run-selection.ts';
+import { dataForStream, jsonWithoutRawControls } from '../report/terminal-text.ts';
 import { scoreKindsOfRun } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
-import { collect, rethrowAsUsageError } from './compare.ts';
+import { collect } from './compare.ts';
 import { databaseOption, openStore, positiveInteger, terminalWidth } from './shared-options.ts';
 
 interface LeaderboardCliOptions {
@@ -54,14 +55,12 @@ export function registerLeaderboardCommand(program: Command): void {
       if (options.json && options.csv) throw new UsageError('use either --json or --csv, not both');
       const { store, path, close } = openStore(options.db, { readonly: true });
       try {
-        const runs = rethrowAsUsageError(() =>
-          selectRuns(store.db, {
-            references: options.run,
-            all: options.all ?? false,
-            where: path,
-            filters: { explainer: options.explainer, simulator: options.simulator, promptVersion: options.promptVersion, tag: options.tag },
-          }),
-        );
+        const runs = selectRuns(store.db, {
+          references: options.run,
+          all: options.all ?? false,
+          where: path,
+          filters: { explainer: options.explainer, simulator: options.simulator, promptVersion: options.promptVersion, tag: options.tag },
+        });
         const boards: Leaderboard[] = runs.map((run) => {
           const kinds = scoreKindsOfRun(store.db, run.id);
           if (kinds.length > 0 && !kinds.includes(options.score)) {
@@ -72,10 +71,10 @@ export function registerLeaderboardCommand(program: Command): void {
             filters: { simulationMode: options.mode, featureKind: options.featureKind, model: options.model, layer: options.layer },
           });
         });
-        if (options.csv) process.stdout.write(leaderboardsToCsv(boards));
+        if (options.csv) process.stdout.write(dataForStream(leaderboardsToCsv(boards), process.stdout));
         else if (options.json) {
           const json = boards.map(leaderboardToJson);
-          process.stdout.write(`${JSON.stringify(json.length === 1 ? json[0] : json, null, 2)}\n`);
+          process.stdout.write(`${jsonWithoutRawControls(JSON.stringify(json.length === 1 ? json[0] : json, null, 2))}\n`);
         } else {
           const width = options.wide ? undefined : terminalWidth(process.stdout);
           process.stdout.write(`${boards.map((board) => formatLeaderboardTable(board, width === undefined ? {} : { width })).join('\n\n')}\n`);

@@ -3,8 +3,9 @@
  * of one logical run (`run --shard i/n`) become one run (rules in store/merge.ts).
  */
 import { Command } from 'commander';
-import { formatShard } from '../pipeline/config.ts';
-import { MergeError, mergeDatabases, type MergedRunSummary, type MergeSummary } from '../store/merge.ts';
+import { formatShard } from '../records/shards.ts';
+import { MergeError } from '../store/merge-error.ts';
+import { mergeDatabases, type MergedRunSummary, type MergeSummary } from '../store/merge.ts';
 import { UsageError } from './errors.ts';
 
 interface MergeFlags {
@@ -44,7 +45,7 @@ export function registerMergeCommand(program: Command): void {
       try {
         summary = mergeDatabases(databases, options.out, { force: options.force ?? false });
       } catch (error) {
-        if (error instanceof MergeError) throw new UsageError(`merge refused: ${error.message}`);
+        if (error instanceof MergeError) throw new UsageError(`merge refused: ${error.message}`, { cause: error });
         throw error;
       }
       for (const warning of summary.warnings) process.stderr.write(`warning: ${warning}\n`);

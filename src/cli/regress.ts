@@ -1,14 +1,15 @@
 /**
  * @module cli/regress — `autointerp regress --baseline A --candidate B --max-drop 0.02`: the regression gate for
  * CI. Exit 0 pass, 1 regression, 2 usage or data error (unknown run, no shared features, too few pairs, --strict
- * refusal) or any crash. The rule is in report/regress.ts and in `--help`.
+ * refusal), 70 a bug (never read as a pass or a regression). The rule is in report/regress.ts and in `--help`.
  */
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { formatRegressionText, regressionToJson, warningLines } from '../report/format-compare.ts';
+import { jsonWithoutRawControls } from '../report/terminal-text.ts';
 import { REGRESSION_RULES, regressionJunit, regressionVerdict, type RegressionRule } from '../report/regress.ts';
 import { EXIT_OK, EXIT_REGRESSION, UsageError } from './errors.ts';
-import { addComparisonOptions, nonNegativeNumber, rethrowAsUsageError, runComparison, type ComparisonCliOptions } from './compare.ts';
+import { addComparisonOptions, nonNegativeNumber, runComparison, type ComparisonCliOptions } from './compare.ts';
 import { requireOutputFolder } from './shared-options.ts';
 
 interface RegressCliOptions extends ComparisonCliOptions {
@@ -31,7 +32,7 @@ Runs that measured differently (simulator, simulation mode, simulation prompt, s
 compared with a WARNING line on stderr; --strict refuses them (exit 2).
 
 Exit codes: 0 pass · 1 regression · 2 usage or data error (unknown run, no shared scored features, fewer than
-2 pairs, --strict refusal) or any crash — a crash never reads as a pass or as a regression.
+2 pairs, --strict refusal) · 70 a bug in autointerp — a crash never reads as a pass or as a regression.
 
 Example (CI): autointerp regress --baseline tag:baseline --candidate latest --max-drop 0.02 --junit regress.xml`;
 
@@ -49,12 +50,12 @@ export function registerRegressCommand(program: Command): void {
     if (!options.baseline || !options.candidate) throw new UsageError('regress needs --baseline RUN and --candidate RUN');
     if (options.junit) requireOutputFolder(options.junit, '--junit');
     runComparison(options.baseline, options.candidate, options, (comparison) => {
-      const verdict = rethrowAsUsageError(() => regressionVerdict(comparison, options.maxDrop, options.rule));
+      const verdict = regressionVerdict(comparison, options.maxDrop, options.rule);
       const text = formatRegressionText(comparison, verdict);
       if (options.junit) {
         writeFileSync(options.junit, regressionJunit(comparison, verdict, [...warningLines(comparison), text].join('\n')));
       }
-      process.stdout.write(options.json ? `${JSON.stringify(regressionToJson(comparison, verdict), null, 2)}\n` : `${text}\n`);
+      process.stdout.write(options.json ? `${jsonWithoutRawControls(JSON.stringify(regressionToJson(comparison, verdict), null, 2))}\n` : `${text}\n`);
       process.exitCode = verdict.regression ? EXIT_REGRESSION : EXIT_OK;
     });
   });

@@ -6,7 +6,7 @@ import { buildReportData } from '../report/report-data.ts';
 import { requireRun } from '../report/run-selection.ts';
 import { scoreKindsOfRun } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
-import { nonNegativeInteger, rethrowAsUsageError } from './compare.ts';
+import { nonNegativeInteger } from './compare.ts';
 import { databaseOption, openStore, requireOutputFolder } from './shared-options.ts';
 
 interface ReportCliOptions {
@@ -33,7 +33,7 @@ export function registerReportCommand(program: Command): void {
       requireOutputFolder(options.out, '--out');
       const { store, path, close } = openStore(options.db, { readonly: true });
       try {
-        const run = rethrowAsUsageError(() => requireRun(store.db, options.run, path));
+        const run = requireRun(store.db, options.run, path);
         const kinds = scoreKindsOfRun(store.db, run.id);
         if (kinds.length > 0 && !kinds.includes(options.score)) {
           throw new UsageError(`run ${run.id} has no "${options.score}" scores (it has: ${kinds.join(', ')})`);

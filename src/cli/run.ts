@@ -2,15 +2,11 @@
 import { abortOnSignals } from './abort-on-signals.ts';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEMO_SOURCE, formatShard, parseShard, type OperationalOverrides, type PipelineConfigInput, type ShardSpec } from '../pipeline/config.ts';
-import { runPipeline, type RunSummary } from '../pipeline/run-pipeline.ts';
-import { ProviderPreflightError } from '../llm/provider-preflight.ts';
-import { resolveDatabasePath } from '../store/database.ts';
-import { RunLeasedError } from '../store/run-lease.ts';
-import { buildLeaderboard } from '../report/leaderboard.ts';
-import { formatLeaderboardTable, leaderboardToJson } from '../report/format-leaderboard.ts';
-import { escapeTerminalText } from '../report/terminal-text.ts';
-import { resolveRun } from '../store/queries.ts';
+import { DEMO_SOURCE, pipelineConfigDefaults as defaults, type OperationalOverrides, type PipelineConfigInput } from '../pipeline/config.ts';
+import { DEFAULT_CONTEXT_TOKENS } from '../llm/context-windows.ts';
+import { formatShard, parseShard, type ShardSpec } from '../records/shards.ts';
+import type { RunSummary } from '../pipeline/run-summary.ts';
+import { escapeTerminalText, jsonWithoutRawControls } from '../report/terminal-text.ts';
 import { collect } from './compare.ts';
 import { UsageError } from './errors.ts';
 import type { BatchEvent } from '../pipeline/batch-mode.ts';
@@ -150,10 +146,10 @@ export function registerRunCommand(program: Command): void {
       "a feature's held-out records per simulation call: all (default; one prompt, as Anthropic's protocol) or N (1 = OpenAI's reference protocol); calls are split further where they would not fit the simulator's context",
       recordsPerCallFlag,
     )
-    .option('--context-tokens <n>', "the simulator's context window in tokens, the budget of each simulation call (default: data/context-windows.json, else 8192)", positiveInteger)
-    .option('--explain-prompt <version>', 'explain prompt version in prompts/ (default explain.v1)')
-    .option('--simulate-prompt <version>', 'simulate prompt version in prompts/ (default simulate.v1)')
-    .option('--concurrency <n>', 'features processed at once (default 4)', positiveInteger)
+    .option('--context-tokens <n>', `the simulator's context window in tokens, the budget of each simulation call (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`, positiveInteger)
+    .option('--explain-prompt <version>', `explain prompt version in prompts/ (default ${defaults.explainPrompt})`)
+    .option('--simulate-prompt <version>', `simulate prompt version in prompts/ (default ${defaults.simulatePrompt})`)
+    .option('--concurrency <n>', `features processed at once (default ${defaults.concurrency})`, positiveInteger)
     .option('--limit <n>', 'only the first N features', positiveInteger)
     .option('--shard <i/n>', 'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`', shardFlag)
     .option('--no-ablation', 'no ablation scores (default: computed where the subject model is available and records carry token ids)')
@@ -165,13 +161,21 @@ export function registerRunCommand(program: Command): void {
       "send explain and simulate requests through the providers' Batch APIs (OpenAI Batch, Anthropic Message Batches): half the price, answers within 24 h; a run can be left and resumed while a batch is pending",
     )
     .option('--no-batch', 'on --resume of a batch run: finish it with live calls instead (batches still pending are abandoned)')
-    .option('--batch-poll <seconds>', 'batch mode: first interval between polls of a pending batch (default 30; grows while nothing changes)', positiveNumber)
+    .option('--batch-poll <seconds>', `batch mode: first interval between polls of a pending batch (default ${defaults.batchPollMs / 1000}; grows while nothing changes)`, positiveNumber)
     .option('--batch-wait <seconds>', 'batch mode: leave pending batches after this long and exit, to --resume later (0: submit and exit; default: wait until they end)', nonNegativeNumber)
     .addOption(databaseOption())
     .option('--json', 'print the leaderboard as JSON')
     .option('--no-progress', 'no progress bar');
   addReliabilityOptions(addProviderOptions(command)).action(async (options: RunOptions, self: Command) => {
     if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
+    // Loaded when the command runs, so that `autointerp --help` and other commands start without the pipeline.
+    const [{ runPipeline }, { resolveDatabasePath }, { buildLeaderboard }, { formatLeaderboardTable, leaderboardToJson }, { resolveRun }] = await Promise.all([
+      import('../pipeline/run-pipeline.ts'),
+      import('../store/database.ts'),
+      import('../report/leaderboard.ts'),
+      import('../report/format-leaderboard.ts'),
+      import('../store/queries.ts'),
+    ]);
     // A new run opens (and creates) the database only once its records are valid and its providers answer; a resume
     // needs the database to exist.
     const path = resolveDatabasePath(options.db);
@@ -246,8 +250,8 @@ export function registerRunCommand(program: Command): void {
         },
       }).catch((error: unknown) => {
         progress?.stop();
-        // A run another process holds, a provider without its key or server: one line, exit 2, nothing written.
-        throw error instanceof RunLeasedError || error instanceof ProviderPreflightError ? new UsageError(error.message) : error;
+        // A run another process holds, a provider without its key or server (InputErrors): one line, exit 2, nothing written.
+        throw error;
       });
       progress?.stop();
       const money = `spent ${formatUsd(summary.costUsd)}${summary.unpricedCalls > 0 ? ` (+${summary.unpricedCalls} unpriced calls)` : ''}${summary.maxCostUsd !== undefined ? ` of ${formatUsd(summary.maxCostUsd)}` : ''}`;
@@ -274,7 +278,7 @@ export function registerRunCommand(program: Command): void {
       const store = openRunStore();
       const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
       const width = terminalWidth(process.stdout);
-      process.stdout.write(options.json ? `${JSON.stringify(leaderboardToJson(board), null, 2)}\n` : `${formatLeaderboardTable(board, width === undefined ? {} : { width })}\n`);
+      process.stdout.write(options.json ? `${jsonWithoutRawControls(JSON.stringify(leaderboardToJson(board), null, 2))}\n` : `${formatLeaderboardTable(board, width === undefined ? {} : { width })}\n`);
       const exitCode = runExitCode(summary);
       if (exitCode !== 0) process.exitCode = exitCode;
     } finally {

@@ -3,13 +3,8 @@
  * given explanation of one feature, on its held-out records. Nothing is stored.
  */
 import type { Command } from 'commander';
-import { createProvider } from '../llm/create-provider.ts';
-import { loadSimulateTemplate } from '../llm/prompt-template.ts';
-import { scoreExplanation } from '../pipeline/score-explanation.ts';
-import { splitFeatureRecords } from '../records/splits.ts';
 import { featureKey } from '../records/types.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
-import { selectFeatures } from './select-features.ts';
 
 interface ScoreCommandOptions {
   records?: string;
@@ -35,6 +30,14 @@ function addScoringOptions(command: Command): Command {
 }
 
 async function run(options: ScoreCommandOptions) {
+  // Loaded when the command runs, so that `autointerp --help` and other commands start without the LLM SDKs.
+  const [{ createProvider }, { loadSimulateTemplate }, { scoreExplanation }, { splitFeatureRecords }, { selectFeatures }] = await Promise.all([
+    import('../llm/create-provider.ts'),
+    import('../simulate/simulate-template.ts'),
+    import('../pipeline/score-explanation.ts'),
+    import('../records/splits.ts'),
+    import('./select-features.ts'),
+  ]);
   const [feature] = await selectFeatures(options.records, options);
   const simulator = createProvider(options.simulator, options.baseUrl ? { baseURL: options.baseUrl } : {});
   if (simulator.isBaseline) process.stderr.write('simulator: BASELINE (offline rule-based, not an LLM)\n');

@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { startFakeLlmServer } from '../llm/fake-server/fake-llm-server.ts';
 import { parseFaultMix, type FaultMix } from '../llm/fake-server/fault-injection.ts';
 
 /** Default port of the command (the library default is 0, an ephemeral port). */
@@ -68,6 +67,8 @@ export function registerServeFakeCommand(program: Command): Command {
     .option('--batch-item-errors <fraction>', 'Batch APIs: fraction of batched requests that error (seeded by --fault-seed)', fraction('--batch-item-errors'), 0)
     .option('--batch-item-expired <fraction>', 'Batch APIs: fraction of batched requests that expire', fraction('--batch-item-expired'), 0)
     .action(async (flags: ServeFakeFlags) => {
+      // Loaded when the command runs, so that other commands start without the fake server and its tokenizer.
+      const { startFakeLlmServer } = await import('../llm/fake-server/fake-llm-server.ts');
       const server = await startFakeLlmServer({
         port: flags.port,
         latencyMs: flags.latencyMs,

@@ -2,8 +2,9 @@
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DatabaseOpenError, openDatabase, resolveDatabasePath, type OpenDatabaseOptions, type SqliteDatabase } from '../store/database.ts';
+import { openDatabase, resolveDatabasePath, type OpenDatabaseOptions } from '../store/database.ts';
 import { ResultStore } from '../store/result-store.ts';
+import { pipelineConfigDefaults as defaults } from '../pipeline/config.ts';
 import { UsageError } from './errors.ts';
 
 export const databaseOption = () =>
@@ -11,8 +12,8 @@ export const databaseOption = () =>
 
 export function addProviderOptions(command: Command): Command {
   return command
-    .option('--explainer <provider:model>', 'explainer: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>', 'baseline')
-    .option('--simulator <provider:model>', `simulator: baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`, 'baseline')
+    .option('--explainer <provider:model>', 'explainer: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>', defaults.explainer)
+    .option('--simulator <provider:model>', `simulator: baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`, defaults.simulator)
     .option('--base-url <url>', 'base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, Ollama)');
 }
 
@@ -33,8 +34,8 @@ export function addReliabilityOptions(command: Command): Command {
     .option('--rpm <n>', 'requests per minute to each API, explainer and simulator together (default: unlimited)', positiveNumber)
     .option('--tpm <n>', 'tokens per minute to each API (estimated before a call, corrected after)', positiveNumber)
     .option('--max-requests <n>', 'LLM requests in flight at once per API (default: bounded by --concurrency)', positiveInteger)
-    .option('--max-attempts <n>', 'attempts per LLM call on 429, 5xx, timeouts and connection resets (default 5)', positiveInteger)
-    .option('--request-timeout-ms <n>', 'timeout of one LLM request (default 120000)', positiveInteger)
+    .option('--max-attempts <n>', `attempts per LLM call on 429, 5xx, timeouts and connection resets (default ${defaults.maxAttempts})`, positiveInteger)
+    .option('--request-timeout-ms <n>', `timeout of one LLM request (default ${defaults.requestTimeoutMs})`, positiveInteger)
     .option('--no-cache', 'do not answer repeated requests from the response cache in the database')
     .option('--max-cost <usd>', 'budget in USD: no new feature starts once the run has spent it', nonNegativeNumber)
     .option('--prices <file>', 'price table JSON merged over data/prices.json ({"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})');
@@ -144,13 +145,7 @@ export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): nu
  */
 export function openStore(databasePath: string | undefined, options: OpenDatabaseOptions = {}): { store: ResultStore; path: string; close(): void } {
   const path = resolveDatabasePath(databasePath);
-  let db: SqliteDatabase;
-  try {
-    db = openDatabase(path, options);
-  } catch (error) {
-    if (error instanceof DatabaseOpenError) throw new UsageError(error.message);
-    throw error;
-  }
+  const db = openDatabase(path, options);
   return { store: new ResultStore(db), path, close: () => db.close() };
 }
 

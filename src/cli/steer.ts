@@ -63,30 +63,15 @@ const topCount = 5;
 
 /** The library parts, imported when the command runs (tfjs costs every other command's start-up time otherwise). */
 async function loadLibrary() {
-  const [backend, loadSubject, tokenizer, safetensors, gpt2Config, saeFormats, saeTypes, saeModel, generate, steer] = await Promise.all([
+  const [backend, loadSubject, saeFormats, saeModel, generate, steer] = await Promise.all([
     import('../subject/backend.ts'),
     import('../subject/load-subject.ts'),
-    import('../subject/tokenizer.ts'),
-    import('../subject/safetensors.ts'),
-    import('../subject/gpt2-config.ts'),
     import('../sae/formats.ts'),
-    import('../sae/types.ts'),
     import('../sae/sae-model.ts'),
     import('../subject/generate.ts'),
     import('../subject/steer.ts'),
   ]);
-  /** Errors of the user's input (files, flags), reported as one line with exit code 2. */
-  const inputErrors = [
-    loadSubject.SubjectModelError,
-    tokenizer.TokenizerLoadError,
-    safetensors.SafetensorsError,
-    gpt2Config.Gpt2ConfigError,
-    saeFormats.SaeFormatError,
-    saeTypes.SaeConfigError,
-    steer.SteerTargetError,
-    backend.BackendUnavailableError,
-  ];
-  return { ...backend, ...loadSubject, ...saeFormats, ...saeModel, ...generate, ...steer, inputErrors };
+  return { ...backend, ...loadSubject, ...saeFormats, ...saeModel, ...generate, ...steer };
 }
 
 /** Parses `neuron:<hook>:<index>`, `<index>` or `sae:<index>`. */
@@ -112,15 +97,6 @@ function seedValue(value: string): number {
   const n = Number(value);
   if (!(Number.isInteger(n) && n >= 0)) throw new UsageError(`--seed: expected a non-negative integer, got "${value}"`);
   return n;
-}
-
-async function asUsageErrors<T>(inputErrors: readonly (abstract new (...args: never[]) => Error)[], work: () => Promise<T> | T): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (inputErrors.some((kind) => error instanceof kind)) throw new UsageError((error as Error).message, { cause: error });
-    throw error;
-  }
 }
 
 /** Indices of the `count` largest values, largest first. */
@@ -236,14 +212,14 @@ export function registerSteerCommand(program: Command): void {
       if (spec.kind === 'sae' && !flags.sae) throw new UsageError('--feature sae:<index> needs --sae <dir>, the SAE folder');
       if (spec.kind === 'neuron' && flags.sae) throw new UsageError(`--sae is given but --feature ${flags.feature} names a neuron; write sae:<index>`);
       const library = await loadLibrary();
-      const { initBackend, describeBackendChoice, loadSubjectModel, loadSaeFolder, checkSteerTarget, inputErrors } = library;
-      const backend = await asUsageErrors(inputErrors, () => initBackend(flags.backend));
+      const { initBackend, describeBackendChoice, loadSubjectModel, loadSaeFolder, checkSteerTarget } = library;
+      const backend = await initBackend(flags.backend);
       process.stderr.write(`${describeBackendChoice(backend, flags.verbose)}\n`);
-      const subject = await asUsageErrors(inputErrors, () => loadSubjectModel(flags.model));
+      const subject = await loadSubjectModel(flags.model);
       let sae: SparseAutoencoder | null = null;
       try {
         if (spec.kind === 'sae') {
-          const loaded = await asUsageErrors(inputErrors, () => loadSaeFolder(flags.sae!));
+          const loaded = await loadSaeFolder(flags.sae!);
           for (const warning of loaded.warnings) process.stderr.write(`sae: ${warning}\n`);
           // sparsify folders do not name their model ("unknown"): nothing to compare.
           if (loaded.config.modelName !== subject.name && loaded.config.modelName !== 'unknown') process.stderr.write(`warning: the SAE was trained on "${loaded.config.modelName}", not ${subject.name}\n`);
@@ -252,7 +228,7 @@ export function registerSteerCommand(program: Command): void {
         const target: SteerTarget = sae
           ? { kind: 'sae', sae, index: spec.index }
           : { kind: 'neuron', hook: (spec.kind === 'neuron' && spec.hook) || `blocks.${subject.config.nLayer - 1}.mlp.hook_post`, index: spec.index };
-        await asUsageErrors(inputErrors, () => checkSteerTarget(subject.model, target));
+        checkSteerTarget(subject.model, target);
         const result = steerSubject(library, subject, target, flags);
         process.stdout.write(`${flags.json ? JSON.stringify(result) : formatSteerResult(result)}\n`);
       } finally {

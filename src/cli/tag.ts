@@ -8,7 +8,6 @@ import { requireRun } from '../report/run-selection.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
 import { runTags } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
-import { rethrowAsUsageError } from './compare.ts';
 import { databaseOption, openStore } from './shared-options.ts';
 
 /** Tags are short words: letters, digits and . _ - / : + (no spaces or commas), at most 64 characters. */
@@ -28,7 +27,7 @@ export function registerTagCommand(program: Command): void {
       }
       const { store, path, close } = openStore(options.db);
       try {
-        const run = rethrowAsUsageError(() => requireRun(store.db, reference, path));
+        const run = requireRun(store.db, reference, path);
         const current = runTags(run);
         const next = options.remove ? current.filter((tag) => !tags.includes(tag)) : [...current, ...tags.filter((tag) => !current.includes(tag))];
         if (tags.length > 0) store.setRunTags(run.id, next);

@@ -28,32 +28,20 @@ const backendChoices: readonly BackendPreference[] = ['auto', 'node-gpu', 'node'
 
 /** Library parts, imported when the command runs (tfjs costs every other command's start-up otherwise). */
 async function loadLibrary() {
-  const [backend, cache, loadSubject, formats, model, types, onCache, evaluate, database, saeStore, safetensors] = await Promise.all([
+  const [backend, cache, loadSubject, formats, model, onCache, evaluate, database, saeStore] = await Promise.all([
     import('../subject/backend.ts'),
     import('../subject/activation-cache.ts'),
     import('../subject/load-subject.ts'),
     import('../sae/formats.ts'),
     import('../sae/sae-model.ts'),
-    import('../sae/types.ts'),
     import('../sae/train-on-cache.ts'),
     import('../sae/evaluate-on-cache.ts'),
     import('../store/database.ts'),
     import('../store/sae-store.ts'),
-    import('../subject/safetensors.ts'),
   ]);
-  const inputErrors = [cache.ActivationCacheError, loadSubject.SubjectModelError, formats.SaeFormatError, types.SaeConfigError, safetensors.SafetensorsError, RangeError, backend.BackendUnavailableError];
-  return { ...backend, ...cache, ...loadSubject, ...formats, ...model, ...onCache, ...evaluate, ...database, ...saeStore, inputErrors };
+  return { ...backend, ...cache, ...loadSubject, ...formats, ...model, ...onCache, ...evaluate, ...database, ...saeStore };
 }
 type Library = Awaited<ReturnType<typeof loadLibrary>>;
-
-async function asUsageErrors<T>(library: Library, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (library.inputErrors.some((kind) => error instanceof kind)) throw new UsageError((error as Error).message, { cause: error });
-    throw error;
-  }
-}
 
 interface EvaluationFlags {
   evalCache?: string;
@@ -151,7 +139,7 @@ async function spliceSubject(library: Library, flags: EvaluationFlags, evalCache
   const header = library.readCacheHeader(evalCache);
   if (!header) throw new UsageError(`--eval-cache ${evalCache}: not an activation cache`);
   const directory = flags.model ?? defaultModelDir;
-  const subject = await asUsageErrors(library, () => library.loadSubjectModel(directory));
+  const subject = await library.loadSubjectModel(directory);
   if (subject.digests.model === header.modelDigest) return subject;
   subject.model.dispose();
   if (flags.model) throw new UsageError(`--model ${flags.model} is not the model ${header.model} that ${evalCache} was extracted with`);
@@ -174,18 +162,16 @@ async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folde
     const sae = library.SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
     try {
       let last = '';
-      evaluation = await asUsageErrors(library, () =>
-        library.evaluateSaeOnCache(sae, evalCache, {
-          tokens: flags.evalTokens,
-          ...(subject ? { subject } : {}),
-          onProgress: (phase, done, total) => {
-            if (!flags.progress || !process.stderr.isTTY) return;
-            const line = `measuring: ${phase} ${Math.round((100 * done) / total)}%`;
-            if (line !== last) process.stderr.write(`\r${line}`);
-            last = line;
-          },
-        }),
-      );
+      evaluation = await library.evaluateSaeOnCache(sae, evalCache, {
+        tokens: flags.evalTokens,
+        ...(subject ? { subject } : {}),
+        onProgress: (phase, done, total) => {
+          if (!flags.progress || !process.stderr.isTTY) return;
+          const line = `measuring: ${phase} ${Math.round((100 * done) / total)}%`;
+          if (line !== last) process.stderr.write(`\r${line}`);
+          last = line;
+        },
+      });
       if (last) process.stderr.write('\n');
     } finally {
       sae.dispose();
@@ -257,7 +243,7 @@ export function registerTrainSaeCommands(program: Command): void {
     const batchSize = renamedOptionValue<number>(command, '--batch', '--batch-size', '--batch means the Batch API of `run`');
     if (flags.expansion !== undefined && flags.latents !== undefined) throw new UsageError('give --expansion or --latents, not both');
     const library = await loadLibrary();
-    const backend = await asUsageErrors(library, () => library.initBackend(flags.backend));
+    const backend = await library.initBackend(flags.backend);
     process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
     const header = library.readCacheHeader(flags.cache);
     if (!header) throw new UsageError(`--cache ${flags.cache}: not an activation cache (no cache.json)`);
@@ -266,26 +252,24 @@ export function registerTrainSaeCommands(program: Command): void {
     const bar = createTrainingBar(flags.progress && process.stderr.isTTY === true);
     let result;
     try {
-      result = await asUsageErrors(library, () =>
-        library.trainSaeOnCache({
-          cacheDir: flags.cache,
-          outDir: flags.out,
-          architecture: flags.architecture,
-          latents,
-          k: flags.k,
-          l1Coefficient: flags.l1,
-          normalize: flags.normalize,
-          batchSize,
-          ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
-          seed: flags.seed,
-          trainer: { learningRate: flags.lr },
-          checkpointEvery: flags.checkpointEvery,
-          resume: flags.resume ?? false,
-          dtype: flags.dtype === 'f16' ? 'F16' : 'F32',
-          onProgress: (progress) => bar.update(progress),
-          signal: stop.signal,
-        }),
-      );
+      result = await library.trainSaeOnCache({
+        cacheDir: flags.cache,
+        outDir: flags.out,
+        architecture: flags.architecture,
+        latents,
+        k: flags.k,
+        l1Coefficient: flags.l1,
+        normalize: flags.normalize,
+        batchSize,
+        ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+        seed: flags.seed,
+        trainer: { learningRate: flags.lr },
+        checkpointEvery: flags.checkpointEvery,
+        resume: flags.resume ?? false,
+        dtype: flags.dtype === 'f16' ? 'F16' : 'F32',
+        onProgress: (progress) => bar.update(progress),
+        signal: stop.signal,
+      });
     } finally {
       bar.stop();
       stop.dispose();
@@ -320,10 +304,10 @@ export function registerTrainSaeCommands(program: Command): void {
     }
     if (flags.metricsOut && !existsSync(dirname(resolve(flags.metricsOut)))) throw new UsageError(`--metrics-out ${flags.metricsOut}: the folder ${dirname(resolve(flags.metricsOut))} does not exist`);
     const library = await loadLibrary();
-    const backend = await asUsageErrors(library, () => library.initBackend(flags.backend));
+    const backend = await library.initBackend(flags.backend);
     process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
     const overrides = { ...(flags.hook ? { hookName: flags.hook } : {}), ...(flags.modelName ? { modelName: flags.modelName } : {}) };
-    const loaded = await asUsageErrors(library, async () => library.loadSaeFolder(folder, overrides));
+    const loaded = await library.loadSaeFolder(folder, overrides);
     for (const warning of loaded.warnings) process.stderr.write(`note: ${warning}\n`);
     const trainingFile = join(folder, library.trainingRecordFile);
     const name = flags.name ?? basename(resolve(folder));

@@ -5,7 +5,7 @@
  * "the main thing this neuron does is find", which the explainer completes.
  */
 import { PromptBuilder } from '../llm/prompt-builder.ts';
-import { loadExplainTemplate, type ExplainTemplate } from '../llm/prompt-template.ts';
+import { loadExplainTemplate, type ExplainTemplate } from './explain-template.ts';
 import type { ChatMessage } from '../llm/types.ts';
 import { maxActivation as computeMaxActivation, nonZeroProportion } from '../records/normalize.ts';
 import type { ActivationRecord } from '../records/types.ts';

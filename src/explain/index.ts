@@ -1,3 +1,4 @@
-/** @module explain — explain prompt building and explanation parsing. */
+/** @module explain — the explain prompt file, explain prompt building and explanation parsing. */
 export * from './build-explain-prompt.ts';
 export * from './parse-explanation.ts';
+export * from './explain-template.ts';

@@ -3,8 +3,9 @@
  * that yields nothing usable is an error with a reason (never a sentinel string stored as if valid).
  */
 import { EXPLANATION_PREFIX } from './build-explain-prompt.ts';
+import { AutointerpError } from '../common/errors.ts';
 
-export class ExplanationParseError extends Error {
+export class ExplanationParseError extends AutointerpError {
   override readonly name = 'ExplanationParseError';
 }
 

@@ -5,10 +5,11 @@
  * compatible server such as the fake one).
  */
 import { createAnthropicProvider } from './anthropic-provider.ts';
-import { createBaselineProvider } from './baseline-provider.ts';
+import { createBaselineProvider } from './baseline/baseline-provider.ts';
 import { createOpenAiCompatibleProvider } from './openai-compatible-provider.ts';
-import { ruleBasedModelName } from './rule-based/rule-based-model.ts';
+import { ruleBasedModelName } from './baseline/rule-based-model.ts';
 import type { Provider } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 export const knownProviders = ['baseline', 'openai', 'openai-compatible', 'anthropic'] as const;
 export type ProviderName = (typeof knownProviders)[number];
@@ -36,15 +37,15 @@ export function parseProviderSpec(spec: string): ProviderSpec {
   const provider = colon === -1 ? trimmed : trimmed.slice(0, colon);
   const model = colon === -1 ? '' : trimmed.slice(colon + 1).trim();
   if (!(knownProviders as readonly string[]).includes(provider)) {
-    throw new Error(`unknown provider "${provider}" in "${spec}"; known: ${knownList}`);
+    throw new InputError(`unknown provider "${provider}" in "${spec}"; known: ${knownList}`);
   }
   if (provider === 'baseline') {
     if (model !== '' && model !== ruleBasedModelName) {
-      throw new Error(`unknown baseline model "${model}"; the baseline is baseline:${ruleBasedModelName}`);
+      throw new InputError(`unknown baseline model "${model}"; the baseline is baseline:${ruleBasedModelName}`);
     }
     return { provider, model: ruleBasedModelName };
   }
-  if (model === '') throw new Error(`provider spec "${spec}" names no model; write ${provider}:<model>`);
+  if (model === '') throw new InputError(`provider spec "${spec}" names no model; write ${provider}:<model>`);
   return { provider: provider as ProviderName, model };
 }
 
@@ -70,7 +71,7 @@ export function createProvider(spec: string, options: CreateProviderOptions = {}
       return createOpenAiCompatibleProvider({ ...shared, ...(options.baseURL ? { baseURL: options.baseURL } : {}) });
     case 'openai-compatible':
       if (!options.baseURL) {
-        throw new Error(`${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`);
+        throw new InputError(`${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`);
       }
       return createOpenAiCompatibleProvider({ ...shared, baseURL: options.baseURL });
     case 'anthropic':

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LlmUsage } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 export const defaultPricesPath = fileURLToPath(new URL('../../data/prices.json', import.meta.url));
 
@@ -38,12 +39,12 @@ function readPriceFile(path: string): Record<string, Price> {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read price table ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InputError(`cannot read price table ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const parsed = PriceFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`price table ${path}: ${issue.path.join('.')}: ${issue.message} (expected {"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})`);
+    throw new InputError(`price table ${path}: ${issue.path.join('.')}: ${issue.message} (expected {"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})`);
   }
   return parsed.data.prices;
 }

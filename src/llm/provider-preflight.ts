@@ -6,9 +6,10 @@
  */
 import { parseProviderSpec } from './create-provider.ts';
 import { assertSafeEndpoint, describeHost } from './endpoint.ts';
+import { InputError } from '../common/errors.ts';
 
 /** A provider that cannot be used: no key, a key refused, or no answer. The message names the provider. */
-export class ProviderPreflightError extends Error {
+export class ProviderPreflightError extends InputError {
   override readonly name = 'ProviderPreflightError';
 }
 

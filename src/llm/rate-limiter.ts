@@ -13,6 +13,7 @@ import pLimit from 'p-limit';
 import { abortableSleep } from './retry.ts';
 import type { LlmRequest, LlmResult, LlmUsage, Provider } from './types.ts';
 import { LlmCallError } from './types.ts';
+import { wrapProvider } from './wrap-provider.ts';
 
 export interface RateLimitOptions {
   /** Requests in flight at once. Default: unlimited. */
@@ -178,13 +179,8 @@ const usageTokens = (usage: LlmUsage) => usage.promptTokens + usage.completionTo
 
 /** The same provider, every call admitted by `limiter` first. */
 export function withRateLimit(provider: Provider, limiter: RateLimiter, estimate: (request: LlmRequest) => number = estimateRequestTokens): Provider {
-  return {
-    id: provider.id,
-    ...(provider.endpoint !== undefined ? { endpoint: provider.endpoint } : {}),
-    capabilities: provider.capabilities,
-    isBaseline: provider.isBaseline,
-    complete(request: LlmRequest): Promise<LlmResult> {
-      return limiter.run(estimate(request), () => provider.complete(request), (result) => (result.cached ? 0 : usageTokens(result.usage)), request.signal);
-    },
-  };
+  return wrapProvider(provider, {
+    wrapComplete: ({ request, complete }): Promise<LlmResult> =>
+      limiter.run(estimate(request), complete, (result) => (result.cached ? 0 : usageTokens(result.usage)), request.signal),
+  });
 }

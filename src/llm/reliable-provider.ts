@@ -3,7 +3,7 @@
  * cache → retry → rate limit → provider. A cache hit skips everything below it; each retry attempt is admitted by
  * the limiter again (so retries count against the limits), and a 429 slows the shared limiter down.
  */
-import type { RandomSource } from '../records/random.ts';
+import type { RandomSource } from '../common/random.ts';
 import { RateLimiter, withRateLimit, type RateLimitOptions } from './rate-limiter.ts';
 import { withCache, type ResponseCache } from './response-cache.ts';
 import { withRetry, type RetryOptions } from './retry.ts';

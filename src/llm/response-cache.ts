@@ -5,11 +5,11 @@
  * (messages or prompt, sampling, logprob options, stop, sample index; not the abort signal, never an API key, which
  * is not part of a request). Only answers are cached, never errors, and never an answer that lacks the logprobs it was asked
  * for (a retry must reach the server again). A hit returns the stored result with `cached: true`; identical requests
- * in flight at once share one call.
+ * in flight at once share one call. The SQLite table behind it is store/response-cache-table.ts's.
  */
 import { createHash } from 'node:crypto';
-import type { SqliteDatabase } from '../store/database.ts';
 import type { LlmRequest, LlmResult, Provider } from './types.ts';
+import { wrapProvider } from './wrap-provider.ts';
 
 export interface ResponseCache {
   get(key: string): LlmResult | undefined;
@@ -39,21 +39,6 @@ export function hasRequestedLogprobs(request: LlmRequest, result: LlmResult): bo
   return !request.logprobs || (result.tokens !== undefined && result.tokens.length > 0);
 }
 
-/** The llm_cache table as a ResponseCache (statements prepared once). */
-export function createSqliteResponseCache(db: SqliteDatabase): ResponseCache {
-  const select = db.prepare('SELECT response FROM llm_cache WHERE key = ?');
-  const insert = db.prepare('INSERT OR IGNORE INTO llm_cache (key, provider, response, created_at) VALUES (?, ?, ?, ?)');
-  return {
-    get(key) {
-      const row = select.get(key) as { response: string } | undefined;
-      return row ? (JSON.parse(row.response) as LlmResult) : undefined;
-    },
-    set(key, providerId, result) {
-      insert.run(key, providerId, JSON.stringify({ ...result, cached: false }), new Date().toISOString());
-    },
-  };
-}
-
 /** A ResponseCache in memory (tests, library users without a database). */
 export function createMemoryResponseCache(): ResponseCache & { size(): number } {
   const entries = new Map<string, string>();
@@ -71,19 +56,15 @@ export function createMemoryResponseCache(): ResponseCache & { size(): number } 
 export function withCache(provider: Provider, cache: ResponseCache, options: CacheOptions = {}): Provider {
   const isCacheable = options.isCacheable ?? hasRequestedLogprobs;
   const pending = new Map<string, Promise<LlmResult>>();
-  return {
-    id: provider.id,
-    ...(provider.endpoint !== undefined ? { endpoint: provider.endpoint } : {}),
-    capabilities: provider.capabilities,
-    isBaseline: provider.isBaseline,
-    async complete(request: LlmRequest): Promise<LlmResult> {
+  return wrapProvider(provider, {
+    async wrapComplete({ request, complete }): Promise<LlmResult> {
       const key = cacheKey(provider, request);
       const hit = cache.get(key);
       if (hit) return { ...hit, cached: true };
       const shared = pending.get(key);
       if (shared) return { ...(await shared), cached: true };
       const call = (async () => {
-        const result = await provider.complete(request);
+        const result = await complete();
         if (isCacheable(request, result)) cache.set(key, provider.id, result);
         return result;
       })();
@@ -94,5 +75,5 @@ export function withCache(provider: Provider, cache: ResponseCache, options: Cac
         pending.delete(key);
       }
     },
-  };
+  });
 }

@@ -4,9 +4,10 @@
  * server asks (`Retry-After`), never retries 400/401/404, stops at once on abort, and ends in a RetryError that
  * lists every attempt.
  */
-import { mulberry32, type RandomSource } from '../records/random.ts';
-import type { LlmRequest, LlmResult, Provider } from './types.ts';
+import { mulberry32, type RandomSource } from '../common/random.ts';
+import type { LlmResult, Provider } from './types.ts';
 import { LlmCallError } from './types.ts';
+import { wrapProvider } from './wrap-provider.ts';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. Default 5. */
@@ -111,22 +112,18 @@ export async function retryCall<T>(attemptOnce: () => Promise<T>, signal: AbortS
 /** The same provider, retrying retryable failures (see the module comment). */
 export function withRetry(provider: Provider, options: RetryOptions = {}): Provider {
   const random = options.random ?? mulberry32(1);
-  return {
-    id: provider.id,
-    ...(provider.endpoint !== undefined ? { endpoint: provider.endpoint } : {}),
-    capabilities: provider.capabilities,
-    isBaseline: provider.isBaseline,
-    async complete(request: LlmRequest): Promise<LlmResult> {
+  return wrapProvider(provider, {
+    async wrapComplete({ request, complete }): Promise<LlmResult> {
       let attempts = 0;
       const result = await retryCall(
         () => {
           attempts += 1;
-          return provider.complete(request);
+          return complete();
         },
         request.signal,
         { ...options, random },
       );
       return attempts > 1 ? { ...result, warnings: [...result.warnings, `answered on attempt ${attempts}`] } : result;
     },
-  };
+  });
 }

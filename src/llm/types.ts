@@ -1,4 +1,5 @@
 /** @module llm/types — the one Provider contract every LLM backend implements (docs/DESIGN.md §6). */
+import { AutointerpError } from '../common/errors.ts';
 
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -133,7 +134,7 @@ export interface Provider {
 }
 
 /** An error from an LLM call that records what a retry wrapper needs to decide. */
-export class LlmCallError extends Error {
+export class LlmCallError extends AutointerpError {
   override readonly name = 'LlmCallError';
   constructor(
     message: string,

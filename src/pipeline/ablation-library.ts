@@ -9,9 +9,10 @@ import { calibratedReplacement } from '../score/ablation.ts';
 import type { LinearCalibration } from '../score/calibration.ts';
 import type { FeatureScore } from '../score/score-feature.ts';
 import { initBackend } from '../subject/backend.ts';
-import { scoreFeatureAblation, type AblationRecord, type FeatureTarget } from '../subject/feature-ablation.ts';
+import { scoreFeatureAblation } from '../score/feature-ablation.ts';
+import type { AblationRecord, FeatureTarget } from '../subject/feature-ablation.ts';
 import { loadSubjectModel, type SubjectModel } from '../subject/load-subject.ts';
-import type { AblationInput } from './ablation-scorer.ts';
+import type { AblationInput } from './ablation-input.ts';
 
 let backend: Promise<unknown> | null = null;
 

@@ -14,21 +14,15 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ActivationRecord, FeatureRecord } from '../records/types.ts';
+import type { FeatureRecord } from '../records/types.ts';
 import type { LinearCalibration } from '../score/calibration.ts';
 import type { FeatureScore } from '../score/score-feature.ts';
 import type { SparseAutoencoder } from '../sae/sae-model.ts';
 import type { SubjectModel } from '../subject/load-subject.ts';
+import type { AblationInput } from './ablation-input.ts';
 
 export const embeddedSubjectModelDir = fileURLToPath(new URL('../../data/subject/brown-1l', import.meta.url));
 export const embeddedSaeRoot = fileURLToPath(new URL('../../data/sae', import.meta.url));
-
-/** A simulated score-set window. */
-export interface AblationInput {
-  record: ActivationRecord;
-  /** Simulated expected values, 0–10 scale; null = missing (replaced by the mean). */
-  expected: readonly (number | null)[];
-}
 
 export interface AblationScorer {
   /** The `ablation.all` score, or null when this feature cannot be ablated here (see `notes`). */

@@ -24,6 +24,7 @@ import { abortableSleep, retryCall, type RetryOptions } from '../llm/retry.ts';
 import type { PriceTable } from '../llm/price-table.ts';
 import type { BatchClient, BatchItem, BatchItemOutcome, BatchState } from '../llm/batch/types.ts';
 import { LlmCallError, type LlmRequest, type LlmResult, type Provider } from '../llm/types.ts';
+import { wrapProvider } from '../llm/wrap-provider.ts';
 import { featureKey, type FeatureRecord } from '../records/types.ts';
 import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
 import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
@@ -76,16 +77,13 @@ class DeferredToBatch extends Error {
 
 /** A provider that records every request and answers none (the unit of work fails at that step; it is discarded). */
 function collectingProvider(base: Provider, sink: LlmRequest[]): Provider {
-  return {
-    id: base.id,
-    capabilities: base.capabilities,
-    isBaseline: base.isBaseline,
-    async complete(request) {
+  return wrapProvider(base, {
+    async wrapComplete({ request }) {
       const { signal: _signal, ...rest } = request;
       sink.push(rest);
       throw new DeferredToBatch('deferred to a batch');
     },
-  };
+  });
 }
 
 /**
@@ -94,11 +92,8 @@ function collectingProvider(base: Provider, sink: LlmRequest[]): Provider {
  * incomplete answer is retried with its records split over more calls).
  */
 function answeringCollector(base: Provider, answers: Provider, sink: LlmRequest[]): Provider {
-  return {
-    id: base.id,
-    capabilities: base.capabilities,
-    isBaseline: base.isBaseline,
-    async complete(request) {
+  return wrapProvider(base, {
+    async wrapComplete({ request }) {
       try {
         return await answers.complete(request);
       } catch {
@@ -107,7 +102,7 @@ function answeringCollector(base: Provider, answers: Provider, sink: LlmRequest[
         throw new DeferredToBatch('deferred to a batch');
       }
     },
-  };
+  });
 }
 
 /** Rounds of simulation requests that only earlier answers reveal (each halves the records per call of a retry). */
@@ -116,7 +111,7 @@ const MAX_SPLIT_ROUNDS = 8;
 /** A provider answering every request with `text` (an explanation placeholder for cost estimates). */
 function fixedTextProvider(base: Provider, text: string): Provider {
   const result: LlmResult = { text, usage: { promptTokens: 0, completionTokens: 0 }, model: 'placeholder', finishReason: 'stop', cached: false, warnings: [] };
-  return { id: base.id, capabilities: base.capabilities, isBaseline: base.isBaseline, complete: async () => result };
+  return wrapProvider(base, { wrapComplete: async () => result });
 }
 
 interface AnswerOptions {
@@ -133,11 +128,8 @@ interface AnswerOptions {
 
 /** A provider answering from the response cache, else from the run's stored batch answers; never calls the API. */
 function batchAnswerProvider(base: Provider, options: AnswerOptions): Provider {
-  return {
-    id: base.id,
-    capabilities: base.capabilities,
-    isBaseline: base.isBaseline,
-    async complete(request): Promise<LlmResult> {
+  return wrapProvider(base, {
+    async wrapComplete({ request }): Promise<LlmResult> {
       const key = cacheKey(base, request);
       const hit = options.cache?.get(key);
       if (hit) return { ...hit, cached: true };
@@ -162,7 +154,7 @@ function batchAnswerProvider(base: Provider, options: AnswerOptions): Provider {
       }
       return result;
     },
-  };
+  });
 }
 
 /** Prompt tokens of a request by the run's tokenizer (+4 a message for the chat format's framing). */

@@ -2,10 +2,11 @@
  * @module pipeline/config — one config type: it is the CLI flags of `autointerp run` and the JSON saved with each
  * run (no secrets: API keys come from the environment only), so `run --resume` continues with exactly it.
  */
-import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defaultSplitOptions } from '../records/splits.ts';
+import { operationalConfigKeys } from '../store/operational-config-keys.ts';
+import { InputError } from '../common/errors.ts';
 
 export const DEMO_SOURCE = 'demo';
 /** The demo source: a directory of JSONL shards (planted features, and real neurons of the embedded model). */
@@ -120,69 +121,24 @@ export const PipelineConfigSchema = z.object({
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
 
-/** Options a resumed run may change (they affect execution, not results). */
-export const operationalConfigKeys = [
-  'concurrency',
-  'requestsPerMinute',
-  'tokensPerMinute',
-  'rateWindowMs',
-  'requestConcurrency',
-  'maxAttempts',
-  'retryBaseDelayMs',
-  'requestTimeoutMs',
-  'answerAttempts',
-  'cache',
-  'maxCostUsd',
-  'prices',
-  'batch',
-  'batchPollMs',
-  'batchMaxWaitMs',
-  // Where the OpenAI-compatible server runs, not what it computes (the model is in `explainer`/`simulator`): shards
-  // on machines with a server each merge as one run, and a resume may point at a server that moved.
-  'baseUrl',
-] as const satisfies readonly (keyof PipelineConfig)[];
-export type OperationalOverrides = Partial<Pick<PipelineConfig, (typeof operationalConfigKeys)[number]>>;
+/** The documented defaults of every option that has one (the CLI's flags and help text read them from here). */
+export const pipelineConfigDefaults: Readonly<PipelineConfig> = Object.freeze(PipelineConfigSchema.parse({}));
+
+/** Options a resumed run may change (they affect execution, not results): store/operational-config-keys.ts. */
+type OperationalConfigKey = (typeof operationalConfigKeys)[number] & keyof PipelineConfig;
+export type OperationalOverrides = Partial<Pick<PipelineConfig, OperationalConfigKey>>;
+// Every operational key is a key of the config (a renamed option fails to compile here).
+operationalConfigKeys satisfies readonly (keyof PipelineConfig)[];
 
 /** Validates a config, filling defaults; throws a one-line error naming the bad option. */
 export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig {
   const parsed = PipelineConfigSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new Error(`invalid option ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    throw new InputError(`invalid option ${issue.path.join('.') || '(config)'}: ${issue.message}`);
   }
   return parsed.data;
 }
 
 /** The records path a config reads. */
 export const resolveSource = (config: PipelineConfig): string => (config.source === DEMO_SOURCE ? demoRecordsPath : config.source);
-
-export interface ShardSpec {
-  index: number;
-  count: number;
-}
-
-/**
- * The shard (0 ≤ shard < count) a feature belongs to: the first 48 bits of sha256(featureKey), big-endian, modulo
- * `count`. It depends on the key alone, never on the order or number of features, so any tool can reproduce it.
- */
-export function shardOfFeature(featureKey: string, count: number): number {
-  const digest = createHash('sha256').update(featureKey).digest();
-  return digest.readUIntBE(0, 6) % count;
-}
-
-/** `i/n`, as `--shard` takes it and run names show it. */
-export const formatShard = (shard: ShardSpec): string => `${shard.index}/${shard.count}`;
-
-/** What a shard run's name ends with (`merge` strips it from the name of the merged run). */
-export const shardNameSuffix = (shard: ShardSpec): string => ` [shard ${formatShard(shard)}]`;
-
-/** Parses `i/n` (0 ≤ i < n); throws a one-line error otherwise. */
-export function parseShard(text: string): ShardSpec {
-  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
-  const index = match ? Number(match[1]) : NaN;
-  const count = match ? Number(match[2]) : NaN;
-  if (!match || !Number.isSafeInteger(index) || !Number.isSafeInteger(count) || count < 1 || index >= count) {
-    throw new Error(`--shard expects i/n with 0 ≤ i < n (e.g. 0/4), got "${text}"`);
-  }
-  return { index, count };
-}

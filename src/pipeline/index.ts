@@ -2,4 +2,6 @@
 export * from './config.ts';
 export * from './process-feature.ts';
 export * from './run-pipeline.ts';
+export { RunFailedError } from './run-failed-error.ts';
+export type { RunSummary } from './run-summary.ts';
 export type { BatchEvent, BatchStopReason } from './batch-mode.ts';

@@ -2,8 +2,10 @@
  * @module pipeline/process-feature — the unit of work: one feature through split → explain → simulate → score.
  * Pure of storage: it returns the result and the LLM calls it made; saving is a separate step.
  */
-import type { ExplainTemplate, SimulateTemplate } from '../llm/prompt-template.ts';
-import type { LlmRequest, LlmResult, LlmUsage, Provider } from '../llm/types.ts';
+import type { ExplainTemplate } from '../explain/explain-template.ts';
+import type { SimulateTemplate } from '../simulate/simulate-template.ts';
+import type { LlmResult, LlmUsage, Provider } from '../llm/types.ts';
+import { wrapProvider } from '../llm/wrap-provider.ts';
 import { maxActivation } from '../records/normalize.ts';
 import { contextTokensOf } from '../llm/context-windows.ts';
 import { MalformedAnswerError } from '../simulate/malformed-answer-error.ts';
@@ -51,11 +53,8 @@ const storedRecord = (split: SplitRecord): StoredRecord => ({
 
 /** The same provider, noting every call (usage, cost, latency, outcome) in `calls` for accounting. */
 function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: LlmCallRow[], context: FeatureContext): Provider {
-  return {
-    id: provider.id,
-    capabilities: provider.capabilities,
-    isBaseline: provider.isBaseline,
-    async complete(request: LlmRequest): Promise<LlmResult> {
+  return wrapProvider(provider, {
+    async wrapComplete({ complete }): Promise<LlmResult> {
       const started = performance.now();
       context.onCall?.({ phase: 'start', purpose });
       const row: LlmCallRow = {
@@ -71,7 +70,7 @@ function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: 
         status: 'ok',
       };
       try {
-        const result = await provider.complete(request);
+        const result = await complete();
         row.promptTokens = result.usage.promptTokens;
         row.completionTokens = result.usage.completionTokens;
         row.cached = result.cached;
@@ -87,7 +86,7 @@ function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: 
         context.onCall?.({ phase: 'end', call: row });
       }
     },
-  };
+  });
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));

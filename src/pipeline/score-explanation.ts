@@ -2,7 +2,7 @@
  * @module pipeline/score-explanation — simulate one explanation on a feature's held-out records (calibration +
  * score sets, in calls of `recordsPerCall` records within the simulator's context) and score it. Used by the pipeline and by `autointerp simulate` / `score`.
  */
-import type { SimulateTemplate } from '../llm/prompt-template.ts';
+import type { SimulateTemplate } from '../simulate/simulate-template.ts';
 import type { Provider } from '../llm/types.ts';
 import type { SplitRecord } from '../records/types.ts';
 import { scoreFeature, type FeatureScores } from '../score/score-feature.ts';

@@ -3,8 +3,8 @@
  * dense [tokens × features] activation matrix, in one blocked pass over the matrix and a bounded heap per feature.
  */
 import { quantile } from 'simple-statistics';
-import { mulberry32, hashString, randomInteger } from './random.ts';
-import type { RandomSource } from './random.ts';
+import { mulberry32, hashString, randomInteger } from '../common/random.ts';
+import type { RandomSource } from '../common/random.ts';
 import { featureKey } from './types.ts';
 import type { ActivationRecord, FeatureId, FeatureRecord, FeatureStats } from './types.ts';
 

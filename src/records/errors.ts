@@ -1,10 +1,11 @@
 /** @module records/errors — the error type for bad input files, naming the file and the place in it. */
+import { InputError } from '../common/errors.ts';
 
 /**
  * Raised when an input file cannot be read (feature records, the corpus sample, SAE files, …). The message is one
  * line, fit for a CLI: `file (location): reason`. Each kind of file has its own subclass.
  */
-export class FileFormatError extends Error {
+export class FileFormatError extends InputError {
   override readonly name: string = 'FileFormatError';
   constructor(
     readonly file: string,

@@ -5,11 +5,12 @@
 import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { RecordFormatError } from './errors.ts';
+import { InputError } from '../common/errors.ts';
 
 const REPLACEMENT_CHARACTER = '\ufffd';
 
 /** Bytes that are not UTF-8: where the first bad byte is, and the text as a lenient decoder reads it (for locating). */
-export class InvalidUtf8Error extends Error {
+export class InvalidUtf8Error extends InputError {
   override readonly name = 'InvalidUtf8Error';
   constructor(
     /** Offset of the first invalid byte in the bytes decoded (a line, or a whole file). */

@@ -2,7 +2,7 @@
  * @module report/bootstrap — percentile bootstrap confidence interval of a mean, with a seeded RNG so that the
  * same scores always print the same interval. (simple-statistics has no bootstrap; this is the small code of ours.)
  */
-import { mulberry32 } from '../records/random.ts';
+import { mulberry32 } from '../common/random.ts';
 
 export interface ConfidenceInterval {
   low: number;

@@ -15,6 +15,7 @@ import {
   scoreKindsOfRun,
   simulationModesOfRun,
   simulatorsOfRun,
+  storedFeature,
   storedFeatureKey,
   type FeatureScoreRow,
   runIdentity,
@@ -22,6 +23,7 @@ import {
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface CompareOptions {
   /** Default correlation.all. */
@@ -99,7 +101,7 @@ export interface Comparison {
 }
 
 /** A comparison that cannot be made (unknown score kind, nothing paired): a data error, exit code 2. */
-export class ComparisonError extends Error {
+export class ComparisonError extends InputError {
   override readonly name = 'ComparisonError';
 }
 
@@ -204,10 +206,7 @@ export function compareRuns(db: SqliteDatabase, baselineRun: RunRow, candidateRu
   const identity = (featureId: number) => {
     const row = baseline.scores.get(featureId) ?? candidate.scores.get(featureId);
     if (row) return row;
-    return db.prepare('SELECT id AS featureId, model, layer, kind, idx AS "index", sae FROM features WHERE id = ?').get(featureId) as Omit<
-      FeatureScoreRow,
-      'value' | 'reason' | 'simulationMode' | 'nTokens' | 'explanation'
-    >;
+    return storedFeature(db, featureId)!;
   };
   for (const featureId of featureIds) {
     const left = statusOf(baseline, featureId);

@@ -15,10 +15,11 @@ const kindLabel = (row: LeaderboardRow) => (row.sae ? `${row.featureKind} ${row.
  * logprobs, so the stored mode is `prompt-logprobs`, which would read as an LLM's; `--mode` and JSON/CSV keep it);
  * a protocol other than all records in one call adds the records per call (`chat-logprobs · 1/call`).
  */
-const modeLabel = (board: Leaderboard, row: LeaderboardRow) =>
+export const simulationModeLabel = (simulator: string, row: Pick<LeaderboardRow, 'simulationMode' | 'recordsPerCall'>) =>
   row.simulationMode === null
     ? '—'
-    : simulationProtocolLabel(board.run.simulator.startsWith('baseline') ? 'baseline' : row.simulationMode, row.recordsPerCall);
+    : simulationProtocolLabel(simulator.startsWith('baseline') ? 'baseline' : row.simulationMode, row.recordsPerCall);
+const modeLabel = (board: Leaderboard, row: LeaderboardRow) => simulationModeLabel(board.run.simulator, row);
 
 export interface LeaderboardTableOptions {
   /**

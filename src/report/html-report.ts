@@ -8,7 +8,8 @@
  * escapeHtml; the script writes data with textContent only.
  */
 import { createHash } from 'node:crypto';
-import { simulationProtocolLabel, type LeaderboardRow } from './leaderboard.ts';
+import { simulationModeLabel } from './format-leaderboard.ts';
+import type { LeaderboardRow } from './leaderboard.ts';
 import { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
 import { packRecord, tokenIdWidth } from './record-packing.ts';
 import { REPORT_SCRIPT, REPORT_STYLE } from './report-assets.ts';
@@ -70,7 +71,7 @@ const percent = (value: number | null) => (value === null ? '—' : `${Math.roun
 /** A leaderboard row's feature kind as the boards print it: `neuron`, `sae`, or `sae <name>`. */
 const groupKind = (kind: string, sae: string) => (sae ? `${kind} ${sae}` : kind);
 
-function leaderboardTable(rows: readonly LeaderboardRow[]): string {
+function leaderboardTable(rows: readonly LeaderboardRow[], simulator: string): string {
   if (rows.length === 0) return '<p class="meta">No scores of this kind.</p>';
   // as the terminal board: the ablation column only where the run has ablation scores
   const withAblation = rows.some((row) => row.ablationMedian !== undefined);
@@ -82,7 +83,7 @@ function leaderboardTable(rows: readonly LeaderboardRow[]): string {
       (row) =>
         `<tr data-layer="${escapeHtml(row.layer)}" title="show this layer's features">` +
         `<td>${escapeHtml(row.model)}</td><td>${escapeHtml(row.layer)}</td><td>${escapeHtml(groupKind(row.featureKind, row.sae))}</td>` +
-        `<td>${escapeHtml(row.simulationMode === null ? '—' : simulationProtocolLabel(row.simulationMode, row.recordsPerCall))}</td>` +
+        `<td>${escapeHtml(simulationModeLabel(simulator, row))}</td>` +
         `<td class="num">${row.features}</td><td class="num">${row.scored}</td><td class="num">${row.undefinedScores}</td><td class="num">${row.failed}</td>` +
         `<td class="num">${fixed(row.mean)}</td><td class="num">${row.ci ? escapeHtml(`[${fixed(row.ci.low, 2)}, ${fixed(row.ci.high, 2)}]`) : '—'}</td>` +
         `<td class="num">${fixed(row.median)}</td><td class="num">${percent(row.fractionAtLeast05)}</td><td class="num">${percent(row.fractionAtLeast08)}</td>` +
@@ -171,7 +172,7 @@ ${notes.join('\n')}
 </header>
 <main>
 <h2>Leaderboard per layer — ${escapeHtml(data.scoreKind)}</h2>
-${leaderboardTable(data.leaderboard.rows)}
+${leaderboardTable(data.leaderboard.rows, data.run.simulator)}
 <h2>Score kinds</h2>
 ${scoreKindsTable(data)}
 <h2>Scores</h2>

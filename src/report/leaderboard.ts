@@ -6,7 +6,7 @@
  */
 import { median } from 'simple-statistics';
 import type { SqliteDatabase } from '../store/database.ts';
-import { compareLayers, featureScoresOfRun, simulationProtocolLabel, storedFeatureKey, type FeatureScoreRow } from '../store/queries.ts';
+import { compareLayers, failedFeatureCountsOfRun, featureScoresOfRun, simulationProtocolLabel, storedFeatureKey, type FeatureScoreRow } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
 
@@ -97,14 +97,7 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
     (filters.layer === undefined || row.layer === filters.layer) &&
     (filters.featureKind === undefined || row.kind === filters.featureKind);
   const scores = featureScoresOfRun(db, run.id, scoreKind).filter(keep);
-  const failures = (
-    db
-      .prepare(
-        `SELECT f.model, f.layer, f.kind, f.sae, COUNT(*) AS n FROM run_features r JOIN features f ON f.id = r.feature_id
-         WHERE r.run_id = ? AND r.status = 'failed' GROUP BY f.model, f.layer, f.kind, f.sae`,
-      )
-      .all(run.id) as { model: string; layer: string; kind: string; sae: string; n: number }[]
-  ).filter(keep);
+  const failures = failedFeatureCountsOfRun(db, run.id).filter(keep);
 
   const groups = new Map<string, { key: GroupKey; rows: FeatureScoreRow[]; failed: number }>();
   const groupOf = (key: GroupKey) => {

@@ -11,6 +11,7 @@
  */
 import type { ConfidenceInterval, PairedDifference } from './bootstrap.ts';
 import type { Comparison } from './compare.ts';
+import { InputError } from '../common/errors.ts';
 
 export type RegressionRule = 'significant' | 'confident';
 export const REGRESSION_RULES: readonly RegressionRule[] = ['significant', 'confident'];
@@ -45,7 +46,7 @@ export interface RegressionVerdict extends RegressionDecision {
 }
 
 /** Not enough pairs for a CI: neither pass nor regression can be claimed (a data error, exit 2). */
-export class UndecidableError extends Error {
+export class UndecidableError extends InputError {
   override readonly name = 'UndecidableError';
 }
 

@@ -6,6 +6,7 @@
 import type { SqliteDatabase } from '../store/database.ts';
 import { listRuns, resolveRun, runPromptVersions, runTags } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface RunFilters {
   explainer?: string;
@@ -16,7 +17,7 @@ export interface RunFilters {
 }
 
 /** A run reference that names no run, or filters that match none: a usage error (exit 2). */
-export class RunSelectionError extends Error {
+export class RunSelectionError extends InputError {
   override readonly name = 'RunSelectionError';
 }
 

@@ -12,8 +12,9 @@
  * are those of a position without text, far from the rest; SAELens's `exclude_special_tokens` does the same), and
  * optionally only a range of rows (`rowRange`, e.g. to hold out the end of the cache for evaluation).
  */
-import { mulberry32 } from '../records/random.ts';
+import { mulberry32 } from '../common/random.ts';
 import type { ActivationCache } from '../subject/activation-cache.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface CacheBatchOptions {
   /** Rows per batch. */
@@ -79,7 +80,7 @@ export function cacheBatches(cache: ActivationCache, options: CacheBatchOptions)
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   const seed = options.seed ?? 0;
   const rows = usableCacheRows(cache, options);
-  if (rows.length === 0) throw new RangeError('the cache has no rows to train on');
+  if (rows.length === 0) throw new InputError('the cache has no rows to train on');
   const epochs = options.epochs ?? Number.POSITIVE_INFINITY;
   let cached: { epoch: number; order: Int32Array } | null = null;
   const orderOf = (epoch: number): Int32Array => {

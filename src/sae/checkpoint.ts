@@ -1,5 +1,5 @@
 /**
- * @module sae/checkpoint — a training run's state on disk, for resume (see `SaeTrainerState` in ./train-sae.ts).
+ * @module sae/checkpoint — a training run's state on disk, for resume (see `SaeTrainerState` in ./trainer-state.ts).
  *
  * A checkpoint folder holds `latest.json` (`{format, version, step, folder}`) naming the subfolder of the latest
  * complete checkpoint, `step-<n>/` (`step-<n>-<i>/` when that name is taken), which holds `trainer.json` (options,
@@ -11,9 +11,10 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, serializeSafetensors, type TensorToWrite } from '../subject/safetensors.ts';
+import { readSafetensors, serializeSafetensors, type TensorToWrite } from '../common/safetensors.ts';
 import { SaeFormatError } from './formats.ts';
-import type { ResolvedSaeTrainingOptions, SaeTrainerState, StateTensor } from './train-sae.ts';
+import type { SaeTrainerState, StateTensor } from './trainer-state.ts';
+import type { ResolvedSaeTrainingOptions } from './training-options.ts';
 
 export const checkpointFormat = 'autointerp-sae-checkpoint';
 export const checkpointVersion = 1;

@@ -17,10 +17,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildFeatureRecords, type BuildRecordsOptions } from '../records/build-from-dense.ts';
 import type { FeatureId, FeatureRecord } from '../records/types.ts';
-import { readSafetensors } from '../subject/safetensors.ts';
+import { readSafetensors } from '../common/safetensors.ts';
+import { InputError } from '../common/errors.ts';
 
 /** A delphi cache that cannot be read; the message is one line naming the file. */
-export class DelphiCacheError extends Error {
+export class DelphiCacheError extends InputError {
   override readonly name = 'DelphiCacheError';
 }
 

@@ -13,6 +13,7 @@ import { evaluateSae } from './evaluate-sae.ts';
 import type { SaeMetrics } from './metrics.ts';
 import type { SparseAutoencoder } from './sae-model.ts';
 import { evaluateSplice, type SpliceMetrics } from './splice-evaluation.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface EvaluateOnCacheOptions {
   /** At most this many tokens, whole sequences (default all). */
@@ -61,10 +62,10 @@ export function flattenSaeEvaluation(evaluation: SaeEvaluation): Record<string, 
 export async function evaluateSaeOnCache(sae: SparseAutoencoder, cacheDir: string, options: EvaluateOnCacheOptions = {}): Promise<SaeEvaluation> {
   const cache = ActivationCache.open(cacheDir);
   const { header } = cache;
-  if (header.hook !== sae.config.hookName) throw new RangeError(`the SAE reads ${sae.config.hookName}, but the cache ${cacheDir} holds ${header.hook}`);
-  if (header.width !== sae.dIn) throw new RangeError(`the SAE reads ${sae.dIn} values per token, the cache ${cacheDir} has ${header.width}`);
+  if (header.hook !== sae.config.hookName) throw new InputError(`the SAE reads ${sae.config.hookName}, but the cache ${cacheDir} holds ${header.hook}`);
+  if (header.width !== sae.dIn) throw new InputError(`the SAE reads ${sae.dIn} values per token, the cache ${cacheDir} has ${header.width}`);
   if (options.subject && options.subject.digests.model !== header.modelDigest) {
-    throw new RangeError(`the subject model ${options.subject.directory} is not the model the cache ${cacheDir} was extracted with (${header.model})`);
+    throw new InputError(`the subject model ${options.subject.directory} is not the model the cache ${cacheDir} was extracted with (${header.model})`);
   }
   const limit = options.tokens ?? Number.POSITIVE_INFINITY;
   const tokenIds = cache.readTokens();
@@ -81,7 +82,7 @@ export async function evaluateSaeOnCache(sae: SparseAutoencoder, cacheDir: strin
     sequences.push(ids);
     at += sequence.length;
   }
-  if (rows.length === 0) throw new RangeError(`no tokens to evaluate on in ${cacheDir} within ${limit} tokens`);
+  if (rows.length === 0) throw new InputError(`no tokens to evaluate on in ${cacheDir} within ${limit} tokens`);
   const batchRows = options.batchRows ?? 2048;
   const rowIndex = Int32Array.from(rows);
   const batches = function* () {

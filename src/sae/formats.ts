@@ -33,7 +33,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../subject/safetensors.ts';
+import { readSafetensors, writeSafetensors, type SafetensorsFile, type TensorToWrite } from '../common/safetensors.ts';
 import { hookPointOfModule } from './hookpoint-names.ts';
 import { logFeatureSparsity } from './metrics.ts';
 import { FileFormatError } from '../records/errors.ts';
@@ -46,6 +46,7 @@ import {
   type SaeConfig,
   type SaeWeights,
 } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 export const saeLensFiles = { config: 'cfg.json', weights: 'sae_weights.safetensors', sparsity: 'sparsity.safetensors' } as const;
 export const sparsifyFiles = { config: 'cfg.json', weights: 'sae.safetensors' } as const;
@@ -123,7 +124,7 @@ export function saveSaeLens(directory: string, config: SaeConfig, weights: SaeWe
   writeFileSync(join(directory, saeLensFiles.config), `${JSON.stringify(cfg, null, 2)}\n`);
   const sparsity = options.logSparsity ?? (options.featureDensity ? logFeatureSparsity(options.featureDensity) : null);
   if (sparsity) {
-    if (sparsity.length !== c.dSae) throw new RangeError(`sparsity has ${sparsity.length} values, d_sae is ${c.dSae}`);
+    if (sparsity.length !== c.dSae) throw new InputError(`sparsity has ${sparsity.length} values, d_sae is ${c.dSae}`);
     writeSafetensors(join(directory, saeLensFiles.sparsity), new Map([['sparsity', { shape: [c.dSae], data: sparsity }]]));
   }
 }

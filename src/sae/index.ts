@@ -1,24 +1,19 @@
 /** @module sae — sparse autoencoders: model (ReLU, TopK), trainer, metrics, SAELens / sparsify files, toy data. */
 export * from './types.ts';
 export { SparseAutoencoder, applyActivation, topKMask, type SaeParameters } from './sae-model.ts';
+export { trainSae, type ActivationBatchSource, type SaeTrainingProgress, type TrainSaeOptions, type TrainSaeResult } from './train-sae.ts';
+export { SaeTrainer, type SaeStepMetrics } from './sae-trainer.ts';
 export {
-  SaeTrainer,
-  trainSae,
   resolveTrainingOptions,
   learningRateAt,
   l1CoefficientAt,
-  estimateActivationScale,
-  type ActivationBatchSource,
   type DecoderBiasInit,
   type ResolvedSaeTrainingOptions,
-  type SaeStepMetrics,
-  type SaeTrainerState,
   type SaeTrainingConfig,
   type SaeTrainingOptions,
-  type SaeTrainingProgress,
-  type TrainSaeOptions,
-  type TrainSaeResult,
-} from './train-sae.ts';
+} from './training-options.ts';
+export type { SaeTrainerState } from './trainer-state.ts';
+export { estimateActivationScale } from './activation-scale.ts';
 export { readTrainerCheckpoint, writeTrainerCheckpoint, checkpointFiles } from './checkpoint.ts';
 export * from './metrics.ts';
 export { evaluateSae } from './evaluate-sae.ts';

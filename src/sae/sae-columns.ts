@@ -7,8 +7,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ActivationCache } from '../subject/activation-cache.ts';
-import type { FeatureColumnSource } from '../subject/extract.ts';
+import type { FeatureColumnSource } from '../subject/records-from-cache.ts';
 import type { SparseAutoencoder } from './sae-model.ts';
+import { InputError } from '../common/errors.ts';
 
 /** Feature columns from `sae` (named `name` in feature ids); the cache must be of the SAE's hook. */
 export function saeColumnSource(sae: SparseAutoencoder, name: string, options: { blockRows?: number } = {}): FeatureColumnSource {
@@ -19,9 +20,9 @@ export function saeColumnSource(sae: SparseAutoencoder, name: string, options: {
     sae: name,
     read(cache: ActivationCache, features: readonly number[], rows: Int32Array): Float32Array {
       if (cache.header.hook !== sae.config.hookName) {
-        throw new RangeError(`the SAE ${name} reads ${sae.config.hookName}, but the cache holds ${cache.header.hook}`);
+        throw new InputError(`the SAE ${name} reads ${sae.config.hookName}, but the cache holds ${cache.header.hook}`);
       }
-      if (cache.width !== sae.dIn) throw new RangeError(`the SAE ${name} reads ${sae.dIn} values per token, the cache has ${cache.width}`);
+      if (cache.width !== sae.dIn) throw new InputError(`the SAE ${name} reads ${sae.dIn} values per token, the cache has ${cache.width}`);
       const out = new Float32Array(rows.length * features.length);
       for (let start = 0; start < rows.length; start += blockRows) {
         const block = rows.subarray(start, Math.min(rows.length, start + blockRows));

@@ -17,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Model } from '../subject/gpt2-model.ts';
 import type { SparseAutoencoder } from './sae-model.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface SpliceMetrics {
   /** Next-token predictions counted. */
@@ -55,13 +56,13 @@ interface Sums {
 /** The metrics of splicing `sae` into `model` at `sae.config.hookName`, over `sequences` (token ids). */
 export async function evaluateSplice(model: Gpt2Model, sae: SparseAutoencoder, sequences: readonly Int32Array[], options: SpliceOptions = {}): Promise<SpliceMetrics> {
   const hook = sae.config.hookName;
-  if (!model.hookPoints.includes(hook)) throw new RangeError(`the SAE reads ${hook}, which is not a hook point of the subject model`);
+  if (!model.hookPoints.includes(hook)) throw new InputError(`the SAE reads ${hook}, which is not a hook point of the subject model`);
   const batchSize = options.batch ?? 16;
   const bos = options.bosTokenId ?? null;
   const byLength = new Map<number, Int32Array[]>();
   for (const sequence of sequences) {
     if (sequence.length < 2) continue;
-    if (sequence.length > model.config.nPositions) throw new RangeError(`a sequence has ${sequence.length} tokens; the model's context is ${model.config.nPositions}`);
+    if (sequence.length > model.config.nPositions) throw new InputError(`a sequence has ${sequence.length} tokens; the model's context is ${model.config.nPositions}`);
     const group = byLength.get(sequence.length) ?? [];
     group.push(sequence);
     byLength.set(sequence.length, group);
@@ -78,7 +79,7 @@ export async function evaluateSplice(model: Gpt2Model, sae: SparseAutoencoder, s
     }
   }
   const n = sums.predictions;
-  if (n === 0) throw new RangeError('no next-token prediction to evaluate (every sequence is shorter than 2 tokens)');
+  if (n === 0) throw new InputError('no next-token prediction to evaluate (every sequence is shorter than 2 tokens)');
   const ceOriginal = sums.ceOriginal / n;
   const ceReconstructed = sums.ceReconstructed / n;
   const ceZeroAblated = sums.ceZero / n;

@@ -8,7 +8,7 @@
  * Deterministic: the directions come from the seed, and batch i from a seed derived from (seed, i), so any batch can
  * be regenerated on its own (what a resumed training run needs).
  */
-import { hashString, mulberry32, randomGaussian } from '../records/random.ts';
+import { hashString, mulberry32, randomGaussian } from '../common/random.ts';
 
 export interface ToyDataOptions {
   /** Dimension d of the activation space. */

@@ -12,8 +12,10 @@ import { ActivationCache } from '../subject/activation-cache.ts';
 import { cacheBatches } from './cache-batches.ts';
 import { checkpointFiles } from './checkpoint.ts';
 import { saeLensFiles, saveSaeLens } from './formats.ts';
-import { resolveTrainingOptions, trainSae, type ResolvedSaeTrainingOptions, type SaeTrainingOptions, type TrainSaeResult, type TrainSaeOptions } from './train-sae.ts';
+import { trainSae, type TrainSaeResult, type TrainSaeOptions } from './train-sae.ts';
+import { resolveTrainingOptions, type ResolvedSaeTrainingOptions, type SaeTrainingOptions } from './training-options.ts';
 import type { SaeArchitecture } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface TrainOnCacheOptions {
   cacheDir: string;
@@ -73,10 +75,10 @@ export async function trainSaeOnCache(options: TrainOnCacheOptions): Promise<Tra
   const steps = options.steps ?? source.batchesPerEpoch;
   const checkpointDir = join(options.outDir, 'checkpoint');
   if (!options.resume && existsSync(join(checkpointDir, checkpointFiles.latest))) {
-    throw new RangeError(`${checkpointDir} holds a checkpoint of an earlier run: continue it with resume, or remove it`);
+    throw new InputError(`${checkpointDir} holds a checkpoint of an earlier run: continue it with resume, or remove it`);
   }
   if (existsSync(join(options.outDir, saeLensFiles.config)) && !existsSync(join(checkpointDir, checkpointFiles.latest))) {
-    throw new RangeError(`${options.outDir} already holds an SAE: choose another output folder or remove it`);
+    throw new InputError(`${options.outDir} already holds an SAE: choose another output folder or remove it`);
   }
   const trainingOptions: SaeTrainingOptions = {
     ...options.trainer,

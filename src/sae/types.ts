@@ -8,6 +8,7 @@
  * Weights are row-major float32 host arrays with the SAELens shapes: `W_enc` [d_in, d_sae], `b_enc` [d_sae],
  * `W_dec` [d_sae, d_in] (row i is feature i's decoder direction), `b_dec` [d_in].
  */
+import { InputError } from '../common/errors.ts';
 
 export type SaeArchitecture = 'standard' | 'topk';
 export const saeArchitectures: readonly SaeArchitecture[] = ['standard', 'topk'];
@@ -62,7 +63,7 @@ export function saeWeightShapes(config: Pick<SaeConfig, 'dIn' | 'dSae'>): Record
 }
 
 /** Raised for an SAE config or weights that cannot be used; the message is one line naming what is wrong. */
-export class SaeConfigError extends Error {
+export class SaeConfigError extends InputError {
   override readonly name = 'SaeConfigError';
 }
 

@@ -9,7 +9,7 @@
  */
 import { EXPLANATION_PREFIX } from '../explain/build-explain-prompt.ts';
 import { PromptBuilder } from '../llm/prompt-builder.ts';
-import { loadSimulateTemplate, type SimulateTemplate } from '../llm/prompt-template.ts';
+import { loadSimulateTemplate, type SimulateTemplate } from './simulate-template.ts';
 import type { ChatMessage } from '../llm/types.ts';
 import { displayToken, formatActivationRecords, UNKNOWN_ACTIVATION } from '../records/format-records.ts';
 import { maxActivation } from '../records/normalize.ts';

@@ -3,6 +3,8 @@
  * whole record without values) even with one record a call: the feature is recorded as failed with this reason,
  * never scored on what is left. Not retried as is: the same request gets the same (cached) answer.
  */
-export class IncompleteAnswerError extends Error {
+import { AutointerpError } from '../common/errors.ts';
+
+export class IncompleteAnswerError extends AutointerpError {
   override readonly name = 'IncompleteAnswerError';
 }

@@ -1,4 +1,4 @@
-/** @module simulate — simulation prompts, logprob readers, expected values. */
+/** @module simulate — the simulation prompt file, simulation prompts, logprob readers, expected values. */
 export * from './types.ts';
 export * from './expected-value.ts';
 export * from './build-simulation-prompt.ts';
@@ -9,3 +9,4 @@ export * from './malformed-answer-error.ts';
 export * from './read-sampled-values.ts';
 export * from './incomplete-answer-error.ts';
 export * from './plan-simulation-calls.ts';
+export * from './simulate-template.ts';

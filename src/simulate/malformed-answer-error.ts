@@ -3,6 +3,8 @@
  * (no logprobs, no parsable values). Worth a bounded number of fresh attempts; the pipeline then records the
  * feature as failed with this reason.
  */
-export class MalformedAnswerError extends Error {
+import { AutointerpError } from '../common/errors.ts';
+
+export class MalformedAnswerError extends AutointerpError {
   override readonly name = 'MalformedAnswerError';
 }

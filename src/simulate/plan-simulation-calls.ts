@@ -4,9 +4,10 @@
  * (the prompt, plus room for the answer where the model writes one). Records keep their order; a call takes the
  * next records while they fit.
  */
-import type { SimulateTemplate } from '../llm/prompt-template.ts';
+import type { SimulateTemplate } from './simulate-template.ts';
 import { buildSimulationPrompt, maskedRecordsText } from './build-simulation-prompt.ts';
 import type { SimulationMode } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 /** Records of a feature simulated in one call: a number (1 = the reference's one record a prompt) or all of them. */
 export type RecordsPerCall = number | 'all';
@@ -32,7 +33,7 @@ const ANSWER_SLACK_TOKENS = 32;
 const MESSAGE_FRAMING_TOKENS = 4;
 
 /** A record too long for the simulator's context even alone: no split helps (a shorter window or a larger context does). */
-export class SimulationBudgetError extends Error {
+export class SimulationBudgetError extends InputError {
   override readonly name = 'SimulationBudgetError';
 }
 

@@ -49,6 +49,9 @@ export type AnswerValueReader = (valueText: string, valueOffset: number) => numb
  * form a block of their own.
  */
 function parseAnswer(completion: string, valueOf: AnswerValueReader): AnswerLine[][] {
+  // Where the answer marks its records, only lines inside <start>…<end> answer one: a preamble, a note between
+  // blocks or a trailer is never read as (part of) a record. An answer with no markers is one block.
+  const marked = /^[ \t]*<start>[ \t]*$/m.test(completion);
   const blocks: AnswerLine[][] = [];
   let current: AnswerLine[] | undefined;
   let offset = 0;
@@ -60,12 +63,19 @@ function parseAnswer(completion: string, valueOf: AnswerValueReader): AnswerLine
       blocks.push((current = []));
       continue;
     }
-    if (trimmed === '<end>' || trimmed === '') continue;
+    if (trimmed === '<end>') {
+      if (marked) current = undefined;
+      continue;
+    }
+    if (trimmed === '') continue;
     const tab = line.lastIndexOf('\t');
     if (tab < 0) continue;
     if (!/^\s*(?:[0-9]|10)\s*$/.test(line.slice(tab + 1))) continue;
     const valueOffset = start + tab + 1 + (line.slice(tab + 1).length - line.slice(tab + 1).trimStart().length);
-    if (!current) blocks.push((current = []));
+    if (!current) {
+      if (marked) continue;
+      blocks.push((current = []));
+    }
     current.push({ token: line.slice(0, tab), expected: valueOf(line.slice(tab + 1).trim(), valueOffset) });
   }
   return blocks;
@@ -139,15 +149,15 @@ function sharedTokenCount(targets: readonly string[], answers: readonly AnswerLi
 }
 
 /**
- * For each target record, the index of the answer block that answers it, or -1. As many blocks as records: paired
- * by position. Otherwise blocks and records are paired in order, maximizing the token texts each pair shares; a
+ * For each target record, the index of the answer block that answers it, or -1. Blocks and records are paired in order, maximizing the token texts each pair shares; a
  * block answers a record only if they share at least half the tokens of the shorter of the two (windows of common
  * words share a few, never most).
  */
 function matchBlocks(targets: readonly (readonly string[])[], blocks: readonly AnswerLine[][]): number[] {
   const n = targets.length;
   const m = blocks.length;
-  if (n === m) return targets.map((_, i) => i); // one block per record: paired by position
+  // No pairing by position, even with as many blocks as records: a skipped record and a repeated one would shift
+  // every value after them onto the wrong record.
   const similarity = targets.map((target) =>
     blocks.map((block) => {
       const shared = sharedTokenCount(target, block);

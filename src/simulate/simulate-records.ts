@@ -11,7 +11,7 @@
  */
 import { refusesEcho } from '../llm/echo-support.ts';
 import type { EchoEvidence, LlmRequest, LlmResult, Provider } from '../llm/types.ts';
-import type { SimulateTemplate } from '../llm/prompt-template.ts';
+import type { SimulateTemplate } from './simulate-template.ts';
 import { buildSimulationPrompt, type SimulationPrompt } from './build-simulation-prompt.ts';
 import { IncompleteAnswerError } from './incomplete-answer-error.ts';
 import { MalformedAnswerError } from './malformed-answer-error.ts';
@@ -20,6 +20,7 @@ import { readChatLogprobs } from './read-chat-logprobs.ts';
 import { readPromptLogprobs, spellsPrompt } from './read-prompt-logprobs.ts';
 import { averageSamples, readSampledValues } from './read-sampled-values.ts';
 import type { SimulationMode, SimulationResult } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface SimulateOptions {
   /**
@@ -45,7 +46,7 @@ export interface SimulateOptions {
 }
 
 /** The simulation mode asked for is one the simulator's server does not serve (asking again will not help). */
-export class UnsupportedSimulationModeError extends Error {
+export class UnsupportedSimulationModeError extends InputError {
   override readonly name = 'UnsupportedSimulationModeError';
 }
 

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { migrations } from './migrations.ts';
+import { InputError } from '../common/errors.ts';
 
 export type SqliteDatabase = Database.Database;
 
@@ -21,7 +22,7 @@ export const DEFAULT_DATABASE_FILE = 'autointerp.db';
 const BUSY_TIMEOUT_MS = 5000;
 
 /** A database that cannot be opened as asked; the message names the file. */
-export class DatabaseOpenError extends Error {
+export class DatabaseOpenError extends InputError {
   override readonly name = 'DatabaseOpenError';
 }
 
@@ -45,7 +46,7 @@ export function resolveDatabasePath(explicit?: string): string {
 export function migrate(db: SqliteDatabase): void {
   const refuseNewer = (version: number) => {
     if (version > migrations.length) {
-      throw new Error(`database schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`);
+      throw new InputError(`database schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`);
     }
   };
   const before = db.pragma('user_version', { simple: true }) as number;
@@ -94,8 +95,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
 
 /**
  * Read-only: never creates the file or writes to it (leaderboard, report, export, compare, regress work on databases
- * the user may not write, e.g. a shared results file). The schema must be this code's: a database with pending
- * migrations is upgraded by a command that writes (`autointerp run`, `tag`, `merge`).
+ * the user may not write, e.g. a shared results file). A database of an older schema is upgraded first where the file
+ * is writable (the migrations add tables and columns, never change results), and refused with a way out where not.
  */
 function openReadOnly(path: string): SqliteDatabase {
   if (!existsSync(path)) throw new DatabaseOpenError(`no database at ${path}`);
@@ -117,12 +118,22 @@ function openReadOnly(path: string): SqliteDatabase {
   let refusal: string | undefined;
   if (version === 0) refusal = `${path} is not an autointerp database (no schema)`;
   else if (version > migrations.length) refusal = `database ${path} has schema version ${version}, newer than this autointerp (${migrations.length}); upgrade autointerp`;
-  else if (version < migrations.length) {
-    refusal = `database ${path} has schema version ${version}, older than this autointerp (${migrations.length}); upgrade it with a command that writes (e.g. \`autointerp tag\`) where the file is writable`;
-  }
   if (refusal) {
     db.close();
     throw new DatabaseOpenError(refusal);
+  }
+  if (version < migrations.length) {
+    // A database of an older autointerp: upgraded in place where the file is writable (as every command did before
+    // read-only opening), then read as usual; where it is not, say how to read it.
+    db.close();
+    try {
+      openDatabase(path).close();
+    } catch (error) {
+      throw new DatabaseOpenError(
+        `database ${path} has schema version ${version}, older than this autointerp (${migrations.length}), and cannot be upgraded where it is (${(error as Error).message}); copy it to a writable folder and open the copy`,
+      );
+    }
+    return openReadOnly(path);
   }
   return db;
 }

@@ -156,6 +156,31 @@ export function featureScoresOfRun(db: SqliteDatabase, runId: number, scoreKind:
     .all(runId, scoreKind) as FeatureScoreRow[];
 }
 
+/** One stored feature by id (`features` row), or undefined. */
+export function storedFeature(db: SqliteDatabase, featureId: number): StoredFeatureId | undefined {
+  return db.prepare('SELECT id AS featureId, model, layer, kind, idx AS "index", sae FROM features WHERE id = ?').get(featureId) as
+    | StoredFeatureId
+    | undefined;
+}
+
+/** Failed features of a run, counted per (model, layer, kind, SAE). */
+export interface FailedFeatureCount {
+  model: string;
+  layer: string;
+  kind: string;
+  sae: string;
+  n: number;
+}
+
+export function failedFeatureCountsOfRun(db: SqliteDatabase, runId: number): FailedFeatureCount[] {
+  return db
+    .prepare(
+      `SELECT f.model, f.layer, f.kind, f.sae, COUNT(*) AS n FROM run_features r JOIN features f ON f.id = r.feature_id
+         WHERE r.run_id = ? AND r.status = 'failed' GROUP BY f.model, f.layer, f.kind, f.sae`,
+    )
+    .all(runId) as FailedFeatureCount[];
+}
+
 /** A run's finished unit of work for one feature (`run_features`). */
 export interface FeatureStatusRow extends StoredFeatureId {
   status: 'scored' | 'skipped' | 'failed';

@@ -275,4 +275,15 @@ export class ResultStore {
     for (const row of rows) counts[row.status as keyof typeof counts] = row.n;
     return counts;
   }
+
+  /**
+   * What a run has spent so far, from its llm_calls rows: USD of priced calls, and answered calls with no price
+   * (unanswered calls were not billed, so they are not unpriced ones).
+   */
+  runSpending(runId: number): { costUsd: number; unpricedCalls: number } {
+    const row = this.sql(
+      `SELECT COALESCE(SUM(cost_usd), 0) AS cost, SUM(cost_usd IS NULL AND status = 'ok') AS unpriced FROM llm_calls WHERE run_id = ?`,
+    ).get(runId) as { cost: number; unpriced: number | null };
+    return { costUsd: row.cost, unpricedCalls: row.unpriced ?? 0 };
+  }
 }

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { SqliteDatabase } from './database.ts';
+import { AutointerpError, InputError } from '../common/errors.ts';
 
 /** Heartbeats older than this make a lease stale (another host cannot see whether the holder's process lives). */
 export const DEFAULT_LEASE_TTL_MS = 60_000;
@@ -34,7 +35,7 @@ export interface LeaseRow {
 }
 
 /** A second invocation of a run that another live process holds. */
-export class RunLeasedError extends Error {
+export class RunLeasedError extends InputError {
   override readonly name = 'RunLeasedError';
   constructor(
     message: string,
@@ -45,7 +46,7 @@ export class RunLeasedError extends Error {
 }
 
 /** The lease was taken over by another process (this one looked stale): this one must stop writing. */
-export class LeaseLostError extends Error {
+export class LeaseLostError extends AutointerpError {
   override readonly name = 'LeaseLostError';
 }
 

@@ -40,9 +40,11 @@
 import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, write, writeSync } from 'node:fs';
 import { open as openFile, rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { floatToHalf, halfToFloat } from './safetensors.ts';
+import { float32ToHalfBits, halfFloatTable } from '../common/float16.ts';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
+import { InputError } from '../common/errors.ts';
+import { isRecord } from '../common/is-record.ts';
 
 export const activationCacheFormat = 'autointerp-activation-cache';
 export const activationCacheVersion = 1;
@@ -99,7 +101,7 @@ export interface CacheSequence {
 }
 
 /** A cache folder that cannot be used (missing, damaged, or not matching the run that wants to resume it). */
-export class ActivationCacheError extends Error {
+export class ActivationCacheError extends InputError {
   override readonly name = 'ActivationCacheError';
   constructor(
     readonly directory: string,
@@ -123,36 +125,6 @@ const sequenceFields = 3;
 if (endianness() !== 'LE') {
   // Typed arrays are written as they lie in memory; the format is little-endian.
   throw new Error('subject/activation-cache: this machine is big-endian; the cache format is little-endian only');
-}
-
-// ——— half floats ———
-// The scalar conversions are safetensors.ts's (round to nearest even); here: a decode table and a bulk encoder.
-
-/** All 65536 half floats as float32, indexed by their bits. */
-export const float16Table: Float32Array = (() => {
-  const table = new Float32Array(65536);
-  for (let bits = 0; bits < 65536; bits++) table[bits] = halfToFloat(bits);
-  return table;
-})();
-
-/**
- * Half-float bits of every element, as safetensors.ts's `floatToHalf` gives them. Works on the float bits in place of
- * a function call per element (the normal range is integer arithmetic, after F. Giesen's float_to_half_fast3_rtne):
- * about 3× faster, which matters at 512 features a token.
- */
-export function toFloat16Array(values: Float32Array, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let index = 0; index < bits.length; index++) {
-    const word = bits[index]!;
-    const magnitude = word & 0x7fffffff;
-    if (magnitude >= 0x38800000 && magnitude < 0x47800000) {
-      // Normal half: rebias the exponent, add the rounding bias (0xfff, +1 when the kept mantissa is odd), shift.
-      out[index] = ((word >>> 16) & 0x8000) | ((magnitude - 0x38000000 + 0xfff + ((magnitude >>> 13) & 1)) >>> 13);
-    } else {
-      out[index] = floatToHalf(values[index]!);
-    }
-  }
-  return out;
 }
 
 // ——— file helpers ———
@@ -232,10 +204,6 @@ function writeHeader(directory: string, header: ActivationCacheHeader): void {
   }
   renameSync(temporary, path);
   fsyncDirectory(directory);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 const nonNegativeInteger = (value: unknown): boolean => typeof value === 'number' && Number.isInteger(value) && value >= 0;
@@ -412,7 +380,7 @@ export class ActivationCacheWriter {
     batch.sequences.forEach((sequence, index) => {
       sequences.set([sequence.document, sequence.offset, sequence.length], index * sequenceFields);
     });
-    const halves = batch.activations instanceof Uint16Array ? batch.activations : toFloat16Array(batch.activations);
+    const halves = batch.activations instanceof Uint16Array ? batch.activations : float32ToHalfBits(batch.activations);
     const writes: [string, ArrayBufferView, number][] = [
       [cacheFiles.sequences, sequences, this.header.sequences * sequenceFields * 4],
       [cacheFiles.tokens, batch.tokens, this.header.tokens * 4],
@@ -553,7 +521,8 @@ export class ActivationCache {
       }
     }
     const out = new Float32Array(halves.length);
-    for (let index = 0; index < halves.length; index++) out[index] = float16Table[halves[index]!]!;
+    const table = halfFloatTable();
+    for (let index = 0; index < halves.length; index++) out[index] = table[halves[index]!]!;
     return out;
   }
 
@@ -583,7 +552,8 @@ export class ActivationCache {
       }
     }
     const out = new Float32Array(halves.length);
-    for (let index = 0; index < halves.length; index++) out[index] = float16Table[halves[index]!]!;
+    const table = halfFloatTable();
+    for (let index = 0; index < halves.length; index++) out[index] = table[halves[index]!]!;
     return out;
   }
 
@@ -604,7 +574,7 @@ export class ActivationCache {
     const columns = Int32Array.from(features);
     const blockRows = Math.max(1, Math.floor((options.blockBytes ?? 8 * 1024 * 1024) / (width * 2)));
     const block = new Uint16Array(blockRows * width);
-    const table = float16Table;
+    const table = halfFloatTable();
     const fd = openSync(join(this.directory, cacheFiles.activations), 'r');
     try {
       // Output row `next` is the next one to fill; blocks are read only where wanted rows lie.

@@ -12,6 +12,7 @@
  * `BackendUnavailableError`, whose message is one line (the package is not installed, or its first error line).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { InputError } from '../common/errors.ts';
 
 export type BackendPreference = 'auto' | 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const backendPreferences: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
@@ -39,7 +40,7 @@ export interface BackendChoice {
 }
 
 /** Raised when the backend asked for (`--backend`) cannot start, or none can; the message is one line for the user. */
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends InputError {
   override readonly name = 'BackendUnavailableError';
   constructor(
     message: string,

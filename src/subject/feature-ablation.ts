@@ -17,20 +17,32 @@
  * `maxLogitsPerBatch` floats (at least one row). The JSDs are computed on the backend in float32 by a form that
  * keeps full relative precision however small they are (`jensenShannonRows`; identical distributions give exactly
  * 0), and only one number per window position comes back: reading [positions × V] logits back and taking the JSDs on
- * the host cost ~10× more. The sums over positions are float64, on the host (score/ablation.ts).
+ * the host cost ~10× more. The sums over positions are float64, on the host: score/feature-ablation.ts runs these
+ * passes and pools them into the score (score/ablation.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SparseAutoencoder } from '../sae/sae-model.ts';
-import {
-  ablationScore,
-  type AblationReplacement,
-  type AblationScore,
-  type AblationScoreOptions,
-} from '../score/ablation.ts';
 import { hookWidth, type Gpt2Model } from './gpt2-model.ts';
 
+/**
+ * What feature ablation and steering need of an SAE (sae/sae-model.ts's SparseAutoencoder is one): declared here so
+ * that subject/ does not import sae/ (sae/ builds on subject/, docs/DESIGN.md §2).
+ */
+export interface FeatureDictionary {
+  readonly config: { readonly hookName: string };
+  /** Width of the activation it reads. */
+  readonly dIn: number;
+  /** Number of latents. */
+  readonly dSae: number;
+  /** Activation scale s: the SAE reads x·s. */
+  readonly scale: number;
+  /** The given latents of each row of x [rows, dIn]: [rows, indices.length]. */
+  encodeLatents(x: tf.Tensor2D, indices: readonly number[]): tf.Tensor2D;
+  /** Row `index` of the decoder, dIn values. */
+  decoderRow(index: number): Float32Array;
+}
+
 /** The feature to replace: an activation coordinate at a hook point, or a latent of an SAE (at `sae.config.hookName`). */
-export type FeatureTarget = { kind: 'neuron'; hook: string; index: number } | { kind: 'sae'; sae: SparseAutoencoder; index: number };
+export type FeatureTarget = { kind: 'neuron'; hook: string; index: number } | { kind: 'sae'; sae: FeatureDictionary; index: number };
 
 /** One window to score, with the tokens the model saw before it in the same sequence. */
 export interface AblationRecord {
@@ -38,20 +50,24 @@ export interface AblationRecord {
   contextIds: readonly number[];
   /** The window's token ids; the feature is replaced and the JSD taken at each of them. */
   tokenIds: readonly number[];
-  /** One simulated value per token id, raw units (already calibrated), and the feature's mean. */
-  replacement: AblationReplacement;
+  /**
+   * One simulated value per token id, raw units (already calibrated), and the feature's mean: score/ablation.ts's
+   * AblationReplacement.
+   */
+  replacement: { simulated: readonly number[]; mean: number };
 }
 
-export interface FeatureAblationOptions extends AblationScoreOptions {
+export interface AblationPassOptions {
   /** Logit floats per forward pass (rows × length × vocabulary), default 2²² (16 MB); bounds memory. */
   maxLogitsPerBatch?: number;
   /** Called after each batch with the records done. */
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface FeatureAblationResult extends AblationScore {
-  /** Per record, in input order: JSD(orig, sim) and JSD(orig, mean) at each window position, nats. */
-  records: { jsdSimulated: number[]; jsdMean: number[] }[];
+/** One record's JSD(orig, sim) and JSD(orig, mean) at each window position, nats. */
+export interface RecordJsd {
+  jsdSimulated: number[];
+  jsdMean: number[];
 }
 
 const defaultMaxLogitsPerBatch = 1 << 22;
@@ -238,15 +254,15 @@ function batchJsd(model: Gpt2Model, target: FeatureTarget, hook: string, part: r
 }
 
 /**
- * Runs the three forward passes for every record and returns the ablation score with the per-position JSDs.
- * Needs a started tfjs backend; yields to the event loop between batches.
+ * Runs the three forward passes for every record and returns, per record in input order, the JSDs at each window
+ * position. Needs a started tfjs backend; yields to the event loop between batches.
  */
-export async function scoreFeatureAblation(
+export async function ablationJsdPerRecord(
   model: Gpt2Model,
   target: FeatureTarget,
   records: readonly AblationRecord[],
-  options: FeatureAblationOptions = {},
-): Promise<FeatureAblationResult> {
+  options: AblationPassOptions = {},
+): Promise<RecordJsd[]> {
   const hook = checkTarget(model, target);
   records.forEach((record, index) => checkRecord(record, index, model.config.nPositions));
   const budget = options.maxLogitsPerBatch ?? defaultMaxLogitsPerBatch;
@@ -256,7 +272,7 @@ export async function scoreFeatureAblation(
     (record) => record.contextIds.length + record.tokenIds.length,
     (length) => Math.max(1, Math.floor(budget / (length * vocab))),
   );
-  const perRecord: FeatureAblationResult['records'] = new Array(records.length);
+  const perRecord: RecordJsd[] = new Array(records.length);
   let done = 0;
   for (const { length, indices } of batches) {
     const part = indices.map((index) => records[index]!);
@@ -271,10 +287,5 @@ export async function scoreFeatureAblation(
     options.onProgress?.(done, records.length);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const score = ablationScore(
-    perRecord.flatMap((r) => r.jsdSimulated),
-    perRecord.flatMap((r) => r.jsdMean),
-    options,
-  );
-  return { ...score, records: perRecord };
+  return perRecord;
 }

@@ -6,8 +6,8 @@
  * `nPositions` tokens, so positions seen by hooks are positions in that window.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mulberry32, type RandomSource } from '../records/random.ts';
-import { logSoftmax } from '../score/ablation.ts';
+import { mulberry32, type RandomSource } from '../common/random.ts';
+import { logSoftmax } from '../common/log-probabilities.ts';
 import type { Gpt2Model } from './gpt2-model.ts';
 import type { Hooks } from './types.ts';
 

@@ -9,9 +9,10 @@
  */
 import { z } from 'zod';
 import type { Gpt2Config } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 /** A config.json that cannot be used; `field` is the first offending key ('' when the file as a whole is wrong). */
-export class Gpt2ConfigError extends Error {
+export class Gpt2ConfigError extends InputError {
   override readonly name = 'Gpt2ConfigError';
   constructor(
     readonly file: string,

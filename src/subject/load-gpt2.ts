@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gpt2ConfigError, parseGpt2Config, toHfConfig } from './gpt2-config.ts';
-import { readSafetensors, readSafetensorsHeader, SafetensorsError, writeSafetensors, type SafetensorsEntry } from './safetensors.ts';
+import { readSafetensors, readSafetensorsHeader, SafetensorsError, writeSafetensors, type SafetensorsEntry } from '../common/safetensors.ts';
 import type { Gpt2Config, Gpt2Weights, HostTensor } from './types.ts';
 
 export interface SaveGpt2Options {

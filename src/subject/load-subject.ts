@@ -12,6 +12,7 @@ import { Gpt2Model } from './gpt2-model.ts';
 import { loadGpt2Folder } from './load-gpt2.ts';
 import { loadTokenizer, type SubjectTokenizer } from './tokenizer.ts';
 import type { Gpt2Config } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 export interface SubjectModel {
   /** The folder's name, e.g. "brown-1l"; feature ids carry it. */
@@ -28,7 +29,7 @@ export interface SubjectModel {
 }
 
 /** A subject model folder that cannot be used; the message is one line naming the folder. */
-export class SubjectModelError extends Error {
+export class SubjectModelError extends InputError {
   override readonly name = 'SubjectModelError';
   constructor(
     readonly directory: string,

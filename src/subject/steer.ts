@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { replaceFeature, targetHook, type FeatureTarget } from './feature-ablation.ts';
 import { hookWidth, type Gpt2Model } from './gpt2-model.ts';
 import type { Hooks } from './types.ts';
+import { InputError } from '../common/errors.ts';
 
 /** The feature to clamp: an activation coordinate at a hook point, or a latent of an SAE (at its `hookName`). */
 export type SteerTarget = FeatureTarget;
@@ -26,7 +27,7 @@ export interface ClampOptions {
 }
 
 /** A target that does not fit the model (unknown hook, index out of range, SAE width); the message is one line. */
-export class SteerTargetError extends RangeError {
+export class SteerTargetError extends InputError {
   override readonly name = 'SteerTargetError';
 }
 

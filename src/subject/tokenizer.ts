@@ -11,6 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { InputError } from '../common/errors.ts';
+import { isRecord } from '../common/is-record.ts';
 
 export interface SubjectTokenizer {
   /** Embedding rows needed: the largest token id + 1 (= the number of tokens when ids are contiguous). */
@@ -33,7 +35,7 @@ export interface SubjectTokenizer {
 }
 
 /** A tokenizer folder or file that cannot be used; the message is one line naming the path. */
-export class TokenizerLoadError extends Error {
+export class TokenizerLoadError extends InputError {
   override readonly name = 'TokenizerLoadError';
   constructor(
     readonly path: string,
@@ -131,10 +133,6 @@ export function byteLevelBpeTokenizerJson(spec: ByteLevelBpeSpec): Record<string
       merges: spec.merges.map(([left, right]) => `${left} ${right}`),
     },
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Whether a pre_tokenizer config is ByteLevel, alone or in a Sequence; returns the reason when it is not usable. */
@@ -241,7 +239,7 @@ class ByteLevelBpeTokenizer implements SubjectTokenizer {
       position += length;
     }
     if (position !== characterStart.length || offsets.length !== ids.length) {
-      throw new Error(
+      throw new InputError(
         `tokenizer output does not cover the text (${position} of ${characterStart.length} UTF-8 bytes): ` +
           'the vocabulary lacks byte tokens, so the library dropped some bytes',
       );

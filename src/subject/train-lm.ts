@@ -4,7 +4,7 @@
  * by scripts/train-subject-model.ts for the embedded model; deterministic for a seed on a given backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mulberry32 } from '../records/random.ts';
+import { mulberry32 } from '../common/random.ts';
 import { crossEntropy } from './fast-ops.ts';
 import { Gpt2Model } from './gpt2-model.ts';
 import type { Gpt2Config, Gpt2Weights } from './types.ts';

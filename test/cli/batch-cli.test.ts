@@ -3,16 +3,16 @@
  * the submission), then `--resume` polls the recorded batch instead of submitting another, and completes with the
  * results of an uninterrupted live run (computed in this process).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeLlmServer } from '../../src/llm/fake-server/index.ts';
 import { startFakeLlmServer } from '../../src/llm/fake-server/index.ts';
+import { autointerpBinary, cli as runCli } from '../helpers/run-cli.ts';
 import { expectNotInDatabaseFiles } from '../helpers/secret-scan.ts';
 import type { PipelineConfigInput } from '../../src/pipeline/config.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
@@ -20,21 +20,15 @@ import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-batch-cli-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
 const openAiSentinel = 'sk-SENTINELBATCH0123456789';
 const anthropicSentinel = 'sk-ant-SENTINELBATCH-do-not-leak';
 const environment = { ...process.env, OPENAI_API_KEY: openAiSentinel, ANTHROPIC_API_KEY: anthropicSentinel, AUTOINTERP_DB: '' };
 
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'bin/autointerp.js'), ...args], { cwd: directory, env: environment, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+/** `autointerp <args>` in-process (the fake server lives in this process and must keep answering). */
+function cli(args: string[]) {
+  return runCli(args, { cwd: directory, env: { OPENAI_API_KEY: openAiSentinel, ANTHROPIC_API_KEY: anthropicSentinel, AUTOINTERP_DB: '' } });
 }
 
 function query<T>(path: string, sql: string): T[] {
@@ -138,7 +132,7 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
 
     const db = join(directory, 'anthropic-batch.db');
     const from = server.requests.length;
-    const child = spawn(process.execPath, [join(root, 'bin/autointerp.js'), 'run', '--records', source, ...provider, '--db', db, '--no-progress', '--batch', '--batch-poll', '0.05'], {
+    const child = spawn(process.execPath, [autointerpBinary, 'run', '--records', source, ...provider, '--db', db, '--no-progress', '--batch', '--batch-poll', '0.05'], {
       cwd: directory,
       env: environment,
     });

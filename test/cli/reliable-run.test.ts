@@ -1,33 +1,21 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlmServer, type FakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import { cli as runCli } from '../helpers/run-cli.ts';
 import { expectNotInDatabaseFiles } from '../helpers/secret-scan.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-reliable-cli-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
 const sentinel = 'sk-SENTINELKEY0123456789abcdef';
 
-/** Runs the CLI asynchronously (the fake server lives in this process and must keep answering). */
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'bin/autointerp.js'), ...args], {
-      cwd: directory,
-      env: { ...process.env, OPENAI_API_KEY: sentinel, AUTOINTERP_DB: '' },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+/** Runs the CLI in-process (asynchronously: the fake server lives in this process and must keep answering). */
+function cli(args: string[]) {
+  return runCli(args, { cwd: directory, env: { OPENAI_API_KEY: sentinel, AUTOINTERP_DB: '' } });
 }
 
 function expectNoKey(...texts: string[]) {

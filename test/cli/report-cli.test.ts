@@ -1,27 +1,22 @@
 /**
- * The report commands as users run them (spawned bin/autointerp.js): regress exit codes 0 / 1 / 2 with JUnit and
+ * The report commands as users run them (in-process through test/helpers/run-cli.ts): regress exit codes 0 / 1 / 2 with JUnit and
  * JSON, compare, tag, leaderboard filters as CSV, report and export files. Runs are planted in-process first.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { type CliResult, cli as runCli } from '../helpers/run-cli.ts';
 import { featuresWith, syntheticRun } from '../report/synthetic-store.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-report-cli-'));
 const db = join(directory, 'runs.db');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/autointerp.js'), ...args], { cwd: directory, encoding: 'utf8', timeout: 120_000, env: { ...process.env, AUTOINTERP_DB: db } }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
-    });
-  });
+function cli(args: string[]): Promise<CliResult> {
+  return runCli(args, { cwd: directory, env: { AUTOINTERP_DB: db } });
 }
 
 beforeAll(() => {

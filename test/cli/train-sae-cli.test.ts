@@ -1,31 +1,28 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.ts';
 import { SaeStore } from '../../src/store/sae-store.ts';
+import { autointerpBinary, cli as runCli } from '../helpers/run-cli.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-train-sae-cli-'));
-const bin = join(root, 'bin/autointerp.js');
+const bin = autointerpBinary;
 
-function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd: directory, encoding: 'utf8', timeout: 180_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** `autointerp <args>` in-process, in the test folder. */
+const cli = (args: string[]) => runCli(args, { cwd: directory });
 
-beforeAll(() => {
-  const extracted = cli(['extract', '--tokens', '2000', '--cache', 'cache', '--backend', 'wasm', '--no-progress']);
+beforeAll(async () => {
+  const extracted = await cli(['extract', '--tokens', '2000', '--cache', 'cache', '--backend', 'wasm', '--no-progress']);
   expect(extracted.code, extracted.stderr).toBe(0);
-}, 120_000);
+}, 600_000); // a hang guard only
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('autointerp train-sae / sae-metrics', () => {
-  it('trains, writes a SAELens folder, measures it through the embedded model and records it in SQLite', () => {
+  it('trains, writes a SAELens folder, measures it through the embedded model and records it in SQLite', async () => {
     const args = ['train-sae', '--cache', 'cache', '--out', 'sae-1x', '--expansion', '1', '--steps', '20', '--batch', '128', '--eval-cache', 'cache', '--eval-tokens', '1000', '--db', 'sae.db', '--backend', 'wasm', '--no-progress'];
-    const result = cli(args);
+    const result = await cli(args);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/trained 20 steps \(2560 tokens\)/);
     expect(result.stdout).toMatch(/L0 [\d.]+ \| FVU [\d.]+/);
@@ -42,20 +39,20 @@ describe('autointerp train-sae / sae-metrics', () => {
     db.close();
 
     // The folder is not overwritten; sae-metrics measures an existing folder again (here without the splice).
-    const again = cli(args);
+    const again = await cli(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already holds an SAE/);
     // sae-metrics never writes into the SAE folder (issue 15 item 5: it dirtied the embedded data/sae/* under git): its
     // metrics JSON goes beside the database, or to --metrics-out; with nothing to measure it refuses.
     const folderMetrics = readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8');
-    const nothing = cli(['sae-metrics', 'sae-1x', '--db', 'nothing.db', '--backend', 'wasm']);
+    const nothing = await cli(['sae-metrics', 'sae-1x', '--db', 'nothing.db', '--backend', 'wasm']);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/^autointerp: sae-metrics: nothing to measure without --eval-cache <dir>/);
     expect(existsSync(join(directory, 'nothing.db'))).toBe(false);
-    const nowhere = cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--metrics-out', 'no/such/folder/m.json', '--backend', 'wasm']);
+    const nowhere = await cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--metrics-out', 'no/such/folder/m.json', '--backend', 'wasm']);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/--metrics-out no\/such\/folder\/m\.json: the folder .* does not exist/);
-    const measured = cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--eval-tokens', '500', '--no-splice', '--name', 'renamed', '--db', 'sae.db', '--backend', 'wasm']);
+    const measured = await cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--eval-tokens', '500', '--no-splice', '--name', 'renamed', '--db', 'sae.db', '--backend', 'wasm']);
     expect(measured.code, measured.stderr).toBe(0);
     expect(measured.stdout).not.toMatch(/CE loss recovered/);
     expect(readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8')).toBe(folderMetrics);
@@ -64,7 +61,7 @@ describe('autointerp train-sae / sae-metrics', () => {
     const db2 = openDatabase(join(directory, 'sae.db'));
     expect(new SaeStore(db2).listSaes().map((sae) => sae.name)).toEqual(['renamed', 'sae-1x']);
     db2.close();
-  }, 180_000);
+  }, 600_000); // a hang guard only: training takes minutes on 2 busy cores
 
   it('stops on Ctrl+C with its checkpoint saved (exit 130) and --resume finishes the run', async () => {
     const args = ['train-sae', '--cache', 'cache', '--out', 'sae-int', '--expansion', '1', '--steps', '600', '--batch', '64', '--checkpoint-every', '2', '--db', 'int.db', '--backend', 'wasm', '--no-progress'];
@@ -72,20 +69,21 @@ describe('autointerp train-sae / sae-metrics', () => {
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const checkpoint = join(directory, 'sae-int', 'checkpoint', 'latest.json');
-    const deadline = Date.now() + 60_000;
-    while (!existsSync(checkpoint) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Waits for the first checkpoint however loaded the machine is (the test's timeout is the hang guard), and not
+    // past the process's end.
+    for (let poll = 0; poll < 10_000 && !existsSync(checkpoint) && child.exitCode === null; poll++) await new Promise((resolve) => setTimeout(resolve, 50));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(130);
     expect(stderr).toMatch(/interrupted: checkpoint in .*--resume/);
     expect(existsSync(join(directory, 'sae-int', 'cfg.json'))).toBe(false);
 
-    const refused = cli(args);
+    const refused = await cli(args);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/holds a checkpoint .*resume/);
-    const resumed = cli([...args, '--resume']);
+    const resumed = await cli([...args, '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resumed at step \d+/);
     expect(existsSync(join(directory, 'sae-int', 'cfg.json'))).toBe(true);
-  }, 180_000);
+  }, 600_000); // a hang guard only: training takes minutes on 2 busy cores
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildExplainPrompt, EXPLANATION_PREFIX, SPARSE_REPEAT_THRESHOLD } from '../../src/explain/build-explain-prompt.ts';
 import { parseExplanation, ExplanationParseError } from '../../src/explain/parse-explanation.ts';
-import { loadExplainTemplate } from '../../src/llm/prompt-template.ts';
+import { loadExplainTemplate } from '../../src/explain/explain-template.ts';
 
 const template = loadExplainTemplate(new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname);
 const testRecords = template.examples[0]!.records;

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createBaselineProvider } from '../../src/llm/baseline-provider.ts';
-import { loadConceptLexicon } from '../../src/llm/concept-lexicon.ts';
+import { createBaselineProvider } from '../../src/llm/baseline/baseline-provider.ts';
+import { loadConceptLexicon } from '../../src/llm/baseline/concept-lexicon.ts';
 import { describeProviderContract } from './provider-contract.ts';
 
 const lexicon = loadConceptLexicon(fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url)));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { contextTokensOf, DEFAULT_CONTEXT_TOKENS } from '../../src/llm/context-windows.ts';
 import { defaultPricesPath, loadPriceTable } from '../../src/llm/price-table.ts';
 
 const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
@@ -19,6 +20,13 @@ describe('the bundled price table', () => {
     expect(models.some((model) => model.startsWith('anthropic:'))).toBe(true);
     expect(models.some((model) => model.startsWith('openai:'))).toBe(true);
     for (const model of models) expect(table.priceOf(model), model).toBeDefined();
+  });
+
+  it('every priced OpenAI / Anthropic model has a context window (none falls back to the 8,192-token default)', () => {
+    const file = JSON.parse(readFileSync(defaultPricesPath, 'utf8')) as { prices: Record<string, unknown> };
+    const models = Object.keys(file.prices).filter((model) => /^(openai|anthropic):/.test(model));
+    expect(models.length).toBeGreaterThan(0);
+    for (const model of models) expect(contextTokensOf(model), model).toBeGreaterThan(DEFAULT_CONTEXT_TOKENS);
   });
 
   it('says when it was read and where from', () => {

@@ -6,7 +6,8 @@ import { createOpenAiCompatibleProvider } from '../../src/llm/openai-compatible-
 import { createPriceTable, loadPriceTable } from '../../src/llm/price-table.ts';
 import { RateLimiter, withRateLimit } from '../../src/llm/rate-limiter.ts';
 import { createReliableProvider } from '../../src/llm/reliable-provider.ts';
-import { cacheKey, createMemoryResponseCache, createSqliteResponseCache, withCache } from '../../src/llm/response-cache.ts';
+import { cacheKey, createMemoryResponseCache, withCache } from '../../src/llm/response-cache.ts';
+import { createSqliteResponseCache } from '../../src/store/response-cache-table.ts';
 import { backoffDelay, RetryError, withRetry } from '../../src/llm/retry.ts';
 import { LlmCallError } from '../../src/llm/types.ts';
 import { openDatabase } from '../../src/store/database.ts';

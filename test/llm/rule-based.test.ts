@@ -1,15 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConceptLexicon } from '../../src/llm/concept-lexicon.ts';
-import { explainFromPrompt, summarizeLastNeuronActivations } from '../../src/llm/rule-based/explain-from-prompt.ts';
-import { interpretExplanation } from '../../src/llm/rule-based/interpret-explanation.ts';
-import { classifyRequest, respondToRequest } from '../../src/llm/rule-based/rule-based-model.ts';
+import { loadConceptLexicon } from '../../src/llm/baseline/concept-lexicon.ts';
+import { explainFromPrompt, summarizeLastNeuronActivations } from '../../src/llm/baseline/explain-from-prompt.ts';
+import { interpretExplanation } from '../../src/llm/baseline/interpret-explanation.ts';
+import { classifyRequest, respondToRequest } from '../../src/llm/baseline/rule-based-model.ts';
 import {
   predictUnknownValues,
   rewriteTargetRecords,
   simulateEcho,
-} from '../../src/llm/rule-based/simulate-from-prompt.ts';
-import { expectedValue, valueDistribution } from '../../src/llm/rule-based/value-distribution.ts';
+} from '../../src/llm/baseline/simulate-from-prompt.ts';
+import { expectedValue, valueDistribution } from '../../src/llm/baseline/value-distribution.ts';
 import type { TokenLogprob } from '../../src/llm/types.ts';
 import { explainPrompt, simulationMessages, simulationPrompt, unknownOffsets } from './prompt-fixtures.ts';
 

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAblationScorer, type AblationInput } from '../../src/pipeline/ablation-scorer.ts';
+import type { AblationInput } from '../../src/pipeline/ablation-input.ts';
+import { createAblationScorer } from '../../src/pipeline/ablation-scorer.ts';
 import type { FeatureRecord } from '../../src/records/types.ts';
 import { loadSaeLens } from '../../src/sae/formats.ts';
-import { writeSafetensors } from '../../src/subject/safetensors.ts';
+import { writeSafetensors } from '../../src/common/safetensors.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-ablation-sae-folders-'));

@@ -3,7 +3,6 @@
  * simulator, the protocol is stored with every score and shown (never pooled) on the leaderboard, and incomplete
  * answers fail their features, which the summary and the exit code show.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { mockProviders } from '../helpers/echo-mock.ts';
+import { cli as runCli } from '../helpers/run-cli.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-protocol-'));
@@ -179,19 +179,15 @@ describe('incomplete answers in runs (issue 13, item 3)', () => {
 });
 
 describe('autointerp run --records-per-call (CLI)', () => {
-  const root = new URL('../..', import.meta.url).pathname;
-  const cli = (args: string[]) => {
-    const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), ...args], { cwd: directory, encoding: 'utf8', timeout: 120_000 });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
+  const cli = (args: string[]) => runCli(args, { cwd: directory });
 
-  it('a bad value is a usage error naming the flag; a good one is stored with the run and shown in the mode column', () => {
-    const bad = cli(['run', '--demo', '--records-per-call', '0', '--db', join(directory, 'cli-bad.db')]);
+  it('a bad value is a usage error naming the flag; a good one is stored with the run and shown in the mode column', async () => {
+    const bad = await cli(['run', '--demo', '--records-per-call', '0', '--db', join(directory, 'cli-bad.db')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--records-per-call expects a positive integer or "all", got "0"/);
 
     const db = join(directory, 'cli.db');
-    const good = cli(['run', '--demo', '--limit', '2', '--no-ablation', '--no-progress', '--records-per-call', '2', '--context-tokens', '100000', '--db', db]);
+    const good = await cli(['run', '--demo', '--limit', '2', '--no-ablation', '--no-progress', '--records-per-call', '2', '--context-tokens', '100000', '--db', db]);
     expect(good.code).toBe(0);
     expect(good.stdout).toMatch(/baseline · 2\/call/);
     const store = new ResultStore(openDatabase(db));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sampleSkewness, variance as populationVariance } from 'simple-statistics';
 import { buildFeatureRecords } from '../../src/records/build-from-dense.ts';
 import type { DenseActivations } from '../../src/records/build-from-dense.ts';
-import { mulberry32 } from '../../src/records/random.ts';
+import { mulberry32 } from '../../src/common/random.ts';
 import { FeatureRecordSchema } from '../../src/records/types.ts';
 import type { ActivationRecord, FeatureId } from '../../src/records/types.ts';
 

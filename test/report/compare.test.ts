@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
 import { compareRuns, ComparisonError } from '../../src/report/compare.ts';
 import { formatComparisonText, formatRegressionText } from '../../src/report/format-compare.ts';
 import { regressionJunit, regressionVerdict } from '../../src/report/regress.ts';

@@ -166,6 +166,18 @@ describe('HTML report: leaderboard groups', () => {
     expect(header(groupedReport(false))).not.toContain('ablation');
   });
 
+  it('the mode cell says "baseline" for the offline simulator, as the terminal board does (its stored mode reads as an LLM\'s)', () => {
+    const modeCells = (simulator: string) => {
+      const store = new ResultStore(openDatabase(':memory:'));
+      const run = syntheticRun(store, { name: 'mode', simulator, features: [{ model: 'm', layer: '0', index: 0, value: 0.5 }] });
+      const html = renderReportHtml(buildReportData(store.db, store.getRun(run)!, { generatedAt: 'fixed' }));
+      const row = html.split('<table class="board" id="leaderboard">')[1]!.split('</tbody>')[0]!.split('<tr').slice(2)[0]!;
+      return [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1])[3];
+    };
+    expect(modeCells('baseline:rule-based-v1')).toBe('baseline');
+    expect(modeCells('mock:simulator')).toBe('prompt-logprobs');
+  });
+
   it('a histogram\'s title and its count caption sit on separate lines; a long title breaks at its separators, is shortened past 3 lines, and is whole in a tooltip', () => {
     const title = 'a-very-long-model-name · layer blocks.11.mlp.hook_post · sae gpt2-small-res-jb-32k';
     const svg = histogramSvg([0.1, 0.2], { title, low: -1, high: 1, width: 220, height: 120 });

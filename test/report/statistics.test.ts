@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian, type RandomSource } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian, type RandomSource } from '../../src/common/random.ts';
 import { bootstrapMeanInterval, pairedBootstrapDifference, type PairedDifference } from '../../src/report/bootstrap.ts';
 import { decideRegression, UndecidableError } from '../../src/report/regress.ts';
 

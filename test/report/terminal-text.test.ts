@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../../src/report/compare.ts';
 import { formatComparisonText, formatRegressionText, warningLines } from '../../src/report/format-compare.ts';
 import { regressionVerdict } from '../../src/report/regress.ts';
-import { escapeTerminalText } from '../../src/report/terminal-text.ts';
+import { dataForStream, escapeTerminalText, jsonWithoutRawControls } from '../../src/report/terminal-text.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { featuresWith, syntheticRun } from './synthetic-store.ts';
@@ -39,5 +39,25 @@ describe('compare and regress text', () => {
     const warnings = warningLines(comparison);
     expect(warnings[0]).toMatch(/^WARNING: different simulators/);
     for (const line of warnings) expect(line).not.toMatch(RAW_CONTROL);
+  });
+});
+
+describe('data output (JSON, CSV, JSONL) and control characters', () => {
+  const osc52 = '\u001b]52;c;aGk=\u0007';
+  const csi8 = '\u009b31m';
+
+  it('JSON: DEL and C1 controls become \\u escapes, the value read back is unchanged', () => {
+    const value = { token: `a${csi8}\u007fb`, osc52 };
+    const json = jsonWithoutRawControls(JSON.stringify(value));
+    expect(json).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(JSON.parse(json)).toEqual(value);
+  });
+
+  it('CSV/JSONL: exact for a file or pipe; on a terminal every control but newline, CR and tab is shown escaped', () => {
+    const text = `a,${osc52}\tb,${csi8}\r\nnext\n`;
+    expect(dataForStream(text, { isTTY: false })).toBe(text);
+    const shown = dataForStream(text, { isTTY: true });
+    expect(shown).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/);
+    expect(shown).toBe('a,\\x1b]52;c;aGk=\\x07\tb,\\x9b31m\r\nnext\n');
   });
 });

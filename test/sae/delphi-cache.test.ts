@@ -1,13 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadFeatureRecords } from '../../src/records/load.ts';
 import { readDelphiLatentCache } from '../../src/sae/delphi-cache.ts';
+import { cli } from '../helpers/run-cli.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-delphi-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
@@ -113,15 +111,15 @@ describe('readDelphiLatentCache', () => {
 
   it('autointerp import-delphi writes records that the records loader accepts', async () => {
     const out = join(directory, 'delphi.jsonl');
-    const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), 'import-delphi', run, '--out', out, '--latents', '0,3', '--window', '8'], { encoding: 'utf8' });
-    expect(result.status, result.stderr).toBe(0);
+    const result = await cli(['import-delphi', run, '--out', out, '--latents', '0,3', '--window', '8']);
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/no tokenizer given/);
     expect(result.stderr).toMatch(/records: 2 latents of layers\.3\.mlp \(of 4; 4 sequences × 8 tokens\)/);
     const records = await loadFeatureRecords(out);
     expect(records.map((record) => record.id.index)).toEqual([0, 3]);
     expect(records[0]!.top[0]!.tokens[0]).toBe('<100>');
-    const bad = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), 'import-delphi', join(directory, 'nowhere'), '--out', out], { encoding: 'utf8' });
-    expect(bad.status).toBe(2);
+    const bad = await cli(['import-delphi', join(directory, 'nowhere'), '--out', out]);
+    expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

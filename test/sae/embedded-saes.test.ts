@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedSaeExpansions, embeddedSaeName, embeddedSaeSettings, evaluateEmbeddedSae, type EmbeddedSaeMetrics } from '../../scripts/train-embedded-saes.ts';
 import { initBackend } from '../../src/subject/backend.ts';
-import { extractActivations } from '../../src/subject/extract.ts';
+import { extractActivations } from '../../src/subject/extract-activations.ts';
 import { loadSubjectModel, type SubjectModel } from '../../src/subject/load-subject.ts';
-import { readSafetensorsHeader } from '../../src/subject/safetensors.ts';
+import { readSafetensorsHeader } from '../../src/common/safetensors.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-embedded-saes-'));

@@ -2,12 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
 import { foldActivationScale, loadSaeFolder, loadSaeLens, loadSparsify, SaeFormatError, saveSaeLens } from '../../src/sae/formats.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig, SaeWeights } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
-import { readSafetensors, writeSafetensors } from '../../src/subject/safetensors.ts';
+import { readSafetensors, writeSafetensors } from '../../src/common/safetensors.ts';
 
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-sae-formats-'));
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
 import { SparseAutoencoder, topKMask } from '../../src/sae/sae-model.ts';
-import { saeLossAndGradients } from '../../src/sae/train-sae.ts';
+import { saeLossAndGradients } from '../../src/sae/sae-gradients.ts';
 import { SaeConfigError, type SaeConfig, type SaeWeights } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 

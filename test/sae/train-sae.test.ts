@@ -7,7 +7,9 @@ import { evaluateSae } from '../../src/sae/evaluate-sae.ts';
 import { meanMaxCosineSimilarity } from '../../src/sae/metrics.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import { createToyData } from '../../src/sae/toy-data.ts';
-import { estimateActivationScale, SaeTrainer, trainSae, type SaeTrainingProgress, type TrainSaeOptions } from '../../src/sae/train-sae.ts';
+import { estimateActivationScale } from '../../src/sae/activation-scale.ts';
+import { SaeTrainer } from '../../src/sae/sae-trainer.ts';
+import { trainSae, type SaeTrainingProgress, type TrainSaeOptions } from '../../src/sae/train-sae.ts';
 import type { SaeArchitecture } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 

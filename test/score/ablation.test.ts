@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
-import { ablationScore, calibratedReplacement, jensenShannon, jensenShannonFromLogProbs, logSoftmax } from '../../src/score/ablation.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
+import { jensenShannon, jensenShannonFromLogProbs, logSoftmax } from '../../src/common/log-probabilities.ts';
+import { ablationScore, calibratedReplacement } from '../../src/score/ablation.ts';
 
 /** Shannon entropy (nats) of a probability vector. */
 function entropy(p: readonly number[]): number {

@@ -8,7 +8,7 @@ import { getEncoder } from '../../src/llm/token-counter.ts';
 import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
 import type { LlmRequest, LlmResult, TokenLogprob } from '../../src/llm/types.ts';
 import { IncompleteAnswerError } from '../../src/simulate/incomplete-answer-error.ts';
-import { loadSimulateTemplate } from '../../src/llm/prompt-template.ts';
+import { loadSimulateTemplate } from '../../src/simulate/simulate-template.ts';
 import { boundCallCosts, measureCallCosts, planSimulationCalls, SimulationBudgetError, type SimulationBudget } from '../../src/simulate/plan-simulation-calls.ts';
 import { readChatLogprobs } from '../../src/simulate/read-chat-logprobs.ts';
 import { readSampledValues } from '../../src/simulate/read-sampled-values.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadSimulateTemplate } from '../../src/llm/prompt-template.ts';
+import { loadSimulateTemplate } from '../../src/simulate/simulate-template.ts';
 import { buildSimulationPrompt } from '../../src/simulate/build-simulation-prompt.ts';
 
 const template = loadSimulateTemplate(new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname);

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,18 +5,20 @@ import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerMergeCommand } from '../../src/cli/merge.ts';
-import { demoPlantedPath, parseShard, shardOfFeature } from '../../src/pipeline/config.ts';
+import { demoPlantedPath } from '../../src/pipeline/config.ts';
+import { parseShard, shardOfFeature } from '../../src/records/shards.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { BatchStore } from '../../src/store/batch-store.ts';
 import { decodeFloat32Column } from '../../src/store/float32-column.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import { openDatabase } from '../../src/store/database.ts';
-import { MergeError, mergeDatabases } from '../../src/store/merge.ts';
+import { MergeError } from '../../src/store/merge-error.ts';
+import { mergeDatabases } from '../../src/store/merge.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { SaeStore } from '../../src/store/sae-store.ts';
+import { cli } from '../helpers/run-cli.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-merge-'));
 const path = (name: string) => join(directory, name);
 const base = { source: demoPlantedPath, ablation: false };
@@ -126,10 +127,10 @@ describe('run --shard i/n', () => {
     expect(scoresByFeature('resume-shard.db', first.runId)).toEqual(scoresByFeature('shard1.db', 1));
   }, 60_000);
 
-  it('a bad --shard is a one-line usage error (exit 2)', () => {
+  it('a bad --shard is a one-line usage error (exit 2)', async () => {
     for (const bad of ['3/3', 'x']) {
-      const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), 'run', '--shard', bad, '--db', path('never.db')], { encoding: 'utf8', cwd: directory });
-      expect(result.status).toBe(2);
+      const result = await cli(['run', '--shard', bad, '--db', path('never.db')], { cwd: directory });
+      expect(result.code).toBe(2);
       expect(result.stderr.trim().split('\n')).toEqual([`autointerp: --shard expects i/n with 0 ≤ i < n (e.g. 0/4), got "${bad}"`]);
     }
     expect(existsSync(path('never.db'))).toBe(false);

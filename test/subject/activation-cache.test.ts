@@ -9,13 +9,11 @@ import {
   activationCacheFormat,
   activationCacheVersion,
   cacheFiles,
-  float16Table,
-  toFloat16Array,
   type ActivationCacheIdentity,
   type CacheSequence,
 } from '../../src/subject/activation-cache.ts';
-import { mulberry32 } from '../../src/records/random.ts';
-import { floatToHalf as float32ToFloat16Bits, halfToFloat as float16BitsToFloat32 } from '../../src/subject/safetensors.ts';
+import { mulberry32 } from '../../src/common/random.ts';
+import { float32ToHalfBits, floatToHalf as float32ToFloat16Bits, halfFloatTable, halfToFloat as float16BitsToFloat32 } from '../../src/common/float16.ts';
 
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-cache-'));
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));
@@ -77,7 +75,7 @@ describe('half floats', () => {
   it('every half float round-trips, and random floats land within half an ulp', () => {
     const notRoundTripped: number[] = [];
     for (let bits = 0; bits < 65536; bits++) {
-      const value = float16Table[bits]!;
+      const value = halfFloatTable()[bits]!;
       if (!Number.isNaN(value) && float32ToFloat16Bits(value) !== bits) notRoundTripped.push(bits);
     }
     expect(notRoundTripped).toEqual([]);
@@ -103,7 +101,7 @@ describe('half floats', () => {
       bits[0] = pattern;
       values[values.length - 1 - (pattern % 97)] = floats[0]!;
     }
-    const bulk = toFloat16Array(values);
+    const bulk = float32ToHalfBits(values);
     const mismatches: number[] = [];
     for (let index = 0; index < values.length; index++) if (bulk[index] !== float32ToFloat16Bits(values[index]!)) mismatches.push(values[index]!);
     expect(mismatches).toEqual([]);

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corp
 import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { initGpt2Weights } from '../../src/subject/train-lm.ts';
 import type { Gpt2Config } from '../../src/subject/types.ts';
+import { cli as runCli } from '../helpers/run-cli.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-extract-cli-'));
@@ -15,15 +15,8 @@ const modelDir = join(directory, 'tiny');
 const corpus = join(directory, 'corpus.jsonl');
 const config: Gpt2Config = { vocabSize: 4096, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, nInner: 24, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
 
-function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [join(root, 'bin/autointerp.js'), ...args], {
-    cwd: directory,
-    encoding: 'utf8',
-    env: { ...process.env, OPENAI_API_KEY: '' },
-    timeout: 120_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+/** `autointerp <args>` in-process, in the test folder. */
+const cli = (args: string[]) => runCli(args, { cwd: directory });
 
 beforeAll(() => {
   mkdirSync(modelDir);
@@ -39,9 +32,9 @@ beforeAll(() => {
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('autointerp extract', () => {
-  it('extracts into a cache, writes records that `autointerp run` accepts, and POS labels beside them', () => {
+  it('extracts into a cache, writes records that `autointerp run` accepts, and POS labels beside them', async () => {
     const args = ['extract', '--model', modelDir, '--corpus', corpus, '--tokens', '500', '--cache', 'cache', '--records-out', 'records.jsonl', '--features', '0-5', '--backend', 'wasm'];
-    const result = cli(args);
+    const result = await cli(args);
     expect(result.stderr).toMatch(/^backend: wasm/m);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/cache cache: \d+ tokens in \d+ sequences of tiny at blocks\.0\.mlp\.hook_post \(width 24\)/);
@@ -52,20 +45,20 @@ describe('autointerp extract', () => {
     expect(labels).toMatchObject({ threshold: 0.5, source: { model: 'tiny', hook: 'blocks.0.mlp.hook_post' } });
 
     // An existing cache is not overwritten (--resume continues it).
-    const again = cli(args);
+    const again = await cli(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already holds a cache .*--resume/);
 
-    const run = cli(['run', '--records', 'records.jsonl', '--db', 'run.db', '--limit', '2', '--no-progress']);
+    const run = await cli(['run', '--records', 'records.jsonl', '--db', 'run.db', '--limit', '2', '--no-progress']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/blocks\.0\.mlp\.hook_post/);
   });
 
-  it('reports a missing model folder and an unknown hook in one line, exit code 2', () => {
-    const missing = cli(['extract', '--model', 'nowhere', '--backend', 'wasm']);
+  it('reports a missing model folder and an unknown hook in one line, exit code 2', async () => {
+    const missing = await cli(['extract', '--model', 'nowhere', '--backend', 'wasm']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/autointerp: subject model nowhere: folder not found/);
-    const hook = cli(['extract', '--model', modelDir, '--corpus', corpus, '--hook', 'blocks.0.mlp.post', '--backend', 'wasm']);
+    const hook = await cli(['extract', '--model', modelDir, '--corpus', corpus, '--hook', 'blocks.0.mlp.post', '--backend', 'wasm']);
     expect(hook.code).toBe(2);
     expect(hook.stderr).toMatch(/unknown hook "blocks\.0\.mlp\.post" for tiny; valid hooks: .*blocks\.0\.mlp\.hook_post/);
   });

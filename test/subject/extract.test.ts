@@ -5,21 +5,17 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBrownTag } from '../../src/subject/brown-tags.ts';
-import { mulberry32 } from '../../src/records/random.ts';
+import { mulberry32 } from '../../src/common/random.ts';
 import { featureKey } from '../../src/records/types.ts';
 import { ActivationCache, ActivationCacheError, ActivationCacheWriter } from '../../src/subject/activation-cache.ts';
-import { floatToHalf, halfToFloat } from '../../src/subject/safetensors.ts';
+import { floatToHalf, halfToFloat } from '../../src/common/float16.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corpus-sample.ts';
-import {
-  extractActivations,
-  ExtractionCorpusError,
-  ExtractionSetupError,
-  parseFeatureList,
-  readExtractionCorpus,
-  recordsFromCache,
-  tagAssociations,
-} from '../../src/subject/extract.ts';
+import { extractActivations, ExtractionSetupError } from '../../src/subject/extract-activations.ts';
+import { ExtractionCorpusError, readExtractionCorpus } from '../../src/subject/extraction-corpus.ts';
+import { parseFeatureList } from '../../src/subject/feature-list.ts';
+import { recordsFromCache } from '../../src/subject/records-from-cache.ts';
+import { tagAssociations } from '../../src/subject/tag-associations.ts';
 import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { loadSubjectModel, SubjectModelError, type SubjectModel } from '../../src/subject/load-subject.ts';
 import { initGpt2Weights } from '../../src/subject/train-lm.ts';

@@ -2,10 +2,12 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { sampleCorrelation } from 'simple-statistics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig } from '../../src/sae/types.ts';
-import { ablationScore, calibratedReplacement, jensenShannon, jensenShannonFromLogProbs } from '../../src/score/ablation.ts';
+import { jensenShannon, jensenShannonFromLogProbs } from '../../src/common/log-probabilities.ts';
+import { ablationScore, calibratedReplacement } from '../../src/score/ablation.ts';
+import { scoreFeatureAblation, type FeatureAblationResult } from '../../src/score/feature-ablation.ts';
 import { fitLinearCalibration } from '../../src/score/calibration.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { readCorpusSample } from '../../src/subject/corpus-sample.ts';
@@ -14,9 +16,7 @@ import {
   featureActivationOf,
   featureActivations,
   replaceFeature,
-  scoreFeatureAblation,
   type AblationRecord,
-  type FeatureAblationResult,
   type FeatureTarget,
 } from '../../src/subject/feature-ablation.ts';
 import { loadSubjectModel, type SubjectModel } from '../../src/subject/load-subject.ts';

@@ -5,11 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/subject/backend.ts';
 import { Gpt2Model } from '../../src/subject/gpt2-model.ts';
-import { mulberry32 } from '../../src/records/random.ts';
+import { mulberry32 } from '../../src/common/random.ts';
 import { Gpt2ConfigError, parseGpt2Config, toHfConfig } from '../../src/subject/gpt2-config.ts';
 import { expectedGpt2Shapes, loadGpt2Folder, saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { initGpt2Weights as randomGpt2Weights } from '../../src/subject/train-lm.ts';
-import { floatToHalf, halfToFloat, SafetensorsError, serializeSafetensors, writeSafetensors, type TensorToWrite } from '../../src/subject/safetensors.ts';
+import { floatToHalf, halfToFloat } from '../../src/common/float16.ts';
+import { SafetensorsError, serializeSafetensors, writeSafetensors, type TensorToWrite } from '../../src/common/safetensors.ts';
 import type { Gpt2Config, Gpt2Weights, HostTensor } from '../../src/subject/types.ts';
 import { erf, geluExact, geluNew, referenceGpt2Forward, referenceGpt2Logits } from './reference-gpt2.ts';
 

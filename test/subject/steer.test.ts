@@ -6,13 +6,14 @@ import { Command } from 'commander';
 import { sampleCorrelation } from 'simple-statistics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../src/cli/errors.ts';
+import { InputError } from '../../src/common/errors.ts';
 import { parseFeatureSpec, registerSteerCommand, type SteerResult } from '../../src/cli/steer.ts';
-import { mulberry32, randomGaussian } from '../../src/records/random.ts';
+import { mulberry32, randomGaussian } from '../../src/common/random.ts';
 import { saveSaeLens } from '../../src/sae/formats.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig, SaeWeights } from '../../src/sae/types.ts';
 import { initBackend, tf } from '../../src/subject/backend.ts';
-import { writeSafetensors } from '../../src/subject/safetensors.ts';
+import { writeSafetensors } from '../../src/common/safetensors.ts';
 import { featureActivations } from '../../src/subject/feature-ablation.ts';
 import { generate, nextTokenLogProbs, pickToken } from '../../src/subject/generate.ts';
 import { loadGpt2Folder } from '../../src/subject/load-gpt2.ts';
@@ -242,7 +243,7 @@ describe('autointerp steer', () => {
   it('rejects bad specs with one-line usage errors', async () => {
     const error = async (args: string[]) => {
       const failure = await steer(['--prompt', 'The', ...args]).then(() => null, (caught: unknown) => caught);
-      expect(failure).toBeInstanceOf(UsageError);
+      expect(failure).toBeInstanceOf(InputError); // one line, exit 2 (cli/errors.ts)
       expect((failure as Error).message).not.toContain('\n');
       return (failure as Error).message;
     };

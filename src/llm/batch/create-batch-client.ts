@@ -7,17 +7,18 @@ import { parseProviderSpec, sdkClientOptions, type CreateProviderOptions } from 
 import { createAnthropicBatchClient } from './anthropic-batch-client.ts';
 import { createOpenAiBatchClient } from './openai-batch-client.ts';
 import type { BatchClient } from './types.ts';
+import { InputError } from '../../common/errors.ts';
 
 export function createBatchClient(spec: string, options: CreateProviderOptions = {}): BatchClient {
   const parsed = parseProviderSpec(spec);
   const shared = { ...sdkClientOptions(parsed.model, options), ...(options.baseURL ? { baseURL: options.baseURL } : {}) };
   switch (parsed.provider) {
     case 'baseline':
-      throw new Error('the offline baseline has no Batch API: --batch needs openai:, openai-compatible: or anthropic: providers');
+      throw new InputError('the offline baseline has no Batch API: --batch needs openai:, openai-compatible: or anthropic: providers');
     case 'openai':
       return createOpenAiBatchClient(shared);
     case 'openai-compatible':
-      if (!options.baseURL) throw new Error(`${spec} needs a base URL (--base-url http://host:port/v1)`);
+      if (!options.baseURL) throw new InputError(`${spec} needs a base URL (--base-url http://host:port/v1)`);
       return createOpenAiBatchClient(shared);
     case 'anthropic':
       return createAnthropicBatchClient(shared);

@@ -10,8 +10,8 @@
  * A batch ends after `pollsUntilDone` polls (and `minDurationMs`); each request is then answered by the same model
  * code as the live endpoints. Per-request errors and expiry are injectable (a function, or seeded fractions).
  */
-import { hashString, mulberry32 } from '../../records/random.ts';
-import type { FakeHttpResponse, RecordedRequest } from './fake-llm-server.ts';
+import { hashString, mulberry32 } from '../../common/random.ts';
+import type { FakeHttpResponse, RecordedRequest } from './http-exchange.ts';
 import { anthropicErrorBody, errorBody } from './wire-responses.ts';
 
 export type FakeBatchItemOutcome = 'errored' | 'expired' | undefined;

@@ -9,13 +9,13 @@
  * without prompt logprobs: `echo: 'refuse'` (an error, as llama.cpp) or `echo: 'ignore'` (as Ollama).
  */
 import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
-import type { ConceptLexicon } from '../concept-lexicon.ts';
-import { loadConceptLexicon } from '../concept-lexicon.ts';
-import { respondToRequest, ruleBasedModelName } from '../rule-based/rule-based-model.ts';
-import type { RuleBasedModelOptions } from '../rule-based/rule-based-model.ts';
+import type { ConceptLexicon } from '../baseline/concept-lexicon.ts';
+import { loadConceptLexicon } from '../baseline/concept-lexicon.ts';
+import { respondToRequest, ruleBasedModelName } from '../baseline/rule-based-model.ts';
+import type { RuleBasedModelOptions } from '../baseline/rule-based-model.ts';
 import {
   AnthropicMessagesBodySchema,
   anthropicBodyToRequest,
@@ -27,44 +27,7 @@ import {
 import { anthropicErrorBody, anthropicMessageResponse, chatCompletionResponse, errorBody, textCompletionResponse } from './wire-responses.ts';
 import { createFakeBatchApi, type FakeBatchOptions, type FakeStoredFile } from './fake-batches.ts';
 import { createFaultInterceptor, type FaultOptions } from './fault-injection.ts';
-
-/** A request as the server received it. */
-export interface RecordedRequest {
-  method: string;
-  /** Path without the query string, e.g. `/v1/completions`. */
-  path: string;
-  /** Node's lower-cased header map (holds the Authorization header: test memory only, never logged). */
-  headers: IncomingHttpHeaders;
-  /** The parsed JSON body; undefined when empty or not JSON. */
-  body: unknown;
-  rawBody: string;
-  /** Arrival time in milliseconds since the epoch, sub-millisecond (rate-limit checks). */
-  receivedAtMs: number;
-}
-
-/** A response before it is written: status, headers and the raw body (any string, so faults can break it). */
-export interface FakeHttpResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-export interface FakeRequestContext {
-  request: RecordedRequest;
-  /** 0-based arrival order of this request. */
-  index: number;
-  /** Aborted when the client goes away or the server closes (a hanging interceptor should wait on it). */
-  signal: AbortSignal;
-}
-
-/**
- * Wraps the handling of one request: answer directly (e.g. a 429), call `next()` for the normal answer and change
- * it (truncate, corrupt), delay, or wait on `context.signal` to hang. Nothing is written after the signal aborts.
- */
-export type FakeRequestInterceptor = (
-  context: FakeRequestContext,
-  next: () => Promise<FakeHttpResponse>,
-) => Promise<FakeHttpResponse>;
+import type { FakeHttpResponse, FakeRequestInterceptor, RecordedRequest } from './http-exchange.ts';
 
 export interface FakeLlmServerOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */

@@ -5,8 +5,9 @@
  * The draw depends only on the seed, the request body and how many times that body was seen before, so a run's
  * faults do not depend on the order in which concurrent requests arrive.
  */
-import { hashString, mulberry32 } from '../../records/random.ts';
-import type { FakeHttpResponse, FakeRequestInterceptor } from './fake-llm-server.ts';
+import { hashString, mulberry32 } from '../../common/random.ts';
+import type { FakeHttpResponse, FakeRequestInterceptor } from './http-exchange.ts';
+import { InputError } from '../../common/errors.ts';
 
 export const faultKinds = ['rateLimited', 'serverError', 'hang', 'malformedJson', 'truncated', 'missingLogprobs'] as const;
 export type FaultKind = (typeof faultKinds)[number];
@@ -40,7 +41,7 @@ export function parseFaultMix(text: string): FaultMix {
     const kind = aliases[name?.trim() ?? ''] ?? (faultKinds as readonly string[]).find((k) => k === name?.trim());
     const fraction = Number(value);
     if (!kind || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
-      throw new Error(`bad fault "${part}": write name=fraction with name one of ${Object.keys(aliases).join(', ')}`);
+      throw new InputError(`bad fault "${part}": write name=fraction with name one of ${Object.keys(aliases).join(', ')}`);
     }
     mix[kind as FaultKind] = fraction;
   }
@@ -50,7 +51,7 @@ export function parseFaultMix(text: string): FaultMix {
 
 export function validateFaultMix(mix: FaultMix): void {
   const total = faultKinds.reduce((sum, kind) => sum + (mix[kind] ?? 0), 0);
-  if (total > 1 + 1e-9) throw new Error(`fault fractions add up to ${total}, more than 1`);
+  if (total > 1 + 1e-9) throw new InputError(`fault fractions add up to ${total}, more than 1`);
 }
 
 function errorResponse(path: string, status: number, type: string, message: string, headers: Record<string, string> = {}): FakeHttpResponse {

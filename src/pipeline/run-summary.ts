@@ -1,0 +1,75 @@
+/**
+ * @module pipeline/run-summary — how a run invocation ended: the run's final status from its stored progress (written
+ * back to the run row), and the summary the CLI prints.
+ */
+import type { ResultStore } from '../store/result-store.ts';
+import type { AblationScorer } from './ablation-scorer.ts';
+import type { PipelineConfig } from './config.ts';
+import type { RunTally } from './save-features.ts';
+
+export interface RunSummary {
+  runId: number;
+  status: 'finished' | 'interrupted';
+  total: number;
+  scored: number;
+  skipped: number;
+  failed: number;
+  /** Features processed by this invocation (not counting those a resumed run had done). */
+  processedNow: number;
+  /** Features not done yet (0 when finished). */
+  remaining: number;
+  durationMs: number;
+  /** USD spent by the whole run so far (all invocations), from priced calls; cached answers cost 0. */
+  costUsd: number;
+  /** Calls whose price was unknown (not in the price table): their cost is not in `costUsd`. */
+  unpricedCalls: number;
+  /** The budget, when one was set. */
+  maxCostUsd?: number;
+  /**
+   * Why the run stopped before finishing: Ctrl+C, the budget, features that kept failing, or (batch mode) batches
+   * left pending after `batchMaxWaitMs` (resume to poll them again).
+   */
+  stoppedBy?: 'signal' | 'budget' | 'failures' | 'batch-pending';
+  /** Why some features got no ablation score (no subject model, no token ids, …), one line per cause. */
+  ablationNotes?: string[];
+  /** The reason of the last failed feature, when any failed. */
+  lastFailure?: string;
+}
+
+export interface FinishRunInput {
+  store: ResultStore;
+  runId: number;
+  config: PipelineConfig;
+  /** Features in the run (all invocations). */
+  total: number;
+  tally: RunTally;
+  stoppedBy: RunSummary['stoppedBy'];
+  ablation: AblationScorer | undefined;
+  /** `performance.now()` when the invocation started. */
+  startedAt: number;
+}
+
+/** Marks the run finished (every feature done, nothing stopped it) or interrupted, and summarizes it. */
+export function finishRun(input: FinishRunInput): RunSummary {
+  const { store, runId, config, total, tally, stoppedBy, ablation } = input;
+  const progress = store.runProgress(runId);
+  const doneCount = progress.scored + progress.skipped + progress.failed;
+  const complete = doneCount === total;
+  const status = complete && stoppedBy === undefined ? 'finished' : 'interrupted';
+  store.setRunStatus(runId, status);
+  return {
+    runId,
+    status,
+    total,
+    ...progress,
+    processedNow: tally.processedNow,
+    remaining: total - doneCount,
+    durationMs: performance.now() - input.startedAt,
+    costUsd: tally.spent.costUsd,
+    unpricedCalls: tally.spent.unpricedCalls,
+    ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
+    ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
+    ...(tally.lastFailure !== undefined ? { lastFailure: tally.lastFailure } : {}),
+    ...(ablation && ablation.notes.size > 0 ? { ablationNotes: [...ablation.notes] } : {}),
+  };
+}
