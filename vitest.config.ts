@@ -65,7 +65,12 @@ export default defineConfig({
       // unit test leaves no module state behind; one that must replace a module goes in isolatedUnitTestFiles.
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...slowTestFiles, ...isolatedUnitTestFiles], isolate: false },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...slowTestFiles, ...isolatedUnitTestFiles],
+          isolate: false,
+        },
       },
       { extends: true, test: { name: 'unit-isolated', include: isolatedUnitTestFiles } },
       { extends: true, test: { name: 'slow', include: slowTestFiles, testTimeout: 180_000, hookTimeout: 180_000 } },

@@ -15,7 +15,9 @@ import { extractActivations } from '../src/subject/extract-activations.ts';
 import { recordsFromCache } from '../src/subject/records-from-cache.ts';
 import { loadSubjectModel } from '../src/subject/load-subject.ts';
 
-const { values } = parseArgs({ options: { tokens: { type: 'string', default: '50000' }, backend: { type: 'string', default: 'auto' } } });
+const { values } = parseArgs({
+  options: { tokens: { type: 'string', default: '50000' }, backend: { type: 'string', default: 'auto' } },
+});
 const choice = await initBackendOrExit(values.backend as BackendPreference);
 console.log(`backend: ${choice.description}`);
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -49,10 +51,16 @@ try {
   }
   const forwardSeconds = (performance.now() - forwardStarted) / 1000;
   const forwardRate = (batches * ids.length) / forwardSeconds;
-  console.log(`extract:        ${result.tokensAdded} tokens in ${result.seconds.toFixed(1)} s  ${result.tokensPerSecond.toFixed(0)} tokens/s (tokenize excluded; forward + f16 cache writes)`);
-  console.log(`bare forward:   ${(batches * ids.length)} tokens in ${forwardSeconds.toFixed(1)} s  ${forwardRate.toFixed(0)} tokens/s`);
+  console.log(
+    `extract:        ${result.tokensAdded} tokens in ${result.seconds.toFixed(1)} s  ${result.tokensPerSecond.toFixed(0)} tokens/s (tokenize excluded; forward + f16 cache writes)`,
+  );
+  console.log(
+    `bare forward:   ${batches * ids.length} tokens in ${forwardSeconds.toFixed(1)} s  ${forwardRate.toFixed(0)} tokens/s`,
+  );
   console.log(`ratio extract / bare forward: ${(result.tokensPerSecond / forwardRate).toFixed(2)}`);
-  console.log(`records for ${built.records.length} neurons from ${built.tokens} tokens: ${recordsSeconds.toFixed(1)} s`);
+  console.log(
+    `records for ${built.records.length} neurons from ${built.tokens} tokens: ${recordsSeconds.toFixed(1)} s`,
+  );
 } finally {
   rmSync(directory, { recursive: true, force: true });
 }

@@ -29,7 +29,8 @@ const { values: flags, positionals } = parseArgs({
 const featureCount = Number(positionals[0] ?? 1000);
 const runCount = Number(flags.runs);
 /** Features in flight: the run's default unless `--concurrency N` is given. */
-const concurrency = flags.concurrency !== undefined ? Number(flags.concurrency) : PipelineConfigSchema.parse({ source: 'x' }).concurrency;
+const concurrency =
+  flags.concurrency !== undefined ? Number(flags.concurrency) : PipelineConfigSchema.parse({ source: 'x' }).concurrency;
 const windowSize = 64;
 const random = mulberry32(7);
 const vocabulary = Array.from({ length: 500 }, (_, i) => ` w${i}`);
@@ -62,7 +63,13 @@ const timed = (provider: Provider): Provider => ({
   },
 });
 // Without a request log: keeping every prompt alive would make the benchmark measure the garbage collector copying it.
-const explainer = timed(createMockProvider({ model: 'zero-latency', recordRequests: false, respond: () => textResult(' tokens like " w1".') }));
+const explainer = timed(
+  createMockProvider({
+    model: 'zero-latency',
+    recordRequests: false,
+    respond: () => textResult(' tokens like " w1".'),
+  }),
+);
 const simulator = timed(
   createMockProvider({
     model: 'zero-latency',
@@ -73,7 +80,12 @@ const simulator = timed(
 
 async function measure(name: string, count: number) {
   const source = join(directory, `${name}.jsonl`);
-  writeFileSync(source, makeFeatures(count).map((f) => JSON.stringify(f)).join('\n'));
+  writeFileSync(
+    source,
+    makeFeatures(count)
+      .map((f) => JSON.stringify(f))
+      .join('\n'),
+  );
   const store = new ResultStore(openDatabase(join(directory, `${name}.db`)));
   providerMs = 0;
   const started = performance.now();
@@ -89,12 +101,22 @@ for (let repeat = 0; repeat < runCount; repeat++) runs.push(await measure(`measu
 rmSync(directory, { recursive: true, force: true });
 
 const perFeature = runs.map((run) => run.overheadPerFeature).sort((a, b) => a - b);
-console.log(`warm-up: 100 features in ${warmUp.totalMs.toFixed(0)} ms (includes one-time start-up: JIT, tokenizer, SQLite)`);
-console.log(`features: ${featureCount} per run (${runs[0]!.summary.scored} scored), windows of ${windowSize} tokens, 20 top + 10 random each, ${concurrency} in flight`);
+console.log(
+  `warm-up: 100 features in ${warmUp.totalMs.toFixed(0)} ms (includes one-time start-up: JIT, tokenizer, SQLite)`,
+);
+console.log(
+  `features: ${featureCount} per run (${runs[0]!.summary.scored} scored), windows of ${windowSize} tokens, 20 top + 10 random each, ${concurrency} in flight`,
+);
 for (const run of runs) {
-  console.log(`  run: wall ${run.totalMs.toFixed(0)} ms, inside the mock provider ${run.providerMs.toFixed(0)} ms → ${run.overheadPerFeature.toFixed(3)} ms/feature`);
+  console.log(
+    `  run: wall ${run.totalMs.toFixed(0)} ms, inside the mock provider ${run.providerMs.toFixed(0)} ms → ${run.overheadPerFeature.toFixed(3)} ms/feature`,
+  );
 }
 const [best, middle] = [perFeature[0]!, perFeature[Math.floor(perFeature.length / 2)]!];
 const mockMs = runs.map((run) => run.providerMs).sort((a, b) => a - b);
-console.log(`machine noise: the mock's own (constant) work took ${mockMs[0]!.toFixed(0)}–${mockMs.at(-1)!.toFixed(0)} ms per run`);
-console.log(`pipeline overhead per feature: min ${best.toFixed(3)} ms, median ${middle.toFixed(3)} ms (target < 2 ms) — median / target ${(middle / 2).toFixed(2)}`);
+console.log(
+  `machine noise: the mock's own (constant) work took ${mockMs[0]!.toFixed(0)}–${mockMs.at(-1)!.toFixed(0)} ms per run`,
+);
+console.log(
+  `pipeline overhead per feature: min ${best.toFixed(3)} ms, median ${middle.toFixed(3)} ms (target < 2 ms) — median / target ${(middle / 2).toFixed(2)}`,
+);

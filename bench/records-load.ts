@@ -44,7 +44,13 @@ async function collect(lines: AsyncIterable<string>): Promise<string[]> {
 const fileMegabytes = statSync(file).size / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const perFeature = (ms: number) => `${((ms / featureCount) * 1000).toFixed(0)} µs`;
-const times = { readline: [] as number[], readLines: [] as number[], parse: [] as number[], validate: [] as number[], load: [] as number[] };
+const times = {
+  readline: [] as number[],
+  readLines: [] as number[],
+  parse: [] as number[],
+  validate: [] as number[],
+  load: [] as number[],
+};
 for (let round = 0; round < 6; round++) {
   let started = performance.now();
   await collect(createInterface({ input: createReadStream(file), crlfDelay: Infinity }));
@@ -72,7 +78,11 @@ rmSync(directory, { recursive: true, force: true });
 
 console.log(`${featureCount} features in ${fileMegabytes.toFixed(1)} MB of JSONL; per feature, median of 5 rounds:`);
 console.log(`  lines with node:readline:       ${perFeature(median(times.readline))}`);
-console.log(`  lines with records/read-lines:  ${perFeature(median(times.readLines))}   (readline / read-lines: ${(median(times.readline) / median(times.readLines)).toFixed(1)}×)`);
+console.log(
+  `  lines with records/read-lines:  ${perFeature(median(times.readLines))}   (readline / read-lines: ${(median(times.readline) / median(times.readLines)).toFixed(1)}×)`,
+);
 console.log(`  JSON.parse of the lines:        ${perFeature(median(times.parse))}`);
 console.log(`  validation (zod schemas):       ${perFeature(median(times.validate))}`);
-console.log(`  loadFeatureRecordsWithDigest:   ${perFeature(median(times.load))}   (all of it, sha256 of the file included)`);
+console.log(
+  `  loadFeatureRecordsWithDigest:   ${perFeature(median(times.load))}   (all of it, sha256 of the file included)`,
+);

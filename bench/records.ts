@@ -74,8 +74,18 @@ function timeNumpy(values: Float32Array): { seconds: number; version: string } |
     const { windowSize, topK, randomCount, quantileBins, perQuantile } = config.options;
     const result = spawnSync(
       'python3',
-      [script, file, config.tokenCount, config.featureCount, windowSize, topK, randomCount, quantileBins, perQuantile,
-        config.repeats].map(String),
+      [
+        script,
+        file,
+        config.tokenCount,
+        config.featureCount,
+        windowSize,
+        topK,
+        randomCount,
+        quantileBins,
+        perQuantile,
+        config.repeats,
+      ].map(String),
       { encoding: 'utf8' },
     );
     if (result.error) return `python3 could not be run (${result.error.message})`;
@@ -101,8 +111,10 @@ function main(): void {
   const oursSeconds = timeOurs(values, tokens, ids);
   const format = (seconds: number): string =>
     `${seconds.toFixed(3)} s, ${(cells / seconds / 1e6).toFixed(1)} M tokens×features/s`;
-  console.log(`records: ${tokenCount} tokens × ${featureCount} features, density ${config.density}, ` +
-    `window ${config.options.windowSize}, best of ${config.repeats}`);
+  console.log(
+    `records: ${tokenCount} tokens × ${featureCount} features, density ${config.density}, ` +
+      `window ${config.options.windowSize}, best of ${config.repeats}`,
+  );
   console.log(`  ours  (buildFeatureRecords): ${format(oursSeconds)}`);
   const numpy = timeNumpy(values);
   if (typeof numpy === 'string') {

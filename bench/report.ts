@@ -51,18 +51,35 @@ for (let i = 0; i < featureCount; i++) {
       id: { model: 'bench', layer: i % 12, kind: 'sae', index: i, sae: 'res-16k' },
       top: [],
       random: [],
-      stats: { mean: 0.1, variance: 0.2, skewness: null, kurtosis: null, maxActivation: 9, density: 10 ** (-4 * random()) },
+      stats: {
+        mean: 0.1,
+        variance: 0.2,
+        skewness: null,
+        kurtosis: null,
+        maxActivation: 9,
+        density: 10 ** (-4 * random()),
+      },
     },
-    records: [...Array.from({ length: 5 }, () => record('top', true)), ...Array.from({ length: 5 }, () => record('random', random() < 0.3))],
-    explanation: { text: `tokens about topic ${i % 997} and ${words[i % words.length]!.trim()}`, explainer: 'mock:explainer', promptVersion: 'explain.v1', isBaseline: false },
+    records: [
+      ...Array.from({ length: 5 }, () => record('top', true)),
+      ...Array.from({ length: 5 }, () => record('random', random() < 0.3)),
+    ],
+    explanation: {
+      text: `tokens about topic ${i % 997} and ${words[i % words.length]!.trim()}`,
+      explainer: 'mock:explainer',
+      promptVersion: 'explain.v1',
+      isBaseline: false,
+    },
     simulation: { simulator: 'mock:simulator', mode: 'prompt-logprobs', promptVersion: 'simulate.v1' },
-    scores: (['correlation.all', 'correlation.top', 'correlation.random', 'rsquared.all', 'absdev.all'] as const).map((kind) => ({
-      kind,
-      value: kind === 'correlation.all' ? value : value - 0.1 * random(),
-      reason: null,
-      nTokens: 640,
-      nMissing: 0,
-    })),
+    scores: (['correlation.all', 'correlation.top', 'correlation.random', 'rsquared.all', 'absdev.all'] as const).map(
+      (kind) => ({
+        kind,
+        value: kind === 'correlation.all' ? value : value - 0.1 * random(),
+        reason: null,
+        nTokens: 640,
+        nMissing: 0,
+      }),
+    ),
   });
 }
 store.setRunStatus(runId, 'finished');
@@ -93,7 +110,9 @@ for (let attempt = 0; attempt < 3; attempt++) {
   await page.waitForSelector('body[data-ready="true"] .card');
   const wallMs = performance.now() - begin;
   // performance.now() in the page counts from the navigation start
-  const firstCardsMs = await page.evaluate(() => (window as unknown as { __autointerpReport: { firstCardsMs: number } }).__autointerpReport.firstCardsMs);
+  const firstCardsMs = await page.evaluate(
+    () => (window as unknown as { __autointerpReport: { firstCardsMs: number } }).__autointerpReport.firstCardsMs,
+  );
   loads.push({ wallMs, firstCardsMs });
   // a string, not a function: tsx would wrap named functions in a helper the page does not have
   const searchMs = (await page.evaluate(`(async () => {
@@ -108,7 +127,9 @@ for (let attempt = 0; attempt < 3; attempt++) {
     return performance.now() - t0;
   })()`)) as number;
   searches.push(searchMs);
-  const metrics = await page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0);
+  const metrics = await page.evaluate(
+    () => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0,
+  );
   heapMb = Math.max(heapMb, metrics / 2 ** 20);
   if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
   await page.close();
@@ -118,12 +139,20 @@ rmSync(directory, { recursive: true, force: true });
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-console.log(`report bench: ${featureCount} features (12 layers), 10 score records × ${WINDOW} tokens stored per feature, 2 top + 2 random shown`);
+console.log(
+  `report bench: ${featureCount} features (12 layers), 10 score records × ${WINDOW} tokens stored per feature, 2 top + 2 random shown`,
+);
 console.log(`  store the run (bench setup)              ${ms(storeMs)}`);
 console.log(`  read report data from SQLite             ${ms(queryMs)}`);
 console.log(`  render HTML                              ${ms(renderMs)}`);
-console.log(`  file size                                ${(bytes / 2 ** 20).toFixed(1)} MiB (${(bytes / featureCount / 1024).toFixed(2)} KiB per feature)`);
-console.log(`  Chromium: navigation start → first cards ${ms(median(loads.map((l) => l.firstCardsMs)))} (median of ${loads.length}; ${loads.map((l) => ms(l.firstCardsMs)).join(', ')})`);
+console.log(
+  `  file size                                ${(bytes / 2 ** 20).toFixed(1)} MiB (${(bytes / featureCount / 1024).toFixed(2)} KiB per feature)`,
+);
+console.log(
+  `  Chromium: navigation start → first cards ${ms(median(loads.map((l) => l.firstCardsMs)))} (median of ${loads.length}; ${loads.map((l) => ms(l.firstCardsMs)).join(', ')})`,
+);
 console.log(`  Chromium: goto → cards (wall, incl. IPC) ${ms(median(loads.map((l) => l.wallMs)))}`);
-console.log(`  Chromium: search over all features       ${ms(median(searches))} (typing to narrowed cards, incl. the 80 ms debounce)`);
+console.log(
+  `  Chromium: search over all features       ${ms(median(searches))} (typing to narrowed cards, incl. the 80 ms debounce)`,
+);
 console.log(`  Chromium: JS heap after load             ${heapMb ? `${heapMb.toFixed(0)} MiB` : 'n/a'}`);

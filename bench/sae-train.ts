@@ -19,7 +19,9 @@ import { SaeTrainer } from '../src/sae/sae-trainer.ts';
 import type { SaeTrainingOptions } from '../src/sae/training-options.ts';
 import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '3' } },
+});
 const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Math.max(1, Number(values.rounds));
 console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
@@ -47,7 +49,9 @@ const batches = Array.from({ length: 4 }, () =>
   }),
 );
 // Low-rank batches: each row a random non-negative mix of 8 fixed directions.
-const directions = Array.from({ length: 8 }, () => Float32Array.from({ length: dIn }, () => Math.abs(randomGaussian(random))));
+const directions = Array.from({ length: 8 }, () =>
+  Float32Array.from({ length: dIn }, () => Math.abs(randomGaussian(random))),
+);
 const lowRankBatches = Array.from({ length: 4 }, () => {
   const out = new Float32Array(batch * dIn);
   for (let row = 0; row < batch; row++) {
@@ -77,11 +81,23 @@ for (const expansion of [4, 16]) {
   cases.push({ name: `topk k=32 + AuxK ${expansion}×`, architecture: 'topk', expansion, auxK: true });
 }
 
-console.log(`d_in ${dIn}, batch ${batch} tokens; square matmul [1024×1024]·[1024×1024]; medians of ${rounds} interleaved rounds`);
+console.log(
+  `d_in ${dIn}, batch ${batch} tokens; square matmul [1024×1024]·[1024×1024]; medians of ${rounds} interleaved rounds`,
+);
 for (const { name, architecture, expansion, auxK } of cases) {
   const dSae = dIn * expansion;
   const options: SaeTrainingOptions = {
-    sae: { dIn, dSae, architecture, k: 32, l1Coefficient: 5, applyBDecToInput: true, normalizeActivations: 'expected_average_only_in', hookName: 'blocks.0.mlp.hook_post', modelName: 'bench' },
+    sae: {
+      dIn,
+      dSae,
+      architecture,
+      k: 32,
+      l1Coefficient: 5,
+      applyBDecToInput: true,
+      normalizeActivations: 'expected_average_only_in',
+      hookName: 'blocks.0.mlp.hook_post',
+      modelName: 'bench',
+    },
     steps: 1_000_000,
     learningRate: 1e-4,
     deadTokens: auxK ? batch : 10_000_000,
@@ -108,16 +124,22 @@ for (const { name, architecture, expansion, auxK } of cases) {
     if (products === 16) auxSteps++;
     stepMs.push(ms);
     stepRates.push((products * batch * dIn * dSae) / ms / 1e6);
-    squareMs.push(timeIt(() => {
-      for (let repeat = 0; repeat < repeats; repeat++) runSquare();
-    }) / repeats);
+    squareMs.push(
+      timeIt(() => {
+        for (let repeat = 0; repeat < repeats; repeat++) runSquare();
+      }) / repeats,
+    );
   }
   trainer.dispose();
   const stepRate = median(stepRates);
   const squareRate = squareFlops / median(squareMs) / 1e6;
   const counted = auxK ? `10 or 16·B·d_in·d_sae; AuxK ran on ${auxSteps} of ${rounds} timed steps` : '10·B·d_in·d_sae';
-  console.log(`\n${name}: d_sae ${dSae}, ${((10 * batch * dIn * dSae) / 1e9).toFixed(1)} GFLOP/step without AuxK (${counted})`);
-  console.log(`  train step:         ${median(stepMs).toFixed(1)} ms  ${((batch / median(stepMs)) * 1000).toFixed(0)} tokens/s  ${stepRate.toFixed(1)} GFLOP/s`);
+  console.log(
+    `\n${name}: d_sae ${dSae}, ${((10 * batch * dIn * dSae) / 1e9).toFixed(1)} GFLOP/step without AuxK (${counted})`,
+  );
+  console.log(
+    `  train step:         ${median(stepMs).toFixed(1)} ms  ${((batch / median(stepMs)) * 1000).toFixed(0)} tokens/s  ${stepRate.toFixed(1)} GFLOP/s`,
+  );
   console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
   console.log(`  ratio step / square matmul FLOP/s: ${(stepRate / squareRate).toFixed(2)} (target ≥ 0.5)`);
 }

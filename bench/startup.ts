@@ -39,9 +39,13 @@ const environmentOf = (entry: Entry) => {
 function timeOnce(entry: Entry | 'node', args: readonly string[]): number {
   const started = performance.now();
   const argv = entry === 'node' ? ['-e', '0'] : [launcher, ...args];
-  const result = spawnSync(process.execPath, argv, { env: environmentOf(entry === 'node' ? 'dist' : entry), encoding: 'utf8' });
+  const result = spawnSync(process.execPath, argv, {
+    env: environmentOf(entry === 'node' ? 'dist' : entry),
+    encoding: 'utf8',
+  });
   const elapsed = performance.now() - started;
-  if (result.status !== 0) throw new Error(`autointerp ${args.join(' ')} (${entry}) exited ${result.status}: ${result.stderr}`);
+  if (result.status !== 0)
+    throw new Error(`autointerp ${args.join(' ')} (${entry}) exited ${result.status}: ${result.stderr}`);
   return elapsed;
 }
 
@@ -57,10 +61,14 @@ try {
   if (!database) {
     database = join(scratch, 'demo.db');
     process.stderr.write('storing a demo run of 24 features (no ablation) to read the leaderboard of…\n');
-    const demo = spawnSync(process.execPath, [launcher, 'run', '--demo', '--limit', '24', '--no-ablation', '--no-progress', '--db', database], {
-      env: environmentOf('dist'),
-      encoding: 'utf8',
-    });
+    const demo = spawnSync(
+      process.execPath,
+      [launcher, 'run', '--demo', '--limit', '24', '--no-ablation', '--no-progress', '--db', database],
+      {
+        env: environmentOf('dist'),
+        encoding: 'utf8',
+      },
+    );
     if (demo.status !== 0) throw new Error(`the demo run failed (exit ${demo.status}): ${demo.stderr}`);
   }
   const commands: { label: string; args: string[] }[] = [
@@ -77,7 +85,8 @@ try {
       times.source.push(timeOnce('source', args));
       times.node.push(timeOnce('node', []));
     }
-    const line = (entry: Entry | 'node') => `${entry} median ${median(times[entry]).toFixed(0)} min ${Math.min(...times[entry]).toFixed(0)}`;
+    const line = (entry: Entry | 'node') =>
+      `${entry} median ${median(times[entry]).toFixed(0)} min ${Math.min(...times[entry]).toFixed(0)}`;
     console.log(
       `${label.padEnd(24)} ${line('dist')} · ${line('source')} (tsx) · ${line('node')} (bare node -e 0) · source / dist ${(median(times.source) / median(times.dist)).toFixed(1)}×`,
     );

@@ -64,7 +64,13 @@ function write(encoding: Encoding, round: number): { msPerFeature: number; megab
     const featureId = Number(insertFeature.run(index).lastInsertRowid);
     const explanationId = Number(insertExplanation.run(runId, featureId).lastInsertRowid);
     rows.forEach((row, position) => {
-      const recordId = insertRecord.run(runId, featureId, position, JSON.stringify(row.tokens), encode(row.activations)).lastInsertRowid;
+      const recordId = insertRecord.run(
+        runId,
+        featureId,
+        position,
+        JSON.stringify(row.tokens),
+        encode(row.activations),
+      ).lastInsertRowid;
       if (row.expected) insertSimulation.run(explanationId, recordId, encode(row.expected));
     });
   });
@@ -76,7 +82,10 @@ function write(encoding: Encoding, round: number): { msPerFeature: number; megab
   return { msPerFeature, megabytes: statSync(path).size / 1e6 };
 }
 
-const results: Record<Encoding, { msPerFeature: number; megabytes: number }[]> = { 'JSON text': [], 'float32 BLOB': [] };
+const results: Record<Encoding, { msPerFeature: number; megabytes: number }[]> = {
+  'JSON text': [],
+  'float32 BLOB': [],
+};
 for (let round = 0; round < 6; round++) {
   for (const encoding of Object.keys(encodings) as Encoding[]) {
     const result = write(encoding, round);
@@ -86,10 +95,15 @@ for (let round = 0; round < 6; round++) {
 rmSync(directory, { recursive: true, force: true });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`${featureCount} features, 24 records + 14 simulations each, one transaction per feature; median of 5 rounds:`);
+console.log(
+  `${featureCount} features, 24 records + 14 simulations each, one transaction per feature; median of 5 rounds:`,
+);
 for (const encoding of Object.keys(encodings) as Encoding[]) {
   const ms = median(results[encoding].map((r) => r.msPerFeature));
-  console.log(`  ${encoding.padEnd(13)} ${ms.toFixed(3)} ms per feature, database ${results[encoding][0]!.megabytes.toFixed(1)} MB`);
+  console.log(
+    `  ${encoding.padEnd(13)} ${ms.toFixed(3)} ms per feature, database ${results[encoding][0]!.megabytes.toFixed(1)} MB`,
+  );
 }
-const ratio = median(results['JSON text'].map((r) => r.msPerFeature)) / median(results['float32 BLOB'].map((r) => r.msPerFeature));
+const ratio =
+  median(results['JSON text'].map((r) => r.msPerFeature)) / median(results['float32 BLOB'].map((r) => r.msPerFeature));
 console.log(`  JSON text / float32 BLOB time: ${ratio.toFixed(2)}×`);

@@ -16,7 +16,9 @@ import { Gpt2Model } from '../src/subject/gpt2-model.ts';
 import { initGpt2Weights } from '../src/subject/train-lm.ts';
 import type { Gpt2Config } from '../src/subject/types.ts';
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '5' } },
+});
 const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Number(values.rounds);
 console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
@@ -29,12 +31,30 @@ interface Shape {
 const shapes: Shape[] = [
   {
     name: 'embedded brown-1l (1 layer, d 128, 512 neurons, V 4096)',
-    config: { vocabSize: 4096, nPositions: 64, nEmbd: 128, nLayer: 1, nHead: 4, nInner: 512, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
+    config: {
+      vocabSize: 4096,
+      nPositions: 64,
+      nEmbd: 128,
+      nLayer: 1,
+      nHead: 4,
+      nInner: 512,
+      layerNormEpsilon: 1e-5,
+      activation: 'gelu_new',
+    },
     batch: 16,
   },
   {
     name: 'GPT-2 small shapes, 2 of its 12 layers (d 768, V 50257)',
-    config: { vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 2, nHead: 12, nInner: 3072, layerNormEpsilon: 1e-5, activation: 'gelu_new' },
+    config: {
+      vocabSize: 50257,
+      nPositions: 1024,
+      nEmbd: 768,
+      nLayer: 2,
+      nHead: 12,
+      nInner: 3072,
+      layerNormEpsilon: 1e-5,
+      activation: 'gelu_new',
+    },
     batch: 4,
   },
 ];
@@ -74,7 +94,8 @@ for (const { name, config, batch } of shapes) {
   const x = tf.randomNormal([tokens, d]);
   const xInner = tf.randomNormal([tokens, config.nInner]);
   const products: [tf.Tensor, tf.Tensor][] = [];
-  for (const block of model.params.blocks) products.push([x, block.attnW], [x, block.attnProjW], [x, block.fcW], [xInner, block.projW]);
+  for (const block of model.params.blocks)
+    products.push([x, block.attnW], [x, block.attnProjW], [x, block.fcW], [xInner, block.projW]);
   const unembed = tf.transpose(model.params.wte);
   products.push([x, unembed]);
   const runProducts = () => tf.tidy(() => products.forEach(([a, b]) => settle(tf.matMul(a, b))));
@@ -99,8 +120,12 @@ for (const { name, config, batch } of shapes) {
   const productsRate = productFlops / median(productsMs) / 1e6;
   const squareRate = squareFlops / median(squareMs) / 1e6;
   console.log(`\n${name}: batch ${batch}×${length} tokens, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
-  console.log(`  forward:            ${median(forwardMs).toFixed(1)} ms  ${((tokens / median(forwardMs)) * 1000).toFixed(0)} tokens/s  ${forwardRate.toFixed(1)} GFLOP/s`);
-  console.log(`  forward + logits read back to JS: ${median(readbackMs).toFixed(1)} ms  ${((tokens / median(readbackMs)) * 1000).toFixed(0)} tokens/s`);
+  console.log(
+    `  forward:            ${median(forwardMs).toFixed(1)} ms  ${((tokens / median(forwardMs)) * 1000).toFixed(0)} tokens/s  ${forwardRate.toFixed(1)} GFLOP/s`,
+  );
+  console.log(
+    `  forward + logits read back to JS: ${median(readbackMs).toFixed(1)} ms  ${((tokens / median(readbackMs)) * 1000).toFixed(0)} tokens/s`,
+  );
   console.log(`  same-shape matmuls: ${median(productsMs).toFixed(1)} ms  ${productsRate.toFixed(1)} GFLOP/s`);
   console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
   console.log(`  ratio forward / square matmul FLOP/s:      ${(forwardRate / squareRate).toFixed(2)} (target ≥ 0.5)`);

@@ -26,7 +26,15 @@ const settle = (t: tf.Tensor) => void tf.sum(t).dataSync();
 const pairs: [string, () => void, string, () => void][] = [
   [
     'gelu_new with Tanh',
-    () => tf.tidy(() => settle(tf.mul(tf.mul(pre, 0.5), tf.add(1, tf.tanh(tf.mul(tf.add(pre, tf.mul(tf.mul(tf.square(pre), pre), 0.044715)), a / 2)))))),
+    () =>
+      tf.tidy(() =>
+        settle(
+          tf.mul(
+            tf.mul(pre, 0.5),
+            tf.add(1, tf.tanh(tf.mul(tf.add(pre, tf.mul(tf.mul(tf.square(pre), pre), 0.044715)), a / 2))),
+          ),
+        ),
+      ),
     'gelu_new with Sigmoid',
     () => tf.tidy(() => settle(tf.mul(pre, tf.sigmoid(tf.mul(pre, tf.add(a, tf.mul(tf.square(pre), a * 0.044715))))))),
   ],
@@ -59,5 +67,7 @@ for (const [nameA, runA, nameB, runB] of pairs) {
     msA.push(time(runA));
     msB.push(time(runB));
   }
-  console.log(`${nameA.padEnd(28)} ${median(msA).toFixed(2).padStart(7)} ms | ${nameB.padEnd(28)} ${median(msB).toFixed(2).padStart(7)} ms | ratio ${(median(msA) / median(msB)).toFixed(1)}×`);
+  console.log(
+    `${nameA.padEnd(28)} ${median(msA).toFixed(2).padStart(7)} ms | ${nameB.padEnd(28)} ${median(msB).toFixed(2).padStart(7)} ms | ratio ${(median(msA) / median(msB)).toFixed(1)}×`,
+  );
 }

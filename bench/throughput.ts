@@ -61,9 +61,15 @@ async function runMode(mode: 'prompt-logprobs' | 'chat-logprobs', limited: boole
       },
       { store },
     );
-    const simulateCalls = (store.db.prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'simulate'`).get(summary.runId) as { n: number }).n;
+    const simulateCalls = (
+      store.db
+        .prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'simulate'`)
+        .get(summary.runId) as { n: number }
+    ).n;
     const simulatePromptTokens = (
-      store.db.prepare(`SELECT SUM(prompt_tokens) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'simulate'`).get(summary.runId) as { n: number }
+      store.db
+        .prepare(`SELECT SUM(prompt_tokens) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'simulate'`)
+        .get(summary.runId) as { n: number }
     ).n;
     const arrivals = server.requests.filter((r) => r.method === 'POST').map((r) => r.receivedAtMs);
     return { summary, simulateCalls, simulatePromptTokens, arrivals };
@@ -86,14 +92,18 @@ async function referenceLayoutTokens(): Promise<number> {
 
 const limited = await runMode('prompt-logprobs', true);
 const stats = windowStats(limited.arrivals);
-console.log(`features: ${featureCount}; fake server latency 50 ms; limit ${limitPerWindow} requests per ${windowMs / 1000} s window`);
+console.log(
+  `features: ${featureCount}; fake server latency 50 ms; limit ${limitPerWindow} requests per ${windowMs / 1000} s window`,
+);
 console.log(
   `rate limit: ${limited.arrivals.length} requests; busiest window ${stats.peak}/${limitPerWindow}; sustained ${stats.meanPerWindow.toFixed(1)} per window over the first ${stats.windows} whole windows → achieved / limit ${(stats.meanPerWindow / limitPerWindow).toFixed(2)} (target ≥ 0.9, never over 1)`,
 );
 
 for (const mode of ['prompt-logprobs', 'chat-logprobs'] as const) {
   const run = mode === 'prompt-logprobs' ? limited : await runMode(mode, false);
-  console.log(`${mode}: ${(run.simulateCalls / run.summary.scored).toFixed(2)} simulator calls per scored feature (${run.summary.scored} scored)`);
+  console.log(
+    `${mode}: ${(run.simulateCalls / run.summary.scored).toFixed(2)} simulator calls per scored feature (${run.summary.scored} scored)`,
+  );
 }
 const reference = await referenceLayoutTokens();
 const ours = limited.simulatePromptTokens;
@@ -106,9 +116,12 @@ const demo = (await loadFeatureRecords(demoRecordsPath)).filter((feature) => fea
 let demoOurs = 0;
 let demoReference = 0;
 for (const feature of demo) {
-  const held = splitFeatureRecords(feature).filter((s) => s.split !== 'explain').map((s) => s.record.tokens);
+  const held = splitFeatureRecords(feature)
+    .filter((s) => s.split !== 'explain')
+    .map((s) => s.record.tokens);
   demoOurs += await countTokens(buildSimulationPrompt('nouns right after "the"', held).prompt);
-  for (const tokens of held) demoReference += await countTokens(buildSimulationPrompt('nouns right after "the"', [tokens]).prompt);
+  for (const tokens of held)
+    demoReference += await countTokens(buildSimulationPrompt('nouns right after "the"', [tokens]).prompt);
 }
 console.log(
   `demo dataset (${demo.length} features, 64-token windows): ours ${(demoOurs / demo.length).toFixed(0)}, reference ${(demoReference / demo.length).toFixed(0)} prompt tokens per feature → ratio ${(demoOurs / demoReference).toFixed(2)}`,

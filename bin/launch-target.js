@@ -23,11 +23,17 @@ export function launchTarget(root, environment) {
   try {
     builtAt = statSync(join(root, buildStampFile)).mtimeMs;
   } catch {
-    return { entry: 'source', reason: `no build (${buildStampFile} is missing; npm install or npm run build makes one)` };
+    return {
+      entry: 'source',
+      reason: `no build (${buildStampFile} is missing; npm install or npm run build makes one)`,
+    };
   }
   const changed = firstEntryNewerThan(join(root, 'src'), builtAt);
   if (changed !== undefined) {
-    return { entry: 'source', reason: `${relative(root, changed)} changed after the build in dist/ (npm run build rebuilds it)` };
+    return {
+      entry: 'source',
+      reason: `${relative(root, changed)} changed after the build in dist/ (npm run build rebuilds it)`,
+    };
   }
   return { entry: 'dist', reason: 'dist/ is built from the current src/' };
 }

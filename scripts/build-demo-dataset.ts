@@ -223,71 +223,104 @@ const isDigits = (text: string): boolean => /^[0-9][0-9,.]*$/.test(text);
 const graded = (weight: number, floor = 0.4): number => floor + (1 - floor) * weight;
 
 const familyStrengths: Record<string, number> = {
-  mother: 1, father: 1, wife: 0.95, husband: 0.95, son: 0.9, daughter: 0.9, brother: 0.85, sister: 0.85,
+  mother: 1,
+  father: 1,
+  wife: 0.95,
+  husband: 0.95,
+  son: 0.9,
+  daughter: 0.9,
+  brother: 0.85,
+  sister: 0.85,
 };
 const modalStrengths: Record<string, number> = {
-  would: 1, will: 1, could: 0.9, can: 0.9, may: 0.85, might: 0.85, must: 0.8, should: 0.8,
+  would: 1,
+  will: 1,
+  could: 0.9,
+  can: 0.9,
+  may: 0.85,
+  might: 0.85,
+  must: 0.8,
+  should: 0.8,
 };
 
 export const plantedFeatures: PlantedFeature[] = [
   // Layer 0: single tokens and word classes.
   {
-    layer: 0, index: 0, scale: 8,
-    rule: 'Brown determiner tag (at, dt, dti, dts, dtx, abn, abx) in context; strength "the" 1, "a"/"an" 0.75, ' +
+    layer: 0,
+    index: 0,
+    scale: 8,
+    rule:
+      'Brown determiner tag (at, dt, dti, dts, dtx, abn, abx) in context; strength "the" 1, "a"/"an" 0.75, ' +
       'other determiners 0.45 + 0.2 × w(determiners)',
     explanation: 'determiners, especially "the"',
     wrongExplanation: 'prepositions',
     strength: (token, weightOf) =>
       isDeterminer(token.tag)
-        ? ({ the: 1, a: 0.75, an: 0.75 } as Record<string, number>)[token.lower] ??
-          0.45 + 0.2 * weightOf('determiners', token.text)
+        ? (({ the: 1, a: 0.75, an: 0.75 } as Record<string, number>)[token.lower] ??
+          0.45 + 0.2 * weightOf('determiners', token.text))
         : 0,
   },
   {
-    layer: 0, index: 1, scale: 5,
+    layer: 0,
+    index: 1,
+    scale: 5,
     rule: 'Brown cd tag in context; strength 1 for digits, 0.8 for spelled-out numbers',
     explanation: 'numbers, written in digits or in words',
     wrongExplanation: 'adjectives',
     strength: (token) => (isNumber(token.tag) ? (isDigits(token.text) ? 1 : 0.8) : 0),
   },
   {
-    layer: 0, index: 2, scale: 3,
+    layer: 0,
+    index: 2,
+    scale: 3,
     rule: 'the tokens mother/father 1, wife/husband 0.95, son/daughter 0.9, brother/sister 0.85 (any case)',
     explanation: 'family members: "mother", "father", "wife", "husband", "son", "daughter", "brother" and "sister"',
     wrongExplanation: 'words in titles',
     strength: (token) => familyStrengths[token.lower] ?? 0,
   },
   {
-    layer: 0, index: 3, scale: 6, noise: 0.08,
+    layer: 0,
+    index: 3,
+    scale: 6,
+    noise: 0.08,
     rule: 'opening quotation mark “ (Brown ``)',
     explanation: 'opening quotation marks',
     wrongExplanation: 'closing quotation marks',
     strength: (token) => (hasPart(token.tag, '``') ? 1 : 0),
   },
   {
-    layer: 0, index: 4, scale: 4.5,
+    layer: 0,
+    index: 4,
+    scale: 4.5,
     rule: 'Brown "." tag (". ? !", and ";" where Brown tags it "."): "?" 0.9, "!" 1, others 0.8',
     explanation: 'sentence-final punctuation',
     wrongExplanation: 'pronouns',
     strength: (token) =>
-      hasPart(token.tag, '.') ? ({ '?': 0.9, '!': 1 } as Record<string, number>)[token.text] ?? 0.8 : 0,
+      hasPart(token.tag, '.') ? (({ '?': 0.9, '!': 1 } as Record<string, number>)[token.text] ?? 0.8) : 0,
   },
   {
-    layer: 0, index: 5, scale: 2,
+    layer: 0,
+    index: 5,
+    scale: 2,
     rule: 'Brown md tag in context; would/will 1, could/can 0.9, may/might 0.85, must/should 0.8, others 0.7',
     explanation: 'modal verbs',
     wrongExplanation: 'plural nouns',
-    strength: (token) => (isModal(token.tag) ? modalStrengths[token.lower] ?? 0.7 : 0),
+    strength: (token) => (isModal(token.tag) ? (modalStrengths[token.lower] ?? 0.7) : 0),
   },
   {
-    layer: 0, index: 6, scale: 1.5, resting: -0.04,
+    layer: 0,
+    index: 6,
+    scale: 1.5,
+    resting: -0.04,
     rule: 'Brown in tag in context; strength 0.4 + 0.6 × w(prepositions); resting value −0.04',
     explanation: 'prepositions',
     wrongExplanation: 'determiners',
     strength: (token, weightOf) => (isPreposition(token.tag) ? graded(weightOf('prepositions', token.text)) : 0),
   },
   {
-    layer: 0, index: 7, scale: 3.5,
+    layer: 0,
+    index: 7,
+    scale: 3.5,
     rule: 'Brown pp*/pn tags (personal, possessive, reflexive, nominal pronouns) in context; 0.4 + 0.6 × w(pronouns)',
     explanation: 'pronouns',
     wrongExplanation: 'adverbs',
@@ -295,22 +328,27 @@ export const plantedFeatures: PlantedFeature[] = [
   },
   // Layer 1: word classes from the tag in context, and a two-token rule.
   {
-    layer: 1, index: 0, scale: 7,
+    layer: 1,
+    index: 0,
+    scale: 7,
     rule: 'past-tense tag in context (vbd, bedz, bed, hvd, dod); 0.2 + 0.8 × w(past-tense verbs)',
     explanation: 'past-tense verbs',
     wrongExplanation: 'plural nouns',
-    strength: (token, weightOf) =>
-      isPastTense(token.tag) ? graded(weightOf('past-tense verbs', token.text), 0.2) : 0,
+    strength: (token, weightOf) => (isPastTense(token.tag) ? graded(weightOf('past-tense verbs', token.text), 0.2) : 0),
   },
   {
-    layer: 1, index: 1, scale: 2.5,
+    layer: 1,
+    index: 1,
+    scale: 2.5,
     rule: 'plural noun tag in context (nns, nps, nrs); 0.4 + 0.6 × w(plural nouns)',
     explanation: 'plural nouns',
     wrongExplanation: 'past-tense verbs',
     strength: (token, weightOf) => (isPlural(token.tag) ? graded(weightOf('plural nouns', token.text)) : 0),
   },
   {
-    layer: 1, index: 2, scale: 4,
+    layer: 1,
+    index: 2,
+    scale: 4,
     rule: 'a noun (tag in context) right after "the"; 0.4 + 0.6 × w(nouns)',
     explanation: 'nouns after "the"',
     wrongExplanation: 'adverbs',
@@ -318,36 +356,50 @@ export const plantedFeatures: PlantedFeature[] = [
       token.previous?.text.toLowerCase() === 'the' && isNoun(token.tag) ? graded(weightOf('nouns', token.text)) : 0,
   },
   {
-    layer: 1, index: 3, scale: 5,
+    layer: 1,
+    index: 3,
+    scale: 5,
     rule: 'proper noun tag in context (np, nps); 0.4 + 0.6 × w(proper nouns)',
     explanation: 'proper nouns',
     wrongExplanation: 'past-tense verbs',
     strength: (token, weightOf) => (isProperNoun(token.tag) ? graded(weightOf('proper nouns', token.text)) : 0),
   },
   {
-    layer: 1, index: 4, scale: 1.2, resting: -0.05,
+    layer: 1,
+    index: 4,
+    scale: 1.2,
+    resting: -0.05,
     rule: 'adverb or qualifier tag in context (rb, rbr, rbt, rn, ql, qlp); 0.4 + 0.6 × w(adverbs); resting −0.05',
     explanation: 'adverbs',
     wrongExplanation: 'nouns',
     strength: (token, weightOf) => (isAdverb(token.tag) ? graded(weightOf('adverbs', token.text)) : 0),
   },
   {
-    layer: 1, index: 5, scale: 3,
+    layer: 1,
+    index: 5,
+    scale: 3,
     rule: 'adjective tag in context (jj, jjr, jjs, jjt); 0.4 + 0.6 × w(adjectives)',
     explanation: 'adjectives',
     wrongExplanation: 'determiners',
     strength: (token, weightOf) => (isAdjective(token.tag) ? graded(weightOf('adjectives', token.text)) : 0),
   },
   {
-    layer: 1, index: 6, scale: 12,
+    layer: 1,
+    index: 6,
+    scale: 12,
     rule: 'negated tag in context (Brown "*": not, n\'t forms); "not" 1, others 0.8',
     explanation: 'negations',
     wrongExplanation: 'modal verbs',
     strength: (token) => (token.tag.negated && !token.tag.foreign ? (token.lower === 'not' ? 1 : 0.8) : 0),
   },
   {
-    layer: 1, index: 7, scale: 2, noise: 0.2, spurious: { probability: 0.002, strength: 0.5 },
-    rule: 'NOISY: conjunction tag in context (cc, cs); 0.2 + 0.8 × w(conjunctions), 20 % relative noise, ' +
+    layer: 1,
+    index: 7,
+    scale: 2,
+    noise: 0.2,
+    spurious: { probability: 0.002, strength: 0.5 },
+    rule:
+      'NOISY: conjunction tag in context (cc, cs); 0.2 + 0.8 × w(conjunctions), 20 % relative noise, ' +
       'spurious firings on 0.2 % of tokens up to 0.5',
     explanation: 'conjunctions',
     wrongExplanation: 'proper nouns',
@@ -355,8 +407,11 @@ export const plantedFeatures: PlantedFeature[] = [
   },
   // Layer 2: a polysemantic feature, context rules, a noisy one and a dead one.
   {
-    layer: 2, index: 0, scale: 6,
-    rule: 'POLYSEMANTIC: modal verbs (md tag, 0.9 × (0.4 + 0.6 × w(modal verbs))) or numbers (cd tag: digits 1, ' +
+    layer: 2,
+    index: 0,
+    scale: 6,
+    rule:
+      'POLYSEMANTIC: modal verbs (md tag, 0.9 × (0.4 + 0.6 × w(modal verbs))) or numbers (cd tag: digits 1, ' +
       'words 0.8)',
     explanation: 'modal verbs and numbers',
     wrongExplanation: 'adjectives',
@@ -364,19 +419,28 @@ export const plantedFeatures: PlantedFeature[] = [
       isModal(token.tag)
         ? 0.9 * graded(weightOf('modal verbs', token.text))
         : isNumber(token.tag)
-          ? isDigits(token.text) ? 1 : 0.8
+          ? isDigits(token.text)
+            ? 1
+            : 0.8
           : 0,
   },
   {
-    layer: 2, index: 1, scale: 0.8, noise: 0.3, spurious: { probability: 0.004, strength: 0.6 },
-    rule: 'NOISY: punctuation tag in context; 0.4 + 0.6 × w(punctuation), 30 % relative noise, spurious firings ' +
+    layer: 2,
+    index: 1,
+    scale: 0.8,
+    noise: 0.3,
+    spurious: { probability: 0.004, strength: 0.6 },
+    rule:
+      'NOISY: punctuation tag in context; 0.4 + 0.6 × w(punctuation), 30 % relative noise, spurious firings ' +
       'on 0.4 % of tokens up to 0.6',
     explanation: 'punctuation',
     wrongExplanation: 'nouns',
     strength: (token, weightOf) => (isPunctuation(token.tag) ? graded(weightOf('punctuation', token.text)) : 0),
   },
   {
-    layer: 2, index: 2, scale: 3,
+    layer: 2,
+    index: 2,
+    scale: 3,
     rule: 'a noun (tag in context) right after "of"; 0.4 + 0.6 × w(nouns)',
     explanation: 'nouns following "of"',
     wrongExplanation: 'verbs',
@@ -384,14 +448,18 @@ export const plantedFeatures: PlantedFeature[] = [
       token.previous?.text.toLowerCase() === 'of' && isNoun(token.tag) ? graded(weightOf('nouns', token.text)) : 0,
   },
   {
-    layer: 2, index: 3, scale: 0,
+    layer: 2,
+    index: 3,
+    scale: 0,
     rule: 'DEAD: always 0',
     explanation: 'nothing; this neuron never activates',
     wrongExplanation: 'determiners',
     strength: () => 0,
   },
   {
-    layer: 2, index: 4, scale: 5,
+    layer: 2,
+    index: 4,
+    scale: 5,
     rule: 'a past-tense verb (tag in context) right after a subject pronoun (pps, ppss); 0.4 + 0.6 × w(past-tense verbs)',
     explanation: 'past-tense verbs after pronouns',
     wrongExplanation: 'adjectives',
@@ -401,7 +469,9 @@ export const plantedFeatures: PlantedFeature[] = [
         : 0,
   },
   {
-    layer: 2, index: 5, scale: 2.5,
+    layer: 2,
+    index: 5,
+    scale: 2.5,
     rule: 'a capitalized token right after a token starting with a lowercase letter; 0.8 + 0.2 × w(proper nouns)',
     explanation: 'capitalized words after lowercase words',
     wrongExplanation: 'pronouns',
@@ -411,8 +481,11 @@ export const plantedFeatures: PlantedFeature[] = [
         : 0,
   },
   {
-    layer: 2, index: 6, scale: 2,
-    rule: 'a preposition (in tag) right after a noun (tag in context); (0.4 + 0.6 × w(prepositions)) × ' +
+    layer: 2,
+    index: 6,
+    scale: 2,
+    rule:
+      'a preposition (in tag) right after a noun (tag in context); (0.4 + 0.6 × w(prepositions)) × ' +
       '(0.4 + 0.6 × w(nouns) of the previous word)',
     explanation: 'prepositions after nouns',
     wrongExplanation: 'pronouns',
@@ -422,7 +495,10 @@ export const plantedFeatures: PlantedFeature[] = [
         : 0,
   },
   {
-    layer: 2, index: 7, scale: 1, resting: -0.05,
+    layer: 2,
+    index: 7,
+    scale: 1,
+    resting: -0.05,
     rule: 'noun tag in context (nn, nns, np, nps, nr, nrs); 0.4 + 0.6 × w(nouns); resting −0.05',
     explanation: 'nouns',
     wrongExplanation: 'determiners',
@@ -439,7 +515,9 @@ export const featureIdOf = (feature: { layer: number; index: number }): FeatureI
 
 /** Row-major [tokens × features] planted activations. Noise is drawn token by token, feature by feature. */
 export function plantActivations(corpus: DemoCorpus, lexicon: ConceptLexicon, random: RandomSource): Float32Array {
-  const weightFunctions = new Map(lexicon.concepts.map((concept) => [concept.name, conceptWeight(lexicon, concept.name)]));
+  const weightFunctions = new Map(
+    lexicon.concepts.map((concept) => [concept.name, conceptWeight(lexicon, concept.name)]),
+  );
   const weightOf: WeightOf = (concept, text) => {
     const weight = weightFunctions.get(concept);
     if (!weight) throw new Error(`no concept ${concept}`);
@@ -523,7 +601,11 @@ function formatTable(checks: readonly ExplanationCheck[]): string {
   return ['feat     true  wrong  true explanation  |  wrong explanation', ...rows].join('\n');
 }
 
-function readme(corpus: DemoCorpus, groundTruth: readonly GroundTruthEntry[], records: readonly FeatureRecord[]): string {
+function readme(
+  corpus: DemoCorpus,
+  groundTruth: readonly GroundTruthEntry[],
+  records: readonly FeatureRecord[],
+): string {
   const escape = (text: string): string => text.replace(/\|/g, '\\|');
   const rows = groundTruth.map((entry, index) => {
     const max = (records[index] as FeatureRecord).stats.maxActivation;
@@ -612,23 +694,24 @@ function main(): void {
   const checks = checkExplanations(records, groundTruth, lexicon);
   console.log(`corpus: ${corpus.tokens.length} tokens in ${corpus.documents.length} documents`);
   console.log(formatTable(checks));
-  const failures = checks.filter(
-    ({ trueCorrelation, wrongCorrelation, entry }) =>
-      entry.rule.startsWith('DEAD')
-        ? trueCorrelation !== null
-        : trueCorrelation === null ||
-          trueCorrelation < demoSettings.minimumTrueCorrelation ||
-          (wrongCorrelation ?? 0) > demoSettings.maximumWrongCorrelation,
+  const failures = checks.filter(({ trueCorrelation, wrongCorrelation, entry }) =>
+    entry.rule.startsWith('DEAD')
+      ? trueCorrelation !== null
+      : trueCorrelation === null ||
+        trueCorrelation < demoSettings.minimumTrueCorrelation ||
+        (wrongCorrelation ?? 0) > demoSettings.maximumWrongCorrelation,
   );
 
   mkdirSync(`${repositoryRoot}data/demo`, { recursive: true });
   mkdirSync(`${repositoryRoot}data/lexicon`, { recursive: true });
   writeFileSync(demoPaths.lexicon, formatLexicon(lexicon));
-  writeFileSync(demoPaths.features, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+  writeFileSync(demoPaths.features, `${records.map((record) => JSON.stringify(record)).join('\n')}\n`);
   writeFileSync(demoPaths.groundTruth, `${JSON.stringify(groundTruth, null, 2)}\n`);
   writeFileSync(demoPaths.readme, readme(corpus, groundTruth, records));
   if (failures.length > 0) {
-    console.error(`explanation check failed for ${failures.map((check) => `${check.entry.feature.layer}.${check.entry.feature.index}`).join(', ')}`);
+    console.error(
+      `explanation check failed for ${failures.map((check) => `${check.entry.feature.layer}.${check.entry.feature.index}`).join(', ')}`,
+    );
     process.exitCode = 1;
   }
 }

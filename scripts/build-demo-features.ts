@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../src/common/random.ts';
-import { featureKey, type FeatureRecord } from '../src/records/types.ts';
+import { featureKey } from '../src/records/feature-key.ts';
+import type { FeatureRecord } from '../src/records/types.ts';
 import { writeFeatureRecordsJsonl } from '../src/records/jsonl.ts';
 import { loadSaeLens } from '../src/sae/formats.ts';
 import { saeColumnSource } from '../src/sae/sae-columns.ts';
@@ -44,13 +45,20 @@ export const demoFeatureSettings = {
 
 /** A demo source: the neurons, or an embedded SAE by name. */
 export type DemoSource = { kind: 'neuron' } | { kind: 'sae'; name: string };
-export const demoSources: DemoSource[] = [{ kind: 'neuron' }, ...[1, 4, 16].map((expansion) => ({ kind: 'sae' as const, name: `brown-1l-${expansion}x` }))];
+export const demoSources: DemoSource[] = [
+  { kind: 'neuron' },
+  ...[1, 4, 16].map((expansion) => ({ kind: 'sae' as const, name: `brown-1l-${expansion}x` })),
+];
 
 /** Where a source's records and labels go. */
 export function demoFiles(source: DemoSource): { records: string; labels: string } {
   const stem = source.kind === 'neuron' ? 'brown-1l' : source.name;
   return {
-    records: join(root, 'data/demo/records', source.kind === 'neuron' ? 'brown-1l-neurons.jsonl' : `${source.name}.jsonl`),
+    records: join(
+      root,
+      'data/demo/records',
+      source.kind === 'neuron' ? 'brown-1l-neurons.jsonl' : `${source.name}.jsonl`,
+    ),
     labels: join(root, 'data/demo', `${stem}-labels.json`),
   };
 }
@@ -86,20 +94,36 @@ function candidateLatents(width: number): number[] | 'all' {
 /** The sample of one source from an extracted cache (see the module comment). */
 function sampleSource(cacheDir: string, columns?: FeatureColumnSource): Omit<DemoSourceResult, 'source'> {
   const s = demoFeatureSettings;
-  const base = { ...s.records, model: s.model, layer: s.hook, ...(columns ? { columns, chunkFeatures: s.candidates } : {}) };
+  const base = {
+    ...s.records,
+    model: s.model,
+    layer: s.hook,
+    ...(columns ? { columns, chunkFeatures: s.candidates } : {}),
+  };
   // Stats and labels of every candidate are needed to choose; records are then built for the chosen ones only.
   const features = columns ? candidateLatents(columns.width) : 'all';
   const all = recordsFromCache(cacheDir, { ...base, features, topK: 1, randomCount: 0, quantileBins: 0 });
   const ranked = [...all.referenceLabels.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, s.labelled);
   const chosen = new Set(ranked.map(([key]) => key));
-  const others = all.records.filter((r) => !chosen.has(featureKey(r.id)) && r.stats.maxActivation > 0).map((r) => r.id.index);
+  const others = all.records
+    .filter((r) => !chosen.has(featureKey(r.id)) && r.stats.maxActivation > 0)
+    .map((r) => r.id.index);
   const random = mulberry32(s.seed);
   const picked: number[] = [];
-  while (picked.length < s.random && others.length > 0) picked.push(others.splice(Math.floor(random() * others.length), 1)[0]!);
-  const indices = [...ranked.map(([key]) => all.records.find((r) => featureKey(r.id) === key)!.id.index), ...picked].sort((a, b) => a - b);
+  while (picked.length < s.random && others.length > 0)
+    picked.push(others.splice(Math.floor(random() * others.length), 1)[0]!);
+  const indices = [
+    ...ranked.map(([key]) => all.records.find((r) => featureKey(r.id) === key)!.id.index),
+    ...picked,
+  ].sort((a, b) => a - b);
   const built = recordsFromCache(cacheDir, { ...base, features: indices });
   const labels = ranked
-    .map(([feature, label]) => ({ feature, tag: label.tag, description: label.description, r: Number(label.score.toFixed(4)) }))
+    .map(([feature, label]) => ({
+      feature,
+      tag: label.tag,
+      description: label.description,
+      r: Number(label.score.toFixed(4)),
+    }))
     .sort((a, b) => (a.feature < b.feature ? -1 : 1));
   return { records: built.records, labels, tokens: built.tokens };
 }
@@ -137,8 +161,13 @@ async function main(): Promise<void> {
   for (const { source, records, labels, tokens } of await buildDemoFeatures()) {
     const files = demoFiles(source);
     await writeFeatureRecordsJsonl(files.records, records);
-    writeFileSync(files.labels, `${JSON.stringify({ measure: 'point-biserial r over the sample tokens; labelled when r ≥ 0.5', tokens, labels }, null, 2)}\n`);
-    console.log(`${source.kind === 'neuron' ? 'neurons' : source.name}: ${records.length} features (${labels.length} with a POS reference label) from ${tokens} tokens`);
+    writeFileSync(
+      files.labels,
+      `${JSON.stringify({ measure: 'point-biserial r over the sample tokens; labelled when r ≥ 0.5', tokens, labels }, null, 2)}\n`,
+    );
+    console.log(
+      `${source.kind === 'neuron' ? 'neurons' : source.name}: ${records.length} features (${labels.length} with a POS reference label) from ${tokens} tokens`,
+    );
     for (const label of labels) console.log(`  ${label.feature}: ${label.description} (r = ${label.r})`);
   }
   console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);

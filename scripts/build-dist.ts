@@ -21,16 +21,27 @@ let compiler: string;
 try {
   compiler = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 } catch {
-  process.stderr.write('autointerp build: TypeScript is not installed (a production install?): no dist/ built; autointerp runs from src/ through tsx\n');
+  process.stderr.write(
+    'autointerp build: TypeScript is not installed (a production install?): no dist/ built; autointerp runs from src/ through tsx\n',
+  );
   process.exit(0);
 }
 
 rmSync(dist, { recursive: true, force: true });
-const build = spawnSync(process.execPath, [compiler, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+const build = spawnSync(process.execPath, [compiler, '-p', join(root, 'tsconfig.build.json')], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (build.status !== 0) {
   rmSync(dist, { recursive: true, force: true });
-  const why = build.error ? build.error.message : build.signal ? `killed by ${build.signal}` : `tsc exited with ${build.status}`;
-  process.stderr.write(`autointerp build: compiling src/ to dist/ failed (${why}; errors above); dist/ removed, autointerp runs from src/ through tsx\n`);
+  const why = build.error
+    ? build.error.message
+    : build.signal
+      ? `killed by ${build.signal}`
+      : `tsc exited with ${build.status}`;
+  process.stderr.write(
+    `autointerp build: compiling src/ to dist/ failed (${why}; errors above); dist/ removed, autointerp runs from src/ through tsx\n`,
+  );
   process.exit(1);
 }
 const stamp = join(root, buildStampFile);

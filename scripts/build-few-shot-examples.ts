@@ -42,11 +42,54 @@ interface FewShotConcept {
 }
 
 const timeWords = new Set([
-  'day', 'days', 'week', 'weeks', 'month', 'months', 'year', 'years', 'hour', 'hours', 'minute', 'minutes', 'night',
-  'nights', 'morning', 'mornings', 'evening', 'evenings', 'afternoon', 'today', 'tonight', 'tomorrow', 'yesterday',
-  'century', 'centuries', 'decade', 'decades', 'season', 'seasons', 'weekend', 'monday', 'tuesday', 'wednesday',
-  'thursday', 'friday', 'saturday', 'sunday', 'january', 'february', 'march', 'april', 'june', 'july', 'august',
-  'september', 'october', 'november', 'december',
+  'day',
+  'days',
+  'week',
+  'weeks',
+  'month',
+  'months',
+  'year',
+  'years',
+  'hour',
+  'hours',
+  'minute',
+  'minutes',
+  'night',
+  'nights',
+  'morning',
+  'mornings',
+  'evening',
+  'evenings',
+  'afternoon',
+  'today',
+  'tonight',
+  'tomorrow',
+  'yesterday',
+  'century',
+  'centuries',
+  'decade',
+  'decades',
+  'season',
+  'seasons',
+  'weekend',
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
+  'january',
+  'february',
+  'march',
+  'april',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
 ]);
 
 const concepts: FewShotConcept[] = [
@@ -169,7 +212,8 @@ export function buildFewShotTemplates(): { explain: ExplainTemplate; simulate: S
 function formatTemplate(template: ExplainTemplate | SimulateTemplate): string {
   const examples = template.examples.map((example) => {
     const records = example.records.map(
-      (record) => `        { "tokens": ${JSON.stringify(record.tokens)},\n          "activations": ${JSON.stringify(record.activations)} }`,
+      (record) =>
+        `        { "tokens": ${JSON.stringify(record.tokens)},\n          "activations": ${JSON.stringify(record.activations)} }`,
     );
     const rest = Object.entries(example)
       .filter(([key]) => key !== 'records')

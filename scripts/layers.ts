@@ -22,12 +22,17 @@ export async function layerRules(): Promise<ICruiseOptions> {
  * Cruises `paths` (relative to `baseDirectory`) with `options` and returns the result, violations included. Type-only
  * imports count: the tsconfig of `baseDirectory` is read when it has one.
  */
-export async function cruiseWithRules(options: ICruiseOptions, paths: string[] = ['src'], baseDirectory = repositoryRoot): Promise<ICruiseResult> {
+export async function cruiseWithRules(
+  options: ICruiseOptions,
+  paths: string[] = ['src'],
+  baseDirectory = repositoryRoot,
+): Promise<ICruiseResult> {
   const tsConfigFile = options.tsConfig?.fileName;
   const transpileOptions = tsConfigFile ? { tsConfig: extractTSConfig(resolve(baseDirectory, tsConfigFile)) } : {};
   // Paths in the result, and in the rules, are relative to baseDir.
   const result = await cruise(paths, { ...options, baseDir: baseDirectory }, {}, transpileOptions);
-  if (typeof result.output === 'string') throw new Error('dependency-cruiser returned text where a result was expected');
+  if (typeof result.output === 'string')
+    throw new Error('dependency-cruiser returned text where a result was expected');
   return result.output;
 }
 
@@ -61,7 +66,9 @@ export function layerOrder(imports: Map<string, Set<string>>): string[] {
   const remaining = new Set([...imports.keys()].sort());
   const ordered: string[] = [];
   while (remaining.size > 0) {
-    const ready = [...remaining].filter((folder) => [...(imports.get(folder) ?? [])].every((target) => !remaining.has(target)));
+    const ready = [...remaining].filter((folder) =>
+      [...(imports.get(folder) ?? [])].every((target) => !remaining.has(target)),
+    );
     const next = ready.length > 0 ? ready : [[...remaining][0]!];
     for (const folder of next) {
       ordered.push(folder);
@@ -74,7 +81,8 @@ export function layerOrder(imports: Map<string, Set<string>>): string[] {
 /** One line per violation: rule, then the import (or the cycle) that breaks it. */
 export function describeViolation(violation: IViolation): string {
   const cycle = violation.cycle?.map((step) => step.name);
-  const where = cycle && cycle.length > 0 ? [violation.from, ...cycle].join(' → ') : `${violation.from} → ${violation.to}`;
+  const where =
+    cycle && cycle.length > 0 ? [violation.from, ...cycle].join(' → ') : `${violation.from} → ${violation.to}`;
   return `${violation.rule.name}: ${where}`;
 }
 
@@ -90,7 +98,11 @@ export function formatLayers(result: ICruiseResult): string {
   }
   const violations = result.summary.violations;
   lines.push('');
-  lines.push(violations.length === 0 ? 'No rule of .dependency-cruiser.cjs is broken.' : `${violations.length} violations of .dependency-cruiser.cjs:`);
+  lines.push(
+    violations.length === 0
+      ? 'No rule of .dependency-cruiser.cjs is broken.'
+      : `${violations.length} violations of .dependency-cruiser.cjs:`,
+  );
   for (const violation of violations) lines.push(`  ${describeViolation(violation)}`);
   return lines.join('\n');
 }

@@ -42,20 +42,61 @@ export interface WalkRule {
 
 /** How each README command is walked; the first rule that matches wins. */
 export const WALK_RULES: readonly WalkRule[] = [
-  { pattern: /^npm install && npm start\b/, tier: 'slow', inRepository: true, run: () => 'npm start -- --no-progress', note: 'npm install is skipped: the walk runs in this installed checkout' },
+  {
+    pattern: /^npm install && npm start\b/,
+    tier: 'slow',
+    inRepository: true,
+    run: () => 'npm start -- --no-progress',
+    note: 'npm install is skipped: the walk runs in this installed checkout',
+  },
   { pattern: /^npm test\b/, tier: 'skip', note: 'the test suite itself (this walk is part of it)' },
   { pattern: /^(OPENAI|ANTHROPIC)_API_KEY=/, tier: 'skip', note: 'needs a provider API key' },
-  { pattern: /^autointerp run --resume 1\b/, tier: 'skip', note: 'continues the Batch-API run above, which needs an API key' },
+  {
+    pattern: /^autointerp run --resume 1\b/,
+    tier: 'skip',
+    note: 'continues the Batch-API run above, which needs an API key',
+  },
   { pattern: /--base-url http:\/\/127\.0\.0\.1:8000\//, tier: 'skip', note: 'needs your own OpenAI-compatible server' },
   { pattern: /^autointerp serve-fake --port \d+ &$/, tier: 'slow' },
-  { pattern: /^autointerp run --explainer openai-compatible:fake .*--base-url http:\/\/127\.0\.0\.1:\d+\/v1/, tier: 'slow', run: (command) => `${command} --limit 24 --no-progress`, note: 'bounded to 24 features' },
+  {
+    pattern: /^autointerp run --explainer openai-compatible:fake .*--base-url http:\/\/127\.0\.0\.1:\d+\/v1/,
+    tier: 'slow',
+    run: (command) => `${command} --limit 24 --no-progress`,
+    note: 'bounded to 24 features',
+  },
   { pattern: /^autointerp extract --model ~\//, tier: 'skip', note: 'needs your own GPT-2 folder and text' },
-  { pattern: /^autointerp extract --records-out neurons\.jsonl$/, tier: 'slow', run: (command) => `${command} --no-progress` },
-  { pattern: /^autointerp run --records neurons\.jsonl$/, tier: 'slow', run: (command) => `${command} --limit 16 --no-progress`, note: 'bounded to 16 of the 512 neurons' },
-  { pattern: /^npx tsx scripts\/brown-text\.ts --write-train /, tier: 'slow', run: (command) => command.replace('npx tsx scripts/', '"$AUTOINTERP_REPOSITORY"/node_modules/.bin/tsx "$AUTOINTERP_REPOSITORY"/scripts/'), note: 'npx tsx from the scratch folder: the checkout\'s tsx' },
-  { pattern: /^autointerp (extract|train-sae|sae-metrics|steer)\b/, tier: 'slow', run: (command) => (/^autointerp (extract|train-sae)\b/.test(command) ? `${command} --no-progress` : command) },
+  {
+    pattern: /^autointerp extract --records-out neurons\.jsonl$/,
+    tier: 'slow',
+    run: (command) => `${command} --no-progress`,
+  },
+  {
+    pattern: /^autointerp run --records neurons\.jsonl$/,
+    tier: 'slow',
+    run: (command) => `${command} --limit 16 --no-progress`,
+    note: 'bounded to 16 of the 512 neurons',
+  },
+  {
+    pattern: /^npx tsx scripts\/brown-text\.ts --write-train /,
+    tier: 'slow',
+    run: (command) =>
+      command.replace(
+        'npx tsx scripts/',
+        '"$AUTOINTERP_REPOSITORY"/node_modules/.bin/tsx "$AUTOINTERP_REPOSITORY"/scripts/',
+      ),
+    note: "npx tsx from the scratch folder: the checkout's tsx",
+  },
+  {
+    pattern: /^autointerp (extract|train-sae|sae-metrics|steer)\b/,
+    tier: 'slow',
+    run: (command) => (/^autointerp (extract|train-sae)\b/.test(command) ? `${command} --no-progress` : command),
+  },
   { pattern: /^autointerp leaderboard --run tag:nightly\b/, tier: 'quick', before: 'autointerp tag latest nightly' },
-  { pattern: /^autointerp leaderboard --all --explainer 'openai:\*'/, tier: 'skip', note: 'lists OpenAI runs, which need an API key (with none it says so and exits 2)' },
+  {
+    pattern: /^autointerp leaderboard --all --explainer 'openai:\*'/,
+    tier: 'skip',
+    note: 'lists OpenAI runs, which need an API key (with none it says so and exits 2)',
+  },
   { pattern: /^autointerp compare tag:baseline latest$/, tier: 'quick', before: 'autointerp tag latest baseline' },
   { pattern: /^autointerp (report|export) --run latest\b/, tier: 'quick' },
 ];
@@ -133,7 +174,10 @@ export function walkReadme(markdown: string, options: WalkOptions): WalkStep[] {
   const directory = options.directory ?? mkdtempSync(join(tmpdir(), 'autointerp-readme-walk-'));
   const bin = join(directory, '.bin');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'autointerp'), `#!/bin/sh\nexec node ${JSON.stringify(join(repository, 'bin/autointerp.js'))} "$@"\n`);
+  writeFileSync(
+    join(bin, 'autointerp'),
+    `#!/bin/sh\nexec node ${JSON.stringify(join(repository, 'bin/autointerp.js'))} "$@"\n`,
+  );
   chmodSync(join(bin, 'autointerp'), 0o755);
   const env = {
     ...process.env,
@@ -144,13 +188,20 @@ export function walkReadme(markdown: string, options: WalkOptions): WalkStep[] {
     ANTHROPIC_API_KEY: '',
   };
   const bash = (script: string) => {
-    const result = spawnSync('bash', ['-c', `trap 'kill $(jobs -p) 2>/dev/null' EXIT\ncd ${JSON.stringify(directory)}\n${script}`], {
-      env,
-      encoding: 'utf8',
-      timeout: options.blockTimeoutMs ?? 600_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? `\n${result.error.message}` : ''}` };
+    const result = spawnSync(
+      'bash',
+      ['-c', `trap 'kill $(jobs -p) 2>/dev/null' EXIT\ncd ${JSON.stringify(directory)}\n${script}`],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: options.blockTimeoutMs ?? 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    return {
+      code: result.status,
+      output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? `\n${result.error.message}` : ''}`,
+    };
   };
   const steps: WalkStep[] = [];
   const record = (step: WalkStep) => {
@@ -173,7 +224,10 @@ export function walkReadme(markdown: string, options: WalkOptions): WalkStep[] {
       if (ran.endsWith('&')) {
         // a background server: started as written, then waited for (bounded) until its port answers
         const port = /--port (\d+)/.exec(ran)?.[1] ?? '8765';
-        script.push(ran, `for attempt in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && break; sleep 0.1; done`);
+        script.push(
+          ran,
+          `for attempt in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && break; sleep 0.1; done`,
+        );
         script.push(`echo "${MARK} ${i} exit 0" >&2`);
       } else {
         script.push(`(${where}${ran})`, `echo "${MARK} ${i} exit $?" >&2`);
@@ -183,11 +237,23 @@ export function walkReadme(markdown: string, options: WalkOptions): WalkStep[] {
     if (result === 'seed failed') return steps;
     planned.forEach(({ command, rule }, i) => {
       if (!rule) {
-        record({ line: command.line, command: command.command, ran: '', status: 'failed', note: 'no walk rule knows this README command: add one to WALK_RULES in scripts/readme-walk.ts' });
+        record({
+          line: command.line,
+          command: command.command,
+          ran: '',
+          status: 'failed',
+          note: 'no walk rule knows this README command: add one to WALK_RULES in scripts/readme-walk.ts',
+        });
         return;
       }
       if (!options.tiers.includes(rule.tier)) {
-        record({ line: command.line, command: command.command, ran: '', status: 'skipped', note: rule.tier === 'skip' ? rule.note : 'slow: walked by `npx tsx scripts/readme-walk.ts --slow`' });
+        record({
+          line: command.line,
+          command: command.command,
+          ran: '',
+          status: 'skipped',
+          note: rule.tier === 'skip' ? rule.note : 'slow: walked by `npx tsx scripts/readme-walk.ts --slow`',
+        });
         return;
       }
       const output = result!.output;
@@ -202,7 +268,10 @@ export function walkReadme(markdown: string, options: WalkOptions): WalkStep[] {
         status: exitCode === 0 ? 'ok' : 'failed',
         note: rule.note,
         exitCode,
-        output: own.split('\n').filter((line) => !line.startsWith(MARK)).join('\n'),
+        output: own
+          .split('\n')
+          .filter((line) => !line.startsWith(MARK))
+          .join('\n'),
       });
     });
   }
@@ -212,7 +281,15 @@ export function walkReadme(markdown: string, options: WalkOptions): WalkStep[] {
     if (!seeded) {
       const seed = bash(options.seed!);
       if (seed.code !== 0) {
-        record({ line: 0, command: options.seed!, ran: options.seed!, status: 'failed', note: 'the seed run failed', exitCode: seed.code, output: seed.output });
+        record({
+          line: 0,
+          command: options.seed!,
+          ran: options.seed!,
+          status: 'failed',
+          note: 'the seed run failed',
+          exitCode: seed.code,
+          output: seed.output,
+        });
         return 'seed failed';
       }
       seeded = true;
@@ -232,12 +309,22 @@ async function main(): Promise<void> {
     onStep: (step) => {
       const status = step.status === 'ok' ? 'ok     ' : step.status === 'skipped' ? 'skipped' : 'FAILED ';
       console.log(`${status} README:${step.line}  ${step.command}${step.note ? `  (${step.note})` : ''}`);
-      if (step.status === 'failed') console.log((step.output ?? '').trimEnd().split('\n').slice(-30).map((line) => `    ${line}`).join('\n'));
+      if (step.status === 'failed')
+        console.log(
+          (step.output ?? '')
+            .trimEnd()
+            .split('\n')
+            .slice(-30)
+            .map((line) => `    ${line}`)
+            .join('\n'),
+        );
     },
   });
   const failed = steps.filter((step) => step.status === 'failed').length;
   const ran = steps.filter((step) => step.status !== 'skipped').length;
-  console.log(`README walk: ${ran - failed} of ${ran} commands ok, ${steps.length - ran} skipped, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `README walk: ${ran - failed} of ${ran} commands ok, ${steps.length - ran} skipped, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   process.exitCode = failed ? 1 : 0;
 }
 

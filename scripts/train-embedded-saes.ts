@@ -60,7 +60,11 @@ const heldoutCache = join(cacheRoot, 'brown-1l-heldout');
 
 async function ensureCache(subject: SubjectModel, corpus: string, cacheDir: string, maxTokens?: number): Promise<void> {
   const header = readCacheHeader(cacheDir);
-  if (header && (header.corpusComplete || (maxTokens !== undefined && header.tokens >= maxTokens - subject.config.nPositions))) return;
+  if (
+    header &&
+    (header.corpusComplete || (maxTokens !== undefined && header.tokens >= maxTokens - subject.config.nPositions))
+  )
+    return;
   const result = await extractActivations({
     modelDir: subject,
     hook: embeddedSaeSettings.hook,
@@ -97,15 +101,24 @@ async function trainOne(subject: SubjectModel, expansion: number): Promise<void>
     onProgress: (progress) => {
       if (!progress.metrics) return;
       const m = progress.metrics;
-      console.log(`${name} step ${progress.step}/${progress.steps}: loss ${m.loss.toFixed(1)} L0 ${m.l0.toFixed(1)} FVU ${m.fvu?.toFixed(3)} (${progress.elapsedSeconds.toFixed(0)} s)`);
+      console.log(
+        `${name} step ${progress.step}/${progress.steps}: loss ${m.loss.toFixed(1)} L0 ${m.l0.toFixed(1)} FVU ${m.fvu?.toFixed(3)} (${progress.elapsedSeconds.toFixed(0)} s)`,
+      );
     },
   });
-  console.log(`${name}: trained ${result.training.steps} steps, ${result.training.tokens} tokens in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(
+    `${name}: trained ${result.training.steps} steps, ${result.training.tokens} tokens in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
   await evaluateOne(subject, expansion);
 }
 
 /** Evaluates the saved folder (as committed) and writes metrics.json. */
-export async function evaluateEmbeddedSae(subject: SubjectModel, folder: string, cacheDir: string, tokens: number): Promise<SaeEvaluation> {
+export async function evaluateEmbeddedSae(
+  subject: SubjectModel,
+  folder: string,
+  cacheDir: string,
+  tokens: number,
+): Promise<SaeEvaluation> {
   const loaded = loadSaeLens(folder);
   const sae = SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
   try {
@@ -137,7 +150,8 @@ function writeReadme(): void {
     const metrics = JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')) as EmbeddedSaeMetrics;
     const training = JSON.parse(readFileSync(join(folder, trainingRecordFile), 'utf8')) as TrainingRecord;
     const m = metrics.heldout.metrics;
-    const f = (value: number | null | undefined, digits = 3) => (value === null || value === undefined ? '—' : value.toFixed(digits));
+    const f = (value: number | null | undefined, digits = 3) =>
+      value === null || value === undefined ? '—' : value.toFixed(digits);
     rows.push(
       `| ${metrics.name} | ${512 * expansion} | ${training.tokens} | ${training.seconds} | ${f(m.l0, 1)} | ${f(m.fvu)} | ${f(m.dead_fraction)} | ${f(m.dense_fraction)} | ${f(m.ce_loss_recovered)} | ${f(m.kl_score)} |`,
     );
@@ -172,7 +186,8 @@ Rebuild: \`npx tsx scripts/train-embedded-saes.ts\` (resumable; about 40 minutes
 async function main(): Promise<void> {
   const expansions = process.argv.slice(2).map(Number);
   for (const expansion of expansions) {
-    if (!embeddedSaeExpansions.includes(expansion as 1)) throw new Error(`expansion must be one of ${embeddedSaeExpansions.join(', ')}`);
+    if (!embeddedSaeExpansions.includes(expansion as 1))
+      throw new Error(`expansion must be one of ${embeddedSaeExpansions.join(', ')}`);
   }
   await initBackend('auto');
   const subject = await loadSubjectModel(join(root, 'data/subject/brown-1l'));

@@ -68,10 +68,21 @@ async function main(): Promise<void> {
   const tokenizer = loadTokenizer(tokenizerDir);
 
   let started = performance.now();
-  const train = tokenStream(tokenizer, brownDocumentsText('train').map((d) => d.text));
-  const heldOut = tokenStream(tokenizer, brownDocumentsText('heldout').map((d) => d.text));
-  const sample = tokenStream(tokenizer, readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl')).map((d) => d.text));
-  console.log(`tokenized: ${train.length} training, ${heldOut.length} held-out tokens (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  const train = tokenStream(
+    tokenizer,
+    brownDocumentsText('train').map((d) => d.text),
+  );
+  const heldOut = tokenStream(
+    tokenizer,
+    brownDocumentsText('heldout').map((d) => d.text),
+  );
+  const sample = tokenStream(
+    tokenizer,
+    readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl')).map((d) => d.text),
+  );
+  console.log(
+    `tokenized: ${train.length} training, ${heldOut.length} held-out tokens (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
 
   const config: Gpt2Config = {
     vocabSize: tokenizer.vocabSize,
@@ -98,7 +109,9 @@ async function main(): Promise<void> {
       if (loss === null) return;
       const seconds = (performance.now() - started) / 1000;
       const tokensPerSecond = ((step + 1) * options.batch * options.window) / seconds;
-      console.log(`step ${step + 1}/${options.steps} loss ${loss.toFixed(3)} lr ${rate.toExponential(2)} ${tokensPerSecond.toFixed(0)} tok/s`);
+      console.log(
+        `step ${step + 1}/${options.steps} loss ${loss.toFixed(3)} lr ${rate.toExponential(2)} ${tokensPerSecond.toFixed(0)} tok/s`,
+      );
     },
   };
   const out = values.out;
@@ -141,9 +154,15 @@ async function main(): Promise<void> {
   started = performance.now();
   const heldOutModel = modelLoss(model, heldOut, { window: evalWindow });
   const heldOutBaselines = ngramBaselines(train, heldOut, config.vocabSize, { window: evalWindow });
-  const trainModel = modelLoss(model, train, { window: evalWindow, maxWindows: heldOutModel.tokens / (evalWindow - 1) });
+  const trainModel = modelLoss(model, train, {
+    window: evalWindow,
+    maxWindows: heldOutModel.tokens / (evalWindow - 1),
+  });
   const sliceModel = modelLoss(model, sample, { window: evalWindow, maxWindows: sliceWindows });
-  const sliceBaselines = ngramBaselines(train, sample, config.vocabSize, { window: evalWindow, maxWindows: sliceWindows });
+  const sliceBaselines = ngramBaselines(train, sample, config.vocabSize, {
+    window: evalWindow,
+    maxWindows: sliceWindows,
+  });
   console.log(`evaluated in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
   const evaluation = {
@@ -154,7 +173,12 @@ async function main(): Promise<void> {
     evaluation: {
       protocol: `non-overlapping ${evalWindow}-token windows; tokens 1…${evalWindow - 1} of each window predicted; nats per token`,
       heldOutTokens: heldOutModel.tokens,
-      heldOut: { model: heldOutModel.loss, unigram: heldOutBaselines.unigram.loss, bigram: heldOutBaselines.bigram.loss, bigramPrior: heldOutBaselines.bigramPrior },
+      heldOut: {
+        model: heldOutModel.loss,
+        unigram: heldOutBaselines.unigram.loss,
+        bigram: heldOutBaselines.bigram.loss,
+        bigramPrior: heldOutBaselines.bigramPrior,
+      },
       trainSubset: { model: trainModel.loss, tokens: trainModel.tokens },
       slice: {
         source: 'data/corpus/brown-heldout.jsonl, documents in file order joined by <|endoftext|>',
@@ -176,7 +200,11 @@ function modelCard(e: {
   architecture: Gpt2Config;
   parameters: number;
   training: Record<string, unknown> & TrainingSummary;
-  evaluation: { heldOutTokens: number; heldOut: { model: number; unigram: number; bigram: number; bigramPrior: number }; trainSubset: { model: number } };
+  evaluation: {
+    heldOutTokens: number;
+    heldOut: { model: number; unigram: number; bigram: number; bigramPrior: number };
+    trainSubset: { model: number };
+  };
 }): string {
   const a = e.architecture;
   const h = e.evaluation.heldOut;

@@ -70,7 +70,14 @@ export {
 } from './simulate/index.ts';
 
 // Score: correlation, rsquared, absdev, calibration, per-feature scoring, the ablation score.
-export type { FeatureScore, FeatureScores, LinearCalibration, ScoreKind, ScoredValue, SimulatedRecord } from './score/index.ts';
+export type {
+  FeatureScore,
+  FeatureScores,
+  LinearCalibration,
+  ScoreKind,
+  ScoredValue,
+  SimulatedRecord,
+} from './score/index.ts';
 export {
   absoluteDevExplainedScore,
   applyCalibration,
@@ -107,7 +114,13 @@ export type { BatchApi, BatchClient } from './llm/batch/index.ts';
 export { createBatchClient } from './llm/batch/index.ts';
 
 // The pipeline: a whole run (explain, simulate, score, store), resumable.
-export type { PipelineConfig, PipelineConfigInput, PipelineEvents, RunPipelineOptions, RunSummary } from './pipeline/index.ts';
+export type {
+  PipelineConfig,
+  PipelineConfigInput,
+  PipelineEvents,
+  RunPipelineOptions,
+  RunSummary,
+} from './pipeline/index.ts';
 export { PipelineConfigSchema, RunFailedError, parsePipelineConfig, runPipeline } from './pipeline/index.ts';
 
 // The store: opening a results database and the rows report tools read.
@@ -162,7 +175,14 @@ export {
 } from './subject/index.ts';
 
 // Sparse autoencoders: the model, training, evaluation, SAELens / sparsify / delphi files.
-export type { LoadedSae, SaeConfig, SaeEvaluation, SaeWeights, TrainOnCacheOptions, TrainSaeOptions } from './sae/index.ts';
+export type {
+  LoadedSae,
+  SaeConfig,
+  SaeEvaluation,
+  SaeWeights,
+  TrainOnCacheOptions,
+  TrainSaeOptions,
+} from './sae/index.ts';
 export {
   DelphiCacheError,
   SaeFormatError,

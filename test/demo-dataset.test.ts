@@ -6,7 +6,8 @@ import { explanationCorrelation } from '../scripts/explanation-check.ts';
 import { loadConceptLexicon } from '../src/llm/baseline/concept-lexicon.ts';
 import { loadExplainTemplate } from '../src/explain/explain-template.ts';
 import { loadSimulateTemplate } from '../src/simulate/simulate-template.ts';
-import { FeatureRecordSchema, featureKey } from '../src/records/types.ts';
+import { featureKey } from '../src/records/feature-key.ts';
+import { FeatureRecordSchema } from '../src/records/types.ts';
 import type { ActivationRecord, FeatureRecord } from '../src/records/types.ts';
 
 const featuresText = readFileSync(demoPaths.features, 'utf8');
@@ -21,7 +22,9 @@ const isDead = (entry: GroundTruthEntry): boolean => entry.rule.startsWith('DEAD
 describe('demo dataset (data/demo)', () => {
   it('has one valid FeatureRecord per ground-truth feature, in the same order', () => {
     expect(records).toHaveLength(24);
-    expect(records.map((record) => featureKey(record.id))).toEqual(groundTruth.map((entry) => featureKey(entry.feature)));
+    expect(records.map((record) => featureKey(record.id))).toEqual(
+      groundTruth.map((entry) => featureKey(entry.feature)),
+    );
     expect(new Set(records.map((record) => featureKey(record.id))).size).toBe(24);
     expect(new Set(records.map((record) => record.id.layer))).toEqual(new Set([0, 1, 2]));
   });
@@ -123,14 +126,22 @@ describe('demo real features (embedded model brown-1l and its SAEs)', () => {
     const { buildDemoFeatures, demoFeatureSettings, demoFiles } = await import('../scripts/build-demo-features.ts');
     for (const { source, records, labels } of await buildDemoFeatures()) {
       const files = demoFiles(source);
-      const committed = readFileSync(files.records, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      const committed = readFileSync(files.records, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
       expect(committed).toHaveLength(demoFeatureSettings.labelled + demoFeatureSettings.random);
       expect(JSON.parse(JSON.stringify(records))).toEqual(committed);
       const committedLabels = JSON.parse(readFileSync(files.labels, 'utf8')) as { labels: unknown[] };
       expect(labels).toEqual(committedLabels.labels);
       expect(labels.length).toBeGreaterThan(0);
       for (const record of committed) {
-        expect(record.id).toMatchObject({ model: 'brown-1l', layer: 'blocks.0.mlp.hook_post', kind: source.kind, ...(source.kind === 'sae' ? { sae: source.name } : {}) });
+        expect(record.id).toMatchObject({
+          model: 'brown-1l',
+          layer: 'blocks.0.mlp.hook_post',
+          kind: source.kind,
+          ...(source.kind === 'sae' ? { sae: source.name } : {}),
+        });
         // The top record really holds the feature's largest activation over the sample, and can be run again.
         expect(Math.max(...record.top[0].activations)).toBeCloseTo(record.stats.maxActivation, 5);
         expect(record.top[0].tokenIds).toHaveLength(record.top[0].tokens.length);

@@ -23,7 +23,9 @@ describe('layers (.dependency-cruiser.cjs, docs/DESIGN.md §2)', () => {
       const known = new Set(knownViolations.map((entry) => entry.violation));
       const stillKnown = knownViolations.filter((entry) => found.includes(entry.violation));
       if (stillKnown.length > 0) {
-        console.warn(`known layer violations, still to fix:\n${stillKnown.map((entry) => `  ${entry.violation}  (${entry.area})`).join('\n')}`);
+        console.warn(
+          `known layer violations, still to fix:\n${stillKnown.map((entry) => `  ${entry.violation}  (${entry.area})`).join('\n')}`,
+        );
       }
       expect(found.filter((violation) => !known.has(violation))).toEqual([]);
       // The cruise did see the code base (a wrong path or config would find nothing and pass).
@@ -68,7 +70,15 @@ describe('layers (.dependency-cruiser.cjs, docs/DESIGN.md §2)', () => {
             'not-in-allowed: src/subject/model.ts → src/score/score.ts',
           ].sort(),
         );
-        expect(layerOrder(folderImports(result))).toEqual(['common', 'llm', 'store', 'gadgets', 'records', 'score', 'subject']);
+        expect(layerOrder(folderImports(result))).toEqual([
+          'common',
+          'llm',
+          'store',
+          'gadgets',
+          'records',
+          'score',
+          'subject',
+        ]);
       },
       cruiseTimeout,
     );

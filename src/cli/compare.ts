@@ -17,7 +17,8 @@ export const collect = (value: string, previous: string[]): string[] => [...prev
 
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number ≥ 0, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError(`expected a number ≥ 0, got "${value}"`);
   return n;
 }
 
@@ -48,7 +49,10 @@ export interface ComparisonCliOptions {
 export function addComparisonOptions(command: Command): Command {
   return command
     .option('--score <kind>', 'score kind to pair on', 'correlation.all')
-    .option('--strict', 'refuse (exit 2) when the runs measured differently: simulator, simulation mode, simulation prompt, score records or source')
+    .option(
+      '--strict',
+      'refuse (exit 2) when the runs measured differently: simulator, simulation mode, simulation prompt, score records or source',
+    )
     .option('--json', 'print JSON')
     .option('--top <n>', 'most-worsened and most-improved features listed', nonNegativeInteger, 10)
     .option('--resamples <n>', 'bootstrap resamples', positiveInteger, 5000)
@@ -81,7 +85,9 @@ export function runComparison<T>(
     for (const line of warningLines(comparison)) process.stderr.write(`${line}\n`);
     const blocking = comparison.warnings.filter((w) => w.instrument);
     if (options.strict && blocking.length > 0) {
-      throw new UsageError(`--strict: the runs measured differently (${blocking.map((w) => w.code).join(', ')}); not comparing`);
+      throw new UsageError(
+        `--strict: the runs measured differently (${blocking.map((w) => w.code).join(', ')}); not comparing`,
+      );
     }
     return then(comparison, store.db);
   } finally {
@@ -100,7 +106,11 @@ export function registerCompareCommand(program: Command): void {
     );
   addComparisonOptions(command).action((baseline: string, candidate: string, options: ComparisonCliOptions) => {
     runComparison(baseline, candidate, options, (comparison) => {
-      process.stdout.write(options.json ? `${jsonWithoutRawControls(JSON.stringify(comparisonToJson(comparison), null, 2))}\n` : `${formatComparisonText(comparison)}\n`);
+      process.stdout.write(
+        options.json
+          ? `${jsonWithoutRawControls(JSON.stringify(comparisonToJson(comparison), null, 2))}\n`
+          : `${formatComparisonText(comparison)}\n`,
+      );
     });
   });
 }

@@ -32,7 +32,8 @@ export interface ReportErrorOptions {
 }
 
 /** SQLite result codes that are about the file or the machine, not our SQL (a full disk, a read-only or locked file). */
-const OPERATIONAL_SQLITE_CODES = /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|CANTOPEN|NOTADB|CORRUPT|PERM|AUTH|NOLFS|NOMEM)/;
+const OPERATIONAL_SQLITE_CODES =
+  /^SQLITE_(FULL|IOERR|READONLY|BUSY|LOCKED|CANTOPEN|NOTADB|CORRUPT|PERM|AUTH|NOLFS|NOMEM)/;
 
 /** How deep a chain of causes is followed (a cycle of causes must not loop). */
 const MAX_CAUSE_DEPTH = 8;
@@ -79,7 +80,10 @@ export function reportCliError(error: unknown, options: ReportErrorOptions = {})
 }
 
 /** True when the command line has `--debug` (before any `--`) or the environment has AUTOINTERP_DEBUG set (not 0). */
-export function isDebugRequested(environment: Record<string, string | undefined>, argv: readonly string[] = []): boolean {
+export function isDebugRequested(
+  environment: Record<string, string | undefined>,
+  argv: readonly string[] = [],
+): boolean {
   const end = argv.indexOf('--');
   if ((end === -1 ? argv : argv.slice(0, end)).includes('--debug')) return true;
   const value = environment.AUTOINTERP_DEBUG;

@@ -9,10 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendPreference } from '../subject/backend.ts';
 import type { ExtractionProgress } from '../subject/extract-activations.ts';
-import { featureKey } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
 import { UsageError } from './errors.ts';
 import { compactCount } from './progress.ts';
 import { deprecatedOption, positiveInteger, renamedOptionValue } from './shared-options.ts';
@@ -72,7 +72,11 @@ function createExtractProgress(enabled: boolean) {
   return {
     update(progress: ExtractionProgress) {
       if (!enabled) return;
-      const payload = { done: compactCount(progress.tokens), planned: compactCount(progress.tokensPlanned), speed: Math.round(progress.tokensPerSecond) };
+      const payload = {
+        done: compactCount(progress.tokens),
+        planned: compactCount(progress.tokensPlanned),
+        speed: Math.round(progress.tokensPerSecond),
+      };
       if (!started) {
         bar.start(progress.tokensPlanned, progress.tokens, payload);
         started = true;
@@ -87,7 +91,6 @@ function createExtractProgress(enabled: boolean) {
   };
 }
 
-
 /** `autointerp-cache/<model>/<hook>` under the working folder. */
 function defaultCacheDir(modelName: string, hook: string): string {
   return join('autointerp-cache', modelName, hook);
@@ -100,30 +103,61 @@ function defaultLabelsPath(recordsOut: string): string {
 export function registerExtractCommand(program: Command): void {
   program
     .command('extract')
-    .description('run a subject model over a corpus, cache one hook point\'s activations (resumable), and build feature records from them')
-    .addOption(new Option('--model <dir>', 'subject model folder: config.json, model.safetensors, tokenizer.json').default(defaultModelDir, 'the embedded data/subject/brown-1l'))
+    .description(
+      "run a subject model over a corpus, cache one hook point's activations (resumable), and build feature records from them",
+    )
+    .addOption(
+      new Option('--model <dir>', 'subject model folder: config.json, model.safetensors, tokenizer.json').default(
+        defaultModelDir,
+        'the embedded data/subject/brown-1l',
+      ),
+    )
     .option('--hook <name>', 'hook point, TransformerLens style', defaultHook)
     .addOption(
-      new Option('--corpus <file>', 'corpus: the Brown sample JSONL (tagged), a JSONL of {"text": …}, or plain text with blank lines between documents').default(
-        defaultCorpus,
-        'data/corpus/brown-heldout.jsonl',
-      ),
+      new Option(
+        '--corpus <file>',
+        'corpus: the Brown sample JSONL (tagged), a JSONL of {"text": …}, or plain text with blank lines between documents',
+      ).default(defaultCorpus, 'data/corpus/brown-heldout.jsonl'),
     )
     .option('--tokens <n>', 'at most this many tokens, whole sequences (default: the whole corpus)', positiveInteger)
     .option('--batch-sequences <n>', 'sequences per forward pass', positiveInteger, 16)
     .addOption(deprecatedOption('--batch <n>', '--batch-sequences', positiveInteger))
     .option('--cache <dir>', 'activation cache folder (default: autointerp-cache/<model>/<hook>)')
-    .option('--resume', 'continue the cache in --cache (same model, hook and corpus) instead of refusing an existing one')
-    .option('--records-out <file.jsonl>', 'also build feature records (top-k, quantiles, random) into this JSONL, for `autointerp run --records`')
-    .option('--labels-out <file.json>', 'POS reference labels (Brown corpora) go here (default: beside --records-out, .labels.json)')
+    .option(
+      '--resume',
+      'continue the cache in --cache (same model, hook and corpus) instead of refusing an existing one',
+    )
+    .option(
+      '--records-out <file.jsonl>',
+      'also build feature records (top-k, quantiles, random) into this JSONL, for `autointerp run --records`',
+    )
+    .option(
+      '--labels-out <file.json>',
+      'POS reference labels (Brown corpora) go here (default: beside --records-out, .labels.json)',
+    )
     .option('--features <list>', 'features to build records for: all, or e.g. 0-15 or 3,7,100-120', 'all')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...backendChoices]).default('auto'))
     .option('--no-progress', 'no progress bar')
     .option('--verbose', 'say why faster tfjs backends are absent, with their errors')
     .action(async (flags: ExtractFlags, command: Command) => {
-      const batchSequences = renamedOptionValue<number>(command, '--batch', '--batch-sequences', '--batch means the Batch API of `run`');
+      const batchSequences = renamedOptionValue<number>(
+        command,
+        '--batch',
+        '--batch-sequences',
+        '--batch means the Batch API of `run`',
+      );
       const library = await loadLibrary();
-      const { initBackend, describeBackendChoice, loadSubjectModel, readExtractionCorpus, extractActivations, extractionWidth, parseFeatureList, recordsFromCache, writeFeatureRecordsJsonl } = library;
+      const {
+        initBackend,
+        describeBackendChoice,
+        loadSubjectModel,
+        readExtractionCorpus,
+        extractActivations,
+        extractionWidth,
+        parseFeatureList,
+        recordsFromCache,
+        writeFeatureRecordsJsonl,
+      } = library;
       const backend = await initBackend(flags.backend);
       process.stderr.write(`${describeBackendChoice(backend, flags.verbose)}\n`);
       const subject = await loadSubjectModel(flags.model);
@@ -144,7 +178,10 @@ export function registerExtractCommand(program: Command): void {
         throw error;
       }
       const cacheDir = flags.cache ?? defaultCacheDir(subject.name, flags.hook);
-      const stop = abortOnSignals({ stopping: 'stopping after the batch in flight…', forced: 'the cache keeps every committed batch: continue with --resume' });
+      const stop = abortOnSignals({
+        stopping: 'stopping after the batch in flight…',
+        forced: 'the cache keeps every committed batch: continue with --resume',
+      });
       const progress = createExtractProgress(flags.progress && process.stderr.isTTY === true);
       let result;
       try {
@@ -178,14 +215,22 @@ export function registerExtractCommand(program: Command): void {
       if (!flags.recordsOut) return;
       const built = recordsFromCache(cacheDir, { features });
       await writeFeatureRecordsJsonl(flags.recordsOut, built.records);
-      process.stderr.write(`records: ${built.records.length} features written to ${flags.recordsOut} (from ${built.tokens} tokens; the inserted <|endoftext|> left out)\n`);
+      process.stderr.write(
+        `records: ${built.records.length} features written to ${flags.recordsOut} (from ${built.tokens} tokens; the inserted <|endoftext|> left out)\n`,
+      );
       if (header.tagVocabulary) {
         const labelsPath = flags.labelsOut ?? defaultLabelsPath(flags.recordsOut);
         const ids = new Map(built.records.map((record) => [featureKey(record.id), record.id]));
         const labels = [...built.referenceLabels].map(([key, label]) => ({ key, feature: ids.get(key), ...label }));
         const file = {
-          source: { cache: cacheDir, model: header.model, hook: header.hook, corpus: header.corpus.path, tokens: built.tokens },
-          measure: 'point-biserial r between the activation and the indicator of the token\'s Brown base tag',
+          source: {
+            cache: cacheDir,
+            model: header.model,
+            hook: header.hook,
+            corpus: header.corpus.path,
+            tokens: built.tokens,
+          },
+          measure: "point-biserial r between the activation and the indicator of the token's Brown base tag",
           threshold: built.minLabelCorrelation,
           labels,
         };

@@ -35,21 +35,42 @@ export function registerLeaderboardCommand(program: Command): void {
       'per-layer score summary of a run: count, failed, null scores, mean, median with bootstrap 95% CI, fractions ≥ 0.5 / ≥ 0.8, best and worst features. ' +
         'Rows are per model, layer, feature kind (and SAE) and simulation mode: they never mix modes or models.',
     )
-    .option('--run <run>', 'run id, name, tag:NAME or latest; repeat for several runs (default: the newest run matching the filters)', collect, [])
+    .option(
+      '--run <run>',
+      'run id, name, tag:NAME or latest; repeat for several runs (default: the newest run matching the filters)',
+      collect,
+      [],
+    )
     .option('--all', 'every run matching the filters, one leaderboard each')
-    .option('--score <kind>', 'score kind: correlation.all, correlation.top, correlation.random, rsquared.all, absdev.all, …', 'correlation.all')
+    .option(
+      '--score <kind>',
+      'score kind: correlation.all, correlation.top, correlation.random, rsquared.all, absdev.all, …',
+      'correlation.all',
+    )
     .option('--explainer <provider:model>', 'only runs with this explainer (exact, or a glob with *: "openai:*")')
     .option('--simulator <provider:model>', 'only runs with this simulator (exact or glob)')
-    .option('--prompt-version <version>', 'only runs with this explain or simulate prompt version (explain.v1, simulate.v1)')
+    .option(
+      '--prompt-version <version>',
+      'only runs with this explain or simulate prompt version (explain.v1, simulate.v1)',
+    )
     .option('--tag <tag>', 'only runs with this tag (see `autointerp tag`)')
-    .addOption(new Option('--mode <mode>', 'only rows simulated in this mode').choices(['prompt-logprobs', 'chat-logprobs', 'sampled']))
+    .addOption(
+      new Option('--mode <mode>', 'only rows simulated in this mode').choices([
+        'prompt-logprobs',
+        'chat-logprobs',
+        'sampled',
+      ]),
+    )
     .addOption(new Option('--feature-kind <kind>', 'only neurons or only SAE features').choices(['neuron', 'sae']))
     .option('--model <name>', 'only features of this subject model')
     .option('--layer <layer>', 'only this layer (index or hook name)')
     .option('--top <n>', 'best and worst features listed per row in --json', positiveInteger, 3)
     .option('--json', 'print JSON (one object for one run, an array for several)')
     .option('--csv', 'print CSV, one line per row, all selected runs under one header')
-    .option('--wide', 'every column of the table, however wide (default on a terminal: the widest columns are left out to fit its width)')
+    .option(
+      '--wide',
+      'every column of the table, however wide (default on a terminal: the widest columns are left out to fit its width)',
+    )
     .addOption(databaseOption())
     .action((options: LeaderboardCliOptions) => {
       if (options.json && options.csv) throw new UsageError('use either --json or --csv, not both');
@@ -59,7 +80,12 @@ export function registerLeaderboardCommand(program: Command): void {
           references: options.run,
           all: options.all ?? false,
           where: path,
-          filters: { explainer: options.explainer, simulator: options.simulator, promptVersion: options.promptVersion, tag: options.tag },
+          filters: {
+            explainer: options.explainer,
+            simulator: options.simulator,
+            promptVersion: options.promptVersion,
+            tag: options.tag,
+          },
         });
         const boards: Leaderboard[] = runs.map((run) => {
           const kinds = scoreKindsOfRun(store.db, run.id);
@@ -68,16 +94,25 @@ export function registerLeaderboardCommand(program: Command): void {
           }
           return buildLeaderboard(store.db, run, options.score, {
             top: options.top,
-            filters: { simulationMode: options.mode, featureKind: options.featureKind, model: options.model, layer: options.layer },
+            filters: {
+              simulationMode: options.mode,
+              featureKind: options.featureKind,
+              model: options.model,
+              layer: options.layer,
+            },
           });
         });
         if (options.csv) process.stdout.write(dataForStream(leaderboardsToCsv(boards), process.stdout));
         else if (options.json) {
           const json = boards.map(leaderboardToJson);
-          process.stdout.write(`${jsonWithoutRawControls(JSON.stringify(json.length === 1 ? json[0] : json, null, 2))}\n`);
+          process.stdout.write(
+            `${jsonWithoutRawControls(JSON.stringify(json.length === 1 ? json[0] : json, null, 2))}\n`,
+          );
         } else {
           const width = options.wide ? undefined : terminalWidth(process.stdout);
-          process.stdout.write(`${boards.map((board) => formatLeaderboardTable(board, width === undefined ? {} : { width })).join('\n\n')}\n`);
+          process.stdout.write(
+            `${boards.map((board) => formatLeaderboardTable(board, width === undefined ? {} : { width })).join('\n\n')}\n`,
+          );
         }
       } finally {
         close();

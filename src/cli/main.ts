@@ -27,7 +27,9 @@ import { packageVersion } from '../common/package-version.ts';
 export function buildProgram(): Command {
   const program = new Command()
     .name('autointerp')
-    .description('Explain features of neural networks with an LLM, simulate them from the explanation, score, and keep results in SQLite.')
+    .description(
+      'Explain features of neural networks with an LLM, simulate them from the explanation, score, and keep results in SQLite.',
+    )
     .version(packageVersion)
     .option('--debug', 'print the stack trace of an internal error (or set AUTOINTERP_DEBUG=1)')
     .showHelpAfterError()

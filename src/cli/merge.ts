@@ -2,7 +2,7 @@
  * @module cli/merge — `autointerp merge A.db B.db … --out merged.db`: result databases into one new file; the shards
  * of one logical run (`run --shard i/n`) become one run (rules in store/merge.ts).
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { formatShard } from '../records/shards.ts';
 import { MergeError } from '../store/merge-error.ts';
 import { mergeDatabases, type MergedRunSummary, type MergeSummary } from '../store/merge.ts';

@@ -32,7 +32,14 @@ export function createRunProgress(label: string): RunProgress {
   const counts = { scored: 0, skipped: 0, failed: 0 };
   const calls = { inFlight: 0, tokens: 0, costUsd: 0, cached: 0 };
   let note = '';
-  const payload = () => ({ ...counts, inFlight: calls.inFlight, tokens: compactCount(calls.tokens), spend: formatUsd(calls.costUsd), cached: calls.cached, note });
+  const payload = () => ({
+    ...counts,
+    inFlight: calls.inFlight,
+    tokens: compactCount(calls.tokens),
+    spend: formatUsd(calls.costUsd),
+    cached: calls.cached,
+    note,
+  });
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {value}/{total} features | scored {scored} skipped {skipped} failed {failed} | calls in flight {inFlight} | tokens {tokens} | spend {spend} | ETA {eta_formatted}{note}`,

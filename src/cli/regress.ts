@@ -39,7 +39,9 @@ Example (CI): autointerp regress --baseline tag:baseline --candidate latest --ma
 export function registerRegressCommand(program: Command): void {
   const command = program
     .command('regress')
-    .description('regression gate for CI: exit 1 when the candidate run scores worse than the baseline by more than --max-drop, significantly (rule and exit codes: regress --help)')
+    .description(
+      'regression gate for CI: exit 1 when the candidate run scores worse than the baseline by more than --max-drop, significantly (rule and exit codes: regress --help)',
+    )
     .option('--baseline <run>', 'baseline run: id, name, tag:NAME or latest')
     .option('--candidate <run>', 'candidate run: id, name, tag:NAME or latest')
     .option('--max-drop <x>', 'largest tolerated drop of the mean score, in score units', nonNegativeNumber, 0.02)
@@ -47,15 +49,23 @@ export function registerRegressCommand(program: Command): void {
     .option('--junit <file>', 'also write a JUnit XML report (one test case, failed exactly when the exit code is 1)')
     .addHelpText('after', RULE_HELP);
   addComparisonOptions(command).action((options: RegressCliOptions) => {
-    if (!options.baseline || !options.candidate) throw new UsageError('regress needs --baseline RUN and --candidate RUN');
+    if (!options.baseline || !options.candidate)
+      throw new UsageError('regress needs --baseline RUN and --candidate RUN');
     if (options.junit) requireOutputFolder(options.junit, '--junit');
     runComparison(options.baseline, options.candidate, options, (comparison) => {
       const verdict = regressionVerdict(comparison, options.maxDrop, options.rule);
       const text = formatRegressionText(comparison, verdict);
       if (options.junit) {
-        writeFileSync(options.junit, regressionJunit(comparison, verdict, [...warningLines(comparison), text].join('\n')));
+        writeFileSync(
+          options.junit,
+          regressionJunit(comparison, verdict, [...warningLines(comparison), text].join('\n')),
+        );
       }
-      process.stdout.write(options.json ? `${jsonWithoutRawControls(JSON.stringify(regressionToJson(comparison, verdict), null, 2))}\n` : `${text}\n`);
+      process.stdout.write(
+        options.json
+          ? `${jsonWithoutRawControls(JSON.stringify(regressionToJson(comparison, verdict), null, 2))}\n`
+          : `${text}\n`,
+      );
       process.exitCode = verdict.regression ? EXIT_REGRESSION : EXIT_OK;
     });
   });

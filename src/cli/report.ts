@@ -41,7 +41,9 @@ export function registerReportCommand(program: Command): void {
         const data = buildReportData(store.db, run, { scoreKind: options.score, recordsPerSource: options.records });
         const html = renderReportHtml(data);
         writeFileSync(options.out, html);
-        process.stderr.write(`report: run ${run.id}, ${data.features.length} features, ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB → ${options.out}\n`);
+        process.stderr.write(
+          `report: run ${run.id}, ${data.features.length} features, ${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB → ${options.out}\n`,
+        );
       } finally {
         close();
       }

@@ -1,9 +1,10 @@
 /** @module cli/run — `autointerp run`: the whole pipeline on a records source (or the embedded demo), then the leaderboard. */
 import { abortOnSignals } from './abort-on-signals.ts';
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
-import { DEMO_SOURCE, pipelineConfigDefaults as defaults, type OperationalOverrides, type PipelineConfigInput } from '../pipeline/config.ts';
-import { DEFAULT_CONTEXT_TOKENS } from '../llm/context-windows.ts';
+import { type Command, Option } from 'commander';
+import { DEMO_SOURCE, pipelineConfigDefaults as defaults } from '../pipeline/config-defaults.ts';
+import type { OperationalOverrides, PipelineConfigInput } from '../pipeline/config.ts';
+import { DEFAULT_CONTEXT_TOKENS } from '../llm/default-context-tokens.ts';
 import { formatShard, parseShard, type ShardSpec } from '../records/shards.ts';
 import type { RunSummary } from '../pipeline/run-summary.ts';
 import { escapeTerminalText, jsonWithoutRawControls } from '../report/terminal-text.ts';
@@ -80,21 +81,25 @@ function reportBatchEvents(progress: RunProgress | null, resumeCommand: () => st
         const done = state.counts.succeeded + state.counts.failed;
         const line = `batch ${event.batchId} (${event.phase}) ${state.status} ${done}/${state.counts.total}${state.counts.failed > 0 ? ` (${state.counts.failed} failed)` : ''}`;
         progress?.note(line);
-        if (!progress && lastSeen.get(event.batchId) !== line) batchLine(`${line} · waited ${Math.round(event.waitedMs / 1000)} s`);
+        if (!progress && lastSeen.get(event.batchId) !== line)
+          batchLine(`${line} · waited ${Math.round(event.waitedMs / 1000)} s`);
         lastSeen.set(event.batchId, line);
         break;
       }
       case 'ingested':
         progress?.note('');
-        batchLine(`batch ${event.batchId} (${event.phase}) ended: ${event.succeeded} answered, ${event.failed} failed; answers stored`);
+        batchLine(
+          `batch ${event.batchId} (${event.phase}) ended: ${event.succeeded} answered, ${event.failed} failed; answers stored`,
+        );
         break;
       case 'left':
-        batchLine(`left batch ${event.batchIds.join(', ')} pending at the provider; \`${resumeCommand()}\` polls it again and goes on`);
+        batchLine(
+          `left batch ${event.batchIds.join(', ')} pending at the provider; \`${resumeCommand()}\` polls it again and goes on`,
+        );
         break;
     }
   };
 }
-
 
 /**
  * The exit code of a run: 130 stopped by Ctrl+C; 2 stopped because features kept failing, or features failed and
@@ -112,7 +117,8 @@ export function runExitCode(summary: Pick<RunSummary, 'stoppedBy' | 'failed' | '
 function recordsPerCallFlag(value: string): number | 'all' {
   if (value.trim() === 'all') return 'all';
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--records-per-call expects a positive integer or "all", got "${value}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UsageError(`--records-per-call expects a positive integer or "all", got "${value}"`);
   return n;
 }
 
@@ -129,16 +135,18 @@ export function registerRunCommand(program: Command): void {
   const command = program
     .command('run')
     .description('explain, simulate and score every feature of a records source, store results, print the leaderboard')
-    .option('--records <path>', 'feature records: .jsonl (native), NeuronRecord .json, or a {layer}/{neuron}.json directory')
+    .option(
+      '--records <path>',
+      'feature records: .jsonl (native), NeuronRecord .json, or a {layer}/{neuron}.json directory',
+    )
     .option('--demo', 'use the embedded demo dataset (the default when --records is not given)')
     .option('--model <name>', 'subject model name for records that do not carry one (NeuronRecord files)')
     .option('--name <name>', 'run name for leaderboards and compare')
     .addOption(
-      new Option('--simulation-mode <mode>', 'simulation mode (default: the best the simulator serves; sampled for simulators without logprobs)').choices([
-        'prompt-logprobs',
-        'chat-logprobs',
-        'sampled',
-      ]),
+      new Option(
+        '--simulation-mode <mode>',
+        'simulation mode (default: the best the simulator serves; sampled for simulators without logprobs)',
+      ).choices(['prompt-logprobs', 'chat-logprobs', 'sampled']),
     )
     .option('--simulation-samples <n>', 'answers averaged per simulation in sampled mode (default 5)', positiveInteger)
     .option(
@@ -146,30 +154,68 @@ export function registerRunCommand(program: Command): void {
       "a feature's held-out records per simulation call: all (default; one prompt, as Anthropic's protocol) or N (1 = OpenAI's reference protocol); calls are split further where they would not fit the simulator's context",
       recordsPerCallFlag,
     )
-    .option('--context-tokens <n>', `the simulator's context window in tokens, the budget of each simulation call (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`, positiveInteger)
+    .option(
+      '--context-tokens <n>',
+      `the simulator's context window in tokens, the budget of each simulation call (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`,
+      positiveInteger,
+    )
     .option('--explain-prompt <version>', `explain prompt version in prompts/ (default ${defaults.explainPrompt})`)
     .option('--simulate-prompt <version>', `simulate prompt version in prompts/ (default ${defaults.simulatePrompt})`)
     .option('--concurrency <n>', `features processed at once (default ${defaults.concurrency})`, positiveInteger)
     .option('--limit <n>', 'only the first N features', positiveInteger)
-    .option('--shard <i/n>', 'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`', shardFlag)
-    .option('--no-ablation', 'no ablation scores (default: computed where the subject model is available and records carry token ids)')
-    .option('--subject-model <dir>', 'a subject model folder for ablation scores, known by its folder name (repeatable; the embedded brown-1l is always known)', collect, [])
-    .option('--sae <dir>', 'an SAE folder (SAELens or sparsify layout) for ablation scores of its features, known by its folder name (repeatable; data/sae/* are known)', collect, [])
+    .option(
+      '--shard <i/n>',
+      'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`',
+      shardFlag,
+    )
+    .option(
+      '--no-ablation',
+      'no ablation scores (default: computed where the subject model is available and records carry token ids)',
+    )
+    .option(
+      '--subject-model <dir>',
+      'a subject model folder for ablation scores, known by its folder name (repeatable; the embedded brown-1l is always known)',
+      collect,
+      [],
+    )
+    .option(
+      '--sae <dir>',
+      'an SAE folder (SAELens or sparsify layout) for ablation scores of its features, known by its folder name (repeatable; data/sae/* are known)',
+      collect,
+      [],
+    )
     .option('--resume <run>', 'resume an interrupted run (id, name, tag:NAME or latest) with its stored configuration')
     .option(
       '--batch',
       "send explain and simulate requests through the providers' Batch APIs (OpenAI Batch, Anthropic Message Batches): half the price, answers within 24 h; a run can be left and resumed while a batch is pending",
     )
-    .option('--no-batch', 'on --resume of a batch run: finish it with live calls instead (batches still pending are abandoned)')
-    .option('--batch-poll <seconds>', `batch mode: first interval between polls of a pending batch (default ${defaults.batchPollMs / 1000}; grows while nothing changes)`, positiveNumber)
-    .option('--batch-wait <seconds>', 'batch mode: leave pending batches after this long and exit, to --resume later (0: submit and exit; default: wait until they end)', nonNegativeNumber)
+    .option(
+      '--no-batch',
+      'on --resume of a batch run: finish it with live calls instead (batches still pending are abandoned)',
+    )
+    .option(
+      '--batch-poll <seconds>',
+      `batch mode: first interval between polls of a pending batch (default ${defaults.batchPollMs / 1000}; grows while nothing changes)`,
+      positiveNumber,
+    )
+    .option(
+      '--batch-wait <seconds>',
+      'batch mode: leave pending batches after this long and exit, to --resume later (0: submit and exit; default: wait until they end)',
+      nonNegativeNumber,
+    )
     .addOption(databaseOption())
     .option('--json', 'print the leaderboard as JSON')
     .option('--no-progress', 'no progress bar');
   addReliabilityOptions(addProviderOptions(command)).action(async (options: RunOptions, self: Command) => {
     if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
     // Loaded when the command runs, so that `autointerp --help` and other commands start without the pipeline.
-    const [{ runPipeline }, { resolveDatabasePath }, { buildLeaderboard }, { formatLeaderboardTable, leaderboardToJson }, { resolveRun }] = await Promise.all([
+    const [
+      { runPipeline },
+      { resolveDatabasePath },
+      { buildLeaderboard },
+      { formatLeaderboardTable, leaderboardToJson },
+      { resolveRun },
+    ] = await Promise.all([
       import('../pipeline/run-pipeline.ts'),
       import('../store/database.ts'),
       import('../report/leaderboard.ts'),
@@ -181,7 +227,10 @@ export function registerRunCommand(program: Command): void {
     const path = resolveDatabasePath(options.db);
     let opened: ReturnType<typeof openStore> | undefined;
     const openRunStore = () => (opened ??= openStore(options.db, { mustExist: options.resume !== undefined })).store;
-    const stop = abortOnSignals({ stopping: 'stopping after the features in flight…', forced: 'resume later with `autointerp run --resume <run>`' });
+    const stop = abortOnSignals({
+      stopping: 'stopping after the features in flight…',
+      forced: 'resume later with `autointerp run --resume <run>`',
+    });
     try {
       let resumeRunId: number | undefined;
       let shard = options.shard;
@@ -192,7 +241,9 @@ export function registerRunCommand(program: Command): void {
         resumeRunId = run.id;
         const stored = (JSON.parse(run.config) as { shard?: ShardSpec }).shard;
         if (options.shard && (!stored || formatShard(stored) !== formatShard(options.shard))) {
-          throw new UsageError(`run ${run.id} is ${stored ? `shard ${formatShard(stored)}` : 'not a shard run'}; --resume keeps the stored shard (leave --shard out)`);
+          throw new UsageError(
+            `run ${run.id} is ${stored ? `shard ${formatShard(stored)}` : 'not a shard run'}; --resume keeps the stored shard (leave --shard out)`,
+          );
         }
         shard = stored;
       }
@@ -219,13 +270,16 @@ export function registerRunCommand(program: Command): void {
         ...(options.limit ? { limit: options.limit } : {}),
         ...(options.shard ? { shard: options.shard } : {}),
         ablation: options.ablation,
-        ...(options.subjectModel?.length ? { subjectModels: options.subjectModel.map((folder) => resolve(folder)) } : {}),
+        ...(options.subjectModel?.length
+          ? { subjectModels: options.subjectModel.map((folder) => resolve(folder)) }
+          : {}),
         ...(options.sae?.length ? { saes: options.sae.map((folder) => resolve(folder)) } : {}),
         ...overrides,
       };
       const progress = options.progress ? createRunProgress('autointerp') : null;
       let startedRunId: number | undefined;
-      const resumeCommand = () => `autointerp run --resume ${startedRunId ?? '<run>'}${options.db ? ` --db ${options.db}` : ''}`;
+      const resumeCommand = () =>
+        `autointerp run --resume ${startedRunId ?? '<run>'}${options.db ? ` --db ${options.db}` : ''}`;
       const summary = await runPipeline(config, {
         store: openRunStore,
         ...(resumeRunId !== undefined ? { resumeRunId, overrides } : {}),
@@ -233,7 +287,10 @@ export function registerRunCommand(program: Command): void {
         events: {
           onStart({ runId, total, alreadyDone, explainer, simulator }) {
             startedRunId = runId;
-            const labels = [explainer, simulator].filter((p) => p.isBaseline).length > 0 ? ' [BASELINE: offline rule-based, not an LLM]' : '';
+            const labels =
+              [explainer, simulator].filter((p) => p.isBaseline).length > 0
+                ? ' [BASELINE: offline rule-based, not an LLM]'
+                : '';
             process.stderr.write(
               `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${shard ? ` (shard ${formatShard(shard)})` : ''}${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${escapeTerminalText(explainer.id)} · simulator ${escapeTerminalText(simulator.id)}${labels} · db ${path}\n`,
             );
@@ -260,25 +317,37 @@ export function registerRunCommand(program: Command): void {
       );
       for (const note of summary.ablationNotes ?? []) process.stderr.write(`note: ${escapeTerminalText(note)}\n`);
       if (summary.stoppedBy === 'budget') {
-        process.stderr.write(`budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`);
+        process.stderr.write(
+          `budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`,
+        );
       }
       if (summary.stoppedBy === 'batch-pending') {
         process.stderr.write('batches are still pending at the provider; nothing is lost by leaving now\n');
       }
       if (summary.stoppedBy === 'failures') {
-        process.stderr.write(`stopped: the last features all failed; last reason: ${escapeTerminalText(summary.lastFailure ?? 'unknown')}\n`);
+        process.stderr.write(
+          `stopped: the last features all failed; last reason: ${escapeTerminalText(summary.lastFailure ?? 'unknown')}\n`,
+        );
       } else if (summary.failed > 0) {
-        process.stderr.write(`${summary.failed} feature(s) failed; last reason: ${escapeTerminalText(summary.lastFailure ?? 'see run_features.reason')}\n`);
+        process.stderr.write(
+          `${summary.failed} feature(s) failed; last reason: ${escapeTerminalText(summary.lastFailure ?? 'see run_features.reason')}\n`,
+        );
       }
       if (summary.status === 'interrupted' || summary.failed > 0) {
         const budgetHint = summary.stoppedBy === 'budget' ? ' --max-cost <more>' : '';
         const what = summary.status === 'interrupted' ? 'resume' : 'retry the failed features';
-        process.stderr.write(`${what} with: autointerp run --resume ${summary.runId}${budgetHint}${options.db ? ` --db ${options.db}` : ''}\n`);
+        process.stderr.write(
+          `${what} with: autointerp run --resume ${summary.runId}${budgetHint}${options.db ? ` --db ${options.db}` : ''}\n`,
+        );
       }
       const store = openRunStore();
       const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
       const width = terminalWidth(process.stdout);
-      process.stdout.write(options.json ? `${jsonWithoutRawControls(JSON.stringify(leaderboardToJson(board), null, 2))}\n` : `${formatLeaderboardTable(board, width === undefined ? {} : { width })}\n`);
+      process.stdout.write(
+        options.json
+          ? `${jsonWithoutRawControls(JSON.stringify(leaderboardToJson(board), null, 2))}\n`
+          : `${formatLeaderboardTable(board, width === undefined ? {} : { width })}\n`,
+      );
       const exitCode = runExitCode(summary);
       if (exitCode !== 0) process.exitCode = exitCode;
     } finally {

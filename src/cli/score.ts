@@ -3,7 +3,7 @@
  * given explanation of one feature, on its held-out records. Nothing is stored.
  */
 import type { Command } from 'commander';
-import { featureKey } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
 
 interface ScoreCommandOptions {
@@ -21,9 +21,16 @@ function addScoringOptions(command: Command): Command {
   return command
     .option('--records <path>', 'feature records (default: the embedded demo)')
     .requiredOption('--feature <key>', 'the feature, keyed model/layer/kind/index')
-    .requiredOption('--explanation <text>', 'explanation to test: completes "the main thing this neuron does is find …"')
+    .requiredOption(
+      '--explanation <text>',
+      'explanation to test: completes "the main thing this neuron does is find …"',
+    )
     .option('--model <name>', 'subject model name for NeuronRecord files')
-    .option('--simulator <provider:model>', `baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`, 'baseline')
+    .option(
+      '--simulator <provider:model>',
+      `baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`,
+      'baseline',
+    )
     .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
     .option('--simulate-prompt <version>', 'simulate prompt version', 'simulate.v1')
     .option('--json', 'print JSON');
@@ -31,7 +38,13 @@ function addScoringOptions(command: Command): Command {
 
 async function run(options: ScoreCommandOptions) {
   // Loaded when the command runs, so that `autointerp --help` and other commands start without the LLM SDKs.
-  const [{ createProvider }, { loadSimulateTemplate }, { scoreExplanation }, { splitFeatureRecords }, { selectFeatures }] = await Promise.all([
+  const [
+    { createProvider },
+    { loadSimulateTemplate },
+    { scoreExplanation },
+    { splitFeatureRecords },
+    { selectFeatures },
+  ] = await Promise.all([
     import('../llm/create-provider.ts'),
     import('../simulate/simulate-template.ts'),
     import('../pipeline/score-explanation.ts'),
@@ -41,15 +54,23 @@ async function run(options: ScoreCommandOptions) {
   const [feature] = await selectFeatures(options.records, options);
   const simulator = createProvider(options.simulator, options.baseUrl ? { baseURL: options.baseUrl } : {});
   if (simulator.isBaseline) process.stderr.write('simulator: BASELINE (offline rule-based, not an LLM)\n');
-  const scoring = await scoreExplanation(simulator, options.explanation, splitFeatureRecords(feature!), feature!.stats.maxActivation, {
-    template: loadSimulateTemplate(options.simulatePrompt),
-  });
+  const scoring = await scoreExplanation(
+    simulator,
+    options.explanation,
+    splitFeatureRecords(feature!),
+    feature!.stats.maxActivation,
+    {
+      template: loadSimulateTemplate(options.simulatePrompt),
+    },
+  );
   return { feature: feature!, scoring, simulator };
 }
 
 export function registerSimulateAndScoreCommands(program: Command): void {
   addScoringOptions(
-    program.command('simulate').description("simulate a feature's held-out records from an explanation (expected 0–10 values per token)"),
+    program
+      .command('simulate')
+      .description("simulate a feature's held-out records from an explanation (expected 0–10 values per token)"),
   ).action(async (options: ScoreCommandOptions) => {
     const { feature, scoring } = await run(options);
     const records = scoring.simulated.map((s, i) => ({
@@ -60,29 +81,39 @@ export function registerSimulateAndScoreCommands(program: Command): void {
       expected: scoring.simulation.records[i]!.expected,
     }));
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ feature: featureKey(feature.id), mode: scoring.simulation.mode, simulator: scoring.simulation.simulator, records })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ feature: featureKey(feature.id), mode: scoring.simulation.mode, simulator: scoring.simulation.simulator, records })}\n`,
+      );
       return;
     }
     for (const record of records) {
       process.stdout.write(`<${record.split} ${escapeTerminalText(record.source)}>\n`);
       record.tokens.forEach((token, i) => {
         const expected = record.expected[i];
-        process.stdout.write(`${escapeTerminalText(JSON.stringify(token))}\t${expected === null || expected === undefined ? 'missing' : expected.toFixed(2)}\t(true ${record.real[i]!.toFixed(3)})\n`);
+        process.stdout.write(
+          `${escapeTerminalText(JSON.stringify(token))}\t${expected === null || expected === undefined ? 'missing' : expected.toFixed(2)}\t(true ${record.real[i]!.toFixed(3)})\n`,
+        );
       });
     }
   });
 
-  addScoringOptions(program.command('score').description('simulate and score an explanation of one feature')).action(async (options: ScoreCommandOptions) => {
-    const { feature, scoring } = await run(options);
-    if (options.json) {
+  addScoringOptions(program.command('score').description('simulate and score an explanation of one feature')).action(
+    async (options: ScoreCommandOptions) => {
+      const { feature, scoring } = await run(options);
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ feature: featureKey(feature.id), explanation: options.explanation, mode: scoring.simulation.mode, simulator: scoring.simulation.simulator, scores: scoring.scores, calibration: scoring.calibration })}\n`,
+        );
+        return;
+      }
       process.stdout.write(
-        `${JSON.stringify({ feature: featureKey(feature.id), explanation: options.explanation, mode: scoring.simulation.mode, simulator: scoring.simulation.simulator, scores: scoring.scores, calibration: scoring.calibration })}\n`,
+        `${escapeTerminalText(`${featureKey(feature.id)} — "${options.explanation}" (${scoring.simulation.simulator}, ${scoring.simulation.mode})`)}\n`,
       );
-      return;
-    }
-    process.stdout.write(escapeTerminalText(`${featureKey(feature.id)} — "${options.explanation}" (${scoring.simulation.simulator}, ${scoring.simulation.mode})`) + '\n');
-    for (const score of scoring.scores) {
-      process.stdout.write(`${score.kind.padEnd(20)} ${score.value === null ? `null (${escapeTerminalText(String(score.reason))})` : score.value.toFixed(4)}  n=${score.nTokens}${score.nMissing ? ` missing=${score.nMissing}` : ''}\n`);
-    }
-  });
+      for (const score of scoring.scores) {
+        process.stdout.write(
+          `${score.kind.padEnd(20)} ${score.value === null ? `null (${escapeTerminalText(String(score.reason))})` : score.value.toFixed(4)}  n=${score.nTokens}${score.nMissing ? ` missing=${score.nMissing}` : ''}\n`,
+        );
+      }
+    },
+  );
 }

@@ -24,7 +24,8 @@ interface ServeFakeFlags {
 function fraction(name: string) {
   return (value: string): number => {
     const number = Number(value);
-    if (!Number.isFinite(number) || number < 0 || number > 1) throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1`);
+    if (!Number.isFinite(number) || number < 0 || number > 1)
+      throw new InvalidArgumentError(`${name} must be a fraction between 0 and 1`);
     return number;
   };
 }
@@ -32,7 +33,8 @@ function fraction(name: string) {
 function nonNegativeInteger(name: string) {
   return (value: string): number => {
     const number = Number(value);
-    if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    if (!Number.isInteger(number) || number < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer`);
     return number;
   };
 }
@@ -52,7 +54,9 @@ function faultMixOption(value: string): FaultMix {
 export function registerServeFakeCommand(program: Command): Command {
   return program
     .command('serve-fake')
-    .description('run the offline fake OpenAI-compatible / Anthropic LLM server with both Batch APIs (a test double, not a real model) on 127.0.0.1')
+    .description(
+      'run the offline fake OpenAI-compatible / Anthropic LLM server with both Batch APIs (a test double, not a real model) on 127.0.0.1',
+    )
     .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInteger('--port'), defaultServeFakePort)
     .option('--latency-ms <n>', 'delay before each answer, in milliseconds', nonNegativeInteger('--latency-ms'), 0)
     .option('--lexicon <file>', 'concept lexicon JSON (default: the bundled data/lexicon/concepts.json)')
@@ -61,11 +65,31 @@ export function registerServeFakeCommand(program: Command): Command {
       'fault fractions of model requests, e.g. 429=0.1,500=0.05,hang=0.02,malformed=0.02,truncated=0.01,nologprobs=0.01',
       faultMixOption,
     )
-    .option('--fault-seed <n>', 'seed of the fault draws (same seed, same faults)', nonNegativeInteger('--fault-seed'), 1)
-    .option('--retry-after-ms <n>', 'Retry-After of injected 429s, in milliseconds', nonNegativeInteger('--retry-after-ms'), 1000)
+    .option(
+      '--fault-seed <n>',
+      'seed of the fault draws (same seed, same faults)',
+      nonNegativeInteger('--fault-seed'),
+      1,
+    )
+    .option(
+      '--retry-after-ms <n>',
+      'Retry-After of injected 429s, in milliseconds',
+      nonNegativeInteger('--retry-after-ms'),
+      1000,
+    )
     .option('--batch-polls <n>', 'Batch APIs: polls of a batch before it ends', nonNegativeInteger('--batch-polls'), 2)
-    .option('--batch-item-errors <fraction>', 'Batch APIs: fraction of batched requests that error (seeded by --fault-seed)', fraction('--batch-item-errors'), 0)
-    .option('--batch-item-expired <fraction>', 'Batch APIs: fraction of batched requests that expire', fraction('--batch-item-expired'), 0)
+    .option(
+      '--batch-item-errors <fraction>',
+      'Batch APIs: fraction of batched requests that error (seeded by --fault-seed)',
+      fraction('--batch-item-errors'),
+      0,
+    )
+    .option(
+      '--batch-item-expired <fraction>',
+      'Batch APIs: fraction of batched requests that expire',
+      fraction('--batch-item-expired'),
+      0,
+    )
     .action(async (flags: ServeFakeFlags) => {
       // Loaded when the command runs, so that other commands start without the fake server and its tokenizer.
       const { startFakeLlmServer } = await import('../llm/fake-server/fake-llm-server.ts');
@@ -73,11 +97,19 @@ export function registerServeFakeCommand(program: Command): Command {
         port: flags.port,
         latencyMs: flags.latencyMs,
         ...(flags.lexicon ? { lexiconPath: flags.lexicon } : {}),
-        ...(flags.faults ? { faults: { mix: flags.faults, seed: flags.faultSeed, retryAfterMs: flags.retryAfterMs } } : {}),
-        batch: { pollsUntilDone: flags.batchPolls, itemErrorRate: flags.batchItemErrors, itemExpiredRate: flags.batchItemExpired, seed: flags.faultSeed },
+        ...(flags.faults
+          ? { faults: { mix: flags.faults, seed: flags.faultSeed, retryAfterMs: flags.retryAfterMs } }
+          : {}),
+        batch: {
+          pollsUntilDone: flags.batchPolls,
+          itemErrorRate: flags.batchItemErrors,
+          itemExpiredRate: flags.batchItemExpired,
+          seed: flags.faultSeed,
+        },
       });
       process.stdout.write(`fake LLM server (offline test double, not a real model) listening on ${server.url}\n`);
-      if (flags.faults) process.stdout.write(`injecting faults ${JSON.stringify(flags.faults)} (seed ${flags.faultSeed})\n`);
+      if (flags.faults)
+        process.stdout.write(`injecting faults ${JSON.stringify(flags.faults)} (seed ${flags.faultSeed})\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

@@ -1,10 +1,10 @@
 /** @module cli/shared-options — options several commands share, and opening the store they name. */
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { openDatabase, resolveDatabasePath, type OpenDatabaseOptions } from '../store/database.ts';
 import { ResultStore } from '../store/result-store.ts';
-import { pipelineConfigDefaults as defaults } from '../pipeline/config.ts';
+import { pipelineConfigDefaults as defaults } from '../pipeline/config-defaults.ts';
 import { UsageError } from './errors.ts';
 
 export const databaseOption = () =>
@@ -12,9 +12,20 @@ export const databaseOption = () =>
 
 export function addProviderOptions(command: Command): Command {
   return command
-    .option('--explainer <provider:model>', 'explainer: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>', defaults.explainer)
-    .option('--simulator <provider:model>', `simulator: baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`, defaults.simulator)
-    .option('--base-url <url>', 'base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, Ollama)');
+    .option(
+      '--explainer <provider:model>',
+      'explainer: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>',
+      defaults.explainer,
+    )
+    .option(
+      '--simulator <provider:model>',
+      `simulator: baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`,
+      defaults.simulator,
+    )
+    .option(
+      '--base-url <url>',
+      'base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, Ollama)',
+    );
 }
 
 /** Flags of the reliability layer (limits, retries, cache, budget), as commander parses them. */
@@ -31,14 +42,33 @@ export interface ReliabilityFlags {
 
 export function addReliabilityOptions(command: Command): Command {
   return command
-    .option('--rpm <n>', 'requests per minute to each API, explainer and simulator together (default: unlimited)', positiveNumber)
+    .option(
+      '--rpm <n>',
+      'requests per minute to each API, explainer and simulator together (default: unlimited)',
+      positiveNumber,
+    )
     .option('--tpm <n>', 'tokens per minute to each API (estimated before a call, corrected after)', positiveNumber)
-    .option('--max-requests <n>', 'LLM requests in flight at once per API (default: bounded by --concurrency)', positiveInteger)
-    .option('--max-attempts <n>', `attempts per LLM call on 429, 5xx, timeouts and connection resets (default ${defaults.maxAttempts})`, positiveInteger)
-    .option('--request-timeout-ms <n>', `timeout of one LLM request (default ${defaults.requestTimeoutMs})`, positiveInteger)
+    .option(
+      '--max-requests <n>',
+      'LLM requests in flight at once per API (default: bounded by --concurrency)',
+      positiveInteger,
+    )
+    .option(
+      '--max-attempts <n>',
+      `attempts per LLM call on 429, 5xx, timeouts and connection resets (default ${defaults.maxAttempts})`,
+      positiveInteger,
+    )
+    .option(
+      '--request-timeout-ms <n>',
+      `timeout of one LLM request (default ${defaults.requestTimeoutMs})`,
+      positiveInteger,
+    )
     .option('--no-cache', 'do not answer repeated requests from the response cache in the database')
     .option('--max-cost <usd>', 'budget in USD: no new feature starts once the run has spent it', nonNegativeNumber)
-    .option('--prices <file>', 'price table JSON merged over data/prices.json ({"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})');
+    .option(
+      '--prices <file>',
+      'price table JSON merged over data/prices.json ({"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})',
+    );
 }
 
 /** The reliability options the user gave (on `--resume` only these replace the stored ones). */
@@ -115,8 +145,11 @@ export function renamedOptionValue<T>(command: Command, oldFlag: string, newFlag
   const [oldKey, newKey] = [find(oldFlag), find(newFlag)];
   const old = command.getOptionValue(oldKey) as T | undefined;
   if (old === undefined) return command.getOptionValue(newKey) as T;
-  if (command.getOptionValueSource(newKey) === 'cli') throw new UsageError(`${oldFlag} is the old spelling of ${newFlag}; give ${newFlag} alone`);
-  process.stderr.write(`autointerp ${command.name()}: ${oldFlag} is deprecated${why ? ` (${why})` : ''}; use ${newFlag}\n`);
+  if (command.getOptionValueSource(newKey) === 'cli')
+    throw new UsageError(`${oldFlag} is the old spelling of ${newFlag}; give ${newFlag} alone`);
+  process.stderr.write(
+    `autointerp ${command.name()}: ${oldFlag} is deprecated${why ? ` (${why})` : ''}; use ${newFlag}\n`,
+  );
   return old;
 }
 
@@ -143,7 +176,10 @@ export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): nu
  * Opens the database a command names. `readonly` for commands that only read (leaderboard, report, export, compare,
  * regress): no file is created, nothing written. A database that cannot be opened is a one-line usage error naming it.
  */
-export function openStore(databasePath: string | undefined, options: OpenDatabaseOptions = {}): { store: ResultStore; path: string; close(): void } {
+export function openStore(
+  databasePath: string | undefined,
+  options: OpenDatabaseOptions = {},
+): { store: ResultStore; path: string; close(): void } {
   const path = resolveDatabasePath(databasePath);
   const db = openDatabase(path, options);
   return { store: new ResultStore(db), path, close: () => db.close() };

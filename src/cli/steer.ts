@@ -4,7 +4,7 @@
  * prompt's end both ways, and how the log-probabilities of the tokens the feature's direction promotes most (its
  * direct logit effect) change. Exit codes: 0 done, 2 usage or data error.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { SparseAutoencoder } from '../sae/sae-model.ts';
 import type { BackendPreference } from '../subject/backend.ts';
 import type { SubjectModel } from '../subject/load-subject.ts';
@@ -82,7 +82,9 @@ export function parseFeatureSpec(spec: string): FeatureSpec {
   if (sae) return { kind: 'sae', index: Number(sae[1]) };
   const neuron = /^neuron:(.+):(\d+)$/.exec(spec);
   if (neuron) return { kind: 'neuron', hook: neuron[1]!, index: Number(neuron[2]) };
-  throw new UsageError(`--feature: expected neuron:<hook>:<index>, <index> (a neuron of the last MLP) or sae:<index> (with --sae), got "${spec}"`);
+  throw new UsageError(
+    `--feature: expected neuron:<hook>:<index>, <index> (a neuron of the last MLP) or sae:<index> (with --sae), got "${spec}"`,
+  );
 }
 
 /** Parses `--value`: any finite number. */
@@ -109,7 +111,12 @@ function topIndices(values: ArrayLike<number>, count: number): number[] {
 /** Columns padded to their widest cell: those in `leftColumns` aligned left (tokens), the others right (numbers). */
 function formatTable(header: string[], rows: string[][], leftColumns: readonly number[]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => row[column]!.length)));
-  const line = (row: string[]) => row.map((cell, column) => (leftColumns.includes(column) ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const line = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        leftColumns.includes(column) ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+      )
+      .join('  ');
   return [header, ...rows].map((row) => `  ${line(row)}`).join('\n');
 }
 
@@ -120,18 +127,35 @@ function steerSubject(library: Library, subject: SubjectModel, target: SteerTarg
   const { clampHooks, directLogitEffect, generate, nextTokenLogProbs } = library;
   const { model, tokenizer } = subject;
   const promptIds = [...(tokenizer.eosId !== null ? [tokenizer.eosId] : []), ...tokenizer.encode(flags.prompt)];
-  if (promptIds.length === 0) throw new UsageError('--prompt: the prompt has no tokens and the tokenizer has no <|endoftext|> to start with');
+  if (promptIds.length === 0)
+    throw new UsageError('--prompt: the prompt has no tokens and the tokenizer has no <|endoftext|> to start with');
   if (promptIds.length > subject.config.nPositions) {
-    process.stderr.write(`note: the prompt has ${promptIds.length} tokens; the model sees the last ${subject.config.nPositions}\n`);
+    process.stderr.write(
+      `note: the prompt has ${promptIds.length} tokens; the model sees the last ${subject.config.nPositions}\n`,
+    );
   }
   const hooks = clampHooks(target, flags.value);
-  const generation = { maxNewTokens: flags.maxTokens, temperature: flags.temperature, seed: flags.seed, stopTokenIds: tokenizer.eosId !== null ? [tokenizer.eosId] : [] };
-  const generated = { original: generate(model, promptIds, generation), clamped: generate(model, promptIds, { ...generation, hooks }) };
-  const logProbs = { original: nextTokenLogProbs(model, promptIds), clamped: nextTokenLogProbs(model, promptIds, hooks) };
+  const generation = {
+    maxNewTokens: flags.maxTokens,
+    temperature: flags.temperature,
+    seed: flags.seed,
+    stopTokenIds: tokenizer.eosId !== null ? [tokenizer.eosId] : [],
+  };
+  const generated = {
+    original: generate(model, promptIds, generation),
+    clamped: generate(model, promptIds, { ...generation, hooks }),
+  };
+  const logProbs = {
+    original: nextTokenLogProbs(model, promptIds),
+    clamped: nextTokenLogProbs(model, promptIds, hooks),
+  };
   const effect = directLogitEffect(model, target);
 
   const row = (id: number): TokenRow => ({ id, token: tokenizer.tokenStrings([id])[0]! });
-  const text = (which: 'original' | 'clamped') => ({ text: tokenizer.decode(generated[which]), tokenIds: generated[which] });
+  const text = (which: 'original' | 'clamped') => ({
+    text: tokenizer.decode(generated[which]),
+    tokenIds: generated[which],
+  });
   const nextToken = (which: 'original' | 'clamped') =>
     topIndices(logProbs[which], topCount).map((id) => ({ ...row(id), probability: Math.exp(logProbs[which][id]!) }));
   return {
@@ -150,14 +174,22 @@ function steerSubject(library: Library, subject: SubjectModel, target: SteerTarg
     nextToken: { original: nextToken('original'), clamped: nextToken('clamped') },
     promoted:
       effect &&
-      topIndices(effect, topCount).map((id) => ({ ...row(id), directEffect: effect[id]!, logProbOriginal: logProbs.original[id]!, logProbClamped: logProbs.clamped[id]! })),
+      topIndices(effect, topCount).map((id) => ({
+        ...row(id),
+        directEffect: effect[id]!,
+        logProbOriginal: logProbs.original[id]!,
+        logProbClamped: logProbs.clamped[id]!,
+      })),
   };
 }
 
 /** The text output: both continuations, the next-token tables, the promoted tokens. */
 export function formatSteerResult(result: SteerResult): string {
   const { feature } = result;
-  const name = feature.kind === 'neuron' ? `neuron ${feature.hook}:${feature.index}` : `SAE latent ${feature.index} of ${feature.sae} at ${feature.hook}`;
+  const name =
+    feature.kind === 'neuron'
+      ? `neuron ${feature.hook}:${feature.index}`
+      : `SAE latent ${feature.index} of ${feature.sae} at ${feature.hook}`;
   const sampling = result.temperature === 0 ? 'greedy' : `temperature ${result.temperature}, seed ${result.seed}`;
   const lines = [
     `${result.model}: ${name} clamped to ${result.value} at every position; ${sampling}, up to ${result.maxTokens} tokens`,
@@ -170,7 +202,12 @@ export function formatSteerResult(result: SteerResult): string {
       ['without clamp', 'p', 'with clamp', 'p'],
       result.nextToken.original.map((before, rank) => {
         const after = result.nextToken.clamped[rank]!;
-        return [JSON.stringify(before.token), before.probability.toFixed(3), JSON.stringify(after.token), after.probability.toFixed(3)];
+        return [
+          JSON.stringify(before.token),
+          before.probability.toFixed(3),
+          JSON.stringify(after.token),
+          after.probability.toFixed(3),
+        ];
       }),
       [0, 2],
     ),
@@ -183,7 +220,13 @@ export function formatSteerResult(result: SteerResult): string {
         ['token', 'effect', 'without', 'with', 'change'],
         result.promoted.map((p) => {
           const change = p.logProbClamped - p.logProbOriginal;
-          return [JSON.stringify(p.token), p.directEffect.toFixed(3), p.logProbOriginal.toFixed(2), p.logProbClamped.toFixed(2), `${change >= 0 ? '+' : ''}${change.toFixed(2)}`];
+          return [
+            JSON.stringify(p.token),
+            p.directEffect.toFixed(3),
+            p.logProbOriginal.toFixed(2),
+            p.logProbClamped.toFixed(2),
+            `${change >= 0 ? '+' : ''}${change.toFixed(2)}`,
+          ];
         }),
         [0],
       ),
@@ -195,11 +238,28 @@ export function formatSteerResult(result: SteerResult): string {
 export function registerSteerCommand(program: Command): void {
   program
     .command('steer')
-    .description('clamp a neuron or SAE latent to a value while generating, and print the text with and without the clamp')
-    .addOption(new Option('--model <dir>', 'subject model folder: config.json, model.safetensors, tokenizer.json').default(defaultModelDir, 'the embedded data/subject/brown-1l'))
-    .requiredOption('--feature <spec>', 'neuron:<hook>:<index>, <index> (a neuron at the last blocks.{L}.mlp.hook_post), or sae:<index> with --sae')
-    .option('--sae <dir>', 'SAE folder of the latent in --feature sae:<index>: SAELens (cfg.json, sae_weights.safetensors) or sparsify (cfg.json, sae.safetensors)')
-    .requiredOption('--value <number>', 'the value the feature is clamped to at every position (raw activation units)', finiteNumber)
+    .description(
+      'clamp a neuron or SAE latent to a value while generating, and print the text with and without the clamp',
+    )
+    .addOption(
+      new Option('--model <dir>', 'subject model folder: config.json, model.safetensors, tokenizer.json').default(
+        defaultModelDir,
+        'the embedded data/subject/brown-1l',
+      ),
+    )
+    .requiredOption(
+      '--feature <spec>',
+      'neuron:<hook>:<index>, <index> (a neuron at the last blocks.{L}.mlp.hook_post), or sae:<index> with --sae',
+    )
+    .option(
+      '--sae <dir>',
+      'SAE folder of the latent in --feature sae:<index>: SAELens (cfg.json, sae_weights.safetensors) or sparsify (cfg.json, sae.safetensors)',
+    )
+    .requiredOption(
+      '--value <number>',
+      'the value the feature is clamped to at every position (raw activation units)',
+      finiteNumber,
+    )
     .requiredOption('--prompt <text>', 'the text to continue (<|endoftext|> is put first, as in training)')
     .option('--max-tokens <n>', 'tokens to generate (fewer when <|endoftext|> comes)', positiveInteger, 20)
     .option('--temperature <t>', 'sampling temperature; 0 is greedy', nonNegativeNumber, 0)
@@ -209,8 +269,10 @@ export function registerSteerCommand(program: Command): void {
     .option('--verbose', 'say why faster tfjs backends are absent, with their errors')
     .action(async (flags: SteerFlags) => {
       const spec = parseFeatureSpec(flags.feature);
-      if (spec.kind === 'sae' && !flags.sae) throw new UsageError('--feature sae:<index> needs --sae <dir>, the SAE folder');
-      if (spec.kind === 'neuron' && flags.sae) throw new UsageError(`--sae is given but --feature ${flags.feature} names a neuron; write sae:<index>`);
+      if (spec.kind === 'sae' && !flags.sae)
+        throw new UsageError('--feature sae:<index> needs --sae <dir>, the SAE folder');
+      if (spec.kind === 'neuron' && flags.sae)
+        throw new UsageError(`--sae is given but --feature ${flags.feature} names a neuron; write sae:<index>`);
       const library = await loadLibrary();
       const { initBackend, describeBackendChoice, loadSubjectModel, loadSaeFolder, checkSteerTarget } = library;
       const backend = await initBackend(flags.backend);
@@ -222,12 +284,17 @@ export function registerSteerCommand(program: Command): void {
           const loaded = await loadSaeFolder(flags.sae!);
           for (const warning of loaded.warnings) process.stderr.write(`sae: ${warning}\n`);
           // sparsify folders do not name their model ("unknown"): nothing to compare.
-          if (loaded.config.modelName !== subject.name && loaded.config.modelName !== 'unknown') process.stderr.write(`warning: the SAE was trained on "${loaded.config.modelName}", not ${subject.name}\n`);
+          if (loaded.config.modelName !== subject.name && loaded.config.modelName !== 'unknown')
+            process.stderr.write(`warning: the SAE was trained on "${loaded.config.modelName}", not ${subject.name}\n`);
           sae = library.SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
         }
         const target: SteerTarget = sae
           ? { kind: 'sae', sae, index: spec.index }
-          : { kind: 'neuron', hook: (spec.kind === 'neuron' && spec.hook) || `blocks.${subject.config.nLayer - 1}.mlp.hook_post`, index: spec.index };
+          : {
+              kind: 'neuron',
+              hook: (spec.kind === 'neuron' && spec.hook) || `blocks.${subject.config.nLayer - 1}.mlp.hook_post`,
+              index: spec.index,
+            };
         checkSteerTarget(subject.model, target);
         const result = steerSubject(library, subject, target, flags);
         process.stdout.write(`${flags.json ? JSON.stringify(result) : formatSteerResult(result)}\n`);

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { BackendPreference } from '../subject/backend.ts';
 import type { SaeEvaluation } from '../sae/evaluate-on-cache.ts';
 import type { LoadedSae } from '../sae/formats.ts';
@@ -22,7 +22,13 @@ import { abortOnSignals } from './abort-on-signals.ts';
 import { UsageError } from './errors.ts';
 import { defaultModelDir } from './extract.ts';
 import { compactCount } from './progress.ts';
-import { databaseOption, deprecatedOption, positiveInteger, positiveNumber, renamedOptionValue } from './shared-options.ts';
+import {
+  databaseOption,
+  deprecatedOption,
+  positiveInteger,
+  positiveNumber,
+  renamedOptionValue,
+} from './shared-options.ts';
 
 const backendChoices: readonly BackendPreference[] = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'];
 
@@ -39,7 +45,17 @@ async function loadLibrary() {
     import('../store/database.ts'),
     import('../store/sae-store.ts'),
   ]);
-  return { ...backend, ...cache, ...loadSubject, ...formats, ...model, ...onCache, ...evaluate, ...database, ...saeStore };
+  return {
+    ...backend,
+    ...cache,
+    ...loadSubject,
+    ...formats,
+    ...model,
+    ...onCache,
+    ...evaluate,
+    ...database,
+    ...saeStore,
+  };
 }
 type Library = Awaited<ReturnType<typeof loadLibrary>>;
 
@@ -74,9 +90,20 @@ interface TrainFlags extends EvaluationFlags {
 
 function addEvaluationOptions(command: Command): Command {
   return command
-    .option('--eval-cache <dir>', 'activation cache of held-out text to measure on (same model and hook); train-sae measures nothing without it, sae-metrics refuses')
-    .option('--eval-tokens <n>', 'tokens of --eval-cache to measure on (whole sequences from its start)', positiveInteger, 65536)
-    .option('--model <dir>', 'subject model for CE loss recovered and KL (default: the embedded model when the cache was extracted with it)')
+    .option(
+      '--eval-cache <dir>',
+      'activation cache of held-out text to measure on (same model and hook); train-sae measures nothing without it, sae-metrics refuses',
+    )
+    .option(
+      '--eval-tokens <n>',
+      'tokens of --eval-cache to measure on (whole sequences from its start)',
+      positiveInteger,
+      65536,
+    )
+    .option(
+      '--model <dir>',
+      'subject model for CE loss recovered and KL (default: the embedded model when the cache was extracted with it)',
+    )
     .option('--no-splice', 'skip the splice metrics (CE loss recovered, KL) that run the subject model')
     .addOption(databaseOption())
     .option('--name <name>', 'name of the SAE in the database and in feature ids (default: the folder name)')
@@ -89,7 +116,8 @@ function addEvaluationOptions(command: Command): Command {
 function createTrainingBar(enabled: boolean) {
   const bar = new cliProgress.SingleBar(
     {
-      format: 'train-sae [{bar}] {value}/{total} steps | loss {loss} | L0 {l0} | FVU {fvu} | dead {dead} | {speed} tokens/s | ETA {eta_formatted}',
+      format:
+        'train-sae [{bar}] {value}/{total} steps | loss {loss} | L0 {l0} | FVU {fvu} | dead {dead} | {speed} tokens/s | ETA {eta_formatted}',
       stream: process.stderr,
       hideCursor: true,
       etaBuffer: 50,
@@ -103,7 +131,13 @@ function createTrainingBar(enabled: boolean) {
       if (!enabled) return;
       if (progress.metrics) {
         const m = progress.metrics;
-        payload = { loss: m.loss.toFixed(1), l0: m.l0.toFixed(1), fvu: m.fvu === null ? '—' : m.fvu.toFixed(3), dead: `${(m.deadFraction * 100).toFixed(1)}%`, speed: '' };
+        payload = {
+          loss: m.loss.toFixed(1),
+          l0: m.l0.toFixed(1),
+          fvu: m.fvu === null ? '—' : m.fvu.toFixed(3),
+          dead: `${(m.deadFraction * 100).toFixed(1)}%`,
+          speed: '',
+        };
       }
       payload.speed = compactCount(Math.round(progress.tokens / Math.max(progress.elapsedSeconds, 1e-9)));
       if (!started) {
@@ -142,8 +176,13 @@ async function spliceSubject(library: Library, flags: EvaluationFlags, evalCache
   const subject = await library.loadSubjectModel(directory);
   if (subject.digests.model === header.modelDigest) return subject;
   subject.model.dispose();
-  if (flags.model) throw new UsageError(`--model ${flags.model} is not the model ${header.model} that ${evalCache} was extracted with`);
-  process.stderr.write(`no splice metrics: the cache was extracted with ${header.model}; give its folder with --model\n`);
+  if (flags.model)
+    throw new UsageError(
+      `--model ${flags.model} is not the model ${header.model} that ${evalCache} was extracted with`,
+    );
+  process.stderr.write(
+    `no splice metrics: the cache was extracted with ${header.model}; give its folder with --model\n`,
+  );
   return undefined;
 }
 
@@ -151,9 +190,18 @@ async function spliceSubject(library: Library, flags: EvaluationFlags, evalCache
  * Evaluates (when --eval-cache) and records the SAE (when --db or always into the default database); the metrics also
  * go to `metricsFile` (train-sae: the folder it wrote; sae-metrics: --metrics-out or beside the database).
  */
-async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folder: string, loaded: LoadedSae, training: unknown, metricsFile: string): Promise<void> {
+async function evaluateAndRecord(
+  library: Library,
+  flags: EvaluationFlags,
+  folder: string,
+  loaded: LoadedSae,
+  training: unknown,
+  metricsFile: string,
+): Promise<void> {
   const name = flags.name ?? basename(resolve(folder));
-  const weightsFile = existsSync(join(folder, library.saeLensFiles.weights)) ? join(folder, library.saeLensFiles.weights) : join(folder, library.sparsifyFiles.weights);
+  const weightsFile = existsSync(join(folder, library.saeLensFiles.weights))
+    ? join(folder, library.saeLensFiles.weights)
+    : join(folder, library.sparsifyFiles.weights);
   const digest = `sha256:${createHash('sha256').update(readFileSync(weightsFile)).digest('hex')}`;
   let evaluation: SaeEvaluation | null = null;
   if (flags.evalCache) {
@@ -200,7 +248,11 @@ async function evaluateAndRecord(library: Library, flags: EvaluationFlags, folde
       const split = basename(resolve(evaluation.cache));
       const metrics = library.flattenSaeEvaluation(evaluation);
       store.recordMetrics(id, split, evaluation.tokens, metrics, evaluation.reconstruction.logDensityHistogram);
-      writeMetricsFile(metricsFile, name, split, { tokens: evaluation.tokens, metrics, logDensityHistogram: evaluation.reconstruction.logDensityHistogram });
+      writeMetricsFile(metricsFile, name, split, {
+        tokens: evaluation.tokens,
+        metrics,
+        logDensityHistogram: evaluation.reconstruction.logDensityHistogram,
+      });
     }
     process.stderr.write(`recorded SAE ${name} in ${db.name}${evaluation ? ' with its metrics' : ''}\n`);
   } finally {
@@ -222,10 +274,19 @@ function writeMetricsFile(file: string, name: string, split: string, value: SaeS
 export function registerTrainSaeCommands(program: Command): void {
   const train = program
     .command('train-sae')
-    .description('train a sparse autoencoder on an activation cache (autointerp extract), save it in SAELens layout, measure it and record it in SQLite')
+    .description(
+      'train a sparse autoencoder on an activation cache (autointerp extract), save it in SAELens layout, measure it and record it in SQLite',
+    )
     .requiredOption('--cache <dir>', 'activation cache to train on (from autointerp extract)')
-    .requiredOption('--out <dir>', 'SAELens folder to write (cfg.json, sae_weights.safetensors, sparsity.safetensors, training.json)')
-    .addOption(new Option('--architecture <name>', 'standard: ReLU + L1; topk: TopK + AuxK').choices(['standard', 'topk']).default('standard'))
+    .requiredOption(
+      '--out <dir>',
+      'SAELens folder to write (cfg.json, sae_weights.safetensors, sparsity.safetensors, training.json)',
+    )
+    .addOption(
+      new Option('--architecture <name>', 'standard: ReLU + L1; topk: TopK + AuxK')
+        .choices(['standard', 'topk'])
+        .default('standard'),
+    )
     .option('--expansion <n>', 'latents = n × the cache width (default 4)', positiveInteger)
     .option('--latents <n>', 'latents (d_sae), instead of --expansion', positiveInteger)
     .option('--k <n>', 'topk: latents per token', positiveInteger, 32)
@@ -240,15 +301,24 @@ export function registerTrainSaeCommands(program: Command): void {
     .option('--resume', 'continue the checkpoint in <out>/checkpoint')
     .addOption(new Option('--dtype <type>', 'weight dtype of the saved file').choices(['f32', 'f16']).default('f32'));
   addEvaluationOptions(train).action(async (flags: TrainFlags, command: Command) => {
-    const batchSize = renamedOptionValue<number>(command, '--batch', '--batch-size', '--batch means the Batch API of `run`');
-    if (flags.expansion !== undefined && flags.latents !== undefined) throw new UsageError('give --expansion or --latents, not both');
+    const batchSize = renamedOptionValue<number>(
+      command,
+      '--batch',
+      '--batch-size',
+      '--batch means the Batch API of `run`',
+    );
+    if (flags.expansion !== undefined && flags.latents !== undefined)
+      throw new UsageError('give --expansion or --latents, not both');
     const library = await loadLibrary();
     const backend = await library.initBackend(flags.backend);
     process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
     const header = library.readCacheHeader(flags.cache);
     if (!header) throw new UsageError(`--cache ${flags.cache}: not an activation cache (no cache.json)`);
     const latents = flags.latents ?? header.width * (flags.expansion ?? 4);
-    const stop = abortOnSignals({ stopping: 'stopping after the step in flight and saving the checkpoint…', forced: 'the last checkpoint is kept: continue with --resume' });
+    const stop = abortOnSignals({
+      stopping: 'stopping after the step in flight and saving the checkpoint…',
+      forced: 'the last checkpoint is kept: continue with --resume',
+    });
     const bar = createTrainingBar(flags.progress && process.stderr.isTTY === true);
     let result;
     try {
@@ -281,37 +351,72 @@ export function registerTrainSaeCommands(program: Command): void {
         `${m ? `; last batch: L0 ${m.l0.toFixed(1)}, FVU ${m.fvu?.toFixed(3) ?? '—'}` : ''}\n`,
     );
     if (t.interrupted) {
-      process.stderr.write(`interrupted: checkpoint in ${result.checkpointDir}; continue with the same command and --resume\n`);
+      process.stderr.write(
+        `interrupted: checkpoint in ${result.checkpointDir}; continue with the same command and --resume\n`,
+      );
       process.exitCode = 130;
       return;
     }
     process.stderr.write(`wrote ${flags.out}\n`);
     const loaded = library.loadSaeLens(flags.out);
-    await evaluateAndRecord(library, flags, flags.out, loaded, JSON.parse(readFileSync(join(flags.out, library.trainingRecordFile), 'utf8')), join(flags.out, saeMetricsFile));
+    await evaluateAndRecord(
+      library,
+      flags,
+      flags.out,
+      loaded,
+      JSON.parse(readFileSync(join(flags.out, library.trainingRecordFile), 'utf8')),
+      join(flags.out, saeMetricsFile),
+    );
   });
 
   addEvaluationOptions(
     program
       .command('sae-metrics')
-      .description('measure an SAE folder (SAELens or sparsify layout) on a held-out activation cache and record it in SQLite')
+      .description(
+        'measure an SAE folder (SAELens or sparsify layout) on a held-out activation cache and record it in SQLite',
+      )
       .argument('<dir>', 'SAE folder')
-      .option('--hook <name>', 'hook point (sparsify folders do not say; default: the hook point of the module the folder is named after)')
+      .option(
+        '--hook <name>',
+        'hook point (sparsify folders do not say; default: the hook point of the module the folder is named after)',
+      )
       .option('--model-name <name>', 'subject model name (sparsify folders do not say)')
-      .option('--metrics-out <file>', 'the metrics JSON to write (default: <name>.metrics.json beside the database); the SAE folder is never written'),
-  ).action(async (folder: string, flags: EvaluationFlags & { hook?: string; modelName?: string; metricsOut?: string }) => {
-    if (!flags.evalCache) {
-      throw new UsageError('sae-metrics: nothing to measure without --eval-cache <dir>, an activation cache of held-out text from the same model and hook (autointerp extract)');
-    }
-    if (flags.metricsOut && !existsSync(dirname(resolve(flags.metricsOut)))) throw new UsageError(`--metrics-out ${flags.metricsOut}: the folder ${dirname(resolve(flags.metricsOut))} does not exist`);
-    const library = await loadLibrary();
-    const backend = await library.initBackend(flags.backend);
-    process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
-    const overrides = { ...(flags.hook ? { hookName: flags.hook } : {}), ...(flags.modelName ? { modelName: flags.modelName } : {}) };
-    const loaded = await library.loadSaeFolder(folder, overrides);
-    for (const warning of loaded.warnings) process.stderr.write(`note: ${warning}\n`);
-    const trainingFile = join(folder, library.trainingRecordFile);
-    const name = flags.name ?? basename(resolve(folder));
-    const metricsFile = flags.metricsOut ?? join(dirname(resolve(library.resolveDatabasePath(flags.db))), `${name}.metrics.json`);
-    await evaluateAndRecord(library, flags, folder, loaded, existsSync(trainingFile) ? JSON.parse(readFileSync(trainingFile, 'utf8')) : undefined, metricsFile);
-  });
+      .option(
+        '--metrics-out <file>',
+        'the metrics JSON to write (default: <name>.metrics.json beside the database); the SAE folder is never written',
+      ),
+  ).action(
+    async (folder: string, flags: EvaluationFlags & { hook?: string; modelName?: string; metricsOut?: string }) => {
+      if (!flags.evalCache) {
+        throw new UsageError(
+          'sae-metrics: nothing to measure without --eval-cache <dir>, an activation cache of held-out text from the same model and hook (autointerp extract)',
+        );
+      }
+      if (flags.metricsOut && !existsSync(dirname(resolve(flags.metricsOut))))
+        throw new UsageError(
+          `--metrics-out ${flags.metricsOut}: the folder ${dirname(resolve(flags.metricsOut))} does not exist`,
+        );
+      const library = await loadLibrary();
+      const backend = await library.initBackend(flags.backend);
+      process.stderr.write(`${library.describeBackendChoice(backend, flags.verbose)}\n`);
+      const overrides = {
+        ...(flags.hook ? { hookName: flags.hook } : {}),
+        ...(flags.modelName ? { modelName: flags.modelName } : {}),
+      };
+      const loaded = await library.loadSaeFolder(folder, overrides);
+      for (const warning of loaded.warnings) process.stderr.write(`note: ${warning}\n`);
+      const trainingFile = join(folder, library.trainingRecordFile);
+      const name = flags.name ?? basename(resolve(folder));
+      const metricsFile =
+        flags.metricsOut ?? join(dirname(resolve(library.resolveDatabasePath(flags.db))), `${name}.metrics.json`);
+      await evaluateAndRecord(
+        library,
+        flags,
+        folder,
+        loaded,
+        existsSync(trainingFile) ? JSON.parse(readFileSync(trainingFile, 'utf8')) : undefined,
+        metricsFile,
+      );
+    },
+  );
 }

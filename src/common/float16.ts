@@ -43,7 +43,10 @@ export function floatToHalf(value: number): number {
  * place of a function call per element (the normal range is integer arithmetic, after F. Giesen's
  * float_to_half_fast3_rtne): about 3× faster, which matters at 512 features a token.
  */
-export function float32ToHalfBits(values: Float32Array, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
+export function float32ToHalfBits(
+  values: Float32Array,
+  out: Uint16Array = new Uint16Array(values.length),
+): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   for (let index = 0; index < bits.length; index++) {
     const word = bits[index]!;

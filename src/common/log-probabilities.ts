@@ -5,7 +5,10 @@
  */
 
 /** Numerically stable log-softmax in float64: `x_v − max − log Σ exp(x − max)`. */
-export function logSoftmax(logits: ArrayLike<number>, out: Float64Array = new Float64Array(logits.length)): Float64Array {
+export function logSoftmax(
+  logits: ArrayLike<number>,
+  out: Float64Array = new Float64Array(logits.length),
+): Float64Array {
   let max = -Infinity;
   for (let v = 0; v < logits.length; v++) max = Math.max(max, logits[v]!);
   let sum = 0;
@@ -22,7 +25,8 @@ export function logSoftmax(logits: ArrayLike<number>, out: Float64Array = new Fl
  * zero-probability entries (−∞) contribute nothing.
  */
 export function jensenShannonFromLogProbs(logProbsA: ArrayLike<number>, logProbsB: ArrayLike<number>): number {
-  if (logProbsA.length !== logProbsB.length) throw new RangeError(`jensenShannon: ${logProbsA.length} vs ${logProbsB.length} entries`);
+  if (logProbsA.length !== logProbsB.length)
+    throw new RangeError(`jensenShannon: ${logProbsA.length} vs ${logProbsB.length} entries`);
   let sum = 0;
   for (let v = 0; v < logProbsA.length; v++) {
     const a = logProbsA[v]!;

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 
 /** The `version` of package.json, e.g. `0.1.0`. */
-export const packageVersion: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const packageVersion: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** The code version stored with each run (`runs.code_version`): `autointerp@<version>`. */
 export const codeVersion = `autointerp@${packageVersion}`;

@@ -82,9 +82,30 @@ export class SafetensorsError extends InputError {
   }
 }
 
-const bytesPerElement: Readonly<Record<SafetensorsDtype, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8, U32: 4, U16: 2, U8: 1 };
+const bytesPerElement: Readonly<Record<SafetensorsDtype, number>> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  I32: 4,
+  I64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+};
 /** Dtypes of the format that this reader does not decode (named in the error, as opposed to unknown ones). */
-const otherFormatDtypes = new Set(['BOOL', 'I8', 'I16', 'U64', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2']);
+const otherFormatDtypes = new Set([
+  'BOOL',
+  'I8',
+  'I16',
+  'U64',
+  'F8_E5M2',
+  'F8_E4M3',
+  'F8_E8M0',
+  'F4',
+  'F6_E2M3',
+  'F6_E3M2',
+]);
 /** The reference implementation's limit on the header length. */
 const MAX_HEADER_BYTES = 100_000_000;
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -104,7 +125,8 @@ function formatShape(shape: readonly number[]): string {
 // ——— header ———
 
 function checkHost(file: string): void {
-  if (!littleEndianHost) throw new SafetensorsError(file, 'this machine is big-endian; safetensors data is little-endian');
+  if (!littleEndianHost)
+    throw new SafetensorsError(file, 'this machine is big-endian; safetensors data is little-endian');
 }
 
 /** The header length from the first 8 bytes, checked against the file size. */
@@ -112,11 +134,17 @@ function headerLengthOf(prefix: Uint8Array, fileSize: number, file: string): num
   if (fileSize < 8) throw new SafetensorsError(file, `too short (${fileSize} bytes) to be a safetensors file`);
   const length = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (length > BigInt(MAX_HEADER_BYTES)) {
-    throw new SafetensorsError(file, `header length ${length} is over the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`);
+    throw new SafetensorsError(
+      file,
+      `header length ${length} is over the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`,
+    );
   }
   const headerLength = Number(length);
   if (8 + headerLength > fileSize) {
-    throw new SafetensorsError(file, `header length ${headerLength} does not fit in the file (${fileSize} bytes; truncated or not a safetensors file)`);
+    throw new SafetensorsError(
+      file,
+      `header length ${headerLength} does not fit in the file (${fileSize} bytes; truncated or not a safetensors file)`,
+    );
   }
   return headerLength;
 }
@@ -133,23 +161,27 @@ function decodeHeader(headerBytes: Uint8Array, dataLength: number, file: string)
   } catch {
     throw new SafetensorsError(file, 'header is not valid UTF-8 (not a safetensors file, or corrupt)');
   }
-  if (!text.startsWith('{')) throw new SafetensorsError(file, 'header does not start with "{" (not a safetensors file, or corrupt)');
+  if (!text.startsWith('{'))
+    throw new SafetensorsError(file, 'header does not start with "{" (not a safetensors file, or corrupt)');
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (error) {
     throw new SafetensorsError(file, `header is not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError(file, 'header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new SafetensorsError(file, 'header is not a JSON object');
 
   let metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
       if (raw === null) continue;
-      if (typeof raw !== 'object' || Array.isArray(raw)) throw new SafetensorsError(file, '__metadata__ is not an object of strings');
+      if (typeof raw !== 'object' || Array.isArray(raw))
+        throw new SafetensorsError(file, '__metadata__ is not an object of strings');
       for (const [key, value] of Object.entries(raw as object)) {
-        if (typeof value !== 'string') throw new SafetensorsError(file, `__metadata__.${key} is not a string (got ${JSON.stringify(value)})`);
+        if (typeof value !== 'string')
+          throw new SafetensorsError(file, `__metadata__.${key} is not a string (got ${JSON.stringify(value)})`);
       }
       metadata = { ...(raw as Record<string, string>) };
       continue;
@@ -192,18 +224,29 @@ function decodeHeader(headerBytes: Uint8Array, dataLength: number, file: string)
   for (const entry of entries) {
     const [begin] = entry.dataOffsets;
     if (begin < covered) {
-      throw new SafetensorsError(file, `tensors ${previous!.name} and ${entry.name} overlap (data_offsets [${previous!.dataOffsets.join(', ')}] and [${entry.dataOffsets.join(', ')}])`, {
-        tensor: entry.name,
-      });
+      throw new SafetensorsError(
+        file,
+        `tensors ${previous!.name} and ${entry.name} overlap (data_offsets [${previous!.dataOffsets.join(', ')}] and [${entry.dataOffsets.join(', ')}])`,
+        {
+          tensor: entry.name,
+        },
+      );
     }
     if (begin > covered) {
-      throw new SafetensorsError(file, `${begin - covered} unused bytes before tensor ${entry.name} (data_offsets must be contiguous)`, { tensor: entry.name });
+      throw new SafetensorsError(
+        file,
+        `${begin - covered} unused bytes before tensor ${entry.name} (data_offsets must be contiguous)`,
+        { tensor: entry.name },
+      );
     }
     covered = entry.dataOffsets[1];
     previous = entry;
   }
   if (covered !== dataLength) {
-    throw new SafetensorsError(file, `${dataLength - covered} bytes of data after the last tensor${previous ? ` (${previous.name})` : ''} (truncated header or corrupt file)`);
+    throw new SafetensorsError(
+      file,
+      `${dataLength - covered} bytes of data after the last tensor${previous ? ` (${previous.name})` : ''} (truncated header or corrupt file)`,
+    );
   }
   return { entries, metadata };
 }
@@ -255,7 +298,12 @@ function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, file: string):
       const source = aligned(bytes, 4);
       const wide = new Uint32Array(source.buffer, source.byteOffset, count);
       const index = wide.findIndex((value) => value > 2147483647);
-      if (index >= 0) throw new SafetensorsError(file, `tensor ${entry.name}: U32 value ${wide[index]} at element ${index} does not fit in int32`, { tensor: entry.name });
+      if (index >= 0)
+        throw new SafetensorsError(
+          file,
+          `tensor ${entry.name}: U32 value ${wide[index]} at element ${index} does not fit in int32`,
+          { tensor: entry.name },
+        );
       return { dtype, shape, data: Int32Array.from(wide) };
     }
     case 'U16': {
@@ -271,7 +319,11 @@ function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, file: string):
       for (let index = 0; index < count; index++) {
         const value = wide[index]!;
         if (value > 2147483647n || value < -2147483648n) {
-          throw new SafetensorsError(file, `tensor ${entry.name}: I64 value ${value} at element ${index} does not fit in int32`, { tensor: entry.name });
+          throw new SafetensorsError(
+            file,
+            `tensor ${entry.name}: I64 value ${value} at element ${index} does not fit in int32`,
+            { tensor: entry.name },
+          );
         }
         data[index] = Number(value);
       }
@@ -284,7 +336,11 @@ function decodeTensor(entry: SafetensorsEntry, bytes: Uint8Array, file: string):
  * Parses a whole safetensors file held in memory; `file` names it in errors. F32 and I32 tensors are views on `buffer`
  * where aligned (copies otherwise); the other dtypes are converted.
  */
-export function parseSafetensors(buffer: Uint8Array, file: string, options: SafetensorsReadOptions = {}): SafetensorsFile {
+export function parseSafetensors(
+  buffer: Uint8Array,
+  file: string,
+  options: SafetensorsReadOptions = {},
+): SafetensorsFile {
   checkHost(file);
   const headerLength = headerLengthOf(buffer, buffer.length, file);
   const dataStart = 8 + headerLength;
@@ -302,7 +358,11 @@ function openForReading(file: string): number {
   try {
     return openSync(file, 'r');
   } catch (error) {
-    throw new SafetensorsError(file, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new SafetensorsError(
+      file,
+      `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
+    );
   }
 }
 
@@ -310,7 +370,11 @@ function readExactly(fd: number, target: Uint8Array, position: number, file: str
   let done = 0;
   while (done < target.length) {
     const count = readSync(fd, target, done, target.length - done, position + done);
-    if (count === 0) throw new SafetensorsError(file, `unexpected end of file at byte ${position + done} (the file changed while being read?)`);
+    if (count === 0)
+      throw new SafetensorsError(
+        file,
+        `unexpected end of file at byte ${position + done} (the file changed while being read?)`,
+      );
     done += count;
   }
 }
@@ -366,10 +430,15 @@ interface WritePlan {
   dtype: 'F32' | 'F16';
 }
 
-function planWrite(tensors: ReadonlyMap<string, TensorToWrite>, options: SafetensorsWriteOptions, file: string): WritePlan {
+function planWrite(
+  tensors: ReadonlyMap<string, TensorToWrite>,
+  options: SafetensorsWriteOptions,
+  file: string,
+): WritePlan {
   checkHost(file);
   const dtype = options.dtype ?? 'F32';
-  if (dtype !== 'F32' && dtype !== 'F16') throw new SafetensorsError(file, `cannot write dtype ${String(dtype)} (F32 or F16)`);
+  if (dtype !== 'F32' && dtype !== 'F16')
+    throw new SafetensorsError(file, `cannot write dtype ${String(dtype)} (F32 or F16)`);
   const size = bytesPerElement[dtype];
   const names = [...tensors.keys()].sort();
   const parts: string[] = [];
@@ -382,17 +451,29 @@ function planWrite(tensors: ReadonlyMap<string, TensorToWrite>, options: Safeten
   let offset = 0;
   for (const name of names) {
     const tensor = tensors.get(name)!;
-    if (name === '__metadata__' || name === '') throw new SafetensorsError(file, `${JSON.stringify(name)} cannot be a tensor name`);
+    if (name === '__metadata__' || name === '')
+      throw new SafetensorsError(file, `${JSON.stringify(name)} cannot be a tensor name`);
     if (!tensor.shape.every(isNonNegativeInteger)) {
-      throw new SafetensorsError(file, `tensor ${name}: shape ${JSON.stringify(tensor.shape)} is not a list of non-negative integers`, { tensor: name });
+      throw new SafetensorsError(
+        file,
+        `tensor ${name}: shape ${JSON.stringify(tensor.shape)} is not a list of non-negative integers`,
+        { tensor: name },
+      );
     }
-    if (!(tensor.data instanceof Float32Array)) throw new SafetensorsError(file, `tensor ${name}: data is not a Float32Array`, { tensor: name });
+    if (!(tensor.data instanceof Float32Array))
+      throw new SafetensorsError(file, `tensor ${name}: data is not a Float32Array`, { tensor: name });
     const count = elementCount(tensor.shape);
     if (count !== tensor.data.length) {
-      throw new SafetensorsError(file, `tensor ${name}: ${tensor.data.length} values for shape ${formatShape(tensor.shape)} (${count})`, { tensor: name });
+      throw new SafetensorsError(
+        file,
+        `tensor ${name}: ${tensor.data.length} values for shape ${formatShape(tensor.shape)} (${count})`,
+        { tensor: name },
+      );
     }
     const end = offset + count * size;
-    parts.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype, shape: tensor.shape, data_offsets: [offset, end] })}`);
+    parts.push(
+      `${JSON.stringify(name)}:${JSON.stringify({ dtype, shape: tensor.shape, data_offsets: [offset, end] })}`,
+    );
     offset = end;
   }
   let json = `{${parts.join(',')}}`;
@@ -424,7 +505,10 @@ function headerLengthPrefix(plan: WritePlan): Buffer {
 }
 
 /** The bytes of a safetensors file holding `tensors` (laid out in name order). */
-export function serializeSafetensors(tensors: ReadonlyMap<string, TensorToWrite>, options: SafetensorsWriteOptions = {}): Buffer {
+export function serializeSafetensors(
+  tensors: ReadonlyMap<string, TensorToWrite>,
+  options: SafetensorsWriteOptions = {},
+): Buffer {
   const plan = planWrite(tensors, options, '(safetensors buffer)');
   const out = Buffer.allocUnsafeSlow(8 + plan.header.length + plan.dataLength); // its own memory, not Node's pool
   headerLengthPrefix(plan).copy(out, 0);
@@ -445,7 +529,11 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /** Writes `tensors` to `file` (through a temporary file renamed into place), one tensor at a time. */
-export function writeSafetensors(file: string, tensors: ReadonlyMap<string, TensorToWrite>, options: SafetensorsWriteOptions = {}): void {
+export function writeSafetensors(
+  file: string,
+  tensors: ReadonlyMap<string, TensorToWrite>,
+  options: SafetensorsWriteOptions = {},
+): void {
   const plan = planWrite(tensors, options, file);
   const temporary = `${file}.${process.pid}.tmp`;
   let fd: number | null = null;
@@ -453,7 +541,8 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Tens
     fd = openSync(temporary, 'w');
     writeAll(fd, headerLengthPrefix(plan));
     writeAll(fd, plan.header);
-    for (const name of plan.names) for (const chunk of tensorChunks(tensors.get(name)!.data, plan.dtype)) writeAll(fd, chunk);
+    for (const name of plan.names)
+      for (const chunk of tensorChunks(tensors.get(name)!.data, plan.dtype)) writeAll(fd, chunk);
     closeSync(fd);
     fd = null;
     renameSync(temporary, file);
@@ -461,6 +550,10 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Tens
     if (fd !== null) closeSync(fd);
     rmSync(temporary, { force: true });
     if (error instanceof SafetensorsError) throw error;
-    throw new SafetensorsError(file, `cannot write (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new SafetensorsError(
+      file,
+      `cannot write (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
+    );
   }
 }

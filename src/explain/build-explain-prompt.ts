@@ -38,7 +38,12 @@ export interface ExplainPrompt {
   promptTokens: number | null;
 }
 
-function neuronBlock(records: readonly ActivationRecord[], index: number, maxActivation: number, repeat: boolean): string {
+function neuronBlock(
+  records: readonly ActivationRecord[],
+  index: number,
+  maxActivation: number,
+  repeat: boolean,
+): string {
   let text = `\n\nNeuron ${index}\nActivations:${formatActivationRecords(records, maxActivation)}`;
   if (repeat && nonZeroProportion(records, maxActivation) < SPARSE_REPEAT_THRESHOLD) {
     text += `\nSame activations, but with all zeros filtered out:${formatActivationRecords(records, maxActivation, { omitZeros: true })}`;
@@ -54,7 +59,9 @@ function fewShotBlocks(template: ExplainTemplate, repeat: boolean): string[] {
   if (!byRepeat) fewShotBlockCache.set(template, (byRepeat = new Map()));
   let blocks = byRepeat.get(repeat);
   if (!blocks) {
-    blocks = template.examples.map((example, i) => neuronBlock(example.records, i + 1, computeMaxActivation(example.records), repeat));
+    blocks = template.examples.map((example, i) =>
+      neuronBlock(example.records, i + 1, computeMaxActivation(example.records), repeat),
+    );
     byRepeat.set(repeat, blocks);
   }
   return blocks;
@@ -86,7 +93,10 @@ const messagesByteBound = (messages: ChatMessage[]) =>
   messages.reduce((sum, message) => sum + 4 + Buffer.byteLength(message.content, 'utf8'), 2);
 
 /** Builds the explain prompt for one feature's explain-set records. */
-export function buildExplainPrompt(records: readonly ActivationRecord[], options: ExplainPromptOptions = {}): ExplainPrompt {
+export function buildExplainPrompt(
+  records: readonly ActivationRecord[],
+  options: ExplainPromptOptions = {},
+): ExplainPrompt {
   if (records.length === 0) throw new Error('buildExplainPrompt: no records to explain');
   const template = options.template ?? loadExplainTemplate();
   const repeat = options.repeatNonZero ?? true;
@@ -107,7 +117,9 @@ export function buildExplainPrompt(records: readonly ActivationRecord[], options
       promptTokens = messagesTokenCount(messages, options.countTokens);
     }
     if (promptTokens > options.maxPromptTokens) {
-      throw new Error(`explain prompt needs ${promptTokens} tokens even with one record; budget is ${options.maxPromptTokens}`);
+      throw new Error(
+        `explain prompt needs ${promptTokens} tokens even with one record; budget is ${options.maxPromptTokens}`,
+      );
     }
   } else if (options.countTokens) {
     promptTokens = messagesTokenCount(messages, options.countTokens);

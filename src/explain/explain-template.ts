@@ -14,4 +14,5 @@ export const ExplainTemplateSchema = z.object({
 export type ExplainTemplate = z.infer<typeof ExplainTemplateSchema>;
 
 /** Loads `prompts/<version>.json` (e.g. "explain.v1") or a template at an explicit path. */
-export const loadExplainTemplate = (version = 'explain.v1'): ExplainTemplate => loadPromptFile(ExplainTemplateSchema, version);
+export const loadExplainTemplate = (version = 'explain.v1'): ExplainTemplate =>
+  loadPromptFile(ExplainTemplateSchema, version);

@@ -21,6 +21,7 @@ export function parseExplanation(completion: string): string {
   text = text.trim().replace(/\.+$/, '').trim();
   if (/^".*"$/.test(text) && text.indexOf('"', 1) === text.length - 1) text = text.slice(1, -1).trim();
   text = text.replace(/\.+$/, '').trim();
-  if (text.length === 0) throw new ExplanationParseError(`explainer returned no explanation: ${JSON.stringify(completion.slice(0, 80))}`);
+  if (text.length === 0)
+    throw new ExplanationParseError(`explainer returned no explanation: ${JSON.stringify(completion.slice(0, 80))}`);
   return text;
 }

@@ -7,7 +7,12 @@
  * never appears in an error message, and is never sent over plain http to a host other than loopback
  * (assertSafeEndpoint, checked before any request is built).
  */
-import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import Anthropic, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from '@anthropic-ai/sdk';
 import { assertSafeEndpoint, endpointIdentity } from './endpoint.ts';
 import { isRetryableStatus } from './openai-compatible-provider.ts';
 import { redactSecret } from './redact-secret.ts';
@@ -29,8 +34,14 @@ export interface AnthropicProviderOptions {
 }
 
 /** The Messages API body parts of a request: `system` apart, roles alternating (same-role neighbours merged). */
-export function toAnthropicMessages(messages: readonly ChatMessage[]): { system?: string; messages: Array<{ role: 'user' | 'assistant'; content: string }> } {
-  const system = messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n');
+export function toAnthropicMessages(messages: readonly ChatMessage[]): {
+  system?: string;
+  messages: Array<{ role: 'user' | 'assistant'; content: string }>;
+} {
+  const system = messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n');
   const turns: Array<{ role: 'user' | 'assistant'; content: string }> = [];
   for (const message of messages) {
     if (message.role === 'system') continue;
@@ -49,9 +60,12 @@ function toCallError(error: unknown, providerId: string, url: string, secret: st
   const prefix = `${providerId}: `;
   const clean = (text: string) => redactSecret(text, secret);
   if (error instanceof LlmCallError) return error;
-  if (error instanceof APIUserAbortError) return new LlmCallError(`${prefix}request to ${url} aborted`, { url, retryable: false });
-  if (error instanceof APIConnectionTimeoutError) return new LlmCallError(`${prefix}request to ${url} timed out`, { url, retryable: true });
-  if (error instanceof APIConnectionError) return new LlmCallError(`${prefix}connection to ${url} failed`, { url, retryable: true });
+  if (error instanceof APIUserAbortError)
+    return new LlmCallError(`${prefix}request to ${url} aborted`, { url, retryable: false });
+  if (error instanceof APIConnectionTimeoutError)
+    return new LlmCallError(`${prefix}request to ${url} timed out`, { url, retryable: true });
+  if (error instanceof APIConnectionError)
+    return new LlmCallError(`${prefix}connection to ${url} failed`, { url, retryable: true });
   if (error instanceof APIError && typeof error.status === 'number') {
     const retryAfterMs = retryAfterMilliseconds(error.headers ?? undefined);
     // 529 "overloaded" is Anthropic's own retryable status (>= 500 covers it).
@@ -63,7 +77,10 @@ function toCallError(error: unknown, providerId: string, url: string, secret: st
     });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new LlmCallError(`${prefix}request to ${url} failed: ${clean(message)}`, { url, retryable: error instanceof SyntaxError });
+  return new LlmCallError(`${prefix}request to ${url} failed: ${clean(message)}`, {
+    url,
+    retryable: error instanceof SyntaxError,
+  });
 }
 
 /** The Messages API body of a request, exactly as a live call sends it and a batch request's `params` carry it. */
@@ -82,14 +99,20 @@ export function anthropicMessagesBody(model: string, request: LlmRequest): Anthr
 /** A Messages API `message` read into an LlmResult, as for a live call. */
 export function readAnthropicMessage(response: Anthropic.Message, request: LlmRequest): LlmResult {
   const warnings: string[] = [];
-  if (request.logprobs) warnings.push('logprobs ignored: the Anthropic Messages API serves none (use sampled simulation)');
+  if (request.logprobs)
+    warnings.push('logprobs ignored: the Anthropic Messages API serves none (use sampled simulation)');
   const text = (response.content ?? []).map((block) => (block.type === 'text' ? block.text : '')).join('');
   const stop = response.stop_reason;
   return {
     text,
     usage: { promptTokens: response.usage?.input_tokens ?? 0, completionTokens: response.usage?.output_tokens ?? 0 },
     model: response.model,
-    finishReason: stop === 'max_tokens' ? 'length' : stop === 'end_turn' || stop === 'stop_sequence' ? 'stop' : String(stop ?? 'unknown'),
+    finishReason:
+      stop === 'max_tokens'
+        ? 'length'
+        : stop === 'end_turn' || stop === 'stop_sequence'
+          ? 'stop'
+          : String(stop ?? 'unknown'),
     cached: false,
     warnings,
   };
@@ -124,7 +147,10 @@ export function createAnthropicClientSource(options: AnthropicProviderOptions): 
   function resolveKey(): string {
     const key = options.apiKey ?? process.env.ANTHROPIC_API_KEY;
     if (key !== undefined && key !== '') {
-      assertSafeEndpoint(baseURL, { providerId, keyName: options.apiKey !== undefined ? 'the API key' : 'ANTHROPIC_API_KEY' });
+      assertSafeEndpoint(baseURL, {
+        providerId,
+        keyName: options.apiKey !== undefined ? 'the API key' : 'ANTHROPIC_API_KEY',
+      });
       return key;
     }
     throw new LlmCallError(`${providerId}: no API key: set ANTHROPIC_API_KEY in the environment`, { retryable: false });
@@ -164,12 +190,17 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
     isBaseline: false,
     async complete(request: LlmRequest): Promise<LlmResult> {
       if (request.messages === undefined || request.prompt !== undefined) {
-        throw new LlmCallError(`${providerId}: the Messages API takes chat messages, not a flat prompt`, { retryable: false });
+        throw new LlmCallError(`${providerId}: the Messages API takes chat messages, not a flat prompt`, {
+          retryable: false,
+        });
       }
       const { client, key } = clients.acquire();
       const url = `${client.baseURL.replace(/\/+$/, '')}/v1/messages`;
       try {
-        const response = await client.messages.create(anthropicMessagesBody(options.model, request), request.signal ? { signal: request.signal } : undefined);
+        const response = await client.messages.create(
+          anthropicMessagesBody(options.model, request),
+          request.signal ? { signal: request.signal } : undefined,
+        );
         return readAnthropicMessage(response, request);
       } catch (error) {
         throw toCallError(error, providerId, url, key);

@@ -1,16 +1,14 @@
 /**
  * @module llm/context-windows — how many tokens (prompt + completion) a model takes in one call, from
  * data/context-windows.json (keyed by `provider:model`, or `provider:*`), for the simulation call budget. A model
- * the table does not know gets DEFAULT_CONTEXT_TOKENS, small enough for the servers people run locally.
+ * the table does not know gets DEFAULT_CONTEXT_TOKENS (llm/default-context-tokens.ts), small enough for the servers people run locally.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { DEFAULT_CONTEXT_TOKENS } from './default-context-tokens.ts';
 
 export const defaultContextWindowsPath = fileURLToPath(new URL('../../data/context-windows.json', import.meta.url));
-
-/** The context assumed for a model the table does not list (Llama 3's 8K; a smaller server needs --context-tokens). */
-export const DEFAULT_CONTEXT_TOKENS = 8192;
 
 const ContextWindowFileSchema = z.object({ contextTokens: z.record(z.string(), z.number().int().positive()) });
 
@@ -19,7 +17,10 @@ let bundled: Record<string, number> | undefined;
 function bundledTable(): Record<string, number> {
   if (!bundled) {
     const parsed = ContextWindowFileSchema.safeParse(JSON.parse(readFileSync(defaultContextWindowsPath, 'utf8')));
-    if (!parsed.success) throw new Error(`${defaultContextWindowsPath}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+    if (!parsed.success)
+      throw new Error(
+        `${defaultContextWindowsPath}: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`,
+      );
     bundled = parsed.data.contextTokens;
   }
   return bundled;

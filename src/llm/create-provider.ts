@@ -71,7 +71,9 @@ export function createProvider(spec: string, options: CreateProviderOptions = {}
       return createOpenAiCompatibleProvider({ ...shared, ...(options.baseURL ? { baseURL: options.baseURL } : {}) });
     case 'openai-compatible':
       if (!options.baseURL) {
-        throw new InputError(`${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`);
+        throw new InputError(
+          `${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`,
+        );
       }
       return createOpenAiCompatibleProvider({ ...shared, baseURL: options.baseURL });
     case 'anthropic':

@@ -52,7 +52,10 @@ export function createEchoSupport(options: EchoSupportOptions = {}): EchoSupport
       case 'inconclusive':
         inconclusive += 1;
         if (inconclusive < inconclusiveLimit) throw evidence.error;
-        verdict = { supported: false, reason: `${evidence.error.message} (${inconclusive} answers so, none with logprobs)` };
+        verdict = {
+          supported: false,
+          reason: `${evidence.error.message} (${inconclusive} answers so, none with logprobs)`,
+        };
         return { verdict };
     }
   }

@@ -51,10 +51,14 @@ export function assertSafeEndpoint(baseURL: string, endpoint: KeyedEndpoint): vo
   try {
     url = new URL(baseURL);
   } catch {
-    throw new LlmCallError(`${endpoint.providerId}: the base URL is not a valid URL (expected e.g. https://host/v1)`, { retryable: false });
+    throw new LlmCallError(`${endpoint.providerId}: the base URL is not a valid URL (expected e.g. https://host/v1)`, {
+      retryable: false,
+    });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new LlmCallError(`${endpoint.providerId}: the base URL must be http or https, not ${url.protocol}`, { retryable: false });
+    throw new LlmCallError(`${endpoint.providerId}: the base URL must be http or https, not ${url.protocol}`, {
+      retryable: false,
+    });
   }
   if (sendsKeyInClear(baseURL)) {
     throw new LlmCallError(

@@ -56,5 +56,14 @@ export type { ProviderMiddleware, WrappedCall } from './wrap-provider.ts';
 export { wrapProvider } from './wrap-provider.ts';
 export type { ReliabilityOptions } from './reliable-provider.ts';
 export { createReliableProvider } from './reliable-provider.ts';
-export type { BatchApi, BatchClient, BatchCounts, BatchItem, BatchItemOutcome, BatchState, BatchSubmitOptions, SubmittedBatch } from './batch/index.ts';
+export type {
+  BatchApi,
+  BatchClient,
+  BatchCounts,
+  BatchItem,
+  BatchItemOutcome,
+  BatchState,
+  BatchSubmitOptions,
+  SubmittedBatch,
+} from './batch/index.ts';
 export { createAnthropicBatchClient, createBatchClient, createOpenAiBatchClient } from './batch/index.ts';

@@ -10,7 +10,10 @@ export interface KeyedClient<Client> {
 }
 
 /** `acquire()` resolves the key (it may throw, e.g. when there is none) and returns the client made for it. */
-export function keyedClient<Client>(resolveKey: () => string, create: (key: string) => Client): () => KeyedClient<Client> {
+export function keyedClient<Client>(
+  resolveKey: () => string,
+  create: (key: string) => Client,
+): () => KeyedClient<Client> {
   let cached: KeyedClient<Client> | undefined;
   return () => {
     const key = resolveKey();

@@ -38,5 +38,12 @@ export function createMockProvider(options: MockProviderOptions): MockProvider {
 
 /** A result with the given text and no logprobs (helper for mock responders). */
 export function textResult(text: string, model = 'mock'): LlmResult {
-  return { text, usage: { promptTokens: 0, completionTokens: 0 }, model, finishReason: 'stop', cached: false, warnings: [] };
+  return {
+    text,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    model,
+    finishReason: 'stop',
+    cached: false,
+    warnings: [],
+  };
 }

@@ -57,7 +57,12 @@ export function openAiBaseURL(options: Pick<OpenAiCompatibleProviderOptions, 'ba
 export function withServerMessage(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body) || 'error' in body) return body;
   const record = body as Record<string, unknown>;
-  const text = typeof record['message'] === 'string' ? record['message'] : typeof record['detail'] === 'string' ? record['detail'] : JSON.stringify(body);
+  const text =
+    typeof record.message === 'string'
+      ? record.message
+      : typeof record.detail === 'string'
+        ? record.detail
+        : JSON.stringify(body);
   return { error: { ...record, message: text } };
 }
 
@@ -84,7 +89,10 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** Maps an SDK (or other) error to an LlmCallError whose message holds no secret. */
-export function toLlmCallError(error: unknown, context: { providerId: string; url: string; secret?: string }): LlmCallError {
+export function toLlmCallError(
+  error: unknown,
+  context: { providerId: string; url: string; secret?: string },
+): LlmCallError {
   const clean = (text: string) => redactSecret(text, context.secret);
   const prefix = `${context.providerId}: `;
   if (error instanceof LlmCallError) return error;
@@ -125,7 +133,10 @@ export function toLlmCallError(error: unknown, context: { providerId: string; ur
   });
 }
 
-function usageOf(usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined, warnings: string[]): LlmUsage {
+function usageOf(
+  usage: { prompt_tokens?: number; completion_tokens?: number } | null | undefined,
+  warnings: string[],
+): LlmUsage {
   if (!usage) warnings.push('server returned no usage; token counts recorded as 0');
   return { promptTokens: usage?.prompt_tokens ?? 0, completionTokens: usage?.completion_tokens ?? 0 };
 }
@@ -156,14 +167,19 @@ export function mapCompletionLogprobs(logprobs: CompletionLogprobs, echo: boolea
 
 /** Chat `logprobs.content` → TokenLogprob[], offsets accumulated over the completion. */
 export function mapChatLogprobs(
-  content: ReadonlyArray<{ token: string; logprob: number; top_logprobs?: ReadonlyArray<{ token: string; logprob: number }> }>,
+  content: ReadonlyArray<{
+    token: string;
+    logprob: number;
+    top_logprobs?: ReadonlyArray<{ token: string; logprob: number }>;
+  }>,
 ): TokenLogprob[] {
   let offset = 0;
   return content.map((entry) => {
     const topLogprobs: Record<string, number> = {};
     for (const alternative of entry.top_logprobs ?? []) {
       const existing = topLogprobs[alternative.token];
-      if (existing === undefined || alternative.logprob > existing) topLogprobs[alternative.token] = alternative.logprob;
+      if (existing === undefined || alternative.logprob > existing)
+        topLogprobs[alternative.token] = alternative.logprob;
     }
     const mapped: TokenLogprob = { token: entry.token, logprob: entry.logprob, topLogprobs, textOffset: offset };
     offset += entry.token.length;
@@ -195,7 +211,10 @@ export function createOpenAiClientSource(options: OpenAiCompatibleProviderOption
   function resolveKey(): string {
     const key = options.apiKey ?? process.env[environmentVariable];
     if (key !== undefined && key !== '') {
-      assertSafeEndpoint(baseURL, { providerId, keyName: options.apiKey !== undefined ? 'the API key' : environmentVariable });
+      assertSafeEndpoint(baseURL, {
+        providerId,
+        keyName: options.apiKey !== undefined ? 'the API key' : environmentVariable,
+      });
       return key;
     }
     if (options.baseURL) return keylessPlaceholder;
@@ -224,7 +243,10 @@ export function openAiEndpointOf(request: LlmRequest): '/completions' | '/chat/c
 }
 
 /** The Completions body of a request, exactly as a live call sends it and a batch line carries it. */
-export function completionBody(model: string, request: LlmRequest): OpenAI.Completions.CompletionCreateParamsNonStreaming {
+export function completionBody(
+  model: string,
+  request: LlmRequest,
+): OpenAI.Completions.CompletionCreateParamsNonStreaming {
   return {
     model,
     prompt: request.prompt ?? '',
@@ -252,7 +274,12 @@ export function chatCompletionBody(
 }
 
 /** A Completions response read into an LlmResult (echoed prompt removed, logprobs mapped), as for a live call. */
-export function readCompletion(response: OpenAI.Completions.Completion, request: LlmRequest, providerId: string, model: string): LlmResult {
+export function readCompletion(
+  response: OpenAI.Completions.Completion,
+  request: LlmRequest,
+  providerId: string,
+  model: string,
+): LlmResult {
   const prompt = request.prompt ?? '';
   const echo = request.logprobs?.echo === true;
   const warnings: string[] = [];
@@ -261,7 +288,8 @@ export function readCompletion(response: OpenAI.Completions.Completion, request:
   let text = choice.text ?? '';
   const echoed = echo ? text.startsWith(prompt) : undefined;
   if (echoed) text = text.slice(prompt.length);
-  else if (echo) warnings.push('echoed text does not start with the prompt (echo ignored?); text kept as the server sent it');
+  else if (echo)
+    warnings.push('echoed text does not start with the prompt (echo ignored?); text kept as the server sent it');
   let tokens: TokenLogprob[] | undefined;
   if (request.logprobs) {
     if (choice.logprobs?.tokens) tokens = mapCompletionLogprobs(choice.logprobs as CompletionLogprobs, echo);
@@ -280,7 +308,12 @@ export function readCompletion(response: OpenAI.Completions.Completion, request:
 }
 
 /** A Chat Completions response read into an LlmResult (logprobs mapped), as for a live call. */
-export function readChatCompletion(response: OpenAI.Chat.Completions.ChatCompletion, request: LlmRequest, providerId: string, model: string): LlmResult {
+export function readChatCompletion(
+  response: OpenAI.Chat.Completions.ChatCompletion,
+  request: LlmRequest,
+  providerId: string,
+  model: string,
+): LlmResult {
   const warnings: string[] = [];
   if (request.logprobs?.echo) warnings.push('echo ignored: the chat endpoint cannot echo the prompt');
   const choice = response.choices?.[0];
@@ -312,9 +345,10 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
     // some do not (llama.cpp refuses echo, Ollama ignores it): the first prompt-logprob answer tells (echo-support.ts).
     // Batch: OpenAI's Batch API (files + batches) through the batch client of llm/batch/; a compatible server without
     // it (vLLM's server has none) fails the first upload with a 404, which stops a `--batch` run with that message.
-    capabilities: options.baseURL !== undefined
-      ? { chatLogprobs: true, promptLogprobs: 'detect', echoSupport: createEchoSupport(), batch: true }
-      : { chatLogprobs: true, promptLogprobs: false, batch: true },
+    capabilities:
+      options.baseURL !== undefined
+        ? { chatLogprobs: true, promptLogprobs: 'detect', echoSupport: createEchoSupport(), batch: true }
+        : { chatLogprobs: true, promptLogprobs: false, batch: true },
     isBaseline: false,
     async complete(request: LlmRequest): Promise<LlmResult> {
       if ((request.prompt === undefined) === (request.messages === undefined)) {
@@ -330,7 +364,10 @@ export function createOpenAiCompatibleProvider(options: OpenAiCompatibleProvider
           const response = await client.completions.create(completionBody(options.model, request), signal);
           return readCompletion(response, request, providerId, options.model);
         }
-        const response = await client.chat.completions.create(chatCompletionBody(options.model, request, options.chatMaxTokensField), signal);
+        const response = await client.chat.completions.create(
+          chatCompletionBody(options.model, request, options.chatMaxTokensField),
+          signal,
+        );
         return readChatCompletion(response, request, providerId, options.model);
       } catch (error) {
         throw toLlmCallError(error, { providerId, url, secret: key });

@@ -44,14 +44,19 @@ function readPriceFile(path: string): Record<string, Price> {
   const parsed = PriceFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(`price table ${path}: ${issue.path.join('.')}: ${issue.message} (expected {"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})`);
+    throw new InputError(
+      `price table ${path}: ${issue.path.join('.')}: ${issue.message} (expected {"prices": {"provider:model": {"inputPerMillion", "outputPerMillion"}}})`,
+    );
   }
   return parsed.data.prices;
 }
 
 /** The bundled table, with `overridePath`'s entries merged over it. */
 export function loadPriceTable(overridePath?: string): PriceTable {
-  return createPriceTable({ ...readPriceFile(defaultPricesPath), ...(overridePath ? readPriceFile(overridePath) : {}) });
+  return createPriceTable({
+    ...readPriceFile(defaultPricesPath),
+    ...(overridePath ? readPriceFile(overridePath) : {}),
+  });
 }
 
 export function createPriceTable(prices: Record<string, Price>): PriceTable {
@@ -67,8 +72,12 @@ export function createPriceTable(prices: Record<string, Price>): PriceTable {
       if (cached) return 0;
       const price = priceOf(providerId);
       if (!price) return null;
-      const input = batch ? (price.batchInputPerMillion ?? price.inputPerMillion * DEFAULT_BATCH_PRICE_FACTOR) : price.inputPerMillion;
-      const output = batch ? (price.batchOutputPerMillion ?? price.outputPerMillion * DEFAULT_BATCH_PRICE_FACTOR) : price.outputPerMillion;
+      const input = batch
+        ? (price.batchInputPerMillion ?? price.inputPerMillion * DEFAULT_BATCH_PRICE_FACTOR)
+        : price.inputPerMillion;
+      const output = batch
+        ? (price.batchOutputPerMillion ?? price.outputPerMillion * DEFAULT_BATCH_PRICE_FACTOR)
+        : price.outputPerMillion;
       return (usage.promptTokens * input + usage.completionTokens * output) / 1_000_000;
     },
   };

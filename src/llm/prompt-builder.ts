@@ -9,9 +9,12 @@ export class PromptBuilder {
 
   add(role: Role, content: string): this {
     const previous = this.messages.at(-1)?.role;
-    const expected: Role[] = previous === undefined ? ['system', 'user'] : previous === 'user' ? ['assistant'] : ['user'];
+    const expected: Role[] =
+      previous === undefined ? ['system', 'user'] : previous === 'user' ? ['assistant'] : ['user'];
     if (!expected.includes(role)) {
-      throw new Error(`prompt message order: expected ${expected.join(' or ')} after ${previous ?? 'start'}, got ${role}`);
+      throw new Error(
+        `prompt message order: expected ${expected.join(' or ')} after ${previous ?? 'start'}, got ${role}`,
+      );
     }
     this.messages.push({ role, content });
     return this;

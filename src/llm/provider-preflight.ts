@@ -49,12 +49,15 @@ function probeOf(spec: string, options: PreflightOptions): Probe | undefined {
     case 'openai':
     case 'openai-compatible': {
       if (provider === 'openai-compatible' && !options.baseURL) {
-        throw new ProviderPreflightError(`${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`);
+        throw new ProviderPreflightError(
+          `${spec} needs a base URL (--base-url http://host:port/v1) of an OpenAI-compatible server`,
+        );
       }
       const base = (options.baseURL || environment.OPENAI_BASE_URL?.trim() || OPENAI_API).replace(/\/+$/, '');
       const key = environment.OPENAI_API_KEY;
       if (!present(key)) {
-        if (!options.baseURL) throw new ProviderPreflightError(`${spec}: no API key: set OPENAI_API_KEY in the environment`);
+        if (!options.baseURL)
+          throw new ProviderPreflightError(`${spec}: no API key: set OPENAI_API_KEY in the environment`);
         return { url: `${base}/models`, headers: {} }; // a keyless local server
       }
       refuseClearText(base, 'OPENAI_API_KEY');
@@ -62,10 +65,17 @@ function probeOf(spec: string, options: PreflightOptions): Probe | undefined {
     }
     case 'anthropic': {
       const key = environment.ANTHROPIC_API_KEY;
-      if (!present(key)) throw new ProviderPreflightError(`${spec}: no API key: set ANTHROPIC_API_KEY in the environment`);
-      const base = (options.baseURL || environment.ANTHROPIC_BASE_URL?.trim() || ANTHROPIC_API).replace(/\/+$/, '').replace(/\/v1$/, '');
+      if (!present(key))
+        throw new ProviderPreflightError(`${spec}: no API key: set ANTHROPIC_API_KEY in the environment`);
+      const base = (options.baseURL || environment.ANTHROPIC_BASE_URL?.trim() || ANTHROPIC_API)
+        .replace(/\/+$/, '')
+        .replace(/\/v1$/, '');
       refuseClearText(base, 'ANTHROPIC_API_KEY');
-      return { url: `${base}/v1/models`, headers: { 'x-api-key': key, 'anthropic-version': ANTHROPIC_VERSION }, keyVariable: 'ANTHROPIC_API_KEY' };
+      return {
+        url: `${base}/v1/models`,
+        headers: { 'x-api-key': key, 'anthropic-version': ANTHROPIC_VERSION },
+        keyVariable: 'ANTHROPIC_API_KEY',
+      };
     }
   }
 }
@@ -83,13 +93,22 @@ export async function preflightProvider(spec: string, options: PreflightOptions 
   const fetchFunction = options.fetch ?? fetch;
   let status: number;
   try {
-    const response = await fetchFunction(probe.url, { method: 'GET', headers: probe.headers, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) });
+    const response = await fetchFunction(probe.url, {
+      method: 'GET',
+      headers: probe.headers,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+    });
     status = response.status;
     await response.body?.cancel();
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = (error as Error).name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new ProviderPreflightError(`${spec}: cannot reach ${describeHost(probe.url)} (${why}); check --base-url and the network`);
+    const why =
+      (error as Error).name === 'TimeoutError'
+        ? 'no answer in time'
+        : (cause?.code ?? cause?.message ?? (error as Error).message);
+    throw new ProviderPreflightError(
+      `${spec}: cannot reach ${describeHost(probe.url)} (${why}); check --base-url and the network`,
+    );
   }
   if (status === 401 || status === 403) {
     throw new ProviderPreflightError(

@@ -72,7 +72,12 @@ export class RateLimiter {
   }
 
   /** Runs `call` once admitted; `estimatedTokens` is held in the window until `actualTokens` of the result replace it. */
-  run<T>(estimatedTokens: number, call: () => Promise<T>, actualTokens: (value: T) => number | undefined, signal?: AbortSignal): Promise<T> {
+  run<T>(
+    estimatedTokens: number,
+    call: () => Promise<T>,
+    actualTokens: (value: T) => number | undefined,
+    signal?: AbortSignal,
+  ): Promise<T> {
     this.waitingCount += 1;
     return this.limitConcurrency(async () => {
       let admission: Admission;
@@ -89,7 +94,8 @@ export class RateLimiter {
         this.rateFactor = Math.min(1, this.rateFactor + 0.02);
         return value;
       } catch (error) {
-        if (error instanceof LlmCallError && error.details.status === 429) this.onRateLimited(error.details.retryAfterMs);
+        if (error instanceof LlmCallError && error.details.status === 429)
+          this.onRateLimited(error.details.retryAfterMs);
         throw error;
       } finally {
         this.inFlightCount -= 1;
@@ -125,7 +131,8 @@ export class RateLimiter {
       this.admissions.length = 0;
       this.admissions.push(...live);
       const paused = now < this.pausedUntil;
-      let windowFull = requestsPerMinute !== undefined && live.length >= Math.max(1, Math.floor(requestsPerMinute * this.rateFactor));
+      let windowFull =
+        requestsPerMinute !== undefined && live.length >= Math.max(1, Math.floor(requestsPerMinute * this.rateFactor));
       if (!windowFull && tokensPerMinute !== undefined && live.length > 0) {
         windowFull = live.reduce((sum, a) => sum + a.tokens, 0) + tokens > tokensPerMinute * this.rateFactor;
       }
@@ -141,7 +148,10 @@ export class RateLimiter {
       const expiries = live.filter((a) => a.endedAt !== undefined).map((a) => a.endedAt! + this.windowMs - now);
       const windowLeft = !windowFull ? 0 : expiries.length > 0 ? Math.min(...expiries) : Number.POSITIVE_INFINITY;
       const waitMs = Math.max(pauseLeft, windowLeft);
-      await this.sleepUntilChange(Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs) + 1) : Math.max(1000, Math.ceil(pauseLeft) + 1), signal);
+      await this.sleepUntilChange(
+        Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs) + 1) : Math.max(1000, Math.ceil(pauseLeft) + 1),
+        signal,
+      );
     }
   }
 
@@ -171,16 +181,28 @@ export class RateLimiter {
 
 /** A cheap upper-bound-ish token estimate of a request: prompt characters / 3 plus the completion limit. */
 export function estimateRequestTokens(request: LlmRequest): number {
-  const characters = request.prompt !== undefined ? request.prompt.length : (request.messages ?? []).reduce((n, m) => n + m.content.length + 4, 0);
+  const characters =
+    request.prompt !== undefined
+      ? request.prompt.length
+      : (request.messages ?? []).reduce((n, m) => n + m.content.length + 4, 0);
   return Math.ceil(characters / 3) + Math.max(0, request.maxTokens);
 }
 
 const usageTokens = (usage: LlmUsage) => usage.promptTokens + usage.completionTokens;
 
 /** The same provider, every call admitted by `limiter` first. */
-export function withRateLimit(provider: Provider, limiter: RateLimiter, estimate: (request: LlmRequest) => number = estimateRequestTokens): Provider {
+export function withRateLimit(
+  provider: Provider,
+  limiter: RateLimiter,
+  estimate: (request: LlmRequest) => number = estimateRequestTokens,
+): Provider {
   return wrapProvider(provider, {
     wrapComplete: ({ request, complete }): Promise<LlmResult> =>
-      limiter.run(estimate(request), complete, (result) => (result.cached ? 0 : usageTokens(result.usage)), request.signal),
+      limiter.run(
+        estimate(request),
+        complete,
+        (result) => (result.cached ? 0 : usageTokens(result.usage)),
+        request.signal,
+      ),
   });
 }

@@ -30,8 +30,13 @@ export type CacheScope = Pick<Provider, 'id' | 'endpoint'>;
  */
 export function cacheKey(provider: CacheScope, request: LlmRequest): string {
   const { signal: _signal, ...body } = request;
-  const scope = provider.endpoint !== undefined ? { provider: provider.id, endpoint: provider.endpoint } : { provider: provider.id };
-  return createHash('sha256').update(JSON.stringify({ ...scope, request: body })).digest('hex');
+  const scope =
+    provider.endpoint !== undefined
+      ? { provider: provider.id, endpoint: provider.endpoint }
+      : { provider: provider.id };
+  return createHash('sha256')
+    .update(JSON.stringify({ ...scope, request: body }))
+    .digest('hex');
 }
 
 /** A result whose logprobs, when asked for, are present. */

@@ -38,7 +38,9 @@ export interface FailedAttempt {
 export class RetryError extends LlmCallError {
   readonly attempts: FailedAttempt[];
   constructor(attempts: FailedAttempt[], last: LlmCallError, note = '') {
-    const lines = attempts.map((a) => `  attempt ${a.attempt}: ${a.message}${a.delayMs > 0 ? ` (then waited ${Math.round(a.delayMs)} ms)` : ''}`);
+    const lines = attempts.map(
+      (a) => `  attempt ${a.attempt}: ${a.message}${a.delayMs > 0 ? ` (then waited ${Math.round(a.delayMs)} ms)` : ''}`,
+    );
     const head = `failed after ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}${note ? ` (${note})` : ''}`;
     super(`${head}:\n${lines.join('\n')}`, { ...last.details, retryable: false }, { cause: last });
     this.attempts = attempts;
@@ -63,10 +65,17 @@ export function abortableSleep(milliseconds: number, signal: AbortSignal | undef
 }
 
 const asCallError = (error: unknown): LlmCallError =>
-  error instanceof LlmCallError ? error : new LlmCallError(error instanceof Error ? error.message : String(error), { retryable: false }, { cause: error });
+  error instanceof LlmCallError
+    ? error
+    : new LlmCallError(error instanceof Error ? error.message : String(error), { retryable: false }, { cause: error });
 
 /** Delay before retry number `retry` (1-based): full jitter over the capped exponential, at least Retry-After. */
-export function backoffDelay(retry: number, error: LlmCallError, options: Required<Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs'>>, random: RandomSource): number {
+export function backoffDelay(
+  retry: number,
+  error: LlmCallError,
+  options: Required<Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs'>>,
+  random: RandomSource,
+): number {
   const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retry - 1));
   const jittered = random() * cap;
   const asked = error.details.retryAfterMs;
@@ -74,7 +83,11 @@ export function backoffDelay(retry: number, error: LlmCallError, options: Requir
 }
 
 /** Runs `attemptOnce` until it succeeds, a failure is not retryable, attempts run out, or `signal` aborts. */
-export async function retryCall<T>(attemptOnce: () => Promise<T>, signal: AbortSignal | undefined, options: RetryOptions = {}): Promise<T> {
+export async function retryCall<T>(
+  attemptOnce: () => Promise<T>,
+  signal: AbortSignal | undefined,
+  options: RetryOptions = {},
+): Promise<T> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const delays = { baseDelayMs: options.baseDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 30_000 };
   const random = options.random ?? mulberry32(1);

@@ -11,7 +11,9 @@ const encoders = new Map<EncodingName, Tiktoken>();
 
 async function loadRanks(name: EncodingName): Promise<TiktokenBPE> {
   const module =
-    name === 'o200k_base' ? await import('js-tiktoken/ranks/o200k_base') : await import('js-tiktoken/ranks/cl100k_base');
+    name === 'o200k_base'
+      ? await import('js-tiktoken/ranks/o200k_base')
+      : await import('js-tiktoken/ranks/cl100k_base');
   return module.default as TiktokenBPE;
 }
 
@@ -36,14 +38,12 @@ export async function splitTokens(text: string, name: EncodingName = 'o200k_base
   const ids = encoder.encode(text, 'all');
   const pieces: string[] = [];
   // Decode incrementally so multi-byte characters split across tokens stay whole in the piece where they end.
-  let decodedSoFar = '';
   let pending: number[] = [];
   for (const id of ids) {
     pending.push(id);
     const decoded = encoder.decode(pending);
     if (decoded.includes('\uFFFD')) continue;
     pieces.push(decoded);
-    decodedSoFar += decoded;
     pending = [];
   }
   if (pending.length > 0) pieces.push(encoder.decode(pending));

@@ -33,7 +33,11 @@ export function wrapProvider(base: Provider, middleware: ProviderMiddleware): Pr
     complete(request: LlmRequest): Promise<LlmResult> {
       const transformed = middleware.transformRequest ? middleware.transformRequest(request) : request;
       if (!middleware.wrapComplete) return base.complete(transformed);
-      return middleware.wrapComplete({ request: transformed, complete: () => base.complete(transformed), provider: base });
+      return middleware.wrapComplete({
+        request: transformed,
+        complete: () => base.complete(transformed),
+        provider: base,
+      });
     },
   };
 }

@@ -49,13 +49,29 @@ export async function ablationFeatureScore(
   const records: AblationRecord[] = inputs.map(({ record, expected }) => {
     const replacement = calibratedReplacement(calibration, expected, mean);
     missing += replacement.missing;
-    return { contextIds: record.contextIds ?? [], tokenIds: record.tokenIds!, replacement: { simulated: replacement.simulated, mean: replacement.mean } };
+    return {
+      contextIds: record.contextIds ?? [],
+      tokenIds: record.tokenIds!,
+      replacement: { simulated: replacement.simulated, mean: replacement.mean },
+    };
   });
   const positions = records.reduce((sum, record) => sum + record.tokenIds.length, 0);
   try {
     const result = await scoreFeatureAblation(subject.model, target, records);
-    return { kind: 'ablation.all', value: result.score, reason: result.score === null ? (result.reason ?? 'undefined') : null, nTokens: result.positions, nMissing: missing };
+    return {
+      kind: 'ablation.all',
+      value: result.score,
+      reason: result.score === null ? (result.reason ?? 'undefined') : null,
+      nTokens: result.positions,
+      nMissing: missing,
+    };
   } catch (error) {
-    return { kind: 'ablation.all', value: null, reason: `ablation failed: ${error instanceof Error ? error.message : String(error)}`, nTokens: positions, nMissing: missing };
+    return {
+      kind: 'ablation.all',
+      value: null,
+      reason: `ablation failed: ${error instanceof Error ? error.message : String(error)}`,
+      nTokens: positions,
+      nMissing: missing,
+    };
   }
 }

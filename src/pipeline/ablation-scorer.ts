@@ -26,7 +26,11 @@ export const embeddedSaeRoot = fileURLToPath(new URL('../../data/sae', import.me
 
 export interface AblationScorer {
   /** The `ablation.all` score, or null when this feature cannot be ablated here (see `notes`). */
-  score(feature: FeatureRecord, inputs: readonly AblationInput[], calibration: LinearCalibration): Promise<FeatureScore | null>;
+  score(
+    feature: FeatureRecord,
+    inputs: readonly AblationInput[],
+    calibration: LinearCalibration,
+  ): Promise<FeatureScore | null>;
   /** Why some features got no ablation score, one line per cause. */
   readonly notes: ReadonlySet<string>;
   dispose(): void;
@@ -67,7 +71,10 @@ export function createAblationScorer(sources: AblationSources = {}): AblationSco
   let library: Promise<typeof import('./ablation-library.ts')> | null = null;
   const load = () => (library ??= import('./ablation-library.ts'));
   /** Loads each name's folder once (on first use) and keeps it. */
-  const loadedOnce = <T>(folders: Map<string, string>, loader: (lib: typeof import('./ablation-library.ts'), folder: string) => Promise<T>) => {
+  const loadedOnce = <T>(
+    folders: Map<string, string>,
+    loader: (lib: typeof import('./ablation-library.ts'), folder: string) => Promise<T>,
+  ) => {
     const loaded = new Map<string, Promise<T>>();
     return {
       get(name: string): Promise<T> {
@@ -92,7 +99,9 @@ export function createAblationScorer(sources: AblationSources = {}): AblationSco
       // Records without token ids (synthetic, or imported from formats that have none) cannot be run again.
       const usable = inputs.filter((input) => input.record.tokenIds !== undefined);
       if (usable.length === 0) {
-        notes.add(`ablation not computed for ${id.model} features: their records carry no token ids (records from \`autointerp extract\` and \`import-delphi\` do)`);
+        notes.add(
+          `ablation not computed for ${id.model} features: their records carry no token ids (records from \`autointerp extract\` and \`import-delphi\` do)`,
+        );
         return null;
       }
       if (!modelFolders.has(id.model)) {
@@ -107,17 +116,30 @@ export function createAblationScorer(sources: AblationSources = {}): AblationSco
       try {
         const lib = await load();
         const subject = await models.get(id.model);
-        const target = id.kind === 'sae' ? { kind: 'sae' as const, sae: await saes.get(id.sae!), index: id.index } : { kind: 'neuron' as const, hook: neuronHook(id.layer), index: id.index };
+        const target =
+          id.kind === 'sae'
+            ? { kind: 'sae' as const, sae: await saes.get(id.sae!), index: id.index }
+            : { kind: 'neuron' as const, hook: neuronHook(id.layer), index: id.index };
         loaded = { lib, subject, target };
       } catch (error) {
-        notes.add(`no ablation for ${id.kind === 'sae' ? `SAE ${id.sae}` : `model ${id.model}`}: ${error instanceof Error ? error.message : String(error)}`);
+        notes.add(
+          `no ablation for ${id.kind === 'sae' ? `SAE ${id.sae}` : `model ${id.model}`}: ${error instanceof Error ? error.message : String(error)}`,
+        );
         return null;
       }
       return loaded.lib.ablationFeatureScore(loaded.subject, loaded.target, feature, usable, calibration);
     },
     dispose() {
-      for (const model of models.all()) void model.then((subject) => subject.model.dispose(), () => undefined);
-      for (const sae of saes.all()) void sae.then((loaded) => loaded.dispose(), () => undefined);
+      for (const model of models.all())
+        void model.then(
+          (subject) => subject.model.dispose(),
+          () => undefined,
+        );
+      for (const sae of saes.all())
+        void sae.then(
+          (loaded) => loaded.dispose(),
+          () => undefined,
+        );
     },
   };
 }

@@ -25,7 +25,8 @@ import type { PriceTable } from '../llm/price-table.ts';
 import type { BatchClient, BatchItem, BatchItemOutcome, BatchState } from '../llm/batch/types.ts';
 import { LlmCallError, type LlmRequest, type LlmResult, type Provider } from '../llm/types.ts';
 import { wrapProvider } from '../llm/wrap-provider.ts';
-import { featureKey, type FeatureRecord } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
+import type { FeatureRecord } from '../records/types.ts';
 import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
 import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
 import { processFeature, type FeatureContext, type ProcessedFeature } from './process-feature.ts';
@@ -110,7 +111,14 @@ const MAX_SPLIT_ROUNDS = 8;
 
 /** A provider answering every request with `text` (an explanation placeholder for cost estimates). */
 function fixedTextProvider(base: Provider, text: string): Provider {
-  const result: LlmResult = { text, usage: { promptTokens: 0, completionTokens: 0 }, model: 'placeholder', finishReason: 'stop', cached: false, warnings: [] };
+  const result: LlmResult = {
+    text,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    model: 'placeholder',
+    finishReason: 'stop',
+    cached: false,
+    warnings: [],
+  };
   return wrapProvider(base, { wrapComplete: async () => result });
 }
 
@@ -136,10 +144,16 @@ function batchAnswerProvider(base: Provider, options: AnswerOptions): Provider {
       const answer = options.batchStore.latestAnswer(options.runId, key);
       if (!answer || answer.status === 'pending') {
         options.onNotReady();
-        throw new LlmCallError(`${base.id}: ${answer ? `request still pending in batch ${answer.batchId}` : 'request not submitted to a batch'}`, { retryable: false });
+        throw new LlmCallError(
+          `${base.id}: ${answer ? `request still pending in batch ${answer.batchId}` : 'request not submitted to a batch'}`,
+          { retryable: false },
+        );
       }
       if (answer.status !== 'succeeded') {
-        throw new LlmCallError(`${base.id}: batch ${answer.batchId}: request ${answer.status}: ${answer.error ?? 'no reason given'}`, { retryable: false });
+        throw new LlmCallError(
+          `${base.id}: batch ${answer.batchId}: request ${answer.status}: ${answer.error ?? 'no reason given'}`,
+          { retryable: false },
+        );
       }
       const result = options.client.readResponse(request, answer.body, answer.batchId);
       if (!options.deliver) return result;
@@ -184,7 +198,8 @@ function chunkItems<T extends BatchItem>(items: readonly T[], client: BatchClien
 
 /** A 404 from the Batch API: the batch (or its results) no longer exists there; waiting would never end. */
 const isGone = (error: unknown) => error instanceof LlmCallError && error.details.status === 404;
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
+const errorText = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
 
 function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal | undefined {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);
@@ -228,7 +243,9 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     const needs = new Map<FeatureRecord, LlmRequest[]>();
     for (const feature of features) {
       const sink: LlmRequest[] = [];
-      const collector = answers ? answeringCollector(roles[role], answers, sink) : collectingProvider(roles[role], sink);
+      const collector = answers
+        ? answeringCollector(roles[role], answers, sink)
+        : collectingProvider(roles[role], sink);
       await processFeature(feature, {
         ...collectionContext,
         explainer: role === 'explainer' ? collector : (explainer ?? roles.explainer),
@@ -244,7 +261,10 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     let total = 0;
     for (const request of requests) {
       if (options.cache?.get(cacheKey(roles[role], request))) continue;
-      const usage = { promptTokens: promptTokenEstimate(request, context.countTokens), completionTokens: Math.max(0, request.maxTokens) };
+      const usage = {
+        promptTokens: promptTokenEstimate(request, context.countTokens),
+        completionTokens: Math.max(0, request.maxTokens),
+      };
       total += prices.costOf(roles[role].id, usage, false, true) ?? 0;
     }
     return total;
@@ -262,7 +282,9 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
    * answered in a batch), then the others in order while spend + the upper-bound estimate of everything they need
    * (answered requests included: they are paid but not yet in llm_calls) fits.
    */
-  async function admit(explainNeeds: Map<FeatureRecord, LlmRequest[]>): Promise<{ admitted: Set<FeatureRecord>; deferred: number }> {
+  async function admit(
+    explainNeeds: Map<FeatureRecord, LlmRequest[]>,
+  ): Promise<{ admitted: Set<FeatureRecord>; deferred: number }> {
     const candidates = [...explainNeeds.keys()];
     if (!options.budget) return { admitted: new Set(candidates), deferred: 0 };
     const { prices, maxCostUsd } = options.budget;
@@ -272,7 +294,8 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     let spent = options.budget.spentUsd;
     const admitted = new Set<FeatureRecord>();
     const cost = (feature: FeatureRecord) =>
-      estimateUsd('explainer', explainNeeds.get(feature)!, prices) + estimateUsd('simulator', simulateEstimates.get(feature) ?? [], prices);
+      estimateUsd('explainer', explainNeeds.get(feature)!, prices) +
+      estimateUsd('simulator', simulateEstimates.get(feature) ?? [], prices);
     for (const feature of committed) {
       admitted.add(feature);
       spent += cost(feature);
@@ -288,7 +311,11 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
   }
 
   /** Sends what is not answered yet, then waits for every batch this phase needs. */
-  async function settle(phase: BatchPhase, role: keyof typeof roles, needs: Map<FeatureRecord, LlmRequest[]>): Promise<BatchStopReason | undefined> {
+  async function settle(
+    phase: BatchPhase,
+    role: keyof typeof roles,
+    needs: Map<FeatureRecord, LlmRequest[]>,
+  ): Promise<BatchStopReason | undefined> {
     const client = clients[role];
     const providerId = roles[role].id;
     const byKey = new Map<string, { request: LlmRequest; features: string[] }>();
@@ -313,7 +340,14 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
       else if (answer?.status === 'pending') waitOn.add(answer.batchRow);
       else toSubmit.push({ customId: key, request: entry.request, features: entry.features });
     }
-    options.onBatch?.({ kind: 'collected', phase, requests: byKey.size, answered, pending: byKey.size - answered - toSubmit.length, toSubmit: toSubmit.length });
+    options.onBatch?.({
+      kind: 'collected',
+      phase,
+      requests: byKey.size,
+      answered,
+      pending: byKey.size - answered - toSubmit.length,
+      toSubmit: toSubmit.length,
+    });
     const byEndpoint = new Map<string, typeof toSubmit>();
     for (const item of toSubmit) {
       const endpoint = client.endpointOf(item.request);
@@ -325,7 +359,11 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
       for (const chunk of chunkItems(items, client)) {
         if (stopOrAbort?.aborted) return 'signal';
         const submitted = await retryCall(
-          () => client.submit(chunk, { metadata: { autointerp_run: String(runId), autointerp_phase: phase }, ...(options.signal ? { signal: options.signal } : {}) }),
+          () =>
+            client.submit(chunk, {
+              metadata: { autointerp_run: String(runId), autointerp_phase: phase },
+              ...(options.signal ? { signal: options.signal } : {}),
+            }),
           options.signal,
           options.retry,
         );
@@ -343,14 +381,24 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
           chunk.map((item) => ({ customId: item.customId, features: item.features })),
         );
         waitOn.add(row);
-        options.onBatch?.({ kind: 'submitted', phase, provider: providerId, batchId: submitted.batchId, requests: chunk.length });
+        options.onBatch?.({
+          kind: 'submitted',
+          phase,
+          provider: providerId,
+          batchId: submitted.batchId,
+          requests: chunk.length,
+        });
       }
     }
     return waitFor([...waitOn]);
   }
 
   const clientOfRow = (provider: string): BatchClient =>
-    clients.explainer.providerId === provider ? clients.explainer : clients.simulator.providerId === provider ? clients.simulator : clients.explainer;
+    clients.explainer.providerId === provider
+      ? clients.explainer
+      : clients.simulator.providerId === provider
+        ? clients.simulator
+        : clients.explainer;
 
   /** Polls the batches until all have ended and are stored, or the wait is over. */
   async function waitFor(rows: number[]): Promise<BatchStopReason | undefined> {
@@ -368,16 +416,45 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
         } catch (error) {
           if (!isGone(error)) throw error;
           // The provider no longer knows the batch (deleted, another account): its requests fail, a resume resends them.
-          batchStore.updateBatch(rowId, { status: 'not_found', ended: true, succeeded: 0, failed: row.request_count, error: errorText(error) });
-          const stored = batchStore.ingestBatch(rowId, [], `batch ${row.batch_id} is gone at the provider: ${errorText(error)}`);
-          options.onBatch?.({ kind: 'ingested', phase: row.phase, provider: row.provider, batchId: row.batch_id, ...stored });
+          batchStore.updateBatch(rowId, {
+            status: 'not_found',
+            ended: true,
+            succeeded: 0,
+            failed: row.request_count,
+            error: errorText(error),
+          });
+          const stored = batchStore.ingestBatch(
+            rowId,
+            [],
+            `batch ${row.batch_id} is gone at the provider: ${errorText(error)}`,
+          );
+          options.onBatch?.({
+            kind: 'ingested',
+            phase: row.phase,
+            provider: row.provider,
+            batchId: row.batch_id,
+            ...stored,
+          });
           pending.delete(rowId);
           continue;
         }
         const counts = { succeeded: state.counts.succeeded, failed: state.counts.failed };
-        if (state.status !== row.status || counts.succeeded !== row.succeeded || counts.failed !== row.failed) changed = true;
-        batchStore.updateBatch(rowId, { status: state.status, ended: state.ended, ...counts, ...(state.error ? { error: state.error } : {}) });
-        options.onBatch?.({ kind: 'polled', phase: row.phase, provider: row.provider, batchId: row.batch_id, state, waitedMs: Date.now() - started });
+        if (state.status !== row.status || counts.succeeded !== row.succeeded || counts.failed !== row.failed)
+          changed = true;
+        batchStore.updateBatch(rowId, {
+          status: state.status,
+          ended: state.ended,
+          ...counts,
+          ...(state.error ? { error: state.error } : {}),
+        });
+        options.onBatch?.({
+          kind: 'polled',
+          phase: row.phase,
+          provider: row.provider,
+          batchId: row.batch_id,
+          state,
+          waitedMs: Date.now() - started,
+        });
         if (!state.ended) continue;
         let outcomes: BatchItemOutcome[];
         try {
@@ -389,14 +466,23 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
         }
         const missing = `no result for this request in batch ${row.batch_id} (status ${state.status}${state.error ? `: ${state.error}` : ''})`;
         const stored = batchStore.ingestBatch(rowId, outcomes, missing);
-        options.onBatch?.({ kind: 'ingested', phase: row.phase, provider: row.provider, batchId: row.batch_id, ...stored });
+        options.onBatch?.({
+          kind: 'ingested',
+          phase: row.phase,
+          provider: row.provider,
+          batchId: row.batch_id,
+          ...stored,
+        });
         pending.delete(rowId);
       }
       if (pending.size === 0) break;
       if (stopOrAbort?.aborted) return 'signal';
       const remaining = options.maxWaitMs === undefined ? Infinity : options.maxWaitMs - (Date.now() - started);
       if (remaining <= 0) {
-        options.onBatch?.({ kind: 'left', batchIds: [...pending].map((rowId) => batchStore.getBatch(rowId)!.batch_id) });
+        options.onBatch?.({
+          kind: 'left',
+          batchIds: [...pending].map((rowId) => batchStore.getBatch(rowId)!.batch_id),
+        });
         return 'batch-pending';
       }
       delay = changed ? options.pollMs : Math.min(delay * 1.5, options.pollMs * 10);

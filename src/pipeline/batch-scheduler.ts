@@ -43,7 +43,9 @@ export function runBatchScheduler(options: BatchSchedulerOptions): Promise<Batch
     pollMs: config.batchPollMs,
     ...(config.batchMaxWaitMs !== undefined ? { maxWaitMs: config.batchMaxWaitMs } : {}),
     retry: { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseDelayMs, random: mulberry32(config.seed) },
-    ...(config.maxCostUsd !== undefined ? { budget: { spentUsd: saver.tally.spent.costUsd, maxCostUsd: config.maxCostUsd, prices: options.prices } } : {}),
+    ...(config.maxCostUsd !== undefined
+      ? { budget: { spentUsd: saver.tally.spent.costUsd, maxCostUsd: config.maxCostUsd, prices: options.prices } }
+      : {}),
     ...(options.stopSignal ? { stopSignal: options.stopSignal } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     save: saver.save,

@@ -30,14 +30,21 @@ export interface RunBatchClients {
  * baseline) are wrapped with cache, retry and limits; providers on the same API share one limiter, and the same
  * spec for both roles gives one provider.
  */
-export function buildProviders(config: PipelineConfig, injected: Partial<RunProviders>, cache: ResponseCache | undefined): RunProviders {
+export function buildProviders(
+  config: PipelineConfig,
+  injected: Partial<RunProviders>,
+  cache: ResponseCache | undefined,
+): RunProviders {
   const limiters = new Map<string, RateLimiter>();
   const random = mulberry32(config.seed);
   const created = new Map<string, Provider>();
   const build = (spec: string): Provider => {
     const existing = created.get(spec);
     if (existing) return existing;
-    const base = createProvider(spec, { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}), timeoutMs: config.requestTimeoutMs });
+    const base = createProvider(spec, {
+      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+      timeoutMs: config.requestTimeoutMs,
+    });
     let provider = base;
     if (!base.isBaseline) {
       const api = `${base.id.split(':')[0]}|${config.baseUrl ?? ''}`;
@@ -61,23 +68,42 @@ export function buildProviders(config: PipelineConfig, injected: Partial<RunProv
     created.set(spec, provider);
     return provider;
   };
-  return { explainer: injected.explainer ?? build(config.explainer), simulator: injected.simulator ?? build(config.simulator) };
+  return {
+    explainer: injected.explainer ?? build(config.explainer),
+    simulator: injected.simulator ?? build(config.simulator),
+  };
 }
 
 /** The Batch API clients of a batch-mode run: injected ones, else created from the provider specs. */
-export function buildBatchClients(config: PipelineConfig, injected: Partial<RunBatchClients> | undefined, providers: RunProviders): RunBatchClients {
+export function buildBatchClients(
+  config: PipelineConfig,
+  injected: Partial<RunBatchClients> | undefined,
+  providers: RunProviders,
+): RunBatchClients {
   const { explainer, simulator } = providers;
   const create = (spec: string, provider: Provider): BatchClient => {
     if (provider.isBaseline || !provider.capabilities.batch) {
-      throw new InputError(`--batch: ${provider.id} has no Batch API (batch mode needs openai:, openai-compatible: or anthropic: providers)`);
+      throw new InputError(
+        `--batch: ${provider.id} has no Batch API (batch mode needs openai:, openai-compatible: or anthropic: providers)`,
+      );
     }
-    return createBatchClient(spec, { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}), timeoutMs: config.requestTimeoutMs });
+    return createBatchClient(spec, {
+      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+      timeoutMs: config.requestTimeoutMs,
+    });
   };
   const explainerClient = injected?.explainer ?? create(config.explainer, explainer);
   const simulatorClient =
-    injected?.simulator ?? (config.simulator === config.explainer && !injected?.explainer ? explainerClient : create(config.simulator, simulator));
-  for (const [client, provider] of [[explainerClient, explainer], [simulatorClient, simulator]] as const) {
-    if (client.providerId !== provider.id) throw new InputError(`--batch: the batch client of ${client.providerId} cannot answer for ${provider.id}`);
+    injected?.simulator ??
+    (config.simulator === config.explainer && !injected?.explainer
+      ? explainerClient
+      : create(config.simulator, simulator));
+  for (const [client, provider] of [
+    [explainerClient, explainer],
+    [simulatorClient, simulator],
+  ] as const) {
+    if (client.providerId !== provider.id)
+      throw new InputError(`--batch: the batch client of ${client.providerId} cannot answer for ${provider.id}`);
   }
   return { explainer: explainerClient, simulator: simulatorClient };
 }
@@ -87,7 +113,9 @@ export function requireBudgetPrices(config: PipelineConfig, prices: PriceTable, 
   if (config.maxCostUsd === undefined) return;
   for (const provider of [providers.explainer, providers.simulator]) {
     if (!prices.priceOf(provider.id)) {
-      throw new InputError(`--max-cost needs a price for ${provider.id}: add it to a price table given with --prices FILE`);
+      throw new InputError(
+        `--max-cost needs a price for ${provider.id}: add it to a price table given with --prices FILE`,
+      );
     }
   }
 }

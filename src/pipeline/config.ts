@@ -4,11 +4,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { defaultSplitOptions } from '../records/splits.ts';
+import { DEMO_SOURCE, pipelineConfigDefaults as defaults } from './config-defaults.ts';
 import { operationalConfigKeys } from '../store/operational-config-keys.ts';
 import { InputError } from '../common/errors.ts';
 
-export const DEMO_SOURCE = 'demo';
 /** The demo source: a directory of JSONL shards (planted features, and real neurons of the embedded model). */
 export const demoRecordsPath = fileURLToPath(new URL('../../data/demo/records/', import.meta.url));
 /** The planted features alone (their ground truth is data/demo/ground-truth.json). */
@@ -16,19 +15,19 @@ export const demoPlantedPath = fileURLToPath(new URL('../../data/demo/records/pl
 
 export const PipelineConfigSchema = z.object({
   /** Records file or directory (JSONL, NeuronRecord JSON or a {layer}/{neuron}.json tree), or "demo". */
-  source: z.string().min(1).default(DEMO_SOURCE),
+  source: z.string().min(1).default(defaults.source),
   /** Subject model name for sources that do not carry one (NeuronRecord files). */
-  model: z.string().min(1).default('unknown-model'),
+  model: z.string().min(1).default(defaults.model),
   /** Run name shown in leaderboards (default: derived from source and models). */
   name: z.string().min(1).optional(),
   /** Explainer as provider:model — `baseline` (offline), `openai:<model>`, `openai-compatible:<model>`. */
-  explainer: z.string().min(1).default('baseline'),
+  explainer: z.string().min(1).default(defaults.explainer),
   /** Simulator as provider:model. */
-  simulator: z.string().min(1).default('baseline'),
+  simulator: z.string().min(1).default(defaults.simulator),
   /** Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama…), for openai-compatible providers. */
   baseUrl: z.string().url().optional(),
-  explainPrompt: z.string().default('explain.v1'),
-  simulatePrompt: z.string().default('simulate.v1'),
+  explainPrompt: z.string().default(defaults.explainPrompt),
+  simulatePrompt: z.string().default(defaults.simulatePrompt),
   /** Simulation mode; default: the best the simulator serves (prompt-logprobs, else chat-logprobs, else sampled). */
   simulationMode: z.enum(['prompt-logprobs', 'chat-logprobs', 'sampled']).optional(),
   /** Samples averaged per simulation in `sampled` mode (simulators without logprobs). Default 5. */
@@ -39,26 +38,26 @@ export const PipelineConfigSchema = z.object({
    * reference protocol, one record a prompt. Either way no call is larger than the simulator's context: records
    * that do not fit are split over more calls. Stored with every score; leaderboards never pool protocols.
    */
-  recordsPerCall: z.union([z.number().int().positive(), z.literal('all')]).default('all'),
+  recordsPerCall: z.union([z.number().int().positive(), z.literal('all')]).default(defaults.recordsPerCall),
   /**
    * The simulator's context window in tokens (`--context-tokens`), the budget of each simulation call. Default: the
    * model's entry in data/context-windows.json, else a conservative 8,192.
    */
   contextTokens: z.number().int().positive().optional(),
   /** Top records shown to the explainer. */
-  explainTop: z.number().int().positive().default(defaultSplitOptions.explainTop),
+  explainTop: z.number().int().positive().default(defaults.explainTop),
   /** Held-out top / random records scored. */
-  scoreTop: z.number().int().nonnegative().default(defaultSplitOptions.scoreTop),
-  scoreRandom: z.number().int().nonnegative().default(defaultSplitOptions.scoreRandom),
+  scoreTop: z.number().int().nonnegative().default(defaults.scoreTop),
+  scoreRandom: z.number().int().nonnegative().default(defaults.scoreRandom),
   /** Held-out records for the linear calibration (simulated in the same call as the score records). */
-  calibrationTop: z.number().int().nonnegative().default(defaultSplitOptions.calibrationTop),
-  calibrationRandom: z.number().int().nonnegative().default(defaultSplitOptions.calibrationRandom),
+  calibrationTop: z.number().int().nonnegative().default(defaults.calibrationTop),
+  calibrationRandom: z.number().int().nonnegative().default(defaults.calibrationRandom),
   /** Records scored from each quantile bin, where the source has quantile samples (`correlation.quantiles`). */
-  scorePerQuantile: z.number().int().nonnegative().default(defaultSplitOptions.scorePerQuantile),
+  scorePerQuantile: z.number().int().nonnegative().default(defaults.scorePerQuantile),
   /** Token budget of the explain prompt (few-shot examples, then records, are dropped past it). */
-  maxPromptTokens: z.number().int().positive().default(12_000),
+  maxPromptTokens: z.number().int().positive().default(defaults.maxPromptTokens),
   /** Features processed at once. */
-  concurrency: z.number().int().positive().default(4),
+  concurrency: z.number().int().positive().default(defaults.concurrency),
   /** Only the first N features of the source (handy for a trial run). */
   limit: z.number().int().positive().optional(),
   /**
@@ -74,11 +73,11 @@ export const PipelineConfigSchema = z.object({
    * Ablation scores (`ablation.all`) through the subject model, for features whose model (and SAE) is available and
    * whose records carry token ids: on by default (`--no-ablation` turns it off).
    */
-  ablation: z.boolean().default(true),
+  ablation: z.boolean().default(defaults.ablation),
   /** Subject model folders for ablation beyond the embedded brown-1l (`--subject-model`; known by folder name). */
-  subjectModels: z.array(z.string().min(1)).default([]),
+  subjectModels: z.array(z.string().min(1)).default(defaults.subjectModels),
   /** SAE folders (SAELens or sparsify layout) for ablation beyond the embedded data/sae/* (`--sae`; known by folder name). */
-  saes: z.array(z.string().min(1)).default([]),
+  saes: z.array(z.string().min(1)).default(defaults.saes),
 
   // Reliability (docs/DESIGN.md §6). These change how a run is executed, not its results: `--resume` may override them.
   /** Request starts per minute, explainer and simulator on one API together. Default: unlimited. */
@@ -86,32 +85,32 @@ export const PipelineConfigSchema = z.object({
   /** Prompt + completion tokens per minute (estimated before a call, corrected by the usage after). */
   tokensPerMinute: z.number().positive().optional(),
   /** The rate window in milliseconds (60 000 = per minute; tests shorten it). */
-  rateWindowMs: z.number().int().positive().default(60_000),
+  rateWindowMs: z.number().int().positive().default(defaults.rateWindowMs),
   /** LLM requests in flight at once, per API. Default: bounded by `concurrency` features only. */
   requestConcurrency: z.number().int().positive().optional(),
   /** Attempts per LLM call (first included) on 429, 5xx, timeouts, connection resets, unparsable bodies. */
-  maxAttempts: z.number().int().positive().default(5),
+  maxAttempts: z.number().int().positive().default(defaults.maxAttempts),
   /** First backoff cap in milliseconds (doubled per retry, full jitter; Retry-After wins when longer). */
-  retryBaseDelayMs: z.number().nonnegative().default(500),
+  retryBaseDelayMs: z.number().nonnegative().default(defaults.retryBaseDelayMs),
   /** Timeout of one HTTP request in milliseconds (a hung server counts as a retryable failure). */
-  requestTimeoutMs: z.number().int().positive().default(120_000),
+  requestTimeoutMs: z.number().int().positive().default(defaults.requestTimeoutMs),
   /** Fresh simulation attempts when an answer is malformed (no logprobs, no values) before the feature fails. */
-  answerAttempts: z.number().int().positive().default(3),
+  answerAttempts: z.number().int().positive().default(defaults.answerAttempts),
   /** Response cache in the database (`--no-cache` turns it off). The offline baseline is never cached. */
-  cache: z.boolean().default(true),
+  cache: z.boolean().default(defaults.cache),
   /** Budget in USD: no new feature starts once the run has spent it (`--max-cost`). */
   maxCostUsd: z.number().nonnegative().optional(),
   /** Price table merged over data/prices.json (`--prices FILE`). */
   prices: z.string().min(1).optional(),
   /** Seed of the retry jitter. */
-  seed: z.number().int().default(1),
+  seed: z.number().int().default(defaults.seed),
   /**
    * Send explain and simulate requests through the providers' Batch APIs (`--batch`: OpenAI Batch, Anthropic Message
    * Batches; half the price, answers within 24 h) instead of live calls. Same results, same tables.
    */
-  batch: z.boolean().default(false),
+  batch: z.boolean().default(defaults.batch),
   /** First interval between polls of a pending batch, in milliseconds (grows ×1.5 up to 10× while nothing changes). */
-  batchPollMs: z.number().positive().default(30_000),
+  batchPollMs: z.number().positive().default(defaults.batchPollMs),
   /**
    * How long one invocation waits on pending batches before leaving them for `--resume`. Default: until they end.
    * Per invocation: a resume does not inherit it.
@@ -121,8 +120,14 @@ export const PipelineConfigSchema = z.object({
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
 
-/** The documented defaults of every option that has one (the CLI's flags and help text read them from here). */
-export const pipelineConfigDefaults: Readonly<PipelineConfig> = Object.freeze(PipelineConfigSchema.parse({}));
+// The options with a default are exactly the keys of pipeline/config-defaults.ts, with values of their types (an option
+// that gains or loses a default, or is renamed, fails to compile here).
+type DefaultedKey = {
+  [K in keyof PipelineConfig]-?: undefined extends PipelineConfig[K] ? never : K;
+}[keyof PipelineConfig];
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies SameKeys<DefaultedKey, keyof typeof defaults>;
+defaults satisfies Pick<PipelineConfig, DefaultedKey>;
 
 /** Options a resumed run may change (they affect execution, not results): store/operational-config-keys.ts. */
 type OperationalConfigKey = (typeof operationalConfigKeys)[number] & keyof PipelineConfig;
@@ -141,4 +146,5 @@ export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig 
 }
 
 /** The records path a config reads. */
-export const resolveSource = (config: PipelineConfig): string => (config.source === DEMO_SOURCE ? demoRecordsPath : config.source);
+export const resolveSource = (config: PipelineConfig): string =>
+  config.source === DEMO_SOURCE ? demoRecordsPath : config.source;

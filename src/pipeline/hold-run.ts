@@ -33,13 +33,16 @@ export function holdRun(store: ResultStore, runId: number, lease: RunLease, ttlM
   };
   process.once('exit', markInterruptedOnExit);
   let lost: LeaseLostError | undefined;
-  const heartbeatTimer = setInterval(() => {
-    try {
-      lease.heartbeat();
-    } catch (error) {
-      if (error instanceof LeaseLostError) lost ??= error; // else: a busy or full database; the next save says so
-    }
-  }, Math.max(1000, ttlMs / 4));
+  const heartbeatTimer = setInterval(
+    () => {
+      try {
+        lease.heartbeat();
+      } catch (error) {
+        if (error instanceof LeaseLostError) lost ??= error; // else: a busy or full database; the next save says so
+      }
+    },
+    Math.max(1000, ttlMs / 4),
+  );
   heartbeatTimer.unref();
   return {
     freeReserve: () => reserve.free(),

@@ -5,7 +5,8 @@
  */
 import { loadFeatureRecordsWithDigest } from '../records/load.ts';
 import { shardOfFeature } from '../records/shards.ts';
-import { featureKey, type FeatureRecord } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
+import type { FeatureRecord } from '../records/types.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { resolveSource, type PipelineConfig } from './config.ts';
 import { InputError } from '../common/errors.ts';

@@ -42,7 +42,13 @@ export interface ProcessedFeature {
   calls: LlmCallRow[];
 }
 
-const ALL_SCORE_KINDS: ScoreKind[] = ['correlation.all', 'correlation.top', 'correlation.random', 'rsquared.all', 'absdev.all'];
+const ALL_SCORE_KINDS: ScoreKind[] = [
+  'correlation.all',
+  'correlation.top',
+  'correlation.random',
+  'rsquared.all',
+  'absdev.all',
+];
 
 const storedRecord = (split: SplitRecord): StoredRecord => ({
   split: split.split,
@@ -52,7 +58,12 @@ const storedRecord = (split: SplitRecord): StoredRecord => ({
 });
 
 /** The same provider, noting every call (usage, cost, latency, outcome) in `calls` for accounting. */
-function withCallLog(provider: Provider, purpose: LlmCallRow['purpose'], calls: LlmCallRow[], context: FeatureContext): Provider {
+function withCallLog(
+  provider: Provider,
+  purpose: LlmCallRow['purpose'],
+  calls: LlmCallRow[],
+  context: FeatureContext,
+): Provider {
   return wrapProvider(provider, {
     async wrapComplete({ complete }): Promise<LlmResult> {
       const started = performance.now();
@@ -121,7 +132,16 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     };
   }
   if (simulated.filter((s) => s.split === 'score').length === 0) {
-    return { calls, result: { status: 'skipped', feature, stage: null, reason: 'no held-out records to score', records: splits.map(storedRecord) } };
+    return {
+      calls,
+      result: {
+        status: 'skipped',
+        feature,
+        stage: null,
+        reason: 'no held-out records to score',
+        records: splits.map(storedRecord),
+      },
+    };
   }
 
   // Explain.
@@ -148,7 +168,10 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
   // the feature fails with the reason.
   let scoring: ExplanationScoring | undefined;
   const simulator = withCallLog(context.simulator, 'simulate', calls, context);
-  const budget = { contextTokens: config.contextTokens ?? contextTokensOf(context.simulator.id), countTokens: context.countTokens };
+  const budget = {
+    contextTokens: config.contextTokens ?? contextTokensOf(context.simulator.id),
+    countTokens: context.countTokens,
+  };
   for (let attempt = 1; scoring === undefined; attempt++) {
     try {
       scoring = await scoreExplanation(simulator, explanation, splits, feature.stats.maxActivation, {
@@ -161,9 +184,13 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
         ...(context.signal ? { signal: context.signal } : {}),
       });
     } catch (error) {
-      const retry = error instanceof MalformedAnswerError && attempt < config.answerAttempts && !context.signal?.aborted;
+      const retry =
+        error instanceof MalformedAnswerError && attempt < config.answerAttempts && !context.signal?.aborted;
       if (retry) continue;
-      const reason = error instanceof MalformedAnswerError && attempt > 1 ? `${errorMessage(error)} (${attempt} attempts)` : errorMessage(error);
+      const reason =
+        error instanceof MalformedAnswerError && attempt > 1
+          ? `${errorMessage(error)} (${attempt} attempts)`
+          : errorMessage(error);
       return { calls, result: { status: 'failed', feature, stage: 'simulate', reason } };
     }
   }
@@ -188,8 +215,16 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     result: {
       status: 'scored',
       feature,
-      records: splits.map((s) => ({ ...storedRecord(s), ...(expectedBySplit.has(s) ? { expected: expectedBySplit.get(s)! } : {}) })),
-      explanation: { text: explanation, explainer: context.explainer.id, promptVersion: explainPromptVersion, isBaseline: context.explainer.isBaseline },
+      records: splits.map((s) => ({
+        ...storedRecord(s),
+        ...(expectedBySplit.has(s) ? { expected: expectedBySplit.get(s)! } : {}),
+      })),
+      explanation: {
+        text: explanation,
+        explainer: context.explainer.id,
+        promptVersion: explainPromptVersion,
+        isBaseline: context.explainer.isBaseline,
+      },
       simulation: {
         simulator: context.simulator.id,
         mode: simulation.mode,

@@ -22,11 +22,20 @@ export interface SaeSplitMetrics {
 export const saeMetricsFile = 'metrics.json';
 
 const isSplit = (value: unknown): value is SaeSplitMetrics =>
-  typeof value === 'object' && value !== null && typeof (value as SaeSplitMetrics).tokens === 'number' && typeof (value as SaeSplitMetrics).metrics === 'object';
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as SaeSplitMetrics).tokens === 'number' &&
+  typeof (value as SaeSplitMetrics).metrics === 'object';
 
 /** Records the known SAEs of `features`; returns the names recorded. A folder that cannot be read is skipped. */
-export function recordRunSaes(db: SqliteDatabase, features: readonly FeatureRecord[], folders: ReadonlyMap<string, string>): string[] {
-  const names = new Set(features.map((feature) => feature.id.sae).filter((name): name is string => name !== undefined && folders.has(name)));
+export function recordRunSaes(
+  db: SqliteDatabase,
+  features: readonly FeatureRecord[],
+  folders: ReadonlyMap<string, string>,
+): string[] {
+  const names = new Set(
+    features.map((feature) => feature.id.sae).filter((name): name is string => name !== undefined && folders.has(name)),
+  );
   const store = new SaeStore(db);
   const recorded: string[] = [];
   for (const name of names) {
@@ -50,7 +59,9 @@ export function recordRunSaes(db: SqliteDatabase, features: readonly FeatureReco
       k: typeof cfg.k === 'number' ? cfg.k : null,
       l1Coefficient: typeof cfg.l1_coefficient === 'number' ? cfg.l1_coefficient : null,
       path: folder,
-      weightsDigest: existsSync(weights) ? `sha256:${createHash('sha256').update(readFileSync(weights)).digest('hex')}` : null,
+      weightsDigest: existsSync(weights)
+        ? `sha256:${createHash('sha256').update(readFileSync(weights)).digest('hex')}`
+        : null,
       training: existsSync(trainingFile) ? JSON.parse(readFileSync(trainingFile, 'utf8')) : undefined,
     });
     const metricsFile = join(folder, saeMetricsFile);

@@ -4,7 +4,12 @@
  */
 import { shardNameSuffix } from '../records/shards.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
-import { parsePipelineConfig, type OperationalOverrides, type PipelineConfig, type PipelineConfigInput } from './config.ts';
+import {
+  parsePipelineConfig,
+  type OperationalOverrides,
+  type PipelineConfig,
+  type PipelineConfigInput,
+} from './config.ts';
 import { InputError } from '../common/errors.ts';
 
 export interface ResolvedRunConfig {
@@ -36,7 +41,7 @@ export function resolveRunConfig(
 }
 
 function defaultRunName(config: PipelineConfig): string {
-  const source = config.source === 'demo' ? 'demo' : config.source.split('/').filter(Boolean).at(-1) ?? config.source;
+  const source = config.source === 'demo' ? 'demo' : (config.source.split('/').filter(Boolean).at(-1) ?? config.source);
   return `${source} · ${config.explainer} → ${config.simulator}`;
 }
 

@@ -22,7 +22,7 @@ import { preflightProviders } from '../llm/provider-preflight.ts';
 import { createSqliteResponseCache } from '../store/response-cache-table.ts';
 import type { BatchClient } from '../llm/batch/types.ts';
 import type { Provider } from '../llm/types.ts';
-import { featureKey } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
 import type { ResultStore } from '../store/result-store.ts';
 import { acquireRunLease, LeaseLostError, type RunLease, type RunLeaseOptions } from '../store/run-lease.ts';
 import { RunFailedError } from './run-failed-error.ts';
@@ -84,7 +84,6 @@ export interface RunPipelineOptions {
  */
 export const MAX_CONSECUTIVE_FAILURES = 10;
 
-
 /** `run N failed: …`, naming the database file for SQLite errors (a full disk, a read-only file). */
 function describeFatal(runId: number, error: unknown, db: ResultStore['db']): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -116,7 +115,10 @@ function createRunRow(
 }
 
 /** Runs the explain → simulate → score pipeline and stores every result. */
-export async function runPipeline(input: PipelineConfigInput | undefined, options: RunPipelineOptions): Promise<RunSummary> {
+export async function runPipeline(
+  input: PipelineConfigInput | undefined,
+  options: RunPipelineOptions,
+): Promise<RunSummary> {
   const startedAt = performance.now();
   const given = options.store;
   const openStore = typeof given === 'function' ? given : () => given;
@@ -135,12 +137,25 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     // run, before the database file is created).
     const { features, sourceDigest } = await loadRunFeatures(config, resumed);
     // Every provider the run creates has its key and answers, before a run row exists (injected ones are the caller's).
-    const created = [...(options.explainer ? [] : [config.explainer]), ...(options.simulator ? [] : [config.simulator])];
-    await preflightProviders(created, { ...(config.baseUrl ? { baseURL: config.baseUrl } : {}), timeoutMs: Math.min(config.requestTimeoutMs, 15_000) });
+    const created = [
+      ...(options.explainer ? [] : [config.explainer]),
+      ...(options.simulator ? [] : [config.simulator]),
+    ];
+    await preflightProviders(created, {
+      ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
+      timeoutMs: Math.min(config.requestTimeoutMs, 15_000),
+    });
 
     store ??= openStore();
     const cache = config.cache ? createSqliteResponseCache(store.db) : undefined;
-    const providers = buildProviders(config, { ...(options.explainer ? { explainer: options.explainer } : {}), ...(options.simulator ? { simulator: options.simulator } : {}) }, cache);
+    const providers = buildProviders(
+      config,
+      {
+        ...(options.explainer ? { explainer: options.explainer } : {}),
+        ...(options.simulator ? { simulator: options.simulator } : {}),
+      },
+      cache,
+    );
     const { explainer, simulator } = providers;
     const batchClients = config.batch ? buildBatchClients(config, options.batchClients, providers) : undefined;
     requireBudgetPrices(config, prices, providers);
@@ -149,7 +164,13 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
 
     const runId =
       resumed?.id ??
-      createRunRow(store, config, { explain: explainTemplate.version, simulate: simulateTemplate.version }, providers, sourceDigest);
+      createRunRow(
+        store,
+        config,
+        { explain: explainTemplate.version, simulate: simulateTemplate.version },
+        providers,
+        sourceDigest,
+      );
     const heldLease = (lease ??= acquireRunLease(store.db, runId, options.lease));
     store.setRunStatus(runId, 'running');
     const runStore = store;
@@ -158,7 +179,13 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
     try {
       const done = runStore.settledFeatureKeys(runId);
       const todo = features.filter((feature) => !done.has(featureKey(feature.id)));
-      options.events?.onStart?.({ runId, total: features.length, alreadyDone: features.length - todo.length, explainer, simulator });
+      options.events?.onStart?.({
+        runId,
+        total: features.length,
+        alreadyDone: features.length - todo.length,
+        explainer,
+        simulator,
+      });
 
       const saver = createFeatureSaver(runStore, runId, heldLease, options.events?.onFeatureDone);
       const { tally } = saver;
@@ -166,7 +193,9 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
       // One transaction: a commit that fails (a full disk) then throws here; the INSERT … RETURNING inside, committed
       // on its own, failed silently and left a dangling SAE id (seen as "FOREIGN KEY constraint failed").
       runStore.db.transaction(() => recordRunSaes(runStore.db, features, knownSaeFolders(config.saes)))();
-      const ablation = config.ablation ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes }) : undefined;
+      const ablation = config.ablation
+        ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes })
+        : undefined;
       const context: FeatureContext = {
         config,
         explainer,
@@ -175,8 +204,12 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
         simulateTemplate,
         countTokens,
         ...(ablation ? { ablation } : {}),
-        costOf: (providerId: string, usage: { promptTokens: number; completionTokens: number }, cached: boolean, batch: boolean) =>
-          prices.costOf(providerId, usage, cached, batch),
+        costOf: (
+          providerId: string,
+          usage: { promptTokens: number; completionTokens: number },
+          cached: boolean,
+          batch: boolean,
+        ) => prices.costOf(providerId, usage, cached, batch),
         ...(options.events?.onCall ? { onCall: options.events.onCall } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       };
@@ -223,7 +256,16 @@ export async function runPipeline(input: PipelineConfigInput | undefined, option
       } finally {
         ablation?.dispose();
       }
-      return finishRun({ store: runStore, runId, config, total: features.length, tally, stoppedBy, ablation, startedAt });
+      return finishRun({
+        store: runStore,
+        runId,
+        config,
+        total: features.length,
+        tally,
+        stoppedBy,
+        ablation,
+        startedAt,
+      });
     } catch (error) {
       // Another process took the run over: it is that process's to mark; this one only stops.
       if (error instanceof LeaseLostError) throw error;

@@ -23,8 +23,18 @@ export interface FeatureSaver {
   countSpend(processed: ProcessedFeature): void;
 }
 
-export function createFeatureSaver(store: ResultStore, runId: number, lease: RunLease, onSaved?: (processed: ProcessedFeature) => void): FeatureSaver {
-  const tally: RunTally = { processedNow: 0, consecutiveFailures: 0, lastFailure: undefined, spent: store.runSpending(runId) };
+export function createFeatureSaver(
+  store: ResultStore,
+  runId: number,
+  lease: RunLease,
+  onSaved?: (processed: ProcessedFeature) => void,
+): FeatureSaver {
+  const tally: RunTally = {
+    processedNow: 0,
+    consecutiveFailures: 0,
+    lastFailure: undefined,
+    spent: store.runSpending(runId),
+  };
   const countSpend = (processed: ProcessedFeature) => {
     for (const call of processed.calls) {
       // A call that never got an answer (no key, refused, unreachable) was not billed: not an "unpriced call".

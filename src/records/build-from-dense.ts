@@ -5,7 +5,7 @@
 import { quantile } from 'simple-statistics';
 import { mulberry32, hashString, randomInteger } from '../common/random.ts';
 import type { RandomSource } from '../common/random.ts';
-import { featureKey } from './types.ts';
+import { featureKey } from './feature-key.ts';
 import type { ActivationRecord, FeatureId, FeatureRecord, FeatureStats } from './types.ts';
 
 /** Dense activations of `nFeatures` features on a tokenized corpus. */
@@ -226,8 +226,14 @@ function scanCorpus(dense: DenseActivations, layout: WindowLayout): CorpusScan {
     maxima: new Float64Array(nFeatures).fill(-Infinity),
   };
   for (let window = 0; window < windowCount; window++) {
-    scanBlock(dense.values, nFeatures, layout.starts[window] as number, layout.ends[window] as number, window,
-      accumulators);
+    scanBlock(
+      dense.values,
+      nFeatures,
+      layout.starts[window] as number,
+      layout.ends[window] as number,
+      window,
+      accumulators,
+    );
   }
   for (const [start, end] of layout.droppedRanges) scanBlock(dense.values, nFeatures, start, end, -1, accumulators);
 
@@ -316,7 +322,10 @@ function scanBlock(
     const second = sumSquares - blockLength * offsetSquared;
     const third = sumCubes - 3 * offset * sumSquares + 2 * blockLength * offsetSquared * offset;
     const fourth =
-      sumFourths - 4 * offset * sumCubes + 6 * offsetSquared * sumSquares - 3 * blockLength * offsetSquared * offsetSquared;
+      sumFourths -
+      4 * offset * sumCubes +
+      6 * offsetSquared * sumSquares -
+      3 * blockLength * offsetSquared * offsetSquared;
     if (window >= 0) windowMaxima[feature * windowCount + window] = maximum;
     if (maximum > (maxima[feature] as number)) maxima[feature] = maximum;
     positiveCounts[feature] = (positiveCounts[feature] as number) + positives;
@@ -333,7 +342,10 @@ function scanBlock(
     fourthMoments[feature] =
       (fourthMoments[feature] as number) +
       fourth +
-      delta * deltaOverTotalSquared * deltaOverTotal * product *
+      delta *
+        deltaOverTotalSquared *
+        deltaOverTotal *
+        product *
         (countBefore * countBefore - product + blockLength * blockLength) +
       6 * deltaOverTotalSquared * (countBefore * countBefore * second + blockLength * blockLength * secondBefore) +
       4 * deltaOverTotal * (countBefore * third - blockLength * thirdBefore);
@@ -504,7 +516,8 @@ function sampleQuantileBins(
     }
     binOfWindow[window] = bin;
   }
-  for (let bin = 0; bin < binCount; bin++) binStarts[bin + 1] = (binStarts[bin + 1] as number) + (binStarts[bin] as number);
+  for (let bin = 0; bin < binCount; bin++)
+    binStarts[bin + 1] = (binStarts[bin + 1] as number) + (binStarts[bin] as number);
   const fill = binStarts.slice(0, binCount);
   const grouped = scratch.groupedWindows;
   for (let window = 0; window < maxima.length; window++) {

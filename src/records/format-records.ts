@@ -28,7 +28,12 @@ export interface FormatRecordsOptions {
   hideActivations?: boolean;
 }
 
-function formatRecord(record: ActivationRecord, maxActivation: number, options: FormatRecordsOptions, index: number): string {
+function formatRecord(
+  record: ActivationRecord,
+  maxActivation: number,
+  options: FormatRecordsOptions,
+  index: number,
+): string {
   const startIndex = options.firstRevealedIndices?.[index] ?? 0;
   const { tokens, activations } = record;
   let text = '';
@@ -36,7 +41,10 @@ function formatRecord(record: ActivationRecord, maxActivation: number, options: 
     const value = normalizeActivation(activations[position]!, maxActivation);
     if (options.omitZeros && value === 0) continue;
     const shown = options.hideActivations || position < startIndex ? UNKNOWN_ACTIVATION : VALUE_TEXT[value]!;
-    text += text.length === 0 ? `${displayToken(tokens[position]!)}\t${shown}` : `\n${displayToken(tokens[position]!)}\t${shown}`;
+    text +=
+      text.length === 0
+        ? `${displayToken(tokens[position]!)}\t${shown}`
+        : `\n${displayToken(tokens[position]!)}\t${shown}`;
   }
   return text;
 }

@@ -1,5 +1,6 @@
 /** @module records — activation records: types, validation, loading, building, splitting, normalization. */
 export * from './types.ts';
+export * from './feature-key.ts';
 export * from './errors.ts';
 export * from './normalize.ts';
 export * from './splits.ts';

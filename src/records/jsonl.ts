@@ -31,7 +31,10 @@ export function parseFeatureRecord(value: unknown, file: string, location: strin
  * Streams a JSONL file of FeatureRecords; blank lines are skipped. `onChunk` sees the raw bytes as they are read.
  * A line that is not UTF-8 is a RecordFormatError naming the line and the field.
  */
-export async function* readFeatureRecordsJsonl(file: string, onChunk?: (chunk: Buffer) => void): AsyncGenerator<FeatureRecord> {
+export async function* readFeatureRecordsJsonl(
+  file: string,
+  onChunk?: (chunk: Buffer) => void,
+): AsyncGenerator<FeatureRecord> {
   let lineNumber = 0;
   try {
     for await (const line of readLines(file, onChunk ? { onChunk } : {})) {

@@ -15,7 +15,8 @@ import {
   parsePythonJson,
   readNeuronRecordDirectory,
 } from './openai-neuron-record.ts';
-import { featureKey, type FeatureRecord } from './types.ts';
+import { featureKey } from './feature-key.ts';
+import type { FeatureRecord } from './types.ts';
 import { readUtf8RecordFile } from './utf8.ts';
 
 export interface LoadRecordsOptions {
@@ -42,7 +43,10 @@ export async function loadFeatureRecords(path: string, options: LoadRecordsOptio
  * The records and the digest of the source they were read from (`digestSource`): a JSONL file is hashed as it is
  * parsed (one read instead of two, and the digest is of exactly the bytes parsed); other sources are hashed after.
  */
-export async function loadFeatureRecordsWithDigest(path: string, options: LoadRecordsOptions = {}): Promise<{ records: FeatureRecord[]; digest: string }> {
+export async function loadFeatureRecordsWithDigest(
+  path: string,
+  options: LoadRecordsOptions = {},
+): Promise<{ records: FeatureRecord[]; digest: string }> {
   const digester = fileDigester();
   let hashedWhileReading = false;
   const records = await load(path, options, (chunk) => {
@@ -53,7 +57,11 @@ export async function loadFeatureRecordsWithDigest(path: string, options: LoadRe
 }
 
 /** `onJsonlChunk` sees the bytes of a single-file JSONL source as they are read (not called for other sources). */
-async function load(path: string, options: LoadRecordsOptions, onJsonlChunk?: (chunk: Buffer) => void): Promise<FeatureRecord[]> {
+async function load(
+  path: string,
+  options: LoadRecordsOptions,
+  onJsonlChunk?: (chunk: Buffer) => void,
+): Promise<FeatureRecord[]> {
   const model = options.model ?? 'unknown-model';
   let info;
   try {
@@ -62,7 +70,11 @@ async function load(path: string, options: LoadRecordsOptions, onJsonlChunk?: (c
     throw new RecordFormatError(path, null, 'no such file or directory');
   }
   if (!info.isFile() && !info.isDirectory()) {
-    throw new RecordFormatError(path, null, 'not a regular file or directory (records are read from a file or a folder, not a device, FIFO or socket)');
+    throw new RecordFormatError(
+      path,
+      null,
+      'not a regular file or directory (records are read from a file or a folder, not a device, FIFO or socket)',
+    );
   }
   const records: FeatureRecord[] = [];
   const shards = info.isDirectory() ? await jsonlShards(path) : [];

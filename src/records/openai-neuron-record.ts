@@ -28,7 +28,9 @@ const RecordShape = z.object({ tokens: z.array(z.string()), activations: z.array
 
 const NeuronRecordShape = z
   .object({
-    neuron_id: z.object({ layer_index: z.number().int().nonnegative(), neuron_index: z.number().int().nonnegative() }).loose(),
+    neuron_id: z
+      .object({ layer_index: z.number().int().nonnegative(), neuron_index: z.number().int().nonnegative() })
+      .loose(),
     most_positive_activation_records: z.array(RecordShape),
     random_sample: z.array(RecordShape).default([]),
     random_sample_by_quantile: z.array(z.array(RecordShape)).nullable().optional(),
@@ -42,7 +44,9 @@ const NeuronRecordShape = z
 
 /** True when a parsed JSON value looks like a NeuronRecord (used for format detection). */
 export function looksLikeNeuronRecord(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && 'most_positive_activation_records' in value && 'neuron_id' in value;
+  return (
+    typeof value === 'object' && value !== null && 'most_positive_activation_records' in value && 'neuron_id' in value
+  );
 }
 
 function toActivationRecord(raw: unknown, file: string, location: string): ActivationRecord {
@@ -50,7 +54,11 @@ function toActivationRecord(raw: unknown, file: string, location: string): Activ
   const bad = Array.isArray(activations) ? activations.findIndex(isNonFinite) : -1;
   if (bad >= 0) {
     const value = String(activations![bad]).slice(NON_FINITE.length);
-    throw new RecordFormatError(file, `${location}.activations[${bad}]`, `activation is ${value}; activations must be finite`);
+    throw new RecordFormatError(
+      file,
+      `${location}.activations[${bad}]`,
+      `activation is ${value}; activations must be finite`,
+    );
   }
   const parsed = ActivationRecordSchema.safeParse(raw);
   if (!parsed.success) {
@@ -81,7 +89,8 @@ export function neuronRecordToFeatureRecord(value: unknown, file: string, model:
   );
   const boundaries = neuron.quantile_boundaries?.map(statOrNull);
   let maxActivation = 0;
-  for (const record of [...top, ...random]) for (const a of record.activations) maxActivation = Math.max(maxActivation, a);
+  for (const record of [...top, ...random])
+    for (const a of record.activations) maxActivation = Math.max(maxActivation, a);
   const record: FeatureRecord = {
     id: { model, layer: neuron.neuron_id.layer_index, kind: 'neuron', index: neuron.neuron_id.neuron_index },
     top,
@@ -96,7 +105,7 @@ export function neuronRecordToFeatureRecord(value: unknown, file: string, model:
     },
   };
   if (quantiles) record.quantiles = quantiles;
-  if (boundaries && boundaries.every((b): b is number => b !== null)) record.quantileBoundaries = boundaries;
+  if (boundaries?.every((b): b is number => b !== null)) record.quantileBoundaries = boundaries;
   return record;
 }
 

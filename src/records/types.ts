@@ -3,7 +3,9 @@ import { z } from 'zod';
 
 const finiteNumber = z.number({
   error: (issue) =>
-    typeof issue.input === 'number' ? 'must be a finite number (no NaN or Infinity)' : `expected a number, got ${issue.input === null ? 'null' : typeof issue.input}`,
+    typeof issue.input === 'number'
+      ? 'must be a finite number (no NaN or Infinity)'
+      : `expected a number, got ${issue.input === null ? 'null' : typeof issue.input}`,
 });
 
 /**
@@ -14,7 +16,11 @@ function arrayOf<T>(test: (value: unknown) => value is T, describe: (value: unkn
   return z.custom<T[]>().check((context) => {
     const value = context.value as unknown;
     if (!Array.isArray(value)) {
-      context.issues.push({ code: 'custom', message: `expected an array, got ${value === null ? 'null' : typeof value}`, input: value });
+      context.issues.push({
+        code: 'custom',
+        message: `expected an array, got ${value === null ? 'null' : typeof value}`,
+        input: value,
+      });
       return;
     }
     for (let i = 0; i < value.length; i++) {
@@ -29,9 +35,12 @@ function arrayOf<T>(test: (value: unknown) => value is T, describe: (value: unkn
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 const describeNumber = (value: unknown) =>
-  typeof value === 'number' ? 'must be a finite number (no NaN or Infinity)' : `expected a number, got ${value === null ? 'null' : typeof value}`;
+  typeof value === 'number'
+    ? 'must be a finite number (no NaN or Infinity)'
+    : `expected a number, got ${value === null ? 'null' : typeof value}`;
 
-const isTokenId = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+const isTokenId = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0;
 const describeTokenId = (value: unknown) => `expected a token id (integer ≥ 0), got ${JSON.stringify(value)}`;
 
 /**
@@ -115,9 +124,4 @@ export interface SplitRecord {
   split: RecordSplit;
   source: RecordSource;
   record: ActivationRecord;
-}
-
-/** Formats the id of a feature for display and as a stable key: `model/layer/kind/index[@sae]`. */
-export function featureKey(id: FeatureId): string {
-  return `${id.model}/${id.layer}/${id.kind}/${id.index}${id.sae ? `@${id.sae}` : ''}`;
 }

@@ -67,7 +67,11 @@ export function pathOfReplacementCharacter(value: unknown, path = ''): string | 
  * The RecordFormatError for bytes that are not UTF-8: `file (line 3, top[0].tokens[1]): not valid UTF-8 (byte 57 of
  * the line) …`. `parse` reads the leniently decoded text to find the field (none is named when it does not parse).
  */
-export function invalidUtf8RecordError(file: string, error: InvalidUtf8Error, parse: (text: string) => unknown = JSON.parse): RecordFormatError {
+export function invalidUtf8RecordError(
+  file: string,
+  error: InvalidUtf8Error,
+  parse: (text: string) => unknown = JSON.parse,
+): RecordFormatError {
   let field: string | null = null;
   try {
     field = pathOfReplacementCharacter(parse(error.lenientText));

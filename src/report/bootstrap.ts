@@ -57,10 +57,12 @@ export function pairedBootstrapDifference(
   candidate: readonly number[],
   options: { resamples?: number; level?: number; seed?: number } = {},
 ): PairedDifference {
-  if (baseline.length !== candidate.length) throw new Error(`paired bootstrap: ${baseline.length} baseline values vs ${candidate.length} candidate values`);
+  if (baseline.length !== candidate.length)
+    throw new Error(`paired bootstrap: ${baseline.length} baseline values vs ${candidate.length} candidate values`);
   const n = baseline.length;
   const differences = candidate.map((value, i) => value - baseline[i]!);
-  const mean = (values: readonly number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN);
+  const mean = (values: readonly number[]) =>
+    values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
   return {
     n,
     baselineMean: mean(baseline),

@@ -112,7 +112,12 @@ function summarize(db: SqliteDatabase, run: RunRow): ComparedRun {
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
 /** Ways in which the two runs measured differently. */
-export function comparisonWarnings(db: SqliteDatabase, baseline: RunRow, candidate: RunRow, scoreKind: string): CompareWarning[] {
+export function comparisonWarnings(
+  db: SqliteDatabase,
+  baseline: RunRow,
+  candidate: RunRow,
+  scoreKind: string,
+): CompareWarning[] {
   const warnings: CompareWarning[] = [];
   const simulators = [
     [...new Set([baseline.simulator, ...simulatorsOfRun(db, baseline.id)])].sort(),
@@ -135,10 +140,18 @@ export function comparisonWarnings(db: SqliteDatabase, baseline: RunRow, candida
   }
   const prompts = [runPromptVersions(baseline).simulate, runPromptVersions(candidate).simulate];
   if (prompts[0] !== prompts[1]) {
-    warnings.push({ code: 'simulate-prompt', instrument: true, message: `different simulation prompts (baseline ${prompts[0]}; candidate ${prompts[1]})` });
+    warnings.push({
+      code: 'simulate-prompt',
+      instrument: true,
+      message: `different simulation prompts (baseline ${prompts[0]}; candidate ${prompts[1]})`,
+    });
   }
   const configs = [runConfig(baseline), runConfig(candidate)] as const;
-  const recordKeys = ['scoreTop', 'scoreRandom', ...(/^(rsquared|absdev)\./.test(scoreKind) ? ['calibrationTop', 'calibrationRandom'] : [])];
+  const recordKeys = [
+    'scoreTop',
+    'scoreRandom',
+    ...(/^(rsquared|absdev)\./.test(scoreKind) ? ['calibrationTop', 'calibrationRandom'] : []),
+  ];
   const differing = recordKeys.filter((key) => JSON.stringify(configs[0][key]) !== JSON.stringify(configs[1][key]));
   if (differing.length > 0) {
     warnings.push({
@@ -154,12 +167,24 @@ export function comparisonWarnings(db: SqliteDatabase, baseline: RunRow, candida
       message: `different record sources (baseline ${baseline.source}; candidate ${candidate.source}): the held-out records may differ`,
     });
   }
-  for (const [label, run] of [['baseline', baseline], ['candidate', candidate]] as const) {
+  for (const [label, run] of [
+    ['baseline', baseline],
+    ['candidate', candidate],
+  ] as const) {
     if (run.status !== 'finished') {
-      warnings.push({ code: 'run-status', instrument: false, message: `${label} run ${run.id} is ${run.status}: only the features it finished are compared` });
+      warnings.push({
+        code: 'run-status',
+        instrument: false,
+        message: `${label} run ${run.id} is ${run.status}: only the features it finished are compared`,
+      });
     }
   }
-  if (baseline.id === candidate.id) warnings.push({ code: 'same-run', instrument: false, message: `baseline and candidate are the same run (${baseline.id})` });
+  if (baseline.id === candidate.id)
+    warnings.push({
+      code: 'same-run',
+      instrument: false,
+      message: `baseline and candidate are the same run (${baseline.id})`,
+    });
   return warnings;
 }
 
@@ -171,13 +196,18 @@ interface Side {
 function loadSide(db: SqliteDatabase, run: RunRow, scoreKind: string): Side {
   return {
     scores: new Map(featureScoresOfRun(db, run.id, scoreKind).map((row) => [row.featureId, row])),
-    statuses: new Map(featureStatusesOfRun(db, run.id).map((row) => [row.featureId, { status: row.status, reason: row.reason }])),
+    statuses: new Map(
+      featureStatusesOfRun(db, run.id).map((row) => [row.featureId, { status: row.status, reason: row.reason }]),
+    ),
   };
 }
 
 function statusOf(side: Side, featureId: number): { status: SideStatus; reason: string | null } {
   const score = side.scores.get(featureId);
-  if (score) return score.value === null ? { status: 'null', reason: score.reason ?? 'unknown' } : { status: 'scored', reason: null };
+  if (score)
+    return score.value === null
+      ? { status: 'null', reason: score.reason ?? 'unknown' }
+      : { status: 'scored', reason: null };
   const unit = side.statuses.get(featureId);
   if (!unit) return { status: 'absent', reason: null };
   if (unit.status === 'failed') return { status: 'failed', reason: unit.reason ?? 'unknown' };
@@ -185,7 +215,12 @@ function statusOf(side: Side, featureId: number): { status: SideStatus; reason: 
   return { status: 'null', reason: 'scored, but no score of this kind stored' };
 }
 
-export function compareRuns(db: SqliteDatabase, baselineRun: RunRow, candidateRun: RunRow, options: CompareOptions = {}): Comparison {
+export function compareRuns(
+  db: SqliteDatabase,
+  baselineRun: RunRow,
+  candidateRun: RunRow,
+  options: CompareOptions = {},
+): Comparison {
   const scoreKind = options.scoreKind ?? 'correlation.all';
   const bootstrap = { resamples: options.resamples ?? 5000, level: options.level ?? 0.95, seed: options.seed ?? 12345 };
   const top = options.top ?? 10;
@@ -197,9 +232,14 @@ export function compareRuns(db: SqliteDatabase, baselineRun: RunRow, candidateRu
   }
   const baseline = loadSide(db, baselineRun, scoreKind);
   const candidate = loadSide(db, candidateRun, scoreKind);
-  const featureIds = [...new Set([...baseline.scores.keys(), ...baseline.statuses.keys(), ...candidate.scores.keys(), ...candidate.statuses.keys()])].sort(
-    (a, b) => a - b,
-  );
+  const featureIds = [
+    ...new Set([
+      ...baseline.scores.keys(),
+      ...baseline.statuses.keys(),
+      ...candidate.scores.keys(),
+      ...candidate.statuses.keys(),
+    ]),
+  ].sort((a, b) => a - b);
 
   const pairs: PairedFeature[] = [];
   const unpaired = new Map<string, UnpairedCount>();
@@ -231,10 +271,18 @@ export function compareRuns(db: SqliteDatabase, baselineRun: RunRow, candidateRu
     }
     const key = `${left.status}|${right.status}`;
     let entry = unpaired.get(key);
-    if (!entry) unpaired.set(key, (entry = { baseline: left.status, candidate: right.status, count: 0, reasons: {}, examples: [] }));
+    if (!entry)
+      unpaired.set(
+        key,
+        (entry = { baseline: left.status, candidate: right.status, count: 0, reasons: {}, examples: [] }),
+      );
     entry.count++;
-    for (const [label, side] of [['baseline', left], ['candidate', right]] as const) {
-      if (side.reason !== null) entry.reasons[`${label}: ${side.reason}`] = (entry.reasons[`${label}: ${side.reason}`] ?? 0) + 1;
+    for (const [label, side] of [
+      ['baseline', left],
+      ['candidate', right],
+    ] as const) {
+      if (side.reason !== null)
+        entry.reasons[`${label}: ${side.reason}`] = (entry.reasons[`${label}: ${side.reason}`] ?? 0) + 1;
     }
     if (entry.examples.length < 5) entry.examples.push(storedFeatureKey(identity(featureId)));
   }
@@ -258,10 +306,24 @@ export function compareRuns(db: SqliteDatabase, baselineRun: RunRow, candidateRu
       bootstrap,
     );
   const layers: LayerComparison[] = [...layerGroups.values()]
-    .map((list) => ({ model: list[0]!.model, layer: list[0]!.layer, featureKind: list[0]!.featureKind, sae: list[0]!.sae, ...difference(list) }))
-    .sort((a, b) => a.model.localeCompare(b.model) || compareLayers(a.layer, b.layer) || a.featureKind.localeCompare(b.featureKind) || a.sae.localeCompare(b.sae));
+    .map((list) => ({
+      model: list[0]!.model,
+      layer: list[0]!.layer,
+      featureKind: list[0]!.featureKind,
+      sae: list[0]!.sae,
+      ...difference(list),
+    }))
+    .sort(
+      (a, b) =>
+        a.model.localeCompare(b.model) ||
+        compareLayers(a.layer, b.layer) ||
+        a.featureKind.localeCompare(b.featureKind) ||
+        a.sae.localeCompare(b.sae),
+    );
 
-  const byDifference = [...pairs].sort((a, b) => a.difference - b.difference || a.featureKey.localeCompare(b.featureKey));
+  const byDifference = [...pairs].sort(
+    (a, b) => a.difference - b.difference || a.featureKey.localeCompare(b.featureKey),
+  );
   return {
     scoreKind,
     baseline: summarize(db, baselineRun),
@@ -271,7 +333,10 @@ export function compareRuns(db: SqliteDatabase, baselineRun: RunRow, candidateRu
     unpaired: [...unpaired.values()].sort((a, b) => b.count - a.count),
     overall: difference(pairs),
     layers,
-    mostImproved: byDifference.filter((p) => p.difference > 0).reverse().slice(0, top),
+    mostImproved: byDifference
+      .filter((p) => p.difference > 0)
+      .reverse()
+      .slice(0, top),
     mostWorsened: byDifference.filter((p) => p.difference < 0).slice(0, top),
     warnings: comparisonWarnings(db, baselineRun, candidateRun, scoreKind),
     bootstrap,

@@ -14,5 +14,5 @@ export function csvCell(value: CsvValue): string {
 
 /** A whole CSV document: the header line, then one line per row (each row in header order). */
 export function toCsv(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
-  return [header, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  return `${[header, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n')}\r\n`;
 }

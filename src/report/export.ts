@@ -10,7 +10,14 @@
  *   Neuronpedia has no field for. "Neuronpedia-style": shaped after its exports, not validated by its upload API.
  */
 import type { SqliteDatabase } from '../store/database.ts';
-import { featureResultsOfRun, runPromptVersions, scoreKindsOfRun, scoreRecordsOfRun, storedFeatureKey, type FeatureResultRow } from '../store/queries.ts';
+import {
+  featureResultsOfRun,
+  runPromptVersions,
+  scoreKindsOfRun,
+  scoreRecordsOfRun,
+  storedFeatureKey,
+  type FeatureResultRow,
+} from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { toCsv, type CsvValue } from './csv.ts';
 
@@ -27,7 +34,12 @@ export interface ExportedFeature {
   status: FeatureResultRow['status'];
   stage: string | null;
   reason: string | null;
-  explanation: { text: string; explainer: string | null; promptVersion: string | null; baseline: boolean | null } | null;
+  explanation: {
+    text: string;
+    explainer: string | null;
+    promptVersion: string | null;
+    baseline: boolean | null;
+  } | null;
   simulation: { simulator: string; mode: string | null; promptVersion: string | null } | null;
   scores: Record<string, { value: number | null; reason: string | null; nTokens: number; nMissing: number }>;
   stats: { density: number | null; maxActivation: number | null; mean: number | null; variance: number | null };
@@ -37,13 +49,29 @@ export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeatu
   return featureResultsOfRun(db, run.id).map((row) => ({
     run: { id: run.id, name: run.name },
     featureKey: storedFeatureKey(row),
-    feature: { model: row.model, layer: layerValue(row.layer), kind: row.kind, index: row.index, ...(row.sae ? { sae: row.sae } : {}) },
+    feature: {
+      model: row.model,
+      layer: layerValue(row.layer),
+      kind: row.kind,
+      index: row.index,
+      ...(row.sae ? { sae: row.sae } : {}),
+    },
     status: row.status,
     stage: row.stage,
     reason: row.reason,
     explanation:
-      row.explanation === null ? null : { text: row.explanation, explainer: row.explainer, promptVersion: row.explainPromptVersion, baseline: row.isBaseline },
-    simulation: row.simulator === null ? null : { simulator: row.simulator, mode: row.simulationMode, promptVersion: row.simulatePromptVersion },
+      row.explanation === null
+        ? null
+        : {
+            text: row.explanation,
+            explainer: row.explainer,
+            promptVersion: row.explainPromptVersion,
+            baseline: row.isBaseline,
+          },
+    simulation:
+      row.simulator === null
+        ? null
+        : { simulator: row.simulator, mode: row.simulationMode, promptVersion: row.simulatePromptVersion },
     scores: Object.fromEntries(row.scores.map(({ kind, ...score }) => [kind, score])),
     stats: { density: row.density, maxActivation: row.maxActivation, mean: row.mean, variance: row.variance },
   }));
@@ -58,14 +86,49 @@ export function exportJsonl(db: SqliteDatabase, run: RunRow): string {
 export function exportCsv(db: SqliteDatabase, run: RunRow): string {
   const kinds = scoreKindsOfRun(db, run.id);
   const header = [
-    'run_id', 'run_name', 'feature_key', 'model', 'layer', 'kind', 'index', 'sae', 'status', 'stage', 'reason',
-    'explanation', 'explainer', 'explain_prompt_version', 'baseline', 'simulator', 'simulation_mode', 'simulate_prompt_version',
-    'density', 'max_activation', ...kinds.flatMap((kind) => [kind, `${kind}.reason`]),
+    'run_id',
+    'run_name',
+    'feature_key',
+    'model',
+    'layer',
+    'kind',
+    'index',
+    'sae',
+    'status',
+    'stage',
+    'reason',
+    'explanation',
+    'explainer',
+    'explain_prompt_version',
+    'baseline',
+    'simulator',
+    'simulation_mode',
+    'simulate_prompt_version',
+    'density',
+    'max_activation',
+    ...kinds.flatMap((kind) => [kind, `${kind}.reason`]),
   ];
   const rows = exportedFeatures(db, run).map((f): CsvValue[] => [
-    f.run.id, f.run.name, f.featureKey, f.feature.model, f.feature.layer, f.feature.kind, f.feature.index, f.feature.sae ?? '', f.status, f.stage, f.reason,
-    f.explanation?.text, f.explanation?.explainer, f.explanation?.promptVersion, f.explanation?.baseline, f.simulation?.simulator, f.simulation?.mode,
-    f.simulation?.promptVersion, f.stats.density, f.stats.maxActivation,
+    f.run.id,
+    f.run.name,
+    f.featureKey,
+    f.feature.model,
+    f.feature.layer,
+    f.feature.kind,
+    f.feature.index,
+    f.feature.sae ?? '',
+    f.status,
+    f.stage,
+    f.reason,
+    f.explanation?.text,
+    f.explanation?.explainer,
+    f.explanation?.promptVersion,
+    f.explanation?.baseline,
+    f.simulation?.simulator,
+    f.simulation?.mode,
+    f.simulation?.promptVersion,
+    f.stats.density,
+    f.stats.maxActivation,
     ...kinds.flatMap((kind) => [f.scores[kind]?.value, f.scores[kind]?.reason]),
   ]);
   return toCsv(header, rows);
@@ -98,7 +161,11 @@ export interface NeuronpediaFeature {
 }
 
 /** Neuronpedia-style objects; `activationRecords` top score records per feature (default 5). */
-export function neuronpediaFeatures(db: SqliteDatabase, run: RunRow, options: { activationRecords?: number } = {}): NeuronpediaFeature[] {
+export function neuronpediaFeatures(
+  db: SqliteDatabase,
+  run: RunRow,
+  options: { activationRecords?: number } = {},
+): NeuronpediaFeature[] {
   const records = scoreRecordsOfRun(db, run.id, { perSource: options.activationRecords ?? 5, sources: ['top'] });
   const promptVersion = runPromptVersions(run).explain ?? 'unknown';
   return featureResultsOfRun(db, run.id).map((row) => {
@@ -115,7 +182,11 @@ export function neuronpediaFeatures(db: SqliteDatabase, run: RunRow, options: { 
                 description: row.explanation,
                 explanationModelName: row.explainer,
                 typeName: `autointerp:${row.explainPromptVersion ?? promptVersion}`,
-                scores: defined.map((s) => ({ explanationScoreTypeName: s.kind, explanationScoreModelName: row.simulator, value: s.value })),
+                scores: defined.map((s) => ({
+                  explanationScoreTypeName: s.kind,
+                  explanationScoreModelName: row.simulator,
+                  value: s.value,
+                })),
               },
             ],
       activations: (records.get(row.featureId) ?? []).map((record) => {
@@ -123,7 +194,12 @@ export function neuronpediaFeatures(db: SqliteDatabase, run: RunRow, options: { 
         record.activations.forEach((value, i) => {
           if (value > record.activations[maxValueTokenIndex]!) maxValueTokenIndex = i;
         });
-        return { tokens: record.tokens, values: record.activations, maxValue: record.activations[maxValueTokenIndex] ?? 0, maxValueTokenIndex };
+        return {
+          tokens: record.tokens,
+          values: record.activations,
+          maxValue: record.activations[maxValueTokenIndex] ?? 0,
+          maxValueTokenIndex,
+        };
       }),
       autointerp: {
         run: { id: run.id, name: run.name },
@@ -140,11 +216,20 @@ export function neuronpediaFeatures(db: SqliteDatabase, run: RunRow, options: { 
   });
 }
 
-export function exportNeuronpedia(db: SqliteDatabase, run: RunRow, options: { activationRecords?: number } = {}): string {
+export function exportNeuronpedia(
+  db: SqliteDatabase,
+  run: RunRow,
+  options: { activationRecords?: number } = {},
+): string {
   return `${JSON.stringify(neuronpediaFeatures(db, run, options), null, 1)}\n`;
 }
 
-export function exportRun(db: SqliteDatabase, run: RunRow, format: ExportFormat, options: { activationRecords?: number } = {}): string {
+export function exportRun(
+  db: SqliteDatabase,
+  run: RunRow,
+  format: ExportFormat,
+  options: { activationRecords?: number } = {},
+): string {
   switch (format) {
     case 'jsonl':
       return exportJsonl(db, run);

@@ -8,11 +8,18 @@ import { escapeTerminalText } from './terminal-text.ts';
 const fixed = (value: number, digits = 3) => value.toFixed(digits);
 const signed = (value: number, digits = 3) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`;
 const interval = (ci: ConfidenceInterval | null) => (ci ? `[${signed(ci.low)}, ${signed(ci.high)}]` : '—');
-const truncate = (text: string | null, width: number) => (text === null ? '—' : text.length > width ? `${text.slice(0, width - 1)}…` : text);
+const truncate = (text: string | null, width: number) =>
+  text === null ? '—' : text.length > width ? `${text.slice(0, width - 1)}…` : text;
 const runLabel = (run: ComparedRun) =>
   `run ${run.id} "${run.name}" (${run.explainer} → ${run.simulator}${run.baseline ? ', BASELINE offline' : ''}${run.status === 'finished' ? '' : `, ${run.status}`})`;
 
-const STATUS_WORDS = { scored: 'scored', null: 'null score', failed: 'failed', skipped: 'skipped', absent: 'absent' } as const;
+const STATUS_WORDS = {
+  scored: 'scored',
+  null: 'null score',
+  failed: 'failed',
+  skipped: 'skipped',
+  absent: 'absent',
+} as const;
 
 /** "3 × baseline scored / candidate null score (candidate: …: 3)". */
 export function describeUnpaired(entry: UnpairedCount): string {
@@ -25,14 +32,28 @@ export function describeUnpaired(entry: UnpairedCount): string {
 
 /** Warning lines, each starting with "WARNING:", for stderr (printed once, there; not repeated in the text output). */
 export function warningLines(comparison: Comparison): string[] {
-  return comparison.warnings.map((w) => escapeTerminalText(`WARNING: ${w.message}${w.instrument ? ' (--strict refuses this)' : ''}`));
+  return comparison.warnings.map((w) =>
+    escapeTerminalText(`WARNING: ${w.message}${w.instrument ? ' (--strict refuses this)' : ''}`),
+  );
 }
 
 function movedTable(title: string, features: readonly PairedFeature[]): string[] {
   if (features.length === 0) return [];
-  const table = new Table({ head: ['feature', 'baseline', 'candidate', 'Δ', 'baseline explanation', 'candidate explanation'], style: { head: [], border: [] } });
+  const table = new Table({
+    head: ['feature', 'baseline', 'candidate', 'Δ', 'baseline explanation', 'candidate explanation'],
+    style: { head: [], border: [] },
+  });
   for (const f of features) {
-    table.push([f.featureKey, fixed(f.baseline), fixed(f.candidate), signed(f.difference), truncate(f.baselineExplanation, 36), truncate(f.candidateExplanation, 36)].map(escapeTerminalText));
+    table.push(
+      [
+        f.featureKey,
+        fixed(f.baseline),
+        fixed(f.candidate),
+        signed(f.difference),
+        truncate(f.baselineExplanation, 36),
+        truncate(f.candidateExplanation, 36),
+      ].map(escapeTerminalText),
+    );
   }
   return [title, table.toString()];
 }
@@ -49,9 +70,21 @@ export function formatComparisonText(comparison: Comparison): string {
     ...comparison.unpaired.map((entry) => `not paired: ${describeUnpaired(entry)}`),
     `overall: baseline ${fixed(overall.baselineMean)} → candidate ${fixed(overall.candidateMean)}, Δ ${signed(overall.meanDifference)}, ${level}% CI ${interval(overall.ci)}, n = ${overall.n}`,
   ].map(escapeTerminalText);
-  const table = new Table({ head: ['model', 'layer', 'kind', 'n', 'baseline', 'candidate', 'Δ mean', `${level}% CI`], style: { head: [], border: [] } });
+  const table = new Table({
+    head: ['model', 'layer', 'kind', 'n', 'baseline', 'candidate', 'Δ mean', `${level}% CI`],
+    style: { head: [], border: [] },
+  });
   for (const layer of comparison.layers) {
-    const cells = [layer.model, layer.layer, layer.sae ? `${layer.featureKind} ${layer.sae}` : layer.featureKind, layer.n, fixed(layer.baselineMean), fixed(layer.candidateMean), signed(layer.meanDifference), interval(layer.ci)];
+    const cells = [
+      layer.model,
+      layer.layer,
+      layer.sae ? `${layer.featureKind} ${layer.sae}` : layer.featureKind,
+      layer.n,
+      fixed(layer.baselineMean),
+      fixed(layer.candidateMean),
+      signed(layer.meanDifference),
+      interval(layer.ci),
+    ];
     table.push(cells.map((cell) => (typeof cell === 'string' ? escapeTerminalText(cell) : cell)));
   }
   lines.push(table.toString());
@@ -62,12 +95,15 @@ export function formatComparisonText(comparison: Comparison): string {
 
 export function formatRegressionText(comparison: Comparison, verdict: RegressionVerdict): string {
   const flaggedLayers = verdict.layers.filter((layer) => layer.regression);
-  const layerName = (l: RegressionVerdict['layers'][number]) => escapeTerminalText(`${l.model}/${l.layer}/${l.featureKind}${l.sae ? `@${l.sae}` : ''}`);
+  const layerName = (l: RegressionVerdict['layers'][number]) =>
+    escapeTerminalText(`${l.model}/${l.layer}/${l.featureKind}${l.sae ? `@${l.sae}` : ''}`);
   return [
     formatComparisonText(comparison),
     `rule: ${verdict.rule} (${verdict.rule === 'significant' ? 'mean drop > max-drop and CI below 0' : 'whole CI below −max-drop'}), max-drop ${verdict.maxDrop}`,
     ...(flaggedLayers.length
-      ? [`layers that regress by the same rule (information; the verdict is on all paired features): ${flaggedLayers.map((l) => `${layerName(l)} (Δ ${signed(l.meanDifference)})`).join(', ')}`]
+      ? [
+          `layers that regress by the same rule (information; the verdict is on all paired features): ${flaggedLayers.map((l) => `${layerName(l)} (Δ ${signed(l.meanDifference)})`).join(', ')}`,
+        ]
       : []),
     `${verdict.regression ? 'REGRESSION' : 'PASS'}: ${verdict.scoreKind} ${fixed(verdict.baselineMean)} → ${fixed(verdict.candidateMean)}; ${verdict.reason}`,
   ].join('\n');
@@ -78,5 +114,10 @@ export function comparisonToJson(comparison: Comparison): unknown {
 }
 
 export function regressionToJson(comparison: Comparison, verdict: RegressionVerdict): unknown {
-  return { verdict: verdict.regression ? 'regression' : 'pass', exitCode: verdict.regression ? 1 : 0, ...verdict, comparison };
+  return {
+    verdict: verdict.regression ? 'regression' : 'pass',
+    exitCode: verdict.regression ? 1 : 0,
+    ...verdict,
+    comparison,
+  };
 }

@@ -15,7 +15,10 @@ const kindLabel = (row: LeaderboardRow) => (row.sae ? `${row.featureKind} ${row.
  * logprobs, so the stored mode is `prompt-logprobs`, which would read as an LLM's; `--mode` and JSON/CSV keep it);
  * a protocol other than all records in one call adds the records per call (`chat-logprobs · 1/call`).
  */
-export const simulationModeLabel = (simulator: string, row: Pick<LeaderboardRow, 'simulationMode' | 'recordsPerCall'>) =>
+export const simulationModeLabel = (
+  simulator: string,
+  row: Pick<LeaderboardRow, 'simulationMode' | 'recordsPerCall'>,
+) =>
   row.simulationMode === null
     ? '—'
     : simulationProtocolLabel(simulator.startsWith('baseline') ? 'baseline' : row.simulationMode, row.recordsPerCall);
@@ -36,7 +39,11 @@ const COLUMNS_LEFT_OUT_FIRST = ['worst', 'best', '95% CI', '≥0.8', 'null', 'fa
 const renderedWidth = (text: string) => Math.max(...text.split('\n').map((line) => [...line].length));
 
 /** The table with the columns kept (the first `COLUMNS_LEFT_OUT_FIRST` entries dropped until it fits `width`). */
-function fitTable(head: string[], cells: (string | number)[][], width: number | undefined): { text: string; leftOut: string[] } {
+function fitTable(
+  head: string[],
+  cells: (string | number)[][],
+  width: number | undefined,
+): { text: string; leftOut: string[] } {
   const render = (leftOut: readonly string[]) => {
     const kept = head.map((name, column) => (leftOut.includes(name) ? -1 : column)).filter((column) => column >= 0);
     const table = new Table({ head: kept.map((column) => head[column]!), style: { head: [], border: [] } });
@@ -57,12 +64,21 @@ function fitTable(head: string[], cells: (string | number)[][], width: number | 
 /** Lines that say what a reader must not miss: several models or simulation modes on one board. */
 export function leaderboardNotes(board: Leaderboard): string[] {
   const notes: string[] = [];
-  const modes = new Set(board.rows.flatMap((row) => (row.simulationMode === null ? [] : [simulationProtocolLabel(row.simulationMode, row.recordsPerCall)])));
+  const modes = new Set(
+    board.rows.flatMap((row) =>
+      row.simulationMode === null ? [] : [simulationProtocolLabel(row.simulationMode, row.recordsPerCall)],
+    ),
+  );
   if (modes.size > 1) {
-    notes.push(`NOTE: rows come from ${modes.size} simulation modes (${[...modes].join(', ')}); each row has one mode — compare rows only within a mode.`);
+    notes.push(
+      `NOTE: rows come from ${modes.size} simulation modes (${[...modes].join(', ')}); each row has one mode — compare rows only within a mode.`,
+    );
   }
   const models = new Set(board.rows.map((row) => row.model));
-  if (models.size > 1) notes.push(`NOTE: rows come from ${models.size} subject models (${[...models].join(', ')}); each row has one model.`);
+  if (models.size > 1)
+    notes.push(
+      `NOTE: rows come from ${models.size} subject models (${[...models].join(', ')}); each row has one model.`,
+    );
   return notes;
 }
 
@@ -79,41 +95,66 @@ export function formatLeaderboardTable(board: Leaderboard, options: LeaderboardT
     header.push('BASELINE: offline rule-based explainer/simulator, not an LLM — a floor to compare real runs against.');
   }
   header.push(...leaderboardNotes(board));
-  if (board.rows.length === 0) return [...header, '(no rows: no scores of this kind match the filters)'].map(escapeTerminalText).join('\n');
+  if (board.rows.length === 0)
+    return [...header, '(no rows: no scores of this kind match the filters)'].map(escapeTerminalText).join('\n');
   const withAblation = board.rows.some((row) => row.ablationMedian !== undefined);
-  const head = ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', ...(withAblation ? ['ablation'] : []), 'best', 'worst'];
+  const head = [
+    'model',
+    'layer',
+    'kind',
+    'mode',
+    'n',
+    'scored',
+    'null',
+    'failed',
+    'mean',
+    '95% CI',
+    'median',
+    '≥0.5',
+    '≥0.8',
+    ...(withAblation ? ['ablation'] : []),
+    'best',
+    'worst',
+  ];
   const cells: (string | number)[][] = [];
   for (const row of board.rows) {
-    cells.push([
-      row.model,
-      row.layer,
-      kindLabel(row),
-      modeLabel(board, row),
-      row.features,
-      row.scored,
-      row.undefinedScores,
-      row.failed,
-      fixed(row.mean),
-      row.ci ? `[${fixed(row.ci.low, 2)}, ${fixed(row.ci.high, 2)}]` : '—',
-      fixed(row.median),
-      percent(row.fractionAtLeast05),
-      percent(row.fractionAtLeast08),
-      ...(withAblation ? [fixed(row.ablationMedian ?? null)] : []),
-      row.best ? `#${row.best.index} ${fixed(row.best.value, 2)} ${truncate(row.best.explanation, 28)}` : '—',
-      row.worst ? `#${row.worst.index} ${fixed(row.worst.value, 2)} ${truncate(row.worst.explanation, 28)}` : '—',
-    ].map((cell) => (typeof cell === 'string' ? escapeTerminalText(cell) : cell)));
+    cells.push(
+      [
+        row.model,
+        row.layer,
+        kindLabel(row),
+        modeLabel(board, row),
+        row.features,
+        row.scored,
+        row.undefinedScores,
+        row.failed,
+        fixed(row.mean),
+        row.ci ? `[${fixed(row.ci.low, 2)}, ${fixed(row.ci.high, 2)}]` : '—',
+        fixed(row.median),
+        percent(row.fractionAtLeast05),
+        percent(row.fractionAtLeast08),
+        ...(withAblation ? [fixed(row.ablationMedian ?? null)] : []),
+        row.best ? `#${row.best.index} ${fixed(row.best.value, 2)} ${truncate(row.best.explanation, 28)}` : '—',
+        row.worst ? `#${row.worst.index} ${fixed(row.worst.value, 2)} ${truncate(row.worst.explanation, 28)}` : '—',
+      ].map((cell) => (typeof cell === 'string' ? escapeTerminalText(cell) : cell)),
+    );
   }
   const table = fitTable(head, cells, options.width);
   const reasons = new Map<string, number>();
-  for (const row of board.rows) for (const [reason, n] of Object.entries(row.nullReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+  for (const row of board.rows)
+    for (const [reason, n] of Object.entries(row.nullReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
   const footer = [...reasons].map(([reason, n]) => `null scores: ${n} × ${reason}`);
   const failed = board.rows.reduce((sum, row) => sum + row.failed, 0);
   if (failed > 0) footer.push(`failed features: ${failed} (no score; see run_features.reason)`);
   if (withAblation) {
-    footer.push('ablation: median ablation.all, 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)] through the subject model (— where not computed; `--score ablation.all` ranks by it)');
+    footer.push(
+      'ablation: median ablation.all, 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)] through the subject model (— where not computed; `--score ablation.all` ranks by it)',
+    );
   }
   if (table.leftOut.length > 0) {
-    footer.push(`columns left out to fit ${options.width} columns: ${table.leftOut.join(', ')} (\`autointerp leaderboard --wide\` shows every column)`);
+    footer.push(
+      `columns left out to fit ${options.width} columns: ${table.leftOut.join(', ')} (\`autointerp leaderboard --wide\` shows every column)`,
+    );
   }
   return [...header.map(escapeTerminalText), table.text, ...footer.map(escapeTerminalText)].join('\n');
 }
@@ -137,19 +178,69 @@ export function leaderboardToJson(board: Leaderboard): unknown {
 }
 
 export const LEADERBOARD_CSV_HEADER = [
-  'run_id', 'run_name', 'explainer', 'simulator', 'baseline', 'score_kind', 'model', 'layer', 'feature_kind', 'sae', 'simulation_mode', 'records_per_call',
-  'features', 'scored', 'null_scores', 'failed', 'mean', 'ci_low', 'ci_high', 'ci_level', 'median', 'fraction_ge_0.5', 'fraction_ge_0.8',
-  'best_feature', 'best_value', 'best_explanation', 'worst_feature', 'worst_value', 'worst_explanation',
+  'run_id',
+  'run_name',
+  'explainer',
+  'simulator',
+  'baseline',
+  'score_kind',
+  'model',
+  'layer',
+  'feature_kind',
+  'sae',
+  'simulation_mode',
+  'records_per_call',
+  'features',
+  'scored',
+  'null_scores',
+  'failed',
+  'mean',
+  'ci_low',
+  'ci_high',
+  'ci_level',
+  'median',
+  'fraction_ge_0.5',
+  'fraction_ge_0.8',
+  'best_feature',
+  'best_value',
+  'best_explanation',
+  'worst_feature',
+  'worst_value',
+  'worst_explanation',
 ] as const;
 
 /** CSV rows of one leaderboard (header in LEADERBOARD_CSV_HEADER); several boards concatenate under one header. */
 export function leaderboardCsvRows(board: Leaderboard): CsvValue[][] {
   return board.rows.map((row) => [
-    board.run.id, board.run.name, board.run.explainer, board.run.simulator, board.isBaseline, board.scoreKind,
-    row.model, row.layer, row.featureKind, row.sae, row.simulationMode, row.recordsPerCall,
-    row.features, row.scored, row.undefinedScores, row.failed, row.mean, row.ci?.low, row.ci?.high, row.ci?.level, row.median,
-    row.fractionAtLeast05, row.fractionAtLeast08,
-    row.best?.featureKey, row.best?.value, row.best?.explanation, row.worst?.featureKey, row.worst?.value, row.worst?.explanation,
+    board.run.id,
+    board.run.name,
+    board.run.explainer,
+    board.run.simulator,
+    board.isBaseline,
+    board.scoreKind,
+    row.model,
+    row.layer,
+    row.featureKind,
+    row.sae,
+    row.simulationMode,
+    row.recordsPerCall,
+    row.features,
+    row.scored,
+    row.undefinedScores,
+    row.failed,
+    row.mean,
+    row.ci?.low,
+    row.ci?.high,
+    row.ci?.level,
+    row.median,
+    row.fractionAtLeast05,
+    row.fractionAtLeast08,
+    row.best?.featureKey,
+    row.best?.value,
+    row.best?.explanation,
+    row.worst?.featureKey,
+    row.worst?.value,
+    row.worst?.explanation,
   ]);
 }
 

@@ -17,5 +17,8 @@ export function escapeHtml(text: string | number | null | undefined): string {
  * appear) and U+2028 / U+2029 become \u escapes; JSON.parse reads them back unchanged.
  */
 export function jsonForScriptBlock(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

@@ -21,7 +21,10 @@ const MAX_GROUP_HISTOGRAMS = 24;
 
 /** The compact JSON the page script reads (layout documented in report-assets.ts). */
 export function reportClientData(data: ReportData): unknown {
-  const kinds = data.scoreKinds.includes(data.scoreKind) || data.scoreKinds.length === 0 ? [...data.scoreKinds] : [data.scoreKind, ...data.scoreKinds];
+  const kinds =
+    data.scoreKinds.includes(data.scoreKind) || data.scoreKinds.length === 0
+      ? [...data.scoreKinds]
+      : [data.scoreKind, ...data.scoreKinds];
   if (kinds.length === 0) kinds.push(data.scoreKind);
   const vocab: string[] = [];
   const tokenIds = new Map<string, number>();
@@ -59,7 +62,11 @@ export function reportClientData(data: ReportData): unknown {
       v: kinds.map((kind) => f.scores[kind]?.value ?? null),
       w: nullReasons,
       q: scale,
-      rec: f.records.map((record, r) => [record.source, record.expected ? 1 : 0, packRecord(recordIds[featureIndex]![r]!, record.activations, record.expected, scale, width)]),
+      rec: f.records.map((record, r) => [
+        record.source,
+        record.expected ? 1 : 0,
+        packRecord(recordIds[featureIndex]![r]!, record.activations, record.expected, scale, width),
+      ]),
     };
   });
   return { kinds, main: kinds.indexOf(data.scoreKind), width, vocab, features };
@@ -75,9 +82,28 @@ function leaderboardTable(rows: readonly LeaderboardRow[], simulator: string): s
   if (rows.length === 0) return '<p class="meta">No scores of this kind.</p>';
   // as the terminal board: the ablation column only where the run has ablation scores
   const withAblation = rows.some((row) => row.ablationMedian !== undefined);
-  const head = ['model', 'layer', 'kind', 'mode', 'n', 'scored', 'null', 'failed', 'mean', '95% CI', 'median', '≥0.5', '≥0.8', ...(withAblation ? ['ablation'] : []), 'best', 'worst'];
+  const head = [
+    'model',
+    'layer',
+    'kind',
+    'mode',
+    'n',
+    'scored',
+    'null',
+    'failed',
+    'mean',
+    '95% CI',
+    'median',
+    '≥0.5',
+    '≥0.8',
+    ...(withAblation ? ['ablation'] : []),
+    'best',
+    'worst',
+  ];
   const ref = (r: LeaderboardRow['best']) =>
-    r ? `<td class="explain-cell"><b>${escapeHtml(`#${r.index} ${fixed(r.value, 2)}`)}</b> ${escapeHtml(r.explanation ?? '')}</td>` : '<td>—</td>';
+    r
+      ? `<td class="explain-cell"><b>${escapeHtml(`#${r.index} ${fixed(r.value, 2)}`)}</b> ${escapeHtml(r.explanation ?? '')}</td>`
+      : '<td>—</td>';
   const body = rows
     .map(
       (row) =>
@@ -121,7 +147,9 @@ function charts(data: ReportData): string {
   }
   const perGroup = [...groups].slice(0, MAX_GROUP_HISTOGRAMS).map(([key, title]) =>
     histogramSvg(
-      scored.filter((f) => groupKey(f.model, f.layer, groupKind(f.kind, f.sae)) === key).map((f) => f.scores[data.scoreKind]!.value!),
+      scored
+        .filter((f) => groupKey(f.model, f.layer, groupKind(f.kind, f.sae)) === key)
+        .map((f) => f.scores[data.scoreKind]!.value!),
       { title, ...range, bins: 10, width: 250, height: 130 },
     ),
   );
@@ -151,8 +179,16 @@ export function renderReportHtml(data: ReportData): string {
   ];
   const modes = new Set(data.leaderboard.rows.map((row) => row.simulationMode).filter((mode) => mode !== null));
   const notes = [
-    ...(run.baseline ? ['<div class="baseline-banner">BASELINE: offline rule-based explainer/simulator, not an LLM — a floor to compare real runs against.</div>'] : []),
-    ...(modes.size > 1 ? [`<div class="baseline-banner">Rows come from ${modes.size} simulation modes (${escapeHtml([...modes].join(', '))}); compare rows only within a mode.</div>`] : []),
+    ...(run.baseline
+      ? [
+          '<div class="baseline-banner">BASELINE: offline rule-based explainer/simulator, not an LLM — a floor to compare real runs against.</div>',
+        ]
+      : []),
+    ...(modes.size > 1
+      ? [
+          `<div class="baseline-banner">Rows come from ${modes.size} simulation modes (${escapeHtml([...modes].join(', '))}); compare rows only within a mode.</div>`,
+        ]
+      : []),
   ];
   return `<!doctype html>
 <html lang="en">

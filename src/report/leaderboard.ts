@@ -6,7 +6,14 @@
  */
 import { median } from 'simple-statistics';
 import type { SqliteDatabase } from '../store/database.ts';
-import { compareLayers, failedFeatureCountsOfRun, featureScoresOfRun, simulationProtocolLabel, storedFeatureKey, type FeatureScoreRow } from '../store/queries.ts';
+import {
+  compareLayers,
+  failedFeatureCountsOfRun,
+  featureScoresOfRun,
+  simulationProtocolLabel,
+  storedFeatureKey,
+  type FeatureScoreRow,
+} from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
 
@@ -84,12 +91,24 @@ export interface Leaderboard {
 
 const ablationKind = 'ablation.all';
 
-type GroupKey = { model: string; layer: string; kind: string; sae: string; mode: string | null; recordsPerCall: number | null };
+type GroupKey = {
+  model: string;
+  layer: string;
+  kind: string;
+  sae: string;
+  mode: string | null;
+  recordsPerCall: number | null;
+};
 
 /** How a row's simulations were made, as the mode column shows it (the mode, and records per call unless all). */
 export { simulationProtocolLabel };
 
-export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'correlation.all', options: LeaderboardOptions = {}): Leaderboard {
+export function buildLeaderboard(
+  db: SqliteDatabase,
+  run: RunRow,
+  scoreKind = 'correlation.all',
+  options: LeaderboardOptions = {},
+): Leaderboard {
   const filters = options.filters ?? {};
   const topCount = options.top ?? 3;
   const keep = (row: { model: string; layer: string; kind: string }) =>
@@ -108,21 +127,32 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
   };
   // Rows with a mode define the groups; unsimulated features (null scores, failures) join their layer's group.
   const sameFeatureGroup = (model: string, layer: string, kind: string, sae: string) =>
-    [...groups.values()].find((g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind && g.key.sae === sae) ??
-    groupOf({ model, layer, kind, sae, mode: null, recordsPerCall: null });
+    [...groups.values()].find(
+      (g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind && g.key.sae === sae,
+    ) ?? groupOf({ model, layer, kind, sae, mode: null, recordsPerCall: null });
   for (const row of scores) {
     if (row.simulationMode !== null) {
-      groupOf({ model: row.model, layer: row.layer, kind: row.kind, sae: row.sae, mode: row.simulationMode, recordsPerCall: row.recordsPerCall }).rows.push(row);
+      groupOf({
+        model: row.model,
+        layer: row.layer,
+        kind: row.kind,
+        sae: row.sae,
+        mode: row.simulationMode,
+        recordsPerCall: row.recordsPerCall,
+      }).rows.push(row);
     }
   }
-  for (const row of scores) if (row.simulationMode === null) sameFeatureGroup(row.model, row.layer, row.kind, row.sae).rows.push(row);
-  for (const failure of failures) sameFeatureGroup(failure.model, failure.layer, failure.kind, failure.sae).failed += failure.n;
+  for (const row of scores)
+    if (row.simulationMode === null) sameFeatureGroup(row.model, row.layer, row.kind, row.sae).rows.push(row);
+  for (const failure of failures)
+    sameFeatureGroup(failure.model, failure.layer, failure.kind, failure.sae).failed += failure.n;
 
   let rows: LeaderboardRow[] = [...groups.values()].map(({ key, rows: members, failed }) => {
     const defined = members.filter((m): m is FeatureScoreRow & { value: number } => m.value !== null);
     const values = defined.map((m) => m.value);
     const nullReasons: Record<string, number> = {};
-    for (const m of members) if (m.value === null) nullReasons[m.reason ?? 'unknown'] = (nullReasons[m.reason ?? 'unknown'] ?? 0) + 1;
+    for (const m of members)
+      if (m.value === null) nullReasons[m.reason ?? 'unknown'] = (nullReasons[m.reason ?? 'unknown'] ?? 0) + 1;
     const sorted = [...defined].sort((a, b) => b.value - a.value || a.index - b.index);
     const ref = (m: (typeof sorted)[number]): FeatureScoreRef => ({
       model: m.model,
@@ -131,7 +161,8 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
       value: m.value,
       explanation: m.explanation,
     });
-    const fraction = (threshold: number) => (values.length ? values.filter((v) => v >= threshold).length / values.length : null);
+    const fraction = (threshold: number) =>
+      values.length ? values.filter((v) => v >= threshold).length / values.length : null;
     return {
       model: key.model,
       layer: key.layer,
@@ -164,7 +195,9 @@ export function buildLeaderboard(db: SqliteDatabase, run: RunRow, scoreKind = 'c
     }
     if (ablation.size > 0) {
       for (const row of rows) {
-        const values = ablation.get(JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode, row.recordsPerCall]));
+        const values = ablation.get(
+          JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode, row.recordsPerCall]),
+        );
         row.ablationMedian = values ? median(values) : null;
       }
     }

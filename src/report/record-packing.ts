@@ -23,7 +23,13 @@ export function tokenIdWidth(size: number): number {
 
 const digit = (value: number) => PACK_ALPHABET[value]!;
 
-export function packRecord(tokenIds: readonly number[], activations: readonly number[], expected: readonly (number | null)[] | null, scale: number, width: number): string {
+export function packRecord(
+  tokenIds: readonly number[],
+  activations: readonly number[],
+  expected: readonly (number | null)[] | null,
+  scale: number,
+  width: number,
+): string {
   let ids = '';
   for (const id of tokenIds) {
     let chunk = '';
@@ -35,11 +41,14 @@ export function packRecord(tokenIds: readonly number[], activations: readonly nu
     ids += chunk;
   }
   let acts = '';
-  for (const a of activations) acts += digit(scale > 0 ? Math.round((ACTIVATION_LEVELS * Math.min(scale, Math.max(0, a))) / scale) : 0);
+  for (const a of activations)
+    acts += digit(scale > 0 ? Math.round((ACTIVATION_LEVELS * Math.min(scale, Math.max(0, a))) / scale) : 0);
   let sims = '';
   for (let i = 0; i < tokenIds.length; i++) {
     const e = expected ? expected[i] : null;
-    sims += digit(e === null || e === undefined ? MISSING_CODE : Math.round((EXPECTED_LEVELS * Math.min(10, Math.max(0, e))) / 10));
+    sims += digit(
+      e === null || e === undefined ? MISSING_CODE : Math.round((EXPECTED_LEVELS * Math.min(10, Math.max(0, e))) / 10),
+    );
   }
   return ids + acts + sims;
 }

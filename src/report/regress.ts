@@ -51,17 +51,29 @@ export class UndecidableError extends InputError {
 }
 
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
-const interval = (ci: ConfidenceInterval) => `${Math.round(ci.level * 100)}% CI [${signed(ci.low)}, ${signed(ci.high)}]`;
+const interval = (ci: ConfidenceInterval) =>
+  `${Math.round(ci.level * 100)}% CI [${signed(ci.low)}, ${signed(ci.high)}]`;
 
 /** The rule on one paired difference. */
-export function decideRegression(difference: PairedDifference, maxDrop: number, rule: RegressionRule = 'significant'): RegressionDecision {
-  if (!(maxDrop >= 0) || !Number.isFinite(maxDrop)) throw new RangeError(`max drop must be a finite number ≥ 0, got ${maxDrop}`);
+export function decideRegression(
+  difference: PairedDifference,
+  maxDrop: number,
+  rule: RegressionRule = 'significant',
+): RegressionDecision {
+  if (!(maxDrop >= 0) || !Number.isFinite(maxDrop))
+    throw new RangeError(`max drop must be a finite number ≥ 0, got ${maxDrop}`);
   const { ci, meanDifference: d } = difference;
-  if (!ci) throw new UndecidableError(`only ${difference.n} paired feature(s): at least 2 are needed for a confidence interval`);
+  if (!ci)
+    throw new UndecidableError(
+      `only ${difference.n} paired feature(s): at least 2 are needed for a confidence interval`,
+    );
   const summary = `Δ mean ${signed(d)}, ${interval(ci)}, n = ${difference.n}`;
   if (rule === 'confident') {
     return ci.high < -maxDrop
-      ? { regression: true, reason: `${summary}: the whole CI is below −${maxDrop} (the drop exceeds max-drop with confidence)` }
+      ? {
+          regression: true,
+          reason: `${summary}: the whole CI is below −${maxDrop} (the drop exceeds max-drop with confidence)`,
+        }
       : {
           regression: false,
           reason:
@@ -71,15 +83,28 @@ export function decideRegression(difference: PairedDifference, maxDrop: number, 
         };
   }
   if (d >= -maxDrop) {
-    return { regression: false, reason: `${summary}: ${d >= 0 ? 'no drop' : `drop ${(-d).toFixed(3)} is within max-drop ${maxDrop}`}` };
+    return {
+      regression: false,
+      reason: `${summary}: ${d >= 0 ? 'no drop' : `drop ${(-d).toFixed(3)} is within max-drop ${maxDrop}`}`,
+    };
   }
   if (ci.high >= 0) {
-    return { regression: false, reason: `${summary}: drop ${(-d).toFixed(3)} exceeds max-drop ${maxDrop} but the CI includes 0 (not significant)` };
+    return {
+      regression: false,
+      reason: `${summary}: drop ${(-d).toFixed(3)} exceeds max-drop ${maxDrop} but the CI includes 0 (not significant)`,
+    };
   }
-  return { regression: true, reason: `${summary}: drop ${(-d).toFixed(3)} exceeds max-drop ${maxDrop} and the CI is below 0` };
+  return {
+    regression: true,
+    reason: `${summary}: drop ${(-d).toFixed(3)} exceeds max-drop ${maxDrop} and the CI is below 0`,
+  };
 }
 
-export function regressionVerdict(comparison: Comparison, maxDrop: number, rule: RegressionRule = 'significant'): RegressionVerdict {
+export function regressionVerdict(
+  comparison: Comparison,
+  maxDrop: number,
+  rule: RegressionRule = 'significant',
+): RegressionVerdict {
   const overall = decideRegression(comparison.overall, maxDrop, rule);
   const layers = comparison.layers.map((layer): LayerDecision => {
     let decision: RegressionDecision;
@@ -89,7 +114,16 @@ export function regressionVerdict(comparison: Comparison, maxDrop: number, rule:
       if (!(error instanceof UndecidableError)) throw error;
       decision = { regression: false, reason: error.message };
     }
-    return { model: layer.model, layer: layer.layer, featureKind: layer.featureKind, sae: layer.sae, n: layer.n, meanDifference: layer.meanDifference, ci: layer.ci, ...decision };
+    return {
+      model: layer.model,
+      layer: layer.layer,
+      featureKind: layer.featureKind,
+      sae: layer.sae,
+      n: layer.n,
+      meanDifference: layer.meanDifference,
+      ci: layer.ci,
+      ...decision,
+    };
   });
   return {
     ...overall,
@@ -107,7 +141,10 @@ export function regressionVerdict(comparison: Comparison, maxDrop: number, rule:
 
 const XML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 /** Text for XML content and attributes: entities escaped, characters XML 1.0 forbids dropped. */
-const xml = (text: string) => text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!);
+const xml = (text: string) =>
+  text
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+    .replace(/[&<>"']/g, (c) => XML_ENTITIES[c]!);
 
 /**
  * JUnit XML for CI systems: one test case, failed exactly when the gate fails (so the report agrees with the exit
@@ -121,7 +158,11 @@ export function regressionJunit(comparison: Comparison, verdict: RegressionVerdi
     `<testsuites name="autointerp regress" tests="1" failures="${failures}" errors="0">`,
     `  <testsuite name="autointerp regress" tests="1" failures="${failures}" errors="0" skipped="0">`,
     `    <testcase classname="autointerp.regress" name="${xml(name)}">`,
-    ...(verdict.regression ? [`      <failure message="${xml(`regression: ${verdict.reason}`)}" type="regression">${xml(verdict.reason)}</failure>`] : []),
+    ...(verdict.regression
+      ? [
+          `      <failure message="${xml(`regression: ${verdict.reason}`)}" type="regression">${xml(verdict.reason)}</failure>`,
+        ]
+      : []),
     `      <system-out>${xml(details)}</system-out>`,
     '    </testcase>',
     '  </testsuite>',

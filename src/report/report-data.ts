@@ -4,7 +4,15 @@
  * first held-out top and random score records with the simulator's expected values.
  */
 import type { SqliteDatabase } from '../store/database.ts';
-import { featureResultsOfRun, runIdentity, runTags, scoreKindsOfRun, scoreRecordsOfRun, storedFeatureKey, type RunIdentity } from '../store/queries.ts';
+import {
+  featureResultsOfRun,
+  runIdentity,
+  runTags,
+  scoreKindsOfRun,
+  scoreRecordsOfRun,
+  storedFeatureKey,
+  type RunIdentity,
+} from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
 
@@ -82,7 +90,12 @@ export function buildReportData(db: SqliteDatabase, run: RunRow, options: Report
       density: result.density,
       maxActivation: result.maxActivation,
       scores: Object.fromEntries(result.scores.map((s) => [s.kind, { value: s.value, reason: s.reason }])),
-      records: (records.get(result.featureId) ?? []).map((r) => ({ source: r.source, tokens: r.tokens, activations: r.activations, expected: r.expected })),
+      records: (records.get(result.featureId) ?? []).map((r) => ({
+        source: r.source,
+        tokens: r.tokens,
+        activations: r.activations,
+        expected: r.expected,
+      })),
     };
   });
   return {

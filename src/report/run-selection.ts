@@ -21,15 +21,24 @@ export class RunSelectionError extends InputError {
   override readonly name = 'RunSelectionError';
 }
 
-const globToRegExp = (pattern: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-export const matchesPattern = (pattern: string, value: string) => (pattern.includes('*') ? globToRegExp(pattern).test(value) : pattern === value);
+const globToRegExp = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+export const matchesPattern = (pattern: string, value: string) =>
+  pattern.includes('*') ? globToRegExp(pattern).test(value) : pattern === value;
 
 export function runMatches(run: RunRow, filters: RunFilters): boolean {
   const prompts = runPromptVersions(run);
   return (
     (filters.explainer === undefined || matchesPattern(filters.explainer, run.explainer)) &&
     (filters.simulator === undefined || matchesPattern(filters.simulator, run.simulator)) &&
-    (filters.promptVersion === undefined || prompts.explain === filters.promptVersion || prompts.simulate === filters.promptVersion) &&
+    (filters.promptVersion === undefined ||
+      prompts.explain === filters.promptVersion ||
+      prompts.simulate === filters.promptVersion) &&
     (filters.tag === undefined || runTags(run).includes(filters.tag))
   );
 }
@@ -54,19 +63,27 @@ export function requireRun(db: SqliteDatabase, reference: string, where: string)
  * The runs named by `references` (all of them must match the filters), or with none named: every run matching the
  * filters when `all`, else the newest one.
  */
-export function selectRuns(db: SqliteDatabase, options: { references?: readonly string[]; all?: boolean; filters?: RunFilters; where: string }): RunRow[] {
+export function selectRuns(
+  db: SqliteDatabase,
+  options: { references?: readonly string[]; all?: boolean; filters?: RunFilters; where: string },
+): RunRow[] {
   const filters = options.filters ?? {};
   const described = describeFilters(filters);
   if (options.references && options.references.length > 0) {
     return options.references.map((reference) => {
       const run = requireRun(db, reference, options.where);
-      if (!runMatches(run, filters)) throw new RunSelectionError(`run ${run.id} "${run.name}" does not match the filters (${described})`);
+      if (!runMatches(run, filters))
+        throw new RunSelectionError(`run ${run.id} "${run.name}" does not match the filters (${described})`);
       return run;
     });
   }
   const runs = listRuns(db).filter((run) => runMatches(run, filters));
   if (runs.length === 0) {
-    throw new RunSelectionError(described ? `no run in ${options.where} matches ${described}` : `no runs in ${options.where}; start one with \`autointerp run\``);
+    throw new RunSelectionError(
+      described
+        ? `no run in ${options.where} matches ${described}`
+        : `no runs in ${options.where}; start one with \`autointerp run\``,
+    );
   }
   return options.all ? runs : [runs.at(-1)!];
 }

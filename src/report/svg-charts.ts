@@ -37,10 +37,13 @@ export function titleLines(title: string, maxCharacters: number, maxLines = 3): 
   const lines: string[] = [];
   for (const part of title.split(' · ')) {
     const last = lines.at(-1);
-    if (last !== undefined && (last.length + 3 + part.length <= maxCharacters || lines.length === maxLines)) lines[lines.length - 1] = `${last} · ${part}`;
+    if (last !== undefined && (last.length + 3 + part.length <= maxCharacters || lines.length === maxLines))
+      lines[lines.length - 1] = `${last} · ${part}`;
     else lines.push(part);
   }
-  return lines.map((line) => (line.length > maxCharacters ? `${line.slice(0, Math.max(1, maxCharacters - 1))}…` : line));
+  return lines.map((line) =>
+    line.length > maxCharacters ? `${line.slice(0, Math.max(1, maxCharacters - 1))}…` : line,
+  );
 }
 
 /**
@@ -84,7 +87,12 @@ export function histogramSvg(values: readonly number[], options: HistogramOption
   return (
     `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">` +
     `<title>${escapeHtml(options.title)}</title>` +
-    lines.map((line, i) => `<text class="chart-title" x="${HEADER_PADDING}" y="${13 + TITLE_LINE_HEIGHT * i}">${escapeHtml(line)}</text>`).join('') +
+    lines
+      .map(
+        (line, i) =>
+          `<text class="chart-title" x="${HEADER_PADDING}" y="${13 + TITLE_LINE_HEIGHT * i}">${escapeHtml(line)}</text>`,
+      )
+      .join('') +
     `<text class="caption" x="${HEADER_PADDING}" y="${captionY}">${escapeHtml(caption)}</text>` +
     `<text class="tick" x="${margin.left - 4}" y="${margin.top + 8}" text-anchor="end">${maxCount}</text>` +
     `<text class="tick" x="${margin.left - 4}" y="${margin.top + plotHeight}" text-anchor="end">0</text>` +
@@ -106,7 +114,10 @@ export interface ScatterPoint {
 export const MAX_SCATTER_POINTS = 2000;
 
 /** Score (y) against log10 activation density (x). Points without a usable density are counted in the caption. */
-export function densityScatterSvg(points: readonly ScatterPoint[], options: { title: string; low: number; high: number; width?: number; height?: number }): string {
+export function densityScatterSvg(
+  points: readonly ScatterPoint[],
+  options: { title: string; low: number; high: number; width?: number; height?: number },
+): string {
   const width = options.width ?? 560;
   const height = options.height ?? 260;
   const margin = { left: 40, right: 12, top: 38, bottom: 34 };
@@ -118,7 +129,10 @@ export function densityScatterSvg(points: readonly ScatterPoint[], options: { ti
   const xLow = logs.length ? Math.floor(Math.min(...logs)) : -4;
   const xHigh = logs.length ? Math.max(xLow + 1, Math.ceil(Math.max(...logs))) : 0;
   const x = (log: number) => margin.left + ((log - xLow) / (xHigh - xLow)) * plotWidth;
-  const y = (score: number) => margin.top + (1 - (Math.min(options.high, Math.max(options.low, score)) - options.low) / (options.high - options.low)) * plotHeight;
+  const y = (score: number) =>
+    margin.top +
+    (1 - (Math.min(options.high, Math.max(options.low, score)) - options.low) / (options.high - options.low)) *
+      plotHeight;
   let dots: string;
   if (usable.length <= MAX_SCATTER_POINTS) {
     dots = usable
@@ -134,7 +148,16 @@ export function densityScatterSvg(points: readonly ScatterPoint[], options: { ti
     const counts = new Map<number, number>();
     usable.forEach((p, i) => {
       const column = Math.min(columns - 1, Math.floor(((logs[i]! - xLow) / (xHigh - xLow)) * columns));
-      const row = Math.min(rows - 1, Math.max(0, Math.floor(((options.high - Math.min(options.high, Math.max(options.low, p.score))) / (options.high - options.low)) * rows)));
+      const row = Math.min(
+        rows - 1,
+        Math.max(
+          0,
+          Math.floor(
+            ((options.high - Math.min(options.high, Math.max(options.low, p.score))) / (options.high - options.low)) *
+              rows,
+          ),
+        ),
+      );
       counts.set(row * columns + column, (counts.get(row * columns + column) ?? 0) + 1);
     });
     const most = Math.max(...counts.values());
@@ -157,7 +180,10 @@ export function densityScatterSvg(points: readonly ScatterPoint[], options: { ti
     );
   }
   const yTicks = [options.low, (options.low + options.high) / 2, options.high]
-    .map((tick) => `<line class="grid" x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}"/><text class="tick" x="${margin.left - 4}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${escapeHtml(round(tick))}</text>`)
+    .map(
+      (tick) =>
+        `<line class="grid" x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}"/><text class="tick" x="${margin.left - 4}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${escapeHtml(round(tick))}</text>`,
+    )
     .join('');
   const caption = `${usable.length} features${usable.length > MAX_SCATTER_POINTS ? ' (binned)' : ''}${missing ? ` · ${missing} without a density (imported records) or never active, not shown` : ''}`;
   return (

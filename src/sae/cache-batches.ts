@@ -39,7 +39,10 @@ export interface CacheBatchSource {
 }
 
 /** The cache's token rows to train on (ascending): see the module comment. */
-export function usableCacheRows(cache: ActivationCache, options: Pick<CacheBatchOptions, 'includeBos' | 'rowRange'> = {}): Int32Array {
+export function usableCacheRows(
+  cache: ActivationCache,
+  options: Pick<CacheBatchOptions, 'includeBos' | 'rowRange'> = {},
+): Int32Array {
   const total = cache.tokenCount;
   const start = options.rowRange?.start ?? 0;
   const end = options.rowRange?.end ?? total;
@@ -77,7 +80,8 @@ function permutation(rows: Int32Array, seed: number): Int32Array {
 /** Shuffled batches of cache rows (see the module comment). */
 export function cacheBatches(cache: ActivationCache, options: CacheBatchOptions): CacheBatchSource {
   const { batchSize } = options;
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new RangeError(`batch size must be a positive integer, got ${batchSize}`);
   const seed = options.seed ?? 0;
   const rows = usableCacheRows(cache, options);
   if (rows.length === 0) throw new InputError('the cache has no rows to train on');
@@ -98,7 +102,9 @@ export function cacheBatches(cache: ActivationCache, options: CacheBatchOptions)
       const epoch = Math.floor(position / rows.length);
       const start = position % rows.length;
       const count = Math.min(batchSize - filled, rows.length - start);
-      const picked = orderOf(epoch).slice(start, start + count).sort();
+      const picked = orderOf(epoch)
+        .slice(start, start + count)
+        .sort();
       out.set(cache.readRowSet(picked), filled * cache.width);
       filled += count;
     }

@@ -9,7 +9,18 @@
  * a crash at any point leaves a complete checkpoint. F32 keeps every value exact, so a resumed run continues
  * bit-identically.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, serializeSafetensors, type TensorToWrite } from '../common/safetensors.ts';
 import { SaeFormatError } from './formats.ts';
@@ -66,7 +77,9 @@ export function writeTrainerCheckpoint(directory: string, state: SaeTrainerState
   const folder = freshStepFolderName(directory, state.step);
   const path = join(directory, folder);
   mkdirSync(path);
-  const tensors = new Map<string, TensorToWrite>(Object.entries(state.tensors).map(([name, tensor]) => [name, { shape: tensor.shape, data: tensor.data }]));
+  const tensors = new Map<string, TensorToWrite>(
+    Object.entries(state.tensors).map(([name, tensor]) => [name, { shape: tensor.shape, data: tensor.data }]),
+  );
   writeFileDurably(join(path, checkpointFiles.state), serializeSafetensors(tensors, { dtype: 'F32' }));
   const trainer: TrainerFile = {
     format: checkpointFormat,
@@ -81,7 +94,8 @@ export function writeTrainerCheckpoint(directory: string, state: SaeTrainerState
   const pointer: LatestPointer = { format: checkpointFormat, version: checkpointVersion, step: state.step, folder };
   writeFileDurably(join(directory, checkpointFiles.latest), `${JSON.stringify(pointer)}\n`);
   for (const entry of readdirSync(directory)) {
-    if (entry !== folder && stepFolderPattern.test(entry)) rmSync(join(directory, entry), { recursive: true, force: true });
+    if (entry !== folder && stepFolderPattern.test(entry))
+      rmSync(join(directory, entry), { recursive: true, force: true });
   }
 }
 
@@ -90,19 +104,30 @@ export function readTrainerCheckpoint(directory: string): SaeTrainerState | null
   const latestFile = join(directory, checkpointFiles.latest);
   if (!existsSync(latestFile)) return null;
   const pointer = parseJson(latestFile) as Partial<LatestPointer>;
-  if (pointer.format !== checkpointFormat || pointer.version !== checkpointVersion || typeof pointer.folder !== 'string' || !stepFolderPattern.test(pointer.folder)) {
+  if (
+    pointer.format !== checkpointFormat ||
+    pointer.version !== checkpointVersion ||
+    typeof pointer.folder !== 'string' ||
+    !stepFolderPattern.test(pointer.folder)
+  ) {
     throw new SaeFormatError(latestFile, null, `not an ${checkpointFormat} version ${checkpointVersion} pointer`);
   }
   const trainerFile = join(directory, pointer.folder, checkpointFiles.trainer);
   const trainer = parseJson(trainerFile) as Partial<TrainerFile>;
-  if (trainer.format !== checkpointFormat || trainer.version !== checkpointVersion || !trainer.options || typeof trainer.step !== 'number') {
+  if (
+    trainer.format !== checkpointFormat ||
+    trainer.version !== checkpointVersion ||
+    !trainer.options ||
+    typeof trainer.step !== 'number'
+  ) {
     throw new SaeFormatError(trainerFile, null, `not an ${checkpointFormat} version ${checkpointVersion} trainer file`);
   }
   const stateFile = join(directory, pointer.folder, checkpointFiles.state);
   const file = readSafetensors(stateFile);
   const tensors: Record<string, StateTensor> = {};
   for (const [name, tensor] of file.tensors) {
-    if (!(tensor.data instanceof Float32Array)) throw new SaeFormatError(stateFile, name, `dtype ${tensor.dtype} is not a float type`);
+    if (!(tensor.data instanceof Float32Array))
+      throw new SaeFormatError(stateFile, name, `dtype ${tensor.dtype} is not a float type`);
     tensors[name] = { shape: tensor.shape, data: tensor.data };
   }
   return {

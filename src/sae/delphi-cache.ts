@@ -62,7 +62,8 @@ interface Split {
 
 const splitName = /^(\d+)_(\d+)\.safetensors$/;
 
-const splitFiles = (folder: string) => (existsSync(folder) ? readdirSync(folder).filter((name) => splitName.test(name)) : []);
+const splitFiles = (folder: string) =>
+  existsSync(folder) ? readdirSync(folder).filter((name) => splitName.test(name)) : [];
 
 /** The hookpoint folder: `directory` itself when it holds splits, else its `hookpoint` subfolder, else its only one. */
 function hookpointFolder(directory: string, hookpoint: string | undefined): string {
@@ -73,9 +74,14 @@ function hookpointFolder(directory: string, hookpoint: string | undefined): stri
     return folder;
   }
   if (splitFiles(directory).length > 0) return directory;
-  const candidates = readdirSync(directory).filter((name) => statSync(join(directory, name)).isDirectory() && splitFiles(join(directory, name)).length > 0);
+  const candidates = readdirSync(directory).filter(
+    (name) => statSync(join(directory, name)).isDirectory() && splitFiles(join(directory, name)).length > 0,
+  );
   if (candidates.length === 1) return join(directory, candidates[0]!);
-  if (candidates.length === 0) throw new DelphiCacheError(`${directory}: no delphi latent cache (no <start>_<end>.safetensors splits, nor a folder of them)`);
+  if (candidates.length === 0)
+    throw new DelphiCacheError(
+      `${directory}: no delphi latent cache (no <start>_<end>.safetensors splits, nor a folder of them)`,
+    );
   throw new DelphiCacheError(`${directory} holds several hookpoints (${candidates.join(', ')}): choose one`);
 }
 
@@ -106,24 +112,32 @@ export function readDelphiLatentCache(directory: string, options: DelphiCacheOpt
       const { tensors } = readSafetensors(file);
       const locations = tensors.get('locations');
       const activations = tensors.get('activations');
-      if (!locations || !activations) throw new DelphiCacheError(`${file}: missing tensor ${locations ? 'activations' : 'locations'}`);
+      if (!locations || !activations)
+        throw new DelphiCacheError(`${file}: missing tensor ${locations ? 'activations' : 'locations'}`);
       if (locations.shape.length !== 2 || locations.shape[1] !== 3 || !(locations.data instanceof Int32Array)) {
-        throw new DelphiCacheError(`${file}: locations must be integers of shape [n, 3], got ${locations.dtype} [${locations.shape.join(', ')}]`);
+        throw new DelphiCacheError(
+          `${file}: locations must be integers of shape [n, 3], got ${locations.dtype} [${locations.shape.join(', ')}]`,
+        );
       }
       if (activations.data.length !== locations.shape[0]) {
-        throw new DelphiCacheError(`${file}: ${activations.data.length} activations for ${locations.shape[0]} locations`);
+        throw new DelphiCacheError(
+          `${file}: ${activations.data.length} activations for ${locations.shape[0]} locations`,
+        );
       }
       const tokenTensor = tensors.get('tokens');
       if (tokenTensor && !tokens) {
         if (tokenTensor.shape.length !== 2 || !(tokenTensor.data instanceof Int32Array)) {
-          throw new DelphiCacheError(`${file}: tokens must be integers of shape [sequences, context], got ${tokenTensor.dtype} [${tokenTensor.shape.join(', ')}]`);
+          throw new DelphiCacheError(
+            `${file}: tokens must be integers of shape [sequences, context], got ${tokenTensor.dtype} [${tokenTensor.shape.join(', ')}]`,
+          );
         }
         tokens = { data: tokenTensor.data, rows: tokenTensor.shape[0]!, context: tokenTensor.shape[1]! };
       }
       return { file, start, end, locations: locations.data, activations: activations.data as Float32Array };
     })
     .sort((a, b) => a.start - b.start);
-  if (!tokens) throw new DelphiCacheError(`${folder}: no split holds the cached tokens (save the cache with save_tokens=True)`);
+  if (!tokens)
+    throw new DelphiCacheError(`${folder}: no split holds the cached tokens (save the cache with save_tokens=True)`);
   const { data: tokenIds, rows: sequences, context } = tokens as { data: Int32Array; rows: number; context: number };
   for (const split of splits) {
     const n = split.activations.length;
@@ -132,15 +146,21 @@ export function readDelphiLatentCache(directory: string, options: DelphiCacheOpt
       const position = split.locations[entry * 3 + 1]!;
       const latent = split.start + split.locations[entry * 3 + 2]!;
       if (row >= sequences || position >= context || latent > split.end) {
-        throw new DelphiCacheError(`${split.file}: location ${entry} (${row}, ${position}, latent ${latent}) is outside the cache`);
+        throw new DelphiCacheError(
+          `${split.file}: location ${entry} (${row}, ${position}, latent ${latent}) is outside the cache`,
+        );
       }
     }
   }
 
   const latentCount = Math.max(...splits.map((split) => split.end)) + 1;
-  const latents = options.latents === undefined || options.latents === 'all' ? Array.from({ length: latentCount }, (_, index) => index) : [...options.latents];
+  const latents =
+    options.latents === undefined || options.latents === 'all'
+      ? Array.from({ length: latentCount }, (_, index) => index)
+      : [...options.latents];
   for (const latent of latents) {
-    if (!(Number.isInteger(latent) && latent >= 0 && latent < latentCount)) throw new DelphiCacheError(`${folder}: latent ${latent} is not in [0, ${latentCount})`);
+    if (!(Number.isInteger(latent) && latent >= 0 && latent < latentCount))
+      throw new DelphiCacheError(`${folder}: latent ${latent} is not in [0, ${latentCount})`);
   }
 
   const tokenCount = sequences * context;
@@ -154,12 +174,13 @@ export function readDelphiLatentCache(directory: string, options: DelphiCacheOpt
     });
   } else {
     strings = Array.from(tokenIds, (id) => `<${id}>`);
-    warnings.push('no tokenizer given: tokens are shown as <id> (give the model\'s tokenizer for readable records)');
+    warnings.push("no tokenizer given: tokens are shown as <id> (give the model's tokenizer for readable records)");
   }
   const documentStarts = Array.from({ length: sequences }, (_, row) => row * context);
   const contextIds = (row: number) => Array.from(tokenIds.subarray(row - (row % context), row));
   const model = options.model ?? (typeof config?.model_name === 'string' ? config.model_name : 'unknown');
-  if (options.model === undefined && model === 'unknown') warnings.push('no model name (config.json has none): feature ids say "unknown"; give it with --model');
+  if (options.model === undefined && model === 'unknown')
+    warnings.push('no model name (config.json has none): feature ids say "unknown"; give it with --model');
   const layer = options.layer ?? hookpoint;
   const sae = options.sae ?? hookpoint;
 
@@ -183,7 +204,13 @@ export function readDelphiLatentCache(directory: string, options: DelphiCacheOpt
       }
     }
     const ids: FeatureId[] = part.map((index) => ({ model, layer, kind: 'sae', index, sae }));
-    records.push(...buildFeatureRecords({ tokens: strings, values, nFeatures: k, documentStarts, tokenIds, contextIds }, ids, build));
+    records.push(
+      ...buildFeatureRecords(
+        { tokens: strings, values, nFeatures: k, documentStarts, tokenIds, contextIds },
+        ids,
+        build,
+      ),
+    );
   }
   return { records, hookpoint, latents: latentCount, sequences, contextLength: context, warnings };
 }

@@ -59,13 +59,21 @@ export function flattenSaeEvaluation(evaluation: SaeEvaluation): Record<string, 
   };
 }
 
-export async function evaluateSaeOnCache(sae: SparseAutoencoder, cacheDir: string, options: EvaluateOnCacheOptions = {}): Promise<SaeEvaluation> {
+export async function evaluateSaeOnCache(
+  sae: SparseAutoencoder,
+  cacheDir: string,
+  options: EvaluateOnCacheOptions = {},
+): Promise<SaeEvaluation> {
   const cache = ActivationCache.open(cacheDir);
   const { header } = cache;
-  if (header.hook !== sae.config.hookName) throw new InputError(`the SAE reads ${sae.config.hookName}, but the cache ${cacheDir} holds ${header.hook}`);
-  if (header.width !== sae.dIn) throw new InputError(`the SAE reads ${sae.dIn} values per token, the cache ${cacheDir} has ${header.width}`);
+  if (header.hook !== sae.config.hookName)
+    throw new InputError(`the SAE reads ${sae.config.hookName}, but the cache ${cacheDir} holds ${header.hook}`);
+  if (header.width !== sae.dIn)
+    throw new InputError(`the SAE reads ${sae.dIn} values per token, the cache ${cacheDir} has ${header.width}`);
   if (options.subject && options.subject.digests.model !== header.modelDigest) {
-    throw new InputError(`the subject model ${options.subject.directory} is not the model the cache ${cacheDir} was extracted with (${header.model})`);
+    throw new InputError(
+      `the subject model ${options.subject.directory} is not the model the cache ${cacheDir} was extracted with (${header.model})`,
+    );
   }
   const limit = options.tokens ?? Number.POSITIVE_INFINITY;
   const tokenIds = cache.readTokens();

@@ -48,7 +48,11 @@ import {
 } from './types.ts';
 import { InputError } from '../common/errors.ts';
 
-export const saeLensFiles = { config: 'cfg.json', weights: 'sae_weights.safetensors', sparsity: 'sparsity.safetensors' } as const;
+export const saeLensFiles = {
+  config: 'cfg.json',
+  weights: 'sae_weights.safetensors',
+  sparsity: 'sparsity.safetensors',
+} as const;
 export const sparsifyFiles = { config: 'cfg.json', weights: 'sae.safetensors' } as const;
 
 /** A bad SAE file; `location` is the tensor or cfg key, null when the whole file is at fault. */
@@ -79,7 +83,10 @@ export interface SaveSaeLensOptions {
  * The same SAE without activation normalization: W_enc·s, W_dec/s, b_dec/s (exact up to float rounding), config
  * `normalize_activations: "none"`. Returns the inputs unchanged when the scale is 1.
  */
-export function foldActivationScale(config: SaeConfig, weights: SaeWeights): { config: SaeConfig; weights: SaeWeights } {
+export function foldActivationScale(
+  config: SaeConfig,
+  weights: SaeWeights,
+): { config: SaeConfig; weights: SaeWeights } {
   const scale = effectiveActivationScale(config);
   const { activationScale: _dropped, ...rest } = config;
   const folded: SaeConfig = { ...rest, normalizeActivations: 'none' };
@@ -96,13 +103,19 @@ export function foldActivationScale(config: SaeConfig, weights: SaeWeights): { c
 }
 
 /** Writes an SAE as a SAELens folder (created if needed); a normalized SAE is folded first (see the module comment). */
-export function saveSaeLens(directory: string, config: SaeConfig, weights: SaeWeights, options: SaveSaeLensOptions = {}): void {
+export function saveSaeLens(
+  directory: string,
+  config: SaeConfig,
+  weights: SaeWeights,
+  options: SaveSaeLensOptions = {},
+): void {
   validateSaeConfig(config);
   const folded = foldActivationScale(config, weights);
   const shapes = saeWeightShapes(config);
   mkdirSync(directory, { recursive: true });
   const tensors = new Map<string, TensorToWrite>();
-  for (const name of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const) tensors.set(name, { shape: shapes[name], data: folded.weights[name] });
+  for (const name of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const)
+    tensors.set(name, { shape: shapes[name], data: folded.weights[name] });
   const dtype = options.dtype ?? 'F32';
   writeSafetensors(join(directory, saeLensFiles.weights), tensors, { dtype });
   const { config: c } = folded;
@@ -125,7 +138,10 @@ export function saveSaeLens(directory: string, config: SaeConfig, weights: SaeWe
   const sparsity = options.logSparsity ?? (options.featureDensity ? logFeatureSparsity(options.featureDensity) : null);
   if (sparsity) {
     if (sparsity.length !== c.dSae) throw new InputError(`sparsity has ${sparsity.length} values, d_sae is ${c.dSae}`);
-    writeSafetensors(join(directory, saeLensFiles.sparsity), new Map([['sparsity', { shape: [c.dSae], data: sparsity }]]));
+    writeSafetensors(
+      join(directory, saeLensFiles.sparsity),
+      new Map([['sparsity', { shape: [c.dSae], data: sparsity }]]),
+    );
   }
 }
 
@@ -148,28 +164,49 @@ export function loadSaeLens(directory: string, options: LoadSaeOptions = {}): Lo
   let k: number | undefined;
   if (architecture === 'standard' && activationName === 'topk') architecture = 'topk';
   if (architecture !== 'standard' && architecture !== 'topk') {
-    throw new SaeFormatError(cfgFile, 'architecture', `unsupported architecture ${JSON.stringify(architecture)} (supported: standard, topk)`);
+    throw new SaeFormatError(
+      cfgFile,
+      'architecture',
+      `unsupported architecture ${JSON.stringify(architecture)} (supported: standard, topk)`,
+    );
   }
   if (architecture === 'topk') {
     const kwargs = isObject(cfg.activation_fn_kwargs) ? cfg.activation_fn_kwargs : {};
     const value = cfg.k ?? kwargs.k;
-    if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) throw new SaeFormatError(cfgFile, 'k', `a topk SAE needs k, a positive integer; got ${JSON.stringify(value)}`);
+    if (!(typeof value === 'number' && Number.isInteger(value) && value > 0))
+      throw new SaeFormatError(cfgFile, 'k', `a topk SAE needs k, a positive integer; got ${JSON.stringify(value)}`);
     k = value;
   }
-  if (cfg.finetuning_scaling_factor === true) throw new SaeFormatError(cfgFile, 'finetuning_scaling_factor', 'finetuning scaling factors are not supported');
+  if (cfg.finetuning_scaling_factor === true)
+    throw new SaeFormatError(cfgFile, 'finetuning_scaling_factor', 'finetuning scaling factors are not supported');
   const normalizeRaw = cfg.normalize_activations;
-  const normalize: unknown = typeof normalizeRaw === 'boolean' ? (normalizeRaw ? 'expected_average_only_in' : 'none') : (normalizeRaw ?? 'none');
+  const normalize: unknown =
+    typeof normalizeRaw === 'boolean' ? (normalizeRaw ? 'expected_average_only_in' : 'none') : (normalizeRaw ?? 'none');
   if (!activationNormalizations.includes(normalize as ActivationNormalization)) {
-    throw new SaeFormatError(cfgFile, 'normalize_activations', `unsupported value ${JSON.stringify(normalize)} (supported: ${activationNormalizations.join(', ')})`);
+    throw new SaeFormatError(
+      cfgFile,
+      'normalize_activations',
+      `unsupported value ${JSON.stringify(normalize)} (supported: ${activationNormalizations.join(', ')})`,
+    );
   }
   if (cfg.reshape_activations !== undefined && cfg.reshape_activations !== 'none') {
-    throw new SaeFormatError(cfgFile, 'reshape_activations', `unsupported value ${JSON.stringify(cfg.reshape_activations)} (supported: none)`);
+    throw new SaeFormatError(
+      cfgFile,
+      'reshape_activations',
+      `unsupported value ${JSON.stringify(cfg.reshape_activations)} (supported: none)`,
+    );
   }
   const applyBDec = cfg.apply_b_dec_to_input ?? true;
-  if (typeof applyBDec !== 'boolean') throw new SaeFormatError(cfgFile, 'apply_b_dec_to_input', `must be true or false, got ${JSON.stringify(applyBDec)}`);
+  if (typeof applyBDec !== 'boolean')
+    throw new SaeFormatError(
+      cfgFile,
+      'apply_b_dec_to_input',
+      `must be true or false, got ${JSON.stringify(applyBDec)}`,
+    );
   const hookName = options.hookName ?? stringOr(metadata.hook_name ?? cfg.hook_name ?? cfg.hook_point);
   const modelName = options.modelName ?? stringOr(metadata.model_name ?? cfg.model_name);
-  if (hookName === undefined) throw new SaeFormatError(cfgFile, 'metadata.hook_name', 'missing (give hookName to load anyway)');
+  if (hookName === undefined)
+    throw new SaeFormatError(cfgFile, 'metadata.hook_name', 'missing (give hookName to load anyway)');
   const config: SaeConfig = {
     dIn: positiveInteger(cfg.d_in, cfgFile, 'd_in'),
     dSae: positiveInteger(cfg.d_sae, cfgFile, 'd_sae'),
@@ -183,7 +220,10 @@ export function loadSaeLens(directory: string, options: LoadSaeOptions = {}): Lo
   };
   if (config.normalizeActivations === 'expected_average_only_in') {
     if (options.activationScale !== undefined) config.activationScale = options.activationScale;
-    else warnings.push('normalize_activations is expected_average_only_in but no scaling factor is stored: inputs are used unscaled (as SAELens does without its pretrained-SAE table)');
+    else
+      warnings.push(
+        'normalize_activations is expected_average_only_in but no scaling factor is stored: inputs are used unscaled (as SAELens does without its pretrained-SAE table)',
+      );
   }
   checkConfig(config, cfgFile);
   const weightsFile = join(directory, saeLensFiles.weights);
@@ -202,7 +242,8 @@ export function loadSaeLens(directory: string, options: LoadSaeOptions = {}): Lo
   }
   let logSparsity: Float32Array | null = null;
   const sparsityFile = join(directory, saeLensFiles.sparsity);
-  if (existsSync(sparsityFile)) logSparsity = tensorOf(readSafetensors(sparsityFile), sparsityFile, 'sparsity', [config.dSae]);
+  if (existsSync(sparsityFile))
+    logSparsity = tensorOf(readSafetensors(sparsityFile), sparsityFile, 'sparsity', [config.dSae]);
   return { config, weights, logSparsity, warnings };
 }
 
@@ -212,21 +253,34 @@ export function loadSparsify(directory: string, options: LoadSaeOptions = {}): L
   const cfg = readJsonObject(cfgFile);
   const dIn = positiveInteger(cfg.d_in, cfgFile, 'd_in');
   const activation = cfg.activation ?? 'topk';
-  if (activation !== 'topk') throw new SaeFormatError(cfgFile, 'activation', `unsupported activation ${JSON.stringify(activation)} (supported: topk)`);
-  if (cfg.transcode === true) throw new SaeFormatError(cfgFile, 'transcode', 'transcoders are not supported (an SAE reconstructs its own input)');
-  if (cfg.skip_connection === true) throw new SaeFormatError(cfgFile, 'skip_connection', 'skip connections (W_skip) are not supported');
+  if (activation !== 'topk')
+    throw new SaeFormatError(
+      cfgFile,
+      'activation',
+      `unsupported activation ${JSON.stringify(activation)} (supported: topk)`,
+    );
+  if (cfg.transcode === true)
+    throw new SaeFormatError(cfgFile, 'transcode', 'transcoders are not supported (an SAE reconstructs its own input)');
+  if (cfg.skip_connection === true)
+    throw new SaeFormatError(cfgFile, 'skip_connection', 'skip connections (W_skip) are not supported');
   const k = positiveInteger(cfg.k, cfgFile, 'k');
   const numLatents = cfg.num_latents ?? 0;
   let dSae: number;
   if (typeof numLatents === 'number' && Number.isInteger(numLatents) && numLatents > 0) dSae = numLatents;
   else if (numLatents === 0) dSae = dIn * positiveInteger(cfg.expansion_factor, cfgFile, 'expansion_factor');
-  else throw new SaeFormatError(cfgFile, 'num_latents', `must be a non-negative integer, got ${JSON.stringify(numLatents)}`);
+  else
+    throw new SaeFormatError(
+      cfgFile,
+      'num_latents',
+      `must be a non-negative integer, got ${JSON.stringify(numLatents)}`,
+    );
   const warnings: string[] = [];
   let hookName = options.hookName;
   if (hookName === undefined) {
     const moduleName = basename(resolve(directory));
     hookName = hookPointOfModule(moduleName) ?? moduleName;
-    if (hookName !== moduleName) warnings.push(`hookpoint ${moduleName} (the folder name) read as the hook point ${hookName}`);
+    if (hookName !== moduleName)
+      warnings.push(`hookpoint ${moduleName} (the folder name) read as the hook point ${hookName}`);
   }
   const config: SaeConfig = {
     dIn,
@@ -243,7 +297,8 @@ export function loadSparsify(directory: string, options: LoadSaeOptions = {}): L
   const file = readSafetensors(weightsFile);
   const encoder = tensorOf(file, weightsFile, 'encoder.weight', [dSae, dIn]);
   const W_enc = new Float32Array(dIn * dSae);
-  for (let latent = 0; latent < dSae; latent++) for (let j = 0; j < dIn; j++) W_enc[j * dSae + latent] = encoder[latent * dIn + j]!;
+  for (let latent = 0; latent < dSae; latent++)
+    for (let j = 0; j < dIn; j++) W_enc[j * dSae + latent] = encoder[latent * dIn + j]!;
   const weights: SaeWeights = {
     W_enc,
     b_enc: tensorOf(file, weightsFile, 'encoder.bias', [dSae]),
@@ -280,18 +335,37 @@ function allEqual(data: ArrayLike<number>, value: number): boolean {
  * Refuses the tensors of a weights file that the loader does not read but that change what the SAE computes; names
  * the others in a warning (see the module comment).
  */
-function checkUnreadTensors(file: SafetensorsFile, path: string, read: readonly string[], architecture: string, warnings: string[]): void {
+function checkUnreadTensors(
+  file: SafetensorsFile,
+  path: string,
+  read: readonly string[],
+  architecture: string,
+  warnings: string[],
+): void {
   const ignored: string[] = [];
   for (const [name, tensor] of file.tensors) {
     if (read.includes(name)) continue;
     // A zero threshold is ReLU itself; a log-threshold always means a positive one.
     if ((name === 'threshold' && !allEqual(tensor.data, 0)) || name === 'log_threshold') {
-      throw new SaeFormatError(path, name, `a JumpReLU threshold, but the cfg says architecture ${architecture}: JumpReLU SAEs are not supported (read as ${architecture}, every activation would change)`);
+      throw new SaeFormatError(
+        path,
+        name,
+        `a JumpReLU threshold, but the cfg says architecture ${architecture}: JumpReLU SAEs are not supported (read as ${architecture}, every activation would change)`,
+      );
     }
     if (name === 'scaling_factor' && !allEqual(tensor.data, 1)) {
-      throw new SaeFormatError(path, name, 'a per-latent scaling factor that is not all ones: scaled decoding is not supported (ignored, every reconstruction would change)');
+      throw new SaeFormatError(
+        path,
+        name,
+        'a per-latent scaling factor that is not all ones: scaled decoding is not supported (ignored, every reconstruction would change)',
+      );
     }
-    if (name === 'W_skip') throw new SaeFormatError(path, name, 'a skip connection: skip connections are not supported (ignored, every reconstruction would change)');
+    if (name === 'W_skip')
+      throw new SaeFormatError(
+        path,
+        name,
+        'a skip connection: skip connections are not supported (ignored, every reconstruction would change)',
+      );
     if (name !== 'threshold' && name !== 'scaling_factor') ignored.push(name);
   }
   if (ignored.length > 0) warnings.push(`${basename(path)}: tensors not read: ${ignored.join(', ')}`);
@@ -314,11 +388,13 @@ function foldDecoderNorms(config: SaeConfig, weights: SaeWeights): void {
 
 function tensorOf(file: SafetensorsFile, path: string, name: string, shape: number[]): Float32Array {
   const tensor = file.tensors.get(name);
-  if (!tensor) throw new SaeFormatError(path, name, `tensor missing (present: ${[...file.tensors.keys()].join(', ') || 'none'})`);
+  if (!tensor)
+    throw new SaeFormatError(path, name, `tensor missing (present: ${[...file.tensors.keys()].join(', ') || 'none'})`);
   if (tensor.shape.length !== shape.length || tensor.shape.some((size, i) => size !== shape[i])) {
     throw new SaeFormatError(path, name, `shape [${tensor.shape.join(', ')}], expected [${shape.join(', ')}]`);
   }
-  if (!(tensor.data instanceof Float32Array)) throw new SaeFormatError(path, name, `dtype ${tensor.dtype} is not a float type`);
+  if (!(tensor.data instanceof Float32Array))
+    throw new SaeFormatError(path, name, `dtype ${tensor.dtype} is not a float type`);
   return tensor.data;
 }
 
@@ -327,7 +403,12 @@ function readJsonObject(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new SaeFormatError(file, null, `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new SaeFormatError(
+      file,
+      null,
+      `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
+    );
   }
   let value: unknown;
   try {

@@ -88,8 +88,10 @@ export class SaeMetricsAccumulator {
     this.denseThreshold = options.denseThreshold ?? 0.1;
     this.histogramMinimum = options.histogramMinimum ?? -8;
     this.histogramBins = options.histogramBins ?? 32;
-    if (!(this.histogramMinimum < 0)) throw new RangeError(`histogram minimum must be below 0, got ${this.histogramMinimum}`);
-    if (!(Number.isInteger(this.histogramBins) && this.histogramBins > 0)) throw new RangeError(`histogram bins must be a positive integer`);
+    if (!(this.histogramMinimum < 0))
+      throw new RangeError(`histogram minimum must be below 0, got ${this.histogramMinimum}`);
+    if (!(Number.isInteger(this.histogramBins) && this.histogramBins > 0))
+      throw new RangeError(`histogram bins must be a positive integer`);
   }
 
   /** Adds host rows: inputs and reconstructions [rows × d_in], feature activations [rows × d_sae]. */
@@ -97,8 +99,10 @@ export class SaeMetricsAccumulator {
     const { dIn, dSae } = this;
     if (input.length % dIn !== 0) throw new RangeError(`input length ${input.length} is not a multiple of d_in ${dIn}`);
     const rows = input.length / dIn;
-    if (reconstruction.length !== input.length) throw new RangeError(`reconstruction length ${reconstruction.length} ≠ input length ${input.length}`);
-    if (features.length !== rows * dSae) throw new RangeError(`features length ${features.length} ≠ rows ${rows} × d_sae ${dSae}`);
+    if (reconstruction.length !== input.length)
+      throw new RangeError(`reconstruction length ${reconstruction.length} ≠ input length ${input.length}`);
+    if (features.length !== rows * dSae)
+      throw new RangeError(`features length ${features.length} ≠ rows ${rows} × d_sae ${dSae}`);
     if (rows === 0) return;
     this.addStatistics(batchStatistics(input, reconstruction, features, dIn, dSae));
   }
@@ -107,8 +111,10 @@ export class SaeMetricsAccumulator {
   addStatistics(stats: SaeBatchStatistics): void {
     const { rows } = stats;
     if (rows === 0) return;
-    if (stats.inputMean.length !== this.dIn || stats.inputCentredSquares.length !== this.dIn) throw new RangeError(`batch statistics must have d_in ${this.dIn} entries`);
-    if (stats.featureCounts.length !== this.dSae) throw new RangeError(`feature counts must have d_sae ${this.dSae} entries`);
+    if (stats.inputMean.length !== this.dIn || stats.inputCentredSquares.length !== this.dIn)
+      throw new RangeError(`batch statistics must have d_in ${this.dIn} entries`);
+    if (stats.featureCounts.length !== this.dSae)
+      throw new RangeError(`feature counts must have d_sae ${this.dSae} entries`);
     const before = this.tokens;
     const total = before + rows;
     for (let j = 0; j < this.dIn; j++) {

@@ -12,7 +12,11 @@ import type { SparseAutoencoder } from './sae-model.ts';
 import { InputError } from '../common/errors.ts';
 
 /** Feature columns from `sae` (named `name` in feature ids); the cache must be of the SAE's hook. */
-export function saeColumnSource(sae: SparseAutoencoder, name: string, options: { blockRows?: number } = {}): FeatureColumnSource {
+export function saeColumnSource(
+  sae: SparseAutoencoder,
+  name: string,
+  options: { blockRows?: number } = {},
+): FeatureColumnSource {
   const blockRows = options.blockRows ?? 4096;
   return {
     width: sae.dSae,
@@ -22,11 +26,14 @@ export function saeColumnSource(sae: SparseAutoencoder, name: string, options: {
       if (cache.header.hook !== sae.config.hookName) {
         throw new InputError(`the SAE ${name} reads ${sae.config.hookName}, but the cache holds ${cache.header.hook}`);
       }
-      if (cache.width !== sae.dIn) throw new InputError(`the SAE ${name} reads ${sae.dIn} values per token, the cache has ${cache.width}`);
+      if (cache.width !== sae.dIn)
+        throw new InputError(`the SAE ${name} reads ${sae.dIn} values per token, the cache has ${cache.width}`);
       const out = new Float32Array(rows.length * features.length);
       for (let start = 0; start < rows.length; start += blockRows) {
         const block = rows.subarray(start, Math.min(rows.length, start + blockRows));
-        const latents = tf.tidy(() => sae.encodeLatents(tf.tensor2d(cache.readRowSet(block), [block.length, sae.dIn]), features));
+        const latents = tf.tidy(() =>
+          sae.encodeLatents(tf.tensor2d(cache.readRowSet(block), [block.length, sae.dIn]), features),
+        );
         out.set(latents.dataSync() as Float32Array, start * features.length);
         latents.dispose();
       }

@@ -91,7 +91,9 @@ export function saeLossAndGradients(input: SaeGradientInput): SaeGradientOutput 
       const auxScale = Math.min(aux.deadCount / aux.maximum, 1);
       const dead = aux.deadMask;
       const auxMask =
-        kAux < aux.deadCount ? tf.mul(topKMask(tf.add(pre, tf.mul(tf.sub(1, dead), excluded)) as tf.Tensor2D, kAux), dead) : tf.mul(tf.onesLike(pre), dead);
+        kAux < aux.deadCount
+          ? tf.mul(topKMask(tf.add(pre, tf.mul(tf.sub(1, dead), excluded)) as tf.Tensor2D, kAux), dead)
+          : tf.mul(tf.onesLike(pre), dead);
       const auxFeatures = tf.mul(relu, auxMask);
       const auxActive = tf.step(auxFeatures);
       // residual target e = x − x̂ (no gradient through it); ê − e = ê + error
@@ -106,6 +108,13 @@ export function saeLossAndGradients(input: SaeGradientInput): SaeGradientOutput 
   const dEncoder = tf.matMul(tf.transpose(xCentred), dPre) as tf.Tensor2D;
   const dEncoderBias = tf.reshape(tf.matMul(ones, dPre), [dSae]) as tf.Tensor1D;
   let dDecoderBias = tf.reshape(tf.matMul(ones, dReconstruction), [dIn]) as tf.Tensor1D;
-  if (input.sae.applyBDecToInput) dDecoderBias = tf.sub(dDecoderBias, tf.reshape(tf.matMul(W_enc, tf.reshape(dEncoderBias, [dSae, 1])), [dIn]));
-  return { gradients: { W_enc: dEncoder, b_enc: dEncoderBias, W_decT: dDecoderT, b_dec: dDecoderBias }, mse, squaredError, auxiliaryLoss, counts };
+  if (input.sae.applyBDecToInput)
+    dDecoderBias = tf.sub(dDecoderBias, tf.reshape(tf.matMul(W_enc, tf.reshape(dEncoderBias, [dSae, 1])), [dIn]));
+  return {
+    gradients: { W_enc: dEncoder, b_enc: dEncoderBias, W_decT: dDecoderT, b_dec: dDecoderBias },
+    mse,
+    squaredError,
+    auxiliaryLoss,
+    counts,
+  };
 }

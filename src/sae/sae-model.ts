@@ -8,7 +8,14 @@
  * unless the k-th and (k+1)-th values tie, when both are dropped (torch.topk would keep one of them).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { effectiveActivationScale, saeWeightShapes, validateSaeConfig, validateSaeWeights, type SaeConfig, type SaeWeights } from './types.ts';
+import {
+  effectiveActivationScale,
+  saeWeightShapes,
+  validateSaeConfig,
+  validateSaeWeights,
+  type SaeConfig,
+  type SaeWeights,
+} from './types.ts';
 
 /**
  * A 0/1 float mask [rows, d_sae] of the entries of `pre` strictly greater than their row's (k+1)-th largest value:
@@ -103,14 +110,21 @@ export class SparseAutoencoder {
    */
   encodeLatents(x: tf.Tensor2D, indices: readonly number[]): tf.Tensor2D {
     return tf.tidy((): tf.Tensor2D => {
-      if (this.config.architecture !== 'standard') return tf.gather(this.encode(x), Int32Array.from(indices), 1) as tf.Tensor2D;
+      if (this.config.architecture !== 'standard')
+        return tf.gather(this.encode(x), Int32Array.from(indices), 1) as tf.Tensor2D;
       const { W_enc, b_enc } = this.host();
       const k = indices.length;
       const columns = new Float32Array(this.dIn * k);
-      for (let j = 0; j < this.dIn; j++) indices.forEach((index, c) => (columns[j * k + c] = W_enc[j * this.dSae + index]!));
+      for (let j = 0; j < this.dIn; j++)
+        indices.forEach((index, c) => (columns[j * k + c] = W_enc[j * this.dSae + index]!));
       let input: tf.Tensor2D = this.scale !== 1 ? tf.mul(x, this.scale) : x;
       if (this.config.applyBDecToInput) input = tf.sub(input, this.params.b_dec);
-      return tf.relu(tf.add(tf.matMul(input, tf.tensor2d(columns, [this.dIn, k])), tf.tensor1d(indices.map((index) => b_enc[index]!)))) as tf.Tensor2D;
+      return tf.relu(
+        tf.add(
+          tf.matMul(input, tf.tensor2d(columns, [this.dIn, k])),
+          tf.tensor1d(indices.map((index) => b_enc[index]!)),
+        ),
+      ) as tf.Tensor2D;
     });
   }
 
@@ -148,7 +162,8 @@ export class SparseAutoencoder {
 
   /** Decodes host feature activations [rows × d_sae] to [rows × d_in]. */
   decodeBatch(features: Float32Array, chunkRows = defaultChunkRows): Float32Array {
-    if (features.length % this.dSae !== 0) throw new RangeError(`feature array length ${features.length} is not a multiple of d_sae ${this.dSae}`);
+    if (features.length % this.dSae !== 0)
+      throw new RangeError(`feature array length ${features.length} is not a multiple of d_sae ${this.dSae}`);
     const rows = features.length / this.dSae;
     const out = new Float32Array(rows * this.dIn);
     for (let start = 0; start < rows; start += chunkRows) {
@@ -172,15 +187,26 @@ export class SparseAutoencoder {
   /** The weights as host arrays (copies). */
   toWeights(): SaeWeights {
     const read = (tensor: tf.Tensor) => Float32Array.from(tensor.dataSync() as Float32Array);
-    return { W_enc: read(this.params.W_enc), b_enc: read(this.params.b_enc), W_dec: read(this.params.W_dec), b_dec: read(this.params.b_dec) };
+    return {
+      W_enc: read(this.params.W_enc),
+      b_enc: read(this.params.b_enc),
+      W_dec: read(this.params.W_dec),
+      b_dec: read(this.params.b_dec),
+    };
   }
 
   dispose(): void {
     tf.dispose([this.params.W_enc, this.params.b_enc, this.params.W_dec, this.params.b_dec]);
   }
 
-  private mapRows(x: Float32Array, outWidth: number, chunkRows: number, fn: (input: tf.Tensor2D) => tf.Tensor2D): Float32Array {
-    if (x.length % this.dIn !== 0) throw new RangeError(`input length ${x.length} is not a multiple of d_in ${this.dIn}`);
+  private mapRows(
+    x: Float32Array,
+    outWidth: number,
+    chunkRows: number,
+    fn: (input: tf.Tensor2D) => tf.Tensor2D,
+  ): Float32Array {
+    if (x.length % this.dIn !== 0)
+      throw new RangeError(`input length ${x.length} is not a multiple of d_in ${this.dIn}`);
     const rows = x.length / this.dIn;
     const out = new Float32Array(rows * outWidth);
     for (let start = 0; start < rows; start += chunkRows) {

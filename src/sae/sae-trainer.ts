@@ -25,7 +25,13 @@ import { adamStep, type AdamSlot } from './adam.ts';
 import { geometricMedian, rowMean } from './geometric-median.ts';
 import { saeLossAndGradients } from './sae-gradients.ts';
 import type { SaeTrainerState, StateTensor } from './trainer-state.ts';
-import { l1CoefficientAt, learningRateAt, resolveTrainingOptions, type ResolvedSaeTrainingOptions, type SaeTrainingOptions } from './training-options.ts';
+import {
+  l1CoefficientAt,
+  learningRateAt,
+  resolveTrainingOptions,
+  type ResolvedSaeTrainingOptions,
+  type SaeTrainingOptions,
+} from './training-options.ts';
 import type { SaeConfig, SaeWeights } from './types.ts';
 
 /** Values of one step, read back on report steps. */
@@ -67,7 +73,14 @@ export class SaeTrainer {
   private windowTokenCount: number;
   private lastDeadCount = 0;
 
-  private constructor(options: ResolvedSaeTrainingOptions, activationScale: number, tensors: TrainerTensors, step: number, tokens: number, windowTokens: number) {
+  private constructor(
+    options: ResolvedSaeTrainingOptions,
+    activationScale: number,
+    tensors: TrainerTensors,
+    step: number,
+    tokens: number,
+    windowTokens: number,
+  ) {
     this.options = options;
     this.activationScale = activationScale;
     this.tensors = tensors;
@@ -86,7 +99,10 @@ export class SaeTrainer {
     const first = firstBatches[0];
     if (!first || first.length === 0) throw new RangeError('the first batch is empty: cannot initialise b_dec');
     for (const batch of firstBatches) checkBatch(batch, dIn);
-    const activationScale = resolved.sae.normalizeActivations === 'expected_average_only_in' ? estimateActivationScale(firstBatches.slice(0, resolved.normalizationBatches), dIn) : 1;
+    const activationScale =
+      resolved.sae.normalizeActivations === 'expected_average_only_in'
+        ? estimateActivationScale(firstBatches.slice(0, resolved.normalizationBatches), dIn)
+        : 1;
 
     // Decoder rows: random Gaussian directions with norm decoderInitNorm; W_enc = W_decᵀ; held as W_decT = W_enc.
     const random = mulberry32(resolved.seed);
@@ -140,10 +156,14 @@ export class SaeTrainer {
       const tensor = state.tensors[name];
       if (!tensor) throw new RangeError(`trainer state: tensor "${name}" is missing`);
       const expected = shape.reduce((a, b) => a * b, 1);
-      if (tensor.data.length !== expected) throw new RangeError(`trainer state: tensor "${name}" has ${tensor.data.length} values, [${shape.join(', ')}] needs ${expected}`);
+      if (tensor.data.length !== expected)
+        throw new RangeError(
+          `trainer state: tensor "${name}" has ${tensor.data.length} values, [${shape.join(', ')}] needs ${expected}`,
+        );
       return tf.tensor(tensor.data, shape);
     };
-    const transposedFromDecoderLayout = (name: string) => tf.tidy(() => tf.transpose(get(name, [dSae, dIn])) as tf.Tensor2D);
+    const transposedFromDecoderLayout = (name: string) =>
+      tf.tidy(() => tf.transpose(get(name, [dSae, dIn])) as tf.Tensor2D);
     const tensors: TrainerTensors = {
       W_enc: get('W_enc', [dIn, dSae]) as tf.Tensor2D,
       b_enc: get('b_enc', [dSae]) as tf.Tensor1D,
@@ -211,7 +231,10 @@ export class SaeTrainer {
       let x = tf.tensor2d(batch, [rows, dIn]);
       if (this.activationScale !== 1) x = tf.mul(x, this.activationScale);
       const l1 = topk ? 0 : l1CoefficientAt(this.stepCount, options);
-      const auxK = topk && deadCount > 0 ? { deadMask: deadMask!, deadCount, maximum: options.auxK, coefficient: options.auxKCoefficient } : null;
+      const auxK =
+        topk && deadCount > 0
+          ? { deadMask: deadMask!, deadCount, maximum: options.auxK, coefficient: options.auxKCoefficient }
+          : null;
       const pass = saeLossAndGradients({ x, W_enc, b_enc, W_decT, b_dec, sae: options.sae, l1Coefficient: l1, auxK });
       const { mse, squaredError, auxiliaryLoss, counts } = pass;
       let { W_decT: dDecoderT } = pass.gradients;
@@ -220,7 +243,12 @@ export class SaeTrainer {
         const parallel = tf.matMul(tf.ones([1, dIn]), tf.mul(dDecoderT, W_decT));
         dDecoderT = tf.sub(dDecoderT, tf.mul(W_decT, parallel));
       }
-      const gradients: Record<ParameterName, tf.Tensor> = { W_enc: pass.gradients.W_enc, b_enc: pass.gradients.b_enc, W_dec: dDecoderT, b_dec: pass.gradients.b_dec };
+      const gradients: Record<ParameterName, tf.Tensor> = {
+        W_enc: pass.gradients.W_enc,
+        b_enc: pass.gradients.b_enc,
+        W_dec: dDecoderT,
+        b_dec: pass.gradients.b_dec,
+      };
       if (options.clipNorm > 0) {
         const norm = tf.sqrt(tf.addN(parameterNames.map((name) => tf.sum(tf.square(gradients[name])))));
         const factor = tf.div(options.clipNorm, tf.maximum(norm, options.clipNorm));
@@ -240,14 +268,25 @@ export class SaeTrainer {
         next.W_dec = tf.div(next.W_dec, tf.maximum(norms, 1e-12));
       }
       const fired = tf.step(counts);
-      const tokensSinceFired = tf.minimum(tf.mul(tf.add(this.tensors.tokensSinceFired, rows), tf.sub(1, fired)), options.deadTokens) as tf.Tensor2D;
+      const tokensSinceFired = tf.minimum(
+        tf.mul(tf.add(this.tensors.tokensSinceFired, rows), tf.sub(1, fired)),
+        options.deadTokens,
+      ) as tf.Tensor2D;
       const windowCounts = tf.add(this.tensors.windowCounts, counts) as tf.Tensor2D;
       let metrics: tf.Tensor | null = null;
       if (readMetrics) {
         const mean = tf.div(tf.matMul(tf.ones([1, rows]), x), rows);
         const totalVariance = tf.sum(tf.square(tf.sub(x, mean)));
         const deadAfter = tf.mean(tf.step(tf.sub(tokensSinceFired, options.deadTokens - 0.5)));
-        metrics = tf.stack([tf.add(mse, auxiliaryLoss), mse, auxiliaryLoss, tf.div(tf.sum(counts), rows), squaredError, totalVariance, deadAfter]);
+        metrics = tf.stack([
+          tf.add(mse, auxiliaryLoss),
+          mse,
+          auxiliaryLoss,
+          tf.div(tf.sum(counts), rows),
+          squaredError,
+          totalVariance,
+          deadAfter,
+        ]);
       }
       result = {
         tensors: {
@@ -261,7 +300,13 @@ export class SaeTrainer {
         },
         metrics,
       };
-      for (const tensor of [...Object.values(next), ...Object.values(slots).flatMap((slot) => [slot.m, slot.v]), tokensSinceFired, windowCounts]) tf.keep(tensor);
+      for (const tensor of [
+        ...Object.values(next),
+        ...Object.values(slots).flatMap((slot) => [slot.m, slot.v]),
+        tokensSinceFired,
+        windowCounts,
+      ])
+        tf.keep(tensor);
       if (metrics) tf.keep(metrics);
     });
     deadMask?.dispose();
@@ -274,14 +319,26 @@ export class SaeTrainer {
     const values = result.metrics.dataSync();
     result.metrics.dispose();
     const [loss, mse, auxiliaryLoss, l0, squaredError, totalVariance, deadFraction] = Array.from(values) as number[];
-    return { loss: loss!, mse: mse!, auxiliaryLoss: auxiliaryLoss!, l0: l0!, fvu: totalVariance! > 0 ? squaredError! / totalVariance! : null, deadFraction: deadFraction! };
+    return {
+      loss: loss!,
+      mse: mse!,
+      auxiliaryLoss: auxiliaryLoss!,
+      l0: l0!,
+      fvu: totalVariance! > 0 ? squaredError! / totalVariance! : null,
+      deadFraction: deadFraction!,
+    };
   }
 
   /** The current weights in SAELens layout (host copies). */
   weights(): SaeWeights {
     const read = (tensor: tf.Tensor) => Float32Array.from(tensor.dataSync() as Float32Array);
     const decoder = tf.transpose(this.tensors.W_decT);
-    const weights = { W_enc: read(this.tensors.W_enc), b_enc: read(this.tensors.b_enc), W_dec: read(decoder), b_dec: read(this.tensors.b_dec) };
+    const weights = {
+      W_enc: read(this.tensors.W_enc),
+      b_enc: read(this.tensors.b_enc),
+      W_dec: read(decoder),
+      b_dec: read(this.tensors.b_dec),
+    };
     decoder.dispose();
     return weights;
   }
@@ -322,7 +379,14 @@ export class SaeTrainer {
     }
     put('tokens_since_fired', this.tensors.tokensSinceFired);
     put('window_counts', this.tensors.windowCounts);
-    return { options: this.options, activationScale: this.activationScale, step: this.stepCount, tokens: this.tokenCount, windowTokens: this.windowTokenCount, tensors };
+    return {
+      options: this.options,
+      activationScale: this.activationScale,
+      step: this.stepCount,
+      tokens: this.tokenCount,
+      windowTokens: this.windowTokenCount,
+      tensors,
+    };
   }
 
   dispose(): void {
@@ -331,11 +395,19 @@ export class SaeTrainer {
 }
 
 function disposeTrainerTensors(tensors: TrainerTensors): void {
-  tf.dispose([tensors.W_enc, tensors.b_enc, tensors.W_decT, tensors.b_dec, tensors.tokensSinceFired, tensors.windowCounts]);
+  tf.dispose([
+    tensors.W_enc,
+    tensors.b_enc,
+    tensors.W_decT,
+    tensors.b_dec,
+    tensors.tokensSinceFired,
+    tensors.windowCounts,
+  ]);
   for (const name of parameterNames) tf.dispose([tensors.slots[name].m, tensors.slots[name].v]);
 }
 
 function checkBatch(batch: Float32Array, dIn: number): void {
   if (!(batch instanceof Float32Array)) throw new TypeError('an activation batch must be a Float32Array');
-  if (batch.length === 0 || batch.length % dIn !== 0) throw new RangeError(`an activation batch must hold rows of d_in ${dIn} values; got ${batch.length} values`);
+  if (batch.length === 0 || batch.length % dIn !== 0)
+    throw new RangeError(`an activation batch must hold rows of d_in ${dIn} values; got ${batch.length} values`);
 }

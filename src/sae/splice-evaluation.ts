@@ -54,15 +54,24 @@ interface Sums {
 }
 
 /** The metrics of splicing `sae` into `model` at `sae.config.hookName`, over `sequences` (token ids). */
-export async function evaluateSplice(model: Gpt2Model, sae: SparseAutoencoder, sequences: readonly Int32Array[], options: SpliceOptions = {}): Promise<SpliceMetrics> {
+export async function evaluateSplice(
+  model: Gpt2Model,
+  sae: SparseAutoencoder,
+  sequences: readonly Int32Array[],
+  options: SpliceOptions = {},
+): Promise<SpliceMetrics> {
   const hook = sae.config.hookName;
-  if (!model.hookPoints.includes(hook)) throw new InputError(`the SAE reads ${hook}, which is not a hook point of the subject model`);
+  if (!model.hookPoints.includes(hook))
+    throw new InputError(`the SAE reads ${hook}, which is not a hook point of the subject model`);
   const batchSize = options.batch ?? 16;
   const bos = options.bosTokenId ?? null;
   const byLength = new Map<number, Int32Array[]>();
   for (const sequence of sequences) {
     if (sequence.length < 2) continue;
-    if (sequence.length > model.config.nPositions) throw new InputError(`a sequence has ${sequence.length} tokens; the model's context is ${model.config.nPositions}`);
+    if (sequence.length > model.config.nPositions)
+      throw new InputError(
+        `a sequence has ${sequence.length} tokens; the model's context is ${model.config.nPositions}`,
+      );
     const group = byLength.get(sequence.length) ?? [];
     group.push(sequence);
     byLength.set(sequence.length, group);
@@ -90,14 +99,23 @@ export async function evaluateSplice(model: Gpt2Model, sae: SparseAutoencoder, s
     ceOriginal,
     ceReconstructed,
     ceZeroAblated,
-    ceLossRecovered: ceZeroAblated !== ceOriginal ? (ceZeroAblated - ceReconstructed) / (ceZeroAblated - ceOriginal) : null,
+    ceLossRecovered:
+      ceZeroAblated !== ceOriginal ? (ceZeroAblated - ceReconstructed) / (ceZeroAblated - ceOriginal) : null,
     klDivergence,
     klZeroAblated,
     klScore: klZeroAblated > 0 ? 1 - klDivergence / klZeroAblated : null,
   };
 }
 
-function addBatch(model: Gpt2Model, sae: SparseAutoencoder, hook: string, part: Int32Array[], length: number, bos: number | null, sums: Sums): void {
+function addBatch(
+  model: Gpt2Model,
+  sae: SparseAutoencoder,
+  hook: string,
+  part: Int32Array[],
+  length: number,
+  bos: number | null,
+  sums: Sums,
+): void {
   const rows = part.length;
   const ids = new Int32Array(rows * length);
   part.forEach((sequence, row) => ids.set(sequence, row * length));
@@ -126,12 +144,24 @@ function addBatch(model: Gpt2Model, sae: SparseAutoencoder, hook: string, part: 
     const original = logProbs();
     const reconstructed = logProbs({ [hook]: patch((x) => sae.reconstruct(x)) });
     const zero = logProbs({ [hook]: patch((x) => tf.zerosLike(x)) });
-    const targets = tf.oneHot(tf.tensor1d(part.flatMap((sequence) => Array.from(sequence.subarray(1))), 'int32'), original.shape[1]);
+    const targets = tf.oneHot(
+      tf.tensor1d(
+        part.flatMap((sequence) => Array.from(sequence.subarray(1))),
+        'int32',
+      ),
+      original.shape[1],
+    );
     const weights = tf.tensor2d(counted, [rows * (length - 1), 1]);
     const crossEntropy = (lp: tf.Tensor2D) => tf.neg(tf.sum(tf.mul(tf.mul(lp, targets), weights)));
     const originalProbs = tf.exp(original);
     const kl = (lp: tf.Tensor2D) => tf.sum(tf.mul(tf.mul(originalProbs, tf.sub(original, lp)), weights));
-    return tf.stack([crossEntropy(original), crossEntropy(reconstructed), crossEntropy(zero), kl(reconstructed), kl(zero)]);
+    return tf.stack([
+      crossEntropy(original),
+      crossEntropy(reconstructed),
+      crossEntropy(zero),
+      kl(reconstructed),
+      kl(zero),
+    ]);
   });
   const [ceOriginal, ceReconstructed, ceZero, klReconstructed, klZero] = values.dataSync() as Float32Array;
   values.dispose();

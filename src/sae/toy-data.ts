@@ -35,8 +35,10 @@ export function createToyData(options: ToyDataOptions): ToyData {
   const { dimensions: d, features: n, seed } = options;
   const probability = options.activationProbability ?? 0.03;
   const minimumMagnitude = options.minimumMagnitude ?? 0.25;
-  if (!(Number.isInteger(d) && d > 0 && Number.isInteger(n) && n > 0)) throw new RangeError('dimensions and features must be positive integers');
-  if (!(probability > 0 && probability <= 1)) throw new RangeError(`activation probability must be in (0, 1], got ${probability}`);
+  if (!(Number.isInteger(d) && d > 0 && Number.isInteger(n) && n > 0))
+    throw new RangeError('dimensions and features must be positive integers');
+  if (!(probability > 0 && probability <= 1))
+    throw new RangeError(`activation probability must be in (0, 1], got ${probability}`);
   const random = mulberry32(seed);
   const directions = new Float32Array(n * d);
   for (let i = 0; i < n; i++) {

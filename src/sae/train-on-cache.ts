@@ -13,7 +13,11 @@ import { cacheBatches } from './cache-batches.ts';
 import { checkpointFiles } from './checkpoint.ts';
 import { saeLensFiles, saveSaeLens } from './formats.ts';
 import { trainSae, type TrainSaeResult, type TrainSaeOptions } from './train-sae.ts';
-import { resolveTrainingOptions, type ResolvedSaeTrainingOptions, type SaeTrainingOptions } from './training-options.ts';
+import {
+  resolveTrainingOptions,
+  type ResolvedSaeTrainingOptions,
+  type SaeTrainingOptions,
+} from './training-options.ts';
 import type { SaeArchitecture } from './types.ts';
 import { InputError } from '../common/errors.ts';
 
@@ -75,9 +79,14 @@ export async function trainSaeOnCache(options: TrainOnCacheOptions): Promise<Tra
   const steps = options.steps ?? source.batchesPerEpoch;
   const checkpointDir = join(options.outDir, 'checkpoint');
   if (!options.resume && existsSync(join(checkpointDir, checkpointFiles.latest))) {
-    throw new InputError(`${checkpointDir} holds a checkpoint of an earlier run: continue it with resume, or remove it`);
+    throw new InputError(
+      `${checkpointDir} holds a checkpoint of an earlier run: continue it with resume, or remove it`,
+    );
   }
-  if (existsSync(join(options.outDir, saeLensFiles.config)) && !existsSync(join(checkpointDir, checkpointFiles.latest))) {
+  if (
+    existsSync(join(options.outDir, saeLensFiles.config)) &&
+    !existsSync(join(checkpointDir, checkpointFiles.latest))
+  ) {
     throw new InputError(`${options.outDir} already holds an SAE: choose another output folder or remove it`);
   }
   const trainingOptions: SaeTrainingOptions = {
@@ -110,7 +119,13 @@ export async function trainSaeOnCache(options: TrainOnCacheOptions): Promise<Tra
     metadata: { trained_by: 'autointerp', cache_corpus: basename(header.corpus.path) },
   });
   const record: TrainingRecord = {
-    cache: { directory: options.cacheDir, model: header.model, hook: header.hook, tokens: header.tokens, corpus: basename(header.corpus.path) },
+    cache: {
+      directory: options.cacheDir,
+      model: header.model,
+      hook: header.hook,
+      tokens: header.tokens,
+      corpus: basename(header.corpus.path),
+    },
     batchSize: options.batchSize,
     options: resolved,
     steps: training.steps,

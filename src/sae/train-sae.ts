@@ -6,7 +6,12 @@
 import { readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint.ts';
 import { logFeatureSparsity } from './metrics.ts';
 import { SaeTrainer, type SaeStepMetrics } from './sae-trainer.ts';
-import { l1CoefficientAt, learningRateAt, resolveTrainingOptions, type SaeTrainingOptions } from './training-options.ts';
+import {
+  l1CoefficientAt,
+  learningRateAt,
+  resolveTrainingOptions,
+  type SaeTrainingOptions,
+} from './training-options.ts';
 import type { SaeConfig, SaeWeights } from './types.ts';
 import { InputError } from '../common/errors.ts';
 
@@ -89,10 +94,15 @@ async function* readBatches(source: ActivationBatchSource, start: number): Async
 
 /** The first key path where two JSON values differ, or null. */
 function firstDifference(a: unknown, b: unknown, path = ''): string | null {
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return Object.is(a, b) ? null : path || '(value)';
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
+    return Object.is(a, b) ? null : path || '(value)';
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const key of [...keys].sort()) {
-    const difference = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    const difference = firstDifference(
+      (a as Record<string, unknown>)[key],
+      (b as Record<string, unknown>)[key],
+      path ? `${path}.${key}` : key,
+    );
     if (difference) return difference;
   }
   return null;
@@ -114,7 +124,10 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
   const saved = options.checkpoint ? readTrainerCheckpoint(options.checkpoint.directory) : null;
   if (saved) {
     const difference = firstDifference(JSON.parse(JSON.stringify(saved.options)), JSON.parse(JSON.stringify(resolved)));
-    if (difference) throw new InputError(`cannot resume from ${options.checkpoint!.directory}: option ${difference} differs from the checkpoint's`);
+    if (difference)
+      throw new InputError(
+        `cannot resume from ${options.checkpoint!.directory}: option ${difference} differs from the checkpoint's`,
+      );
     trainer = SaeTrainer.fromState(saved);
     resumedFrom = saved.step;
   }
@@ -122,7 +135,10 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
   const pending: Float32Array[] = [];
   try {
     if (!trainer) {
-      const needed = resolved.sae.normalizeActivations === 'expected_average_only_in' ? Math.min(resolved.normalizationBatches, Math.max(1, resolved.steps)) : 1;
+      const needed =
+        resolved.sae.normalizeActivations === 'expected_average_only_in'
+          ? Math.min(resolved.normalizationBatches, Math.max(1, resolved.steps))
+          : 1;
       while (pending.length < needed) {
         const next = await batches.next();
         if (next.done) break;
@@ -159,7 +175,8 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
       // Let signal handlers (Ctrl+C) run: a synchronous batch source never leaves the microtask queue otherwise.
       if (options.signal) await new Promise((resolve) => setImmediate(resolve));
     }
-    if (options.checkpoint && trainer.step !== resumedFrom) writeTrainerCheckpoint(options.checkpoint.directory, trainer.exportState());
+    if (options.checkpoint && trainer.step !== resumedFrom)
+      writeTrainerCheckpoint(options.checkpoint.directory, trainer.exportState());
     const window = trainer.densityWindow();
     return {
       config: trainer.config,

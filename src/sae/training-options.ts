@@ -100,16 +100,28 @@ export function resolveTrainingOptions(options: SaeTrainingOptions): ResolvedSae
   const check = (ok: boolean, message: string) => {
     if (!ok) throw new RangeError(message);
   };
-  check(Number.isInteger(resolved.steps) && resolved.steps >= 0, `steps must be a non-negative integer, got ${resolved.steps}`);
+  check(
+    Number.isInteger(resolved.steps) && resolved.steps >= 0,
+    `steps must be a non-negative integer, got ${resolved.steps}`,
+  );
   check(resolved.learningRate > 0, 'learning rate must be positive');
   check(resolved.clipNorm >= 0, 'clip norm must be ≥ 0 (0: off)');
   check(resolved.l1Coefficient >= 0, 'l1 coefficient must be ≥ 0');
   check(Number.isInteger(resolved.auxK) && resolved.auxK > 0, 'auxK must be a positive integer');
   // counters are float32 on the device: integers are exact up to 2^24
-  check(Number.isInteger(resolved.deadTokens) && resolved.deadTokens > 0 && resolved.deadTokens <= 2 ** 24, 'deadTokens must be an integer in [1, 2^24]');
-  check(Number.isInteger(resolved.densityWindowSteps) && resolved.densityWindowSteps > 0, 'densityWindowSteps must be a positive integer');
+  check(
+    Number.isInteger(resolved.deadTokens) && resolved.deadTokens > 0 && resolved.deadTokens <= 2 ** 24,
+    'deadTokens must be an integer in [1, 2^24]',
+  );
+  check(
+    Number.isInteger(resolved.densityWindowSteps) && resolved.densityWindowSteps > 0,
+    'densityWindowSteps must be a positive integer',
+  );
   check(resolved.decoderInitNorm > 0, 'decoder init norm must be positive');
-  check(Number.isInteger(resolved.normalizationBatches) && resolved.normalizationBatches > 0, 'normalizationBatches must be a positive integer');
+  check(
+    Number.isInteger(resolved.normalizationBatches) && resolved.normalizationBatches > 0,
+    'normalizationBatches must be a positive integer',
+  );
   return resolved;
 }
 

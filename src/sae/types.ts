@@ -59,7 +59,12 @@ export interface SaeWeights {
 
 /** The shape of each weight for a config, by SAELens tensor name. */
 export function saeWeightShapes(config: Pick<SaeConfig, 'dIn' | 'dSae'>): Record<keyof SaeWeights, number[]> {
-  return { W_enc: [config.dIn, config.dSae], b_enc: [config.dSae], W_dec: [config.dSae, config.dIn], b_dec: [config.dIn] };
+  return {
+    W_enc: [config.dIn, config.dSae],
+    b_enc: [config.dSae],
+    W_dec: [config.dSae, config.dIn],
+    b_dec: [config.dIn],
+  };
 }
 
 /** Raised for an SAE config or weights that cannot be used; the message is one line naming what is wrong. */
@@ -75,10 +80,14 @@ export function effectiveActivationScale(config: SaeConfig): number {
 /** Checks a config's values (positive integer sizes, k for topk, a finite positive activation scale). */
 export function validateSaeConfig(config: SaeConfig): void {
   const positiveInteger = (value: unknown) => typeof value === 'number' && Number.isInteger(value) && value > 0;
-  if (!positiveInteger(config.dIn)) throw new SaeConfigError(`d_in must be a positive integer, got ${String(config.dIn)}`);
-  if (!positiveInteger(config.dSae)) throw new SaeConfigError(`d_sae must be a positive integer, got ${String(config.dSae)}`);
+  if (!positiveInteger(config.dIn))
+    throw new SaeConfigError(`d_in must be a positive integer, got ${String(config.dIn)}`);
+  if (!positiveInteger(config.dSae))
+    throw new SaeConfigError(`d_sae must be a positive integer, got ${String(config.dSae)}`);
   if (!saeArchitectures.includes(config.architecture)) {
-    throw new SaeConfigError(`architecture must be one of ${saeArchitectures.join(', ')}, got ${JSON.stringify(config.architecture)}`);
+    throw new SaeConfigError(
+      `architecture must be one of ${saeArchitectures.join(', ')}, got ${JSON.stringify(config.architecture)}`,
+    );
   }
   if (config.architecture === 'topk' && !positiveInteger(config.k)) {
     throw new SaeConfigError(`a topk SAE needs k, a positive integer; got ${String(config.k)}`);
@@ -102,7 +111,9 @@ export function validateSaeWeights(config: SaeConfig, weights: SaeWeights): void
     const array = weights[name];
     if (!(array instanceof Float32Array)) throw new SaeConfigError(`${name} is missing or not a Float32Array`);
     if (array.length !== expected) {
-      throw new SaeConfigError(`${name} has ${array.length} values; shape [${shapes[name].join(', ')}] needs ${expected}`);
+      throw new SaeConfigError(
+        `${name} has ${array.length} values; shape [${shapes[name].join(', ')}] needs ${expected}`,
+      );
     }
   }
 }

@@ -48,8 +48,13 @@ export interface AblationScoreOptions {
 const defaultMinMeanJsd = 1e-9;
 
 /** The ablation score from the JSD of each patched position (same positions, same order, in both arrays). */
-export function ablationScore(jsdSimulated: readonly number[], jsdMean: readonly number[], options: AblationScoreOptions = {}): AblationScore {
-  if (jsdSimulated.length !== jsdMean.length) throw new RangeError(`ablationScore: ${jsdSimulated.length} simulated vs ${jsdMean.length} mean positions`);
+export function ablationScore(
+  jsdSimulated: readonly number[],
+  jsdMean: readonly number[],
+  options: AblationScoreOptions = {},
+): AblationScore {
+  if (jsdSimulated.length !== jsdMean.length)
+    throw new RangeError(`ablationScore: ${jsdSimulated.length} simulated vs ${jsdMean.length} mean positions`);
   const positions = jsdSimulated.length;
   if (positions === 0) throw new RangeError('ablationScore: no positions');
   let sumSimulated = 0;
@@ -57,7 +62,8 @@ export function ablationScore(jsdSimulated: readonly number[], jsdMean: readonly
   for (let i = 0; i < positions; i++) {
     const simulated = jsdSimulated[i]!;
     const mean = jsdMean[i]!;
-    if (!(Number.isFinite(simulated) && Number.isFinite(mean))) throw new RangeError(`ablationScore: non-finite JSD at position ${i}`);
+    if (!(Number.isFinite(simulated) && Number.isFinite(mean)))
+      throw new RangeError(`ablationScore: non-finite JSD at position ${i}`);
     sumSimulated += simulated;
     sumMean += mean;
   }

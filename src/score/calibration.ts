@@ -37,5 +37,7 @@ export function scaleByMaxCalibration(maxActivation: number): LinearCalibration 
 }
 
 export function applyCalibration(calibration: LinearCalibration, predicted: readonly (readonly (number | null)[])[]) {
-  return predicted.map((values) => values.map((x) => (x === null ? null : calibration.slope * x + calibration.intercept)));
+  return predicted.map((values) =>
+    values.map((x) => (x === null ? null : calibration.slope * x + calibration.intercept)),
+  );
 }

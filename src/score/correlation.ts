@@ -53,9 +53,11 @@ export function absoluteDevExplainedWithReason(real: Series, predicted: Predicti
 }
 
 /** Pearson correlation of the flattened records (the reference's `correlation_score` on pooled tokens); null if undefined. */
-export const correlationScore = (real: Series, predicted: Predictions): number | null => correlationWithReason(real, predicted).value;
+export const correlationScore = (real: Series, predicted: Predictions): number | null =>
+  correlationWithReason(real, predicted).value;
 /** `1 − mean((real−pred)²) / mean(real²)` on pooled tokens; null if undefined. */
-export const rsquaredScore = (real: Series, predicted: Predictions): number | null => rsquaredWithReason(real, predicted).value;
+export const rsquaredScore = (real: Series, predicted: Predictions): number | null =>
+  rsquaredWithReason(real, predicted).value;
 /** `1 − mean|real−pred| / mean|real|` on pooled tokens; null if undefined. */
 export const absoluteDevExplainedScore = (real: Series, predicted: Predictions): number | null =>
   absoluteDevExplainedWithReason(real, predicted).value;

@@ -2,7 +2,13 @@
  * @module score/feature-ablation — the ablation score of one feature on the subject model (docs/DESIGN.md §4): the
  * forward passes of subject/feature-ablation.ts, their per-position JSDs pooled by score/ablation.ts.
  */
-import { ablationJsdPerRecord, type AblationPassOptions, type AblationRecord, type FeatureTarget, type RecordJsd } from '../subject/feature-ablation.ts';
+import {
+  ablationJsdPerRecord,
+  type AblationPassOptions,
+  type AblationRecord,
+  type FeatureTarget,
+  type RecordJsd,
+} from '../subject/feature-ablation.ts';
 import type { Gpt2Model } from '../subject/gpt2-model.ts';
 import { ablationScore, type AblationScore, type AblationScoreOptions } from './ablation.ts';
 

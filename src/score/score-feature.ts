@@ -3,7 +3,12 @@
  * all (top + random), top only and random only records; rsquared and absdev on calibrated predictions.
  */
 import type { RecordSource } from '../records/types.ts';
-import { applyCalibration, fitLinearCalibration, scaleByMaxCalibration, type LinearCalibration } from './calibration.ts';
+import {
+  applyCalibration,
+  fitLinearCalibration,
+  scaleByMaxCalibration,
+  type LinearCalibration,
+} from './calibration.ts';
 import { absoluteDevExplainedWithReason, correlationWithReason, rsquaredWithReason } from './correlation.ts';
 import type { ScoredValue } from './scored-value.ts';
 
@@ -76,18 +81,37 @@ export function scoreFeature(
 
   const scores: FeatureScore[] = subsets.map(([kind, records]) =>
     guardMissing(
-      { kind, ...correlationWithReason(records.map((r) => r.real), records.map((r) => r.expected)), nMissing: missingIn(records) },
+      {
+        kind,
+        ...correlationWithReason(
+          records.map((r) => r.real),
+          records.map((r) => r.expected),
+        ),
+        nMissing: missingIn(records),
+      },
       records,
     ),
   );
 
   const calibration =
-    fitLinearCalibration(calibrationRecords.map((r) => r.real), calibrationRecords.map((r) => r.expected)) ??
-    scaleByMaxCalibration(fallbackScale);
+    fitLinearCalibration(
+      calibrationRecords.map((r) => r.real),
+      calibrationRecords.map((r) => r.expected),
+    ) ?? scaleByMaxCalibration(fallbackScale);
   const all = subsets[0]![1];
   const real = all.map((r) => r.real);
-  const calibrated = applyCalibration(calibration, all.map((r) => r.expected));
-  scores.push(guardMissing({ kind: 'rsquared.all', ...rsquaredWithReason(real, calibrated), nMissing: missingIn(all) }, all));
-  scores.push(guardMissing({ kind: 'absdev.all', ...absoluteDevExplainedWithReason(real, calibrated), nMissing: missingIn(all) }, all));
+  const calibrated = applyCalibration(
+    calibration,
+    all.map((r) => r.expected),
+  );
+  scores.push(
+    guardMissing({ kind: 'rsquared.all', ...rsquaredWithReason(real, calibrated), nMissing: missingIn(all) }, all),
+  );
+  scores.push(
+    guardMissing(
+      { kind: 'absdev.all', ...absoluteDevExplainedWithReason(real, calibrated), nMissing: missingIn(all) },
+      all,
+    ),
+  );
   return { scores, calibration };
 }

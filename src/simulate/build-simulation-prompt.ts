@@ -41,7 +41,10 @@ const neuronHeader = (index: number, explanation: string) =>
   `\n\nNeuron ${index}\nExplanation of neuron ${index} behavior: ${EXPLANATION_PREFIX} ${explanation}`;
 
 /** `\n<start>\ntok<TAB>unknown…\n<end>\n` for all records, with the offset of each "unknown" from the block start. */
-function maskedRecordsBlock(recordsTokens: readonly (readonly string[])[], base: number): { text: string; offsets: number[][] } {
+function maskedRecordsBlock(
+  recordsTokens: readonly (readonly string[])[],
+  base: number,
+): { text: string; offsets: number[][] } {
   // Pieces joined once (not a string grown token by token); offsets counted as the pieces are laid down.
   const parts: string[] = ['\n<start>\n'];
   let length = base + parts[0]!.length;
@@ -65,7 +68,8 @@ function maskedRecordsBlock(recordsTokens: readonly (readonly string[])[], base:
 }
 
 /** The `<start>`…`<end>` block of records as the prompt shows them to simulate (for token budgets). */
-export const maskedRecordsText = (recordsTokens: readonly (readonly string[])[]): string => maskedRecordsBlock(recordsTokens, 0).text;
+export const maskedRecordsText = (recordsTokens: readonly (readonly string[])[]): string =>
+  maskedRecordsBlock(recordsTokens, 0).text;
 
 /**
  * The few-shot turns (user, assistant, user, assistant, …) of a template in one mode, formatted once per template
@@ -81,7 +85,9 @@ function fewShotTurns(template: SimulateTemplate, mode: Exclude<SimulationMode, 
     turns = template.examples.flatMap((example, i) => {
       const scale = maxActivation(example.records);
       if (mode === 'prompt-logprobs') {
-        const formatted = formatActivationRecords(example.records, scale, { firstRevealedIndices: example.firstRevealedIndices });
+        const formatted = formatActivationRecords(example.records, scale, {
+          firstRevealedIndices: example.firstRevealedIndices,
+        });
         return [neuronHeader(i + 1, example.explanation), `\nActivations: ${formatted}\n`];
       }
       return [

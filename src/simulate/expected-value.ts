@@ -8,7 +8,8 @@
  * both sides (" 3", "\t3", "3\n" all mean 3). Hot path: no regex, no allocation for the usual 1–2 character tokens.
  */
 function activationValueOf(token: string): number | null {
-  const plain = token.length > 0 && token.length <= 2 && token.charCodeAt(0) > 32 && token.charCodeAt(token.length - 1) > 32;
+  const plain =
+    token.length > 0 && token.length <= 2 && token.charCodeAt(0) > 32 && token.charCodeAt(token.length - 1) > 32;
   const trimmed = plain ? token : token.trim();
   if (trimmed.length === 1) {
     const digit = trimmed.charCodeAt(0) - 48;

@@ -59,7 +59,10 @@ export function measureCallCosts(
 ): CallCosts {
   const promptMode = mode === 'sampled' ? 'chat-logprobs' : mode;
   const recordPromptTokens = recordsTokens.map((tokens) => budget.countTokens(maskedRecordsText([tokens])));
-  const sample = buildSimulationPrompt(explanation, [recordsTokens[0]!], { mode: promptMode, ...(template ? { template } : {}) });
+  const sample = buildSimulationPrompt(explanation, [recordsTokens[0]!], {
+    mode: promptMode,
+    ...(template ? { template } : {}),
+  });
   const framing = promptMode === 'chat-logprobs' ? sample.messages.length * MESSAGE_FRAMING_TOKENS : 0;
   return {
     fixedTokens: Math.max(0, budget.countTokens(sample.prompt) + framing - recordPromptTokens[0]!),
@@ -101,7 +104,9 @@ export function boundCallCosts(
   const framing = mode === 'prompt-logprobs' ? 0 : (2 * template.examples.length + 2) * MESSAGE_FRAMING_TOKENS;
   return {
     fixedTokens: 3 * (fixedCharacters(template, mode) + explanation.length) + framing,
-    recordPromptTokens: recordsTokens.map((tokens) => 3 * (tokens.reduce((sum, token) => sum + 2 * token.length + 9, 0) + 16)),
+    recordPromptTokens: recordsTokens.map(
+      (tokens) => 3 * (tokens.reduce((sum, token) => sum + 2 * token.length + 9, 0) + 16),
+    ),
     limit: Math.floor(contextTokens * CONTEXT_FILL),
     answers: mode !== 'prompt-logprobs',
   };
@@ -123,7 +128,11 @@ export function callTotalTokens(costs: CallCosts, records: readonly number[]): n
  * Groups `records` (indices, in order) into calls of at most `recordsPerCall` records that each fit `costs.limit`
  * (without `costs`: by count only). Throws SimulationBudgetError for a record that does not fit alone.
  */
-export function planSimulationCalls(records: readonly number[], recordsPerCall: RecordsPerCall, costs?: CallCosts): number[][] {
+export function planSimulationCalls(
+  records: readonly number[],
+  recordsPerCall: RecordsPerCall,
+  costs?: CallCosts,
+): number[][] {
   const perCall = recordsPerCall === 'all' ? Infinity : recordsPerCall;
   const calls: number[][] = [];
   let current: number[] = [];
@@ -134,7 +143,10 @@ export function planSimulationCalls(records: readonly number[], recordsPerCall: 
       );
     }
     const next = [...current, record];
-    if (current.length > 0 && (current.length >= perCall || (costs !== undefined && callTotalTokens(costs, next) > costs.limit))) {
+    if (
+      current.length > 0 &&
+      (current.length >= perCall || (costs !== undefined && callTotalTokens(costs, next) > costs.limit))
+    ) {
       calls.push(current);
       current = [record];
     } else current = next;

@@ -89,7 +89,10 @@ function sameToken(target: string, answer: string): boolean {
   const [t, a] = [target.trim(), answer.trim()];
   if (t === a) return true;
   if (!a.includes('\uFFFD')) return false;
-  const pattern = a.split(/\uFFFD+/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+');
+  const pattern = a
+    .split(/\uFFFD+/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.+');
   return new RegExp(`^${pattern}$`, 'su').test(t);
 }
 
@@ -130,7 +133,9 @@ export function readChatLogprobs(
   // Parse the text the token strings spell, not `completion`: servers send partial UTF-8 characters as "\uFFFD" or
   // byte escapes, so offsets summed over token strings drift from the message content after the first such token.
   const starts = tokenStarts(tokens);
-  return readAnswerValues(tokens.map((token) => token.token).join(''), targets, (_text, offset) => expectedAt(tokens, starts, offset));
+  return readAnswerValues(tokens.map((token) => token.token).join(''), targets, (_text, offset) =>
+    expectedAt(tokens, starts, offset),
+  );
 }
 
 /** Token texts two sequences share, counted with multiplicity (how alike an answer block and a target record are). */
@@ -201,6 +206,9 @@ export function readAnswerValues(
   const blockOf = matchBlocks(shown, blocks);
   return shown.map((targetTokens, r) => {
     const answer = blockOf[r]! < 0 ? [] : blocks[blockOf[r]!]!;
-    return align(targetTokens, answer.map((line) => line.token)).map((j) => (j < 0 ? null : answer[j]!.expected));
+    return align(
+      targetTokens,
+      answer.map((line) => line.token),
+    ).map((j) => (j < 0 ? null : answer[j]!.expected));
   });
 }

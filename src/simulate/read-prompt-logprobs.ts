@@ -59,7 +59,9 @@ function codePointOffsets(tokens: readonly TokenLogprob[], prompt: string): (num
     unit += character.length;
   }
   utf16AtCodePoint.push(unit);
-  return tokens.map((token) => (token.textOffset < utf16AtCodePoint.length ? utf16AtCodePoint[token.textOffset]! : prompt.length));
+  return tokens.map((token) =>
+    token.textOffset < utf16AtCodePoint.length ? utf16AtCodePoint[token.textOffset]! : prompt.length,
+  );
 }
 
 /** Index of the last token starting at or before `offset` (offsets ascending, nulls first), or -1. */
@@ -92,7 +94,8 @@ export function readPromptLogprobs(
     recordOffsets.map((offset) => {
       const index = tokenAt(offsets, offset);
       if (index < 0) return null;
-      const end = index + 1 < offsets.length ? offsets[index + 1]! : offsets[index]! + Math.max(tokens[index]!.token.length, 1);
+      const end =
+        index + 1 < offsets.length ? offsets[index + 1]! : offsets[index]! + Math.max(tokens[index]!.token.length, 1);
       if (offset >= Math.max(end, offsets[index]! + 1)) return null;
       return expectedValueFromTopLogprobs(tokens[index]!.topLogprobs);
     }),

@@ -14,7 +14,10 @@ export function readSampledValues(completion: string, targets: readonly (readonl
 }
 
 /** Mean over samples per token, ignoring samples without a value there. */
-export function averageSamples(samples: readonly (readonly (readonly (number | null)[])[])[], targets: readonly (readonly string[])[]): (number | null)[][] {
+export function averageSamples(
+  samples: readonly (readonly (readonly (number | null)[])[])[],
+  targets: readonly (readonly string[])[],
+): (number | null)[][] {
   return targets.map((tokens, r) =>
     tokens.map((_, t) => {
       let sum = 0;

@@ -15,7 +15,16 @@ import type { SimulateTemplate } from './simulate-template.ts';
 import { buildSimulationPrompt, type SimulationPrompt } from './build-simulation-prompt.ts';
 import { IncompleteAnswerError } from './incomplete-answer-error.ts';
 import { MalformedAnswerError } from './malformed-answer-error.ts';
-import { boundCallCosts, callPromptTokens, callTotalTokens, measureCallCosts, planSimulationCalls, type CallCosts, type RecordsPerCall, type SimulationBudget } from './plan-simulation-calls.ts';
+import {
+  boundCallCosts,
+  callPromptTokens,
+  callTotalTokens,
+  measureCallCosts,
+  planSimulationCalls,
+  type CallCosts,
+  type RecordsPerCall,
+  type SimulationBudget,
+} from './plan-simulation-calls.ts';
 import { readChatLogprobs } from './read-chat-logprobs.ts';
 import { readPromptLogprobs, spellsPrompt } from './read-prompt-logprobs.ts';
 import { averageSamples, readSampledValues } from './read-sampled-values.ts';
@@ -56,7 +65,8 @@ export class UnsupportedSimulationModeError extends InputError {
  */
 export function chooseSimulationMode(provider: Provider): SimulationMode {
   const { promptLogprobs, echoSupport, chatLogprobs } = provider.capabilities;
-  if (promptLogprobs === true || (promptLogprobs === 'detect' && echoSupport?.known?.supported !== false)) return 'prompt-logprobs';
+  if (promptLogprobs === true || (promptLogprobs === 'detect' && echoSupport?.known?.supported !== false))
+    return 'prompt-logprobs';
   if (chatLogprobs) return 'chat-logprobs';
   return 'sampled';
 }
@@ -99,8 +109,15 @@ function callCosts(run: SimulationRun, mode: SimulationMode): CallCosts | undefi
   if (!budget) return undefined;
   let costs = run.costs.get(mode);
   if (!costs) {
-    const bound = template ? boundCallCosts(run.explanation, run.recordsTokens, mode, budget.contextTokens, template) : undefined;
-    const fits = bound !== undefined && callTotalTokens(bound, run.recordsTokens.map((_, i) => i)) <= bound.limit;
+    const bound = template
+      ? boundCallCosts(run.explanation, run.recordsTokens, mode, budget.contextTokens, template)
+      : undefined;
+    const fits =
+      bound !== undefined &&
+      callTotalTokens(
+        bound,
+        run.recordsTokens.map((_, i) => i),
+      ) <= bound.limit;
     costs = fits ? bound : measureCallCosts(run.explanation, run.recordsTokens, mode, budget, template);
     run.costs.set(mode, costs);
   }
@@ -127,12 +144,23 @@ function completionBudget(run: SimulationRun, mode: SimulationMode, records: rea
 }
 
 /** The request of a logprob mode: the flat prompt echoed (Completions), or the chat messages. */
-function logprobRequest(run: SimulationRun, mode: LogprobMode, prompt: SimulationPrompt, records: readonly number[]): LlmRequest {
+function logprobRequest(
+  run: SimulationRun,
+  mode: LogprobMode,
+  prompt: SimulationPrompt,
+  records: readonly number[],
+): LlmRequest {
   const topK = run.options.topK ?? 15;
   const signal = run.options.signal ? { signal: run.options.signal } : {};
   return mode === 'prompt-logprobs'
     ? { prompt: prompt.prompt, maxTokens: 0, temperature: 0, logprobs: { topK, echo: true }, ...signal }
-    : { messages: prompt.messages, maxTokens: completionBudget(run, mode, records), temperature: 0, logprobs: { topK: Math.min(topK, 20) }, ...signal };
+    : {
+        messages: prompt.messages,
+        maxTokens: completionBudget(run, mode, records),
+        temperature: 0,
+        logprobs: { topK: Math.min(topK, 20) },
+        ...signal,
+      };
 }
 
 const buildPrompt = (run: SimulationRun, records: readonly number[], mode: LogprobMode) =>
@@ -143,7 +171,13 @@ const buildPrompt = (run: SimulationRun, records: readonly number[], mode: Logpr
   );
 
 /** Expected values read from a logprob answer. */
-function readLogprobAnswer(run: SimulationRun, mode: LogprobMode, prompt: SimulationPrompt, result: LlmResult, records: readonly number[]): CallOutcome {
+function readLogprobAnswer(
+  run: SimulationRun,
+  mode: LogprobMode,
+  prompt: SimulationPrompt,
+  result: LlmResult,
+  records: readonly number[],
+): CallOutcome {
   if (!result.tokens || result.tokens.length === 0) {
     throw new MalformedAnswerError(`simulator ${run.provider.id} returned no logprobs (mode ${mode})`);
   }
@@ -165,17 +199,28 @@ async function sampledCall(run: SimulationRun, records: readonly number[]): Prom
   const results = await Promise.all(
     Array.from({ length: samples }, (_, sampleIndex) =>
       provider
-        .complete({ messages: prompt.messages, maxTokens, temperature: 1, sampleIndex, ...(options.signal ? { signal: options.signal } : {}) })
+        .complete({
+          messages: prompt.messages,
+          maxTokens,
+          temperature: 1,
+          sampleIndex,
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
         .then((result) => {
           spend(run, result);
           return result;
         }),
     ),
   );
-  const expected = averageSamples(results.map((result) => readSampledValues(result.text, targets)), targets);
+  const expected = averageSamples(
+    results.map((result) => readSampledValues(result.text, targets)),
+    targets,
+  );
   const tokenCount = targets.reduce((sum, tokens) => sum + tokens.length, 0);
   if (missingIn(expected) === tokenCount) {
-    throw new MalformedAnswerError(`simulator ${provider.id} wrote no readable value in ${samples} samples (mode sampled)`);
+    throw new MalformedAnswerError(
+      `simulator ${provider.id} wrote no readable value in ${samples} samples (mode sampled)`,
+    );
   }
   return { records: [...records], expected, mode: 'sampled', promptVersion: `${prompt.promptVersion}+sampled` };
 }
@@ -187,7 +232,11 @@ async function sampledCall(run: SimulationRun, records: readonly number[]): Prom
  * served) or ignored it (the answer does not repeat the prompt, or its logprobs are not the prompt's); inconclusive
  * when the prompt came back without logprobs. Any other error (a context-length 400, a 5xx) settles nothing.
  */
-async function promptLogprobEvidence(run: SimulationRun, prompt: SimulationPrompt, records: readonly number[]): Promise<EchoEvidence<CallOutcome>> {
+async function promptLogprobEvidence(
+  run: SimulationRun,
+  prompt: SimulationPrompt,
+  records: readonly number[],
+): Promise<EchoEvidence<CallOutcome>> {
   const { provider } = run;
   let result: LlmResult;
   try {
@@ -200,14 +249,21 @@ async function promptLogprobEvidence(run: SimulationRun, prompt: SimulationPromp
   spend(run, result);
   const tokens = result.tokens ?? [];
   if (result.echoed === false) {
-    return { kind: 'unsupported', reason: `${provider.id} ignored echo: its Completions answer does not repeat the prompt` };
+    return {
+      kind: 'unsupported',
+      reason: `${provider.id} ignored echo: its Completions answer does not repeat the prompt`,
+    };
   }
   if (tokens.length === 0) {
-    return { kind: 'inconclusive', error: new MalformedAnswerError(`simulator ${provider.id} returned no logprobs (mode prompt-logprobs)`) };
+    return {
+      kind: 'inconclusive',
+      error: new MalformedAnswerError(`simulator ${provider.id} returned no logprobs (mode prompt-logprobs)`),
+    };
   }
   const outcome = readLogprobAnswer(run, 'prompt-logprobs', prompt, result, records);
   const tokenCount = records.reduce((sum, record) => sum + run.recordsTokens[record]!.length, 0);
-  if (spellsPrompt(tokens, prompt.prompt) || missingIn(outcome.expected) < tokenCount) return { kind: 'supported', value: outcome };
+  if (spellsPrompt(tokens, prompt.prompt) || missingIn(outcome.expected) < tokenCount)
+    return { kind: 'supported', value: outcome };
   return { kind: 'unsupported', reason: `${provider.id} returned logprobs that are not the prompt's (echo ignored)` };
 }
 
@@ -220,7 +276,9 @@ function incompleteness(run: SimulationRun, outcome: CallOutcome): string | unde
   if (limit === undefined) return undefined;
   const total = outcome.expected.reduce((sum, values) => sum + values.length, 0);
   const missing = missingIn(outcome.expected);
-  const skipped = outcome.expected.filter((values) => values.length > 0 && values.every((value) => value === null)).length;
+  const skipped = outcome.expected.filter(
+    (values) => values.length > 0 && values.every((value) => value === null),
+  ).length;
   if (missing / total > limit) return `${missing} of ${total} predictions missing (more than ${limit * 100} %)`;
   if (skipped > 0) return `${skipped} of ${outcome.records.length} records without any value`;
   return undefined;
@@ -243,11 +301,16 @@ function fallbackMode(run: SimulationRun, reason: string): SimulationMode {
 async function simulateCall(run: SimulationRun, records: number[], mode: SimulationMode): Promise<CallOutcome[]> {
   const { provider } = run;
   let outcome: CallOutcome | undefined;
-  if (mode === 'prompt-logprobs' && provider.capabilities.promptLogprobs === 'detect' && provider.capabilities.echoSupport) {
+  if (
+    mode === 'prompt-logprobs' &&
+    provider.capabilities.promptLogprobs === 'detect' &&
+    provider.capabilities.echoSupport
+  ) {
     const prompt = buildPrompt(run, records, mode);
     const settled = await provider.capabilities.echoSupport.settle(() => promptLogprobEvidence(run, prompt, records));
     if (settled.value) outcome = settled.value;
-    else if (!settled.verdict.supported) return simulatePlanned(run, records, fallbackMode(run, settled.verdict.reason));
+    else if (!settled.verdict.supported)
+      return simulatePlanned(run, records, fallbackMode(run, settled.verdict.reason));
   }
   if (!outcome) {
     if (mode === 'sampled') outcome = await sampledCall(run, records);
@@ -269,8 +332,17 @@ async function simulateCall(run: SimulationRun, records: number[], mode: Simulat
 }
 
 /** Simulates `records` in calls planned for `mode` (the run's records per call, or fewer, within the budget). */
-async function simulatePlanned(run: SimulationRun, records: number[], mode: SimulationMode, recordsPerCall?: RecordsPerCall): Promise<CallOutcome[]> {
-  const calls = planSimulationCalls(records, recordsPerCall ?? run.options.recordsPerCall ?? 'all', callCosts(run, mode));
+async function simulatePlanned(
+  run: SimulationRun,
+  records: number[],
+  mode: SimulationMode,
+  recordsPerCall?: RecordsPerCall,
+): Promise<CallOutcome[]> {
+  const calls = planSimulationCalls(
+    records,
+    recordsPerCall ?? run.options.recordsPerCall ?? 'all',
+    callCosts(run, mode),
+  );
   // Every call is started before any is awaited and all are waited for, so a failure does not leave calls running
   // unseen (and batch mode, whose collecting provider answers none, sees every request).
   const settled = await Promise.allSettled(calls.map((call) => simulateCall(run, call, mode)));
@@ -292,10 +364,22 @@ export async function simulateRecords(
   if (recordsTokens.length === 0 || recordsTokens.some((tokens) => tokens.length === 0)) {
     throw new Error('simulateRecords: every record to simulate needs at least one token');
   }
-  const run: SimulationRun = { provider, explanation, recordsTokens, options, spent: { calls: 0, promptTokens: 0, completionTokens: 0 }, costs: new Map() };
-  const outcomes = await simulatePlanned(run, recordsTokens.map((_, i) => i), options.mode ?? chooseSimulationMode(provider));
+  const run: SimulationRun = {
+    provider,
+    explanation,
+    recordsTokens,
+    options,
+    spent: { calls: 0, promptTokens: 0, completionTokens: 0 },
+    costs: new Map(),
+  };
+  const outcomes = await simulatePlanned(
+    run,
+    recordsTokens.map((_, i) => i),
+    options.mode ?? chooseSimulationMode(provider),
+  );
   const modes = new Set(outcomes.map((outcome) => outcome.mode));
-  if (modes.size > 1) throw new Error(`simulateRecords: calls of one simulation answered in different modes (${[...modes].join(', ')})`);
+  if (modes.size > 1)
+    throw new Error(`simulateRecords: calls of one simulation answered in different modes (${[...modes].join(', ')})`);
   const expected = new Array<(number | null)[]>(recordsTokens.length);
   for (const outcome of outcomes) outcome.records.forEach((record, i) => (expected[record] = outcome.expected[i]!));
   return {

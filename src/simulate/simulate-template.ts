@@ -25,4 +25,5 @@ export const SimulateTemplateSchema = z.object({
 export type SimulateTemplate = z.infer<typeof SimulateTemplateSchema>;
 
 /** Loads `prompts/<version>.json` (e.g. "simulate.v1") or a template at an explicit path. */
-export const loadSimulateTemplate = (version = 'simulate.v1'): SimulateTemplate => loadPromptFile(SimulateTemplateSchema, version);
+export const loadSimulateTemplate = (version = 'simulate.v1'): SimulateTemplate =>
+  loadPromptFile(SimulateTemplateSchema, version);

@@ -84,45 +84,66 @@ export class BatchStore {
         this.sql(
           `INSERT INTO llm_batches (run_id, provider, api, batch_id, phase, endpoint, input_file_id, status, request_count, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(batch.runId, batch.provider, batch.api, batch.batchId, batch.phase, batch.endpoint, batch.inputFileId ?? null, batch.status, requests.length, time, time)
-          .lastInsertRowid,
+        ).run(
+          batch.runId,
+          batch.provider,
+          batch.api,
+          batch.batchId,
+          batch.phase,
+          batch.endpoint,
+          batch.inputFileId ?? null,
+          batch.status,
+          requests.length,
+          time,
+          time,
+        ).lastInsertRowid,
       );
-      const insert = this.sql(`INSERT INTO llm_batch_requests (batch, custom_id, features, status) VALUES (?, ?, ?, 'pending')`);
+      const insert = this.sql(
+        `INSERT INTO llm_batch_requests (batch, custom_id, features, status) VALUES (?, ?, ?, 'pending')`,
+      );
       for (const request of requests) insert.run(id, request.customId, JSON.stringify(request.features));
       return id;
     })();
   }
 
   /** Notes the provider's latest report on a batch. */
-  updateBatch(id: number, state: { status: string; ended: boolean; succeeded: number; failed: number; error?: string }): void {
-    this.sql(`UPDATE llm_batches SET status = ?, ended = ?, succeeded = ?, failed = ?, error = COALESCE(?, error), updated_at = ? WHERE id = ?`).run(
-      state.status,
-      state.ended ? 1 : 0,
-      state.succeeded,
-      state.failed,
-      state.error ?? null,
-      now(),
-      id,
-    );
+  updateBatch(
+    id: number,
+    state: { status: string; ended: boolean; succeeded: number; failed: number; error?: string },
+  ): void {
+    this.sql(
+      `UPDATE llm_batches SET status = ?, ended = ?, succeeded = ?, failed = ?, error = COALESCE(?, error), updated_at = ? WHERE id = ?`,
+    ).run(state.status, state.ended ? 1 : 0, state.succeeded, state.failed, state.error ?? null, now(), id);
   }
 
   /**
    * Stores an ended batch's outcomes in one transaction and marks it ingested. A request of the batch with no outcome
    * is stored as errored with `missingReason`; outcomes for custom ids the batch does not hold are ignored.
    */
-  ingestBatch(id: number, outcomes: readonly StoredBatchOutcome[], missingReason: string): { succeeded: number; failed: number } {
+  ingestBatch(
+    id: number,
+    outcomes: readonly StoredBatchOutcome[],
+    missingReason: string,
+  ): { succeeded: number; failed: number } {
     return this.db.transaction(() => {
-      const update = this.sql(`UPDATE llm_batch_requests SET status = ?, response = ?, error = ? WHERE batch = ? AND custom_id = ?`);
+      const update = this.sql(
+        `UPDATE llm_batch_requests SET status = ?, response = ?, error = ? WHERE batch = ? AND custom_id = ?`,
+      );
       for (const outcome of outcomes) {
-        if (outcome.status === 'succeeded') update.run('succeeded', JSON.stringify(outcome.body ?? null), null, id, outcome.customId);
+        if (outcome.status === 'succeeded')
+          update.run('succeeded', JSON.stringify(outcome.body ?? null), null, id, outcome.customId);
         else update.run(outcome.status, null, outcome.error, id, outcome.customId);
       }
-      this.sql(`UPDATE llm_batch_requests SET status = 'errored', error = ? WHERE batch = ? AND status = 'pending'`).run(missingReason, id);
+      this.sql(
+        `UPDATE llm_batch_requests SET status = 'errored', error = ? WHERE batch = ? AND status = 'pending'`,
+      ).run(missingReason, id);
       const counts = this.sql(
         `SELECT SUM(status = 'succeeded') AS succeeded, SUM(status != 'succeeded') AS failed FROM llm_batch_requests WHERE batch = ?`,
       ).get(id) as { succeeded: number | null; failed: number | null };
       const result = { succeeded: counts.succeeded ?? 0, failed: counts.failed ?? 0 };
-      this.sql(`UPDATE llm_batches SET ingested = 1, ended = 1, succeeded = ?, failed = ?, updated_at = ? WHERE id = ?`).run(result.succeeded, result.failed, now(), id);
+      this.sql(
+        `UPDATE llm_batches SET ingested = 1, ended = 1, succeeded = ?, failed = ?, updated_at = ? WHERE id = ?`,
+      ).run(result.succeeded, result.failed, now(), id);
       return result;
     })();
   }
@@ -143,7 +164,14 @@ export class BatchStore {
        FROM llm_batch_requests r JOIN llm_batches b ON b.id = r.batch
        WHERE r.custom_id = ? AND b.run_id = ? ORDER BY b.id DESC LIMIT 1`,
     ).get(customId, runId) as
-      | { batch_row: number; batch_id: string; custom_id: string; status: BatchRequestStatus; response: string | null; error: string | null }
+      | {
+          batch_row: number;
+          batch_id: string;
+          custom_id: string;
+          status: BatchRequestStatus;
+          response: string | null;
+          error: string | null;
+        }
       | undefined;
     if (!row) return undefined;
     return {

@@ -46,7 +46,9 @@ export function resolveDatabasePath(explicit?: string): string {
 export function migrate(db: SqliteDatabase): void {
   const refuseNewer = (version: number) => {
     if (version > migrations.length) {
-      throw new InputError(`database schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`);
+      throw new InputError(
+        `database schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`,
+      );
     }
   };
   const before = db.pragma('user_version', { simple: true }) as number;
@@ -67,7 +69,8 @@ export function migrate(db: SqliteDatabase): void {
 /** Opens (creating and migrating where needed) the database at `path`; `readonly` opens it for reading only. */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
   if (options.readonly) return openReadOnly(path);
-  if (options.mustExist && path !== ':memory:' && !existsSync(path)) throw new DatabaseOpenError(`no database at ${path}`);
+  if (options.mustExist && path !== ':memory:' && !existsSync(path))
+    throw new DatabaseOpenError(`no database at ${path}`);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: SqliteDatabase;
   try {
@@ -108,16 +111,20 @@ function openReadOnly(path: string): SqliteDatabase {
   } catch (error) {
     // A WAL database in a folder this process cannot write, with no -shm file beside it (closed cleanly, e.g. on
     // read-only media): SQLite reads it only as immutable (nobody writes it meanwhile: nobody can).
-    if ((error as { code?: string }).code !== 'SQLITE_CANTOPEN') throw new DatabaseOpenError(`cannot read database ${path}: ${(error as Error).message}`);
+    if ((error as { code?: string }).code !== 'SQLITE_CANTOPEN')
+      throw new DatabaseOpenError(`cannot read database ${path}: ${(error as Error).message}`);
     try {
       ({ db, version } = openReadingVersion(`${pathToFileURL(resolve(path)).href}?immutable=1`));
     } catch {
-      throw new DatabaseOpenError(`cannot read database ${path}: ${(error as Error).message} (a WAL database in a folder that cannot be written needs its -shm file)`);
+      throw new DatabaseOpenError(
+        `cannot read database ${path}: ${(error as Error).message} (a WAL database in a folder that cannot be written needs its -shm file)`,
+      );
     }
   }
   let refusal: string | undefined;
   if (version === 0) refusal = `${path} is not an autointerp database (no schema)`;
-  else if (version > migrations.length) refusal = `database ${path} has schema version ${version}, newer than this autointerp (${migrations.length}); upgrade autointerp`;
+  else if (version > migrations.length)
+    refusal = `database ${path} has schema version ${version}, newer than this autointerp (${migrations.length}); upgrade autointerp`;
   if (refusal) {
     db.close();
     throw new DatabaseOpenError(refusal);

@@ -19,7 +19,8 @@ export function encodeFloat32Column(values: readonly (number | null)[]): Buffer 
 /** The values of a stored series (NaN → null); JSON text from schema ≤ 5 is parsed. */
 export function decodeFloat32Column(stored: Uint8Array | string): (number | null)[] {
   if (typeof stored === 'string') return JSON.parse(stored) as (number | null)[];
-  if (stored.byteLength % 4 !== 0) throw new Error(`stored float32 series has ${stored.byteLength} bytes, not a multiple of 4`);
+  if (stored.byteLength % 4 !== 0)
+    throw new Error(`stored float32 series has ${stored.byteLength} bytes, not a multiple of 4`);
   const view = new DataView(stored.buffer, stored.byteOffset, stored.byteLength);
   const values = new Array<number | null>(stored.byteLength / 4);
   for (let i = 0; i < values.length; i++) {

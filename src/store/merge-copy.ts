@@ -5,13 +5,19 @@
  * another table remapped as the schema's foreign keys say (`PRAGMA foreign_key_list`): run and feature ids through
  * the maps built while copying, other ids by that table's shift.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { toFloat32Column } from './float32-column.ts';
 import { MergeError } from './merge-error.ts';
 import type { InputDatabase, Row } from './merge-input.ts';
 import { mergedRunRow, type PlannedRun } from './merge-plan.ts';
-import { inReferenceOrder, quoteIdentifier as quote, readTableShape, tableNames, type TableShape } from './schema-references.ts';
+import {
+  inReferenceOrder,
+  quoteIdentifier as quote,
+  readTableShape,
+  tableNames,
+  type TableShape,
+} from './schema-references.ts';
 
 /** Writes rows into the output, each row's columns as given (the statement for a column list is prepared once). */
 export class OutputWriter {
@@ -22,7 +28,11 @@ export class OutputWriter {
 
   columns(table: string): string[] {
     let columns = this.columnsOf.get(table);
-    if (!columns) this.columnsOf.set(table, (columns = (this.db.pragma(`table_info(${quote(table)})`) as { name: string }[]).map((c) => c.name)));
+    if (!columns)
+      this.columnsOf.set(
+        table,
+        (columns = (this.db.pragma(`table_info(${quote(table)})`) as { name: string }[]).map((c) => c.name)),
+      );
     return columns;
   }
 
@@ -50,12 +60,22 @@ function sharedColumns(input: InputDatabase, output: OutputWriter, table: string
 }
 
 /** Copies every row of `table` from an input, `adjust` remapping ids in place; returns how many. */
-function copyTable(input: InputDatabase, output: OutputWriter, table: string, adjust: (row: Row) => void, tail = ''): number {
+function copyTable(
+  input: InputDatabase,
+  output: OutputWriter,
+  table: string,
+  adjust: (row: Row) => void,
+  tail = '',
+): number {
   if (!input.columns.has(table)) return 0;
   const columns = sharedColumns(input, output, table);
-  const insert = output.statement(`INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${tail}`);
+  const insert = output.statement(
+    `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ${tail}`,
+  );
   let copied = 0;
-  for (const row of input.db.prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} ORDER BY rowid`).iterate() as IterableIterator<Row>) {
+  for (const row of input.db
+    .prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} ORDER BY rowid`)
+    .iterate() as IterableIterator<Row>) {
     adjust(row); // assigns existing keys only: the values stay in column order
     insert.run(...Object.values(row));
     copied += 1;
@@ -79,13 +99,19 @@ const columnConversions: Record<string, Record<string, (value: unknown) => unkno
 
 /** The tables copied row by row (every table of the output's schema without a rule of its own), referenced ones first. */
 export function copiedTables(output: SqliteDatabase): TableShape[] {
-  const shapes = inReferenceOrder(tableNames(output).filter((table) => !tablesWithOwnRule.has(table)).map((table) => readTableShape(output, table)));
+  const shapes = inReferenceOrder(
+    tableNames(output)
+      .filter((table) => !tablesWithOwnRule.has(table))
+      .map((table) => readTableShape(output, table)),
+  );
   const shifted = new Set(shapes.filter((shape) => shape.hasIdKey).map((shape) => shape.name));
   for (const shape of shapes) {
     for (const key of shape.foreignKeys) {
       const known = key.table === 'runs' || key.table === 'features' || shifted.has(key.table);
       if (!known || key.referencedColumn !== 'id') {
-        throw new Error(`merge cannot remap ${shape.name}.${key.column}: it refers to ${key.table}.${key.referencedColumn}`);
+        throw new Error(
+          `merge cannot remap ${shape.name}.${key.column}: it refers to ${key.table}.${key.referencedColumn}`,
+        );
       }
     }
   }
@@ -99,7 +125,8 @@ export function copiedTables(output: SqliteDatabase): TableShape[] {
 function idMapper(ids: ReadonlyMap<number, number>, input: InputDatabase, what: string) {
   const map = (id: unknown): number => {
     const mapped = ids.get(id as number);
-    if (mapped === undefined) throw new MergeError(`${input.label}: a row refers to ${what} ${String(id)}, which is not in its ${what}s table`);
+    if (mapped === undefined)
+      throw new MergeError(`${input.label}: a row refers to ${what} ${String(id)}, which is not in its ${what}s table`);
     return mapped;
   };
   return { map, mapOptional: (id: unknown) => (id === null || id === undefined ? null : map(id)) };
@@ -109,21 +136,36 @@ function idMapper(ids: ReadonlyMap<number, number>, input: InputDatabase, what: 
 function copySaes(input: InputDatabase, output: OutputWriter, context: { table: string }): void {
   if (input.columns.has('saes')) {
     const columns = sharedColumns(input, output, 'saes').filter((c) => c !== 'id');
-    const metrics = input.columns.has('sae_metrics') ? input.db.prepare('SELECT * FROM sae_metrics WHERE sae_id = ? ORDER BY rowid') : undefined;
-    for (const sae of input.db.prepare(`SELECT id, ${columns.map(quote).join(', ')} FROM saes ORDER BY id`).all() as Row[]) {
+    const metrics = input.columns.has('sae_metrics')
+      ? input.db.prepare('SELECT * FROM sae_metrics WHERE sae_id = ? ORDER BY rowid')
+      : undefined;
+    for (const sae of input.db
+      .prepare(`SELECT id, ${columns.map(quote).join(', ')} FROM saes ORDER BY id`)
+      .all() as Row[]) {
       const { id, ...values } = sae;
-      const existing = output.statement('SELECT id, updated_at FROM saes WHERE name = ?').get(values.name) as { id: number; updated_at: string } | undefined;
+      const existing = output.statement('SELECT id, updated_at FROM saes WHERE name = ?').get(values.name) as
+        | { id: number; updated_at: string }
+        | undefined;
       let saeId: number;
       if (!existing) saeId = Number(output.insert('saes', values).lastInsertRowid);
       else if (String(values.updated_at) > existing.updated_at) {
         saeId = existing.id;
-        output.statement(`UPDATE saes SET ${columns.map((c) => `${quote(c)} = @${c}`).join(', ')} WHERE id = @id`).run({ ...values, id: saeId });
+        output
+          .statement(`UPDATE saes SET ${columns.map((c) => `${quote(c)} = @${c}`).join(', ')} WHERE id = @id`)
+          .run({ ...values, id: saeId });
         output.statement('DELETE FROM sae_metrics WHERE sae_id = ?').run(saeId);
       } else continue; // the output's row is as new or newer
       context.table = 'sae_metrics';
       const metricColumns = new Set(sharedColumns(input, output, 'sae_metrics'));
       for (const metric of (metrics?.all(id) ?? []) as Row[]) {
-        output.insert('sae_metrics', Object.fromEntries(Object.entries(metric).filter(([c]) => metricColumns.has(c)).map(([c, v]) => [c, c === 'sae_id' ? saeId : v])));
+        output.insert(
+          'sae_metrics',
+          Object.fromEntries(
+            Object.entries(metric)
+              .filter(([c]) => metricColumns.has(c))
+              .map(([c, v]) => [c, c === 'sae_id' ? saeId : v]),
+          ),
+        );
       }
       context.table = 'saes';
     }
@@ -139,11 +181,15 @@ function copyFeatures(input: InputDatabase, output: OutputWriter): Map<number, n
     const upsert = output.statement(
       `INSERT INTO features (${columns.map(quote).join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})
        ON CONFLICT (model, layer, kind, idx, sae) DO UPDATE SET ${
-         stats.length > 0 ? stats.map((c) => `${quote(c)} = COALESCE(features.${quote(c)}, excluded.${quote(c)})`).join(', ') : 'idx = features.idx'
+         stats.length > 0
+           ? stats.map((c) => `${quote(c)} = COALESCE(features.${quote(c)}, excluded.${quote(c)})`).join(', ')
+           : 'idx = features.idx'
        }
        RETURNING id`,
     );
-    for (const row of input.db.prepare(`SELECT id, ${columns.map(quote).join(', ')} FROM features ORDER BY id`).iterate() as IterableIterator<Row>) {
+    for (const row of input.db
+      .prepare(`SELECT id, ${columns.map(quote).join(', ')} FROM features ORDER BY id`)
+      .iterate() as IterableIterator<Row>) {
       const { id, ...values } = row;
       featureIds.set(id as number, (upsert.get(values) as { id: number }).id);
     }
@@ -152,7 +198,12 @@ function copyFeatures(input: InputDatabase, output: OutputWriter): Map<number, n
 }
 
 /** Copies one input's rows (runs already created: `runIds` maps its run ids to the output's). */
-export function copyInput(input: InputDatabase, output: OutputWriter, runIds: ReadonlyMap<number, number>, context: { table: string }): void {
+export function copyInput(
+  input: InputDatabase,
+  output: OutputWriter,
+  runIds: ReadonlyMap<number, number>,
+  context: { table: string },
+): void {
   const runs = idMapper(runIds, input, 'run');
 
   context.table = 'features';
@@ -167,7 +218,9 @@ export function copyInput(input: InputDatabase, output: OutputWriter, runIds: Re
 
   // Tables with their own ids: shifted past the ids already in the output (rows keep their order).
   const tables = copiedTables(output.db);
-  const offset = new Map(tables.filter((shape) => shape.hasIdKey).map((shape) => [shape.name, output.maxId(shape.name)]));
+  const offset = new Map(
+    tables.filter((shape) => shape.hasIdKey).map((shape) => [shape.name, output.maxId(shape.name)]),
+  );
   const shift = (row: Row, column: string, by: number) => {
     if (row[column] !== null && row[column] !== undefined) row[column] = (row[column] as number) + by;
   };
@@ -190,13 +243,19 @@ export function copyInput(input: InputDatabase, output: OutputWriter, runIds: Re
 }
 
 /** Creates the output's runs; returns, per input, its run ids → the output's. */
-export function createRuns(inputs: readonly InputDatabase[], output: OutputWriter, plan: readonly PlannedRun[]): { runIds: Map<number, number>[]; outputIds: number[] } {
+export function createRuns(
+  inputs: readonly InputDatabase[],
+  output: OutputWriter,
+  plan: readonly PlannedRun[],
+): { runIds: Map<number, number>[]; outputIds: number[] } {
   const runIds = inputs.map(() => new Map<number, number>());
   const outputIds = plan.map((planned) => {
     if (planned.kind === 'copied') {
       const { run } = planned;
       const columns = sharedColumns(inputs[run.input]!, output, 'runs').filter((c) => c !== 'id');
-      const row: Row = Object.fromEntries(columns.map((c) => [c, c === 'name' ? planned.name : (run.row as unknown as Row)[c]]));
+      const row: Row = Object.fromEntries(
+        columns.map((c) => [c, c === 'name' ? planned.name : (run.row as unknown as Row)[c]]),
+      );
       const id = Number(output.insert('runs', row).lastInsertRowid);
       runIds[run.input]!.set(run.row.id, id);
       return id;
@@ -207,4 +266,3 @@ export function createRuns(inputs: readonly InputDatabase[], output: OutputWrite
   });
   return { runIds, outputIds };
 }
-

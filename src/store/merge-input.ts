@@ -33,14 +33,21 @@ export function openInput(path: string): InputDatabase {
   }
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
+      (t) => t.name,
+    );
     if (version === 0 || !tables.includes('runs')) throw new MergeError(`${path}: not an autointerp database`);
     if (version > migrations.length) {
-      throw new MergeError(`${path}: schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`);
+      throw new MergeError(
+        `${path}: schema version ${version} is newer than this autointerp (${migrations.length}); upgrade autointerp`,
+      );
     }
     const columns = new Map<string, string[]>();
     for (const table of tables) {
-      columns.set(table, (db.pragma(`table_info(${quoteIdentifier(table)})`) as { name: string }[]).map((c) => c.name));
+      columns.set(
+        table,
+        (db.pragma(`table_info(${quoteIdentifier(table)})`) as { name: string }[]).map((c) => c.name),
+      );
     }
     db.exec('BEGIN'); // one snapshot for every read of this input (held until the merge ends)
     return { path, label: basename(path), db, columns };

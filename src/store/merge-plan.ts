@@ -5,7 +5,8 @@
  * ` (from FILE)`).
  */
 import { formatShard, shardNameSuffix, shardOfFeature, type ShardSpec } from '../records/shards.ts';
-import { featureKey, type FeatureKind } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
+import type { FeatureKind } from '../records/types.ts';
 import { MergeError } from './merge-error.ts';
 import type { InputDatabase, Row } from './merge-input.ts';
 import { operationalConfigKeys } from './operational-config-keys.ts';
@@ -19,7 +20,9 @@ export interface InputRun {
 }
 
 /** A run of the output: one run copied, or the shards of one logical run. */
-export type PlannedRun = { kind: 'copied'; run: InputRun; name: string } | { kind: 'merged'; count: number; members: InputRun[]; name: string };
+export type PlannedRun =
+  | { kind: 'copied'; run: InputRun; name: string }
+  | { kind: 'merged'; count: number; members: InputRun[]; name: string };
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
@@ -37,7 +40,9 @@ const canonicalJson = (value: unknown): string => JSON.stringify(sortKeys(value)
 function parseConfig(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -141,7 +146,11 @@ export function planRuns(inputs: readonly InputDatabase[], warnings: string[]): 
 
   return order.map((entry): PlannedRun => {
     if (entry.kind === 'copied') {
-      return { kind: 'copied', run: entry.run, name: nameFor(entry.run.row.name, new Set([entry.run.input]), inputs[entry.run.input]!.label) };
+      return {
+        kind: 'copied',
+        run: entry.run,
+        name: nameFor(entry.run.row.name, new Set([entry.run.input]), inputs[entry.run.input]!.label),
+      };
     }
     const members = groups.get(entry.key)!;
     const first = members[0]!;
@@ -154,7 +163,12 @@ export function planRuns(inputs: readonly InputDatabase[], warnings: string[]): 
         `run "${baseName}": shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing; the merged run is incomplete (interrupted)`,
       );
     }
-    return { kind: 'merged', count, members, name: nameFor(baseName, new Set(members.map((m) => m.input)), inputs[first.input]!.label) };
+    return {
+      kind: 'merged',
+      count,
+      members,
+      name: nameFor(baseName, new Set(members.map((m) => m.input)), inputs[first.input]!.label),
+    };
   });
 }
 
@@ -165,20 +179,30 @@ export const missingShards = (count: number, members: readonly InputRun[]): numb
 function checkPartition(inputs: readonly InputDatabase[], members: readonly InputRun[]): void {
   const owner = new Map<string, InputRun>();
   for (const member of members) {
-    const rows = inputs[member.input]!.db
-      .prepare(`SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`)
-      .all(member.row.id) as { model: string; layer: string; kind: FeatureKind; idx: number; sae: string }[];
+    const rows = inputs[member.input]!.db.prepare(
+      `SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`,
+    ).all(member.row.id) as { model: string; layer: string; kind: FeatureKind; idx: number; sae: string }[];
     for (const row of rows) {
-      const key = featureKey({ model: row.model, layer: row.layer, kind: row.kind, index: row.idx, ...(row.sae ? { sae: row.sae } : {}) });
+      const key = featureKey({
+        model: row.model,
+        layer: row.layer,
+        kind: row.kind,
+        index: row.idx,
+        ...(row.sae ? { sae: row.sae } : {}),
+      });
       const other = owner.get(key);
       if (other) {
-        throw new MergeError(`feature ${key} is in the results of two shards: ${describeRun(inputs, other)} and ${describeRun(inputs, member)}`);
+        throw new MergeError(
+          `feature ${key} is in the results of two shards: ${describeRun(inputs, other)} and ${describeRun(inputs, member)}`,
+        );
       }
       owner.set(key, member);
       const { index, count } = member.shard!;
       const belongs = shardOfFeature(key, count);
       if (belongs !== index) {
-        throw new MergeError(`feature ${key} is in the results of ${describeRun(inputs, member)} but belongs to shard ${belongs}/${count}`);
+        throw new MergeError(
+          `feature ${key} is in the results of ${describeRun(inputs, member)} but belongs to shard ${belongs}/${count}`,
+        );
       }
     }
   }

@@ -91,27 +91,41 @@ export interface MergeSummary {
   warnings: string[];
 }
 
-function summarizeRun(db: SqliteDatabase, planned: PlannedRun, runId: number, inputs: readonly InputDatabase[]): MergedRunSummary {
+function summarizeRun(
+  db: SqliteDatabase,
+  planned: PlannedRun,
+  runId: number,
+  inputs: readonly InputDatabase[],
+): MergedRunSummary {
   const counts = { scored: 0, skipped: 0, failed: 0 };
-  for (const row of db.prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status').all(runId) as { status: keyof typeof counts; n: number }[]) {
+  for (const row of db
+    .prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status')
+    .all(runId) as { status: keyof typeof counts; n: number }[]) {
     counts[row.status] = row.n;
   }
   const scores = (db.prepare('SELECT COUNT(*) AS n FROM scores WHERE run_id = ?').get(runId) as { n: number }).n;
   const status = (db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: RunStatus }).status;
-  const source = (run: InputRun): MergeSource => ({ input: inputs[run.input]!.path, runId: run.row.id, ...(run.shard ? { shard: run.shard } : {}) });
+  const source = (run: InputRun): MergeSource => ({
+    input: inputs[run.input]!.path,
+    runId: run.row.id,
+    ...(run.shard ? { shard: run.shard } : {}),
+  });
   return {
     runId,
     name: planned.name,
     kind: planned.kind,
     from: planned.kind === 'copied' ? [source(planned.run)] : planned.members.map(source),
-    ...(planned.kind === 'merged' ? { shards: { count: planned.count, missing: missingShards(planned.count, planned.members) } } : {}),
+    ...(planned.kind === 'merged'
+      ? { shards: { count: planned.count, missing: missingShards(planned.count, planned.members) } }
+      : {}),
     status,
     ...counts,
     scores,
   };
 }
 
-const count = (db: SqliteDatabase, table: string) => (db.prepare(`SELECT COUNT(*) AS n FROM ${quote(table)}`).get() as { n: number }).n;
+const count = (db: SqliteDatabase, table: string) =>
+  (db.prepare(`SELECT COUNT(*) AS n FROM ${quote(table)}`).get() as { n: number }).n;
 
 /**
  * Merges result databases into a new file `out` (see the module comment for the rules). Throws MergeError, leaving
@@ -128,7 +142,8 @@ export function mergeDatabases(inputPaths: readonly string[], out: string, optio
     realPaths.set(real, path);
   }
   if (existsSync(out)) {
-    if (realPaths.has(realpathSync(out))) throw new MergeError(`--out ${out} is one of the inputs; write the merge to a new file`);
+    if (realPaths.has(realpathSync(out)))
+      throw new MergeError(`--out ${out} is one of the inputs; write the merge to a new file`);
     if (!options.force) throw new MergeError(`${out} exists; choose a new --out or pass --force to replace it`);
   }
 
@@ -165,7 +180,9 @@ export function mergeDatabases(inputPaths: readonly string[], out: string, optio
     const integrity = output.pragma('integrity_check', { simple: true });
     const foreignKeys = output.pragma('foreign_key_check') as unknown[];
     if (integrity !== 'ok' || foreignKeys.length > 0) {
-      throw new Error(`the merged database failed its checks (integrity: ${String(integrity)}, foreign key violations: ${foreignKeys.length})`);
+      throw new Error(
+        `the merged database failed its checks (integrity: ${String(integrity)}, foreign key violations: ${foreignKeys.length})`,
+      );
     }
     const summary: MergeSummary = {
       out,
@@ -179,7 +196,8 @@ export function mergeDatabases(inputPaths: readonly string[], out: string, optio
     };
     output.close();
     output = undefined;
-    if (existsSync(out) && !options.force) throw new MergeError(`${out} appeared while merging; choose a new --out or pass --force`);
+    if (existsSync(out) && !options.force)
+      throw new MergeError(`${out} appeared while merging; choose a new --out or pass --force`);
     // A stale -wal beside the target would be replayed into the new file: remove it (and -shm) first.
     for (const suffix of ['-wal', '-shm']) rmSync(`${out}${suffix}`, { force: true });
     renameSync(temporary, out);

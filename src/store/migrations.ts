@@ -184,7 +184,9 @@ export const migrations: readonly Migration[] = [
   // 6: records.activations and simulations.expected become little-endian float32 BLOBs (store/float32-column).
   (db) => {
     db.function('autointerp_float32_column', { deterministic: true }, (stored: unknown) => toFloat32Column(stored));
-    db.exec(`UPDATE records SET activations = autointerp_float32_column(activations) WHERE typeof(activations) = 'text'`);
+    db.exec(
+      `UPDATE records SET activations = autointerp_float32_column(activations) WHERE typeof(activations) = 'text'`,
+    );
     db.exec(`UPDATE simulations SET expected = autointerp_float32_column(expected) WHERE typeof(expected) = 'text'`);
   },
   // 7: which process holds a run while it runs (store/run-lease): a second `run --resume` of it is refused, a stale

@@ -18,7 +18,7 @@ export interface StoredFeatureId {
   sae: string;
 }
 
-/** `model/layer/kind/index[@sae]`, as `featureKey` of records/types writes it. */
+/** `model/layer/kind/index[@sae]`, as `featureKey` of records/feature-key writes it. */
 export const storedFeatureKey = (feature: Omit<StoredFeatureId, 'featureId'>): string =>
   `${feature.model}/${feature.layer}/${feature.kind}/${feature.index}${feature.sae ? `@${feature.sae}` : ''}`;
 
@@ -87,21 +87,28 @@ export function listRuns(db: SqliteDatabase): RunRow[] {
  * that name) or `latest` (the newest run, unless a run is named "latest").
  */
 export function resolveRun(db: SqliteDatabase, reference: string): RunRow | undefined {
-  if (/^\d+$/.test(reference)) return db.prepare('SELECT * FROM runs WHERE id = ?').get(Number(reference)) as RunRow | undefined;
+  if (/^\d+$/.test(reference))
+    return db.prepare('SELECT * FROM runs WHERE id = ?').get(Number(reference)) as RunRow | undefined;
   if (reference.startsWith('tag:')) {
     const tag = reference.slice(4);
     return db
-      .prepare('SELECT r.* FROM runs r WHERE EXISTS (SELECT 1 FROM json_each(r.tags) t WHERE t.value = ?) ORDER BY r.id DESC LIMIT 1')
+      .prepare(
+        'SELECT r.* FROM runs r WHERE EXISTS (SELECT 1 FROM json_each(r.tags) t WHERE t.value = ?) ORDER BY r.id DESC LIMIT 1',
+      )
       .get(tag) as RunRow | undefined;
   }
-  const named = db.prepare('SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1').get(reference) as RunRow | undefined;
+  const named = db.prepare('SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1').get(reference) as
+    | RunRow
+    | undefined;
   if (named || reference !== 'latest') return named;
   return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
 }
 
 /** Score kinds stored for a run, sorted. */
 export function scoreKindsOfRun(db: SqliteDatabase, runId: number): string[] {
-  return (db.prepare('SELECT DISTINCT kind FROM scores WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string }[]).map((r) => r.kind);
+  return (
+    db.prepare('SELECT DISTINCT kind FROM scores WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string }[]
+  ).map((r) => r.kind);
 }
 
 /** How simulations were made, as leaderboards show it: the mode, and the records per call unless all (null). */
@@ -127,7 +134,9 @@ export function simulationModesOfRun(db: SqliteDatabase, runId: number): string[
 export function simulatorsOfRun(db: SqliteDatabase, runId: number): string[] {
   return (
     db
-      .prepare('SELECT DISTINCT s.simulator FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ? ORDER BY s.simulator')
+      .prepare(
+        'SELECT DISTINCT s.simulator FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ? ORDER BY s.simulator',
+      )
       .all(runId) as { simulator: string }[]
   ).map((r) => r.simulator);
 }
@@ -158,9 +167,9 @@ export function featureScoresOfRun(db: SqliteDatabase, runId: number, scoreKind:
 
 /** One stored feature by id (`features` row), or undefined. */
 export function storedFeature(db: SqliteDatabase, featureId: number): StoredFeatureId | undefined {
-  return db.prepare('SELECT id AS featureId, model, layer, kind, idx AS "index", sae FROM features WHERE id = ?').get(featureId) as
-    | StoredFeatureId
-    | undefined;
+  return db
+    .prepare('SELECT id AS featureId, model, layer, kind, idx AS "index", sae FROM features WHERE id = ?')
+    .get(featureId) as StoredFeatureId | undefined;
 }
 
 /** Failed features of a run, counted per (model, layer, kind, SAE). */
@@ -227,7 +236,10 @@ export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureR
        LEFT JOIN explanations e ON e.run_id = r.run_id AND e.feature_id = r.feature_id
        WHERE r.run_id = ?`,
     )
-    .all(runId) as (Omit<FeatureResultRow, 'isBaseline' | 'scores' | 'simulator' | 'simulationMode' | 'simulatePromptVersion'> & {
+    .all(runId) as (Omit<
+    FeatureResultRow,
+    'isBaseline' | 'scores' | 'simulator' | 'simulationMode' | 'simulatePromptVersion'
+  > & {
     explanationId: number | null;
     isBaseline: number | null;
   })[];
@@ -264,7 +276,12 @@ export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureR
     };
   });
   return results.sort(
-    (a, b) => a.model.localeCompare(b.model) || compareLayers(a.layer, b.layer) || a.kind.localeCompare(b.kind) || a.sae.localeCompare(b.sae) || a.index - b.index,
+    (a, b) =>
+      a.model.localeCompare(b.model) ||
+      compareLayers(a.layer, b.layer) ||
+      a.kind.localeCompare(b.kind) ||
+      a.sae.localeCompare(b.sae) ||
+      a.index - b.index,
   );
 }
 

@@ -9,7 +9,9 @@ import type { SqliteDatabase } from './database.ts';
 /** The llm_cache table as a ResponseCache (statements prepared once). */
 export function createSqliteResponseCache(db: SqliteDatabase): ResponseCache {
   const select = db.prepare('SELECT response FROM llm_cache WHERE key = ?');
-  const insert = db.prepare('INSERT OR IGNORE INTO llm_cache (key, provider, response, created_at) VALUES (?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT OR IGNORE INTO llm_cache (key, provider, response, created_at) VALUES (?, ?, ?, ?)',
+  );
   return {
     get(key) {
       const row = select.get(key) as { response: string } | undefined;

@@ -3,7 +3,8 @@
  * feature: its records, explanation, simulations, scores and the run_features marker) is one transaction, so a
  * run killed at any point resumes with no feature lost or duplicated.
  */
-import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord, type RecordSource, type RecordSplit } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
+import type { FeatureId, FeatureKind, FeatureRecord, RecordSource, RecordSplit } from '../records/types.ts';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { preparedStatements } from './prepared-statements.ts';
@@ -120,21 +121,20 @@ export class ResultStore {
 
   createRun(run: NewRun): number {
     const info = this.sql(
-        `INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, source_digest, started_at, status)
+      `INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, source_digest, started_at, status)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running')`,
-      )
-      .run(
-        run.name,
-        JSON.stringify(run.config),
-        run.codeVersion,
-        JSON.stringify(run.promptVersions),
-        run.explainer,
-        run.simulator,
-        run.isBaseline ? 1 : 0,
-        run.source,
-        run.sourceDigest ?? null,
-        now(),
-      );
+    ).run(
+      run.name,
+      JSON.stringify(run.config),
+      run.codeVersion,
+      JSON.stringify(run.promptVersions),
+      run.explainer,
+      run.simulator,
+      run.isBaseline ? 1 : 0,
+      run.source,
+      run.sourceDigest ?? null,
+      now(),
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -153,8 +153,11 @@ export class ResultStore {
   }
 
   setRunStatus(id: number, status: RunStatus): void {
-    this.sql('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?')
-      .run(status, status === 'running' ? null : now(), id);
+    this.sql('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?').run(
+      status,
+      status === 'running' ? null : now(),
+      id,
+    );
   }
 
   /** Replaces a run's tags (a JSON array of strings in runs.tags). */
@@ -172,7 +175,17 @@ export class ResultStore {
          max_activation = excluded.max_activation, density = excluded.density,
          mean = excluded.mean, variance = excluded.variance
        RETURNING id`,
-    ).get(id.model, layerText(id.layer), id.kind, id.index, id.sae ?? '', stats.maxActivation, stats.density, stats.mean, stats.variance) as {
+    ).get(
+      id.model,
+      layerText(id.layer),
+      id.kind,
+      id.index,
+      id.sae ?? '',
+      stats.maxActivation,
+      stats.density,
+      stats.mean,
+      stats.variance,
+    ) as {
       id: number;
     };
     return row.id;
@@ -188,7 +201,17 @@ export class ResultStore {
       `SELECT f.model, f.layer, f.kind, f.idx, f.sae FROM run_features r JOIN features f ON f.id = r.feature_id
        WHERE r.run_id = ? AND r.status IN ('scored', 'skipped')`,
     ).all(runId) as { model: string; layer: string; kind: FeatureKind; idx: number; sae: string }[];
-    return new Set(rows.map((row) => featureKey({ model: row.model, layer: row.layer, kind: row.kind, index: row.idx, ...(row.sae ? { sae: row.sae } : {}) })));
+    return new Set(
+      rows.map((row) =>
+        featureKey({
+          model: row.model,
+          layer: row.layer,
+          kind: row.kind,
+          index: row.idx,
+          ...(row.sae ? { sae: row.sae } : {}),
+        }),
+      ),
+    );
   }
 
   /**
@@ -202,44 +225,96 @@ export class ResultStore {
   /** The rows of one feature's result; `saveFeatureResult` runs it as one transaction. */
   private writeFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[]): void {
     const featureId = this.upsertFeature(result.feature);
-    this.sql(`DELETE FROM run_features WHERE run_id = ? AND feature_id = ? AND status = 'failed'`).run(runId, featureId);
+    this.sql(`DELETE FROM run_features WHERE run_id = ? AND feature_id = ? AND status = 'failed'`).run(
+      runId,
+      featureId,
+    );
     const insertRecord = this.sql(
       `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     const recordIds = (result.records ?? []).map((record, position) =>
       Number(
-        insertRecord.run(runId, featureId, record.split, record.source, position, JSON.stringify(record.tokens), encodeFloat32Column(record.activations))
-          .lastInsertRowid,
+        insertRecord.run(
+          runId,
+          featureId,
+          record.split,
+          record.source,
+          position,
+          JSON.stringify(record.tokens),
+          encodeFloat32Column(record.activations),
+        ).lastInsertRowid,
       ),
     );
     if (result.status === 'scored') {
       const explanationId = Number(
         this.sql(
-            `INSERT INTO explanations (run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(runId, featureId, result.explanation.text, result.explanation.explainer, result.explanation.promptVersion, result.explanation.isBaseline ? 1 : 0, now())
-          .lastInsertRowid,
+          `INSERT INTO explanations (run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          runId,
+          featureId,
+          result.explanation.text,
+          result.explanation.explainer,
+          result.explanation.promptVersion,
+          result.explanation.isBaseline ? 1 : 0,
+          now(),
+        ).lastInsertRowid,
       );
       const insertSimulation = this.sql(
         `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected, records_per_call) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       );
       result.records.forEach((record, i) => {
         if (record.expected) {
-          insertSimulation.run(explanationId, recordIds[i], result.simulation.simulator, result.simulation.mode, result.simulation.promptVersion, encodeFloat32Column(record.expected), result.simulation.recordsPerCall ?? null);
+          insertSimulation.run(
+            explanationId,
+            recordIds[i],
+            result.simulation.simulator,
+            result.simulation.mode,
+            result.simulation.promptVersion,
+            encodeFloat32Column(record.expected),
+            result.simulation.recordsPerCall ?? null,
+          );
         }
       });
-      this.insertScores(runId, featureId, explanationId, result.simulation.mode, result.scores, result.simulation.recordsPerCall ?? null);
+      this.insertScores(
+        runId,
+        featureId,
+        explanationId,
+        result.simulation.mode,
+        result.scores,
+        result.simulation.recordsPerCall ?? null,
+      );
     } else if (result.scores) {
       this.insertScores(runId, featureId, null, null, result.scores);
     }
-    this.sql(`INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(runId, featureId, result.status, result.status === 'scored' ? null : result.stage, result.status === 'scored' ? null : result.reason, now());
+    this.sql(
+      `INSERT INTO run_features (run_id, feature_id, status, stage, reason, finished_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      runId,
+      featureId,
+      result.status,
+      result.status === 'scored' ? null : result.stage,
+      result.status === 'scored' ? null : result.reason,
+      now(),
+    );
     const insertCall = this.sql(
       `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, cost_usd, latency_ms, cached, status, batch_id, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const call of calls) {
-      insertCall.run(runId, featureId, call.provider, call.purpose, call.promptTokens, call.completionTokens, call.costUsd, call.latencyMs, call.cached ? 1 : 0, call.status, call.batchId ?? null, now());
+      insertCall.run(
+        runId,
+        featureId,
+        call.provider,
+        call.purpose,
+        call.promptTokens,
+        call.completionTokens,
+        call.costUsd,
+        call.latencyMs,
+        call.cached ? 1 : 0,
+        call.status,
+        call.batchId ?? null,
+        now(),
+      );
     }
   }
 
@@ -261,13 +336,26 @@ export class ResultStore {
       const value = finite ? score.value : null;
       const reason = finite ? score.reason : `not finite (${score.value})`;
       if (value === null && !reason) throw new Error(`score ${score.kind}: a null score needs a reason`);
-      insert.run(runId, featureId, explanationId, score.kind, value, reason, score.nTokens, score.nMissing, mode, recordsPerCall);
+      insert.run(
+        runId,
+        featureId,
+        explanationId,
+        score.kind,
+        value,
+        reason,
+        score.nTokens,
+        score.nMissing,
+        mode,
+        recordsPerCall,
+      );
     }
   }
 
   /** Counts of a run's finished units by status. */
   runProgress(runId: number): { scored: number; skipped: number; failed: number } {
-    const rows = this.sql('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status').all(runId) as {
+    const rows = this.sql('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status').all(
+      runId,
+    ) as {
       status: string;
       n: number;
     }[];

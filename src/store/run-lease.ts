@@ -69,9 +69,14 @@ function processAlive(pid: number): boolean {
 }
 
 /** Why a lease is stale, or undefined while its holder is to be presumed alive. */
-export function staleReason(row: LeaseRow, now: number, identity: { host: string; ttlMs: number; isProcessAlive: (pid: number) => boolean }): string | undefined {
+export function staleReason(
+  row: LeaseRow,
+  now: number,
+  identity: { host: string; ttlMs: number; isProcessAlive: (pid: number) => boolean },
+): string | undefined {
   if (row.host === identity.host && !identity.isProcessAlive(row.pid)) return `process ${row.pid} is gone`;
-  if (now - row.heartbeat_at > identity.ttlMs) return `no heartbeat for ${Math.round((now - row.heartbeat_at) / 1000)} s`;
+  if (now - row.heartbeat_at > identity.ttlMs)
+    return `no heartbeat for ${Math.round((now - row.heartbeat_at) / 1000)} s`;
   return undefined;
 }
 
@@ -114,7 +119,9 @@ export function acquireRunLease(db: SqliteDatabase, runId: number, options: RunL
     heartbeat() {
       if (released) throw new LeaseLostError(`run ${runId}: the lease was released`);
       if (renew.run(clock(), runId, holder).changes === 0) {
-        const now = db.prepare('SELECT host, pid FROM run_leases WHERE run_id = ?').get(runId) as { host: string; pid: number } | undefined;
+        const now = db.prepare('SELECT host, pid FROM run_leases WHERE run_id = ?').get(runId) as
+          | { host: string; pid: number }
+          | undefined;
         throw new LeaseLostError(
           `run ${runId} was taken over by ${now ? `process ${now.pid} on ${now.host}` : 'another process'} (this process looked stale); stopping without writing more`,
         );

@@ -80,12 +80,22 @@ export class SaeStore {
   }
 
   /** Replaces the metrics of one split (null values are stored as null: undefined there). */
-  recordMetrics(saeId: number, split: string, nTokens: number, metrics: Readonly<Record<string, number | null>>, densityHistogram?: unknown): void {
+  recordMetrics(
+    saeId: number,
+    split: string,
+    nTokens: number,
+    metrics: Readonly<Record<string, number | null>>,
+    densityHistogram?: unknown,
+  ): void {
     this.db.transaction(() => {
       this.sql('DELETE FROM sae_metrics WHERE sae_id = ? AND split = ?').run(saeId, split);
-      const insert = this.sql('INSERT INTO sae_metrics (sae_id, split, metric, value, n_tokens) VALUES (?, ?, ?, ?, ?)');
-      for (const [metric, value] of Object.entries(metrics)) insert.run(saeId, split, metric, value !== null && Number.isFinite(value) ? value : null, nTokens);
-      if (densityHistogram !== undefined) this.sql('UPDATE saes SET density_histogram = ? WHERE id = ?').run(JSON.stringify(densityHistogram), saeId);
+      const insert = this.sql(
+        'INSERT INTO sae_metrics (sae_id, split, metric, value, n_tokens) VALUES (?, ?, ?, ?, ?)',
+      );
+      for (const [metric, value] of Object.entries(metrics))
+        insert.run(saeId, split, metric, value !== null && Number.isFinite(value) ? value : null, nTokens);
+      if (densityHistogram !== undefined)
+        this.sql('UPDATE saes SET density_histogram = ? WHERE id = ?').run(JSON.stringify(densityHistogram), saeId);
     })();
   }
 
@@ -98,6 +108,8 @@ export class SaeStore {
   }
 
   metricsOf(saeId: number): SaeMetricRow[] {
-    return this.sql('SELECT split, metric, value, n_tokens FROM sae_metrics WHERE sae_id = ? ORDER BY split, metric').all(saeId) as SaeMetricRow[];
+    return this.sql(
+      'SELECT split, metric, value, n_tokens FROM sae_metrics WHERE sae_id = ? ORDER BY split, metric',
+    ).all(saeId) as SaeMetricRow[];
   }
 }

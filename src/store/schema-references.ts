@@ -31,20 +31,28 @@ export const quoteIdentifier = (identifier: string): string => `"${identifier.re
 
 /** The tables of a database (without SQLite's own), in the order they were created. */
 export function tableNames(db: SqliteDatabase): string[] {
-  return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid`).all() as { name: string }[]).map(
-    (table) => table.name,
-  );
+  return (
+    db
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid`)
+      .all() as { name: string }[]
+  ).map((table) => table.name);
 }
 
 export function readTableShape(db: SqliteDatabase, table: string): TableShape {
   const info = db.pragma(`table_info(${quoteIdentifier(table)})`) as { name: string; notnull: number; pk: number }[];
   const columns = info.map((column) => ({ name: column.name, notNull: column.notnull === 1 }));
   const notNull = new Set(columns.filter((column) => column.notNull).map((column) => column.name));
-  const references = db.pragma(`foreign_key_list(${quoteIdentifier(table)})`) as { from: string; table: string; to: string | null }[];
+  const references = db.pragma(`foreign_key_list(${quoteIdentifier(table)})`) as {
+    from: string;
+    table: string;
+    to: string | null;
+  }[];
   return {
     name: table,
     columns,
-    hasIdKey: info.some((column) => column.name === 'id' && column.pk === 1) && info.filter((column) => column.pk > 0).length === 1,
+    hasIdKey:
+      info.some((column) => column.name === 'id' && column.pk === 1) &&
+      info.filter((column) => column.pk > 0).length === 1,
     foreignKeys: references.map((reference) => ({
       column: reference.from,
       table: reference.table,
@@ -64,9 +72,17 @@ export function inReferenceOrder(shapes: readonly TableShape[]): TableShape[] {
   const ordered: TableShape[] = [];
   while (ordered.length < shapes.length) {
     const next = shapes.find(
-      (shape) => !placed.has(shape.name) && shape.foreignKeys.every((key) => key.table === shape.name || !names.has(key.table) || placed.has(key.table)),
+      (shape) =>
+        !placed.has(shape.name) &&
+        shape.foreignKeys.every((key) => key.table === shape.name || !names.has(key.table) || placed.has(key.table)),
     );
-    if (!next) throw new Error(`the tables ${shapes.filter((shape) => !placed.has(shape.name)).map((shape) => shape.name).join(', ')} refer to each other in a cycle`);
+    if (!next)
+      throw new Error(
+        `the tables ${shapes
+          .filter((shape) => !placed.has(shape.name))
+          .map((shape) => shape.name)
+          .join(', ')} refer to each other in a cycle`,
+      );
     placed.add(next.name);
     ordered.push(next);
   }

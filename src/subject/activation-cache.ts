@@ -37,7 +37,21 @@
  * deterministic (no timestamps), so an interrupted and resumed extraction writes the same bytes as an uninterrupted one
  * with the same batch size.
  */
-import { closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, write, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  write,
+  writeSync,
+} from 'node:fs';
 import { open as openFile, rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { float32ToHalfBits, halfFloatTable } from '../common/float16.ts';
@@ -206,7 +220,8 @@ function writeHeader(directory: string, header: ActivationCacheHeader): void {
   fsyncDirectory(directory);
 }
 
-const nonNegativeInteger = (value: unknown): boolean => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+const nonNegativeInteger = (value: unknown): boolean =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 /** Reads and checks `cache.json`; null when the folder has none. */
 export function readCacheHeader(directory: string): ActivationCacheHeader | null {
@@ -222,24 +237,35 @@ export function readCacheHeader(directory: string): ActivationCacheHeader | null
     throw new ActivationCacheError(directory, `${cacheFiles.header} is not an autointerp activation cache header`);
   }
   if (value.version !== activationCacheVersion) {
-    throw new ActivationCacheError(directory, `format version ${String(value.version)} is not supported (this autointerp reads version ${activationCacheVersion})`);
+    throw new ActivationCacheError(
+      directory,
+      `format version ${String(value.version)} is not supported (this autointerp reads version ${activationCacheVersion})`,
+    );
   }
   const problems: string[] = [];
-  for (const field of ['width', 'sequenceLength'] as const) if (!(nonNegativeInteger(value[field]) && (value[field] as number) > 0)) problems.push(field);
+  for (const field of ['width', 'sequenceLength'] as const)
+    if (!(nonNegativeInteger(value[field]) && (value[field] as number) > 0)) problems.push(field);
   for (const field of ['sequences', 'tokens'] as const) if (!nonNegativeInteger(value[field])) problems.push(field);
-  for (const field of ['model', 'modelDigest', 'tokenizerDigest', 'hook'] as const) if (typeof value[field] !== 'string') problems.push(field);
+  for (const field of ['model', 'modelDigest', 'tokenizerDigest', 'hook'] as const)
+    if (typeof value[field] !== 'string') problems.push(field);
   if (value.dtype !== 'f16') problems.push('dtype');
   if (!isRecord(value.corpus)) problems.push('corpus');
-  if (value.tagVocabulary !== null && !(Array.isArray(value.tagVocabulary) && value.tagVocabulary.every((tag) => typeof tag === 'string'))) {
+  if (
+    value.tagVocabulary !== null &&
+    !(Array.isArray(value.tagVocabulary) && value.tagVocabulary.every((tag) => typeof tag === 'string'))
+  ) {
     problems.push('tagVocabulary');
   }
   if (value.bosTokenId !== null && !nonNegativeInteger(value.bosTokenId)) problems.push('bosTokenId');
-  if (problems.length > 0) throw new ActivationCacheError(directory, `${cacheFiles.header} has bad or missing fields: ${problems.join(', ')}`);
+  if (problems.length > 0)
+    throw new ActivationCacheError(directory, `${cacheFiles.header} has bad or missing fields: ${problems.join(', ')}`);
   return value as unknown as ActivationCacheHeader;
 }
 
 /** The data files of a cache with their valid byte lengths for the header's counts. */
-function dataFiles(header: Pick<ActivationCacheHeader, 'sequences' | 'tokens' | 'width' | 'tagVocabulary'>): { name: string; bytes: number }[] {
+function dataFiles(
+  header: Pick<ActivationCacheHeader, 'sequences' | 'tokens' | 'width' | 'tagVocabulary'>,
+): { name: string; bytes: number }[] {
   const files: { name: string; bytes: number }[] = [
     { name: cacheFiles.sequences, bytes: header.sequences * sequenceFields * 4 },
     { name: cacheFiles.tokens, bytes: header.tokens * 4 },
@@ -313,7 +339,11 @@ export class ActivationCacheWriter {
   ) {}
 
   /** Opens (creating or resuming) the cache in `directory` for a run with this identity. */
-  static open(directory: string, identity: ActivationCacheIdentity, options: OpenCacheOptions = {}): ActivationCacheWriter {
+  static open(
+    directory: string,
+    identity: ActivationCacheIdentity,
+    options: OpenCacheOptions = {},
+  ): ActivationCacheWriter {
     mkdirSync(directory, { recursive: true });
     const existing = readCacheHeader(directory);
     let header: ActivationCacheHeader;
@@ -325,7 +355,11 @@ export class ActivationCacheWriter {
         );
       }
       const difference = identityDifference(existing, identity);
-      if (difference) throw new ActivationCacheError(directory, `cannot resume with a different setup — ${difference}; use another cache folder, or delete this one`);
+      if (difference)
+        throw new ActivationCacheError(
+          directory,
+          `cannot resume with a different setup — ${difference}; use another cache folder, or delete this one`,
+        );
       header = existing;
     } else {
       header = { ...identity, sequences: 0, tokens: 0, corpusComplete: false };
@@ -338,7 +372,10 @@ export class ActivationCacheWriter {
         fds.set(file.name, fd);
         const size = fstatSync(fd).size;
         if (size < file.bytes) {
-          throw new ActivationCacheError(directory, `${file.name} has ${size} bytes, fewer than the ${file.bytes} that ${cacheFiles.header} records (the cache is damaged; delete it)`);
+          throw new ActivationCacheError(
+            directory,
+            `${file.name} has ${size} bytes, fewer than the ${file.bytes} that ${cacheFiles.header} records (the cache is damaged; delete it)`,
+          );
         }
         // Debris of an interrupted append (or a stale file of an earlier cache): cut back to the recorded count.
         if (size > file.bytes) {
@@ -369,12 +406,15 @@ export class ActivationCacheWriter {
     if (this.busy) throw new Error('activation cache writer: the previous append has not finished');
     const { width, tagVocabulary } = this.header;
     const tokenCount = batch.sequences.reduce((sum, sequence) => sum + sequence.length, 0);
-    if (batch.tokens.length !== tokenCount) throw new Error(`cache append: ${batch.tokens.length} token ids for sequences of ${tokenCount} tokens`);
+    if (batch.tokens.length !== tokenCount)
+      throw new Error(`cache append: ${batch.tokens.length} token ids for sequences of ${tokenCount} tokens`);
     if (batch.activations.length !== tokenCount * width) {
       throw new Error(`cache append: ${batch.activations.length} activations, expected ${tokenCount} × ${width}`);
     }
     if (tagVocabulary ? batch.tags?.length !== tokenCount : batch.tags !== undefined) {
-      throw new Error(tagVocabulary ? `cache append: expected ${tokenCount} tags` : 'cache append: this cache has no tag vocabulary');
+      throw new Error(
+        tagVocabulary ? `cache append: expected ${tokenCount} tags` : 'cache append: this cache has no tag vocabulary',
+      );
     }
     const sequences = new Int32Array(batch.sequences.length * sequenceFields);
     batch.sequences.forEach((sequence, index) => {
@@ -387,10 +427,16 @@ export class ActivationCacheWriter {
       [cacheFiles.activations, halves, this.header.tokens * width * 2],
     ];
     if (tagVocabulary) writes.push([cacheFiles.tags, batch.tags!, this.header.tokens * 2]);
-    const next = { ...this.header, sequences: this.header.sequences + batch.sequences.length, tokens: this.header.tokens + tokenCount };
+    const next = {
+      ...this.header,
+      sequences: this.header.sequences + batch.sequences.length,
+      tokens: this.header.tokens + tokenCount,
+    };
     this.busy = true;
     try {
-      await Promise.all(writes.map(([name, data, position]) => writeAllAsync(this.fds.get(name)!, bytesOf(data), position)));
+      await Promise.all(
+        writes.map(([name, data, position]) => writeAllAsync(this.fds.get(name)!, bytesOf(data), position)),
+      );
       await writeHeaderAsync(this.directory, next);
       this.header = next;
     } finally {
@@ -450,7 +496,12 @@ export class ActivationCache {
         // reported below
       }
       if (size < file.bytes) {
-        throw new ActivationCacheError(directory, size < 0 ? `${file.name} is missing` : `${file.name} has ${size} bytes, fewer than the ${file.bytes} recorded`);
+        throw new ActivationCacheError(
+          directory,
+          size < 0
+            ? `${file.name} is missing`
+            : `${file.name} has ${size} bytes, fewer than the ${file.bytes} recorded`,
+        );
       }
     }
     return new ActivationCache(directory, header);
@@ -507,7 +558,9 @@ export class ActivationCache {
 
   /** All features of the token rows [start, end), row-major [(end − start) × width]. */
   readRows(start: number, end: number): Float32Array {
-    if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= this.header.tokens)) {
+    if (
+      !(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= this.header.tokens)
+    ) {
       throw new RangeError(`readRows: [${start}, ${end}) is not inside [0, ${this.header.tokens})`);
     }
     const { width } = this.header;
@@ -542,7 +595,9 @@ export class ActivationCache {
           while (last + 1 < rows.length && rows[last + 1] === rows[last]! + 1) last++;
           const row = rows[first]!;
           if (!(Number.isInteger(row) && row >= 0 && rows[last]! < tokens) || (first > 0 && row <= rows[first - 1]!)) {
-            throw new RangeError(`readRowSet: rows must be ascending and inside [0, ${tokens}); got ${row} at index ${first}`);
+            throw new RangeError(
+              `readRowSet: rows must be ascending and inside [0, ${tokens}); got ${row} at index ${first}`,
+            );
           }
           readAll(fd, bytesOf(halves.subarray(first * width, (last + 1) * width)), row * width * 2);
           first = last + 1;
@@ -564,7 +619,8 @@ export class ActivationCache {
   readColumns(features: readonly number[], options: ReadColumnsOptions = {}): Float32Array {
     const { width, tokens } = this.header;
     for (const feature of features) {
-      if (!(Number.isInteger(feature) && feature >= 0 && feature < width)) throw new RangeError(`readColumns: feature ${feature} is not in [0, ${width})`);
+      if (!(Number.isInteger(feature) && feature >= 0 && feature < width))
+        throw new RangeError(`readColumns: feature ${feature} is not in [0, ${width})`);
     }
     const rows = options.rows;
     const rowCount = rows ? rows.length : tokens;
@@ -600,8 +656,13 @@ export class ActivationCache {
   }
 
   /** Successive chunks of at most `chunkFeatures` of the given features; each chunk is one pass over the file. */
-  *columnChunks(features: readonly number[], chunkFeatures: number, options: ReadColumnsOptions = {}): Generator<ColumnChunk> {
-    if (!(Number.isInteger(chunkFeatures) && chunkFeatures > 0)) throw new RangeError(`chunkFeatures must be a positive integer, got ${chunkFeatures}`);
+  *columnChunks(
+    features: readonly number[],
+    chunkFeatures: number,
+    options: ReadColumnsOptions = {},
+  ): Generator<ColumnChunk> {
+    if (!(Number.isInteger(chunkFeatures) && chunkFeatures > 0))
+      throw new RangeError(`chunkFeatures must be a positive integer, got ${chunkFeatures}`);
     for (let first = 0; first < features.length; first += chunkFeatures) {
       const chunk = features.slice(first, first + chunkFeatures);
       yield { features: chunk, values: this.readColumns(chunk, options) };

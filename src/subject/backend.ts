@@ -62,8 +62,11 @@ type Loader = () => Promise<string>;
 
 async function loadNode(packageName: string): Promise<string> {
   await import(/* @vite-ignore */ packageName);
-  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${packageName} loaded but the "tensorflow" backend failed to start`);
-  return packageName === '@tensorflow/tfjs-node-gpu' ? 'tensorflow (tfjs-node-gpu, CUDA)' : 'tensorflow (tfjs-node, CPU)';
+  if (!(await tf.setBackend('tensorflow')))
+    throw new Error(`${packageName} loaded but the "tensorflow" backend failed to start`);
+  return packageName === '@tensorflow/tfjs-node-gpu'
+    ? 'tensorflow (tfjs-node-gpu, CUDA)'
+    : 'tensorflow (tfjs-node, CPU)';
 }
 
 async function loadWasm(): Promise<string> {
@@ -98,12 +101,20 @@ function firstLine(error: unknown): string {
 function isMissingPackage(error: unknown, packageName: string): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(message)) && message.includes(packageName);
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)/.test(message)) &&
+    message.includes(packageName)
+  );
 }
 
 function unavailableBackend(name: Exclude<BackendPreference, 'auto'>, error: unknown): UnavailableBackend {
   const packageName = backendPackages[name];
-  return { name, packageName, reason: isMissingPackage(error, packageName) ? 'not installed' : 'failed', detail: firstLine(error) };
+  return {
+    name,
+    packageName,
+    reason: isMissingPackage(error, packageName) ? 'not installed' : 'failed',
+    detail: firstLine(error),
+  };
 }
 
 /** The one-line error for an explicit `--backend` that could not start. */
@@ -126,13 +137,21 @@ async function choose(preference: BackendPreference): Promise<BackendChoice> {
     try {
       const description = await loaders[name]();
       await tf.ready();
-      return { backend: tf.getBackend(), description, skipped: unavailable.map((b) => `${b.name}: ${b.detail}`), unavailable };
+      return {
+        backend: tf.getBackend(),
+        description,
+        skipped: unavailable.map((b) => `${b.name}: ${b.detail}`),
+        unavailable,
+      };
     } catch (error) {
       unavailable.push(unavailableBackend(name, error));
     }
   }
   if (preference !== 'auto') throw new BackendUnavailableError(explicitBackendMessage(unavailable[0]!), unavailable);
-  throw new BackendUnavailableError(`no tfjs backend could start (${unavailable.map((b) => `${b.name}: ${b.detail}`).join('; ')})`, unavailable);
+  throw new BackendUnavailableError(
+    `no tfjs backend could start (${unavailable.map((b) => `${b.name}: ${b.detail}`).join('; ')})`,
+    unavailable,
+  );
 }
 
 /**

@@ -29,7 +29,11 @@ export interface LossResult {
 }
 
 /** The model's held-out loss; windows are run `batch` at a time. */
-export function modelLoss(model: Gpt2Model, stream: Int32Array, options: WindowOptions & { batch?: number }): LossResult {
+export function modelLoss(
+  model: Gpt2Model,
+  stream: Int32Array,
+  options: WindowOptions & { batch?: number },
+): LossResult {
   const { window } = options;
   const windows = windowCount(stream, options);
   const batch = options.batch ?? 16;
@@ -43,7 +47,10 @@ export function modelLoss(model: Gpt2Model, stream: Int32Array, options: WindowO
     const loss = tf.tidy(() => {
       const { logits } = model.forward(ids, rows);
       const predicting = tf.slice(logits!, [0, 0, 0], [rows, window - 1, model.config.vocabSize]);
-      return crossEntropy(tf.reshape(predicting, [rows * (window - 1), model.config.vocabSize]) as tf.Tensor2D, targets);
+      return crossEntropy(
+        tf.reshape(predicting, [rows * (window - 1), model.config.vocabSize]) as tf.Tensor2D,
+        targets,
+      );
     });
     total += loss.dataSync()[0]! * targets.length;
     tokens += targets.length;
@@ -65,7 +72,12 @@ export interface NgramBaselines {
  * Unigram and bigram losses with counts from `train`, evaluated on the same predicted tokens of `heldOut` as
  * {@link modelLoss}. P_uni(b) = (c(b)+1)/(N+V); P_bi(b|a) = (c(a,b) + β·P_uni(b)) / (c(a) + β).
  */
-export function ngramBaselines(train: Int32Array, heldOut: Int32Array, vocabSize: number, options: WindowOptions): NgramBaselines {
+export function ngramBaselines(
+  train: Int32Array,
+  heldOut: Int32Array,
+  vocabSize: number,
+  options: WindowOptions,
+): NgramBaselines {
   const unigramCounts = new Float64Array(vocabSize);
   for (const id of train) unigramCounts[id]!++;
   const pairCounts = new Map<number, number>();

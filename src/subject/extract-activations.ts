@@ -90,7 +90,8 @@ export function extractableHooks(subject: Pick<SubjectModel, 'model' | 'config'>
 export function extractionWidth(subject: Pick<SubjectModel, 'model' | 'config' | 'name'>, hook: string): number {
   const valid = extractableHooks(subject);
   const width = valid.includes(hook) ? hookWidth(subject.config, hook) : null;
-  if (width === null) throw new ExtractionSetupError(`unknown hook "${hook}" for ${subject.name}; valid hooks: ${valid.join(', ')}`);
+  if (width === null)
+    throw new ExtractionSetupError(`unknown hook "${hook}" for ${subject.name}; valid hooks: ${valid.join(', ')}`);
   return width;
 }
 
@@ -112,7 +113,8 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
   const { config, tokenizer } = subject;
   const width = extractionWidth(subject, options.hook);
   const batchSize = options.batchSize ?? 16;
-  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new ExtractionSetupError(`batch size must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0))
+    throw new ExtractionSetupError(`batch size must be a positive integer, got ${batchSize}`);
   const maxTokens = options.maxTokens ?? Infinity;
   if (!(maxTokens > 0)) throw new ExtractionSetupError(`maxTokens must be positive, got ${maxTokens}`);
   const corpus = typeof options.corpus === 'string' ? readExtractionCorpus(options.corpus) : options.corpus;
@@ -138,7 +140,9 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
     const resumedSequences = writer.state.sequences;
     const resumedTokens = writer.state.tokens;
     if (resumedSequences <= plan.sequences.length && plan.starts[resumedSequences] !== resumedTokens) {
-      throw new ExtractionSetupError(`the cache in ${options.cacheDir} holds ${resumedTokens} tokens in ${resumedSequences} sequences, which do not match this corpus's sequences`);
+      throw new ExtractionSetupError(
+        `the cache in ${options.cacheDir} holds ${resumedTokens} tokens in ${resumedSequences} sequences, which do not match this corpus's sequences`,
+      );
     }
     const tokensPlanned = Math.max(resumedTokens, plan.starts[plan.sequences.length]!);
     const padId = tokenizer.eosId ?? 0;

@@ -52,7 +52,15 @@ export function readExtractionCorpus(file: string): ExtractionCorpus {
     bytes = readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ExtractionCorpusError(file, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot read (${String(error)})`, { cause: error });
+    throw new ExtractionCorpusError(
+      file,
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a folder, not a file'
+          : `cannot read (${String(error)})`,
+      { cause: error },
+    );
   }
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const content = bytes.toString('utf8');
@@ -78,7 +86,10 @@ export function readExtractionCorpus(file: string): ExtractionCorpus {
         documents.push({ text: document.text, words: document.words });
       } else {
         if (!isRecord(value) || typeof value.text !== 'string') {
-          throw new ExtractionCorpusError(file, `line ${index + 1} has no string "text" field (JSONL corpora need {"text": …} per line)`);
+          throw new ExtractionCorpusError(
+            file,
+            `line ${index + 1} has no string "text" field (JSONL corpora need {"text": …} per line)`,
+          );
         }
         documents.push({ text: value.text });
       }
@@ -96,7 +107,8 @@ export function readExtractionCorpus(file: string): ExtractionCorpus {
     const tags = new Set<string>();
     for (const document of documents) for (const word of document.words ?? []) tags.add(word.tag);
     tagVocabulary = ['', ...[...tags].sort()];
-    if (tagVocabulary.length > 65535) throw new ExtractionCorpusError(file, `has ${tagVocabulary.length} distinct tags (at most 65535 fit the cache)`);
+    if (tagVocabulary.length > 65535)
+      throw new ExtractionCorpusError(file, `has ${tagVocabulary.length} distinct tags (at most 65535 fit the cache)`);
   }
   return { path, format, digest, documents, tagVocabulary };
 }

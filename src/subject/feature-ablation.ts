@@ -42,7 +42,9 @@ export interface FeatureDictionary {
 }
 
 /** The feature to replace: an activation coordinate at a hook point, or a latent of an SAE (at `sae.config.hookName`). */
-export type FeatureTarget = { kind: 'neuron'; hook: string; index: number } | { kind: 'sae'; sae: FeatureDictionary; index: number };
+export type FeatureTarget =
+  | { kind: 'neuron'; hook: string; index: number }
+  | { kind: 'sae'; sae: FeatureDictionary; index: number };
 
 /** One window to score, with the tokens the model saw before it in the same sequence. */
 export interface AblationRecord {
@@ -98,7 +100,13 @@ function checkTarget(model: Gpt2Model, target: FeatureTarget): string {
 export function featureActivationOf(activation: tf.Tensor3D, target: FeatureTarget): tf.Tensor3D {
   const [rows, length, width] = activation.shape;
   if (target.kind === 'neuron') return tf.slice(activation, [0, 0, target.index], [rows, length, 1]);
-  return tf.tidy(() => tf.reshape(target.sae.encodeLatents(tf.reshape(activation, [rows * length, width]), [target.index]), [rows, length, 1]));
+  return tf.tidy(() =>
+    tf.reshape(target.sae.encodeLatents(tf.reshape(activation, [rows * length, width]), [target.index]), [
+      rows,
+      length,
+      1,
+    ]),
+  );
 }
 
 /** The change of x per unit of the feature, [1, width]: e_i for a neuron, W_dec[i] / s for an SAE latent. */
@@ -114,7 +122,12 @@ function featureDirection(target: FeatureTarget, width: number): tf.Tensor2D {
 /**
  * x' with the feature set to `values` [B, T, 1] where `mask` [B, T, 1] is 1 (see the module comment); x elsewhere.
  */
-export function replaceFeature(activation: tf.Tensor3D, target: FeatureTarget, values: tf.Tensor3D, mask: tf.Tensor3D): tf.Tensor3D {
+export function replaceFeature(
+  activation: tf.Tensor3D,
+  target: FeatureTarget,
+  values: tf.Tensor3D,
+  mask: tf.Tensor3D,
+): tf.Tensor3D {
   return tf.tidy(() => {
     const delta = tf.mul(tf.sub(values, featureActivationOf(activation, target)), mask);
     return tf.add(activation, tf.mul(delta, featureDirection(target, activation.shape[2])));
@@ -122,7 +135,11 @@ export function replaceFeature(activation: tf.Tensor3D, target: FeatureTarget, v
 }
 
 /** Indices of `items` grouped by equal `lengthOf`, each group cut into chunks of at most `rowsFor(length)`. */
-function batchesByLength<T>(items: readonly T[], lengthOf: (item: T) => number, rowsFor: (length: number) => number): { length: number; indices: number[] }[] {
+function batchesByLength<T>(
+  items: readonly T[],
+  lengthOf: (item: T) => number,
+  rowsFor: (length: number) => number,
+): { length: number; indices: number[] }[] {
   const groups = new Map<number, number[]>();
   items.forEach((item, index) => {
     const length = lengthOf(item);
@@ -133,16 +150,25 @@ function batchesByLength<T>(items: readonly T[], lengthOf: (item: T) => number, 
   const batches: { length: number; indices: number[] }[] = [];
   for (const [length, indices] of groups) {
     const rows = rowsFor(length);
-    for (let first = 0; first < indices.length; first += rows) batches.push({ length, indices: indices.slice(first, first + rows) });
+    for (let first = 0; first < indices.length; first += rows)
+      batches.push({ length, indices: indices.slice(first, first + rows) });
   }
   return batches;
 }
 
 /** The feature's activation at every token of each sequence (as the patch computes it), raw units. */
-export function featureActivations(model: Gpt2Model, target: FeatureTarget, sequences: readonly (readonly number[])[]): number[][] {
+export function featureActivations(
+  model: Gpt2Model,
+  target: FeatureTarget,
+  sequences: readonly (readonly number[])[],
+): number[][] {
   const hook = checkTarget(model, target);
   const out: number[][] = new Array(sequences.length);
-  for (const { length, indices } of batchesByLength(sequences, (s) => s.length, () => captureRows)) {
+  for (const { length, indices } of batchesByLength(
+    sequences,
+    (s) => s.length,
+    () => captureRows,
+  )) {
     const ids = indices.map((index) => sequences[index]!);
     const captured = tf.tidy(() => {
       const box: { value?: tf.Tensor3D } = {};
@@ -169,13 +195,16 @@ function checkRecord(record: AblationRecord, index: number, nPositions: number):
   const where = `feature ablation: record ${index}`;
   if (record.tokenIds.length === 0) throw new RangeError(`${where} has no window tokens`);
   if (record.replacement.simulated.length !== record.tokenIds.length) {
-    throw new RangeError(`${where} has ${record.tokenIds.length} tokens but ${record.replacement.simulated.length} simulated values`);
+    throw new RangeError(
+      `${where} has ${record.tokenIds.length} tokens but ${record.replacement.simulated.length} simulated values`,
+    );
   }
   if (!record.replacement.simulated.every(Number.isFinite) || !Number.isFinite(record.replacement.mean)) {
     throw new RangeError(`${where} has a non-finite replacement value`);
   }
   const length = record.contextIds.length + record.tokenIds.length;
-  if (length > nPositions) throw new RangeError(`${where} has ${length} tokens with its context; the model's context is ${nPositions}`);
+  if (length > nPositions)
+    throw new RangeError(`${where} has ${length} tokens with its context; the model's context is ${nPositions}`);
 }
 
 /** Below this gap δ between two log-probabilities an entry's JSD term comes from the series, above from the closed form. */
@@ -206,15 +235,25 @@ export function jensenShannonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
     const twiceMidpoint = tf.mul(tf.exp(tf.maximum(a, b)), tf.add(1, ratio));
     const tSquared = tf.square(tf.tanh(tf.div(gap, 2)));
     let series: tf.Tensor = tf.mul(tSquared, seriesCoefficients.at(-1)!);
-    for (const coefficient of seriesCoefficients.slice(0, -1).reverse()) series = tf.mul(tSquared, tf.add(coefficient, series));
-    const closed = tf.sub(tf.sub(2 * Math.LN2, tf.mul(2, tf.log1p(ratio))), tf.div(tf.mul(tf.mul(2, ratio), gap), tf.add(1, ratio)));
+    for (const coefficient of seriesCoefficients.slice(0, -1).reverse())
+      series = tf.mul(tSquared, tf.add(coefficient, series));
+    const closed = tf.sub(
+      tf.sub(2 * Math.LN2, tf.mul(2, tf.log1p(ratio))),
+      tf.div(tf.mul(tf.mul(2, ratio), gap), tf.add(1, ratio)),
+    );
     const phi = tf.where(tf.less(gap, seriesBelowGap), series, closed);
     return tf.div(tf.sum(tf.mul(twiceMidpoint, phi), 1), 4) as tf.Tensor1D;
   });
 }
 
 /** Per window row of one batch, JSD(orig, simulated) and JSD(orig, mean) (host arrays, in window order). */
-function batchJsd(model: Gpt2Model, target: FeatureTarget, hook: string, part: readonly AblationRecord[], length: number) {
+function batchJsd(
+  model: Gpt2Model,
+  target: FeatureTarget,
+  hook: string,
+  part: readonly AblationRecord[],
+  length: number,
+) {
   const rows = part.length;
   const ids = new Int32Array(rows * length);
   const mask = new Float32Array(rows * length);
@@ -240,14 +279,22 @@ function batchJsd(model: Gpt2Model, target: FeatureTarget, hook: string, part: r
     const logProbs = (values: Float32Array | null) =>
       tf.tidy(() => {
         const replacement = values && tf.tensor3d(values, [rows, length, 1]);
-        const hooks = replacement ? { [hook]: (activation: tf.Tensor) => replaceFeature(activation as tf.Tensor3D, target, replacement, maskTensor) } : {};
+        const hooks = replacement
+          ? {
+              [hook]: (activation: tf.Tensor) =>
+                replaceFeature(activation as tf.Tensor3D, target, replacement, maskTensor),
+            }
+          : {};
         const { logits } = model.forward(ids, rows, { hooks });
         return tf.logSoftmax(tf.reshape(logits!, [rows * length, vocab]) as tf.Tensor2D);
       });
     const original = logProbs(null);
     return [jensenShannonRows(original, logProbs(simulated)), jensenShannonRows(original, logProbs(mean))];
   });
-  const [allSimulated, allMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [Float32Array, Float32Array];
+  const [allSimulated, allMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [
+    Float32Array,
+    Float32Array,
+  ];
   tf.dispose(tensors);
   const pick = (all: Float32Array) => Float32Array.from(windowRows, (row) => all[row]!);
   return { withSimulated: pick(allSimulated), withMean: pick(allMean) };
@@ -280,7 +327,10 @@ export async function ablationJsdPerRecord(
     let windowRow = 0;
     part.forEach((record, row) => {
       const end = windowRow + record.tokenIds.length;
-      perRecord[indices[row]!] = { jsdSimulated: Array.from(jsd.withSimulated.subarray(windowRow, end)), jsdMean: Array.from(jsd.withMean.subarray(windowRow, end)) };
+      perRecord[indices[row]!] = {
+        jsdSimulated: Array.from(jsd.withSimulated.subarray(windowRow, end)),
+        jsdMean: Array.from(jsd.withMean.subarray(windowRow, end)),
+      };
       windowRow = end;
     });
     done += part.length;

@@ -10,7 +10,8 @@ export function parseFeatureList(text: string, width: number): number[] | 'all' 
     const from = Number(match[1]);
     const to = match[2] === undefined ? from : Number(match[2]);
     if (to < from) throw new RangeError(`bad feature range "${part.trim()}" (end before start)`);
-    if (to >= width) throw new RangeError(`feature ${to} is out of range: the hook has ${width} features (0-${width - 1})`);
+    if (to >= width)
+      throw new RangeError(`feature ${to} is out of range: the hook has ${width} features (0-${width - 1})`);
     for (let feature = from; feature <= to; feature++) features.push(feature);
   }
   return [...new Set(features)];

@@ -70,8 +70,10 @@ export function pickToken(logProbs: Float64Array, temperature: number, random: R
 /** The new token ids (not the prompt) generated after `promptIds`. Needs a started tfjs backend. */
 export function generate(model: Gpt2Model, promptIds: readonly number[], options: GenerateOptions): number[] {
   const { maxNewTokens, temperature = 0, seed = 0, hooks = {}, stopTokenIds = [] } = options;
-  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) throw new RangeError(`generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
-  if (!(Number.isFinite(temperature) && temperature >= 0)) throw new RangeError(`generate: temperature must be a finite number ≥ 0, got ${temperature}`);
+  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0))
+    throw new RangeError(`generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+  if (!(Number.isFinite(temperature) && temperature >= 0))
+    throw new RangeError(`generate: temperature must be a finite number ≥ 0, got ${temperature}`);
   const random = mulberry32(seed);
   const ids = [...promptIds];
   const added: number[] = [];

@@ -41,11 +41,16 @@ const hfGpt2ConfigSchema = z
     n_layer: positiveInteger,
     n_head: positiveInteger,
     n_inner: positiveInteger.nullable().optional(),
-    layer_norm_epsilon: z.number({ error: 'must be a positive number' }).positive({ error: 'must be a positive number' }).optional(),
+    layer_norm_epsilon: z
+      .number({ error: 'must be a positive number' })
+      .positive({ error: 'must be a positive number' })
+      .optional(),
     activation_function: z.enum(activationNames, { error: `must be one of ${activationNames.join(', ')}` }).optional(),
     tie_word_embeddings: z
       .boolean({ error: 'must be true or false' })
-      .refine((tied) => tied, { error: 'is false: untied output embeddings are not supported (GPT-2 ties lm_head to wte)' })
+      .refine((tied) => tied, {
+        error: 'is false: untied output embeddings are not supported (GPT-2 ties lm_head to wte)',
+      })
       .optional(),
     scale_attn_weights: z
       .boolean({ error: 'must be true or false' })
@@ -98,7 +103,11 @@ function describeIssue(issue: z.core.$ZodIssue, json: Record<string, unknown>): 
  */
 export function parseGpt2Config(json: unknown, file: string): Gpt2Config {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Gpt2ConfigError(file, '', `expected a JSON object, got ${Array.isArray(json) ? 'an array' : describeValue(json)}`);
+    throw new Gpt2ConfigError(
+      file,
+      '',
+      `expected a JSON object, got ${Array.isArray(json) ? 'an array' : describeValue(json)}`,
+    );
   }
   const parsed = hfGpt2ConfigSchema.safeParse(json);
   if (!parsed.success) {
@@ -109,7 +118,10 @@ export function parseGpt2Config(json: unknown, file: string): Gpt2Config {
   const hf = parsed.data;
   const nPositions = hf.n_positions ?? hf.n_ctx;
   if (nPositions === undefined) throw new Gpt2ConfigError(file, 'n_positions', 'n_positions (or n_ctx) is missing'); // checked above
-  const activation = hf.activation_function === undefined || hf.activation_function === 'gelu_pytorch_tanh' ? 'gelu_new' : hf.activation_function;
+  const activation =
+    hf.activation_function === undefined || hf.activation_function === 'gelu_pytorch_tanh'
+      ? 'gelu_new'
+      : hf.activation_function;
   return {
     vocabSize: hf.vocab_size,
     nPositions,

@@ -102,13 +102,13 @@ export function hookWidth(config: Gpt2Config, hookName: string): number | null {
 
 function host2d(weights: Gpt2Weights, name: string): tf.Tensor2D {
   const t = weights.get(name);
-  if (!t || t.shape.length !== 2) throw new Error(`GPT-2 weights: missing 2-D tensor ${name}`);
+  if (t?.shape.length !== 2) throw new Error(`GPT-2 weights: missing 2-D tensor ${name}`);
   return tf.tensor2d(t.data, [t.shape[0]!, t.shape[1]!]);
 }
 
 function host1d(weights: Gpt2Weights, name: string): tf.Tensor1D {
   const t = weights.get(name);
-  if (!t || t.shape.length !== 1) throw new Error(`GPT-2 weights: missing 1-D tensor ${name}`);
+  if (t?.shape.length !== 1) throw new Error(`GPT-2 weights: missing 1-D tensor ${name}`);
   return tf.tensor1d(t.data);
 }
 
@@ -173,7 +173,8 @@ export class Gpt2Model {
   /** The parameters as named host tensors (Hugging Face names), e.g. to save them. */
   async toWeights(): Promise<Gpt2Weights> {
     const out: Gpt2Weights = new Map();
-    for (const [name, tensor] of this.namedParams()) out.set(name, { shape: [...tensor.shape], data: (await tensor.data()) as Float32Array });
+    for (const [name, tensor] of this.namedParams())
+      out.set(name, { shape: [...tensor.shape], data: (await tensor.data()) as Float32Array });
     return out;
   }
 
@@ -239,7 +240,9 @@ export class Gpt2Model {
   checkHookNames(names: Iterable<string>): void {
     for (const name of names) {
       if (!this.hookSet.has(name)) {
-        throw new Error(`unknown hook point "${name}" (this model has: ${this.hookPoints.filter((h) => !h.includes('.attn.hook_pattern')).join(', ')})`);
+        throw new Error(
+          `unknown hook point "${name}" (this model has: ${this.hookPoints.filter((h) => !h.includes('.attn.hook_pattern')).join(', ')})`,
+        );
       }
     }
   }
@@ -248,14 +251,21 @@ export class Gpt2Model {
    * Runs the model on token ids [B][T] (all rows the same length ≤ nPositions). Call inside `tf.tidy` (or dispose the
    * logits): intermediate tensors are not disposed here so that gradients can flow through them.
    */
-  forward(ids: readonly (readonly number[])[] | Int32Array, batch?: number, options: ForwardOptions = {}): ForwardResult {
+  forward(
+    ids: readonly (readonly number[])[] | Int32Array,
+    batch?: number,
+    options: ForwardOptions = {},
+  ): ForwardResult {
     const flat = ids instanceof Int32Array ? ids : Int32Array.from(ids.flat());
     const rows = ids instanceof Int32Array ? (batch ?? 1) : ids.length;
     const length = rows === 0 ? 0 : flat.length / rows;
-    if (!Number.isInteger(length) || length < 1) throw new Error('forward: token rows must be non-empty and of equal length');
-    if (length > this.config.nPositions) throw new Error(`forward: ${length} tokens exceed the context of ${this.config.nPositions}`);
+    if (!Number.isInteger(length) || length < 1)
+      throw new Error('forward: token rows must be non-empty and of equal length');
+    if (length > this.config.nPositions)
+      throw new Error(`forward: ${length} tokens exceed the context of ${this.config.nPositions}`);
     for (const id of flat) {
-      if (!(id >= 0 && id < this.config.vocabSize)) throw new Error(`forward: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
+      if (!(id >= 0 && id < this.config.vocabSize))
+        throw new Error(`forward: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
     }
     const hooks = options.hooks ?? {};
     this.checkHookNames(Object.keys(hooks));
@@ -293,7 +303,7 @@ export class Gpt2Model {
     const tokenEmbed = point('hook_embed', embed(params.wte, flat));
     const positions = tf.slice(params.wpe, [0, 0], [length, d]);
     let resid: tf.Tensor2D;
-    if (hooks['hook_pos_embed'] || stopAt === 'hook_pos_embed') {
+    if (hooks.hook_pos_embed || stopAt === 'hook_pos_embed') {
       resid = tf.add(tokenEmbed, point('hook_pos_embed', tf.tile(positions, [rows, 1]) as tf.Tensor2D));
     } else {
       // Broadcast the [T, d] positions over the batch instead of tiling them (Tile is slow on wasm).
@@ -324,7 +334,9 @@ export class Gpt2Model {
         if (replaced) {
           // Checked like the other hook points: a [1, H, T, T] pattern would otherwise broadcast over the batch.
           if (replaced.shape.join() !== pattern.shape.join()) {
-            throw new Error(`hook ${p}.attn.hook_pattern returned shape [${replaced.shape}], expected [${pattern.shape}]`);
+            throw new Error(
+              `hook ${p}.attn.hook_pattern returned shape [${replaced.shape}], expected [${pattern.shape}]`,
+            );
           }
           pattern = replaced as tf.Tensor4D;
         }

@@ -1,5 +1,11 @@
 /** @module subject — the subject model (GPT-2 in tfjs with hooks), its backend, tokenizer, activation cache and extraction, generation and steering, feature ablation. */
-export { initBackend, describeBackendChoice, BackendUnavailableError, type BackendChoice, type BackendPreference } from './backend.ts';
+export {
+  initBackend,
+  describeBackendChoice,
+  BackendUnavailableError,
+  type BackendChoice,
+  type BackendPreference,
+} from './backend.ts';
 export { Gpt2Model, hookPointNames, hookWidth } from './gpt2-model.ts';
 export type { Gpt2Config, Gpt2Weights, HookFn, Hooks } from './types.ts';
 export { loadGpt2Folder, saveGpt2Folder } from './load-gpt2.ts';

@@ -9,7 +9,13 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Gpt2ConfigError, parseGpt2Config, toHfConfig } from './gpt2-config.ts';
-import { readSafetensors, readSafetensorsHeader, SafetensorsError, writeSafetensors, type SafetensorsEntry } from '../common/safetensors.ts';
+import {
+  readSafetensors,
+  readSafetensorsHeader,
+  SafetensorsError,
+  writeSafetensors,
+  type SafetensorsEntry,
+} from '../common/safetensors.ts';
 import type { Gpt2Config, Gpt2Weights, HostTensor } from './types.ts';
 
 export interface SaveGpt2Options {
@@ -45,8 +51,8 @@ export function expectedGpt2Shapes(config: Gpt2Config): Map<string, number[]> {
   return shapes;
 }
 
-
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((size, index) => size === b[index]);
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((size, index) => size === b[index]);
 const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 function readConfigFile(file: string): Gpt2Config {
@@ -54,7 +60,12 @@ function readConfigFile(file: string): Gpt2Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new Gpt2ConfigError(file, '', `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new Gpt2ConfigError(
+      file,
+      '',
+      `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
+    );
   }
   let json: unknown;
   try {
@@ -68,7 +79,11 @@ function readConfigFile(file: string): Gpt2Config {
 const PREFIX = 'transformer.';
 
 /** What a stored tensor name is to the loader. */
-type StoredRole = { kind: 'weight'; name: string } | { kind: 'mask-buffer' } | { kind: 'lm-head' } | { kind: 'unexpected' };
+type StoredRole =
+  | { kind: 'weight'; name: string }
+  | { kind: 'mask-buffer' }
+  | { kind: 'lm-head' }
+  | { kind: 'unexpected' };
 
 function roleOf(storedName: string, expected: ReadonlyMap<string, number[]>, nLayer: number): StoredRole {
   if (storedName === 'lm_head.weight') return { kind: 'lm-head' };
@@ -82,7 +97,9 @@ function roleOf(storedName: string, expected: ReadonlyMap<string, number[]>, nLa
 function checkFinite(file: string, name: string, data: Float32Array): void {
   for (let index = 0; index < data.length; index++) {
     if (!Number.isFinite(data[index]!)) {
-      throw new SafetensorsError(file, `tensor ${name} has a non-finite value (${data[index]}) at element ${index}`, { tensor: name });
+      throw new SafetensorsError(file, `tensor ${name} has a non-finite value (${data[index]}) at element ${index}`, {
+        tensor: name,
+      });
     }
   }
 }
@@ -109,20 +126,25 @@ export function loadGpt2Folder(dir: string): { config: Gpt2Config; weights: Gpt2
     };
     if (role.kind === 'mask-buffer') continue;
     if (role.kind === 'unexpected') {
-      fail(`unexpected tensor ${entry.name} (not part of a GPT-2 with n_layer ${config.nLayer}; is config.json the right one?)`);
+      fail(
+        `unexpected tensor ${entry.name} (not part of a GPT-2 with n_layer ${config.nLayer}; is config.json the right one?)`,
+      );
     }
     if (entry.dtype === 'I32' || entry.dtype === 'I64') fail(`tensor ${entry.name} has integer dtype ${entry.dtype}`);
     if (role.kind === 'lm-head') {
       const wte = expected.get('wte.weight')!;
       if (!sameShape(entry.shape, wte)) {
-        fail(`tensor lm_head.weight has shape ${formatShape(entry.shape)}, expected ${formatShape(wte)} (it must be tied to wte.weight)`);
+        fail(
+          `tensor lm_head.weight has shape ${formatShape(entry.shape)}, expected ${formatShape(wte)} (it must be tied to wte.weight)`,
+        );
       }
       wanted.add(entry.name);
       continue;
     }
     if (role.kind !== 'weight') continue;
     const shape = expected.get(role.name)!;
-    if (!sameShape(entry.shape, shape)) fail(`tensor ${role.name} has shape ${formatShape(entry.shape)}, expected ${formatShape(shape)}`);
+    if (!sameShape(entry.shape, shape))
+      fail(`tensor ${role.name} has shape ${formatShape(entry.shape)}, expected ${formatShape(shape)}`);
     const duplicate = seen.get(role.name);
     if (duplicate !== undefined) fail(`tensor ${role.name} is stored twice (as ${duplicate} and ${entry.name})`);
     seen.set(role.name, entry.name);
@@ -145,9 +167,13 @@ export function loadGpt2Folder(dir: string): { config: Gpt2Config; weights: Gpt2
     const wte = weights.get('wte.weight')!.data;
     const differs = (lmHead.data as Float32Array).findIndex((value, index) => value !== wte[index]);
     if (differs >= 0) {
-      throw new SafetensorsError(file, `tensor lm_head.weight differs from wte.weight (element ${differs}): untied output embeddings are not supported`, {
-        tensor: 'lm_head.weight',
-      });
+      throw new SafetensorsError(
+        file,
+        `tensor lm_head.weight differs from wte.weight (element ${differs}): untied output embeddings are not supported`,
+        {
+          tensor: 'lm_head.weight',
+        },
+      );
     }
   }
   return { config, weights };
@@ -158,19 +184,30 @@ export function loadGpt2Folder(dir: string): { config: Gpt2Config; weights: Gpt2
  * `GPT2LMHeadModel.from_pretrained` and TransformerLens load) into `dir`, created if needed. The weights must be
  * exactly the expected tensors of `config`.
  */
-export function saveGpt2Folder(dir: string, config: Gpt2Config, weights: Gpt2Weights, options: SaveGpt2Options = {}): void {
+export function saveGpt2Folder(
+  dir: string,
+  config: Gpt2Config,
+  weights: Gpt2Weights,
+  options: SaveGpt2Options = {},
+): void {
   const dtype = options.dtype ?? 'F32';
   const expected = expectedGpt2Shapes(config);
   for (const [name, shape] of expected) {
     const tensor: HostTensor | undefined = weights.get(name);
     if (!tensor) throw new Error(`saveGpt2Folder: missing tensor ${name}`);
-    if (!sameShape(tensor.shape, shape)) throw new Error(`saveGpt2Folder: tensor ${name} has shape ${formatShape(tensor.shape)}, expected ${formatShape(shape)}`);
+    if (!sameShape(tensor.shape, shape))
+      throw new Error(
+        `saveGpt2Folder: tensor ${name} has shape ${formatShape(tensor.shape)}, expected ${formatShape(shape)}`,
+      );
     if (tensor.data.length !== shape.reduce((product, size) => product * size, 1)) {
-      throw new Error(`saveGpt2Folder: tensor ${name} has ${tensor.data.length} values for shape ${formatShape(shape)}`);
+      throw new Error(
+        `saveGpt2Folder: tensor ${name} has ${tensor.data.length} values for shape ${formatShape(shape)}`,
+      );
     }
   }
   for (const name of weights.keys()) {
-    if (!expected.has(name)) throw new Error(`saveGpt2Folder: unexpected tensor ${name} (not part of this config's GPT-2)`);
+    if (!expected.has(name))
+      throw new Error(`saveGpt2Folder: unexpected tensor ${name} (not part of this config's GPT-2)`);
   }
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, 'model.safetensors'), weights, { dtype, metadata: { format: 'pt' } });

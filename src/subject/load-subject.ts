@@ -75,10 +75,14 @@ export function tokenizerFilesIn(directory: string): string[] {
 export async function loadSubjectModel(directory: string): Promise<SubjectModel> {
   const resolved = resolve(directory);
   if (!existsSync(resolved) || !statSync(resolved).isDirectory()) {
-    throw new SubjectModelError(directory, 'folder not found (it should hold config.json, model.safetensors and tokenizer.json)');
+    throw new SubjectModelError(
+      directory,
+      'folder not found (it should hold config.json, model.safetensors and tokenizer.json)',
+    );
   }
   const tokenizerFiles = tokenizerFilesIn(resolved);
-  if (tokenizerFiles.length === 0) throw new SubjectModelError(directory, 'no tokenizer.json (nor vocab.json + merges.txt)');
+  if (tokenizerFiles.length === 0)
+    throw new SubjectModelError(directory, 'no tokenizer.json (nor vocab.json + merges.txt)');
   const modelFiles = [join(resolved, 'config.json'), join(resolved, 'model.safetensors')];
   for (const file of modelFiles) {
     if (!existsSync(file)) throw new SubjectModelError(directory, `no ${basename(file)}`);

@@ -14,7 +14,8 @@
  * tag).
  */
 import { buildFeatureRecords, type BuildRecordsOptions } from '../records/build-from-dense.ts';
-import { featureKey, type FeatureId, type FeatureKind, type FeatureRecord } from '../records/types.ts';
+import { featureKey } from '../records/feature-key.ts';
+import type { FeatureId, FeatureKind, FeatureRecord } from '../records/types.ts';
 import { ActivationCache, type ColumnChunk } from './activation-cache.ts';
 import { brownBaseTagDescriptions } from './brown-tag-descriptions.ts';
 import { parseBrownTag } from './brown-tags.ts';
@@ -69,9 +70,13 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
   const cache = ActivationCache.open(cacheDir);
   const { header } = cache;
   const width = options.columns?.width ?? header.width;
-  const features = options.features === undefined || options.features === 'all' ? Array.from({ length: width }, (_, index) => index) : [...options.features];
+  const features =
+    options.features === undefined || options.features === 'all'
+      ? Array.from({ length: width }, (_, index) => index)
+      : [...options.features];
   for (const feature of features) {
-    if (!(Number.isInteger(feature) && feature >= 0 && feature < width)) throw new RangeError(`feature ${feature} is not in [0, ${width})`);
+    if (!(Number.isInteger(feature) && feature >= 0 && feature < width))
+      throw new RangeError(`feature ${feature} is not in [0, ${width})`);
   }
   const chunkFeatures = options.chunkFeatures ?? 64;
   const minLabelCorrelation = options.minLabelCorrelation ?? 0.5;
@@ -154,9 +159,24 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
     : cache.columnChunks(features, chunkFeatures, { rows });
   for (const chunk of chunks) {
     const ids: FeatureId[] = chunk.features.map((index) =>
-      source ? { model, layer, kind: source.kind, index, ...(source.sae ? { sae: source.sae } : {}) } : { model, layer, kind: 'neuron', index },
+      source
+        ? { model, layer, kind: source.kind, index, ...(source.sae ? { sae: source.sae } : {}) }
+        : { model, layer, kind: 'neuron', index },
     );
-    records.push(...buildFeatureRecords({ tokens: tokenStrings, values: chunk.values, nFeatures: chunk.features.length, documentStarts, tokenIds: rowTokenIds, contextIds }, ids, buildOptions));
+    records.push(
+      ...buildFeatureRecords(
+        {
+          tokens: tokenStrings,
+          values: chunk.values,
+          nFeatures: chunk.features.length,
+          documentStarts,
+          tokenIds: rowTokenIds,
+          contextIds,
+        },
+        ids,
+        buildOptions,
+      ),
+    );
     if (rowBaseTag) {
       const associations = tagAssociations(chunk.values, chunk.features.length, rowBaseTag, baseTags);
       associations.forEach((association, column) => {

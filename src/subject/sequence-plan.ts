@@ -23,7 +23,12 @@ export interface SequencePlan {
  * Tokenizes documents in order and cuts them into sequences, taking whole sequences while the total stays
  * ≤ maxTokens (the first that does not fit ends the plan; tokenization stops there too).
  */
-export function planSequences(corpus: ExtractionCorpus, tokenizer: SubjectTokenizer, sequenceLength: number, maxTokens: number): SequencePlan {
+export function planSequences(
+  corpus: ExtractionCorpus,
+  tokenizer: SubjectTokenizer,
+  sequenceLength: number,
+  maxTokens: number,
+): SequencePlan {
   const tagIndex = new Map((corpus.tagVocabulary ?? []).map((tag, index) => [tag, index]));
   const sequences: CacheSequence[] = [];
   const starts = [0];

@@ -44,7 +44,8 @@ export function checkSteerTarget(model: Gpt2Model, target: SteerTarget): void {
     throw new SteerTargetError(`${hook} is an attention pattern, not an activation; hooks: ${valid.join(', ')}`);
   }
   if (!valid.includes(hook)) {
-    const what = target.kind === 'sae' ? `the SAE reads hook "${hook}", which this model does not have` : `unknown hook "${hook}"`;
+    const what =
+      target.kind === 'sae' ? `the SAE reads hook "${hook}", which this model does not have` : `unknown hook "${hook}"`;
     throw new SteerTargetError(`${what}; hooks: ${valid.join(', ')}`);
   }
   const width = hookWidth(model.config, hook)!;
@@ -53,7 +54,9 @@ export function checkSteerTarget(model: Gpt2Model, target: SteerTarget): void {
   }
   const size = target.kind === 'neuron' ? width : target.sae.dSae;
   if (!(Number.isInteger(target.index) && target.index >= 0 && target.index < size)) {
-    throw new SteerTargetError(`${target.kind === 'neuron' ? 'neuron' : 'SAE latent'} index ${target.index} is outside [0, ${size}) at ${hook}`);
+    throw new SteerTargetError(
+      `${target.kind === 'neuron' ? 'neuron' : 'SAE latent'} index ${target.index} is outside [0, ${size}) at ${hook}`,
+    );
   }
 }
 
@@ -61,14 +64,18 @@ export function checkSteerTarget(model: Gpt2Model, target: SteerTarget): void {
 export function clampHooks(target: SteerTarget, value: number, options: ClampOptions = {}): Hooks {
   const from = options.fromPosition ?? 0;
   if (!Number.isFinite(value)) throw new RangeError(`clamp: the value must be a finite number, got ${value}`);
-  if (!(Number.isInteger(from) && from >= 0)) throw new RangeError(`clamp: fromPosition must be a non-negative integer, got ${from}`);
+  if (!(Number.isInteger(from) && from >= 0))
+    throw new RangeError(`clamp: fromPosition must be a non-negative integer, got ${from}`);
   return {
     [targetHook(target)]: (activation) => {
       const length = activation.shape[1]!;
       if (from >= length) return undefined;
       return tf.tidy(() => {
         const values = tf.fill([1, 1, 1], value) as tf.Tensor3D;
-        const mask = tf.tensor3d(Float32Array.from({ length }, (_, t) => (t >= from ? 1 : 0)), [1, length, 1]);
+        const mask = tf.tensor3d(
+          Float32Array.from({ length }, (_, t) => (t >= from ? 1 : 0)),
+          [1, length, 1],
+        );
         return replaceFeature(activation as tf.Tensor3D, target, values, mask);
       });
     },
@@ -98,7 +105,8 @@ export function directLogitEffect(model: Gpt2Model, target: SteerTarget): Float3
       const layer = Number(hook.split('.')[1]);
       direction = tf.matMul(direction, params.blocks[layer]!.projW);
     }
-    if (hook !== 'ln_final.hook_normalized') direction = tf.mul(tf.sub(direction, tf.mean(direction)), params.lnF.weight);
+    if (hook !== 'ln_final.hook_normalized')
+      direction = tf.mul(tf.sub(direction, tf.mean(direction)), params.lnF.weight);
     // wte [V, d] · uᵀ [d, 1]: the plain layout (fast on wasm).
     return tf.matMul(params.wte, tf.reshape(direction, [model.config.nEmbd, 1]));
   });

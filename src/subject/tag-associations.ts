@@ -32,7 +32,12 @@ export interface ReferenceLabel extends TagAssociation {
  * r = (mean_t − mean) / σ · √(p / (1 − p)) (population σ, p = share of rows with the tag), or null when the column is
  * constant or no tag occurs.
  */
-export function tagAssociations(values: Float32Array, k: number, rowTag: Int32Array, tags: readonly string[]): (TagAssociation | null)[] {
+export function tagAssociations(
+  values: Float32Array,
+  k: number,
+  rowTag: Int32Array,
+  tags: readonly string[],
+): (TagAssociation | null)[] {
   const n = rowTag.length;
   const tagCount = tags.length;
   const sums = new Float64Array(k);

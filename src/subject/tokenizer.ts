@@ -265,7 +265,9 @@ class ByteLevelBpeTokenizer implements SubjectTokenizer {
   private bytesOf(id: number): Uint8Array {
     const bytes = this.tokenBytes[id];
     if (!bytes) {
-      throw new RangeError(`token id ${id} is not in the vocabulary (size ${this.vocabSize}) or is not a byte-level token`);
+      throw new RangeError(
+        `token id ${id} is not in the vocabulary (size ${this.vocabSize}) or is not a byte-level token`,
+      );
     }
     return bytes;
   }

@@ -47,7 +47,8 @@ export function initGpt2Weights(config: Gpt2Config, seed: number): Gpt2Weights {
     for (let i = 0; i < data.length; i++) data[i] = normal(random) * std;
     weights.set(name, { shape: [rows, cols], data });
   };
-  const vector = (name: string, length: number, value: number) => weights.set(name, { shape: [length], data: new Float32Array(length).fill(value) });
+  const vector = (name: string, length: number, value: number) =>
+    weights.set(name, { shape: [length], data: new Float32Array(length).fill(value) });
   const d = config.nEmbd;
   const residualStd = 0.02 / Math.sqrt(2 * config.nLayer);
   matrix('wte.weight', config.vocabSize, d, 0.02);
@@ -73,7 +74,12 @@ export function initGpt2Weights(config: Gpt2Config, seed: number): Gpt2Weights {
 }
 
 /** Draws `batch` windows of `window + 1` tokens (inputs and shifted targets) from the stream. */
-function drawBatch(stream: Int32Array, batch: number, window: number, random: () => number): { ids: Int32Array; targets: Int32Array } {
+function drawBatch(
+  stream: Int32Array,
+  batch: number,
+  window: number,
+  random: () => number,
+): { ids: Int32Array; targets: Int32Array } {
   const ids = new Int32Array(batch * window);
   const targets = new Int32Array(batch * window);
   const starts = stream.length - window - 1;
@@ -94,8 +100,14 @@ export interface TrainResult {
 }
 
 /** Trains from `initial` weights; returns a trainable model (call `toWeights()` to save it). */
-export function trainLanguageModel(config: Gpt2Config, initial: Gpt2Weights, stream: Int32Array, options: TrainOptions): TrainResult {
-  if (options.window > config.nPositions) throw new Error(`window ${options.window} exceeds the context ${config.nPositions}`);
+export function trainLanguageModel(
+  config: Gpt2Config,
+  initial: Gpt2Weights,
+  stream: Int32Array,
+  options: TrainOptions,
+): TrainResult {
+  if (options.window > config.nPositions)
+    throw new Error(`window ${options.window} exceeds the context ${config.nPositions}`);
   if (stream.length < options.window + 2) throw new Error(`training stream too short: ${stream.length} tokens`);
   const model = Gpt2Model.fromWeights(config, initial, { trainable: true });
   const variables = model.variables();

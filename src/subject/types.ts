@@ -43,5 +43,6 @@ export type Gpt2Weights = Map<string, HostTensor>;
  * `blocks.{L}.mlp.hook_pre` [B, T, n_inner], `blocks.{L}.mlp.hook_post` [B, T, n_inner], `blocks.{L}.hook_mlp_out`,
  * `blocks.{L}.hook_resid_post`, `ln_final.hook_normalized`; all [B, T, d] unless noted.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a capture hook returns nothing, a patch hook a replacement
 export type HookFn = (activation: tf.Tensor, hookName: string) => tf.Tensor | void;
 export type Hooks = Readonly<Record<string, HookFn>>;

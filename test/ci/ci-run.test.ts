@@ -21,7 +21,9 @@ function vitestJson(tests: { file: string; name: string; failed: boolean }[]) {
       name: join(root, file),
       status: tests.some((test) => test.file === file && test.failed) ? 'failed' : 'passed',
       message: '',
-      assertionResults: tests.filter((test) => test.file === file).map((test) => ({ fullName: test.name, status: test.failed ? 'failed' : 'passed' })),
+      assertionResults: tests
+        .filter((test) => test.file === file)
+        .map((test) => ({ fullName: test.name, status: test.failed ? 'failed' : 'passed' })),
     })),
   };
 }
@@ -42,7 +44,11 @@ esac
   writeFileSync(join(bin, 'chromium'), '#!/bin/sh\necho "Chromium 1.0 (stand-in)"\n');
   chmodSync(join(bin, 'npm'), 0o755);
   chmodSync(join(bin, 'chromium'), 0o755);
-  const result = spawnSync('bash', [join(root, '.ci/run')], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('bash', [join(root, '.ci/run')], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: result.status, lines: result.stdout.trimEnd().split('\n') };
 }
 
@@ -68,7 +74,11 @@ describe('.ci/run', () => {
   });
 
   it('an install-script warning from npm ci fails the run (after the tests, with the summary)', () => {
-    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0, 'npm warn install-scripts 1 package has install scripts not yet covered by allowScripts:');
+    const { status, lines } = runCi(
+      vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]),
+      0,
+      'npm warn install-scripts 1 package has install scripts not yet covered by allowScripts:',
+    );
     expect(status).toBe(1);
     expect(lines).toContain('── npm ci: FAILED');
     expect(lines.at(-1)).toBe('tests: 1 passed, 0 failed');

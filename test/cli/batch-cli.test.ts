@@ -24,11 +24,19 @@ const directory = mkdtempSync(join(tmpdir(), 'autointerp-batch-cli-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
 const openAiSentinel = 'sk-SENTINELBATCH0123456789';
 const anthropicSentinel = 'sk-ant-SENTINELBATCH-do-not-leak';
-const environment = { ...process.env, OPENAI_API_KEY: openAiSentinel, ANTHROPIC_API_KEY: anthropicSentinel, AUTOINTERP_DB: '' };
+const environment = {
+  ...process.env,
+  OPENAI_API_KEY: openAiSentinel,
+  ANTHROPIC_API_KEY: anthropicSentinel,
+  AUTOINTERP_DB: '',
+};
 
 /** `autointerp <args>` in-process (the fake server lives in this process and must keep answering). */
 function cli(args: string[]) {
-  return runCli(args, { cwd: directory, env: { OPENAI_API_KEY: openAiSentinel, ANTHROPIC_API_KEY: anthropicSentinel, AUTOINTERP_DB: '' } });
+  return runCli(args, {
+    cwd: directory,
+    env: { OPENAI_API_KEY: openAiSentinel, ANTHROPIC_API_KEY: anthropicSentinel, AUTOINTERP_DB: '' },
+  });
 }
 
 function query<T>(path: string, sql: string): T[] {
@@ -41,8 +49,14 @@ function query<T>(path: string, sql: string): T[] {
 }
 
 const resultsOf = (path: string) => ({
-  scores: query(path, 'SELECT f.idx, s.kind, s.value, s.reason FROM scores s JOIN features f ON f.id = s.feature_id ORDER BY f.idx, s.kind'),
-  explanations: query(path, 'SELECT f.idx, e.text FROM explanations e JOIN features f ON f.id = e.feature_id ORDER BY f.idx'),
+  scores: query(
+    path,
+    'SELECT f.idx, s.kind, s.value, s.reason FROM scores s JOIN features f ON f.id = s.feature_id ORDER BY f.idx, s.kind',
+  ),
+  explanations: query(
+    path,
+    'SELECT f.idx, e.text FROM explanations e JOIN features f ON f.id = e.feature_id ORDER BY f.idx',
+  ),
 });
 
 /** The reference: an uninterrupted live run of the same features, in this process. */
@@ -84,18 +98,47 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
   });
 
   it('OpenAI: --batch-wait 0 submits and exits; --resume polls the recorded batch (one create per phase) and the run completes as a live run would', async () => {
-    const provider = ['--explainer', 'openai-compatible:rule-based-v1', '--simulator', 'openai-compatible:rule-based-v1', '--base-url', server.url];
-    const live = await liveRun('openai-live.db', { explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1' });
+    const provider = [
+      '--explainer',
+      'openai-compatible:rule-based-v1',
+      '--simulator',
+      'openai-compatible:rule-based-v1',
+      '--base-url',
+      server.url,
+    ];
+    const live = await liveRun('openai-live.db', {
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+    });
 
     const db = join(directory, 'openai-batch.db');
     const from = server.requests.length;
-    const first = await cli(['run', '--records', source, ...provider, '--db', db, '--no-progress', '--batch', '--batch-poll', '0.05', '--batch-wait', '0']);
+    const first = await cli([
+      'run',
+      '--records',
+      source,
+      ...provider,
+      '--db',
+      db,
+      '--no-progress',
+      '--batch',
+      '--batch-poll',
+      '0.05',
+      '--batch-wait',
+      '0',
+    ]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stderr).toMatch(/submitted explain batch batch_fake\d+ to openai-compatible:rule-based-v1: 4 requests/);
-    expect(first.stderr).toMatch(/left batch batch_fake\d+ pending at the provider; `autointerp run --resume 1 --db .*` polls it again/);
+    expect(first.stderr).toMatch(
+      /submitted explain batch batch_fake\d+ to openai-compatible:rule-based-v1: 4 requests/,
+    );
+    expect(first.stderr).toMatch(
+      /left batch batch_fake\d+ pending at the provider; `autointerp run --resume 1 --db .*` polls it again/,
+    );
     expect(first.stderr).toMatch(/run 1 interrupted: 0 scored, 1 skipped, 0 failed of 5/);
     const explainBatch = /submitted explain batch (batch_fake\d+)/.exec(first.stderr)![1]!;
-    expect(query(db, 'SELECT phase, batch_id, ingested, request_count FROM llm_batches')).toEqual([{ phase: 'explain', batch_id: explainBatch, ingested: 0, request_count: 4 }]);
+    expect(query(db, 'SELECT phase, batch_id, ingested, request_count FROM llm_batches')).toEqual([
+      { phase: 'explain', batch_id: explainBatch, ingested: 0, request_count: 4 },
+    ]);
     expect(query(db, 'SELECT status FROM runs')).toEqual([{ status: 'interrupted' }]);
 
     // A resume polls the pending batch again, never resubmits it; without --batch-wait (per invocation, not inherited
@@ -109,7 +152,9 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     }
     expect(last.stderr).toMatch(/run 1 finished: 4 scored, 1 skipped, 0 failed of 5/);
     expect(resumes).toBe(1);
-    expect(last.stderr).toMatch(/batch explain: 4 requests · 0 answered already · 4 pending in recorded batches · 0 to submit/);
+    expect(last.stderr).toMatch(
+      /batch explain: 4 requests · 0 answered already · 4 pending in recorded batches · 0 to submit/,
+    );
     const seen = server.requests.slice(from).map((r) => `${r.method} ${r.path}`);
     expect(seen.filter((r) => r === 'POST /v1/batches')).toHaveLength(2); // one explain batch, one simulate batch
     expect(seen.filter((r) => r === `GET /v1/batches/${explainBatch}`).length).toBeGreaterThanOrEqual(3);
@@ -120,22 +165,54 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     ]);
     expect(resultsOf(db)).toEqual(resultsOf(live));
     // the key went to the server (loopback) on every batch call, and nowhere else
-    const batchCalls = server.requests.slice(from).filter((r) => r.path.startsWith('/v1/files') || r.path.startsWith('/v1/batches'));
+    const batchCalls = server.requests
+      .slice(from)
+      .filter((r) => r.path.startsWith('/v1/files') || r.path.startsWith('/v1/batches'));
     expect(new Set(batchCalls.map((r) => r.headers.authorization))).toEqual(new Set([`Bearer ${openAiSentinel}`]));
     expectNotInDatabaseFiles(db, 'SENTINELBATCH');
-    for (const output of [first.stdout, first.stderr, last.stdout, last.stderr]) expect(output).not.toContain('SENTINELBATCH');
+    for (const output of [first.stdout, first.stderr, last.stdout, last.stderr])
+      expect(output).not.toContain('SENTINELBATCH');
   }, 90_000);
 
   it('Anthropic: kill -9 right after the explain batch is submitted; --resume re-polls that batch (exactly one create) and completes', async () => {
-    const provider = ['--explainer', 'anthropic:claude-test', '--simulator', 'anthropic:claude-test', '--base-url', server.url, '--simulation-samples', '2'];
-    const live = await liveRun('anthropic-live.db', { explainer: 'anthropic:claude-test', simulator: 'anthropic:claude-test', simulationSamples: 2 });
+    const provider = [
+      '--explainer',
+      'anthropic:claude-test',
+      '--simulator',
+      'anthropic:claude-test',
+      '--base-url',
+      server.url,
+      '--simulation-samples',
+      '2',
+    ];
+    const live = await liveRun('anthropic-live.db', {
+      explainer: 'anthropic:claude-test',
+      simulator: 'anthropic:claude-test',
+      simulationSamples: 2,
+    });
 
     const db = join(directory, 'anthropic-batch.db');
     const from = server.requests.length;
-    const child = spawn(process.execPath, [autointerpBinary, 'run', '--records', source, ...provider, '--db', db, '--no-progress', '--batch', '--batch-poll', '0.05'], {
-      cwd: directory,
-      env: environment,
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        autointerpBinary,
+        'run',
+        '--records',
+        source,
+        ...provider,
+        '--db',
+        db,
+        '--no-progress',
+        '--batch',
+        '--batch-poll',
+        '0.05',
+      ],
+      {
+        cwd: directory,
+        env: environment,
+      },
+    );
     let stderr = '';
     const submitted = new Promise<void>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
@@ -149,11 +226,15 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     child.kill('SIGKILL');
     expect(await exited, stderr).toBeNull();
     const explainBatch = /submitted explain batch (msgbatch_fake\d+)/.exec(stderr)![1]!;
-    expect(query(db, 'SELECT phase, batch_id, ingested FROM llm_batches')).toEqual([{ phase: 'explain', batch_id: explainBatch, ingested: 0 }]);
+    expect(query(db, 'SELECT phase, batch_id, ingested FROM llm_batches')).toEqual([
+      { phase: 'explain', batch_id: explainBatch, ingested: 0 },
+    ]);
 
     const resumed = await cli(['run', '--resume', '1', '--db', db, '--no-progress', '--batch-poll', '0.05']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/batch explain: 4 requests · 0 answered already · 4 pending in recorded batches · 0 to submit/);
+    expect(resumed.stderr).toMatch(
+      /batch explain: 4 requests · 0 answered already · 4 pending in recorded batches · 0 to submit/,
+    );
     expect(resumed.stderr).toMatch(/run 1 \(resumed\)/);
     expect(resumed.stderr).toMatch(/run 1 finished: 4 scored, 1 skipped, 0 failed of 5/);
     const seen = server.requests.slice(from).map((r) => `${r.method} ${r.path}`);
@@ -162,7 +243,9 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     expect(seen).toContain(`GET /v1/messages/batches/${explainBatch}/results`);
     expect(seen.filter((r) => r === 'POST /v1/messages')).toEqual([]);
     expect(query(db, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
-    expect(query(db, 'SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM run_features')).toEqual([{ n: 5, distinct_features: 5 }]);
+    expect(
+      query(db, 'SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM run_features'),
+    ).toEqual([{ n: 5, distinct_features: 5 }]);
     expect(resultsOf(db)).toEqual(resultsOf(live));
     expectNotInDatabaseFiles(db, 'SENTINELBATCH');
     for (const output of [stderr, resumed.stdout, resumed.stderr]) expect(output).not.toContain('SENTINELBATCH');

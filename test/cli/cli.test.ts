@@ -25,7 +25,12 @@ describe('autointerp CLI', () => {
     expect(result.stdout).toMatch(/BASELINE: offline rule-based/);
     const database = new Database(db, { readonly: true });
     const run = database.prepare('SELECT status, explainer, simulator, is_baseline FROM runs').get();
-    expect(run).toEqual({ status: 'finished', explainer: 'baseline:rule-based-v1', simulator: 'baseline:rule-based-v1', is_baseline: 1 });
+    expect(run).toEqual({
+      status: 'finished',
+      explainer: 'baseline:rule-based-v1',
+      simulator: 'baseline:rule-based-v1',
+      is_baseline: 1,
+    });
     const perFeature = database
       .prepare(
         `SELECT f.max_activation AS max, s.value, s.reason FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.kind = 'correlation.all'`,
@@ -43,8 +48,12 @@ describe('autointerp CLI', () => {
       } else if (row.max <= 0) expect(row.reason).toMatch(/never activates/);
     }
     expect(constant).toBeLessThanOrEqual(2);
-    const explanations = database.prepare('SELECT DISTINCT explainer, is_baseline, prompt_version FROM explanations').all();
-    expect(explanations).toEqual([{ explainer: 'baseline:rule-based-v1', is_baseline: 1, prompt_version: 'explain.v1' }]);
+    const explanations = database
+      .prepare('SELECT DISTINCT explainer, is_baseline, prompt_version FROM explanations')
+      .all();
+    expect(explanations).toEqual([
+      { explainer: 'baseline:rule-based-v1', is_baseline: 1, prompt_version: 'explain.v1' },
+    ]);
     database.close();
 
     const board = await cli(['leaderboard', '--json', '--db', db]);
@@ -57,9 +66,24 @@ describe('autointerp CLI', () => {
   it('prints help for every command that `autointerp --help` lists', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
-    const commands = [...top.stdout.matchAll(/^ {2}([a-z][a-z-]+)\b/gm)].map((match) => match[1]!).filter((name) => name !== 'help');
-    for (const expected of ['run', 'extract', 'train-sae', 'sae-metrics', 'steer', 'import-delphi', 'merge', 'leaderboard', 'serve-fake']) expect(commands).toContain(expected);
-    const helps = await Promise.all(commands.map(async (command) => ({ command, ...(await cli([command, '--help'])) })));
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z][a-z-]+)\b/gm)]
+      .map((match) => match[1]!)
+      .filter((name) => name !== 'help');
+    for (const expected of [
+      'run',
+      'extract',
+      'train-sae',
+      'sae-metrics',
+      'steer',
+      'import-delphi',
+      'merge',
+      'leaderboard',
+      'serve-fake',
+    ])
+      expect(commands).toContain(expected);
+    const helps = await Promise.all(
+      commands.map(async (command) => ({ command, ...(await cli([command, '--help'])) })),
+    );
     for (const { command, code, stdout } of helps) {
       expect(code, command).toBe(0);
       expect(stdout).toMatch(new RegExp(`Usage: autointerp ${command}`));
@@ -68,11 +92,16 @@ describe('autointerp CLI', () => {
 
   it('reports bad input in one line naming the file and record, exits 2, and writes no run', async () => {
     const bad = join(directory, 'bad.jsonl');
-    writeFileSync(bad, '{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": 0}, "top": [{"tokens": ["a"], "activations": [1, 2]}], "random": [], "stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 1, "density": 0.1}}\n');
+    writeFileSync(
+      bad,
+      '{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": 0}, "top": [{"tokens": ["a"], "activations": [1, 2]}], "random": [], "stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 1, "density": 0.1}}\n',
+    );
     const db = join(directory, 'bad.db');
     const result = await cli(['run', '--records', bad, '--db', db, '--no-progress']);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim().split('\n')).toEqual([`autointerp: ${bad} (line 1, top[0]): tokens and activations differ in length`]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `autointerp: ${bad} (line 1, top[0]): tokens and activations differ in length`,
+    ]);
     expect(existsSync(db)).toBe(false); // not even an empty database file
   });
 
@@ -84,7 +113,10 @@ describe('autointerp CLI', () => {
     expect(device.code).toBe(2);
     expect(device.stderr).toMatch(/^autointerp: \/dev\/null: not a regular file or directory/);
     const report = await cli(['report', '--out', join(directory, 'no', 'such', 'r.html'), '--db', db]);
-    expect(report).toMatchObject({ code: 2, stderr: `autointerp: --out: the folder ${join(directory, 'no', 'such')} does not exist (create it first)\n` });
+    expect(report).toMatchObject({
+      code: 2,
+      stderr: `autointerp: --out: the folder ${join(directory, 'no', 'such')} does not exist (create it first)\n`,
+    });
     expect(existsSync(join(directory, 'no'))).toBe(false);
   });
 
@@ -107,8 +139,12 @@ describe('autointerp CLI', () => {
   it('prints a token holding an escape sequence (OSC 52, a clipboard write) escaped, never raw', async () => {
     const records = join(directory, 'osc52.jsonl');
     const token = '\u001b]52;c;cm0gLXJmIH4=\u0007';
-    const stats = '"stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 5, "density": 0.1}';
-    writeFileSync(records, `{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": 0}, "top": [{"tokens": ["a", ${JSON.stringify(token)}], "activations": [0, 5]}], "random": [], ${stats}}\n`);
+    const stats =
+      '"stats": {"mean": 0, "variance": 0, "skewness": null, "kurtosis": null, "maxActivation": 5, "density": 0.1}';
+    writeFileSync(
+      records,
+      `{"id": {"model": "m", "layer": 0, "kind": "neuron", "index": 0}, "top": [{"tokens": ["a", ${JSON.stringify(token)}], "activations": [0, 5]}], "random": [], ${stats}}\n`,
+    );
     const explained = await cli(['explain', '--records', records]);
     expect(explained.code, explained.stderr).toBe(0);
     expect(explained.stdout).toMatch(/\\x1b\]52;c;.*\\x07/);
@@ -117,7 +153,14 @@ describe('autointerp CLI', () => {
 
   it('rejects unknown options and providers with exit code 2', async () => {
     expect((await cli(['run', '--bogus'])).code).toBe(2);
-    const provider = await cli(['run', '--explainer', 'nosuch:model', '--db', join(directory, 'x.db'), '--no-progress']);
+    const provider = await cli([
+      'run',
+      '--explainer',
+      'nosuch:model',
+      '--db',
+      join(directory, 'x.db'),
+      '--no-progress',
+    ]);
     expect(provider.code).toBe(2);
     expect(provider.stderr).toMatch(/nosuch/);
   });

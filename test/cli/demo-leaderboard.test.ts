@@ -21,7 +21,11 @@ const volatileField = /^(id|runId|createdAt|startedAt|finishedAt|updatedAt|durat
 function withoutVolatileFields(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutVolatileFields);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !volatileField.test(key)).map(([key, inner]) => [key, withoutVolatileFields(inner)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !volatileField.test(key))
+      .map(([key, inner]) => [key, withoutVolatileFields(inner)]),
+  );
 }
 
 describe('the demo leaderboard', () => {

@@ -49,7 +49,10 @@ async function parseError(args: string[]): Promise<unknown> {
     );
 }
 
-const help = (name: string) => program().commands.find((command) => command.name() === name)!.helpInformation();
+const help = (name: string) =>
+  program()
+    .commands.find((command) => command.name() === name)!
+    .helpInformation();
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -59,7 +62,10 @@ describe('flag errors', () => {
       [['run', '--rpm', '-1'], '--rpm: expected a positive number, got "-1"'],
       [['run', '--concurrency', '0'], '--concurrency: expected a positive integer, got "0"'],
       [['run', '--max-cost', 'lots'], '--max-cost: expected a non-negative number, got "lots"'],
-      [['run', '--simulation-mode', 'guess'], '--simulation-mode: expected one of prompt-logprobs, chat-logprobs, sampled, got "guess"'],
+      [
+        ['run', '--simulation-mode', 'guess'],
+        '--simulation-mode: expected one of prompt-logprobs, chat-logprobs, sampled, got "guess"',
+      ],
       [['leaderboard', '--top', '0'], '--top: expected a positive integer, got "0"'],
       [['compare', 'a', 'b', '--level', '2'], '--level: expected a level between 0 and 1 (e.g. 0.95), got "2"'],
       [['run', '--shard', '3/3'], '--shard expects i/n with 0 ≤ i < n (e.g. 0/4), got "3/3"'],
@@ -88,15 +94,21 @@ describe('renamed flags', () => {
         .option('--batch-sequences <n>', 'sequences per forward pass', positiveInteger, 16)
         .addOption(deprecatedOption('--batch <n>', '--batch-sequences', positiveInteger))
         .action((_flags: unknown, command: Command) => {
-          values.push(renamedOptionValue<number>(command, '--batch', '--batch-sequences', '--batch means the Batch API of `run`'));
+          values.push(
+            renamedOptionValue<number>(command, '--batch', '--batch-sequences', '--batch means the Batch API of `run`'),
+          );
         });
     make().parse(['--batch-sequences', '8'], { from: 'user' });
     make().parse([], { from: 'user' });
     expect(stderr).not.toHaveBeenCalled();
     make().parse(['--batch', '4'], { from: 'user' });
     expect(values).toEqual([8, 16, 4]);
-    expect(stderr.mock.calls.map(([text]) => text)).toEqual(['autointerp extract: --batch is deprecated (--batch means the Batch API of `run`); use --batch-sequences\n']);
-    expect(() => make().parse(['--batch', '4', '--batch-sequences', '8'], { from: 'user' })).toThrow('--batch is the old spelling of --batch-sequences; give --batch-sequences alone');
+    expect(stderr.mock.calls.map(([text]) => text)).toEqual([
+      'autointerp extract: --batch is deprecated (--batch means the Batch API of `run`); use --batch-sequences\n',
+    ]);
+    expect(() => make().parse(['--batch', '4', '--batch-sequences', '8'], { from: 'user' })).toThrow(
+      '--batch is the old spelling of --batch-sequences; give --batch-sequences alone',
+    );
   });
 });
 
@@ -117,7 +129,9 @@ describe('help texts', () => {
 
 describe('output files', () => {
   it('are refused, naming the flag and the folder, when their folder does not exist; nothing is created', () => {
-    expect(() => requireOutputFolder('/no/such/dir/r.html', '--out')).toThrow(new UsageError('--out: the folder /no/such/dir does not exist (create it first)'));
+    expect(() => requireOutputFolder('/no/such/dir/r.html', '--out')).toThrow(
+      new UsageError('--out: the folder /no/such/dir does not exist (create it first)'),
+    );
     expect(() => requireOutputFolder(join(directory, 'report.html'), '--out')).not.toThrow();
     expect(() => requireOutputFolder('report.html', '--out')).not.toThrow(); // the current folder
   });

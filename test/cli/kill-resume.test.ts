@@ -30,7 +30,10 @@ interface Child {
 }
 
 function startCli(args: string[]): Child {
-  const child = spawn(process.execPath, [join(root, 'bin/autointerp.js'), ...args], { cwd: directory, env: { ...process.env, OPENAI_API_KEY: '' } });
+  const child = spawn(process.execPath, [join(root, 'bin/autointerp.js'), ...args], {
+    cwd: directory,
+    env: { ...process.env, OPENAI_API_KEY: '' },
+  });
   let stderr = '';
   let markStarted!: () => void;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
@@ -40,7 +43,9 @@ function startCli(args: string[]): Child {
   });
   child.stdout.resume();
   let hasExited = false;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((hasExited = true), markStarted(), resolve(code))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => ((hasExited = true), markStarted(), resolve(code))),
+  );
   return { exited, hasExited: () => hasExited, started, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
 }
 
@@ -61,14 +66,22 @@ function resultsOf(dbPath: string) {
   try {
     return {
       integrity: database.pragma('integrity_check', { simple: true }),
-      finished: database.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM run_features').get(),
-      explanations: database.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM explanations').get(),
+      finished: database
+        .prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM run_features')
+        .get(),
+      explanations: database
+        .prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS distinct_features FROM explanations')
+        .get(),
       records: database.prepare('SELECT COUNT(*) AS n FROM records').get(),
       simulations: database.prepare('SELECT COUNT(*) AS n FROM simulations').get(),
       scores: database
-        .prepare('SELECT f.idx, s.kind, s.value, s.reason, s.n_tokens FROM scores s JOIN features f ON f.id = s.feature_id ORDER BY f.idx, s.kind')
+        .prepare(
+          'SELECT f.idx, s.kind, s.value, s.reason, s.n_tokens FROM scores s JOIN features f ON f.id = s.feature_id ORDER BY f.idx, s.kind',
+        )
         .all(),
-      texts: database.prepare('SELECT f.idx, e.text FROM explanations e JOIN features f ON f.id = e.feature_id ORDER BY f.idx').all(),
+      texts: database
+        .prepare('SELECT f.idx, e.text FROM explanations e JOIN features f ON f.id = e.feature_id ORDER BY f.idx')
+        .all(),
       status: database.prepare('SELECT status FROM runs').all(),
     };
   } finally {
@@ -102,7 +115,20 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
 
     const killedPath = join(directory, 'killed.db');
     const common = ['--db', killedPath, '--no-progress'];
-    const firstArgs = ['run', '--records', source, '--explainer', config.explainer, '--simulator', config.simulator, '--base-url', server.url, '--concurrency', '4', ...common];
+    const firstArgs = [
+      'run',
+      '--records',
+      source,
+      '--explainer',
+      config.explainer,
+      '--simulator',
+      config.simulator,
+      '--base-url',
+      server.url,
+      '--concurrency',
+      '4',
+      ...common,
+    ];
     // Seeded random kill moments, spread over the run: the k-th kill (of n) comes once the run has finished a random
     // number of features between k/n and (k+1)/n of the way through its first total - 6 (cycle 0: right after the run
     // starts; the last kill leaves at least 6 features, more than a 40 ms delay can finish), then a further random
@@ -131,8 +157,14 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
     console.log(`features done at each kill: ${progress.join(', ')}`);
     expect(killed, `features done at each kill: ${progress}`).toBe(kills);
     // Every kill interrupted the run, most in its middle, and no kill lost a finished feature.
-    expect(progress.every((done) => done < total), `features done at each kill: ${progress}`).toBe(true);
-    expect(progress.filter((done) => done > 0).length, `features done at each kill: ${progress}`).toBeGreaterThanOrEqual(kills - 2);
+    expect(
+      progress.every((done) => done < total),
+      `features done at each kill: ${progress}`,
+    ).toBe(true);
+    expect(
+      progress.filter((done) => done > 0).length,
+      `features done at each kill: ${progress}`,
+    ).toBeGreaterThanOrEqual(kills - 2);
     expect(progress, 'finished features never decrease').toEqual([...progress].sort((a, b) => a - b));
     if (!finished) {
       const last = startCli(['run', '--resume', '1', ...common]);

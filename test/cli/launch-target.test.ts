@@ -44,7 +44,10 @@ describe('launchTarget: dist/ when built from the current src/, else the source'
   it('runs the source when a nested file changed after the build, and names it', () => {
     const root = packageFolder(1_000, { built: 2_000 });
     setTime(root, 'src/cli/bin.ts', 3_000);
-    expect(launchTarget(root, {})).toEqual({ entry: 'source', reason: expect.stringContaining(join('src', 'cli', 'bin.ts')) });
+    expect(launchTarget(root, {})).toEqual({
+      entry: 'source',
+      reason: expect.stringContaining(join('src', 'cli', 'bin.ts')),
+    });
   });
 
   it('runs the source when a file was added or deleted after the build (its folder changed)', () => {

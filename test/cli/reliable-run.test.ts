@@ -22,7 +22,6 @@ function expectNoKey(...texts: string[]) {
   for (const text of texts) expect(text.includes('SENTINELKEY')).toBe(false);
 }
 
-
 describe('autointerp run against the fake server: cache, budget, no key anywhere', () => {
   let server: FakeLlmServer;
   let source: string;
@@ -33,7 +32,16 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
   afterAll(async () => {
     await server.close();
   });
-  const providerArgs = () => ['--records', source, '--explainer', 'openai-compatible:rule-based-v1', '--simulator', 'openai-compatible:rule-based-v1', '--base-url', server.url];
+  const providerArgs = () => [
+    '--records',
+    source,
+    '--explainer',
+    'openai-compatible:rule-based-v1',
+    '--simulator',
+    'openai-compatible:rule-based-v1',
+    '--base-url',
+    server.url,
+  ];
 
   it('a second identical run makes 0 provider calls (answers from the cache), and the key is never stored or printed', async () => {
     const db = join(directory, 'cache.db');
@@ -42,17 +50,24 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
     const posts = () => server.requests.filter((request) => request.method === 'POST').length;
     const afterFirst = posts();
     expect(afterFirst).toBe(16);
-    expect(server.requests.filter((request) => request.method === 'GET').map((request) => request.path)).toEqual(['/v1/models']); // the pre-flight
+    expect(server.requests.filter((request) => request.method === 'GET').map((request) => request.path)).toEqual([
+      '/v1/models',
+    ]); // the pre-flight
     expect(server.requests[0]!.headers.authorization).toBe(`Bearer ${sentinel}`);
     const second = await cli(['run', ...providerArgs(), '--db', db, '--no-progress']);
     expect(second.code, second.stderr).toBe(0);
     expect(posts()).toBe(afterFirst);
     const database = new Database(db, { readonly: true });
-    expect(database.prepare('SELECT run_id, SUM(cached) AS cached, COUNT(*) AS n FROM llm_calls GROUP BY run_id').all()).toEqual([
+    expect(
+      database.prepare('SELECT run_id, SUM(cached) AS cached, COUNT(*) AS n FROM llm_calls GROUP BY run_id').all(),
+    ).toEqual([
       { run_id: 1, cached: 0, n: 16 },
       { run_id: 2, cached: 16, n: 16 },
     ]);
-    const scores = (run: number) => database.prepare(`SELECT feature_id, kind, value FROM scores WHERE run_id = ? ORDER BY feature_id, kind`).all(run);
+    const scores = (run: number) =>
+      database
+        .prepare(`SELECT feature_id, kind, value FROM scores WHERE run_id = ? ORDER BY feature_id, kind`)
+        .all(run);
     expect(scores(2)).toEqual(scores(1));
     database.close();
     expectNoKey(first.stdout, first.stderr, second.stdout, second.stderr);
@@ -66,18 +81,35 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
   it('--max-cost stops between units of work within one unit of the cap, says what was spent and left, and resumes', async () => {
     const db = join(directory, 'budget.db');
     const prices = join(directory, 'prices.json');
-    writeFileSync(prices, JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 1000, outputPerMillion: 1000 } } }));
+    writeFileSync(
+      prices,
+      JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 1000, outputPerMillion: 1000 } } }),
+    );
     const unpriced = await cli(['run', ...providerArgs(), '--db', db, '--no-progress', '--max-cost', '1']);
     expect(unpriced.code).toBe(2);
     expect(unpriced.stderr).toMatch(/--max-cost needs a price for openai-compatible:rule-based-v1/);
 
-    const capped = await cli(['run', ...providerArgs(), '--db', db, '--no-progress', '--concurrency', '1', '--max-cost', '8', '--prices', prices]);
+    const capped = await cli([
+      'run',
+      ...providerArgs(),
+      '--db',
+      db,
+      '--no-progress',
+      '--concurrency',
+      '1',
+      '--max-cost',
+      '8',
+      '--prices',
+      prices,
+    ]);
     expect(capped.code, capped.stderr).toBe(0); // a budget stop is an expected end, not an error
     expect(capped.stderr).toMatch(/budget reached/);
     expect(capped.stderr).toMatch(/interrupted: .* spent \$\d+\.\d+ of \$8\.00 · \d+ left to do/);
     expect(capped.stderr).toMatch(/resume with: autointerp run --resume 1 --max-cost <more>/);
     const database = new Database(db, { readonly: true });
-    const perFeature = database.prepare('SELECT feature_id, SUM(cost_usd) AS cost FROM llm_calls GROUP BY feature_id').all() as { cost: number }[];
+    const perFeature = database
+      .prepare('SELECT feature_id, SUM(cost_usd) AS cost FROM llm_calls GROUP BY feature_id')
+      .all() as { cost: number }[];
     const spent = perFeature.reduce((sum, row) => sum + row.cost, 0);
     const costliest = Math.max(...perFeature.map((row) => row.cost));
     expect(perFeature.length).toBeGreaterThan(0);

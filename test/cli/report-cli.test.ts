@@ -27,10 +27,21 @@ beforeAll(() => {
   syntheticRun(store, { name: 'base', features: noisy(0) });
   syntheticRun(store, { name: 'noisy', features: noisy(0) });
   syntheticRun(store, { name: 'dropped', features: noisy(-0.05), explainer: 'mock:worse-explainer' });
-  syntheticRun(store, { name: 'other-sim', features: noisy(0), simulator: 'openai:gpt-4o-mini', mode: 'chat-logprobs' });
-  syntheticRun(store, { name: 'disjoint', features: featuresWith(5, () => 0.5).map((f) => ({ ...f, index: f.index + 1000 })) });
+  syntheticRun(store, {
+    name: 'other-sim',
+    features: noisy(0),
+    simulator: 'openai:gpt-4o-mini',
+    mode: 'chat-logprobs',
+  });
+  syntheticRun(store, {
+    name: 'disjoint',
+    features: featuresWith(5, () => 0.5).map((f) => ({ ...f, index: f.index + 1000 })),
+  });
   store.db.close();
-  writeFileSync(join(directory, 'garbage.db'), 'this is not a database, it is a text file long enough to be read'.repeat(200));
+  writeFileSync(
+    join(directory, 'garbage.db'),
+    'this is not a database, it is a text file long enough to be read'.repeat(200),
+  );
 });
 
 describe('autointerp regress / compare / tag / leaderboard / report / export', () => {
@@ -43,12 +54,29 @@ describe('autointerp regress / compare / tag / leaderboard / report / export', (
       cli(['regress', '--baseline', 'tag:baseline', '--candidate', 'noisy', '--max-drop', '0.02', '--json']),
     ]);
     expect(dropped.code, dropped.stderr).toBe(1);
-    expect(dropped.stdout.trimEnd().split('\n').at(-1)).toMatch(/^REGRESSION: correlation.all 0\.\d{3} → 0\.\d{3}; Δ mean −0\.0\d{2}, 95% CI \[−0\.\d{3}, −0\.\d{3}\], n = 120: drop 0\.0\d+ exceeds max-drop 0.02 and the CI is below 0$/);
+    expect(dropped.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^REGRESSION: correlation.all 0\.\d{3} → 0\.\d{3}; Δ mean −0\.0\d{2}, 95% CI \[−0\.\d{3}, −0\.\d{3}\], n = 120: drop 0\.0\d+ exceeds max-drop 0.02 and the CI is below 0$/,
+    );
     expect(dropped.stdout).toMatch(/most worsened:/);
-    expect(readFileSync(junit, 'utf8')).toMatch(/<testsuites name="autointerp regress" tests="1" failures="1" errors="0">[\s\S]*<failure message="regression: Δ mean −/);
+    expect(readFileSync(junit, 'utf8')).toMatch(
+      /<testsuites name="autointerp regress" tests="1" failures="1" errors="0">[\s\S]*<failure message="regression: Δ mean −/,
+    );
     expect(noisy.code, noisy.stderr).toBe(0);
-    const json = JSON.parse(noisy.stdout) as { verdict: string; exitCode: number; rule: string; n: number; ci: { low: number; high: number }; comparison: { paired: number } };
-    expect(json).toMatchObject({ verdict: 'pass', exitCode: 0, rule: 'significant', n: 120, comparison: { paired: 120 } });
+    const json = JSON.parse(noisy.stdout) as {
+      verdict: string;
+      exitCode: number;
+      rule: string;
+      n: number;
+      ci: { low: number; high: number };
+      comparison: { paired: number };
+    };
+    expect(json).toMatchObject({
+      verdict: 'pass',
+      exitCode: 0,
+      rule: 'significant',
+      n: 120,
+      comparison: { paired: 120 },
+    });
     expect(json.ci.low).toBeLessThan(0.02);
   });
 
@@ -62,11 +90,17 @@ describe('autointerp regress / compare / tag / leaderboard / report / export', (
     ]);
     expect(unknown).toMatchObject({ code: 2, stderr: `autointerp: no run "nosuch" in ${db}\n` });
     expect(disjoint.code).toBe(2);
-    expect(disjoint.stderr).toMatch(/^autointerp: runs 1 and 5 share no feature with a defined "correlation.all" score \(125 features in either run\)\n$/);
+    expect(disjoint.stderr).toMatch(
+      /^autointerp: runs 1 and 5 share no feature with a defined "correlation.all" score \(125 features in either run\)\n$/,
+    );
     expect(strict.code).toBe(2);
-    expect(strict.stderr).toMatch(/^WARNING: different simulators .*\nWARNING: different simulation modes .*\nautointerp: --strict: the runs measured differently \(simulator, simulation-mode\); not comparing\n$/);
+    expect(strict.stderr).toMatch(
+      /^WARNING: different simulators .*\nWARNING: different simulation modes .*\nautointerp: --strict: the runs measured differently \(simulator, simulation-mode\); not comparing\n$/,
+    );
     expect(warned.code).toBe(0);
-    expect(warned.stderr).toMatch(/^WARNING: different simulators \(baseline mock:simulator; candidate openai:gpt-4o-mini\)/);
+    expect(warned.stderr).toMatch(
+      /^WARNING: different simulators \(baseline mock:simulator; candidate openai:gpt-4o-mini\)/,
+    );
     expect(warned.stdout).not.toMatch(/WARNING/); // printed once, on stderr
     expect(warned.stdout).toMatch(/\nPASS: /);
     expect(crash.code).toBe(2);
@@ -88,14 +122,21 @@ describe('autointerp regress / compare / tag / leaderboard / report / export', (
     ]);
     expect(compare.code).toBe(0);
     expect(compare.stdout).toMatch(/paired features: 120 of 120/);
-    expect(compare.stdout).toMatch(/baseline:  run 1 "base" \(mock:explainer → mock:simulator\)\n {2}candidate: run 3 "dropped" \(mock:worse-explainer → mock:simulator\)/);
+    expect(compare.stdout).toMatch(
+      /baseline: {2}run 1 "base" \(mock:explainer → mock:simulator\)\n {2}candidate: run 3 "dropped" \(mock:worse-explainer → mock:simulator\)/,
+    );
     expect(compare.stdout.match(/synthetic\/\d\/neuron\/\d+/g)?.length).toBe(4); // 2 most worsened + 2 most improved
 
     expect(board.code, board.stderr).toBe(0);
     const lines = board.stdout.trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^run_id,run_name,explainer,simulator,/);
     // runs 1–3 and 5 match the explainer glob and the simulator (run 4 has another simulator)
-    expect(lines.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual(['1,base', '2,noisy', '3,dropped', '5,disjoint']);
+    expect(lines.slice(1).map((line) => line.split(',').slice(0, 2).join(','))).toEqual([
+      '1,base',
+      '2,noisy',
+      '3,dropped',
+      '5,disjoint',
+    ]);
     expect(lines.slice(1).every((line) => line.split(',')[7] === '1')).toBe(true); // the layer column
 
     expect(conflict).toMatchObject({ code: 2, stderr: 'autointerp: use either --json or --csv, not both\n' });
@@ -106,9 +147,18 @@ describe('autointerp regress / compare / tag / leaderboard / report / export', (
     expect(page).toMatch(/<h1>dropped<\/h1>/);
 
     expect(exported.code, exported.stderr).toBe(0);
-    const features = JSON.parse(readFileSync(neuronpedia, 'utf8')) as { modelId: string; index: string; explanations: { description: string }[] }[];
+    const features = JSON.parse(readFileSync(neuronpedia, 'utf8')) as {
+      modelId: string;
+      index: string;
+      explanations: { description: string }[];
+    }[];
     expect(features).toHaveLength(120);
-    expect(features[0]).toMatchObject({ modelId: 'synthetic', layer: '0', index: '0', explanations: [{ description: 'tokens like t0' }] });
+    expect(features[0]).toMatchObject({
+      modelId: 'synthetic',
+      layer: '0',
+      index: '0',
+      explanations: [{ description: 'tokens like t0' }],
+    });
 
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/significant \(default\) {2}REGRESSION when mean d < −max-drop AND CI upper bound < 0/);

@@ -35,7 +35,9 @@ function startCli(args: string[], env: Record<string, string | undefined> = {}):
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
   return { exited, stderr: () => stderr, signal: (name) => child.kill(name) };
 }
 
@@ -59,7 +61,9 @@ function mountTmpfs(path: string, size: string): string | undefined {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path], { stdio: 'pipe' });
     return path;
   } catch (error) {
-    console.warn(`skipped: cannot mount a tmpfs at ${path} (${(error as Error).message.split('\n')[0]}); these tests need root`);
+    console.warn(
+      `skipped: cannot mount a tmpfs at ${path} (${(error as Error).message.split('\n')[0]}); these tests need root`,
+    );
     return undefined;
   }
 }
@@ -119,7 +123,22 @@ describe('Ctrl+C and the run lease', () => {
       const db = join(directory, 'forced.db');
       const source = writeFeaturesJsonl(join(directory, 'forced.jsonl'), syntheticFeatures(6));
       const provider = 'openai-compatible:rule-based-v1';
-      const child = startCli(['run', '--records', source, '--explainer', provider, '--simulator', provider, '--base-url', server.url, '--concurrency', '1', '--db', db, '--no-progress']);
+      const child = startCli([
+        'run',
+        '--records',
+        source,
+        '--explainer',
+        provider,
+        '--simulator',
+        provider,
+        '--base-url',
+        server.url,
+        '--concurrency',
+        '1',
+        '--db',
+        db,
+        '--no-progress',
+      ]);
       let finished = 0;
       for (let polls = 0; polls < 3000 && finished === 0; polls++) {
         await sleep(20);
@@ -148,19 +167,25 @@ describe('Ctrl+C and the run lease', () => {
     const source = writeFeaturesJsonl(join(directory, 'held.jsonl'), syntheticFeatures(3));
     const store = new ResultStore(openDatabase(db));
     const controller = new AbortController();
-    await runPipeline({ source, concurrency: 1 }, { store, stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } });
-    // This test process holds the run (as a `run` in another terminal would).
-    store.db.prepare(`INSERT INTO run_leases (run_id, holder, host, pid, acquired_at, heartbeat_at) VALUES (1, 'x', ?, ?, ?, ?)`).run(
-      (await import('node:os')).hostname(),
-      process.pid,
-      Date.now(),
-      Date.now(),
+    await runPipeline(
+      { source, concurrency: 1 },
+      { store, stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
     );
+    // This test process holds the run (as a `run` in another terminal would).
+    store.db
+      .prepare(
+        `INSERT INTO run_leases (run_id, holder, host, pid, acquired_at, heartbeat_at) VALUES (1, 'x', ?, ?, ?, ?)`,
+      )
+      .run((await import('node:os')).hostname(), process.pid, Date.now(), Date.now());
     store.db.close();
     const before = query(db, 'SELECT * FROM run_features');
     const result = await cli(['run', '--resume', '1', '--db', db, '--no-progress']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`^autointerp: run 1 is being run by process ${process.pid} on .* \\(last heartbeat \\d+ s ago\\); wait for it to end or stop it`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `^autointerp: run 1 is being run by process ${process.pid} on .* \\(last heartbeat \\d+ s ago\\); wait for it to end or stop it`,
+      ),
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(query(db, 'SELECT * FROM run_features')).toEqual(before);
   });
@@ -170,7 +195,10 @@ describe('checked before the run starts: no run row, no database file', () => {
   it('a provider without its API key: one line, exit 2', async () => {
     const db = join(directory, 'nokey.db');
     const result = await cli(['run', '--demo', '--explainer', 'anthropic:claude-x', '--db', db, '--no-progress']);
-    expect(result).toMatchObject({ code: 2, stderr: 'autointerp: anthropic:claude-x: no API key: set ANTHROPIC_API_KEY in the environment\n' });
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: 'autointerp: anthropic:claude-x: no API key: set ANTHROPIC_API_KEY in the environment\n',
+    });
     expect(existsSync(db)).toBe(false);
   });
 });
@@ -212,8 +240,13 @@ describe('read-only commands', () => {
 
   it('a database that does not exist: one line naming it, exit 2, no file created', async () => {
     const missing = join(directory, 'missing.db');
-    const results = await Promise.all([cli(['leaderboard', '--db', missing]), cli(['export', '--db', missing]), cli(['compare', '1', '2', '--db', missing])]);
-    for (const result of results) expect(result).toMatchObject({ code: 2, stderr: `autointerp: no database at ${missing}\n` });
+    const results = await Promise.all([
+      cli(['leaderboard', '--db', missing]),
+      cli(['export', '--db', missing]),
+      cli(['compare', '1', '2', '--db', missing]),
+    ]);
+    for (const result of results)
+      expect(result).toMatchObject({ code: 2, stderr: `autointerp: no database at ${missing}\n` });
     expect(existsSync(missing)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Start-up loads only what a command needs: `autointerp --help` and `autointerp leaderboard` load no LLM SDK, no
- * tokenizer, no tfjs and not the pipeline (each command imports those when it runs). A spawned CLI (from the sources,
+ * tokenizer, no tfjs, not the pipeline (each command imports those when it runs) and no zod (the option defaults come
+ * from pipeline/config-defaults.ts, `featureKey` from records/feature-key.ts). A spawned CLI (from the sources,
  * through bin/autointerp.js) with a module hook that lists every module it loads.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,10 +18,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const hooksFile = join(scratch, 'list-modules-hooks.mjs');
 writeFileSync(
   hooksFile,
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is JavaScript source with a template literal
   "export async function load(url, context, next) {\n  const result = await next(url, context);\n  if (url.startsWith('file:')) process.stderr.write(`LOADED ${url}\\n`);\n  return result;\n}\n",
 );
 const registerFile = join(scratch, 'list-modules.mjs');
-writeFileSync(registerFile, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooksFile).href)});\n`);
+writeFileSync(
+  registerFile,
+  `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooksFile).href)});\n`,
+);
 
 /** The modules `autointerp args` loads, as paths relative to the repository (packages as node_modules/<name>/…). */
 function modulesLoadedBy(args: readonly string[]): { status: number | null; modules: string[] } {
@@ -44,15 +49,17 @@ const heavy = [
   /node_modules\/js-tiktoken\//,
   /node_modules\/@tensorflow\//,
   /node_modules\/@huggingface\//,
+  /node_modules\/zod\//,
   /^src\/pipeline\/run-pipeline\.ts$/,
   /^src\/llm\/create-provider\.ts$/,
   /^src\/subject\//,
   /^src\/sae\//,
 ];
-const heavyModules = (modules: readonly string[]) => modules.filter((module) => heavy.some((pattern) => pattern.test(module)));
+const heavyModules = (modules: readonly string[]) =>
+  modules.filter((module) => heavy.some((pattern) => pattern.test(module)));
 
 describe('start-up loads only what the command needs', () => {
-  it('autointerp --help loads commander and the command definitions, no SDK, tokenizer, tfjs or pipeline', () => {
+  it('autointerp --help loads commander and the command definitions, no SDK, tokenizer, tfjs, pipeline or zod', () => {
     const { status, modules } = modulesLoadedBy(['--help']);
     expect(status).toBe(0);
     expect(modules).toContain('src/cli/main.ts');
@@ -60,7 +67,7 @@ describe('start-up loads only what the command needs', () => {
     expect(heavyModules(modules)).toEqual([]);
   });
 
-  it('autointerp leaderboard loads the store and the report, no SDK, tokenizer, tfjs or pipeline', () => {
+  it('autointerp leaderboard loads the store and the report, no SDK, tokenizer, tfjs, pipeline or zod', () => {
     const { status, modules } = modulesLoadedBy(['leaderboard', '--db', join(scratch, 'no-such.db')]);
     expect(status).toBe(2); // the database does not exist: a usage error, after the command's modules loaded
     expect(modules).toContain('src/report/leaderboard.ts');

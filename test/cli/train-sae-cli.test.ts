@@ -14,28 +14,73 @@ const bin = autointerpBinary;
 const cli = (args: string[]) => runCli(args, { cwd: directory });
 
 beforeAll(async () => {
-  const extracted = await cli(['extract', '--tokens', '2000', '--cache', 'cache', '--backend', 'wasm', '--no-progress']);
+  const extracted = await cli([
+    'extract',
+    '--tokens',
+    '2000',
+    '--cache',
+    'cache',
+    '--backend',
+    'wasm',
+    '--no-progress',
+  ]);
   expect(extracted.code, extracted.stderr).toBe(0);
 }, 600_000); // a hang guard only
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('autointerp train-sae / sae-metrics', () => {
   it('trains, writes a SAELens folder, measures it through the embedded model and records it in SQLite', async () => {
-    const args = ['train-sae', '--cache', 'cache', '--out', 'sae-1x', '--expansion', '1', '--steps', '20', '--batch', '128', '--eval-cache', 'cache', '--eval-tokens', '1000', '--db', 'sae.db', '--backend', 'wasm', '--no-progress'];
+    const args = [
+      'train-sae',
+      '--cache',
+      'cache',
+      '--out',
+      'sae-1x',
+      '--expansion',
+      '1',
+      '--steps',
+      '20',
+      '--batch',
+      '128',
+      '--eval-cache',
+      'cache',
+      '--eval-tokens',
+      '1000',
+      '--db',
+      'sae.db',
+      '--backend',
+      'wasm',
+      '--no-progress',
+    ];
     const result = await cli(args);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/trained 20 steps \(2560 tokens\)/);
     expect(result.stdout).toMatch(/L0 [\d.]+ \| FVU [\d.]+/);
     expect(result.stdout).toMatch(/CE loss recovered [\d.-]+/);
-    for (const file of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'training.json', 'metrics.json']) expect(existsSync(join(directory, 'sae-1x', file)), file).toBe(true);
-    expect(JSON.parse(readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8'))).toMatchObject({ name: 'sae-1x', cache: { tokens: expect.any(Number), metrics: { l0: expect.any(Number) } } });
+    for (const file of ['cfg.json', 'sae_weights.safetensors', 'sparsity.safetensors', 'training.json', 'metrics.json'])
+      expect(existsSync(join(directory, 'sae-1x', file)), file).toBe(true);
+    expect(JSON.parse(readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8'))).toMatchObject({
+      name: 'sae-1x',
+      cache: { tokens: expect.any(Number), metrics: { l0: expect.any(Number) } },
+    });
     const db = openDatabase(join(directory, 'sae.db'));
     const store = new SaeStore(db);
     const row = store.getSae('sae-1x')!;
-    expect(row).toMatchObject({ model: 'brown-1l', hook: 'blocks.0.mlp.hook_post', architecture: 'standard', d_in: 512, d_sae: 512 });
+    expect(row).toMatchObject({
+      model: 'brown-1l',
+      hook: 'blocks.0.mlp.hook_post',
+      architecture: 'standard',
+      d_in: 512,
+      d_sae: 512,
+    });
     expect(JSON.parse(row.training!)).toMatchObject({ steps: 20, batchSize: 128 });
     const metrics = Object.fromEntries(store.metricsOf(row.id).map((m) => [m.metric, m.value]));
-    expect(metrics).toMatchObject({ l0: expect.any(Number), fvu: expect.any(Number), ce_loss_recovered: expect.any(Number), kl_score: expect.any(Number) });
+    expect(metrics).toMatchObject({
+      l0: expect.any(Number),
+      fvu: expect.any(Number),
+      ce_loss_recovered: expect.any(Number),
+      kl_score: expect.any(Number),
+    });
     db.close();
 
     // The folder is not overwritten; sae-metrics measures an existing folder again (here without the splice).
@@ -49,29 +94,75 @@ describe('autointerp train-sae / sae-metrics', () => {
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/^autointerp: sae-metrics: nothing to measure without --eval-cache <dir>/);
     expect(existsSync(join(directory, 'nothing.db'))).toBe(false);
-    const nowhere = await cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--metrics-out', 'no/such/folder/m.json', '--backend', 'wasm']);
+    const nowhere = await cli([
+      'sae-metrics',
+      'sae-1x',
+      '--eval-cache',
+      'cache',
+      '--metrics-out',
+      'no/such/folder/m.json',
+      '--backend',
+      'wasm',
+    ]);
     expect(nowhere.code).toBe(2);
     expect(nowhere.stderr).toMatch(/--metrics-out no\/such\/folder\/m\.json: the folder .* does not exist/);
-    const measured = await cli(['sae-metrics', 'sae-1x', '--eval-cache', 'cache', '--eval-tokens', '500', '--no-splice', '--name', 'renamed', '--db', 'sae.db', '--backend', 'wasm']);
+    const measured = await cli([
+      'sae-metrics',
+      'sae-1x',
+      '--eval-cache',
+      'cache',
+      '--eval-tokens',
+      '500',
+      '--no-splice',
+      '--name',
+      'renamed',
+      '--db',
+      'sae.db',
+      '--backend',
+      'wasm',
+    ]);
     expect(measured.code, measured.stderr).toBe(0);
     expect(measured.stdout).not.toMatch(/CE loss recovered/);
     expect(readFileSync(join(directory, 'sae-1x', 'metrics.json'), 'utf8')).toBe(folderMetrics);
     expect(measured.stderr).toContain(`wrote the metrics to ${join(directory, 'renamed.metrics.json')}`);
-    expect(JSON.parse(readFileSync(join(directory, 'renamed.metrics.json'), 'utf8'))).toMatchObject({ name: 'renamed', cache: { tokens: expect.any(Number), metrics: { l0: expect.any(Number) } } });
+    expect(JSON.parse(readFileSync(join(directory, 'renamed.metrics.json'), 'utf8'))).toMatchObject({
+      name: 'renamed',
+      cache: { tokens: expect.any(Number), metrics: { l0: expect.any(Number) } },
+    });
     const db2 = openDatabase(join(directory, 'sae.db'));
     expect(new SaeStore(db2).listSaes().map((sae) => sae.name)).toEqual(['renamed', 'sae-1x']);
     db2.close();
   }, 600_000); // a hang guard only: training takes minutes on 2 busy cores
 
   it('stops on Ctrl+C with its checkpoint saved (exit 130) and --resume finishes the run', async () => {
-    const args = ['train-sae', '--cache', 'cache', '--out', 'sae-int', '--expansion', '1', '--steps', '600', '--batch', '64', '--checkpoint-every', '2', '--db', 'int.db', '--backend', 'wasm', '--no-progress'];
+    const args = [
+      'train-sae',
+      '--cache',
+      'cache',
+      '--out',
+      'sae-int',
+      '--expansion',
+      '1',
+      '--steps',
+      '600',
+      '--batch',
+      '64',
+      '--checkpoint-every',
+      '2',
+      '--db',
+      'int.db',
+      '--backend',
+      'wasm',
+      '--no-progress',
+    ];
     const child = spawn(process.execPath, [bin, ...args], { cwd: directory });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const checkpoint = join(directory, 'sae-int', 'checkpoint', 'latest.json');
     // Waits for the first checkpoint however loaded the machine is (the test's timeout is the hang guard), and not
     // past the process's end.
-    for (let poll = 0; poll < 10_000 && !existsSync(checkpoint) && child.exitCode === null; poll++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let poll = 0; poll < 10_000 && !existsSync(checkpoint) && child.exitCode === null; poll++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).toBe(130);

@@ -33,7 +33,9 @@ describe('the error hierarchy', () => {
   });
 
   it('every exported error class of src/ derives from AutointerpError', async () => {
-    const candidates = sourceFiles().filter((file) => EXPORTED_SUBCLASS.test(readFileSync(join(sourceRoot, file), 'utf8')));
+    const candidates = sourceFiles().filter((file) =>
+      EXPORTED_SUBCLASS.test(readFileSync(join(sourceRoot, file), 'utf8')),
+    );
     const errorClasses: string[] = [];
     const outside: string[] = [];
     for (const file of candidates) {
@@ -41,7 +43,8 @@ describe('the error hierarchy', () => {
       for (const [name, value] of Object.entries(module)) {
         if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
         errorClasses.push(`${file}: ${name}`);
-        if (!(value.prototype instanceof AutointerpError) && value !== AutointerpError) outside.push(`${file}: ${name}`);
+        if (!(value.prototype instanceof AutointerpError) && value !== AutointerpError)
+          outside.push(`${file}: ${name}`);
       }
     }
     expect(outside).toEqual([]);

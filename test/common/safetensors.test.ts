@@ -100,7 +100,8 @@ describe('half floats', () => {
     for (let index = 0; index < values.length; index++) {
       const value = values[index]!;
       if (Number.isNaN(value)) expect(bulk[index]! & 0x7fff).toBe(0x7e00);
-      else if (bulk[index] !== floatToHalf(value)) expect.fail(`float32 bits 0x${bits[index]!.toString(16)}: ${bulk[index]} vs ${floatToHalf(value)}`);
+      else if (bulk[index] !== floatToHalf(value))
+        expect.fail(`float32 bits 0x${bits[index]!.toString(16)}: ${bulk[index]} vs ${floatToHalf(value)}`);
     }
   });
 });
@@ -114,7 +115,8 @@ describe('writing safetensors', () => {
       ]),
       { metadata: { format: 'pt' } },
     );
-    const json = '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
+    const json =
+      '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}';
     const padded = json + ' '.repeat((8 - (json.length % 8)) % 8);
     expect(padded.length % 8).toBe(0);
     expect(padded.length).toBeGreaterThan(json.length); // the case exercises the padding
@@ -128,11 +130,28 @@ describe('writing safetensors', () => {
   it('round-trips F32 exactly through a file, with metadata', () => {
     const random = mulberry32(1);
     const big = Float32Array.from({ length: 3 * 5 * 7 }, () => random() * 200 - 100);
-    const special = Float32Array.of(0, -0, 1e-45, 3.4028234663852886e38, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN);
+    const special = Float32Array.of(
+      0,
+      -0,
+      1e-45,
+      3.4028234663852886e38,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      Number.NaN,
+    );
     const file = join(dir, 'f32.safetensors');
-    writeSafetensors(file, new Map([['big', { shape: [3, 5, 7], data: big }], ['special', { shape: [7], data: special }], ['scalar', { shape: [], data: Float32Array.of(4.5) }], ['empty', { shape: [0, 3], data: new Float32Array(0) }]]), {
-      metadata: { format: 'pt', note: 'round trip' },
-    });
+    writeSafetensors(
+      file,
+      new Map([
+        ['big', { shape: [3, 5, 7], data: big }],
+        ['special', { shape: [7], data: special }],
+        ['scalar', { shape: [], data: Float32Array.of(4.5) }],
+        ['empty', { shape: [0, 3], data: new Float32Array(0) }],
+      ]),
+      {
+        metadata: { format: 'pt', note: 'round trip' },
+      },
+    );
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     const read = readSafetensors(file);
     expect(read.metadata).toEqual({ format: 'pt', note: 'round trip' });
@@ -146,11 +165,34 @@ describe('writing safetensors', () => {
     expect(read.tensors.get('scalar')).toEqual({ dtype: 'F32', shape: [], data: Float32Array.of(4.5) });
     expect(read.tensors.get('empty')!.data.length).toBe(0);
     // The same bytes as the in-memory serializer.
-    expect(readFileSync(file).equals(serializeSafetensors(new Map([['big', { shape: [3, 5, 7], data: big }], ['special', { shape: [7], data: special }], ['scalar', { shape: [], data: Float32Array.of(4.5) }], ['empty', { shape: [0, 3], data: new Float32Array(0) }]]), { metadata: { format: 'pt', note: 'round trip' } }))).toBe(true);
+    expect(
+      readFileSync(file).equals(
+        serializeSafetensors(
+          new Map([
+            ['big', { shape: [3, 5, 7], data: big }],
+            ['special', { shape: [7], data: special }],
+            ['scalar', { shape: [], data: Float32Array.of(4.5) }],
+            ['empty', { shape: [0, 3], data: new Float32Array(0) }],
+          ]),
+          { metadata: { format: 'pt', note: 'round trip' } },
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('writes F16 as hand-computed halves and reads them back', () => {
-    const values = Float32Array.of(1, -2, 65504, 6.1e-5, 1e-8, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 70000);
+    const values = Float32Array.of(
+      1,
+      -2,
+      65504,
+      6.1e-5,
+      1e-8,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -0,
+      70000,
+    );
     const halves = [0x3c00, 0xc000, 0x7bff, 0x03ff, 0x0000, 0x7e00, 0x7c00, 0xfc00, 0x8000, 0x7c00];
     const file = join(dir, 'f16.safetensors');
     writeSafetensors(file, new Map([['w', { shape: [2, 5], data: values }]]), { dtype: 'F16' });
@@ -163,20 +205,39 @@ describe('writing safetensors', () => {
     const read = readSafetensors(file).tensors.get('w')!;
     expect(read.dtype).toBe('F16');
     expect(read.shape).toEqual([2, 5]);
-    expect(Array.from(read.data)).toEqual([1, -2, 65504, 1023 * 2 ** -24, 0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, Number.POSITIVE_INFINITY]);
+    expect(Array.from(read.data)).toEqual([
+      1,
+      -2,
+      65504,
+      1023 * 2 ** -24,
+      0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -0,
+      Number.POSITIVE_INFINITY,
+    ]);
     expect(Math.abs(read.data[3]! - 6.1e-5)).toBeLessThan(2 ** -25);
     // A tensor larger than one conversion chunk.
     const random = mulberry32(2);
     const large = Float32Array.from({ length: (1 << 20) + 3 }, () => random() * 4 - 2);
-    const round = parseSafetensors(serializeSafetensors(new Map([['large', { shape: [large.length], data: large }]]), { dtype: 'F16' }), 'large').tensors.get('large')!;
-    for (const index of [0, 1, 1 << 20, (1 << 20) + 2]) expect(round.data[index]).toBe(halfToFloat(floatToHalf(large[index]!)));
+    const round = parseSafetensors(
+      serializeSafetensors(new Map([['large', { shape: [large.length], data: large }]]), { dtype: 'F16' }),
+      'large',
+    ).tensors.get('large')!;
+    for (const index of [0, 1, 1 << 20, (1 << 20) + 2])
+      expect(round.data[index]).toBe(halfToFloat(floatToHalf(large[index]!)));
   });
 
   it('refuses tensors whose data does not match the shape, naming them', () => {
-    const error = thrown(() => writeSafetensors(join(dir, 'bad.safetensors'), new Map([['w', { shape: [2, 3], data: new Float32Array(5) }]])));
+    const error = thrown(() =>
+      writeSafetensors(join(dir, 'bad.safetensors'), new Map([['w', { shape: [2, 3], data: new Float32Array(5) }]])),
+    );
     expect(error.message).toMatch(/bad\.safetensors: tensor w: 5 values for shape \[2, 3\] \(6\)/);
     expect(error.tensor).toBe('w');
-    expect(() => serializeSafetensors(new Map([['__metadata__', { shape: [1], data: new Float32Array(1) }]]))).toThrow(/"__metadata__" cannot be a tensor name/);
+    expect(() => serializeSafetensors(new Map([['__metadata__', { shape: [1], data: new Float32Array(1) }]]))).toThrow(
+      /"__metadata__" cannot be a tensor name/,
+    );
   });
 });
 
@@ -202,13 +263,23 @@ describe('reading safetensors', () => {
     );
     const { tensors, metadata } = parseSafetensors(file, 'hand.safetensors');
     expect(metadata).toEqual({});
-    expect(tensors.get('bf')).toEqual({ dtype: 'BF16', shape: [2, 2], data: Float32Array.of(1, -3, 0.15625, Number.POSITIVE_INFINITY) });
-    expect(tensors.get('f64')).toEqual({ dtype: 'F64', shape: [2], data: Float32Array.of(Math.fround(0.1), Number.NEGATIVE_INFINITY) });
+    expect(tensors.get('bf')).toEqual({
+      dtype: 'BF16',
+      shape: [2, 2],
+      data: Float32Array.of(1, -3, 0.15625, Number.POSITIVE_INFINITY),
+    });
+    expect(tensors.get('f64')).toEqual({
+      dtype: 'F64',
+      shape: [2],
+      data: Float32Array.of(Math.fround(0.1), Number.NEGATIVE_INFINITY),
+    });
     expect(tensors.get('i32')).toEqual({ dtype: 'I32', shape: [2], data: Int32Array.of(-7, 2147483647) });
     expect(tensors.get('i64')).toEqual({ dtype: 'I64', shape: [2, 1], data: Int32Array.of(-2147483648, 123) });
     // Through a file as well, and with `include` picking tensors.
     writeFileSync(join(dir, 'hand.safetensors'), file);
-    const some = readSafetensors(join(dir, 'hand.safetensors'), { include: (entry) => entry.dtype === 'I64' || entry.name === 'bf' });
+    const some = readSafetensors(join(dir, 'hand.safetensors'), {
+      include: (entry) => entry.dtype === 'I64' || entry.name === 'bf',
+    });
     expect([...some.tensors.keys()]).toEqual(['bf', 'i64']);
     expect(some.tensors.get('i64')!.data).toEqual(Int32Array.of(-2147483648, 123));
   });
@@ -219,7 +290,13 @@ describe('reading safetensors', () => {
     data.writeUInt16LE(7, 2);
     data.set([0, 200, 255, 1], 4);
     const { tensors } = parseSafetensors(
-      handMade({ u16: { dtype: 'U16', shape: [2], data_offsets: [0, 4] }, u8: { dtype: 'U8', shape: [2, 2], data_offsets: [4, 8] } }, data),
+      handMade(
+        {
+          u16: { dtype: 'U16', shape: [2], data_offsets: [0, 4] },
+          u8: { dtype: 'U8', shape: [2, 2], data_offsets: [4, 8] },
+        },
+        data,
+      ),
       'u.safetensors',
     );
     expect(tensors.get('u16')).toEqual({ dtype: 'U16', shape: [2], data: Int32Array.of(65535, 7) });
@@ -229,9 +306,9 @@ describe('reading safetensors', () => {
   it('refuses an I64 value outside int32, naming the tensor', () => {
     const data = Buffer.alloc(16);
     data.writeBigInt64LE(2n ** 31n, 8);
-    expect(() => parseSafetensors(handMade({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data), 'ids.safetensors')).toThrow(
-      /ids\.safetensors: tensor ids: I64 value 2147483648 at element 1 does not fit in int32/,
-    );
+    expect(() =>
+      parseSafetensors(handMade({ ids: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, data), 'ids.safetensors'),
+    ).toThrow(/ids\.safetensors: tensor ids: I64 value 2147483648 at element 1 does not fit in int32/);
   });
 
   it('gives F32 views on an aligned buffer and copies from a misaligned one', () => {
@@ -243,7 +320,10 @@ describe('reading safetensors', () => {
     const data = Buffer.alloc(6);
     data.writeUInt16LE(0x3c00, 0);
     data.writeFloatLE(2.5, 2);
-    const misaligned = handMade({ h: { dtype: 'F16', shape: [1], data_offsets: [0, 2] }, w: { dtype: 'F32', shape: [1], data_offsets: [2, 6] } }, data);
+    const misaligned = handMade(
+      { h: { dtype: 'F16', shape: [1], data_offsets: [0, 2] }, w: { dtype: 'F32', shape: [1], data_offsets: [2, 6] } },
+      data,
+    );
     const read = parseSafetensors(misaligned, 'm');
     expect(read.tensors.get('w')!.data).toEqual(Float32Array.of(2.5));
     expect(read.tensors.get('h')!.data).toEqual(Float32Array.of(1));
@@ -252,24 +332,67 @@ describe('reading safetensors', () => {
   it('rejects corrupt headers, out-of-range offsets, overlaps, gaps and wrong sizes, naming the file and the tensor', () => {
     const zeros = (count: number) => new Array<number>(count).fill(0);
     const cases: [Buffer, RegExp, string?][] = [
-      [handMade({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }, zeros(8)), /^f\.safetensors: tensor w: data_offsets \[0, 12\] run past the end of the data \(8 bytes\)$/, 'w'],
       [
-        handMade({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, zeros(8)),
+        handMade({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 12] } }, zeros(8)),
+        /^f\.safetensors: tensor w: data_offsets \[0, 12\] run past the end of the data \(8 bytes\)$/,
+        'w',
+      ],
+      [
+        handMade(
+          {
+            a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+            b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+          },
+          zeros(8),
+        ),
         /^f\.safetensors: tensors a and b overlap \(data_offsets \[0, 8\] and \[4, 8\]\)$/,
         'b',
       ],
       [
-        handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] } }, zeros(12)),
+        handMade(
+          {
+            a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+            b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+          },
+          zeros(12),
+        ),
         /4 unused bytes before tensor b \(data_offsets must be contiguous\)/,
         'b',
       ],
-      [handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, zeros(8)), /4 bytes of data after the last tensor \(a\)/],
-      [handMade({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, zeros(8)), /tensor w: 8 bytes of data for shape \[3\] F32, expected 12/, 'w'],
-      [handMade({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, zeros(8)), /tensor w: data_offsets \[8, 0\] end before they begin/, 'w'],
-      [handMade({ w: { dtype: 'I8', shape: [1], data_offsets: [0, 1] } }, zeros(1)), /tensor w: dtype "I8" is not supported \(supported: F32, F16, BF16, F64, I32, I64, U32, U16, U8\)/, 'w'],
-      [handMade({ w: { dtype: 'float', shape: [1], data_offsets: [0, 4] } }, zeros(4)), /tensor w: unknown dtype "float" is not supported/, 'w'],
-      [handMade({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, zeros(4)), /tensor w: shape \[-1\] is not a list of non-negative integers/, 'w'],
-      [handMade({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, zeros(4)), /tensor w: data_offsets \[0\] is not \[begin, end\]/, 'w'],
+      [
+        handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, zeros(8)),
+        /4 bytes of data after the last tensor \(a\)/,
+      ],
+      [
+        handMade({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, zeros(8)),
+        /tensor w: 8 bytes of data for shape \[3\] F32, expected 12/,
+        'w',
+      ],
+      [
+        handMade({ w: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, zeros(8)),
+        /tensor w: data_offsets \[8, 0\] end before they begin/,
+        'w',
+      ],
+      [
+        handMade({ w: { dtype: 'I8', shape: [1], data_offsets: [0, 1] } }, zeros(1)),
+        /tensor w: dtype "I8" is not supported \(supported: F32, F16, BF16, F64, I32, I64, U32, U16, U8\)/,
+        'w',
+      ],
+      [
+        handMade({ w: { dtype: 'float', shape: [1], data_offsets: [0, 4] } }, zeros(4)),
+        /tensor w: unknown dtype "float" is not supported/,
+        'w',
+      ],
+      [
+        handMade({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, zeros(4)),
+        /tensor w: shape \[-1\] is not a list of non-negative integers/,
+        'w',
+      ],
+      [
+        handMade({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, zeros(4)),
+        /tensor w: data_offsets \[0\] is not \[begin, end\]/,
+        'w',
+      ],
       [handMade({ w: 'F32' }, zeros(4)), /tensor w: header entry is not an object/, 'w'],
       [handMade({ __metadata__: { format: 1 } }, []), /__metadata__\.format is not a string/],
       [handMade([1, 2], []), /header does not start with "\{"/],
@@ -287,7 +410,9 @@ describe('reading safetensors', () => {
     expect(() => parseSafetensors(tooLong, 'f')).toThrow(/^f: header length 1000 does not fit in the file \(16 bytes/);
     const huge = Buffer.alloc(16);
     huge.writeBigUInt64LE(2n ** 63n);
-    expect(() => parseSafetensors(huge, 'f')).toThrow(/header length 9223372036854775808 is over the 100000000-byte limit/);
+    expect(() => parseSafetensors(huge, 'f')).toThrow(
+      /header length 9223372036854775808 is over the 100000000-byte limit/,
+    );
     expect(() => parseSafetensors(Buffer.alloc(5), 'f')).toThrow(/^f: too short \(5 bytes\)/);
     // An empty file and a missing one, through the file reader.
     writeFileSync(join(dir, 'empty.safetensors'), '');
@@ -296,7 +421,9 @@ describe('reading safetensors', () => {
     // A truncated file: the header promises more data than there is.
     const whole = serializeSafetensors(new Map([['w', { shape: [4], data: new Float32Array(4) }]]));
     writeFileSync(join(dir, 'truncated.safetensors'), whole.subarray(0, whole.length - 3));
-    expect(() => readSafetensors(join(dir, 'truncated.safetensors'))).toThrow(/truncated\.safetensors: tensor w: data_offsets \[0, 16\] run past the end of the data \(13 bytes\)/);
+    expect(() => readSafetensors(join(dir, 'truncated.safetensors'))).toThrow(
+      /truncated\.safetensors: tensor w: data_offsets \[0, 16\] run past the end of the data \(13 bytes\)/,
+    );
   });
 
   it('accepts an empty file set and a null __metadata__', () => {

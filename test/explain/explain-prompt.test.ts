@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildExplainPrompt, EXPLANATION_PREFIX, SPARSE_REPEAT_THRESHOLD } from '../../src/explain/build-explain-prompt.ts';
+import {
+  buildExplainPrompt,
+  EXPLANATION_PREFIX,
+  SPARSE_REPEAT_THRESHOLD,
+} from '../../src/explain/build-explain-prompt.ts';
 import { parseExplanation, ExplanationParseError } from '../../src/explain/parse-explanation.ts';
 import { loadExplainTemplate } from '../../src/explain/explain-template.ts';
 
@@ -38,15 +42,22 @@ Explanation of neuron ${n} behavior: the main thing this neuron does is find`;
     expect(SPARSE_REPEAT_THRESHOLD).toBe(0.2);
     const sparse = [{ tokens: ['a', 'b', 'c', 'd', 'e', 'f'], activations: [2, 0, 0, 0, 0, 0] }]; // 1/6 < 0.2
     const atThreshold = [{ tokens: ['a', 'b', 'c', 'd', 'e'], activations: [2, 0, 0, 0, 0] }]; // 1/5 = 0.2
-    const sparsePrompt = buildExplainPrompt(sparse, { template: { ...template, examples: [] } }).messages.at(-1)!.content;
+    const sparsePrompt = buildExplainPrompt(sparse, { template: { ...template, examples: [] } }).messages.at(
+      -1,
+    )!.content;
     expect(sparsePrompt).toContain('Same activations, but with all zeros filtered out:\n<start>\na\t10\n<end>\n');
-    const thresholdPrompt = buildExplainPrompt(atThreshold, { template: { ...template, examples: [] } }).messages.at(-1)!.content;
+    const thresholdPrompt = buildExplainPrompt(atThreshold, { template: { ...template, examples: [] } }).messages.at(
+      -1,
+    )!.content;
     expect(thresholdPrompt).not.toContain('Same activations');
   });
 
   it('normalizes with floor(10·relu(x)/max), clipping at 10 and negatives at 0', () => {
     const records = [{ tokens: ['x', 'y', 'z', 'w'], activations: [0.35, -1, 1.0, 0.999] }];
-    const content = buildExplainPrompt(records, { template: { ...template, examples: [] }, repeatNonZero: false }).messages.at(-1)!.content;
+    const content = buildExplainPrompt(records, {
+      template: { ...template, examples: [] },
+      repeatNonZero: false,
+    }).messages.at(-1)!.content;
     expect(content).toContain('x\t3\ny\t0\nz\t10\nw\t9\n');
   });
 
@@ -55,17 +66,28 @@ Explanation of neuron ${n} behavior: the main thing this neuron does is find`;
     const count = (text: string) => text.length; // a character "tokenizer" keeps the arithmetic visible
     const full = buildExplainPrompt(records, { template, countTokens: count });
     const withoutFewShot = buildExplainPrompt(records, { template: { ...template, examples: [] }, countTokens: count });
-    const fitted = buildExplainPrompt(records, { template, maxPromptTokens: withoutFewShot.promptTokens!, countTokens: count });
+    const fitted = buildExplainPrompt(records, {
+      template,
+      maxPromptTokens: withoutFewShot.promptTokens!,
+      countTokens: count,
+    });
     expect(fitted.fewShotShown).toBe(0);
     expect(fitted.recordsShown).toBe(6);
-    const tighter = buildExplainPrompt(records, { template, maxPromptTokens: withoutFewShot.promptTokens! - 1, countTokens: count });
+    const tighter = buildExplainPrompt(records, {
+      template,
+      maxPromptTokens: withoutFewShot.promptTokens! - 1,
+      countTokens: count,
+    });
     expect(tighter.recordsShown).toBeLessThan(6);
     expect(tighter.promptTokens!).toBeLessThanOrEqual(withoutFewShot.promptTokens! - 1);
     expect(full.promptTokens!).toBeGreaterThan(withoutFewShot.promptTokens!);
   });
 
   it('escapes tabs and newlines inside tokens so the line format holds', () => {
-    const content = buildExplainPrompt([{ tokens: ['a\tb', '\n'], activations: [1, 0] }], { template: { ...template, examples: [] }, repeatNonZero: false }).messages.at(-1)!.content;
+    const content = buildExplainPrompt([{ tokens: ['a\tb', '\n'], activations: [1, 0] }], {
+      template: { ...template, examples: [] },
+      repeatNonZero: false,
+    }).messages.at(-1)!.content;
     expect(content).toContain('a\\tb\t10\n\\n\t0\n');
   });
 });

@@ -16,7 +16,8 @@ import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-feat
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-cache-endpoint-'));
 const modelRoutes = new Set(['/v1/chat/completions', '/v1/completions']);
-const modelCalls = (server: FakeLlmServer) => server.requests.filter((request) => request.method === 'POST' && modelRoutes.has(request.path)).length;
+const modelCalls = (server: FakeLlmServer) =>
+  server.requests.filter((request) => request.method === 'POST' && modelRoutes.has(request.path)).length;
 
 describe('the response cache and --base-url', () => {
   let first: FakeLlmServer;

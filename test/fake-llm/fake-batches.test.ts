@@ -29,7 +29,12 @@ const explainRequest: LlmRequest = {
   temperature: 0,
   stop: ['\n\n'],
 };
-const echoRequest: LlmRequest = { prompt: simulationPrompt('nouns', [[' the', ' cat']]), maxTokens: 0, temperature: 0, logprobs: { topK: 5, echo: true } };
+const echoRequest: LlmRequest = {
+  prompt: simulationPrompt('nouns', [[' the', ' cat']]),
+  maxTokens: 0,
+  temperature: 0,
+  logprobs: { topK: 5, echo: true },
+};
 
 /** Outcomes the test injects, by custom id. */
 const injected = new Map<string, FakeBatchItemOutcome>();
@@ -49,7 +54,10 @@ const byId = (outcomes: BatchItemOutcome[]) => new Map(outcomes.map((o) => [o.cu
 describe('fake server Batch APIs through the official SDKs', () => {
   let server: FakeLlmServer;
   beforeAll(async () => {
-    server = await startFakeLlmServer({ lexiconPath, batch: { pollsUntilDone: 2, itemOutcome: (item) => injected.get(item.customId) } });
+    server = await startFakeLlmServer({
+      lexiconPath,
+      batch: { pollsUntilDone: 2, itemOutcome: (item) => injected.get(item.customId) },
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -69,7 +77,12 @@ describe('fake server Batch APIs through the official SDKs', () => {
       ],
       { metadata: { autointerp_run: '7' } },
     );
-    expect(submitted).toMatchObject({ status: 'validating', ended: false, endpoint: '/v1/chat/completions', counts: { total: 2, pending: 2 } });
+    expect(submitted).toMatchObject({
+      status: 'validating',
+      ended: false,
+      endpoint: '/v1/chat/completions',
+      counts: { total: 2, pending: 2 },
+    });
     const [upload, create] = since(from);
     expect(upload).toMatchObject({ method: 'POST', path: '/v1/files' });
     expect(upload!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
@@ -78,13 +91,26 @@ describe('fake server Batch APIs through the official SDKs', () => {
     expect(upload!.rawBody).toMatch(/name="file"; filename="autointerp-batch\.jsonl"/);
     const file = server.files.get(submitted.inputFileId!)!;
     expect(file).toMatchObject({ purpose: 'batch', filename: 'autointerp-batch.jsonl' });
-    const lines = file.content.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = file.content
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toEqual([
       { custom_id: 'explain-1', method: 'POST', url: '/v1/chat/completions', body: liveBody },
-      { custom_id: 'explain-2', method: 'POST', url: '/v1/chat/completions', body: { ...(liveBody as object), max_tokens: 30 } },
+      {
+        custom_id: 'explain-2',
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { ...(liveBody as object), max_tokens: 30 },
+      },
     ]);
     expect(create).toMatchObject({ method: 'POST', path: '/v1/batches' });
-    expect(create!.body).toEqual({ input_file_id: submitted.inputFileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { autointerp_run: '7' } });
+    expect(create!.body).toEqual({
+      input_file_id: submitted.inputFileId,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      metadata: { autointerp_run: '7' },
+    });
 
     const states = await untilEnded(client, submitted.batchId);
     expect(states.map((s) => s.status)).toEqual(['in_progress', 'completed']);
@@ -101,7 +127,10 @@ describe('fake server Batch APIs through the official SDKs', () => {
     const first = outcomes.get('explain-1')!;
     expect(first.status).toBe('succeeded');
     if (first.status !== 'succeeded') return;
-    expect(client.readResponse(explainRequest, first.body, submitted.batchId)).toEqual({ ...liveAnswer, batchId: submitted.batchId });
+    expect(client.readResponse(explainRequest, first.body, submitted.batchId)).toEqual({
+      ...liveAnswer,
+      batchId: submitted.batchId,
+    });
   });
 
   it('OpenAI: a prompt-logprobs (echo) request batches to /v1/completions and reads back like the live answer', async () => {
@@ -129,7 +158,12 @@ describe('fake server Batch APIs through the official SDKs', () => {
     const liveBody = server.requests.at(-1)!.body;
     const from = server.requests.length;
     const submitted = await client.submit([{ customId: 'a'.repeat(64), request: explainRequest }]);
-    expect(submitted).toMatchObject({ status: 'in_progress', ended: false, endpoint: '/v1/messages', counts: { total: 1, pending: 1 } });
+    expect(submitted).toMatchObject({
+      status: 'in_progress',
+      ended: false,
+      endpoint: '/v1/messages',
+      counts: { total: 1, pending: 1 },
+    });
     const create = server.requests[from]!;
     expect(create).toMatchObject({ method: 'POST', path: '/v1/messages/batches' });
     expect(create.headers['x-api-key']).toBe(anthropicKey);
@@ -146,7 +180,10 @@ describe('fake server Batch APIs through the official SDKs', () => {
     const [outcome] = outcomes;
     expect(outcome!.status).toBe('succeeded');
     if (outcome!.status !== 'succeeded') return;
-    expect(client.readResponse(explainRequest, outcome!.body, submitted.batchId)).toEqual({ ...liveAnswer, batchId: submitted.batchId });
+    expect(client.readResponse(explainRequest, outcome!.body, submitted.batchId)).toEqual({
+      ...liveAnswer,
+      batchId: submitted.batchId,
+    });
   });
 
   it('injected per-request errors and expiry come back as errored / expired outcomes with reasons (both APIs)', async () => {
@@ -155,11 +192,23 @@ describe('fake server Batch APIs through the official SDKs', () => {
     const openAi = createOpenAiBatchClient({ model: 'gpt-test', baseURL: server.url, apiKey: openAiKey });
     const submitted = await openAi.submit(items);
     const final = (await untilEnded(openAi, submitted.batchId)).at(-1)!;
-    expect(final).toMatchObject({ status: 'expired', ended: true, counts: { total: 3, succeeded: 1, failed: 2, pending: 0 } });
+    expect(final).toMatchObject({
+      status: 'expired',
+      ended: true,
+      counts: { total: 3, succeeded: 1, failed: 2, pending: 0 },
+    });
     const openAiOutcomes = byId(await openAi.results(submitted.batchId));
     expect(openAiOutcomes.get('ok-1')!.status).toBe('succeeded');
-    expect(openAiOutcomes.get('bad-1')).toEqual({ customId: 'bad-1', status: 'errored', error: expect.stringMatching(/^HTTP 500: server_error: .*injected/) });
-    expect(openAiOutcomes.get('late-1')).toEqual({ customId: 'late-1', status: 'expired', error: expect.stringMatching(/^batch_expired: /) });
+    expect(openAiOutcomes.get('bad-1')).toEqual({
+      customId: 'bad-1',
+      status: 'errored',
+      error: expect.stringMatching(/^HTTP 500: server_error: .*injected/),
+    });
+    expect(openAiOutcomes.get('late-1')).toEqual({
+      customId: 'late-1',
+      status: 'expired',
+      error: expect.stringMatching(/^batch_expired: /),
+    });
 
     const anthropic = createAnthropicBatchClient({ model: 'claude-test', baseURL: server.url, apiKey: anthropicKey });
     const anthropicBatch = await anthropic.submit(items);
@@ -167,7 +216,11 @@ describe('fake server Batch APIs through the official SDKs', () => {
     expect(ended.counts).toEqual({ total: 3, succeeded: 1, failed: 2, pending: 0 });
     const anthropicOutcomes = byId(await anthropic.results(anthropicBatch.batchId));
     expect(anthropicOutcomes.get('ok-1')!.status).toBe('succeeded');
-    expect(anthropicOutcomes.get('bad-1')).toEqual({ customId: 'bad-1', status: 'errored', error: expect.stringMatching(/^api_error: .*injected/) });
+    expect(anthropicOutcomes.get('bad-1')).toEqual({
+      customId: 'bad-1',
+      status: 'errored',
+      error: expect.stringMatching(/^api_error: .*injected/),
+    });
     expect(anthropicOutcomes.get('late-1')).toMatchObject({ status: 'expired' });
     injected.clear();
   });
@@ -180,15 +233,27 @@ describe('fake server Batch APIs through the official SDKs', () => {
       return fetch(`${server.url}/files`, { method: 'POST', body });
     };
     const createBatch = (input_file_id: string, endpoint = '/v1/chat/completions') =>
-      fetch(`${server.url}/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input_file_id, endpoint, completion_window: '24h' }) });
-    const line = (url: string, custom_id = 'x') => JSON.stringify({ custom_id, method: 'POST', url, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } });
+      fetch(`${server.url}/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input_file_id, endpoint, completion_window: '24h' }),
+      });
+    const line = (url: string, custom_id = 'x') =>
+      JSON.stringify({
+        custom_id,
+        method: 'POST',
+        url,
+        body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+      });
 
     const notBatch = (await (await form('assistants', line('/v1/chat/completions'))).json()) as { id: string };
     expect((await createBatch(notBatch.id)).status).toBe(400);
     expect((await form('batch', line('/v1/chat/completions'), 'in.txt')).status).toBe(400);
     expect((await createBatch('file-missing')).status).toBe(400);
 
-    const mismatched = (await (await form('batch', `${line('/v1/completions', 'a')}\n${line('/v1/chat/completions', 'a')}\n`)).json()) as { id: string };
+    const mismatched = (await (
+      await form('batch', `${line('/v1/completions', 'a')}\n${line('/v1/chat/completions', 'a')}\n`)
+    ).json()) as { id: string };
     const batch = (await (await createBatch(mismatched.id)).json()) as { id: string };
     const client = createOpenAiBatchClient({ model: 'm', baseURL: server.url, apiKey: openAiKey });
     const failed = await client.retrieve(batch.id);
@@ -197,13 +262,25 @@ describe('fake server Batch APIs through the official SDKs', () => {
     expect(await client.results(batch.id)).toEqual([]);
 
     const anthropicPost = (headers: Record<string, string>, body: unknown) =>
-      fetch(`${server.url}/messages/batches`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+      fetch(`${server.url}/messages/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
     const params = { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] };
     expect((await anthropicPost({ 'x-api-key': 'k' }, { requests: [{ custom_id: 'a', params }] })).status).toBe(400);
-    expect((await anthropicPost({ 'anthropic-version': '2023-06-01' }, { requests: [{ custom_id: 'a', params }] })).status).toBe(401);
-    const badId = await anthropicPost({ 'x-api-key': 'k', 'anthropic-version': '2023-06-01' }, { requests: [{ custom_id: 'has space', params }] });
+    expect(
+      (await anthropicPost({ 'anthropic-version': '2023-06-01' }, { requests: [{ custom_id: 'a', params }] })).status,
+    ).toBe(401);
+    const badId = await anthropicPost(
+      { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      { requests: [{ custom_id: 'has space', params }] },
+    );
     expect(badId.status).toBe(400);
-    expect(await badId.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringMatching(/custom_id/) } });
+    expect(await badId.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: expect.stringMatching(/custom_id/) },
+    });
   });
 
   it('cancel: OpenAI cancelling → cancelled, Anthropic canceling → ended, unanswered requests canceled', async () => {
@@ -212,13 +289,21 @@ describe('fake server Batch APIs through the official SDKs', () => {
     const batch = await openAi.submit(items);
     expect((await openAi.cancel(batch.batchId)).status).toBe('cancelling');
     expect(await openAi.retrieve(batch.batchId)).toMatchObject({ status: 'cancelled', ended: true });
-    expect(await openAi.results(batch.batchId)).toEqual([{ customId: 'c-1', status: 'canceled', error: expect.stringMatching(/^batch_cancelled/) }]);
+    expect(await openAi.results(batch.batchId)).toEqual([
+      { customId: 'c-1', status: 'canceled', error: expect.stringMatching(/^batch_cancelled/) },
+    ]);
 
     const anthropic = createAnthropicBatchClient({ model: 'claude-test', baseURL: server.url, apiKey: anthropicKey });
     const message = await anthropic.submit(items);
     expect((await anthropic.cancel(message.batchId)).status).toBe('canceling');
-    expect(await anthropic.retrieve(message.batchId)).toMatchObject({ status: 'ended', ended: true, counts: { failed: 1 } });
-    expect(await anthropic.results(message.batchId)).toEqual([{ customId: 'c-1', status: 'canceled', error: expect.stringMatching(/^canceled/) }]);
+    expect(await anthropic.retrieve(message.batchId)).toMatchObject({
+      status: 'ended',
+      ended: true,
+      counts: { failed: 1 },
+    });
+    expect(await anthropic.results(message.batchId)).toEqual([
+      { customId: 'c-1', status: 'canceled', error: expect.stringMatching(/^canceled/) },
+    ]);
   });
 
   it('OpenAI: a batch create whose answer is lost (a 500 after the batch was made) is found again by its file, not made twice', async () => {
@@ -229,7 +314,11 @@ describe('fake server Batch APIs through the official SDKs', () => {
         const response = await next();
         if (lose && context.request.method === 'POST' && context.request.path === '/v1/batches') {
           lose = false;
-          return { status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { message: 'lost', type: 'server_error' } }) };
+          return {
+            status: 500,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ error: { message: 'lost', type: 'server_error' } }),
+          };
         }
         return response;
       },
@@ -239,7 +328,9 @@ describe('fake server Batch APIs through the official SDKs', () => {
       const submitted = await client.submit([{ customId: 'x-1', request: explainRequest }]);
       const seen = lossy.requests.map((r) => `${r.method} ${r.path}`);
       expect(seen).toEqual(['POST /v1/files', 'POST /v1/batches', 'GET /v1/batches']);
-      const listed = (await (await fetch(`${lossy.url}/batches`)).json()) as { data: Array<{ id: string; input_file_id: string }> };
+      const listed = (await (await fetch(`${lossy.url}/batches`)).json()) as {
+        data: Array<{ id: string; input_file_id: string }>;
+      };
       expect(listed.data).toHaveLength(1);
       expect(submitted).toMatchObject({ batchId: listed.data[0]!.id, inputFileId: listed.data[0]!.input_file_id });
     } finally {

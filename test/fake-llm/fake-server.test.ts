@@ -12,6 +12,7 @@ async function post(url: string, body: string | object) {
     headers: { 'content-type': 'application/json' },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read many shapes of wire-format JSON
   return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, any> };
 }
 
@@ -57,7 +58,10 @@ describe('fake LLM server: OpenAI wire formats', () => {
   });
 
   it('completions without logprobs: logprobs null, default max_tokens 16', async () => {
-    const { json } = await post(`${server.url}/completions`, { model: 'x', prompt: simulationPrompt('nouns', [[' a']]) });
+    const { json } = await post(`${server.url}/completions`, {
+      model: 'x',
+      prompt: simulationPrompt('nouns', [[' a']]),
+    });
     expect(json.choices[0].logprobs).toBeNull();
     expect(json.usage.completion_tokens).toBeLessThanOrEqual(16);
   });
@@ -75,7 +79,12 @@ describe('fake LLM server: OpenAI wire formats', () => {
     const choice = json.choices[0];
     expect(choice.message).toMatchObject({ role: 'assistant', content: '<start>\n the\t0\n cat\t10\n<end>' });
     expect(choice.finish_reason).toBe('stop');
-    const content = choice.logprobs.content as Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: Array<{ token: string; logprob: number; bytes: number[] }> }>;
+    const content = choice.logprobs.content as Array<{
+      token: string;
+      logprob: number;
+      bytes: number[];
+      top_logprobs: Array<{ token: string; logprob: number; bytes: number[] }>;
+    }>;
     expect(content.map((entry) => entry.token).join('')).toBe(choice.message.content);
     for (const entry of content) {
       expect(Buffer.from(entry.bytes).toString('utf8')).toBe(entry.token);
@@ -153,7 +162,11 @@ describe('fake LLM server: latency and the intercept hook', () => {
       lexiconPath,
       intercept: async (context, next) => {
         if (context.index === 0) {
-          return { status: 429, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: '{"error":{"message":"slow down","type":"rate_limit","param":null,"code":null}}' };
+          return {
+            status: 429,
+            headers: { 'retry-after': '1', 'content-type': 'application/json' },
+            body: '{"error":{"message":"slow down","type":"rate_limit","param":null,"code":null}}',
+          };
         }
         const normal = await next();
         return { ...normal, body: normal.body.slice(0, 10) };
@@ -172,18 +185,21 @@ describe('fake LLM server: latency and the intercept hook', () => {
   });
 
   it('closes while a hook hangs', async () => {
+    let entered!: () => void;
+    const hanging = new Promise<void>((resolve) => (entered = resolve));
     const server = await startFakeLlmServer({
       lexiconPath,
       intercept: (context) =>
         new Promise((resolve) => {
           context.signal.addEventListener('abort', () => resolve({ status: 500, headers: {}, body: '' }));
+          entered();
         }),
     });
     const pending = fetch(`${server.url}/models`).then(
       () => 'answered',
       () => 'failed',
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await hanging; // the request is inside the hook (not a fixed sleep: on a loaded machine it may not have arrived yet)
     await server.close();
     expect(await pending).toBe('failed');
   });

@@ -56,9 +56,24 @@ async function runCaptured(args: readonly string[], options: CliCallOptions): Pr
   if (options.cwd) process.chdir(options.cwd);
   process.stdout.write = capture('stdout');
   process.stderr.write = capture('stderr');
-  const consoleBefore = { log: console.log, info: console.info, debug: console.debug, warn: console.warn, error: console.error };
-  const toStream = (stream: 'stdout' | 'stderr') => (...values: unknown[]) => void (output[stream] += `${format(...values)}\n`);
-  Object.assign(console, { log: toStream('stdout'), info: toStream('stdout'), debug: toStream('stdout'), warn: toStream('stderr'), error: toStream('stderr') });
+  const consoleBefore = {
+    log: console.log,
+    info: console.info,
+    debug: console.debug,
+    warn: console.warn,
+    error: console.error,
+  };
+  const toStream =
+    (stream: 'stdout' | 'stderr') =>
+    (...values: unknown[]) =>
+      void (output[stream] += `${format(...values)}\n`);
+  Object.assign(console, {
+    log: toStream('stdout'),
+    info: toStream('stdout'),
+    debug: toStream('stdout'),
+    warn: toStream('stderr'),
+    error: toStream('stderr'),
+  });
   try {
     const code = await runCli(args);
     return { code, ...output };

@@ -66,9 +66,13 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
     const saved = process.env.ANTHROPIC_API_KEY;
     try {
       delete process.env.ANTHROPIC_API_KEY;
-      await expect(provider.complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 5 })).rejects.toThrow(/set ANTHROPIC_API_KEY/);
+      await expect(provider.complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 5 })).rejects.toThrow(
+        /set ANTHROPIC_API_KEY/,
+      );
       process.env.ANTHROPIC_API_KEY = sentinel;
-      const error = (await provider.complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 5 }).catch((e: unknown) => e)) as Error;
+      const error = (await provider
+        .complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 5 })
+        .catch((e: unknown) => e)) as Error;
       expect(error.message).toMatch(/HTTP 404/);
       expect(error.message).not.toContain(sentinel);
       expect(server.requests.at(-1)!.headers['x-api-key']).toBe(sentinel);
@@ -80,9 +84,17 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
 
   it('the fake server refuses a request without the version header or the key, as the API does', async () => {
     const body = JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] });
-    const noVersion = await fetch(`${server.url}/messages`, { method: 'POST', headers: { 'x-api-key': 'k', 'content-type': 'application/json' }, body });
+    const noVersion = await fetch(`${server.url}/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'k', 'content-type': 'application/json' },
+      body,
+    });
     expect(noVersion.status).toBe(400);
-    const noKey = await fetch(`${server.url}/messages`, { method: 'POST', headers: { 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body });
+    const noKey = await fetch(`${server.url}/messages`, {
+      method: 'POST',
+      headers: { 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+      body,
+    });
     expect(noKey.status).toBe(401);
     expect(await noKey.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
   });
@@ -95,7 +107,13 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
         { role: 'user', content: 'b' },
         { role: 'assistant', content: 'c ' },
       ]),
-    ).toEqual({ system: 's', messages: [{ role: 'user', content: 'ab' }, { role: 'assistant', content: 'c' }] });
+    ).toEqual({
+      system: 's',
+      messages: [
+        { role: 'user', content: 'ab' },
+        { role: 'assistant', content: 'c' },
+      ],
+    });
   });
 
   it('a pipeline run with an Anthropic simulator uses sampled mode (n samples), stores the mode, and no key byte reaches the database', async () => {
@@ -107,7 +125,14 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
     const before = server.requests.length;
     try {
       const summary = await runPipeline(
-        { source, explainer: 'anthropic:claude-test', simulator: 'anthropic:claude-test', baseUrl: server.url, simulationSamples: 3, concurrency: 3 },
+        {
+          source,
+          explainer: 'anthropic:claude-test',
+          simulator: 'anthropic:claude-test',
+          baseUrl: server.url,
+          simulationSamples: 3,
+          concurrency: 3,
+        },
         { store },
       );
       expect(summary).toMatchObject({ status: 'finished', scored: 3, failed: 0 });
@@ -119,7 +144,9 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
       expect(received).toHaveLength(3 + 3 * 3); // one explain + three samples per feature
       const samples = received.filter((r) => (r.body as { temperature?: number }).temperature === 1);
       expect(samples).toHaveLength(9);
-      const correlations = store.db.prepare(`SELECT value FROM scores WHERE kind = 'correlation.all'`).all() as { value: number | null }[];
+      const correlations = store.db.prepare(`SELECT value FROM scores WHERE kind = 'correlation.all'`).all() as {
+        value: number | null;
+      }[];
       for (const row of correlations) expect(row.value).not.toBeNull();
     } finally {
       if (saved === undefined) delete process.env.ANTHROPIC_API_KEY;

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEchoSupport, refusesEcho } from '../../src/llm/echo-support.ts';
-import { startFakeLlmServer, type FakeLlmServer, type FakeLlmServerOptions } from '../../src/llm/fake-server/fake-llm-server.ts';
+import {
+  startFakeLlmServer,
+  type FakeLlmServer,
+  type FakeLlmServerOptions,
+} from '../../src/llm/fake-server/fake-llm-server.ts';
 import { createOpenAiCompatibleProvider, withServerMessage } from '../../src/llm/openai-compatible-provider.ts';
 import { LlmCallError, type EchoEvidence } from '../../src/llm/types.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
@@ -34,7 +38,8 @@ async function server(options: FakeLlmServerOptions = {}): Promise<FakeLlmServer
   return started;
 }
 
-const countPosts = (fake: FakeLlmServer, path: string) => fake.requests.filter((r) => r.method === 'POST' && r.path === path).length;
+const countPosts = (fake: FakeLlmServer, path: string) =>
+  fake.requests.filter((r) => r.method === 'POST' && r.path === path).length;
 
 const records = [
   [' the', ' cat', ' sat'],
@@ -78,14 +83,21 @@ describe('createEchoSupport', () => {
 
   it('an unsupported attempt is remembered with its reason; inconclusive ones count as unsupported at the limit', async () => {
     const refused = createEchoSupport();
-    expect(await refused.settle(async () => ({ kind: 'unsupported', reason: 'HTTP 400: echo' }))).toEqual({ verdict: { supported: false, reason: 'HTTP 400: echo' } });
+    expect(await refused.settle(async () => ({ kind: 'unsupported', reason: 'HTTP 400: echo' }))).toEqual({
+      verdict: { supported: false, reason: 'HTTP 400: echo' },
+    });
     expect(await refused.settle(supported(1))).toEqual({ verdict: { supported: false, reason: 'HTTP 400: echo' } });
 
     const flaky = createEchoSupport({ inconclusiveLimit: 2 });
-    const inconclusive = async (): Promise<EchoEvidence<number>> => ({ kind: 'inconclusive', error: new MalformedAnswerError('no logprobs') });
+    const inconclusive = async (): Promise<EchoEvidence<number>> => ({
+      kind: 'inconclusive',
+      error: new MalformedAnswerError('no logprobs'),
+    });
     await expect(flaky.settle(inconclusive)).rejects.toThrow('no logprobs');
     expect(flaky.known).toBeUndefined();
-    expect(await flaky.settle(inconclusive)).toEqual({ verdict: { supported: false, reason: 'no logprobs (2 answers so, none with logprobs)' } });
+    expect(await flaky.settle(inconclusive)).toEqual({
+      verdict: { supported: false, reason: 'no logprobs (2 answers so, none with logprobs)' },
+    });
   });
 });
 
@@ -127,7 +139,9 @@ describe('simulateRecords against servers with and without echo', () => {
       // Asked for explicitly, prompt-logprobs does not fall back: it fails with the reason, without a request.
       const forced = simulateRecords(provider, 'the token "cat"', records, { mode: 'prompt-logprobs' });
       await expect(forced).rejects.toThrow(UnsupportedSimulationModeError);
-      await expect(forced).rejects.toThrow(/simulation mode prompt-logprobs was asked for, but openai-compatible:m does not serve prompt logprobs \(Completions echo\)/);
+      await expect(forced).rejects.toThrow(
+        /simulation mode prompt-logprobs was asked for, but openai-compatible:m does not serve prompt logprobs \(Completions echo\)/,
+      );
       expect(countPosts(fake, '/v1/completions')).toBe(1);
     });
   }
@@ -138,7 +152,8 @@ describe('simulateRecords against servers with and without echo', () => {
       intercept: async (context, next) => {
         if (context.request.path !== '/v1/completions') return next();
         completions += 1;
-        if (completions === 1) return { status: 503, headers: { 'content-type': 'application/json' }, body: '{"error":{"message":"busy"}}' };
+        if (completions === 1)
+          return { status: 503, headers: { 'content-type': 'application/json' }, body: '{"error":{"message":"busy"}}' };
         const answer = await next();
         if (completions > 2) return answer;
         const json = JSON.parse(answer.body) as { choices: Array<{ logprobs: unknown }> };
@@ -159,11 +174,14 @@ describe('simulateRecords against servers with and without echo', () => {
 
 describe('only an answer that shows echo refused turns echo off (issue 13, item 4)', () => {
   const refusal = (status: number, message: string) =>
-    new LlmCallError(`openai-compatible:m: HTTP ${status} from http://127.0.0.1:1/v1/completions: ${status} ${message}`, {
-      status,
-      url: 'http://127.0.0.1:1/v1/completions',
-      retryable: false,
-    });
+    new LlmCallError(
+      `openai-compatible:m: HTTP ${status} from http://127.0.0.1:1/v1/completions: ${status} ${message}`,
+      {
+        status,
+        url: 'http://127.0.0.1:1/v1/completions',
+        retryable: false,
+      },
+    );
 
   it('refusesEcho: an endpoint not served, or a 400/422 naming echo; not a 400 for another reason', () => {
     expect(refusesEcho(refusal(400, 'Unsupported param: echo'))).toBe(true);
@@ -171,14 +189,22 @@ describe('only an answer that shows echo refused turns echo off (issue 13, item 
     expect(refusesEcho(refusal(422, 'echo: extra inputs are not permitted'))).toBe(true);
     expect(refusesEcho(refusal(404, 'Not Found'))).toBe(true);
     expect(refusesEcho(refusal(501, 'Not Implemented'))).toBe(true);
-    expect(refusesEcho(refusal(400, "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens"))).toBe(false);
+    expect(
+      refusesEcho(
+        refusal(400, "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens"),
+      ),
+    ).toBe(false);
     expect(refusesEcho(refusal(400, 'status code (no body)'))).toBe(false);
     expect(refusesEcho(refusal(503, 'echo is busy'))).toBe(false);
   });
 
-  it("error bodies in other shapes than OpenAI's keep the server's message (not \"400 status code (no body)\")", () => {
-    expect(withServerMessage({ object: 'error', message: 'too long', code: 400 })).toEqual({ error: { object: 'error', message: 'too long', code: 400 } });
-    expect(withServerMessage({ detail: 'Not Found' })).toEqual({ error: { detail: 'Not Found', message: 'Not Found' } });
+  it('error bodies in other shapes than OpenAI\'s keep the server\'s message (not "400 status code (no body)")', () => {
+    expect(withServerMessage({ object: 'error', message: 'too long', code: 400 })).toEqual({
+      error: { object: 'error', message: 'too long', code: 400 },
+    });
+    expect(withServerMessage({ detail: 'Not Found' })).toEqual({
+      error: { detail: 'Not Found', message: 'Not Found' },
+    });
     expect(withServerMessage({ error: { message: 'as OpenAI' } })).toEqual({ error: { message: 'as OpenAI' } });
     expect(withServerMessage(undefined)).toBeUndefined();
   });
@@ -189,7 +215,14 @@ describe('only an answer that shows echo refused turns echo off (issue 13, item 
       intercept: async (context, next) => {
         if (context.request.path !== '/v1/completions' || ++completions > 1) return next();
         // vLLM's error shape: no "error" object, the message at the top level.
-        const body = { object: 'error', message: "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens in the messages.", type: 'BadRequestError', param: null, code: 400 };
+        const body = {
+          object: 'error',
+          message:
+            "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens in the messages.",
+          type: 'BadRequestError',
+          param: null,
+          code: 400,
+        };
         return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
       },
     });
@@ -206,14 +239,26 @@ describe('only an answer that shows echo refused turns echo off (issue 13, item 
 
 describe('runs against servers with and without echo', () => {
   const modesOf = (store: ResultStore, runId: number) =>
-    store.db.prepare('SELECT DISTINCT s.mode FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ?').all(runId);
+    store.db
+      .prepare(
+        'SELECT DISTINCT s.mode FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ?',
+      )
+      .all(runId);
   const scoreModesOf = (store: ResultStore, runId: number) =>
-    store.db.prepare('SELECT DISTINCT simulation_mode AS mode FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL').all(runId);
+    store.db
+      .prepare('SELECT DISTINCT simulation_mode AS mode FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL')
+      .all(runId);
 
   it('with echo: every feature simulated in prompt-logprobs mode, one Completions request each, no probe', async () => {
     const fake = await server();
     const store = new ResultStore(openDatabase(join(directory, 'echo.db')));
-    const config = { source, explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: fake.url, concurrency: 4 };
+    const config = {
+      source,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: fake.url,
+      concurrency: 4,
+    };
     const summary = await runPipeline(config, { store });
     expect(summary).toMatchObject({ status: 'finished', scored: 6, skipped: 1, failed: 0 });
     expect(countPosts(fake, '/v1/completions')).toBe(6);
@@ -227,7 +272,13 @@ describe('runs against servers with and without echo', () => {
     it(`echo ${echo}d: one prompt-logprob request in the whole run, every feature simulated and stored as chat-logprobs`, async () => {
       const fake = await server({ echo });
       const store = new ResultStore(openDatabase(join(directory, `no-echo-${echo}.db`)));
-      const config = { source, explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: fake.url, concurrency: 4 };
+      const config = {
+        source,
+        explainer: 'openai-compatible:rule-based-v1',
+        simulator: 'openai-compatible:rule-based-v1',
+        baseUrl: fake.url,
+        concurrency: 4,
+      };
       const summary = await runPipeline(config, { store });
       expect(summary).toMatchObject({ status: 'finished', scored: 6, skipped: 1, failed: 0 });
       expect(countPosts(fake, '/v1/completions')).toBe(1);
@@ -235,7 +286,9 @@ describe('runs against servers with and without echo', () => {
       expect(modesOf(store, summary.runId)).toEqual([{ mode: 'chat-logprobs' }]);
       expect(scoreModesOf(store, summary.runId)).toEqual([{ mode: 'chat-logprobs' }]);
       // the prompt-logprob request is accounted as one of the first simulated feature's calls
-      const simulateCalls = store.db.prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'simulate'`).get(summary.runId);
+      const simulateCalls = store.db
+        .prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'simulate'`)
+        .get(summary.runId);
       expect(simulateCalls).toEqual({ n: 7 });
       store.db.close();
     });
@@ -255,11 +308,15 @@ describe('runs against servers with and without echo', () => {
     const summary = await runPipeline(config, { store });
     expect(summary).toMatchObject({ scored: 0, skipped: 1, failed: 6 });
     expect(countPosts(fake, '/v1/completions')).toBe(1);
-    const failures = store.db.prepare(`SELECT stage, reason FROM run_features WHERE run_id = ? AND status = 'failed'`).all(summary.runId) as { stage: string; reason: string }[];
+    const failures = store.db
+      .prepare(`SELECT stage, reason FROM run_features WHERE run_id = ? AND status = 'failed'`)
+      .all(summary.runId) as { stage: string; reason: string }[];
     expect(failures).toHaveLength(6);
     for (const failure of failures) {
       expect(failure.stage).toBe('simulate');
-      expect(failure.reason).toMatch(/^simulation mode prompt-logprobs was asked for, but openai-compatible:rule-based-v1 does not serve prompt logprobs \(Completions echo\): .*HTTP 400 .*echo.*; leave the mode unset to fall back to chat-logprobs$/s);
+      expect(failure.reason).toMatch(
+        /^simulation mode prompt-logprobs was asked for, but openai-compatible:rule-based-v1 does not serve prompt logprobs \(Completions echo\): .*HTTP 400 .*echo.*; leave the mode unset to fall back to chat-logprobs$/s,
+      );
     }
     expect(modesOf(store, summary.runId)).toEqual([]);
     store.db.close();

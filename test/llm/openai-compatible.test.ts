@@ -55,7 +55,10 @@ describe('openai-compatible provider against the fake server', () => {
   });
 
   it('echo mode: sends echo/logprobs/max_tokens 0 and maps tokens whose offsets reconstruct the prompt', async () => {
-    const prompt = simulationPrompt('nouns after "the"', [[' the', ' cat', ' sat'], [' a', ' dog']]);
+    const prompt = simulationPrompt('nouns after "the"', [
+      [' the', ' cat', ' sat'],
+      [' a', ' dog'],
+    ]);
     const before = server.requests.length;
     const result = await provider().complete({ prompt, maxTokens: 0, logprobs: { topK: 5, echo: true } });
     const received = server.requests[before];
@@ -122,7 +125,9 @@ describe('openai-compatible provider against the fake server', () => {
   });
 
   it('maps a 400 to a non-retryable LlmCallError without the key in its message', async () => {
-    const error = await expectCallError(provider().complete({ messages: [{ role: 'user', content: 'x' }], maxTokens: 0 }));
+    const error = await expectCallError(
+      provider().complete({ messages: [{ role: 'user', content: 'x' }], maxTokens: 0 }),
+    );
     expect(error.details).toMatchObject({ status: 400, retryable: false, url: `${server.url}/chat/completions` });
     expect(error.message).toContain('max_tokens');
     expect(error.message).not.toContain(sentinelKey);
@@ -170,7 +175,10 @@ describe('openai-compatible provider error mapping', () => {
     const notFound = await serverAnswering(404, {}, 'no such model');
     expect((await expectCallError(notFound.complete({ prompt: 'x', maxTokens: 1 }))).details.retryable).toBe(false);
     const notImplemented = await serverAnswering(501, {}, 'echo not implemented');
-    expect((await expectCallError(notImplemented.complete({ prompt: 'x', maxTokens: 1 }))).details).toMatchObject({ status: 501, retryable: false });
+    expect((await expectCallError(notImplemented.complete({ prompt: 'x', maxTokens: 1 }))).details).toMatchObject({
+      status: 501,
+      retryable: false,
+    });
   });
 
   it('a refused connection is retryable', async () => {
@@ -238,9 +246,15 @@ describe('createProvider', () => {
   it('parses provider specs', () => {
     expect(parseProviderSpec('baseline')).toEqual({ provider: 'baseline', model: 'rule-based-v1' });
     expect(parseProviderSpec('baseline:rule-based-v1')).toEqual({ provider: 'baseline', model: 'rule-based-v1' });
-    expect(parseProviderSpec('openai-compatible:llama3:8b')).toEqual({ provider: 'openai-compatible', model: 'llama3:8b' });
+    expect(parseProviderSpec('openai-compatible:llama3:8b')).toEqual({
+      provider: 'openai-compatible',
+      model: 'llama3:8b',
+    });
     expect(parseProviderSpec('openai:gpt-4o-mini')).toEqual({ provider: 'openai', model: 'gpt-4o-mini' });
-    expect(parseProviderSpec('anthropic:claude-3-5-haiku-latest')).toEqual({ provider: 'anthropic', model: 'claude-3-5-haiku-latest' });
+    expect(parseProviderSpec('anthropic:claude-3-5-haiku-latest')).toEqual({
+      provider: 'anthropic',
+      model: 'claude-3-5-haiku-latest',
+    });
     expect(() => parseProviderSpec('cohere:command')).toThrow(/known: baseline.*openai.*openai-compatible.*anthropic/);
     expect(() => parseProviderSpec('openai')).toThrow(/names no model/);
     expect(() => parseProviderSpec('baseline:other')).toThrow(/baseline:rule-based-v1/);
@@ -259,7 +273,9 @@ describe('createProvider', () => {
 
 describe('API key transport', () => {
   it('refuses to send a key over plain http to a non-loopback host, and names no secret', async () => {
-    const { createOpenAiCompatibleProvider, sendsKeyInClear } = await import('../../src/llm/openai-compatible-provider.ts');
+    const { createOpenAiCompatibleProvider, sendsKeyInClear } = await import(
+      '../../src/llm/openai-compatible-provider.ts'
+    );
     expect(sendsKeyInClear('http://10.1.2.3:8000/v1')).toBe(true);
     expect(sendsKeyInClear('http://gpu-box.lan/v1')).toBe(true);
     expect(sendsKeyInClear('https://gpu-box.lan/v1')).toBe(false);
@@ -276,7 +292,9 @@ describe('API key transport', () => {
         throw new Error('must not be called');
       }) as typeof fetch,
     });
-    const error = await provider.complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 1 }).catch((e: Error) => e);
+    const error = await provider
+      .complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 1 })
+      .catch((e: Error) => e);
     expect(calls).toBe(0);
     expect(String(error)).toMatch(/refusing to send the API key in clear text to http:\/\/10\.1\.2\.3:8000/);
     expect(String(error)).not.toMatch(/SENTINEL|pw|token=abc/);

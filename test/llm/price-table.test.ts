@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { contextTokensOf, DEFAULT_CONTEXT_TOKENS } from '../../src/llm/context-windows.ts';
+import { contextTokensOf } from '../../src/llm/context-windows.ts';
+import { DEFAULT_CONTEXT_TOKENS } from '../../src/llm/default-context-tokens.ts';
 import { defaultPricesPath, loadPriceTable } from '../../src/llm/price-table.ts';
 
 const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
@@ -9,7 +10,8 @@ const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta
 /** Every `openai:` / `anthropic:` model the README's command lines name. */
 function readmeModels(): string[] {
   const models = new Set<string>();
-  for (const match of readme.matchAll(/--(?:explainer|simulator) ((?:openai|anthropic):[A-Za-z0-9._-]+)/g)) models.add(match[1]!);
+  for (const match of readme.matchAll(/--(?:explainer|simulator) ((?:openai|anthropic):[A-Za-z0-9._-]+)/g))
+    models.add(match[1]!);
   return [...models];
 }
 
@@ -37,7 +39,11 @@ describe('the bundled price table', () => {
 
   it('leaves out models past end of life (the SDK warns on every call to them)', () => {
     const table = loadPriceTable();
-    for (const model of ['anthropic:claude-sonnet-4-5', 'anthropic:claude-3-5-haiku-latest', 'anthropic:claude-3-7-sonnet-latest']) {
+    for (const model of [
+      'anthropic:claude-sonnet-4-5',
+      'anthropic:claude-3-5-haiku-latest',
+      'anthropic:claude-3-7-sonnet-latest',
+    ]) {
       expect(table.priceOf(model), model).toBeUndefined();
     }
     expect(readme).not.toMatch(/claude-sonnet-4-5|claude-3-5-haiku/);

@@ -53,7 +53,9 @@ export function explainPrompt(records: FixtureRecord[], options: { filteredRepea
   let target = `\n\nNeuron 2\nActivations:\n${records.map(recordLines).join('')}`;
   if (options.filteredRepeat) {
     const filtered = records.map((record) => {
-      const kept = record.tokens.map((token, index) => ({ token, value: record.values[index] ?? 0 })).filter((line) => line.value > 0);
+      const kept = record.tokens
+        .map((token, index) => ({ token, value: record.values[index] ?? 0 }))
+        .filter((line) => line.value > 0);
       return { tokens: kept.map((line) => line.token), values: kept.map((line) => line.value) };
     });
     target += `\nSame activations, but with all zeros filtered out:\n${filtered.map(recordLines).join('')}`;

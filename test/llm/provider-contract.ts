@@ -61,7 +61,10 @@ export function describeProviderContract(name: string, setup: () => Promise<Prov
 
     it('prompt logprobs with echo: tokens cover the prompt and every "unknown" has number alternatives', async (context) => {
       if (!underTest.provider.capabilities.promptLogprobs) context.skip();
-      const prompt = simulationPrompt('determiners', [[' the', ' cat'], [' a', ' dog', ' ran']]);
+      const prompt = simulationPrompt('determiners', [
+        [' the', ' cat'],
+        [' a', ' dog', ' ran'],
+      ]);
       const result = await underTest.provider.complete({ prompt, maxTokens: 0, logprobs: { topK: 5, echo: true } });
       expect(result.text).toBe('');
       const tokens = result.tokens ?? [];
@@ -71,7 +74,9 @@ export function describeProviderContract(name: string, setup: () => Promise<Prov
         expect(prompt.slice(token.textOffset, token.textOffset + token.token.length)).toBe(token.token);
       }
       for (const offset of unknownOffsets(prompt)) {
-        const token = tokens.find((candidate) => candidate.textOffset <= offset && offset < candidate.textOffset + candidate.token.length);
+        const token = tokens.find(
+          (candidate) => candidate.textOffset <= offset && offset < candidate.textOffset + candidate.token.length,
+        );
         expect(token && hasNumberAlternative(token), `number alternatives at offset ${offset}`).toBe(true);
       }
     });

@@ -14,7 +14,11 @@ import { openDatabase } from '../../src/store/database.ts';
 import { createVirtualClock } from '../helpers/virtual-clock.ts';
 
 const failing = (status: number, retryAfterMs?: number) =>
-  new LlmCallError(`HTTP ${status}`, { status, retryable: status === 429 || status >= 500, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  new LlmCallError(`HTTP ${status}`, {
+    status,
+    retryable: status === 429 || status >= 500,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  });
 
 /** A provider failing with `errors` in turn, then answering. */
 function flaky(errors: LlmCallError[]) {
@@ -53,10 +57,14 @@ describe('retry', () => {
 
   it('stops after maxAttempts with an error listing every attempt', async () => {
     const provider = flaky(Array.from({ length: 10 }, () => failing(500)));
-    const error = await withRetry(provider, { maxAttempts: 3, sleep: async () => {} }).complete(request).catch((e: unknown) => e);
+    const error = await withRetry(provider, { maxAttempts: 3, sleep: async () => {} })
+      .complete(request)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryError);
     expect((error as RetryError).attempts.map((a) => a.status)).toEqual([500, 500, 500]);
-    expect((error as Error).message).toMatch(/failed after 3 attempts:\n {2}attempt 1: HTTP 500[^\n]*\n {2}attempt 2: HTTP 500[^\n]*\n {2}attempt 3: HTTP 500/);
+    expect((error as Error).message).toMatch(
+      /failed after 3 attempts:\n {2}attempt 1: HTTP 500[^\n]*\n {2}attempt 2: HTTP 500[^\n]*\n {2}attempt 3: HTTP 500/,
+    );
     expect(provider.requests).toHaveLength(3);
   });
 
@@ -81,12 +89,15 @@ describe('rate limiter', () => {
     const limiter = new RateLimiter({ requestsPerMinute: 5, windowMs: 1000, now: clock.now, sleep: clock.sleep });
     const admitted: number[] = [];
     const provider = withRateLimit(
-      createMockProvider({ respond: async () => (admitted.push(clock.now()), await clock.sleep(50), textResult('ok')) }),
+      createMockProvider({
+        respond: async () => (admitted.push(clock.now()), await clock.sleep(50), textResult('ok')),
+      }),
       limiter,
     );
     await clock.run(Promise.all(Array.from({ length: 12 }, () => provider.complete(request))));
     expect(admitted).toHaveLength(12);
-    for (const start of admitted) expect(admitted.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(5);
+    for (const start of admitted)
+      expect(admitted.filter((t) => t >= start && t < start + 1000).length).toBeLessThanOrEqual(5);
     // and it is not slower than it must be: 12 requests at 5 a window take three windows
     expect(Math.max(...admitted)).toBeLessThan(2 * (1000 + 50) + 10);
   });
@@ -137,10 +148,14 @@ describe('response cache', () => {
     const identity = (baseURL: string) => createOpenAiCompatibleProvider({ model: 'm', baseURL }).endpoint;
     expect(identity('http://127.0.0.1:8000/v1/')).toBe(identity('HTTP://127.0.0.1:8000/v1'));
     expect(identity('http://user:pw@127.0.0.1:8000/v1?x=1')).toBe('http://127.0.0.1:8000/v1');
-    expect(createAnthropicProvider({ model: 'm', baseURL: 'http://127.0.0.1:9/v1' }).endpoint).toBe('http://127.0.0.1:9');
+    expect(createAnthropicProvider({ model: 'm', baseURL: 'http://127.0.0.1:9/v1' }).endpoint).toBe(
+      'http://127.0.0.1:9',
+    );
     // a provider that reaches no server keys as before endpoints were in the key
     expect(cacheKey({ id: 'baseline:rule-based-v1' }, request)).toBe(
-      createHash('sha256').update(JSON.stringify({ provider: 'baseline:rule-based-v1', request })).digest('hex'),
+      createHash('sha256')
+        .update(JSON.stringify({ provider: 'baseline:rule-based-v1', request }))
+        .digest('hex'),
     );
   });
 
@@ -153,13 +168,16 @@ describe('response cache', () => {
         object: 'chat.completion',
         created: 0,
         model: 'm',
-        choices: [{ index: 0, message: { role: 'assistant', content: `answer ${served.length}` }, finish_reason: 'stop' }],
+        choices: [
+          { index: 0, message: { role: 'assistant', content: `answer ${served.length}` }, finish_reason: 'stop' },
+        ],
         usage: { prompt_tokens: 1, completion_tokens: 1 },
       };
       return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
     }) as typeof fetch;
     const cache = createSqliteResponseCache(openDatabase(':memory:'));
-    const on = (baseURL: string) => createReliableProvider(createOpenAiCompatibleProvider({ model: 'm', baseURL, fetch: fetchFunction }), { cache });
+    const on = (baseURL: string) =>
+      createReliableProvider(createOpenAiCompatibleProvider({ model: 'm', baseURL, fetch: fetchFunction }), { cache });
     const first = on('http://127.0.0.1:8000/v1');
     expect((await first.complete(request)).text).toBe('answer 1');
     const other = await on('http://127.0.0.1:8001/v1').complete(request);
@@ -186,7 +204,9 @@ describe('response cache', () => {
   });
 
   it('shares one call between identical requests in flight', async () => {
-    const provider = createMockProvider({ respond: async () => (await new Promise((r) => setTimeout(r, 5)), textResult('x')) });
+    const provider = createMockProvider({
+      respond: async () => (await new Promise((r) => setTimeout(r, 5)), textResult('x')),
+    });
     const cached = createReliableProvider(provider, { cache: createMemoryResponseCache() });
     const results = await Promise.all([cached.complete(request), cached.complete(request)]);
     expect(provider.requests).toHaveLength(1);
@@ -197,7 +217,9 @@ describe('response cache', () => {
 describe('price table', () => {
   it('prices a call from the bundled table, provider wildcards, and overrides', () => {
     const table = loadPriceTable();
-    expect(table.costOf('openai:gpt-4o-mini', { promptTokens: 1_000_000, completionTokens: 1_000_000 })).toBeCloseTo(0.75);
+    expect(table.costOf('openai:gpt-4o-mini', { promptTokens: 1_000_000, completionTokens: 1_000_000 })).toBeCloseTo(
+      0.75,
+    );
     expect(table.costOf('baseline:rule-based-v1', { promptTokens: 10, completionTokens: 10 })).toBe(0);
     expect(table.costOf('openai:unknown-model', { promptTokens: 10, completionTokens: 0 })).toBeNull();
     expect(table.costOf('openai:gpt-4o', { promptTokens: 10, completionTokens: 0 }, true)).toBe(0);

@@ -25,7 +25,10 @@ describe("a 429's Retry-After", () => {
       },
     });
     const limiter = new RateLimiter({ concurrency: 3, requestsPerMinute: 1000, now: clock.now, sleep: clock.sleep });
-    const reliable = createReliableProvider(provider, { limiter, retry: { baseDelayMs: 1, sleep: clock.sleep, random: () => 0.5 } });
+    const reliable = createReliableProvider(provider, {
+      limiter,
+      retry: { baseDelayMs: 1, sleep: clock.sleep, random: () => 0.5 },
+    });
     const results = await clock.run(Promise.all(Array.from({ length: 10 }, () => reliable.complete(request))));
     expect(results.every((result) => result.text === 'ok')).toBe(true);
     expect(rateLimited).toBeDefined();

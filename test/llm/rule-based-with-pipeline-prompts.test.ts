@@ -20,8 +20,12 @@ import { simulateRecords } from '../../src/simulate/simulate-records.ts';
 
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
 const lexicon = loadConceptLexicon(lexiconPath);
-const explainTemplate = loadExplainTemplate(fileURLToPath(new URL('../fixtures/prompts/explain.test.json', import.meta.url)));
-const simulateTemplate = loadSimulateTemplate(fileURLToPath(new URL('../fixtures/prompts/simulate.test.json', import.meta.url)));
+const explainTemplate = loadExplainTemplate(
+  fileURLToPath(new URL('../fixtures/prompts/explain.test.json', import.meta.url)),
+);
+const simulateTemplate = loadSimulateTemplate(
+  fileURLToPath(new URL('../fixtures/prompts/simulate.test.json', import.meta.url)),
+);
 
 /** A determiner feature: fires on " the" / " a" / " an", not elsewhere. */
 function determinerRecord(tokens: string[]): ActivationRecord {
@@ -41,9 +45,16 @@ const scoreTokens = scoreSet.map((record) => record.tokens);
 const scoreActivations = scoreSet.map((record) => record.activations);
 
 async function scoreOf(provider: Provider, explanation: string, mode: 'prompt-logprobs' | 'chat-logprobs') {
-  const simulation = await simulateRecords(provider, explanation, scoreTokens, { mode, template: simulateTemplate, topK: 5 });
+  const simulation = await simulateRecords(provider, explanation, scoreTokens, {
+    mode,
+    template: simulateTemplate,
+    topK: 5,
+  });
   expect(simulation.missing).toBe(0);
-  return correlationScore(scoreActivations, simulation.records.map((record) => record.expected));
+  return correlationScore(
+    scoreActivations,
+    simulation.records.map((record) => record.expected),
+  );
 }
 
 describe('rule-based model with the pipeline prompts', () => {
@@ -67,7 +78,10 @@ describe('rule-based model with the pipeline prompts', () => {
       for (const mode of ['prompt-logprobs', 'chat-logprobs'] as const) {
         expect(await scoreOf(provider, explanation, mode), `${provider.id} ${mode}`).toBeGreaterThan(0.9);
         expect(await scoreOf(provider, 'determiners', mode), `${provider.id} ${mode}`).toBeGreaterThan(0.9);
-        expect(await scoreOf(provider, 'the token "cat" and nouns', mode) ?? 0, `${provider.id} ${mode}`).toBeLessThan(0.3);
+        expect(
+          (await scoreOf(provider, 'the token "cat" and nouns', mode)) ?? 0,
+          `${provider.id} ${mode}`,
+        ).toBeLessThan(0.3);
       }
     }
   });

@@ -63,7 +63,9 @@ describe('interpretExplanation', () => {
   });
 
   it('takes the union (max) of several things named', () => {
-    expect(predictAll('the token "cat" and numbers, also articles', [' cat', ' 7', ' an', ' dog'])).toEqual([10, 10, 10, 0]);
+    expect(predictAll('the token "cat" and numbers, also articles', [' cat', ' 7', ' an', ' dog'])).toEqual([
+      10, 10, 10, 0,
+    ]);
   });
 
   it('gates on the previous token with "after", "following" and "preceded by"', () => {
@@ -75,7 +77,7 @@ describe('interpretExplanation', () => {
     expect(predictAll('tokens right after "saw"', tokens)).toEqual([0, 0, 0, 10, 0, 0]);
   });
 
-  it('multiplies the target weight by the previous token\'s context weight', () => {
+  it("multiplies the target weight by the previous token's context weight", () => {
     expect(predictAll('nouns after determiners', [' this', ' cat'])).toEqual([0, 6]);
   });
 
@@ -98,7 +100,12 @@ describe('interpretExplanation', () => {
     expect(predictAll('wife, father, or son', tokens)).toEqual([0, 10, 0, 10, 0, 10, 10]);
     expect(predictAll('relatives such as wife and son', tokens)).toEqual([0, 10, 0, 0, 0, 10, 10]);
     expect(predictAll('relatives: wife, son', tokens)).toEqual([0, 10, 0, 0, 0, 10, 10]);
-    expect(interpretExplanation('tokens like wife, father, son', { lexicon }).targets.map((matcher) => [matcher.kind, matcher.label])).toEqual([
+    expect(
+      interpretExplanation('tokens like wife, father, son', { lexicon }).targets.map((matcher) => [
+        matcher.kind,
+        matcher.label,
+      ]),
+    ).toEqual([
       ['listed-word', 'wife'],
       ['listed-word', 'father'],
       ['listed-word', 'son'],
@@ -112,7 +119,8 @@ describe('interpretExplanation', () => {
     expect(interpretExplanation('the word wife', { lexicon }).recognized).toBe(false);
     expect(interpretExplanation('family members', { lexicon }).recognized).toBe(false);
     // "and" and "or" are separators, never listed words; quoted tokens and concept aliases keep their own reading
-    const labels = (explanation: string) => interpretExplanation(explanation, { lexicon }).targets.map((matcher) => `${matcher.kind}:${matcher.label}`);
+    const labels = (explanation: string) =>
+      interpretExplanation(explanation, { lexicon }).targets.map((matcher) => `${matcher.kind}:${matcher.label}`);
     expect(labels('the tokens "the", "a" and "an"')).toEqual(['quoted-token:the', 'quoted-token:a', 'quoted-token:an']);
     expect(labels('nouns, verbs and determiners')).toEqual(['concept:nouns', 'concept:verbs', 'concept:determiners']);
   });
@@ -162,7 +170,9 @@ describe('explainFromPrompt', () => {
     ];
     // Naming two tokens misses "house"; nouns cover every active token and none of the silent ones, and "after the"
     // does not explain "dog" after "a".
-    expect(explainFromPrompt(explainPrompt(records), { lexicon, maxTokensNamed: 2 })).toBe(' nouns, such as "cat" and "dog".');
+    expect(explainFromPrompt(explainPrompt(records), { lexicon, maxTokensNamed: 2 })).toBe(
+      ' nouns, such as "cat" and "dog".',
+    );
     // without a lexicon, only tokens
     expect(explainFromPrompt(explainPrompt(records), { maxTokensNamed: 2 })).toBe(' the tokens "cat" and "dog".');
   });
@@ -193,7 +203,7 @@ describe('simulation from the prompt', () => {
   ];
   const prompt = simulationPrompt('nouns after "the"', targets);
 
-  it('predicts each unknown from its own block\'s explanation', () => {
+  it("predicts each unknown from its own block's explanation", () => {
     const predictions = predictUnknownValues(prompt, lexicon);
     expect(predictions).toHaveLength(1 + 10);
     expect(predictions[0]).toMatchObject({ token: 'd', neuronNumber: 1, prediction: 0 });
@@ -204,7 +214,8 @@ describe('simulation from the prompt', () => {
     const tokens = await simulateEcho(prompt, { lexicon, topK: 5 });
     expect(tokens.map((token) => token.token).join('')).toBe(prompt);
     expect(tokens[0]?.logprob).toBeNull();
-    for (const token of tokens) expect(prompt.slice(token.textOffset, token.textOffset + token.token.length)).toBe(token.token);
+    for (const token of tokens)
+      expect(prompt.slice(token.textOffset, token.textOffset + token.token.length)).toBe(token.token);
     const predictions = predictUnknownValues(prompt, lexicon);
     const offsets = unknownOffsets(prompt);
     expect(offsets).toEqual(predictions.map((prediction) => prediction.offset));
@@ -268,7 +279,10 @@ describe('respondToRequest', () => {
       endpoint: 'chat',
     });
     expect(
-      classifyRequest({ messages: [{ role: 'user', content: explainPrompt([{ tokens: ['a'], values: [3] }]) }], maxTokens: 10 }),
+      classifyRequest({
+        messages: [{ role: 'user', content: explainPrompt([{ tokens: ['a'], values: [3] }]) }],
+        maxTokens: 10,
+      }),
     ).toEqual({ kind: 'explain', endpoint: 'chat' });
   });
 
@@ -285,7 +299,10 @@ describe('respondToRequest', () => {
 
   it('explains through the chat shape, a few-shot assistant answer included, and honours stop and maxTokens', async () => {
     const prompt = explainPrompt([{ tokens: [' of', ' the'], values: [10, 2] }]);
-    const result = await respondToRequest({ messages: [{ role: 'user', content: prompt }], maxTokens: 50 }, { lexicon });
+    const result = await respondToRequest(
+      { messages: [{ role: 'user', content: prompt }], maxTokens: 50 },
+      { lexicon },
+    );
     expect(result.text).toBe(' the tokens "of" and "the".');
     expect(result.tokens).toBeUndefined();
     const stopped = await respondToRequest({ prompt, maxTokens: 50, stop: [' and'] }, { lexicon });
@@ -297,12 +314,19 @@ describe('respondToRequest', () => {
   });
 
   it('is deterministic', async () => {
-    const request = { prompt: simulationPrompt('determiners', targets), maxTokens: 0, logprobs: { topK: 5, echo: true } };
+    const request = {
+      prompt: simulationPrompt('determiners', targets),
+      maxTokens: 0,
+      logprobs: { topK: 5, echo: true },
+    };
     expect(await respondToRequest(request, { lexicon })).toEqual(await respondToRequest(request, { lexicon }));
   });
 
   it('warns when asked to sample with a temperature', async () => {
-    const result = await respondToRequest({ prompt: simulationPrompt('nouns', targets), maxTokens: 0, temperature: 1 }, { lexicon });
+    const result = await respondToRequest(
+      { prompt: simulationPrompt('nouns', targets), maxTokens: 0, temperature: 1 },
+      { lexicon },
+    );
     expect(result.warnings.join(' ')).toMatch(/temperature/);
   });
 });

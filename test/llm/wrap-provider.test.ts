@@ -10,7 +10,11 @@ const request: LlmRequest = { messages: [{ role: 'user', content: 'hi' }], maxTo
 
 /** A mock provider that reaches a (pretend) server, so there is an endpoint to pass on. */
 function baseProvider() {
-  const mock = createMockProvider({ model: 'wrapped', capabilities: { batch: true }, respond: (r) => textResult(`max ${r.maxTokens}`) });
+  const mock = createMockProvider({
+    model: 'wrapped',
+    capabilities: { batch: true },
+    respond: (r) => textResult(`max ${r.maxTokens}`),
+  });
   const provider: Provider = { ...mock, endpoint: 'http://127.0.0.1:1/v1', isBaseline: true };
   return { mock, provider };
 }
@@ -54,7 +58,9 @@ describe('wrapProvider', () => {
 
   it('lets wrapComplete answer without the call, or call it several times', async () => {
     const { mock, provider } = baseProvider();
-    const instead = wrapProvider(provider, { wrapComplete: async ({ provider: inner }) => textResult(`instead of ${inner.id}`) });
+    const instead = wrapProvider(provider, {
+      wrapComplete: async ({ provider: inner }) => textResult(`instead of ${inner.id}`),
+    });
     expect((await instead.complete(request)).text).toBe('instead of mock:wrapped');
     expect(mock.requests).toHaveLength(0);
     const twice = wrapProvider(provider, { wrapComplete: async ({ complete }) => (await complete(), complete()) });
@@ -65,7 +71,12 @@ describe('wrapProvider', () => {
   it('keeps id, capabilities, isBaseline and endpoint through the cache, retry and limiter wrappers', async () => {
     const { provider } = baseProvider();
     const stacked = withCache(withRetry(withRateLimit(provider, new RateLimiter())), createMemoryResponseCache());
-    expect({ id: stacked.id, endpoint: stacked.endpoint, isBaseline: stacked.isBaseline, capabilities: stacked.capabilities }).toEqual({
+    expect({
+      id: stacked.id,
+      endpoint: stacked.endpoint,
+      isBaseline: stacked.isBaseline,
+      capabilities: stacked.capabilities,
+    }).toEqual({
       id: provider.id,
       endpoint: provider.endpoint,
       isBaseline: true,

@@ -17,7 +17,9 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 function scores(store: ResultStore, runId: number, kind: string) {
   return store.db
-    .prepare(`SELECT f.idx, s.value, s.reason, s.n_tokens AS nTokens FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? AND s.kind = ? ORDER BY f.idx`)
+    .prepare(
+      `SELECT f.idx, s.value, s.reason, s.n_tokens AS nTokens FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? AND s.kind = ? ORDER BY f.idx`,
+    )
     .all(runId, kind) as { idx: number; value: number | null; reason: string | null; nTokens: number }[];
 }
 
@@ -36,22 +38,39 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
       expect(row.nTokens).toBeGreaterThan(0);
     }
     // Better simulations keep more of the model's behaviour: across neurons the two scores go together.
-    const r = sampleCorrelation(ablation.map((row) => row.value!), correlation.map((row) => row.value!));
+    const r = sampleCorrelation(
+      ablation.map((row) => row.value!),
+      correlation.map((row) => row.value!),
+    );
     expect(r).toBeGreaterThan(0.4);
     store.db.close();
   }, 120_000);
 
   it('score SAE latents through their embedded SAE, and the run records that SAE with its metrics', async () => {
     const store = new ResultStore(openDatabase(join(directory, 'sae.db')));
-    const summary = await runPipeline({ source: join(root, 'data/demo/records/brown-1l-4x.jsonl'), limit: 3 }, { store });
+    const summary = await runPipeline(
+      { source: join(root, 'data/demo/records/brown-1l-4x.jsonl'), limit: 3 },
+      { store },
+    );
     expect(summary.scored).toBe(3);
     const ablation = scores(store, summary.runId, 'ablation.all');
     expect(ablation).toHaveLength(3);
     for (const row of ablation) expect(row.value, row.reason ?? '').not.toBeNull();
     const saes = new SaeStore(store.db);
     const sae = saes.getSae('brown-1l-4x')!;
-    expect(sae).toMatchObject({ model: 'brown-1l', hook: 'blocks.0.mlp.hook_post', d_in: 512, d_sae: 2048, architecture: 'standard' });
-    const metrics = Object.fromEntries(saes.metricsOf(sae.id).filter((m) => m.split === 'heldout').map((m) => [m.metric, m.value]));
+    expect(sae).toMatchObject({
+      model: 'brown-1l',
+      hook: 'blocks.0.mlp.hook_post',
+      d_in: 512,
+      d_sae: 2048,
+      architecture: 'standard',
+    });
+    const metrics = Object.fromEntries(
+      saes
+        .metricsOf(sae.id)
+        .filter((m) => m.split === 'heldout')
+        .map((m) => [m.metric, m.value]),
+    );
     expect(metrics.ce_loss_recovered).toBeGreaterThan(0.8);
     expect(metrics.l0).toBeGreaterThan(0);
     store.db.close();
@@ -68,14 +87,21 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
     const summary = await runPipeline({ source: planted, limit: 3 }, { store });
     expect(summary.scored).toBe(3);
     expect(scores(store, summary.runId, 'ablation.all')).toEqual([]);
-    expect(summary.ablationNotes).toEqual([expect.stringMatching(/ablation not computed for demo-planted features: their records carry no token ids/)]);
+    expect(summary.ablationNotes).toEqual([
+      expect.stringMatching(/ablation not computed for demo-planted features: their records carry no token ids/),
+    ]);
     store.db.close();
 
     // Token ids but an unknown model: the note says how to give it.
     const unknown = new ResultStore(openDatabase(join(directory, 'unknown.db')));
-    writeFileSync(join(directory, 'unknown.jsonl'), readFileSync(neurons, 'utf8').replaceAll('"model":"brown-1l"', '"model":"gpt2-somewhere"'));
+    writeFileSync(
+      join(directory, 'unknown.jsonl'),
+      readFileSync(neurons, 'utf8').replaceAll('"model":"brown-1l"', '"model":"gpt2-somewhere"'),
+    );
     const notKnown = await runPipeline({ source: join(directory, 'unknown.jsonl'), limit: 2 }, { store: unknown });
-    expect(notKnown.ablationNotes).toEqual([expect.stringMatching(/no ablation for model gpt2-somewhere: give its folder with --subject-model/)]);
+    expect(notKnown.ablationNotes).toEqual([
+      expect.stringMatching(/no ablation for model gpt2-somewhere: give its folder with --subject-model/),
+    ]);
     unknown.db.close();
 
     // A subject model folder that cannot be loaded: the run goes on, without ablation, and says why.
@@ -84,7 +110,10 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
     const renamed = readFileSync(neurons, 'utf8').replaceAll('"model":"brown-1l"', '"model":"broken"');
     writeFileSync(join(directory, 'broken.jsonl'), renamed);
     const third = new ResultStore(openDatabase(join(directory, 'broken.db')));
-    const run = await runPipeline({ source: join(directory, 'broken.jsonl'), limit: 2, subjectModels: [broken] }, { store: third });
+    const run = await runPipeline(
+      { source: join(directory, 'broken.jsonl'), limit: 2, subjectModels: [broken] },
+      { store: third },
+    );
     expect(run.scored).toBe(2);
     expect(scores(third, run.runId, 'ablation.all')).toEqual([]);
     expect(run.ablationNotes).toEqual([expect.stringMatching(/^no ablation for model broken: /)]);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,7 @@ import type { AblationInput } from '../../src/pipeline/ablation-input.ts';
 import { createAblationScorer } from '../../src/pipeline/ablation-scorer.ts';
 import type { FeatureRecord } from '../../src/records/types.ts';
 import { loadSaeLens } from '../../src/sae/formats.ts';
-import { writeSafetensors } from '../../src/common/safetensors.ts';
+import { writeSparsifyFolder } from '../helpers/sparsify-folder.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-ablation-sae-folders-'));
@@ -17,19 +17,14 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 function writeAsSparsify(folder: string): void {
   const { config, weights } = loadSaeLens(join(root, 'data/sae/brown-1l-1x'));
   const { dIn, dSae } = config;
-  const encoder = new Float32Array(dSae * dIn);
-  for (let latent = 0; latent < dSae; latent++) for (let j = 0; j < dIn; j++) encoder[latent * dIn + j] = weights.W_enc[j * dSae + latent]!;
-  mkdirSync(folder, { recursive: true });
-  writeSafetensors(
-    join(folder, 'sae.safetensors'),
-    new Map([
-      ['encoder.weight', { shape: [dSae, dIn], data: encoder }],
-      ['encoder.bias', { shape: [dSae], data: weights.b_enc }],
-      ['W_dec', { shape: [dSae, dIn], data: weights.W_dec }],
-      ['b_dec', { shape: [dIn], data: weights.b_dec }],
-    ]),
-  );
-  writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ activation: 'topk', k: dSae, num_latents: dSae, d_in: dIn, transcode: false, skip_connection: false }));
+  writeSparsifyFolder(folder, weights, config, {
+    activation: 'topk',
+    k: dSae,
+    num_latents: dSae,
+    d_in: dIn,
+    transcode: false,
+    skip_connection: false,
+  });
 }
 
 describe('ablation of SAE latents from a sparsify folder (issue 13 item 16)', () => {
@@ -37,18 +32,28 @@ describe('ablation of SAE latents from a sparsify folder (issue 13 item 16)', ()
     // sparsify names the folder after the module it reads: h.0.mlp.act is blocks.0.mlp.hook_post.
     const sparsifyFolder = join(directory, 'h.0.mlp.act');
     writeAsSparsify(sparsifyFolder);
-    const feature = JSON.parse(readFileSync(join(root, 'data/demo/records/brown-1l-1x.jsonl'), 'utf8').split('\n')[0]!) as FeatureRecord;
+    const feature = JSON.parse(
+      readFileSync(join(root, 'data/demo/records/brown-1l-1x.jsonl'), 'utf8').split('\n')[0]!,
+    ) as FeatureRecord;
     const max = Math.max(...feature.top.flatMap((record) => record.activations));
     // A coarse simulation: true activations rounded to the 0–10 scale.
-    const inputs: AblationInput[] = feature.top.slice(0, 3).map((record) => ({ record, expected: record.activations.map((x) => Math.round((10 * Math.max(0, x)) / max)) }));
+    const inputs: AblationInput[] = feature.top
+      .slice(0, 3)
+      .map((record) => ({ record, expected: record.activations.map((x) => Math.round((10 * Math.max(0, x)) / max)) }));
     const calibration = { slope: max / 10, intercept: 0, method: 'least-squares' as const, nTokens: 1 };
     const scorer = createAblationScorer({ saes: [sparsifyFolder] });
     try {
       const embedded = await scorer.score(feature, inputs, calibration);
-      const sparsify = await scorer.score({ ...feature, id: { ...feature.id, sae: 'h.0.mlp.act' } }, inputs, calibration);
+      const sparsify = await scorer.score(
+        { ...feature, id: { ...feature.id, sae: 'h.0.mlp.act' } },
+        inputs,
+        calibration,
+      );
       expect(embedded?.value, embedded?.reason ?? '').not.toBeNull();
       expect(sparsify?.value, sparsify?.reason ?? '').toBeCloseTo(embedded!.value!, 4);
-      expect([...scorer.notes]).toEqual(['SAE h.0.mlp.act: hookpoint h.0.mlp.act (the folder name) read as the hook point blocks.0.mlp.hook_post']);
+      expect([...scorer.notes]).toEqual([
+        'SAE h.0.mlp.act: hookpoint h.0.mlp.act (the folder name) read as the hook point blocks.0.mlp.hook_post',
+      ]);
     } finally {
       scorer.dispose();
     }

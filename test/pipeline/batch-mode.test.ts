@@ -23,7 +23,12 @@ const directory = mkdtempSync(join(tmpdir(), 'autointerp-batch-mode-'));
 const pricesPath = join(directory, 'prices.json');
 writeFileSync(
   pricesPath,
-  JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 400 }, 'anthropic:*': { inputPerMillion: 300, outputPerMillion: 1500 } } }),
+  JSON.stringify({
+    prices: {
+      'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 400 },
+      'anthropic:*': { inputPerMillion: 300, outputPerMillion: 1500 },
+    },
+  }),
 );
 
 /** Outcome hook of the fake server, set per test. */
@@ -37,25 +42,39 @@ const openStore = () => new ResultStore(openDatabase(join(directory, `run-${++da
 function resultsOf(store: ResultStore, runId: number) {
   return {
     scores: store.db
-      .prepare('SELECT f.idx, s.kind, s.value, s.reason, s.n_tokens, s.simulation_mode FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? ORDER BY f.idx, s.kind')
+      .prepare(
+        'SELECT f.idx, s.kind, s.value, s.reason, s.n_tokens, s.simulation_mode FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? ORDER BY f.idx, s.kind',
+      )
       .all(runId),
-    explanations: store.db.prepare('SELECT f.idx, e.text, e.explainer FROM explanations e JOIN features f ON f.id = e.feature_id WHERE e.run_id = ? ORDER BY f.idx').all(runId),
+    explanations: store.db
+      .prepare(
+        'SELECT f.idx, e.text, e.explainer FROM explanations e JOIN features f ON f.id = e.feature_id WHERE e.run_id = ? ORDER BY f.idx',
+      )
+      .all(runId),
     simulations: store.db
-      .prepare('SELECT f.idx, r.position, s.mode, s.expected FROM simulations s JOIN records r ON r.id = s.record_id JOIN features f ON f.id = r.feature_id WHERE r.run_id = ? ORDER BY f.idx, r.position')
+      .prepare(
+        'SELECT f.idx, r.position, s.mode, s.expected FROM simulations s JOIN records r ON r.id = s.record_id JOIN features f ON f.id = r.feature_id WHERE r.run_id = ? ORDER BY f.idx, r.position',
+      )
       .all(runId),
   };
 }
 
 function failuresOf(store: ResultStore, runId: number) {
   return store.db
-    .prepare(`SELECT f.idx, r.stage, r.reason FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ? AND r.status = 'failed' ORDER BY f.idx`)
+    .prepare(
+      `SELECT f.idx, r.stage, r.reason FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ? AND r.status = 'failed' ORDER BY f.idx`,
+    )
     .all(runId) as { idx: number; stage: string; reason: string }[];
 }
 
 const costOf = (store: ResultStore, runId: number) =>
-  (store.db.prepare('SELECT SUM(cost_usd) AS cost FROM llm_calls WHERE run_id = ?').get(runId) as { cost: number }).cost;
+  (store.db.prepare('SELECT SUM(cost_usd) AS cost FROM llm_calls WHERE run_id = ?').get(runId) as { cost: number })
+    .cost;
 
-const routes = (server: FakeLlmServer, from: number) => server.requests.slice(from).map((r) => `${r.method} ${r.path.replace(/_fake\d+/, '_N').replace(/file-fake\d+/, 'file-N')}`);
+const routes = (server: FakeLlmServer, from: number) =>
+  server.requests
+    .slice(from)
+    .map((r) => `${r.method} ${r.path.replace(/_fake\d+/, '_N').replace(/file-fake\d+/, 'file-N')}`);
 const count = (list: string[], route: string) => list.filter((r) => r === route).length;
 const modelRoutes = ['POST /v1/chat/completions', 'POST /v1/completions', 'POST /v1/messages'];
 
@@ -71,7 +90,18 @@ describe('runPipeline --batch against the fake server', () => {
       intercept: async (context, next) => {
         const id = context.request.path.split('/').at(-1)!;
         if (context.request.method === 'GET' && gone.has(id)) {
-          return { status: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { message: `No batch found with id '${id}'.`, type: 'invalid_request_error', param: null, code: null } }) };
+          return {
+            status: 404,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              error: {
+                message: `No batch found with id '${id}'.`,
+                type: 'invalid_request_error',
+                param: null,
+                code: null,
+              },
+            }),
+          };
         }
         return next();
       },
@@ -84,24 +114,44 @@ describe('runPipeline --batch against the fake server', () => {
     else process.env.ANTHROPIC_API_KEY = savedKey;
   });
 
-  const cases: Array<{ name: string; config: () => PipelineConfigInput; createRoute: string; mode: string; simulateRequests: number }> = [
+  const cases: Array<{
+    name: string;
+    config: () => PipelineConfigInput;
+    createRoute: string;
+    mode: string;
+    simulateRequests: number;
+  }> = [
     {
       name: 'OpenAI Batch, prompt-logprobs simulation (/v1/completions)',
-      config: () => ({ explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: server.url }),
+      config: () => ({
+        explainer: 'openai-compatible:rule-based-v1',
+        simulator: 'openai-compatible:rule-based-v1',
+        baseUrl: server.url,
+      }),
       createRoute: 'POST /v1/batches',
       mode: 'prompt-logprobs',
       simulateRequests: 5,
     },
     {
       name: 'OpenAI Batch, chat-logprobs simulation (/v1/chat/completions)',
-      config: () => ({ explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: server.url, simulationMode: 'chat-logprobs' }),
+      config: () => ({
+        explainer: 'openai-compatible:rule-based-v1',
+        simulator: 'openai-compatible:rule-based-v1',
+        baseUrl: server.url,
+        simulationMode: 'chat-logprobs',
+      }),
       createRoute: 'POST /v1/batches',
       mode: 'chat-logprobs',
       simulateRequests: 5,
     },
     {
       name: 'Anthropic Message Batches, sampled simulation',
-      config: () => ({ explainer: 'anthropic:claude-test', simulator: 'anthropic:claude-test', baseUrl: server.url, simulationSamples: 2 }),
+      config: () => ({
+        explainer: 'anthropic:claude-test',
+        simulator: 'anthropic:claude-test',
+        baseUrl: server.url,
+        simulationSamples: 2,
+      }),
       createRoute: 'POST /v1/messages/batches',
       mode: 'sampled',
       simulateRequests: 10,
@@ -118,12 +168,17 @@ describe('runPipeline --batch against the fake server', () => {
       const batchStore = openStore();
       const events: BatchEvent[] = [];
       const from = server.requests.length;
-      const batched = await runPipeline({ ...common, batch: true, batchPollMs: 5 }, { store: batchStore, events: { onBatch: (event) => events.push(event) } });
+      const batched = await runPipeline(
+        { ...common, batch: true, batchPollMs: 5 },
+        { store: batchStore, events: { onBatch: (event) => events.push(event) } },
+      );
       expect(batched).toMatchObject({ status: 'finished', scored: 5, skipped: 1, failed: 0 });
       const seen = routes(server, from);
       for (const route of modelRoutes) expect(count(seen, route), route).toBe(0);
       expect(count(seen, testCase.createRoute)).toBe(2);
-      expect(events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && [e.phase, e.requests])).toEqual([
+      expect(
+        events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && [e.phase, e.requests]),
+      ).toEqual([
         ['explain', 5],
         ['simulate', testCase.simulateRequests],
       ]);
@@ -132,12 +187,18 @@ describe('runPipeline --batch against the fake server', () => {
       const batchResults = resultsOf(batchStore, batched.runId);
       expect(batchResults.scores.length).toBe(6 * 5);
       expect(batchResults).toEqual(liveResults);
-      expect(new Set(batchResults.simulations.map((s) => (s as { mode: string }).mode))).toEqual(new Set([testCase.mode]));
+      expect(new Set(batchResults.simulations.map((s) => (s as { mode: string }).mode))).toEqual(
+        new Set([testCase.mode]),
+      );
 
       // Every call of the batch run was answered by a recorded batch, at half the live price.
-      const calls = batchStore.db.prepare('SELECT purpose, batch_id, cached FROM llm_calls WHERE run_id = ?').all(batched.runId) as { batch_id: string | null; cached: number }[];
+      const calls = batchStore.db
+        .prepare('SELECT purpose, batch_id, cached FROM llm_calls WHERE run_id = ?')
+        .all(batched.runId) as { batch_id: string | null; cached: number }[];
       expect(calls).toHaveLength(5 + testCase.simulateRequests);
-      const batchIds = batchStore.db.prepare('SELECT phase, batch_id, ingested, request_count FROM llm_batches ORDER BY id').all() as { phase: string; batch_id: string }[];
+      const batchIds = batchStore.db
+        .prepare('SELECT phase, batch_id, ingested, request_count FROM llm_batches ORDER BY id')
+        .all() as { phase: string; batch_id: string }[];
       expect(batchIds.map((b) => b.phase)).toEqual(['explain', 'simulate']);
       for (const call of calls) expect(batchIds.map((b) => b.batch_id)).toContain(call.batch_id);
       expect(costOf(batchStore, batched.runId)).toBeCloseTo(costOf(liveStore, live.runId) / 2, 10);
@@ -148,16 +209,29 @@ describe('runPipeline --batch against the fake server', () => {
   }
 
   it('records per call: every call of a split simulation goes into the simulate batch; same results as a live run', async () => {
-    const common = { source, prices: pricesPath, explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: server.url, simulationMode: 'chat-logprobs' as const, recordsPerCall: 3 };
+    const common = {
+      source,
+      prices: pricesPath,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      simulationMode: 'chat-logprobs' as const,
+      recordsPerCall: 3,
+    };
     const liveStore = openStore();
     const live = await runPipeline(common, { store: liveStore });
     expect(live).toMatchObject({ status: 'finished', scored: 5, skipped: 1, failed: 0 });
     const batchStore = openStore();
     const events: BatchEvent[] = [];
-    const batched = await runPipeline({ ...common, batch: true, batchPollMs: 5 }, { store: batchStore, events: { onBatch: (event) => events.push(event) } });
+    const batched = await runPipeline(
+      { ...common, batch: true, batchPollMs: 5 },
+      { store: batchStore, events: { onBatch: (event) => events.push(event) } },
+    );
     expect(batched).toMatchObject({ status: 'finished', scored: 5, skipped: 1, failed: 0 });
     // 14 held-out records a feature (5 + 5 scored, 2 + 2 calibration), 3 a call: 5 calls a feature, all in one batch.
-    expect(events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && [e.phase, e.requests])).toEqual([
+    expect(
+      events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && [e.phase, e.requests]),
+    ).toEqual([
       ['explain', 5],
       ['simulate', 5 * 5],
     ]);
@@ -177,25 +251,48 @@ describe('runPipeline --batch against the fake server', () => {
       if (!explainOf(item) && body.includes('\\nt3\\tunknown')) return 'expired';
       return undefined;
     };
-    const config = { source, explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: server.url, batch: true, batchPollMs: 5 };
+    const config = {
+      source,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      batch: true,
+      batchPollMs: 5,
+    };
     const store = openStore();
     const events: BatchEvent[] = [];
     const first = await runPipeline(config, { store, events: { onBatch: (event) => events.push(event) } });
     expect(first).toMatchObject({ status: 'finished', scored: 3, skipped: 1, failed: 2 });
     const failures = failuresOf(store, first.runId);
     expect(failures).toEqual([
-      { idx: 1, stage: 'explain', reason: expect.stringMatching(/batch batch_fake\d+: request errored: HTTP 500: server_error: .*injected/) },
-      { idx: 3, stage: 'simulate', reason: expect.stringMatching(/batch batch_fake\d+: request expired: batch_expired: /) },
+      {
+        idx: 1,
+        stage: 'explain',
+        reason: expect.stringMatching(/batch batch_fake\d+: request errored: HTTP 500: server_error: .*injected/),
+      },
+      {
+        idx: 3,
+        stage: 'simulate',
+        reason: expect.stringMatching(/batch batch_fake\d+: request expired: batch_expired: /),
+      },
     ]);
-    expect(events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && e.requests)).toEqual([5, 4]);
+    expect(events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && e.requests)).toEqual([
+      5, 4,
+    ]);
 
     failing = false;
     events.length = 0;
     const from = server.requests.length;
-    const resumed = await runPipeline(undefined, { store, resumeRunId: first.runId, events: { onBatch: (event) => events.push(event) } });
+    const resumed = await runPipeline(undefined, {
+      store,
+      resumeRunId: first.runId,
+      events: { onBatch: (event) => events.push(event) },
+    });
     expect(resumed).toMatchObject({ status: 'finished', scored: 5, skipped: 1, failed: 0, processedNow: 2 });
     // feature 1: its explain request again, then its simulation; feature 3: only its simulation (its explanation was answered)
-    expect(events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && [e.phase, e.requests])).toEqual([
+    expect(
+      events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && [e.phase, e.requests]),
+    ).toEqual([
       ['explain', 1],
       ['simulate', 2],
     ]);
@@ -228,7 +325,10 @@ describe('runPipeline --batch against the fake server', () => {
     const store = openStore();
     const events: BatchEvent[] = [];
     const cap = perFeature * 4; // the upper-bound estimate (whole completion budget) admits fewer than four
-    const capped = await runPipeline({ ...config, maxCostUsd: cap }, { store, events: { onBatch: (event) => events.push(event) } });
+    const capped = await runPipeline(
+      { ...config, maxCostUsd: cap },
+      { store, events: { onBatch: (event) => events.push(event) } },
+    );
     expect(capped).toMatchObject({ status: 'interrupted', stoppedBy: 'budget' });
     expect(capped.scored).toBeGreaterThan(0);
     expect(capped.scored).toBeLessThan(5);
@@ -236,7 +336,11 @@ describe('runPipeline --batch against the fake server', () => {
     const submitted = events.filter((e) => e.kind === 'submitted').map((e) => e.kind === 'submitted' && e.requests);
     expect(submitted).toEqual([capped.scored, capped.scored]);
 
-    const resumed = await runPipeline(undefined, { store, resumeRunId: capped.runId, overrides: { maxCostUsd: 1_000_000 } });
+    const resumed = await runPipeline(undefined, {
+      store,
+      resumeRunId: capped.runId,
+      overrides: { maxCostUsd: 1_000_000 },
+    });
     expect(resumed).toMatchObject({ status: 'finished', scored: 5, failed: 0 });
     expect(resumed.costUsd).toBeCloseTo(full.costUsd, 10);
     store.db.close();
@@ -244,7 +348,13 @@ describe('runPipeline --batch against the fake server', () => {
 
   it('answers already in the response cache are never batched again: a second batch run, and a live run after it, make no calls', async () => {
     const store = openStore();
-    const config = { source, explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: server.url, batchPollMs: 5 };
+    const config = {
+      source,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      batchPollMs: 5,
+    };
     const first = await runPipeline({ ...config, batch: true }, { store });
     expect(first.status).toBe('finished');
     const from = server.requests.length;
@@ -259,10 +369,21 @@ describe('runPipeline --batch against the fake server', () => {
   });
 
   it('left pending (batchMaxWaitMs 0), then the batch is gone at the provider: its features fail with the reason, the next resume resubmits', async () => {
-    const config = { source, explainer: 'openai-compatible:rule-based-v1', simulator: 'openai-compatible:rule-based-v1', baseUrl: server.url, batch: true, batchPollMs: 5, cache: false };
+    const config = {
+      source,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      batch: true,
+      batchPollMs: 5,
+      cache: false,
+    };
     const store = openStore();
     const events: BatchEvent[] = [];
-    const left = await runPipeline({ ...config, batchMaxWaitMs: 0 }, { store, events: { onBatch: (event) => events.push(event) } });
+    const left = await runPipeline(
+      { ...config, batchMaxWaitMs: 0 },
+      { store, events: { onBatch: (event) => events.push(event) } },
+    );
     expect(left).toMatchObject({ status: 'interrupted', stoppedBy: 'batch-pending', scored: 0, skipped: 1 });
     const submitted = events.find((e) => e.kind === 'submitted');
     expect(events.at(-1)).toEqual({ kind: 'left', batchIds: [submitted?.kind === 'submitted' && submitted.batchId] });
@@ -271,7 +392,10 @@ describe('runPipeline --batch against the fake server', () => {
     const lost = await runPipeline(undefined, { store, resumeRunId: left.runId });
     expect(lost).toMatchObject({ status: 'finished', scored: 0, failed: 5 });
     for (const failure of failuresOf(store, left.runId)) {
-      expect(failure).toMatchObject({ stage: 'explain', reason: expect.stringMatching(/request errored: batch batch_fake\d+ is gone at the provider: .*HTTP 404/) });
+      expect(failure).toMatchObject({
+        stage: 'explain',
+        reason: expect.stringMatching(/request errored: batch batch_fake\d+ is gone at the provider: .*HTTP 404/),
+      });
     }
     gone.clear();
     const from = server.requests.length;
@@ -288,7 +412,9 @@ describe('runPipeline --batch against the fake server', () => {
 
   it('refuses --batch with the offline baseline, before a run is created', async () => {
     const store = openStore();
-    await expect(runPipeline({ source, batch: true }, { store })).rejects.toThrow(/baseline:rule-based-v1 has no Batch API/);
+    await expect(runPipeline({ source, batch: true }, { store })).rejects.toThrow(
+      /baseline:rule-based-v1 has no Batch API/,
+    );
     expect(store.latestRun()).toBeUndefined();
     store.db.close();
   });

@@ -6,13 +6,17 @@ describe('forEachBounded', () => {
     let inFlight = 0;
     let most = 0;
     const started: number[] = [];
-    await forEachBounded(Array.from({ length: 20 }, (_, i) => i), 3, async (item) => {
-      started.push(item);
-      inFlight += 1;
-      most = Math.max(most, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      inFlight -= 1;
-    });
+    await forEachBounded(
+      Array.from({ length: 20 }, (_, i) => i),
+      3,
+      async (item) => {
+        started.push(item);
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        inFlight -= 1;
+      },
+    );
     expect(most).toBe(3);
     expect(started).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
@@ -22,15 +26,19 @@ describe('forEachBounded', () => {
     let release!: () => void;
     const slow = new Promise<void>((resolve) => (release = resolve));
     let ended = 0;
-    const run = forEachBounded(Array.from({ length: 100 }, (_, i) => i), 4, async (item) => {
-      started.push(item);
-      if (item === 0) {
-        await slow;
-        ended += 1;
-        return;
-      }
-      if (item === 2) throw new Error('disk full');
-    });
+    const run = forEachBounded(
+      Array.from({ length: 100 }, (_, i) => i),
+      4,
+      async (item) => {
+        started.push(item);
+        if (item === 0) {
+          await slow;
+          ended += 1;
+          return;
+        }
+        if (item === 2) throw new Error('disk full');
+      },
+    );
     const outcome = run.catch((error: unknown) => error);
     await new Promise((resolve) => setImmediate(resolve));
     release();

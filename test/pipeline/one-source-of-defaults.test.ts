@@ -8,8 +8,8 @@ import type { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('../../src/common/package-version.ts', () => ({ packageVersion: '9.8.7', codeVersion: 'autointerp@9.8.7' }));
-vi.mock('../../src/pipeline/config.ts', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/pipeline/config.ts')>();
+vi.mock('../../src/pipeline/config-defaults.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/pipeline/config-defaults.ts')>();
   const changed = {
     ...original.pipelineConfigDefaults,
     explainer: 'openai:gpt-x',
@@ -49,9 +49,13 @@ describe('one source of option defaults and of the version', () => {
     expect(buildProgram().version()).toBe('9.8.7');
   });
 
-  it("the version is read from package.json, and the stored code version is built from it", async () => {
-    const actual = await vi.importActual<typeof import('../../src/common/package-version.ts')>('../../src/common/package-version.ts');
-    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  it('the version is read from package.json, and the stored code version is built from it', async () => {
+    const actual = await vi.importActual<typeof import('../../src/common/package-version.ts')>(
+      '../../src/common/package-version.ts',
+    );
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(actual.packageVersion).toBe(version);
     expect(actual.codeVersion).toBe(`autointerp@${version}`);
   });

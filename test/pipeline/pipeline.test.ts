@@ -15,7 +15,8 @@ const prompts = {
   simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
 };
 
-const writeJsonl = (name: string, features: FeatureRecord[]): string => writeFeaturesJsonl(join(directory, name), features);
+const writeJsonl = (name: string, features: FeatureRecord[]): string =>
+  writeFeaturesJsonl(join(directory, name), features);
 
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
 
@@ -48,21 +49,34 @@ describe('runPipeline', () => {
     expect(correlations).toHaveLength(7);
     for (const s of correlations.filter((s) => s.idx < 6)) expect(s.value).toBeGreaterThan(0.9);
     // the dead feature: a null score with its reason, not NaN, not absent
-    expect(correlations.find((s) => s.idx === 6)).toMatchObject({ value: null, reason: expect.stringMatching(/never activates/) });
+    expect(correlations.find((s) => s.idx === 6)).toMatchObject({
+      value: null,
+      reason: expect.stringMatching(/never activates/),
+    });
     const run = store.getRun(summary.runId)!;
     expect(run.status).toBe('finished');
     expect(run.explainer).toBe('mock:explainer');
     // explain and score records never overlap, and the explanation rows carry the prompt version
-    const explanation = store.db.prepare('SELECT prompt_version FROM explanations LIMIT 1').get() as { prompt_version: string };
+    const explanation = store.db.prepare('SELECT prompt_version FROM explanations LIMIT 1').get() as {
+      prompt_version: string;
+    };
     expect(explanation.prompt_version).toBe('explain.test');
-    const calls = store.db.prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose').all(summary.runId);
-    expect(calls).toEqual([{ purpose: 'explain', n: 6 }, { purpose: 'simulate', n: 6 }]);
+    const calls = store.db
+      .prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose')
+      .all(summary.runId);
+    expect(calls).toEqual([
+      { purpose: 'explain', n: 6 },
+      { purpose: 'simulate', n: 6 },
+    ]);
   });
 
   it('a wrong explanation scores low', async () => {
     const source = writeJsonl('wrong.jsonl', syntheticFeatures(3));
     const store = openStore('wrong.db');
-    const { explainer, simulator } = mockProviders(() => 'words w1', (token) => (token === 'w1' ? 10 : 0));
+    const { explainer, simulator } = mockProviders(
+      () => 'words w1',
+      (token) => (token === 'w1' ? 10 : 0),
+    );
     const summary = await runPipeline({ source, ...prompts }, { store, explainer, simulator });
     for (const s of scoresOf(store, summary.runId).filter((s) => s.kind === 'correlation.all' && s.value !== null)) {
       expect(s.value!).toBeLessThan(0.2);
@@ -98,10 +112,14 @@ describe('runPipeline', () => {
     expect(first.processedNow + second.processedNow).toBe(13);
     // every live feature was explained exactly once over both invocations (the dead one needs no call)
     expect(firstProviders.explainer.requests.length + providers.explainer.requests.length).toBe(12);
-    const counts = store.db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS d FROM run_features WHERE run_id = ?').get(first.runId);
+    const counts = store.db
+      .prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT feature_id) AS d FROM run_features WHERE run_id = ?')
+      .get(first.runId);
     expect(counts).toEqual({ n: 13, d: 13 });
     expect(scoresOf(store, first.runId)).toEqual(scoresOf(reference, full.runId));
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(/already finished/);
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(
+      /already finished/,
+    );
   });
 
   it('validates the whole input before writing anything', async () => {
@@ -109,7 +127,9 @@ describe('runPipeline', () => {
     const path = join(directory, 'bad.jsonl');
     writeFileSync(path, `${good[0]}\n${good[1]!.replace('"activations":[1,0', '"activations":[1e999,0')}\n`);
     const store = openStore('bad.db');
-    await expect(runPipeline({ source: path, ...prompts }, { store, ...perfect() })).rejects.toThrow(/bad\.jsonl \(line 2, top\[0\]\.activations\[0\]\): must be a finite number/);
+    await expect(runPipeline({ source: path, ...prompts }, { store, ...perfect() })).rejects.toThrow(
+      /bad\.jsonl \(line 2, top\[0\]\.activations\[0\]\): must be a finite number/,
+    );
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
   });
 
@@ -117,7 +137,10 @@ describe('runPipeline', () => {
     const source = writeJsonl('fail.jsonl', syntheticFeatures(3));
     const store = openStore('fail.db');
     const { simulator } = perfect();
-    const { explainer } = mockProviders((i) => (i === 1 ? '' : 'tokens like t'), () => 0);
+    const { explainer } = mockProviders(
+      (i) => (i === 1 ? '' : 'tokens like t'),
+      () => 0,
+    );
     const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer, simulator });
     expect(summary).toMatchObject({ scored: 2, failed: 1, status: 'finished' });
     const failure = store.db.prepare("SELECT stage, reason FROM run_features WHERE status = 'failed'").get();
@@ -138,7 +161,9 @@ describe('resume keys', () => {
     expect(first.status).toBe('interrupted');
     const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() });
     expect(second).toMatchObject({ status: 'finished', total: 4 });
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM run_features WHERE run_id = ?').get(first.runId)).toEqual({ n: 4 });
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM run_features WHERE run_id = ?').get(first.runId)).toEqual({
+      n: 4,
+    });
   });
 
   it('keeps explained and scored records apart in the database, by content', async () => {
@@ -152,7 +177,9 @@ describe('resume keys', () => {
       )
       .get(runId);
     expect(overlap).toEqual({ n: 0 });
-    const splits = store.db.prepare('SELECT split, COUNT(*) AS n FROM records WHERE run_id = ? GROUP BY split ORDER BY split').all(runId);
+    const splits = store.db
+      .prepare('SELECT split, COUNT(*) AS n FROM records WHERE run_id = ? GROUP BY split ORDER BY split')
+      .all(runId);
     // 4 live features × (10 explain, 2 + 2 calibration, 5 + 5 score); the dead feature's one top record is dealt to
     // explain and its one random record to calibration.
     expect(splits).toEqual([
@@ -169,23 +196,46 @@ describe('failures, stops and resume', () => {
     const store = openStore('retry-failed.db');
     const { simulator } = perfect();
     // Feature 2's explanation is empty (a failure) on the first invocation only.
-    const flaky = mockProviders((i) => (i === 2 ? '' : 'tokens like t'), () => 0).explainer;
+    const flaky = mockProviders(
+      (i) => (i === 2 ? '' : 'tokens like t'),
+      () => 0,
+    ).explainer;
     const first = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: flaky, simulator });
-    expect(first).toMatchObject({ status: 'finished', scored: 4, failed: 1, lastFailure: expect.stringMatching(/no explanation/) });
+    expect(first).toMatchObject({
+      status: 'finished',
+      scored: 4,
+      failed: 1,
+      lastFailure: expect.stringMatching(/no explanation/),
+    });
     const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() });
     expect(second).toMatchObject({ status: 'finished', scored: 5, failed: 0, processedNow: 1 });
-    const rows = store.db.prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status ORDER BY status').all(first.runId);
-    expect(rows).toEqual([{ status: 'scored', n: 5 }, { status: 'skipped', n: 1 }]);
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(/no failed feature/);
+    const rows = store.db
+      .prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status ORDER BY status')
+      .all(first.runId);
+    expect(rows).toEqual([
+      { status: 'scored', n: 5 },
+      { status: 'skipped', n: 1 },
+    ]);
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(
+      /no failed feature/,
+    );
   });
 
   it('stops scheduling after a run of consecutive failures instead of failing every feature', async () => {
     const source = writeJsonl('all-fail.jsonl', syntheticFeatures(30));
     const store = openStore('all-fail.db');
     const { simulator } = perfect();
-    const broken = mockProviders(() => '', () => 0).explainer;
+    const broken = mockProviders(
+      () => '',
+      () => 0,
+    ).explainer;
     const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: broken, simulator });
-    expect(summary).toMatchObject({ status: 'interrupted', stoppedBy: 'failures', failed: MAX_CONSECUTIVE_FAILURES, scored: 0 });
+    expect(summary).toMatchObject({
+      status: 'interrupted',
+      stoppedBy: 'failures',
+      failed: MAX_CONSECUTIVE_FAILURES,
+      scored: 0,
+    });
     expect(broken.requests).toHaveLength(MAX_CONSECUTIVE_FAILURES);
   });
 
@@ -201,6 +251,8 @@ describe('failures, stops and resume', () => {
     expect(first).toMatchObject({ status: 'interrupted', stoppedBy: 'signal', processedNow: 1 });
     features[3]!.top[0]!.activations[0] = 1.5;
     writeJsonl('changing.jsonl', features);
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(/changed since run 1 started/);
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(
+      /changed since run 1 started/,
+    );
   });
 });

@@ -19,7 +19,11 @@ const prompts = {
   explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
   simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
 };
-const perfect = () => mockProviders(() => 'tokens like t', (token) => (/^t\d+$/.test(token) ? 10 : 0));
+const perfect = () =>
+  mockProviders(
+    () => 'tokens like t',
+    (token) => (/^t\d+$/.test(token) ? 10 : 0),
+  );
 const statusOf = (store: ResultStore, runId: number) => store.getRun(runId)?.status;
 const leases = (store: ResultStore) => store.db.prepare('SELECT run_id, pid FROM run_leases').all();
 
@@ -54,7 +58,9 @@ describe('a fatal error ends the run: failed, one error, the promise settles', (
     const path = join(directory, 'full.db');
     const store = new FullDiskStore(path, 3);
     // Before the fix, p-limit's clearQueue left the queued features unsettled: this promise never settled.
-    const outcome = await runPipeline({ source, concurrency: 4, ...prompts }, { store, ...perfect() }).catch((error: unknown) => error);
+    const outcome = await runPipeline({ source, concurrency: 4, ...prompts }, { store, ...perfect() }).catch(
+      (error: unknown) => error,
+    );
     expect(outcome).toBeInstanceOf(RunFailedError);
     expect((outcome as Error).message).toBe(`run 1 failed: database ${path}: database or disk is full`);
     expect(statusOf(store, 1)).toBe('failed');
@@ -121,7 +127,9 @@ describe('one process at a time per run', () => {
     await inCall;
     expect(leases(store)).toEqual([{ run_id: first.runId, pid: process.pid }]);
     const second = perfect();
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...second })).rejects.toThrow(RunLeasedError);
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...second })).rejects.toThrow(
+      RunLeasedError,
+    );
     await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...second })).rejects.toThrow(
       new RegExp(`run ${first.runId} is being run by process ${process.pid} on `),
     );
@@ -139,10 +147,20 @@ describe('providers are checked before a run exists', () => {
     const port = await closedPort();
     let opened = 0;
     const path = join(directory, 'never.db');
-    const config = { source, explainer: 'openai-compatible:m', simulator: 'baseline', baseUrl: `http://127.0.0.1:${port}/v1`, ...prompts };
-    const outcome = await runPipeline(config, { store: () => (opened++, new ResultStore(openDatabase(path))) }).catch((error: unknown) => error);
+    const config = {
+      source,
+      explainer: 'openai-compatible:m',
+      simulator: 'baseline',
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      ...prompts,
+    };
+    const outcome = await runPipeline(config, { store: () => (opened++, new ResultStore(openDatabase(path))) }).catch(
+      (error: unknown) => error,
+    );
     expect(outcome).toBeInstanceOf(ProviderPreflightError);
-    expect((outcome as Error).message).toMatch(new RegExp(`^openai-compatible:m: cannot reach http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));
+    expect((outcome as Error).message).toMatch(
+      new RegExp(`^openai-compatible:m: cannot reach http://127.0.0.1:${port} \\(ECONNREFUSED\\)`),
+    );
     expect(opened).toBe(0);
     expect(existsSync(path)).toBe(false);
   });
@@ -153,9 +171,9 @@ describe('providers are checked before a run exists', () => {
     delete process.env.ANTHROPIC_API_KEY;
     try {
       const store = new ResultStore(openDatabase(join(directory, 'nokey.db')));
-      await expect(runPipeline({ source, explainer: 'anthropic:claude-x', simulator: 'baseline', ...prompts }, { store })).rejects.toThrow(
-        'anthropic:claude-x: no API key: set ANTHROPIC_API_KEY in the environment',
-      );
+      await expect(
+        runPipeline({ source, explainer: 'anthropic:claude-x', simulator: 'baseline', ...prompts }, { store }),
+      ).rejects.toThrow('anthropic:claude-x: no API key: set ANTHROPIC_API_KEY in the environment');
       expect(store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
     } finally {
       if (saved !== undefined) process.env.ANTHROPIC_API_KEY = saved;
@@ -166,7 +184,9 @@ describe('providers are checked before a run exists', () => {
     const source = join(directory, 'bad.jsonl');
     writeFileSync(source, '{"not": "a feature record"}\n');
     let opened = 0;
-    await expect(runPipeline({ source, ...prompts }, { store: () => (opened++, new ResultStore(openDatabase(':memory:'))) })).rejects.toThrow();
+    await expect(
+      runPipeline({ source, ...prompts }, { store: () => (opened++, new ResultStore(openDatabase(':memory:'))) }),
+    ).rejects.toThrow();
     expect(opened).toBe(0);
   });
 
@@ -179,7 +199,10 @@ describe('providers are checked before a run exists', () => {
         throw new LlmCallError('mock:no-key: no API key: set MOCK_API_KEY in the environment', { retryable: false });
       },
     });
-    const simulator = createMockProvider({ model: 'simulator', respond: (request) => echoResult(request.prompt ?? '', () => 0) });
+    const simulator = createMockProvider({
+      model: 'simulator',
+      respond: (request) => echoResult(request.prompt ?? '', () => 0),
+    });
     const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: noKey, simulator });
     expect(summary).toMatchObject({ failed: 4, unpricedCalls: 0 });
     expect(store.db.prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE status LIKE 'error:%'`).get()).toEqual({ n: 4 });

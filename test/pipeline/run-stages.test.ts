@@ -6,11 +6,12 @@ import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
 import { createPriceTable } from '../../src/llm/price-table.ts';
 import { loadFeatureRecords } from '../../src/records/load.ts';
 import { shardOfFeature } from '../../src/records/shards.ts';
-import { featureKey } from '../../src/records/types.ts';
+import { featureKey } from '../../src/records/feature-key.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { buildBatchClients, buildProviders, requireBudgetPrices } from '../../src/pipeline/build-providers.ts';
-import { demoPlantedPath, parsePipelineConfig, pipelineConfigDefaults } from '../../src/pipeline/config.ts';
+import { demoPlantedPath, parsePipelineConfig } from '../../src/pipeline/config.ts';
+import { pipelineConfigDefaults } from '../../src/pipeline/config-defaults.ts';
 import { loadRunFeatures } from '../../src/pipeline/load-run-features.ts';
 import { resolveRunConfig, runName } from '../../src/pipeline/resolve-run-config.ts';
 import { finishRun } from '../../src/pipeline/run-summary.ts';
@@ -46,17 +47,25 @@ describe('runPipeline stages: config resolution', () => {
 
   it('a resume: the stored config with the overrides, without the per-invocation batch wait; refused when unknown or done', () => {
     const { store, runId } = storeWithRun();
-    const { resumed, config } = resolveRunConfig(store, { resumeRunId: runId, overrides: { concurrency: 8 } }, { concurrency: 1 });
+    const { resumed, config } = resolveRunConfig(
+      store,
+      { resumeRunId: runId, overrides: { concurrency: 8 } },
+      { concurrency: 1 },
+    );
     expect(resumed?.id).toBe(runId);
     expect(config.concurrency).toBe(8);
     expect(config.batchMaxWaitMs).toBeUndefined();
     expect(() => resolveRunConfig(store, { resumeRunId: 42 }, undefined)).toThrow('no run 42 in this database');
     store.setRunStatus(runId, 'finished');
-    expect(() => resolveRunConfig(store, { resumeRunId: runId }, undefined)).toThrow(`run ${runId} is already finished with no failed feature; nothing to resume`);
+    expect(() => resolveRunConfig(store, { resumeRunId: runId }, undefined)).toThrow(
+      `run ${runId} is already finished with no failed feature; nothing to resume`,
+    );
   });
 
   it('names a run from its source and models, or --name, with the shard suffix', () => {
-    expect(runName(parsePipelineConfig({ source: '/data/records/my.jsonl', explainer: 'openai:gpt-4o-mini' }))).toBe('my.jsonl · openai:gpt-4o-mini → baseline');
+    expect(runName(parsePipelineConfig({ source: '/data/records/my.jsonl', explainer: 'openai:gpt-4o-mini' }))).toBe(
+      'my.jsonl · openai:gpt-4o-mini → baseline',
+    );
     expect(runName(parsePipelineConfig({ name: 'trial', shard: { index: 1, count: 3 } }))).toBe('trial [shard 1/3]');
   });
 });
@@ -68,9 +77,16 @@ describe('runPipeline stages: loading and sharding', () => {
     expect(whole.features.length).toBe(all.length);
     const limit = Math.min(all.length, 12);
     const shards = await Promise.all(
-      [0, 1, 2].map((index) => loadRunFeatures(parsePipelineConfig({ source: demoPlantedPath, limit, shard: { index, count: 3 } }), undefined)),
+      [0, 1, 2].map((index) =>
+        loadRunFeatures(parsePipelineConfig({ source: demoPlantedPath, limit, shard: { index, count: 3 } }), undefined),
+      ),
     );
-    expect(shards.flatMap((shard) => shard.features.map((feature) => featureKey(feature.id))).sort()).toEqual(all.slice(0, limit).map((f) => featureKey(f.id)).sort());
+    expect(shards.flatMap((shard) => shard.features.map((feature) => featureKey(feature.id))).sort()).toEqual(
+      all
+        .slice(0, limit)
+        .map((f) => featureKey(f.id))
+        .sort(),
+    );
     shards.forEach((shard, index) => {
       for (const feature of shard.features) expect(shardOfFeature(featureKey(feature.id), 3)).toBe(index);
       expect(shard.sourceDigest).toBe(whole.sourceDigest);
@@ -113,7 +129,9 @@ describe('runPipeline stages: providers', () => {
       '--max-cost needs a price for mock:unpriced: add it to a price table given with --prices FILE',
     );
     const baseline = buildProviders(parsePipelineConfig({}), {}, undefined);
-    expect(() => buildBatchClients(parsePipelineConfig({ batch: true }), undefined, baseline)).toThrow(/--batch: baseline.* has no Batch API/);
+    expect(() => buildBatchClients(parsePipelineConfig({ batch: true }), undefined, baseline)).toThrow(
+      /--batch: baseline.* has no Batch API/,
+    );
   });
 });
 
@@ -121,11 +139,42 @@ describe('runPipeline stages: the summary', () => {
   it('finished only when every feature is done and nothing stopped the run; the status is written back', () => {
     const { store, runId } = storeWithRun();
     const config = parsePipelineConfig({ maxCostUsd: 2 });
-    const tally = { processedNow: 0, consecutiveFailures: 0, lastFailure: undefined, spent: { costUsd: 0.5, unpricedCalls: 1 } };
-    const summary = finishRun({ store, runId, config, total: 0, tally, stoppedBy: undefined, ablation: undefined, startedAt: performance.now() });
-    expect(summary).toMatchObject({ runId, status: 'finished', total: 0, remaining: 0, costUsd: 0.5, unpricedCalls: 1, maxCostUsd: 2 });
+    const tally = {
+      processedNow: 0,
+      consecutiveFailures: 0,
+      lastFailure: undefined,
+      spent: { costUsd: 0.5, unpricedCalls: 1 },
+    };
+    const summary = finishRun({
+      store,
+      runId,
+      config,
+      total: 0,
+      tally,
+      stoppedBy: undefined,
+      ablation: undefined,
+      startedAt: performance.now(),
+    });
+    expect(summary).toMatchObject({
+      runId,
+      status: 'finished',
+      total: 0,
+      remaining: 0,
+      costUsd: 0.5,
+      unpricedCalls: 1,
+      maxCostUsd: 2,
+    });
     expect(store.getRun(runId)?.status).toBe('finished');
-    const stopped = finishRun({ store, runId, config, total: 3, tally: { ...tally, lastFailure: 'boom' }, stoppedBy: 'budget', ablation: undefined, startedAt: 0 });
+    const stopped = finishRun({
+      store,
+      runId,
+      config,
+      total: 3,
+      tally: { ...tally, lastFailure: 'boom' },
+      stoppedBy: 'budget',
+      ablation: undefined,
+      startedAt: 0,
+    });
     expect(stopped).toMatchObject({ status: 'interrupted', remaining: 3, stoppedBy: 'budget', lastFailure: 'boom' });
     expect(store.getRun(runId)?.status).toBe('interrupted');
   });

@@ -12,7 +12,8 @@ import { demoPlantedPath } from '../../src/pipeline/config.ts';
 import { scoreExplanation } from '../../src/pipeline/score-explanation.ts';
 import { loadFeatureRecords } from '../../src/records/load.ts';
 import { splitFeatureRecords } from '../../src/records/splits.ts';
-import { featureKey, type FeatureId, type FeatureRecord } from '../../src/records/types.ts';
+import { featureKey } from '../../src/records/feature-key.ts';
+import type { FeatureId, FeatureRecord } from '../../src/records/types.ts';
 
 interface GroundTruth {
   feature: FeatureId;
@@ -34,8 +35,19 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-async function correlationAll(simulator: Provider, feature: FeatureRecord, explanation: string, mode: 'prompt-logprobs' | 'chat-logprobs') {
-  const scoring = await scoreExplanation(simulator, explanation, splitFeatureRecords(feature, { calibrationTop: 2, calibrationRandom: 2 }), feature.stats.maxActivation, { mode });
+async function correlationAll(
+  simulator: Provider,
+  feature: FeatureRecord,
+  explanation: string,
+  mode: 'prompt-logprobs' | 'chat-logprobs',
+) {
+  const scoring = await scoreExplanation(
+    simulator,
+    explanation,
+    splitFeatureRecords(feature, { calibrationTop: 2, calibrationRandom: 2 }),
+    feature.stats.maxActivation,
+    { mode },
+  );
   return scoring.scores.find((s) => s.kind === 'correlation.all')!;
 }
 
@@ -57,7 +69,9 @@ describe('score validity over the fake server', () => {
         if (feature!.stats.maxActivation <= 0) continue;
         const right = await correlationAll(simulator, feature!, truth.explanation, mode);
         const wrong = await correlationAll(simulator, feature!, truth.wrongExplanation, mode);
-        rows.push(`${featureKey(truth.feature)} right ${right.value?.toFixed(3)} wrong ${wrong.value?.toFixed(3) ?? `null (${wrong.reason})`}`);
+        rows.push(
+          `${featureKey(truth.feature)} right ${right.value?.toFixed(3)} wrong ${wrong.value?.toFixed(3) ?? `null (${wrong.reason})`}`,
+        );
         expect(right.value, `${truth.explanation}: ${rows.at(-1)}`).not.toBeNull();
         expect(right.value!, rows.at(-1)).toBeGreaterThanOrEqual(0.9);
         expect(right.nMissing).toBe(0);
@@ -65,7 +79,9 @@ describe('score validity over the fake server', () => {
         if (wrong.value !== null) expect(wrong.value, rows.at(-1)).toBeLessThanOrEqual(0.2);
         checked += 1;
       }
-      expect(checked).toBe(groundTruth.filter((t) => (features.get(featureKey(t.feature))?.stats.maxActivation ?? 0) > 0).length);
+      expect(checked).toBe(
+        groundTruth.filter((t) => (features.get(featureKey(t.feature))?.stats.maxActivation ?? 0) > 0).length,
+      );
     });
   }
 });

@@ -24,9 +24,14 @@ import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-feat
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-protocol-'));
 const source = writeFeaturesJsonl(join(directory, 'four.jsonl'), syntheticFeatures(4)); // 4 live features + 1 dead
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
-const perfect = () => mockProviders(() => 'tokens like t', (token) => (/^t\d+$/.test(token) ? 10 : 0));
+const perfect = () =>
+  mockProviders(
+    () => 'tokens like t',
+    (token) => (/^t\d+$/.test(token) ? 10 : 0),
+  );
 /** Held-out records simulated per feature by default: 5 + 5 scored, calibration records beside them. */
-const heldOutRecords = (request: LlmRequest) => request.prompt!.slice(request.prompt!.lastIndexOf('Explanation of neuron')).split('<start>').length - 1;
+const heldOutRecords = (request: LlmRequest) =>
+  request.prompt!.slice(request.prompt!.lastIndexOf('Explanation of neuron')).split('<start>').length - 1;
 
 describe('records per call in runs', () => {
   it('recordsPerCall 1: one simulation call per held-out record, the protocol stored and shown apart from "all"', async () => {
@@ -36,17 +41,28 @@ describe('records per call in runs', () => {
     expect(summary).toMatchObject({ status: 'finished', scored: 4, skipped: 1, failed: 0 });
     expect(one.simulator.requests.length).toBeGreaterThan(4 * 10);
     for (const request of one.simulator.requests) expect(heldOutRecords(request)).toBe(1);
-    const stored = store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL').all(summary.runId);
+    const stored = store.db
+      .prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL')
+      .all(summary.runId);
     expect(stored).toEqual([{ n: 1 }]);
     expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM simulations').all()).toEqual([{ n: 1 }]);
 
     const all = perfect();
     const whole = await runPipeline({ source }, { store, ...all });
     expect(all.simulator.requests).toHaveLength(4); // the default: every held-out record of a feature in one call
-    expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ?').all(whole.runId)).toEqual([{ n: null }]);
+    expect(
+      store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ?').all(whole.runId),
+    ).toEqual([{ n: null }]);
     // compare and regress warn that the two runs measured differently
-    const warnings = comparisonWarnings(store.db, store.getRun(whole.runId)!, store.getRun(summary.runId)!, 'correlation.all');
-    expect(warnings.find((warning) => warning.code === 'simulation-mode')?.message).toMatch(/baseline prompt-logprobs; candidate prompt-logprobs · 1\/call/);
+    const warnings = comparisonWarnings(
+      store.db,
+      store.getRun(whole.runId)!,
+      store.getRun(summary.runId)!,
+      'correlation.all',
+    );
+    expect(warnings.find((warning) => warning.code === 'simulation-mode')?.message).toMatch(
+      /baseline prompt-logprobs; candidate prompt-logprobs · 1\/call/,
+    );
 
     const board = buildLeaderboard(store.db, store.getRun(summary.runId)!);
     expect(board.rows.every((row) => row.recordsPerCall === 1)).toBe(true);
@@ -54,12 +70,16 @@ describe('records per call in runs', () => {
     expect(leaderboardsToCsv([board])).toMatch(/simulation_mode,records_per_call,/);
     // Rows of one layer simulated under two protocols are two rows, never one pool.
     store.db
-      .prepare("UPDATE scores SET records_per_call = NULL WHERE run_id = ? AND feature_id = (SELECT id FROM features WHERE idx = 0)")
+      .prepare(
+        'UPDATE scores SET records_per_call = NULL WHERE run_id = ? AND feature_id = (SELECT id FROM features WHERE idx = 0)',
+      )
       .run(summary.runId);
     const mixed = buildLeaderboard(store.db, store.getRun(summary.runId)!);
     const layer0 = mixed.rows.filter((row) => row.layer === '0');
     expect(layer0.map((row) => row.recordsPerCall).sort()).toEqual([1, null]);
-    expect(formatLeaderboardTable(mixed)).toMatch(/NOTE: rows come from 2 simulation modes \(prompt-logprobs, prompt-logprobs · 1\/call\)/);
+    expect(formatLeaderboardTable(mixed)).toMatch(
+      /NOTE: rows come from 2 simulation modes \(prompt-logprobs, prompt-logprobs · 1\/call\)/,
+    );
     store.db.close();
   });
 
@@ -75,7 +95,16 @@ describe('records per call in runs', () => {
 
 /** The target records of a chat simulation request (its last message's `token<TAB>unknown` lines, by block). */
 const targetsOf = (request: LlmRequest) =>
-  request.messages!.at(-1)!.content.split('<start>\n').slice(1).map((block) => block.split('\n').filter((line) => line.endsWith('\tunknown')).map((line) => line.slice(0, -8)));
+  request
+    .messages!.at(-1)!
+    .content.split('<start>\n')
+    .slice(1)
+    .map((block) =>
+      block
+        .split('\n')
+        .filter((line) => line.endsWith('\tunknown'))
+        .map((line) => line.slice(0, -8)),
+    );
 
 /** A chat answer with value 0 for the given tokens of each block (logprob tokens as a chat API sends them). */
 function chatAnswer(blocks: string[][]): LlmResult {
@@ -94,11 +123,18 @@ function chatAnswer(blocks: string[][]): LlmResult {
     }
     push('<end>\n');
   }
-  return { ...textResult(tokens.map((token) => token.token).join('')), tokens, usage: { promptTokens: 1, completionTokens: 1 } };
+  return {
+    ...textResult(tokens.map((token) => token.token).join('')),
+    tokens,
+    usage: { promptTokens: 1, completionTokens: 1 },
+  };
 }
 
 /** An in-memory Batch API answering each request with `respond`; every batch has ended when first seen. */
-function fakeBatchClient(providerId: string, respond: (request: LlmRequest) => LlmResult): BatchClient & { submitted: number[] } {
+function fakeBatchClient(
+  providerId: string,
+  respond: (request: LlmRequest) => LlmResult,
+): BatchClient & { submitted: number[] } {
   const outcomes = new Map<string, BatchItemOutcome[]>();
   const submitted: number[] = [];
   const state = (batchId: string): BatchState => {
@@ -114,7 +150,10 @@ function fakeBatchClient(providerId: string, respond: (request: LlmRequest) => L
     itemBytes: (item) => JSON.stringify(item.request).length,
     async submit(items) {
       const batchId = `${providerId}-batch-${outcomes.size + 1}`;
-      outcomes.set(batchId, items.map((item) => ({ customId: item.customId, status: 'succeeded' as const, body: respond(item.request) })));
+      outcomes.set(
+        batchId,
+        items.map((item) => ({ customId: item.customId, status: 'succeeded' as const, body: respond(item.request) })),
+      );
       submitted.push(items.length);
       return { ...state(batchId), endpoint: '/v1/chat/completions' };
     },
@@ -126,13 +165,22 @@ function fakeBatchClient(providerId: string, respond: (request: LlmRequest) => L
 }
 
 /** A chat answer giving values for only the first half of each asked record's tokens. */
-const halfAnswer = (request: LlmRequest) => chatAnswer(targetsOf(request).map((block) => block.slice(0, Math.ceil(block.length / 2))));
+const halfAnswer = (request: LlmRequest) =>
+  chatAnswer(targetsOf(request).map((block) => block.slice(0, Math.ceil(block.length / 2))));
 
 describe('incomplete answers in batch runs', () => {
   it('the split retries of incomplete answers go out in further simulate batches; every feature is scored', async () => {
     const store = openStore('batch-split.db');
-    const explainer = createMockProvider({ model: 'batch-explainer', capabilities: { batch: true }, respond: () => textResult(' tokens like t.') });
-    const simulator = createMockProvider({ model: 'batch-simulator', capabilities: { promptLogprobs: false, batch: true }, respond: () => textResult('') });
+    const explainer = createMockProvider({
+      model: 'batch-explainer',
+      capabilities: { batch: true },
+      respond: () => textResult(' tokens like t.'),
+    });
+    const simulator = createMockProvider({
+      model: 'batch-simulator',
+      capabilities: { promptLogprobs: false, batch: true },
+      respond: () => textResult(''),
+    });
     // Asked for several records, the simulator answers only the last one; asked for one, it answers it.
     const simulatorBatches = fakeBatchClient(simulator.id, (request) => chatAnswer(targetsOf(request).slice(-1)));
     const explainerBatches = fakeBatchClient(explainer.id, () => textResult(' tokens like t.'));
@@ -145,7 +193,11 @@ describe('incomplete answers in batch runs', () => {
     // 14 held-out records a feature: 1 call, then 2, 4, 8 and finally 14 calls of one record (some answered already).
     expect(simulatorBatches.submitted.length).toBeGreaterThan(1);
     expect(simulatorBatches.submitted[0]).toBe(4);
-    const expected = store.db.prepare('SELECT COUNT(*) AS n FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ?').get(summary.runId);
+    const expected = store.db
+      .prepare(
+        'SELECT COUNT(*) AS n FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ?',
+      )
+      .get(summary.runId);
     expect(expected).toEqual({ n: 4 * 14 });
     store.db.close();
   });
@@ -155,17 +207,29 @@ describe('incomplete answers in runs (issue 13, item 3)', () => {
   it('every feature answered incompletely: retried with fewer records per call, then failed with the reason; exit code 2', async () => {
     const store = openStore('incomplete.db');
     const { explainer } = perfect();
-    const simulator = createMockProvider({ model: 'half', capabilities: { promptLogprobs: false }, respond: halfAnswer });
+    const simulator = createMockProvider({
+      model: 'half',
+      capabilities: { promptLogprobs: false },
+      respond: halfAnswer,
+    });
     const summary = await runPipeline({ source }, { store, explainer, simulator });
     expect(summary).toMatchObject({ scored: 0, skipped: 1, failed: 4 });
     expect(simulator.requests.length).toBeGreaterThan(4); // the first calls, then their records split over more calls
-    const failures = store.db.prepare("SELECT stage, reason FROM run_features WHERE run_id = ? AND status = 'failed'").all(summary.runId) as { stage: string; reason: string }[];
+    const failures = store.db
+      .prepare("SELECT stage, reason FROM run_features WHERE run_id = ? AND status = 'failed'")
+      .all(summary.runId) as { stage: string; reason: string }[];
     expect(failures).toHaveLength(4);
     for (const failure of failures) {
       expect(failure.stage).toBe('simulate');
-      expect(failure.reason).toMatch(/mock:half answered record \d+ of \d+ incompletely \(mode chat-logprobs, one record a call\): \d+ of 8 predictions missing \(more than 10 %\)/);
+      expect(failure.reason).toMatch(
+        /mock:half answered record \d+ of \d+ incompletely \(mode chat-logprobs, one record a call\): \d+ of 8 predictions missing \(more than 10 %\)/,
+      );
     }
-    expect(store.db.prepare('SELECT COUNT(*) AS n FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL').get(summary.runId)).toEqual({ n: 0 });
+    expect(
+      store.db
+        .prepare('SELECT COUNT(*) AS n FROM scores WHERE run_id = ? AND simulation_mode IS NOT NULL')
+        .get(summary.runId),
+    ).toEqual({ n: 0 });
     expect(runExitCode(summary)).toBe(2);
     store.db.close();
   });
@@ -187,13 +251,28 @@ describe('autointerp run --records-per-call (CLI)', () => {
     expect(bad.stderr).toMatch(/--records-per-call expects a positive integer or "all", got "0"/);
 
     const db = join(directory, 'cli.db');
-    const good = await cli(['run', '--demo', '--limit', '2', '--no-ablation', '--no-progress', '--records-per-call', '2', '--context-tokens', '100000', '--db', db]);
+    const good = await cli([
+      'run',
+      '--demo',
+      '--limit',
+      '2',
+      '--no-ablation',
+      '--no-progress',
+      '--records-per-call',
+      '2',
+      '--context-tokens',
+      '100000',
+      '--db',
+      db,
+    ]);
     expect(good.code).toBe(0);
     expect(good.stdout).toMatch(/baseline · 2\/call/);
     const store = new ResultStore(openDatabase(db));
     const run = store.latestRun()!;
     expect(JSON.parse(run.config)).toMatchObject({ recordsPerCall: 2, contextTokens: 100_000 });
-    expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE simulation_mode IS NOT NULL').all()).toEqual([{ n: 2 }]);
+    expect(
+      store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE simulation_mode IS NOT NULL').all(),
+    ).toEqual([{ n: 2 }]);
     store.db.close();
   });
 });

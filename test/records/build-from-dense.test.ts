@@ -13,7 +13,9 @@ const ids = (count: number): FeatureId[] =>
 function fromColumns(columns: number[][], tokens?: string[], documentStarts?: number[]): DenseActivations {
   const tokenCount = (columns[0] as number[]).length;
   const values = new Float32Array(tokenCount * columns.length);
-  columns.forEach((column, feature) => column.forEach((value, token) => (values[token * columns.length + feature] = value)));
+  columns.forEach((column, feature) =>
+    column.forEach((value, token) => (values[token * columns.length + feature] = value)),
+  );
   return {
     tokens: tokens ?? Array.from({ length: tokenCount }, (_, index) => ` t${index}`),
     values,
@@ -161,14 +163,21 @@ describe('buildFeatureRecords', () => {
   });
 
   it('rejects bad input with a clear message', () => {
-    const dense = fromColumns([[0, 1, 2, 3], [1, 2, 3, 4]]);
+    const dense = fromColumns([
+      [0, 1, 2, 3],
+      [1, 2, 3, 4],
+    ]);
     expect(() => buildFeatureRecords({ ...dense, values: new Float32Array(7) }, ids(2))).toThrow(
       /values has 7 entries but tokens × features = 4 × 2 = 8/,
     );
     expect(() => buildFeatureRecords(dense, ids(3))).toThrow(/3 feature ids given for 2 features/);
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
       // Inside a window, at a window's first token, and in a window of identical values.
-      for (const [token, windowSize] of [[2, 64], [2, 2], [0, 1]] as const) {
+      for (const [token, windowSize] of [
+        [2, 64],
+        [2, 2],
+        [0, 1],
+      ] as const) {
         const values = Float32Array.from(dense.values);
         values[token * 2 + 1] = bad;
         expect(() => buildFeatureRecords({ ...dense, values }, ids(2), { windowSize })).toThrow(

@@ -35,18 +35,27 @@ describe('invalid UTF-8 in records', () => {
     const error = await failure(path);
     expect(error).toBeInstanceOf(RecordFormatError);
     const offset = second.indexOf(0xe9);
-    expect((error as Error).message).toBe(`${path} (line 2, top[0].tokens[1]): not valid UTF-8 (byte ${offset} of the line); records must be UTF-8 text`);
+    expect((error as Error).message).toBe(
+      `${path} (line 2, top[0].tokens[1]): not valid UTF-8 (byte ${offset} of the line); records must be UTF-8 text`,
+    );
   });
 
   it('names the line when the bad bytes are outside any string, and reads an encoded U+FFFD as the character it is', async () => {
-    const outside = file('outside.jsonl', Buffer.concat([Buffer.from(`${line(0, 'a')}\n\n`), Buffer.from([0xff]), Buffer.from(`${line(1, 'b')}\n`)]));
-    expect(((await failure(outside)) as Error).message).toBe(`${outside} (line 3): not valid UTF-8 (byte 0 of the line); records must be UTF-8 text`);
+    const outside = file(
+      'outside.jsonl',
+      Buffer.concat([Buffer.from(`${line(0, 'a')}\n\n`), Buffer.from([0xff]), Buffer.from(`${line(1, 'b')}\n`)]),
+    );
+    expect(((await failure(outside)) as Error).message).toBe(
+      `${outside} (line 3): not valid UTF-8 (byte 0 of the line); records must be UTF-8 text`,
+    );
     const records = await loadFeatureRecords(file('replacement.jsonl', `${line(0, '\ufffd')}\n`));
     expect(records[0]!.top[0]!.tokens[1]).toBe('\ufffd');
   });
 
   it('is an input error naming line and field in a NeuronRecord JSON file', async () => {
-    const text = Buffer.from(`{"neuron_id": {"layer_index": 0, "neuron_index": 1},\n "most_positive_activation_records": [{"tokens": [" the", "PLACEHOLDER"], "activations": [1.0, 0.5]}]}`);
+    const text = Buffer.from(
+      `{"neuron_id": {"layer_index": 0, "neuron_index": 1},\n "most_positive_activation_records": [{"tokens": [" the", "PLACEHOLDER"], "activations": [1.0, 0.5]}]}`,
+    );
     const [before, after] = text.toString().split('PLACEHOLDER');
     const path = file('neuron.json', Buffer.concat([Buffer.from(before!), Buffer.from([0xc3]), Buffer.from(after!)]));
     const message = ((await failure(path)) as Error).message;
@@ -56,7 +65,10 @@ describe('invalid UTF-8 in records', () => {
   });
 
   it('readLines throws InvalidUtf8Error with the line and the offset, whatever the chunk size', async () => {
-    const path = file('lines.txt', Buffer.concat([Buffer.from('ok\nstill ok é\nbad '), Buffer.from([0xe2, 0x82]), Buffer.from(' end\n')]));
+    const path = file(
+      'lines.txt',
+      Buffer.concat([Buffer.from('ok\nstill ok é\nbad '), Buffer.from([0xe2, 0x82]), Buffer.from(' end\n')]),
+    );
     for (const chunkBytes of [1, 3, 1024]) {
       const lines: string[] = [];
       const error = await (async () => {
@@ -79,7 +91,9 @@ describe('a records path that is not a regular file or folder', () => {
     for (const path of [fifo, '/dev/null']) {
       const error = await failure(path);
       expect(error).toBeInstanceOf(RecordFormatError);
-      expect((error as Error).message).toMatch(new RegExp(`^${path.replace(/[.]/g, '\\.')}: not a regular file or directory`));
+      expect((error as Error).message).toMatch(
+        new RegExp(`^${path.replace(/[.]/g, '\\.')}: not a regular file or directory`),
+      );
     }
   });
 });

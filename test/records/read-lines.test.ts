@@ -33,7 +33,8 @@ describe('readLines', () => {
     const content = Buffer.from('alpha\nbeta\ngamma\n');
     const seen: Buffer[] = [];
     const path = file('e.txt', content);
-    for await (const line of readLines(path, { chunkBytes: 4, onChunk: (chunk) => seen.push(Buffer.from(chunk)) })) void line;
+    for await (const line of readLines(path, { chunkBytes: 4, onChunk: (chunk) => seen.push(Buffer.from(chunk)) }))
+      void line;
     expect(Buffer.concat(seen)).toEqual(content);
   });
 });

@@ -30,20 +30,35 @@ describe('normalization (docs/DESIGN.md §4)', () => {
     expect(normalizeActivations([1, 2], 0)).toEqual([0, 0]);
     expect(normalizeActivations([1, 2], -1)).toEqual([0, 0]);
     expect(maxActivation([{ tokens: ['a', 'b'], activations: [-2, -1] }])).toBe(0);
-    expect(maxActivation([{ tokens: ['a'], activations: [0.5] }, { tokens: ['b', 'c'], activations: [3, -9] }])).toBe(3);
+    expect(
+      maxActivation([
+        { tokens: ['a'], activations: [0.5] },
+        { tokens: ['b', 'c'], activations: [3, -9] },
+      ]),
+    ).toBe(3);
   });
   it('counts the non-zero proportion after normalization', () => {
     // 0.05 normalizes to 0 against max 1: only 2 of 5 are non-zero
-    expect(nonZeroProportion([{ tokens: ['a', 'b', 'c', 'd', 'e'], activations: [1, 0.05, 0.5, 0, 0] }], 1)).toBeCloseTo(0.4);
+    expect(
+      nonZeroProportion([{ tokens: ['a', 'b', 'c', 'd', 'e'], activations: [1, 0.05, 0.5, 0, 0] }], 1),
+    ).toBeCloseTo(0.4);
   });
 });
 
 describe('splits', () => {
   it('deals top records round-robin into disjoint explain / calibration / score sets', () => {
     const f = feature(0, 12, 6);
-    const splits = splitFeatureRecords(f, { explainTop: 6, calibrationTop: 2, scoreTop: 3, calibrationRandom: 2, scoreRandom: 3 });
+    const splits = splitFeatureRecords(f, {
+      explainTop: 6,
+      calibrationTop: 2,
+      scoreTop: 3,
+      calibrationRandom: 2,
+      scoreRandom: 3,
+    });
     const ids = (split: string, source: string) =>
-      splits.filter((s) => s.split === split && s.source === source).map((s) => (source === 'top' ? f.top : f.random).indexOf(s.record));
+      splits
+        .filter((s) => s.split === split && s.source === source)
+        .map((s) => (source === 'top' ? f.top : f.random).indexOf(s.record));
     expect(ids('explain', 'top')).toEqual([0, 3, 6, 8, 9, 10]);
     expect(ids('calibration', 'top')).toEqual([1, 4]);
     expect(ids('score', 'top')).toEqual([2, 5, 7]);
@@ -55,8 +70,19 @@ describe('splits', () => {
     const f = feature(0, 6, 0);
     f.top = f.top.map((_, i) => ({ tokens: ['a', String(i)], activations: [6 - i, 0] }));
     // the random sample holds copies of top windows 0 and 3, and one window of its own, twice
-    f.random = [{ ...f.top[0]! }, { tokens: ['z', 'z'], activations: [0, 0.1] }, { ...f.top[3]! }, { tokens: ['z', 'z'], activations: [0, 0.1] }];
-    const splits = splitFeatureRecords(f, { explainTop: 3, calibrationTop: 0, scoreTop: 3, calibrationRandom: 0, scoreRandom: 5 });
+    f.random = [
+      { ...f.top[0]! },
+      { tokens: ['z', 'z'], activations: [0, 0.1] },
+      { ...f.top[3]! },
+      { tokens: ['z', 'z'], activations: [0, 0.1] },
+    ];
+    const splits = splitFeatureRecords(f, {
+      explainTop: 3,
+      calibrationTop: 0,
+      scoreTop: 3,
+      calibrationRandom: 0,
+      scoreRandom: 5,
+    });
     const key = (s: { record: { tokens: string[]; activations: number[] } }) => JSON.stringify(s.record);
     const explained = new Set(splits.filter((s) => s.split === 'explain').map(key));
     const scored = splits.filter((s) => s.split !== 'explain').map(key);
@@ -87,7 +113,13 @@ describe('loading records', () => {
   it('digests a source as it loads it: the same digest as hashing it apart, for a JSONL file (one read) and a directory', async () => {
     const path = join(directory, 'digest.jsonl');
     // Bigger than one read chunk (64 KiB), with multi-byte characters that a chunk boundary may split.
-    await writeFeatureRecordsJsonl(path, Array.from({ length: 300 }, (_, i) => ({ ...feature(i), top: [{ tokens: ['é', '—', 'ß'.repeat(40)], activations: [1, 0, 2] }] })));
+    await writeFeatureRecordsJsonl(
+      path,
+      Array.from({ length: 300 }, (_, i) => ({
+        ...feature(i),
+        top: [{ tokens: ['é', '—', 'ß'.repeat(40)], activations: [1, 0, 2] }],
+      })),
+    );
     const loaded = await loadFeatureRecordsWithDigest(path);
     expect(loaded.records).toEqual(await loadFeatureRecords(path));
     expect(loaded.digest).toBe(await digestSource(path));
@@ -108,11 +140,17 @@ describe('loading records', () => {
   it('names file, line and field for NaN, Infinity, length mismatch, empty records and unknown shapes', async () => {
     const good = JSON.stringify(feature(0));
     const nan = good.replace('"activations":[1,0]', '"activations":[NaN,0]');
-    expect(await bad('nan.jsonl', `${good}\n${nan}\n`)).toMatch(/nan\.jsonl \(line 2\): not valid JSON \(NaN\/Infinity are not valid activations\)/);
+    expect(await bad('nan.jsonl', `${good}\n${nan}\n`)).toMatch(
+      /nan\.jsonl \(line 2\): not valid JSON \(NaN\/Infinity are not valid activations\)/,
+    );
     const mismatch = JSON.stringify({ ...feature(1), top: [{ tokens: ['a', 'b'], activations: [1] }] });
-    expect(await bad('mismatch.jsonl', `${good}\n${mismatch}\n`)).toMatch(/mismatch\.jsonl \(line 2, top\[0\]\): tokens and activations differ in length/);
+    expect(await bad('mismatch.jsonl', `${good}\n${mismatch}\n`)).toMatch(
+      /mismatch\.jsonl \(line 2, top\[0\]\): tokens and activations differ in length/,
+    );
     const empty = JSON.stringify({ ...feature(1), random: [{ tokens: [], activations: [] }] });
-    expect(await bad('empty.jsonl', empty)).toMatch(/empty\.jsonl \(line 1, random\[0\]\.tokens\): record has no tokens/);
+    expect(await bad('empty.jsonl', empty)).toMatch(
+      /empty\.jsonl \(line 1, random\[0\]\.tokens\): record has no tokens/,
+    );
     expect(await bad('shape.json', '{"hello": 1}')).toMatch(/shape\.json: unknown JSON shape/);
     expect(await bad('nothing.jsonl', '\n\n')).toMatch(/contains no feature records/);
     expect(await bad('twice.jsonl', `${good}\n${good}\n`)).toMatch(/appears twice/);
@@ -136,17 +174,27 @@ describe('loading records', () => {
     expect(one!.stats).toMatchObject({ mean: null, variance: 0.25, skewness: 1.5, maxActivation: 2.5, density: null });
     expect(one!.quantiles?.[0]?.[0]?.tokens).toEqual([' q']);
     const tree = join(directory, 'tree');
-    for (const [layer, neuron] of [[0, 10], [0, 2], [1, 0]] as const) {
+    for (const [layer, neuron] of [
+      [0, 10],
+      [0, 2],
+      [1, 0],
+    ] as const) {
       mkdirSync(join(tree, String(layer)), { recursive: true });
       writeFileSync(join(tree, String(layer), `${neuron}.json`), neuronRecord(layer, neuron));
     }
     const all = await loadFeatureRecords(tree);
-    expect(all.map((f) => [f.id.layer, f.id.index])).toEqual([[0, 2], [0, 10], [1, 0]]);
+    expect(all.map((f) => [f.id.layer, f.id.index])).toEqual([
+      [0, 2],
+      [0, 10],
+      [1, 0],
+    ]);
   });
 
   it('rejects a NaN activation in a NeuronRecord naming the record and position', async () => {
     const message = await bad('nan-neuron.json', neuronRecord(0, 0, 'NaN'));
-    expect(message).toMatch(/nan-neuron\.json \(most_positive_activation_records\[0\]\.activations\[1\]\): activation is NaN/);
+    expect(message).toMatch(
+      /nan-neuron\.json \(most_positive_activation_records\[0\]\.activations\[1\]\): activation is NaN/,
+    );
     const infinite = await bad('inf-neuron.json', neuronRecord(0, 0, '-Infinity'));
     expect(infinite).toMatch(/activation is -Infinity/);
   });

@@ -20,7 +20,9 @@ describe.skipIf(packaged === null)('the Chromium packed in @sparticuz/chromium',
     });
     try {
       const page = await browser.newPage();
-      await page.setContent('<p id="greeting">hello</p><script>document.getElementById("greeting").textContent += " world"</script>');
+      await page.setContent(
+        '<p id="greeting">hello</p><script>document.getElementById("greeting").textContent += " world"</script>',
+      );
       expect(await page.locator('#greeting').textContent()).toBe('hello world');
     } finally {
       await browser.close();

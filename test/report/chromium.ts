@@ -66,7 +66,9 @@ export function packagedChromium(): ChromiumExecutable | null {
       if (!existsSync(join(target, 'chromium'))) throw error;
     }
   }
-  const env: Record<string, string> = { LD_LIBRARY_PATH: [join(target, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+  const env: Record<string, string> = {
+    LD_LIBRARY_PATH: [join(target, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+  };
   if (!existsSync('/etc/fonts/fonts.conf')) env.FONTCONFIG_PATH = join(target, 'fonts');
   return { executablePath: join(target, 'chromium'), env, source: `${PACKAGE}@${version}` };
 }
@@ -87,10 +89,19 @@ export function missingChromiumMessage(): string {
 export async function launchChromium(): Promise<Browser> {
   const found = findChromium();
   if (!found) throw new Error(missingChromiumMessage());
-  if (!existsSync(found.executablePath)) throw new Error(`no Chromium at ${found.executablePath} (from ${found.source})`);
+  if (!existsSync(found.executablePath))
+    throw new Error(`no Chromium at ${found.executablePath} (from ${found.source})`);
   return chromium.launch({
     executablePath: found.executablePath,
     env: { ...process.env, ...found.env } as Record<string, string>,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }

@@ -22,7 +22,9 @@ function hostileReport() {
         value: 0.8,
         explanation: `explains ${hostile}`,
         density: null,
-        records: [{ split: 'score', source: 'top', tokens: [hostile, ' ok'], activations: [3, 0], expected: [9, null] }],
+        records: [
+          { split: 'score', source: 'top', tokens: [hostile, ' ok'], activations: [3, 0], expected: [9, null] },
+        ],
       },
       { layer: 1, index: 2, value: 0.4 },
       { layer: 1, index: 3, value: null, status: 'failed', reason: `failed: ${hostile}` },
@@ -43,7 +45,11 @@ describe('HTML report (as text)', () => {
     expect(html).toContain('&lt;u&gt;&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--&amp;');
     const json = html.match(/<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/)![1]!;
     expect(json).not.toMatch(/[<>&\u2028]/);
-    const parsed = JSON.parse(json) as { width: number; vocab: string[]; features: { e: string | null; r: string | null; l: string; q: number; rec: [string, number, string][] }[] };
+    const parsed = JSON.parse(json) as {
+      width: number;
+      vocab: string[];
+      features: { e: string | null; r: string | null; l: string; q: number; rec: [string, number, string][] }[];
+    };
     expect(parsed).toEqual(JSON.parse(JSON.stringify(reportClientData(data))));
     const first = parsed.features[0]!;
     expect(first.l).toBe('<i>0</i>');
@@ -100,13 +106,25 @@ describe('HTML report (as text)', () => {
     expect(packed).toMatch(/^[A-Za-z0-9+/]{20}$/); // 5 tokens × (2 id + 1 + 1) characters
     const record = unpackRecord(packed, 5, 2);
     expect(record.tokenIds).toEqual([0, 63, 64, 4095, 70]);
-    record.activations.forEach((a, i) => expect(Math.abs(a - Math.max(0, activations[i]!))).toBeLessThanOrEqual(5 / 63 / 2 + 1e-12));
-    record.expected.forEach((e, i) => (expected[i] === null ? expect(e).toBeNull() : expect(Math.abs(e! - expected[i]!)).toBeLessThanOrEqual(10 / 62 / 2 + 1e-12)));
-    expect(unpackRecord(packRecord([1], [3], null, 0, 1), 0, 1)).toEqual({ tokenIds: [1], activations: [0], expected: [null] });
+    record.activations.forEach((a, i) =>
+      expect(Math.abs(a - Math.max(0, activations[i]!))).toBeLessThanOrEqual(5 / 63 / 2 + 1e-12),
+    );
+    record.expected.forEach((e, i) =>
+      expected[i] === null
+        ? expect(e).toBeNull()
+        : expect(Math.abs(e! - expected[i]!)).toBeLessThanOrEqual(10 / 62 / 2 + 1e-12),
+    );
+    expect(unpackRecord(packRecord([1], [3], null, 0, 1), 0, 1)).toEqual({
+      tokenIds: [1],
+      activations: [0],
+      expected: [null],
+    });
   });
 
   it('escapeHtml and jsonForScriptBlock', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
     expect(escapeHtml(null)).toBe('');
     expect(jsonForScriptBlock({ s: '</script>&\u2029' })).toBe('{"s":"\\u003c/script\\u003e\\u0026\\u2029"}');
   });
@@ -141,7 +159,9 @@ describe('HTML report: leaderboard groups', () => {
   const smallMultiples = (html: string) => html.split('<div class="small-multiples">')[1]!.split('</div>')[0]!;
 
   it('draws one per-group histogram for each leaderboard row (neurons and each SAE apart), counting only its features', () => {
-    const charts = smallMultiples(groupedReport(false)).split('</svg>').filter((svg) => svg.includes('<svg'));
+    const charts = smallMultiples(groupedReport(false))
+      .split('</svg>')
+      .filter((svg) => svg.includes('<svg'));
     const summary = charts.map((svg) => {
       const label = svg.match(/aria-label="([^"]*)"/)![1];
       const counts = [...svg.matchAll(/<title>(\d+) features in/g)].reduce((sum, m) => sum + Number(m[1]), 0);
@@ -155,10 +175,21 @@ describe('HTML report: leaderboard groups', () => {
     ]);
   });
 
-  it('the leaderboard has the terminal board\'s ablation column (median ablation.all) when the run has ablation scores', () => {
-    const header = (html: string) => [...html.split('<table class="board" id="leaderboard">')[1]!.split('</thead>')[0]!.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]);
+  it("the leaderboard has the terminal board's ablation column (median ablation.all) when the run has ablation scores", () => {
+    const header = (html: string) =>
+      [
+        ...html
+          .split('<table class="board" id="leaderboard">')[1]!
+          .split('</thead>')[0]!
+          .matchAll(/<th>([^<]*)<\/th>/g),
+      ].map((m) => m[1]);
     const cells = (html: string) =>
-      html.split('<table class="board" id="leaderboard">')[1]!.split('</tbody>')[0]!.split('<tr').slice(2).map((row) => [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]));
+      html
+        .split('<table class="board" id="leaderboard">')[1]!
+        .split('</tbody>')[0]!
+        .split('<tr')
+        .slice(2)
+        .map((row) => [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]));
     const withAblation = groupedReport(true);
     const head = header(withAblation);
     expect(head.slice(12)).toEqual(['≥0.8', 'ablation', 'best', 'worst']);
@@ -169,19 +200,30 @@ describe('HTML report: leaderboard groups', () => {
   it('the mode cell says "baseline" for the offline simulator, as the terminal board does (its stored mode reads as an LLM\'s)', () => {
     const modeCells = (simulator: string) => {
       const store = new ResultStore(openDatabase(':memory:'));
-      const run = syntheticRun(store, { name: 'mode', simulator, features: [{ model: 'm', layer: '0', index: 0, value: 0.5 }] });
+      const run = syntheticRun(store, {
+        name: 'mode',
+        simulator,
+        features: [{ model: 'm', layer: '0', index: 0, value: 0.5 }],
+      });
       const html = renderReportHtml(buildReportData(store.db, store.getRun(run)!, { generatedAt: 'fixed' }));
-      const row = html.split('<table class="board" id="leaderboard">')[1]!.split('</tbody>')[0]!.split('<tr').slice(2)[0]!;
+      const row = html
+        .split('<table class="board" id="leaderboard">')[1]!
+        .split('</tbody>')[0]!
+        .split('<tr')
+        .slice(2)[0]!;
       return [...row.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1])[3];
     };
     expect(modeCells('baseline:rule-based-v1')).toBe('baseline');
     expect(modeCells('mock:simulator')).toBe('prompt-logprobs');
   });
 
-  it('a histogram\'s title and its count caption sit on separate lines; a long title breaks at its separators, is shortened past 3 lines, and is whole in a tooltip', () => {
+  it("a histogram's title and its count caption sit on separate lines; a long title breaks at its separators, is shortened past 3 lines, and is whole in a tooltip", () => {
     const title = 'a-very-long-model-name · layer blocks.11.mlp.hook_post · sae gpt2-small-res-jb-32k';
     const svg = histogramSvg([0.1, 0.2], { title, low: -1, high: 1, width: 220, height: 120 });
-    const y = (cls: string) => Math.max(...[...svg.matchAll(new RegExp(`<text class="${cls}"[^>]* y="([\\d.]+)"`, 'g'))].map((m) => Number(m[1])));
+    const y = (cls: string) =>
+      Math.max(
+        ...[...svg.matchAll(new RegExp(`<text class="${cls}"[^>]* y="([\\d.]+)"`, 'g'))].map((m) => Number(m[1])),
+      );
     expect(y('caption') - y('chart-title')).toBeGreaterThanOrEqual(12); // an 11px title line above a 10px caption line
     const shown = [...svg.matchAll(/<text class="chart-title"[^>]*>([^<]*)</g)].map((m) => m[1]!);
     expect(shown).toEqual(['a-very-long-model-name', 'layer blocks.11.mlp.hook_post', 'sae gpt2-small-res-jb-32k']);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { csvCell, toCsv } from '../../src/report/csv.ts';
-import { formatLeaderboardTable, leaderboardsToCsv, leaderboardToJson, LEADERBOARD_CSV_HEADER } from '../../src/report/format-leaderboard.ts';
+import {
+  formatLeaderboardTable,
+  leaderboardsToCsv,
+  leaderboardToJson,
+  LEADERBOARD_CSV_HEADER,
+} from '../../src/report/format-leaderboard.ts';
 import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { matchesPattern, selectRuns } from '../../src/report/run-selection.ts';
 import { openDatabase } from '../../src/store/database.ts';
@@ -64,10 +69,16 @@ describe('leaderboard', () => {
     const db = store.db;
     const run = syntheticRun(store, {
       name: 'mixed',
-      features: [...featuresWith(4, () => 0.5, 1), { layer: 0, index: 50, model: 'gpt2', value: 0.9 }, { layer: 0, index: 60, kind: 'sae', sae: 'res', value: 0.1 }],
+      features: [
+        ...featuresWith(4, () => 0.5, 1),
+        { layer: 0, index: 50, model: 'gpt2', value: 0.9 },
+        { layer: 0, index: 60, kind: 'sae', sae: 'res', value: 0.1 },
+      ],
     });
     // a feature simulated in another mode (e.g. a resumed run with another provider): its own row
-    db.prepare("UPDATE scores SET simulation_mode = 'chat-logprobs' WHERE feature_id = (SELECT id FROM features WHERE idx = 3)").run();
+    db.prepare(
+      "UPDATE scores SET simulation_mode = 'chat-logprobs' WHERE feature_id = (SELECT id FROM features WHERE idx = 3)",
+    ).run();
     const board = buildLeaderboard(db, store.getRun(run)!);
     expect(board.rows.map((r) => [r.model, r.layer, r.featureKind, r.sae, r.simulationMode, r.scored])).toEqual([
       ['gpt2', '0', 'neuron', '', 'prompt-logprobs', 1],
@@ -78,9 +89,12 @@ describe('leaderboard', () => {
     const text = formatLeaderboardTable(board);
     expect(text).toMatch(/NOTE: rows come from 2 simulation modes/);
     expect(text).toMatch(/NOTE: rows come from 2 subject models/);
-    expect(leaderboardToJson(board)).toMatchObject({ notes: [expect.stringMatching(/2 simulation modes/), expect.stringMatching(/2 subject models/)] });
+    expect(leaderboardToJson(board)).toMatchObject({
+      notes: [expect.stringMatching(/2 simulation modes/), expect.stringMatching(/2 subject models/)],
+    });
 
-    const filtered = (filters: Parameters<typeof buildLeaderboard>[3]) => buildLeaderboard(db, store.getRun(run)!, 'correlation.all', filters).rows.map((r) => r.scored);
+    const filtered = (filters: Parameters<typeof buildLeaderboard>[3]) =>
+      buildLeaderboard(db, store.getRun(run)!, 'correlation.all', filters).rows.map((r) => r.scored);
     expect(filtered({ filters: { simulationMode: 'chat-logprobs' } })).toEqual([1]);
     expect(filtered({ filters: { featureKind: 'sae' } })).toEqual([1]);
     expect(filtered({ filters: { model: 'gpt2' } })).toEqual([1]);
@@ -92,10 +106,20 @@ describe('leaderboard', () => {
     const explanation = 'years and dates written as numbers in long running prose';
     const run = syntheticRun(store, {
       name: 'wide',
-      features: featuresWith(6, (i) => i / 10).map((feature) => ({ ...feature, model: 'a-subject-model-with-a-long-name', explanation })),
+      features: featuresWith(6, (i) => i / 10).map((feature) => ({
+        ...feature,
+        model: 'a-subject-model-with-a-long-name',
+        explanation,
+      })),
     });
     const board = buildLeaderboard(store.db, store.getRun(run)!);
-    const widest = (text: string) => Math.max(...text.split('\n').filter((line) => /^[│┌├└]/.test(line)).map((line) => [...line].length));
+    const widest = (text: string) =>
+      Math.max(
+        ...text
+          .split('\n')
+          .filter((line) => /^[│┌├└]/.test(line))
+          .map((line) => [...line].length),
+      );
     const full = formatLeaderboardTable(board);
     expect(widest(full)).toBeGreaterThan(120);
     expect(full).toMatch(/│ best/);
@@ -133,7 +157,11 @@ describe('leaderboard', () => {
 
   it('shows "baseline" as the mode of rows simulated by the offline baseline, which JSON and CSV keep as stored', () => {
     const store = newStore();
-    const run = syntheticRun(store, { name: 'b', simulator: 'baseline:rule-based-v1', features: featuresWith(3, () => 0.5) });
+    const run = syntheticRun(store, {
+      name: 'b',
+      simulator: 'baseline:rule-based-v1',
+      features: featuresWith(3, () => 0.5),
+    });
     const board = buildLeaderboard(store.db, store.getRun(run)!);
     const text = formatLeaderboardTable(board);
     expect(text).toMatch(/│ baseline +│/);
@@ -145,7 +173,13 @@ describe('leaderboard', () => {
   it('writes CSV that reads back, explanation quotes, commas and line breaks included', () => {
     const store = newStore();
     const explanation = 'the word "said", then\na comma, and  spaces ';
-    const run = syntheticRun(store, { name: 'r, "quoted"', features: [{ layer: 0, index: 0, value: 0.9, explanation }, { layer: 0, index: 1, value: 0.1 }] });
+    const run = syntheticRun(store, {
+      name: 'r, "quoted"',
+      features: [
+        { layer: 0, index: 0, value: 0.9, explanation },
+        { layer: 0, index: 1, value: 0.1 },
+      ],
+    });
     const csv = leaderboardsToCsv([buildLeaderboard(store.db, store.getRun(run)!)]);
     const [header, row] = parseCsv(csv);
     expect(header).toEqual([...LEADERBOARD_CSV_HEADER]);
@@ -164,8 +198,17 @@ describe('run selection', () => {
   it('finds runs by id, name, tag:NAME and latest, and filters by explainer (glob), simulator, prompt version and tag', () => {
     const store = newStore();
     const db = store.db;
-    const one = syntheticRun(store, { name: 'nightly', features: featuresWith(2, () => 0.5), explainer: 'openai:gpt-4o-mini' });
-    const two = syntheticRun(store, { name: 'nightly', features: featuresWith(2, () => 0.5), explainer: 'anthropic:claude', simulatePrompt: 'simulate.v2' });
+    const one = syntheticRun(store, {
+      name: 'nightly',
+      features: featuresWith(2, () => 0.5),
+      explainer: 'openai:gpt-4o-mini',
+    });
+    const two = syntheticRun(store, {
+      name: 'nightly',
+      features: featuresWith(2, () => 0.5),
+      explainer: 'anthropic:claude',
+      simulatePrompt: 'simulate.v2',
+    });
     db.prepare(`UPDATE runs SET tags = '["baseline"]' WHERE id = ?`).run(one);
     expect(resolveRun(db, String(one))!.id).toBe(one);
     expect(resolveRun(db, 'nightly')!.id).toBe(two);
@@ -179,9 +222,13 @@ describe('run selection', () => {
     expect(ids({ where: 'db', filters: { promptVersion: 'simulate.v1' } })).toEqual([one]);
     expect(ids({ where: 'db', filters: { tag: 'baseline' } })).toEqual([one]);
     expect(ids({ where: 'db', references: ['tag:baseline', String(two)] })).toEqual([one, two]);
-    expect(() => selectRuns(db, { where: 'x.db', filters: { simulator: 'nobody' } })).toThrow(/no run in x.db matches simulator nobody/);
+    expect(() => selectRuns(db, { where: 'x.db', filters: { simulator: 'nobody' } })).toThrow(
+      /no run in x.db matches simulator nobody/,
+    );
     expect(() => selectRuns(db, { where: 'x.db', references: ['9'] })).toThrow(/no run "9" in x.db/);
-    expect(() => selectRuns(db, { where: 'x.db', references: [String(two)], filters: { explainer: 'openai:*' } })).toThrow(/does not match the filters/);
+    expect(() =>
+      selectRuns(db, { where: 'x.db', references: [String(two)], filters: { explainer: 'openai:*' } }),
+    ).toThrow(/does not match the filters/);
     expect(matchesPattern('openai:gpt-4o*', 'openai:gpt-4o-mini')).toBe(true);
     expect(matchesPattern('openai:gpt-4o', 'openai:gpt-4o-mini')).toBe(false);
     expect(matchesPattern('a.b', 'axb')).toBe(false);

@@ -65,12 +65,18 @@ let scores: Map<string, number | null>;
 beforeAll(async () => {
   if (!chromiumAvailable) return;
   const source = join(directory, 'features.jsonl');
-  writeFileSync(source, features().map((f) => JSON.stringify(f)).join('\n'));
+  writeFileSync(
+    source,
+    features()
+      .map((f) => JSON.stringify(f))
+      .join('\n'),
+  );
   const store = new ResultStore(openDatabase(join(directory, 'report.db')));
   const { explainer, simulator } = mockProviders(
     (call) => (call === 0 ? HOSTILE_EXPLANATION : call === 1 ? 'the end of a script block' : `tokens like t${call}`),
     // feature 7's simulator is half right (predicts its token and w3), so scores differ and sorting means something
-    (token) => (token === SCRIPT_TOKEN || token === BREAKOUT_TOKEN || /^t\d+$/.test(token) ? 10 : token === ' w3' ? 6 : 0),
+    (token) =>
+      token === SCRIPT_TOKEN || token === BREAKOUT_TOKEN || /^t\d+$/.test(token) ? 10 : token === ' w3' ? 6 : 0,
   );
   const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer, simulator });
   expect(summary).toMatchObject({ scored: 8, skipped: 1 });
@@ -112,7 +118,8 @@ async function open(file: string): Promise<Watched> {
   return watched;
 }
 
-const cardKeys = (page: Page) => page.locator('.card').evaluateAll((cards) => cards.map((card) => card.getAttribute('data-key')!));
+const cardKeys = (page: Page) =>
+  page.locator('.card').evaluateAll((cards) => cards.map((card) => card.getAttribute('data-key')!));
 
 describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
   it('renders every part with no console error, no network, and markup in the data as inert text', async () => {
@@ -124,11 +131,20 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
     const overlaps = await page.locator('svg.chart').evaluateAll((charts) =>
       charts.flatMap((chart) => {
         const box = chart.getBoundingClientRect();
-        const texts = [...chart.querySelectorAll('text.chart-title, text.caption')].map((text) => ({ text: text.textContent, rect: text.getBoundingClientRect() }));
-        const problems = texts.filter(({ rect }) => rect.left < box.left || rect.right > box.right).map(({ text }) => `${text} leaves the chart`);
+        const texts = [...chart.querySelectorAll('text.chart-title, text.caption')].map((text) => ({
+          text: text.textContent,
+          rect: text.getBoundingClientRect(),
+        }));
+        const problems = texts
+          .filter(({ rect }) => rect.left < box.left || rect.right > box.right)
+          .map(({ text }) => `${text} leaves the chart`);
         texts.forEach((a, i) =>
           texts.slice(i + 1).forEach((b) => {
-            const apart = a.rect.right <= b.rect.left || b.rect.right <= a.rect.left || a.rect.bottom <= b.rect.top || b.rect.bottom <= a.rect.top;
+            const apart =
+              a.rect.right <= b.rect.left ||
+              b.rect.right <= a.rect.left ||
+              a.rect.bottom <= b.rect.top ||
+              b.rect.bottom <= a.rect.top;
             if (!apart) problems.push(`${a.text} overlaps ${b.text}`);
           }),
         );
@@ -142,7 +158,9 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
     await expect.poll(() => page.getByText(SCRIPT_TOKEN, { exact: true }).count()).toBeGreaterThan(0);
     expect(await page.getByText(SCRIPT_TOKEN, { exact: true }).first().isVisible()).toBe(true);
     expect(await page.getByText(BREAKOUT_TOKEN, { exact: true }).first().isVisible()).toBe(true);
-    expect(await page.locator('.card[data-key="synthetic/0/neuron/0"] .explanation').textContent()).toBe(HOSTILE_EXPLANATION);
+    expect(await page.locator('.card[data-key="synthetic/0/neuron/0"] .explanation').textContent()).toBe(
+      HOSTILE_EXPLANATION,
+    );
     expect(await page.locator('#leaderboard').textContent()).toContain(HOSTILE_EXPLANATION); // the leaderboard's best/worst cells
     // …and became no element and ran nothing
     expect(await page.locator('script').count()).toBe(2); // the data block and the page script
@@ -154,9 +172,13 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
     // true vs simulated panes side by side, token spans shaded where the feature fires
     const firstRecord = page.locator('.card[data-key="synthetic/0/neuron/0"] .record').first();
     expect(await firstRecord.locator('.pane').count()).toBe(2);
-    const shaded = await firstRecord.locator('.pane').first().locator('.tok').evaluateAll((spans) =>
-      spans.filter((span) => (span as HTMLElement).style.backgroundColor !== '').map((span) => span.textContent),
-    );
+    const shaded = await firstRecord
+      .locator('.pane')
+      .first()
+      .locator('.tok')
+      .evaluateAll((spans) =>
+        spans.filter((span) => (span as HTMLElement).style.backgroundColor !== '').map((span) => span.textContent),
+      );
     expect(shaded.length).toBeGreaterThan(0);
     expect(new Set(shaded)).toEqual(new Set([SCRIPT_TOKEN]));
 
@@ -170,7 +192,9 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
     const { page, errors } = await open(reportFile);
     const search = page.locator('#search');
     await search.fill('script');
-    await expect.poll(async () => (await cardKeys(page)).sort()).toEqual(['synthetic/0/neuron/0', 'synthetic/1/neuron/1']);
+    await expect
+      .poll(async () => (await cardKeys(page)).sort())
+      .toEqual(['synthetic/0/neuron/0', 'synthetic/1/neuron/1']);
     await search.fill('onerror=alert');
     await expect.poll(() => cardKeys(page)).toEqual(['synthetic/0/neuron/0']);
     await search.fill('synthetic/1/neuron/5');
@@ -181,15 +205,25 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
     await search.fill('');
     await expect.poll(() => page.locator('.card').count()).toBe(9);
 
-    const byScore = [...scores].sort((a, b) => (a[1] === null ? 1 : b[1] === null ? -1 : a[1] - b[1] || a[0].localeCompare(b[0])));
+    const byScore = [...scores].sort((a, b) =>
+      a[1] === null ? 1 : b[1] === null ? -1 : a[1] - b[1] || a[0].localeCompare(b[0]),
+    );
     await page.selectOption('#sort', 'score-asc');
     const ascending = await cardKeys(page);
     expect(ascending.at(-1)).toBe('synthetic/1/neuron/8'); // null score last
     expect(ascending.map((key) => scores.get(key))).toEqual(byScore.map(([, value]) => value));
     await page.selectOption('#sort', 'index');
-    expect(await cardKeys(page)).toEqual(Array.from({ length: 9 }, (_, i) => `synthetic/${i === 8 ? 1 : i % 2}/neuron/${i}`));
+    expect(await cardKeys(page)).toEqual(
+      Array.from({ length: 9 }, (_, i) => `synthetic/${i === 8 ? 1 : i % 2}/neuron/${i}`),
+    );
     await page.selectOption('#layer-filter', '1');
-    expect(await cardKeys(page)).toEqual(['synthetic/1/neuron/1', 'synthetic/1/neuron/3', 'synthetic/1/neuron/5', 'synthetic/1/neuron/7', 'synthetic/1/neuron/8']);
+    expect(await cardKeys(page)).toEqual([
+      'synthetic/1/neuron/1',
+      'synthetic/1/neuron/3',
+      'synthetic/1/neuron/5',
+      'synthetic/1/neuron/7',
+      'synthetic/1/neuron/8',
+    ]);
     await page.selectOption('#status-filter', 'null');
     expect(await cardKeys(page)).toEqual(['synthetic/1/neuron/8']);
     expect(await page.locator('.card .reason').textContent()).toMatch(/^skipped: feature never activates/);

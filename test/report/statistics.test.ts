@@ -39,9 +39,15 @@ describe('bootstrap confidence intervals', () => {
   // binomial standard error of ≈ 0.7 points, so the bounds below are ≈ 3 standard errors from the expected rate.
   it('cover the true mean at about the nominal 95 % (1000 seeded datasets each)', () => {
     // Gaussian scores, n = 50, mean 0.6.
-    const gaussian = coverage(1000, (random) => ({ values: Array.from({ length: 50 }, () => 0.6 + 0.2 * randomGaussian(random)), truth: 0.6 }));
+    const gaussian = coverage(1000, (random) => ({
+      values: Array.from({ length: 50 }, () => 0.6 + 0.2 * randomGaussian(random)),
+      truth: 0.6,
+    }));
     // Skewed scores (u², mean 1/3), n = 60: the percentile method is slightly liberal for skewed small samples.
-    const skewed = coverage(1000, (random) => ({ values: Array.from({ length: 60 }, () => random() ** 2), truth: 1 / 3 }));
+    const skewed = coverage(1000, (random) => ({
+      values: Array.from({ length: 60 }, () => random() ** 2),
+      truth: 1 / 3,
+    }));
     expect(gaussian).toBeGreaterThanOrEqual(0.92);
     expect(gaussian).toBeLessThanOrEqual(0.97);
     expect(skewed).toBeGreaterThanOrEqual(0.92);
@@ -76,7 +82,7 @@ describe('bootstrap confidence intervals', () => {
     const paired = pairedBootstrapDifference(baseline, candidate).ci!;
     const a = bootstrapMeanInterval(baseline)!;
     const b = bootstrapMeanInterval(candidate)!;
-    expect(paired.high - paired.low).toBeLessThan(((a.high - a.low) + (b.high - b.low)) / 3);
+    expect(paired.high - paired.low).toBeLessThan((a.high - a.low + (b.high - b.low)) / 3);
   });
 
   it('is deterministic for a seed and null below 2 values', () => {
@@ -120,9 +126,18 @@ describe('regression rule', () => {
   });
 
   it('significant: drop beyond the threshold and a CI below 0; confident: the whole CI below −max-drop', () => {
-    expect(decideRegression(difference(-0.03, -0.04, -0.02), 0.02)).toMatchObject({ regression: true, reason: expect.stringMatching(/exceeds max-drop 0.02 and the CI is below 0/) });
-    expect(decideRegression(difference(-0.03, -0.07, 0.01), 0.02)).toMatchObject({ regression: false, reason: expect.stringMatching(/includes 0 \(not significant\)/) });
-    expect(decideRegression(difference(-0.01, -0.012, -0.008), 0.02)).toMatchObject({ regression: false, reason: expect.stringMatching(/within max-drop/) });
+    expect(decideRegression(difference(-0.03, -0.04, -0.02), 0.02)).toMatchObject({
+      regression: true,
+      reason: expect.stringMatching(/exceeds max-drop 0.02 and the CI is below 0/),
+    });
+    expect(decideRegression(difference(-0.03, -0.07, 0.01), 0.02)).toMatchObject({
+      regression: false,
+      reason: expect.stringMatching(/includes 0 \(not significant\)/),
+    });
+    expect(decideRegression(difference(-0.01, -0.012, -0.008), 0.02)).toMatchObject({
+      regression: false,
+      reason: expect.stringMatching(/within max-drop/),
+    });
     expect(decideRegression(difference(0.02, 0.01, 0.03), 0.02).regression).toBe(false);
     // the same drop of 0.03 with CI [−0.04, −0.02]: significant flags it, confident does not (CI reaches −0.02)
     expect(decideRegression(difference(-0.03, -0.04, -0.02), 0.02, 'confident').regression).toBe(false);
@@ -130,7 +145,9 @@ describe('regression rule', () => {
   });
 
   it('refuses to decide on fewer than 2 pairs, and rejects a negative threshold', () => {
-    expect(() => decideRegression({ n: 1, baselineMean: 1, candidateMean: 0, meanDifference: -1, ci: null }, 0.02)).toThrow(UndecidableError);
+    expect(() =>
+      decideRegression({ n: 1, baselineMean: 1, candidateMean: 0, meanDifference: -1, ci: null }, 0.02),
+    ).toThrow(UndecidableError);
     expect(() => decideRegression(difference(-0.03, -0.04, -0.02), -0.1)).toThrow(RangeError);
   });
 });

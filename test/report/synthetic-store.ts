@@ -37,7 +37,13 @@ export interface SyntheticRunOptions {
 }
 
 const defaultRecords = (feature: SyntheticFeature): StoredRecord[] => [
-  { split: 'score', source: 'top', tokens: ['a', ` t${feature.index}`, 'b'], activations: [0, 2, 0], expected: [0, 9, 1] },
+  {
+    split: 'score',
+    source: 'top',
+    tokens: ['a', ` t${feature.index}`, 'b'],
+    activations: [0, 2, 0],
+    expected: [0, 9, 1],
+  },
   { split: 'score', source: 'random', tokens: ['c', 'd'], activations: [0, 0], expected: [0, 0.5] },
 ];
 
@@ -47,7 +53,12 @@ export function syntheticRun(store: ResultStore, options: SyntheticRunOptions): 
   const simulatePrompt = options.simulatePrompt ?? 'simulate.v1';
   const runId = store.createRun({
     name: options.name,
-    config: { source: options.source ?? 'synthetic.jsonl', scoreTop: options.scoreTop ?? 5, scoreRandom: 5, simulatePrompt },
+    config: {
+      source: options.source ?? 'synthetic.jsonl',
+      scoreTop: options.scoreTop ?? 5,
+      scoreRandom: 5,
+      simulatePrompt,
+    },
     codeVersion: 'test',
     promptVersions: { explain: 'explain.v1', simulate: simulatePrompt },
     explainer: options.explainer ?? 'mock:explainer',
@@ -66,14 +77,40 @@ export function syntheticRun(store: ResultStore, options: SyntheticRunOptions): 
       },
       top: [],
       random: [],
-      stats: { mean: 0.1, variance: 0.1, skewness: null, kurtosis: null, maxActivation: 2, density: feature.density === undefined ? 0.01 : feature.density },
+      stats: {
+        mean: 0.1,
+        variance: 0.1,
+        skewness: null,
+        kurtosis: null,
+        maxActivation: 2,
+        density: feature.density === undefined ? 0.01 : feature.density,
+      },
     };
-    const kinds: ScoreKind[] = ['correlation.all', 'correlation.top', 'correlation.random', 'rsquared.all', 'absdev.all'];
+    const kinds: ScoreKind[] = [
+      'correlation.all',
+      'correlation.top',
+      'correlation.random',
+      'rsquared.all',
+      'absdev.all',
+    ];
     if (feature.scores?.['ablation.all'] !== undefined) kinds.push('ablation.all'); // only where planted, as the pipeline writes it only where computed
     const scores = kinds.map((kind) => {
       const planted = feature.scores?.[kind];
-      const value = kind === 'correlation.all' ? feature.value : planted !== undefined ? planted : feature.value === null ? null : feature.value - 0.05;
-      return { kind, value, reason: value === null ? (feature.reason ?? 'constant true activations') : null, nTokens: 50, nMissing: 0 };
+      const value =
+        kind === 'correlation.all'
+          ? feature.value
+          : planted !== undefined
+            ? planted
+            : feature.value === null
+              ? null
+              : feature.value - 0.05;
+      return {
+        kind,
+        value,
+        reason: value === null ? (feature.reason ?? 'constant true activations') : null,
+        nTokens: 50,
+        nMissing: 0,
+      };
     });
     const status = feature.status ?? 'scored';
     if (status === 'scored') {
@@ -81,7 +118,12 @@ export function syntheticRun(store: ResultStore, options: SyntheticRunOptions): 
         status: 'scored',
         feature: record,
         records: feature.records ?? defaultRecords(feature),
-        explanation: { text: feature.explanation ?? `tokens like t${feature.index}`, explainer: options.explainer ?? 'mock:explainer', promptVersion: 'explain.v1', isBaseline: false },
+        explanation: {
+          text: feature.explanation ?? `tokens like t${feature.index}`,
+          explainer: options.explainer ?? 'mock:explainer',
+          promptVersion: 'explain.v1',
+          isBaseline: false,
+        },
         simulation: { simulator, mode, promptVersion: simulatePrompt },
         scores,
       });
@@ -90,8 +132,11 @@ export function syntheticRun(store: ResultStore, options: SyntheticRunOptions): 
         status,
         feature: record,
         stage: status === 'failed' ? 'explain' : null,
-        reason: feature.reason ?? (status === 'failed' ? 'explainer returned no explanation' : 'feature never activates'),
-        ...(status === 'skipped' ? { scores: scores.map((s) => ({ ...s, value: null, reason: feature.reason ?? 'feature never activates' })) } : {}),
+        reason:
+          feature.reason ?? (status === 'failed' ? 'explainer returned no explanation' : 'feature never activates'),
+        ...(status === 'skipped'
+          ? { scores: scores.map((s) => ({ ...s, value: null, reason: feature.reason ?? 'feature never activates' })) }
+          : {}),
       });
     }
   }

@@ -24,9 +24,17 @@ describe('compare and regress text', () => {
   it('escape control characters of run names, models and explanations, and leave the warnings to stderr', () => {
     const store = new ResultStore(openDatabase(':memory:'));
     const features = (shift: number) =>
-      featuresWith(12, (i) => 0.4 + i / 50 + shift).map((feature) => ({ ...feature, model: 'm\u001b[31m', explanation: `said ${OSC_52}` }));
+      featuresWith(12, (i) => 0.4 + i / 50 + shift).map((feature) => ({
+        ...feature,
+        model: 'm\u001b[31m',
+        explanation: `said ${OSC_52}`,
+      }));
     const a = syntheticRun(store, { name: 'base\u0007', features: features(0) });
-    const b = syntheticRun(store, { name: 'cand\u009b2J', features: features(-0.1), simulator: 'openai:other\u001b]0;title\u0007' });
+    const b = syntheticRun(store, {
+      name: 'cand\u009b2J',
+      features: features(-0.1),
+      simulator: 'openai:other\u001b]0;title\u0007',
+    });
     const comparison = compareRuns(store.db, store.getRun(a)!, store.getRun(b)!, { top: 3 });
     expect(comparison.warnings.length).toBeGreaterThan(0);
     const text = formatRegressionText(comparison, regressionVerdict(comparison, 0.02, 'significant'));

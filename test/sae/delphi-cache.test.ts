@@ -32,21 +32,28 @@ const u16 = (values: number[]) => Buffer.from(Uint16Array.from(values).buffer);
 const u32 = (values: number[]) => Buffer.from(Uint32Array.from(values).buffer);
 const i64 = (values: number[]) => Buffer.from(BigInt64Array.from(values.map(BigInt)).buffer);
 /** Half floats of small exact values (multiples of 1/4 up to 8 are exact in F16). */
-const f16 = (values: number[]) => Buffer.from(Uint16Array.from(values, (value) => {
-  const view = new DataView(new ArrayBuffer(4));
-  view.setFloat32(0, value);
-  const bits = view.getUint32(0);
-  const exponent = ((bits >> 23) & 0xff) - 127 + 15;
-  return value === 0 ? 0 : ((bits >> 16) & 0x8000) | (exponent << 10) | ((bits >> 13) & 0x3ff);
-}).buffer);
+const f16 = (values: number[]) =>
+  Buffer.from(
+    Uint16Array.from(values, (value) => {
+      const view = new DataView(new ArrayBuffer(4));
+      view.setFloat32(0, value);
+      const bits = view.getUint32(0);
+      const exponent = ((bits >> 23) & 0xff) - 127 + 15;
+      return value === 0 ? 0 : ((bits >> 16) & 0x8000) | (exponent << 10) | ((bits >> 13) & 0x3ff);
+    }).buffer,
+  );
 
 /** 4 sequences × 8 tokens; latents 0–3 in split 0_1 and 2_3 (locations' latent column relative to the split start). */
 function writeCache(run: string, options: { tokens?: boolean } = {}): void {
   const folder = join(run, 'layers.3.mlp');
   mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'config.json'), JSON.stringify({ cache_ctx_len: 8, batch_size: 4, n_splits: 2, model_name: 'toy-model' }));
+  writeFileSync(
+    join(folder, 'config.json'),
+    JSON.stringify({ cache_ctx_len: 8, batch_size: 4, n_splits: 2, model_name: 'toy-model' }),
+  );
   const tokenIds = Array.from({ length: 32 }, (_, index) => 100 + (index % 11));
-  const tokens: Record<string, Tensor> = options.tokens === false ? {} : { tokens: { dtype: 'I64', shape: [4, 8], bytes: i64(tokenIds) } };
+  const tokens: Record<string, Tensor> =
+    options.tokens === false ? {} : { tokens: { dtype: 'I64', shape: [4, 8], bytes: i64(tokenIds) } };
   // Split 0_1: latent 0 fires at (0, 2) = 3 and (2, 5) = 1.5; latent 1 at (1, 7) = 0.25.
   writeSafetensorsFile(join(folder, '0_1.safetensors'), {
     locations: { dtype: 'U16', shape: [3, 3], bytes: u16([0, 2, 0, 2, 5, 0, 1, 7, 1]) },
@@ -67,8 +74,20 @@ describe('readDelphiLatentCache', () => {
   writeCache(run);
 
   it('rebuilds each latent from its sparse locations: top windows, maxima, stats, split offsets, token ids', () => {
-    const result = readDelphiLatentCache(run, { windowSize: 8, topK: 2, randomCount: 1, quantileBins: 0, tokenStrings: (ids) => ids.map((id) => ` t${id}`) });
-    expect(result).toMatchObject({ hookpoint: 'layers.3.mlp', latents: 4, sequences: 4, contextLength: 8, warnings: [] });
+    const result = readDelphiLatentCache(run, {
+      windowSize: 8,
+      topK: 2,
+      randomCount: 1,
+      quantileBins: 0,
+      tokenStrings: (ids) => ids.map((id) => ` t${id}`),
+    });
+    expect(result).toMatchObject({
+      hookpoint: 'layers.3.mlp',
+      latents: 4,
+      sequences: 4,
+      contextLength: 8,
+      warnings: [],
+    });
     const [zero, one, two, three] = result.records;
     expect(zero!.id).toEqual({ model: 'toy-model', layer: 'layers.3.mlp', kind: 'sae', index: 0, sae: 'layers.3.mlp' });
     expect(zero!.stats.maxActivation).toBe(3);
@@ -105,8 +124,12 @@ describe('readDelphiLatentCache', () => {
     expect(() => readDelphiLatentCache(run, { latents: [4] })).toThrow(/latent 4 is not in \[0, 4\)/);
     const broken = join(directory, 'broken', 'hp');
     mkdirSync(broken, { recursive: true });
-    writeSafetensorsFile(join(broken, '0_0.safetensors'), { activations: { dtype: 'F16', shape: [1], bytes: f16([1]) } });
-    expect(() => readDelphiLatentCache(join(directory, 'broken'))).toThrow(/0_0\.safetensors: missing tensor locations/);
+    writeSafetensorsFile(join(broken, '0_0.safetensors'), {
+      activations: { dtype: 'F16', shape: [1], bytes: f16([1]) },
+    });
+    expect(() => readDelphiLatentCache(join(directory, 'broken'))).toThrow(
+      /0_0\.safetensors: missing tensor locations/,
+    );
   });
 
   it('autointerp import-delphi writes records that the records loader accepts', async () => {

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { embeddedSaeExpansions, embeddedSaeName, embeddedSaeSettings, evaluateEmbeddedSae, type EmbeddedSaeMetrics } from '../../scripts/train-embedded-saes.ts';
+import {
+  embeddedSaeExpansions,
+  embeddedSaeName,
+  embeddedSaeSettings,
+  evaluateEmbeddedSae,
+  type EmbeddedSaeMetrics,
+} from '../../scripts/train-embedded-saes.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { extractActivations } from '../../src/subject/extract-activations.ts';
 import { loadSubjectModel, type SubjectModel } from '../../src/subject/load-subject.ts';
@@ -33,17 +39,29 @@ afterAll(() => {
 });
 
 const folderOf = (expansion: number) => join(root, 'data/sae', embeddedSaeName(expansion));
-const metricsOf = (expansion: number) => JSON.parse(readFileSync(join(folderOf(expansion), 'metrics.json'), 'utf8')) as EmbeddedSaeMetrics;
+const metricsOf = (expansion: number) =>
+  JSON.parse(readFileSync(join(folderOf(expansion), 'metrics.json'), 'utf8')) as EmbeddedSaeMetrics;
 
 describe('embedded SAEs (data/sae/brown-1l-{1,4,16}x)', () => {
   it('are SAELens folders with the shapes and cfg keys of docs/DESIGN.md §5', () => {
     for (const expansion of embeddedSaeExpansions) {
       const folder = folderOf(expansion);
       const cfg = JSON.parse(readFileSync(join(folder, 'cfg.json'), 'utf8'));
-      expect(cfg).toMatchObject({ architecture: 'standard', d_in: 512, d_sae: 512 * expansion, hook_name: 'blocks.0.mlp.hook_post', model_name: 'brown-1l' });
+      expect(cfg).toMatchObject({
+        architecture: 'standard',
+        d_in: 512,
+        d_sae: 512 * expansion,
+        hook_name: 'blocks.0.mlp.hook_post',
+        model_name: 'brown-1l',
+      });
       const header = readSafetensorsHeader(join(folder, 'sae_weights.safetensors'));
       const shapes = Object.fromEntries(header.entries.map((entry) => [entry.name, entry.shape]));
-      expect(shapes).toEqual({ W_enc: [512, 512 * expansion], b_enc: [512 * expansion], W_dec: [512 * expansion, 512], b_dec: [512] });
+      expect(shapes).toEqual({
+        W_enc: [512, 512 * expansion],
+        b_enc: [512 * expansion],
+        W_dec: [512 * expansion, 512],
+        b_dec: [512],
+      });
     }
   });
 
@@ -51,7 +69,8 @@ describe('embedded SAEs (data/sae/brown-1l-{1,4,16}x)', () => {
     for (const expansion of embeddedSaeExpansions) {
       const { metrics, tokens } = metricsOf(expansion).heldout;
       expect(tokens).toBeGreaterThan(60_000);
-      for (const name of ['l0', 'fvu', 'dead_fraction', 'dense_fraction', 'ce_loss_recovered', 'kl_score']) expect(typeof metrics[name], name).toBe('number');
+      for (const name of ['l0', 'fvu', 'dead_fraction', 'dense_fraction', 'ce_loss_recovered', 'kl_score'])
+        expect(typeof metrics[name], name).toBe('number');
       expect(metrics.fvu!).toBeLessThan(0.5);
     }
     expect(metricsOf(4).heldout.metrics.ce_loss_recovered!).toBeGreaterThanOrEqual(0.8);
@@ -60,7 +79,12 @@ describe('embedded SAEs (data/sae/brown-1l-{1,4,16}x)', () => {
   it('reproduce their recorded metrics on the held-out slice', async () => {
     for (const expansion of embeddedSaeExpansions) {
       const recorded = metricsOf(expansion).slice;
-      const evaluation = await evaluateEmbeddedSae(subject, folderOf(expansion), sliceCache, embeddedSaeSettings.sliceTokens);
+      const evaluation = await evaluateEmbeddedSae(
+        subject,
+        folderOf(expansion),
+        sliceCache,
+        embeddedSaeSettings.sliceTokens,
+      );
       expect(evaluation.tokens).toBe(recorded.tokens);
       const metrics = {
         l0: evaluation.reconstruction.l0,
@@ -69,7 +93,8 @@ describe('embedded SAEs (data/sae/brown-1l-{1,4,16}x)', () => {
         ce_loss_recovered: evaluation.splice!.ceLossRecovered,
         kl_divergence: evaluation.splice!.klDivergence,
       };
-      for (const [name, value] of Object.entries(metrics)) expect(value, `${embeddedSaeName(expansion)} ${name}`).toBeCloseTo(recorded.metrics[name]!, 4);
+      for (const [name, value] of Object.entries(metrics))
+        expect(value, `${embeddedSaeName(expansion)} ${name}`).toBeCloseTo(recorded.metrics[name]!, 4);
     }
   }, 120_000);
 });

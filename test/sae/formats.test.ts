@@ -3,11 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32, randomGaussian } from '../../src/common/random.ts';
-import { foldActivationScale, loadSaeFolder, loadSaeLens, loadSparsify, SaeFormatError, saveSaeLens } from '../../src/sae/formats.ts';
+import {
+  foldActivationScale,
+  loadSaeFolder,
+  loadSaeLens,
+  loadSparsify,
+  SaeFormatError,
+  saveSaeLens,
+} from '../../src/sae/formats.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig, SaeWeights } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { readSafetensors, writeSafetensors } from '../../src/common/safetensors.ts';
+import { writeSparsifyFolder } from '../helpers/sparsify-folder.ts';
 
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-sae-formats-'));
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));
@@ -26,9 +34,23 @@ function gaussian(length: number, seed: number, scale = 1): Float32Array {
 const dIn = 6;
 const dSae = 12;
 function weightsFor(seed: number): SaeWeights {
-  return { W_enc: gaussian(dIn * dSae, seed, 0.4), b_enc: gaussian(dSae, seed + 1, 0.1), W_dec: gaussian(dSae * dIn, seed + 2, 0.4), b_dec: gaussian(dIn, seed + 3, 0.2) };
+  return {
+    W_enc: gaussian(dIn * dSae, seed, 0.4),
+    b_enc: gaussian(dSae, seed + 1, 0.1),
+    W_dec: gaussian(dSae * dIn, seed + 2, 0.4),
+    b_dec: gaussian(dIn, seed + 3, 0.2),
+  };
 }
-const standard: SaeConfig = { dIn, dSae, architecture: 'standard', l1Coefficient: 5, applyBDecToInput: true, normalizeActivations: 'none', hookName: 'blocks.0.mlp.hook_post', modelName: 'brown-1l' };
+const standard: SaeConfig = {
+  dIn,
+  dSae,
+  architecture: 'standard',
+  l1Coefficient: 5,
+  applyBDecToInput: true,
+  normalizeActivations: 'none',
+  hookName: 'blocks.0.mlp.hook_post',
+  modelName: 'brown-1l',
+};
 const topk: SaeConfig = { ...standard, architecture: 'topk', k: 3, l1Coefficient: undefined };
 const inputs = gaussian(20 * dIn, 77, 2);
 
@@ -59,7 +81,9 @@ describe('SAELens layout', () => {
       });
       if (config.architecture === 'topk') expect(cfg).toMatchObject({ k: 3, rescale_acts_by_decoder_norm: false });
       const file = readSafetensors(join(folder, 'sae_weights.safetensors'));
-      expect(Object.fromEntries([...file.tensors].map(([name, tensor]) => [name, [tensor.dtype, tensor.shape]]))).toEqual({
+      expect(
+        Object.fromEntries([...file.tensors].map(([name, tensor]) => [name, [tensor.dtype, tensor.shape]])),
+      ).toEqual({
         W_enc: ['F32', [dIn, dSae]],
         b_enc: ['F32', [dSae]],
         W_dec: ['F32', [dSae, dIn]],
@@ -73,7 +97,8 @@ describe('SAELens layout', () => {
       const loaded = loadSaeLens(folder);
       expect(loaded.warnings).toEqual([]);
       expect(loaded.config).toEqual(config.architecture === 'topk' ? { ...config, l1Coefficient: undefined } : config);
-      for (const name of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const) expect(loaded.weights[name]).toEqual(weights[name]);
+      for (const name of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const)
+        expect(loaded.weights[name]).toEqual(weights[name]);
       expect(loaded.logSparsity).toEqual(sparsity.data);
       const before = outputsOf(config, weights);
       const after = outputsOf(loaded.config, loaded.weights);
@@ -92,7 +117,8 @@ describe('SAELens layout', () => {
     expect(loaded.config.normalizeActivations).toBe('none');
     const before = outputsOf(config, weights);
     const after = outputsOf(loaded.config, loaded.weights);
-    for (let i = 0; i < before.reconstruction.length; i++) expect(after.reconstruction[i]).toBeCloseTo(before.reconstruction[i]!, 4);
+    for (let i = 0; i < before.reconstruction.length; i++)
+      expect(after.reconstruction[i]).toBeCloseTo(before.reconstruction[i]!, 4);
     // feature activations scale with W_enc·s and W_dec/s (SAELens's fold does the same)
     for (let i = 0; i < before.features.length; i++) expect(after.features[i]).toBeCloseTo(before.features[i]!, 4);
     expect(foldActivationScale(standard, weights).weights).toBe(weights);
@@ -104,7 +130,10 @@ describe('SAELens layout', () => {
     saveSaeLens(folder, standard, weights, { dtype: 'F16' });
     expect(JSON.parse(readFileSync(join(folder, 'cfg.json'), 'utf8')).dtype).toBe('float16');
     const loaded = loadSaeLens(folder);
-    for (let i = 0; i < weights.W_enc.length; i++) expect(Math.abs(loaded.weights.W_enc[i]! - weights.W_enc[i]!)).toBeLessThanOrEqual(Math.abs(weights.W_enc[i]!) * 2 ** -11 + 1e-7);
+    for (let i = 0; i < weights.W_enc.length; i++)
+      expect(Math.abs(loaded.weights.W_enc[i]! - weights.W_enc[i]!)).toBeLessThanOrEqual(
+        Math.abs(weights.W_enc[i]!) * 2 ** -11 + 1e-7,
+      );
   });
 
   it('reads older cfgs (hook_point, activation_fn_str "topk") and folds rescale_acts_by_decoder_norm', () => {
@@ -113,10 +142,26 @@ describe('SAELens layout', () => {
     saveSaeLens(folder, topk, weights);
     writeFileSync(
       join(folder, 'cfg.json'),
-      JSON.stringify({ architecture: 'standard', activation_fn_str: 'topk', activation_fn_kwargs: { k: 3 }, d_in: dIn, d_sae: dSae, hook_point: 'blocks.0.hook_resid_post', model_name: 'gpt2', normalize_activations: false, rescale_acts_by_decoder_norm: true }),
+      JSON.stringify({
+        architecture: 'standard',
+        activation_fn_str: 'topk',
+        activation_fn_kwargs: { k: 3 },
+        d_in: dIn,
+        d_sae: dSae,
+        hook_point: 'blocks.0.hook_resid_post',
+        model_name: 'gpt2',
+        normalize_activations: false,
+        rescale_acts_by_decoder_norm: true,
+      }),
     );
     const loaded = loadSaeLens(folder);
-    expect(loaded.config).toMatchObject({ architecture: 'topk', k: 3, hookName: 'blocks.0.hook_resid_post', modelName: 'gpt2', normalizeActivations: 'none' });
+    expect(loaded.config).toMatchObject({
+      architecture: 'topk',
+      k: 3,
+      hookName: 'blocks.0.hook_resid_post',
+      modelName: 'gpt2',
+      normalizeActivations: 'none',
+    });
     expect(loaded.warnings.join()).toMatch(/rescale_acts_by_decoder_norm/);
     const after = outputsOf(loaded.config, loaded.weights);
     // SAELens's rescaled TopK, on the host: h = ((x − b_dec)·W_enc + b_enc)·‖W_dec,i‖, f = TopK(ReLU(h)), x̂ = Σ (f_i/‖W_dec,i‖)·W_dec,i + b_dec
@@ -124,7 +169,8 @@ describe('SAELens layout', () => {
     for (let row = 0; row < inputs.length / dIn; row++) {
       const hidden = norms.map((norm, i) => {
         let sum = weights.b_enc[i]!;
-        for (let j = 0; j < dIn; j++) sum += (inputs[row * dIn + j]! - weights.b_dec[j]!) * weights.W_enc[j * dSae + i]!;
+        for (let j = 0; j < dIn; j++)
+          sum += (inputs[row * dIn + j]! - weights.b_dec[j]!) * weights.W_enc[j * dSae + i]!;
         return sum * norm;
       });
       const kth = [...hidden].sort((a, b) => b - a)[2]!;
@@ -143,7 +189,11 @@ describe('SAELens layout', () => {
     saveSaeLens(folder, standard, weightsFor(7));
     const weightsFile = join(folder, 'sae_weights.safetensors');
     const file = readSafetensors(weightsFile);
-    const tensors = new Map([...file.tensors].filter(([name]) => name !== 'b_enc').map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]));
+    const tensors = new Map(
+      [...file.tensors]
+        .filter(([name]) => name !== 'b_enc')
+        .map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]),
+    );
     writeSafetensors(weightsFile, tensors);
     expect(() => loadSaeLens(folder)).toThrow(SaeFormatError);
     expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (b_enc): tensor missing`);
@@ -169,41 +219,65 @@ describe('SAELens layout', () => {
     const weights = weightsFor(10);
     saveSaeLens(folder, standard, weights);
     const weightsFile = join(folder, 'sae_weights.safetensors');
-    const saved = new Map([...readSafetensors(weightsFile).tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]));
+    const saved = new Map(
+      [...readSafetensors(weightsFile).tensors].map(([name, t]) => [
+        name,
+        { shape: t.shape, data: t.data as Float32Array },
+      ]),
+    );
     const withExtra = (extra: Record<string, Float32Array>) =>
-      writeSafetensors(weightsFile, new Map([...saved, ...Object.entries(extra).map(([name, data]): [string, { shape: number[]; data: Float32Array }] => [name, { shape: [data.length], data }])]));
+      writeSafetensors(
+        weightsFile,
+        new Map([
+          ...saved,
+          ...Object.entries(extra).map(([name, data]): [string, { shape: number[]; data: Float32Array }] => [
+            name,
+            { shape: [data.length], data },
+          ]),
+        ]),
+      );
 
     withExtra({ threshold: Float32Array.from({ length: dSae }, (_, i) => 0.1 * i) });
-    expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (threshold): a JumpReLU threshold, but the cfg says architecture standard`);
+    expect(() => loadSaeLens(folder)).toThrow(
+      `${weightsFile} (threshold): a JumpReLU threshold, but the cfg says architecture standard`,
+    );
     withExtra({ log_threshold: new Float32Array(dSae) });
     expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (log_threshold): a JumpReLU threshold`);
     withExtra({ scaling_factor: Float32Array.from({ length: dSae }, (_, i) => (i === 3 ? 2 : 1)) });
-    expect(() => loadSaeLens(folder)).toThrow(`${weightsFile} (scaling_factor): a per-latent scaling factor that is not all ones`);
+    expect(() => loadSaeLens(folder)).toThrow(
+      `${weightsFile} (scaling_factor): a per-latent scaling factor that is not all ones`,
+    );
     // A zero threshold is ReLU and a scaling factor of ones changes nothing: read as they are, without a word.
     withExtra({ threshold: new Float32Array(dSae), scaling_factor: new Float32Array(dSae).fill(1) });
     const harmless = loadSaeLens(folder);
     expect(harmless.warnings).toEqual([]);
     expect(outputsOf(harmless.config, harmless.weights)).toEqual(outputsOf(standard, weights));
     withExtra({ W_dec_bias_extra: new Float32Array(dIn), b_enc_aux: new Float32Array(dSae) });
-    expect(loadSaeLens(folder).warnings).toEqual(['sae_weights.safetensors: tensors not read: W_dec_bias_extra, b_enc_aux']);
+    expect(loadSaeLens(folder).warnings).toEqual([
+      'sae_weights.safetensors: tensors not read: W_dec_bias_extra, b_enc_aux',
+    ]);
   });
 });
 
 describe('sparsify layout', () => {
   function writeSparsify(folder: string, weights: SaeWeights, cfg: Record<string, unknown>): void {
-    mkdirSync(folder, { recursive: true });
-    const encoder = new Float32Array(dSae * dIn);
-    for (let latent = 0; latent < dSae; latent++) for (let j = 0; j < dIn; j++) encoder[latent * dIn + j] = weights.W_enc[j * dSae + latent]!;
-    writeSafetensors(
-      join(folder, 'sae.safetensors'),
-      new Map([
-        ['encoder.weight', { shape: [dSae, dIn], data: encoder }],
-        ['encoder.bias', { shape: [dSae], data: weights.b_enc }],
-        ['W_dec', { shape: [dSae, dIn], data: weights.W_dec }],
-        ['b_dec', { shape: [dIn], data: weights.b_dec }],
-      ]),
+    writeSparsifyFolder(
+      folder,
+      weights,
+      { dIn, dSae },
+      {
+        activation: 'topk',
+        expansion_factor: 2,
+        normalize_decoder: true,
+        num_latents: 0,
+        k: 3,
+        multi_topk: false,
+        skip_connection: false,
+        transcode: false,
+        d_in: dIn,
+        ...cfg,
+      },
     );
-    writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ activation: 'topk', expansion_factor: 2, normalize_decoder: true, num_latents: 0, k: 3, multi_topk: false, skip_connection: false, transcode: false, d_in: dIn, ...cfg }));
   }
 
   it('imports a hand-made sparsify folder as the equivalent SAELens topk SAE (same encode and decode)', () => {
@@ -212,8 +286,19 @@ describe('sparsify layout', () => {
     writeSparsify(folder, weights, {});
     const loaded = loadSparsify(folder, { modelName: 'pythia' });
     // The folder names the Hugging Face module; the SAE reads the output of the MLP, TransformerLens hook_mlp_out.
-    expect(loaded.config).toEqual({ dIn, dSae, architecture: 'topk', k: 3, applyBDecToInput: true, normalizeActivations: 'none', hookName: 'blocks.3.hook_mlp_out', modelName: 'pythia' });
-    expect(loaded.warnings).toEqual(['hookpoint layers.3.mlp (the folder name) read as the hook point blocks.3.hook_mlp_out']);
+    expect(loaded.config).toEqual({
+      dIn,
+      dSae,
+      architecture: 'topk',
+      k: 3,
+      applyBDecToInput: true,
+      normalizeActivations: 'none',
+      hookName: 'blocks.3.hook_mlp_out',
+      modelName: 'pythia',
+    });
+    expect(loaded.warnings).toEqual([
+      'hookpoint layers.3.mlp (the folder name) read as the hook point blocks.3.hook_mlp_out',
+    ]);
     expect(loadSparsify(folder, { hookName: 'layers.3.mlp' }).config.hookName).toBe('layers.3.mlp');
     const expected = outputsOf(topk, weights);
     const actual = outputsOf(loaded.config, loaded.weights);
@@ -232,7 +317,9 @@ describe('sparsify layout', () => {
     writeSparsify(folder, weights, { activation: 'groupmax' });
     expect(() => loadSparsify(folder)).toThrow(/\(activation\): unsupported activation "groupmax"/);
     writeSparsify(folder, weights, { expansion_factor: 3 });
-    expect(() => loadSparsify(folder)).toThrow(`${join(folder, 'sae.safetensors')} (encoder.weight): shape [12, 6], expected [18, 6]`);
+    expect(() => loadSparsify(folder)).toThrow(
+      `${join(folder, 'sae.safetensors')} (encoder.weight): shape [12, 6], expected [18, 6]`,
+    );
   });
 
   it('refuses a W_skip tensor even when the cfg does not mention a skip connection', () => {
@@ -240,7 +327,12 @@ describe('sparsify layout', () => {
     const folder = freshFolder('layers.1');
     writeSparsify(folder, weights, {});
     const weightsFile = join(folder, 'sae.safetensors');
-    const tensors = new Map([...readSafetensors(weightsFile).tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]));
+    const tensors = new Map(
+      [...readSafetensors(weightsFile).tensors].map(([name, t]) => [
+        name,
+        { shape: t.shape, data: t.data as Float32Array },
+      ]),
+    );
     tensors.set('W_skip', { shape: [dIn, dIn], data: new Float32Array(dIn * dIn) });
     writeSafetensors(weightsFile, tensors);
     expect(() => loadSparsify(folder)).toThrow(`${weightsFile} (W_skip): a skip connection`);
@@ -253,10 +345,15 @@ describe('sparsify layout', () => {
     expect(loadSaeFolder(sparsify).config).toMatchObject({ architecture: 'topk', hookName: 'blocks.0.mlp.hook_post' });
     const saeLens = freshFolder();
     saveSaeLens(saeLens, standard, weights);
-    expect(loadSaeFolder(saeLens).config).toMatchObject({ architecture: 'standard', hookName: 'blocks.0.mlp.hook_post' });
+    expect(loadSaeFolder(saeLens).config).toMatchObject({
+      architecture: 'standard',
+      hookName: 'blocks.0.mlp.hook_post',
+    });
     const empty = freshFolder();
     mkdirSync(empty, { recursive: true });
-    expect(() => loadSaeFolder(empty)).toThrow(`${empty}: not an SAE folder: neither sae_weights.safetensors (SAELens) nor sae.safetensors (sparsify) is there`);
+    expect(() => loadSaeFolder(empty)).toThrow(
+      `${empty}: not an SAE folder: neither sae_weights.safetensors (SAELens) nor sae.safetensors (sparsify) is there`,
+    );
     expect(() => loadSaeFolder(join(empty, 'absent'))).toThrow(/absent: no such folder/);
   });
 });

@@ -13,6 +13,7 @@ describe('hookPointOfModule', () => {
   });
 
   it('returns null for names it does not know (the caller keeps the name)', () => {
-    for (const name of ['blocks.0.mlp.hook_post', 'h.0.ln_1', 'layers.x', 'embed_out', 'h.0.mlp.c_proj']) expect(hookPointOfModule(name), name).toBeNull();
+    for (const name of ['blocks.0.mlp.hook_post', 'h.0.ln_1', 'layers.x', 'embed_out', 'h.0.mlp.c_proj'])
+      expect(hookPointOfModule(name), name).toBeNull();
   });
 });

@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateSae } from '../../src/sae/evaluate-sae.ts';
-import { batchStatistics, logDensityHistogram, logFeatureSparsity, meanMaxCosineSimilarity, SaeMetricsAccumulator } from '../../src/sae/metrics.ts';
+import {
+  batchStatistics,
+  logDensityHistogram,
+  logFeatureSparsity,
+  meanMaxCosineSimilarity,
+  SaeMetricsAccumulator,
+} from '../../src/sae/metrics.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
 import type { SaeConfig } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
@@ -11,12 +17,14 @@ beforeAll(async () => {
 
 // 4 tokens, d_in 2, d_sae 3
 const input = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
-const features = Float32Array.from([
-  [0, 1, 0],
-  [0, 2, 0.5],
-  [0, 0, 0],
-  [0, 3, 0],
-].flat());
+const features = Float32Array.from(
+  [
+    [0, 1, 0],
+    [0, 2, 0.5],
+    [0, 0, 0],
+    [0, 3, 0],
+  ].flat(),
+);
 
 describe('SaeMetricsAccumulator', () => {
   it('gives FVU 0 and explained variance 1 for a perfect reconstruction', () => {
@@ -112,7 +120,15 @@ describe('density summaries', () => {
 
 describe('evaluateSae', () => {
   it('matches the host accumulator on the same SAE and batches', async () => {
-    const config: SaeConfig = { dIn: 2, dSae: 3, architecture: 'standard', applyBDecToInput: true, normalizeActivations: 'none', hookName: 'h', modelName: 'm' };
+    const config: SaeConfig = {
+      dIn: 2,
+      dSae: 3,
+      architecture: 'standard',
+      applyBDecToInput: true,
+      normalizeActivations: 'none',
+      hookName: 'h',
+      modelName: 'm',
+    };
     const weights = {
       W_enc: Float32Array.from([1, -1, 0.5, 0.2, 1, -0.3]),
       b_enc: Float32Array.from([0, -0.5, 0.1]),

@@ -24,7 +24,15 @@ function randomWeights(dIn: number, dSae: number, seed: number): SaeWeights {
   };
 }
 
-const base: SaeConfig = { dIn: 5, dSae: 8, architecture: 'standard', applyBDecToInput: true, normalizeActivations: 'none', hookName: 'blocks.0.mlp.hook_post', modelName: 'toy' };
+const base: SaeConfig = {
+  dIn: 5,
+  dSae: 8,
+  architecture: 'standard',
+  applyBDecToInput: true,
+  normalizeActivations: 'none',
+  hookName: 'blocks.0.mlp.hook_post',
+  modelName: 'toy',
+};
 
 /** The docs/DESIGN.md §5 formulas on the host, in float64. */
 function hostEncode(config: SaeConfig, w: SaeWeights, x: Float32Array): number[][] {
@@ -35,7 +43,10 @@ function hostEncode(config: SaeConfig, w: SaeWeights, x: Float32Array): number[]
     const pre: number[] = [];
     for (let i = 0; i < config.dSae; i++) {
       let sum = w.b_enc[i]!;
-      for (let j = 0; j < config.dIn; j++) sum += (x[r * config.dIn + j]! * scale - (config.applyBDecToInput ? w.b_dec[j]! : 0)) * w.W_enc[j * config.dSae + i]!;
+      for (let j = 0; j < config.dIn; j++)
+        sum +=
+          (x[r * config.dIn + j]! * scale - (config.applyBDecToInput ? w.b_dec[j]! : 0)) *
+          w.W_enc[j * config.dSae + i]!;
       pre.push(sum);
     }
     let features = pre.map((value) => Math.max(0, value));
@@ -72,7 +83,10 @@ describe('SparseAutoencoder', () => {
     ['standard with b_dec subtracted', base],
     ['standard without b_dec subtracted', { ...base, applyBDecToInput: false }],
     ['topk k=3', { ...base, architecture: 'topk', k: 3 }],
-    ['topk normalized (s = 1.7)', { ...base, architecture: 'topk', k: 2, normalizeActivations: 'expected_average_only_in', activationScale: 1.7 }],
+    [
+      'topk normalized (s = 1.7)',
+      { ...base, architecture: 'topk', k: 2, normalizeActivations: 'expected_average_only_in', activationScale: 1.7 },
+    ],
   ];
   for (const [name, config] of cases) {
     it(`encodes and decodes by the docs/DESIGN.md §5 formulas: ${name}`, () => {
@@ -86,7 +100,11 @@ describe('SparseAutoencoder', () => {
       // A subset of latents (column-only for standard SAEs) equals those columns of the full encoding.
       const picked = [6, 1, 3];
       const some = tf.tidy(() => sae.encodeLatents(tf.tensor2d(x, [6, 5]), picked)).arraySync() as number[][];
-      expectClose(some.flat(), expected.flatMap((row) => picked.map((index) => row[index]!)), 1e-5);
+      expectClose(
+        some.flat(),
+        expected.flatMap((row) => picked.map((index) => row[index]!)),
+        1e-5,
+      );
       sae.dispose();
     });
   }
@@ -103,7 +121,8 @@ describe('SparseAutoencoder', () => {
     const weights = randomWeights(5, 8, 9);
     const sae = SparseAutoencoder.fromWeights(base, weights);
     const norms = sae.decoderNorms();
-    for (let i = 0; i < 8; i++) expect(norms[i]).toBeCloseTo(Math.hypot(...weights.W_dec.subarray(i * 5, i * 5 + 5)), 5);
+    for (let i = 0; i < 8; i++)
+      expect(norms[i]).toBeCloseTo(Math.hypot(...weights.W_dec.subarray(i * 5, i * 5 + 5)), 5);
     const back = sae.toWeights();
     expect(back.W_enc).toEqual(weights.W_enc);
     expect(back.W_dec).toEqual(weights.W_dec);
@@ -111,7 +130,9 @@ describe('SparseAutoencoder', () => {
   });
 
   it('rejects a topk config without k and weights of the wrong size, naming the tensor', () => {
-    expect(() => SparseAutoencoder.fromWeights({ ...base, architecture: 'topk' }, randomWeights(5, 8, 1))).toThrow(/needs k/);
+    expect(() => SparseAutoencoder.fromWeights({ ...base, architecture: 'topk' }, randomWeights(5, 8, 1))).toThrow(
+      /needs k/,
+    );
     const bad = randomWeights(5, 8, 1);
     bad.b_enc = new Float32Array(7);
     expect(() => SparseAutoencoder.fromWeights(base, bad)).toThrow(SaeConfigError);
@@ -188,9 +209,15 @@ describe('saeLossAndGradients (hand-written backward pass)', () => {
         });
         let aux: { mask: tf.Tensor2D; weight: number } | null = null;
         if (withAux) {
-          const pre = tf.add(tf.matMul(tf.sub(x, tf.tensor1d(weights.b_dec)), tf.tensor2d(weights.W_enc, [dIn, dSae])), tf.tensor1d(weights.b_enc)) as tf.Tensor2D;
+          const pre = tf.add(
+            tf.matMul(tf.sub(x, tf.tensor1d(weights.b_dec)), tf.tensor2d(weights.W_enc, [dIn, dSae])),
+            tf.tensor1d(weights.b_enc),
+          ) as tf.Tensor2D;
           const masked = tf.add(pre, tf.mul(tf.sub(1, deadMask), -1e30)) as tf.Tensor2D;
-          aux = { mask: tf.mul(topKMask(masked, kAux), deadMask) as tf.Tensor2D, weight: coefficient * Math.min(4 / kAux, 1) };
+          aux = {
+            mask: tf.mul(topKMask(masked, kAux), deadMask) as tf.Tensor2D,
+            weight: coefficient * Math.min(4 / kAux, 1),
+          };
         }
         const reference = referenceGradients(config, weights, x, l1, aux);
         const loss = tf.add(ours.mse, ours.auxiliaryLoss).dataSync()[0]!;

@@ -26,7 +26,14 @@ let subject: SubjectModel;
 beforeAll(async () => {
   await initBackend('wasm');
   subject = await loadSubjectModel(join(root, 'data/subject/brown-1l'));
-  await extractActivations({ modelDir: subject, hook, corpus: join(root, 'data/corpus/brown-heldout.jsonl'), cacheDir, maxTokens: 3000, batchSize: 16 });
+  await extractActivations({
+    modelDir: subject,
+    hook,
+    corpus: join(root, 'data/corpus/brown-heldout.jsonl'),
+    cacheDir,
+    maxTokens: 3000,
+    batchSize: 16,
+  });
 }, 60_000);
 afterAll(() => {
   subject?.model.dispose();
@@ -44,8 +51,21 @@ function exactSae(width: number): SparseAutoencoder {
     W_dec[i * width + i] = 1;
     W_dec[(width + i) * width + i] = -1;
   }
-  const config: SaeConfig = { dIn: width, dSae, architecture: 'standard', applyBDecToInput: false, normalizeActivations: 'none', hookName: hook, modelName: 'brown-1l' };
-  return SparseAutoencoder.fromWeights(config, { W_enc, b_enc: new Float32Array(dSae), W_dec, b_dec: new Float32Array(width) });
+  const config: SaeConfig = {
+    dIn: width,
+    dSae,
+    architecture: 'standard',
+    applyBDecToInput: false,
+    normalizeActivations: 'none',
+    hookName: hook,
+    modelName: 'brown-1l',
+  };
+  return SparseAutoencoder.fromWeights(config, {
+    W_enc,
+    b_enc: new Float32Array(dSae),
+    W_dec,
+    b_dec: new Float32Array(width),
+  });
 }
 
 function sequencesOf(cache: ActivationCache): Int32Array[] {
@@ -63,7 +83,9 @@ describe('cache batches', () => {
     const cache = ActivationCache.open(cacheDir);
     const rows = Int32Array.from([0, 1, 2, 7, 100, 101, cache.tokenCount - 1]);
     const got = cache.readRowSet(rows);
-    rows.forEach((row, index) => expect(got.subarray(index * 512, (index + 1) * 512)).toEqual(cache.readRows(row, row + 1)));
+    rows.forEach((row, index) =>
+      expect(got.subarray(index * 512, (index + 1) * 512)).toEqual(cache.readRows(row, row + 1)),
+    );
     expect(() => cache.readRowSet(Int32Array.from([5, 5]))).toThrow(/ascending/);
   });
 
@@ -121,8 +143,21 @@ describe('splice evaluation', () => {
     expect(perfect.ceOriginal).toBeGreaterThan(4.3);
     expect(perfect.ceOriginal).toBeLessThan(5.6);
 
-    const config: SaeConfig = { dIn: 512, dSae: 8, architecture: 'standard', applyBDecToInput: false, normalizeActivations: 'none', hookName: hook, modelName: 'brown-1l' };
-    const zero = SparseAutoencoder.fromWeights(config, { W_enc: new Float32Array(512 * 8), b_enc: new Float32Array(8), W_dec: new Float32Array(8 * 512), b_dec: new Float32Array(512) });
+    const config: SaeConfig = {
+      dIn: 512,
+      dSae: 8,
+      architecture: 'standard',
+      applyBDecToInput: false,
+      normalizeActivations: 'none',
+      hookName: hook,
+      modelName: 'brown-1l',
+    };
+    const zero = SparseAutoencoder.fromWeights(config, {
+      W_enc: new Float32Array(512 * 8),
+      b_enc: new Float32Array(8),
+      W_dec: new Float32Array(8 * 512),
+      b_dec: new Float32Array(512),
+    });
     const none = await evaluateSplice(subject.model, zero, sequences, { bosTokenId: cache.header.bosTokenId });
     zero.dispose();
     expect(none.ceLossRecovered).toBeCloseTo(0, 6);
@@ -177,7 +212,9 @@ describe('trainSaeOnCache', () => {
     expect(evaluation.reconstruction.fvu).toBeLessThan(1);
     expect(evaluation.splice!.ceLossRecovered).toBeGreaterThan(0);
     const built = recordsFromCache(cacheDir, { columns: saeColumnSource(sae, 'test-sae'), features: [0, 1, 2] });
-    expect(built.records.map((record) => record.id)).toEqual([0, 1, 2].map((index) => ({ model: 'brown-1l', layer: hook, kind: 'sae', index, sae: 'test-sae' })));
+    expect(built.records.map((record) => record.id)).toEqual(
+      [0, 1, 2].map((index) => ({ model: 'brown-1l', layer: hook, kind: 'sae', index, sae: 'test-sae' })),
+    );
     const cache3000 = ActivationCache.open(cacheDir);
     const latents = sae.encodeBatch(cache3000.readRows(0, cache3000.tokenCount));
     let max = 0;

@@ -33,7 +33,17 @@ describe('toy ground truth (seed 000 style): the trainer recovers known features
       const steps = 1000;
       const progress: SaeTrainingProgress[] = [];
       const result = await trainSae((index) => toy.batch(index, rows), {
-        sae: { dIn: d, dSae: 2 * features, architecture, k: 4, l1Coefficient: 1, applyBDecToInput: true, normalizeActivations: 'expected_average_only_in', hookName: 'toy', modelName: 'toy' },
+        sae: {
+          dIn: d,
+          dSae: 2 * features,
+          architecture,
+          k: 4,
+          l1Coefficient: 1,
+          applyBDecToInput: true,
+          normalizeActivations: 'expected_average_only_in',
+          hookName: 'toy',
+          modelName: 'toy',
+        },
         steps,
         learningRate: 3e-3,
         decaySteps: 200,
@@ -63,7 +73,9 @@ describe('toy ground truth (seed 000 style): the trainer recovers known features
       expect(metrics.tokens).toBe(2048);
       sae.dispose();
       if (architecture === 'topk') {
-        const norms = Array.from({ length: 2 * features }, (_, i) => Math.hypot(...result.weights.W_dec.subarray(i * d, (i + 1) * d)));
+        const norms = Array.from({ length: 2 * features }, (_, i) =>
+          Math.hypot(...result.weights.W_dec.subarray(i * d, (i + 1) * d)),
+        );
         for (const norm of norms) expect(norm).toBeCloseTo(1, 5);
       }
     });
@@ -75,7 +87,17 @@ describe('checkpoint and resume', () => {
   const rows = 32;
   const toy = createToyData({ dimensions: d, features: 12, activationProbability: 0.1, seed: 3 });
   const optionsFor = (architecture: SaeArchitecture, directory: string): TrainSaeOptions => ({
-    sae: { dIn: d, dSae: 24, architecture, k: 3, l1Coefficient: 0.5, applyBDecToInput: true, normalizeActivations: 'expected_average_only_in', hookName: 'toy', modelName: 'toy' },
+    sae: {
+      dIn: d,
+      dSae: 24,
+      architecture,
+      k: 3,
+      l1Coefficient: 0.5,
+      applyBDecToInput: true,
+      normalizeActivations: 'expected_average_only_in',
+      hookName: 'toy',
+      modelName: 'toy',
+    },
     steps: 60,
     learningRate: 3e-3,
     decaySteps: 10,
@@ -109,7 +131,8 @@ describe('checkpoint and resume', () => {
       expect(resumed.steps).toBe(60);
       expect(resumed.tokens).toBe(uninterrupted.tokens);
       expect(resumed.config).toEqual(uninterrupted.config);
-      for (const name of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const) expect(resumed.weights[name]).toEqual(uninterrupted.weights[name]);
+      for (const name of ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const)
+        expect(resumed.weights[name]).toEqual(uninterrupted.weights[name]);
       expect(resumed.featureDensity).toEqual(uninterrupted.featureDensity);
       expect(resumed.densityTokens).toBe(20 * rows);
       expect(readTrainerCheckpoint(directory)!.step).toBe(60);
@@ -120,9 +143,9 @@ describe('checkpoint and resume', () => {
   it('refuses to resume with different options, naming the option', async () => {
     const directory = freshFolder();
     await trainSae((index) => toy.batch(index, rows), { ...optionsFor('topk', directory), steps: 5 });
-    await expect(trainSae((index) => toy.batch(index, rows), { ...optionsFor('topk', directory), steps: 5, learningRate: 1e-3 })).rejects.toThrow(
-      /option learningRate differs from the checkpoint's/,
-    );
+    await expect(
+      trainSae((index) => toy.batch(index, rows), { ...optionsFor('topk', directory), steps: 5, learningRate: 1e-3 }),
+    ).rejects.toThrow(/option learningRate differs from the checkpoint's/);
   });
 
   it('exportState / fromState continue bit-identically in memory', () => {

@@ -23,7 +23,12 @@ describe('jensenShannon', () => {
   it('is exactly 0 for equal distributions, also for shifted logits of the same distribution to rounding', () => {
     const logits = randomLogits(1, 50, 3);
     expect(jensenShannon(logits, logits)).toBe(0);
-    expect(jensenShannon(logits, logits.map((x) => x + 7.5))).toBeLessThan(1e-15);
+    expect(
+      jensenShannon(
+        logits,
+        logits.map((x) => x + 7.5),
+      ),
+    ).toBeLessThan(1e-15);
   });
 
   it('is symmetric, non-negative and at most ln 2', () => {
@@ -39,13 +44,25 @@ describe('jensenShannon', () => {
 
   it('matches H(m) − (H(p) + H(q))/2 for two-point and random distributions', () => {
     const cases: [number[], number[]][] = [
-      [[0.9, 0.1], [0.5, 0.5]],
-      [[0.99, 0.01], [0.01, 0.99]],
-      [[0.3, 0.7], [0.31, 0.69]],
+      [
+        [0.9, 0.1],
+        [0.5, 0.5],
+      ],
+      [
+        [0.99, 0.01],
+        [0.01, 0.99],
+      ],
+      [
+        [0.3, 0.7],
+        [0.31, 0.69],
+      ],
     ];
-    for (const [p, q] of cases) expect(jensenShannon(p.map(Math.log), q.map(Math.log))).toBeCloseTo(jsdByEntropy(p, q), 14);
+    for (const [p, q] of cases)
+      expect(jensenShannon(p.map(Math.log), q.map(Math.log))).toBeCloseTo(jsdByEntropy(p, q), 14);
     // p = (0.9, 0.1), q = (½, ½): m = (0.7, 0.3), by hand.
-    const byHand = 0.5 * (0.9 * Math.log(0.9 / 0.7) + 0.1 * Math.log(0.1 / 0.3)) + 0.5 * (0.5 * Math.log(0.5 / 0.7) + 0.5 * Math.log(0.5 / 0.3));
+    const byHand =
+      0.5 * (0.9 * Math.log(0.9 / 0.7) + 0.1 * Math.log(0.1 / 0.3)) +
+      0.5 * (0.5 * Math.log(0.5 / 0.7) + 0.5 * Math.log(0.5 / 0.3));
     expect(jensenShannon([Math.log(0.9), Math.log(0.1)], [0, 0])).toBeCloseTo(byHand, 15);
     const a = randomLogits(7, 4096, 4);
     const b = randomLogits(8, 4096, 4);
@@ -58,7 +75,10 @@ describe('jensenShannon', () => {
     expect(jensenShannon([1000, 0], [0, 1000])).toBeCloseTo(Math.LN2, 12);
     expect(jensenShannon([1e4, -1e4, 0], [1e4, -1e4, 0])).toBe(0);
     // One zero-probability entry on one side only.
-    expect(jensenShannon([0, 0, -Infinity], [0, 0, 0])).toBeCloseTo(jsdByEntropy([0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]), 14);
+    expect(jensenShannon([0, 0, -Infinity], [0, 0, 0])).toBeCloseTo(
+      jsdByEntropy([0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]),
+      14,
+    );
   });
 
   it('takes log-probabilities directly and refuses vectors of different lengths', () => {
@@ -105,6 +125,10 @@ describe('ablationScore', () => {
 describe('calibratedReplacement', () => {
   it('maps simulated 0–10 values through the calibration and replaces missing predictions by the mean', () => {
     const calibration = { slope: 0.5, intercept: -0.1, method: 'least-squares' as const, nTokens: 10 };
-    expect(calibratedReplacement(calibration, [0, 10, null, 2], 0.3)).toEqual({ simulated: [-0.1, 4.9, 0.3, 0.9], mean: 0.3, missing: 1 });
+    expect(calibratedReplacement(calibration, [0, 10, null, 2], 0.3)).toEqual({
+      simulated: [-0.1, 4.9, 0.3, 0.9],
+      mean: 0.3,
+      missing: 1,
+    });
   });
 });

@@ -11,8 +11,14 @@ import { scoreFeature } from '../../src/score/score-feature.ts';
 describe('flattened scores (reference formulas, hand-computed)', () => {
   it('correlation pools tokens of all records, not a mean of per-record r', () => {
     // Per record r is +1 and +1, but pooled values differ: pooled real [0,1,10,11] vs pred [0,1,0,1]
-    const real = [[0, 1], [10, 11]];
-    const predicted = [[0, 1], [0, 1]];
+    const real = [
+      [0, 1],
+      [10, 11],
+    ];
+    const predicted = [
+      [0, 1],
+      [0, 1],
+    ];
     // hand: mean r=5.5, mean p=0.5; cov = Σ(r-5.5)(p-0.5) = (-5.5)(-.5)+(-4.5)(.5)+(4.5)(-.5)+(5.5)(.5)=2.75-2.25-2.25+2.75=1
     // Σ(r-5.5)^2 = 30.25+20.25+20.25+30.25 = 101 ; Σ(p-.5)^2 = 1 → r = 1/sqrt(101)
     expect(correlationScore(real, predicted)).toBeCloseTo(1 / Math.sqrt(101), 12);
@@ -26,8 +32,16 @@ describe('flattened scores (reference formulas, hand-computed)', () => {
     expect(absoluteDevExplainedScore(real, predicted)).toBeCloseTo(0.5, 12);
   });
   it('a constant series gives null with a reason, never NaN', () => {
-    expect(correlationWithReason([[0, 0, 0]], [[1, 2, 3]])).toEqual({ value: null, reason: 'constant true activations', nTokens: 3 });
-    expect(correlationWithReason([[0, 1, 3]], [[2, 2, 2]])).toEqual({ value: null, reason: 'constant simulated activations', nTokens: 3 });
+    expect(correlationWithReason([[0, 0, 0]], [[1, 2, 3]])).toEqual({
+      value: null,
+      reason: 'constant true activations',
+      nTokens: 3,
+    });
+    expect(correlationWithReason([[0, 1, 3]], [[2, 2, 2]])).toEqual({
+      value: null,
+      reason: 'constant simulated activations',
+      nTokens: 3,
+    });
     expect(rsquaredScore([[0, 0]], [[1, 1]])).toBeNull();
   });
   it('drops missing predictions pairwise', () => {
@@ -82,7 +96,11 @@ describe('degenerate inputs never give NaN', () => {
     expect(all.value).toBeNull();
     expect(all.reason).toBe('2 of 10 predictions missing (more than 10 %)');
     // one missing in ten is tolerated
-    const fine = scoreFeature([{ source: 'top', real: [0, 1, 1, 0, 0, 1, 0, 1, 0, 1], expected: [0, 10, 10, null, 0, 10, 0, 10, 0, 10] }], [], 1);
+    const fine = scoreFeature(
+      [{ source: 'top', real: [0, 1, 1, 0, 0, 1, 0, 1, 0, 1], expected: [0, 10, 10, null, 0, 10, 0, 10, 0, 10] }],
+      [],
+      1,
+    );
     expect(fine.scores.find((s) => s.kind === 'correlation.all')!.value).toBeCloseTo(1, 12);
   });
   it('every score of any input is a finite number or null with a reason', () => {
@@ -93,9 +111,10 @@ describe('degenerate inputs never give NaN', () => {
     ];
     for (const c of cases) {
       for (const score of scoreFeature([{ source: 'top', ...c }], [{ source: 'top', ...c }], 1).scores) {
-        expect(score.value === null ? typeof score.reason : Number.isFinite(score.value), JSON.stringify({ c, score })).toBe(
-          score.value === null ? 'string' : true,
-        );
+        expect(
+          score.value === null ? typeof score.reason : Number.isFinite(score.value),
+          JSON.stringify({ c, score }),
+        ).toBe(score.value === null ? 'string' : true);
       }
     }
   });

@@ -7,7 +7,8 @@ const she = [' she', ' said', ' hello'];
 const cat = [' the', ' cat', ' sat'];
 const ran = [' she', ' ran', ' away'];
 const valueOf = (text: string) => Number(text);
-const block = (tokens: readonly string[], value: number) => `<start>\n${tokens.map((token) => `${token}\t${value}`).join('\n')}\n<end>\n`;
+const block = (tokens: readonly string[], value: number) =>
+  `<start>\n${tokens.map((token) => `${token}\t${value}`).join('\n')}\n<end>\n`;
 
 describe('chat / sampled answers are read per record block', () => {
   it('a skipped record is missing and a repeated one does not shift the others (as many blocks as records)', () => {

@@ -10,7 +10,9 @@ describe('expectedValueFromTopLogprobs', () => {
     const value = expectedValueFromTopLogprobs({ '0': Math.log(0.5), '10': Math.log(0.25), unknown: Math.log(0.25) });
     expect(value).toBeCloseTo(10 / 3, 12);
     // p(2)=0.2, p(4)=0.2, p(9)=0.1 → (0.4 + 0.8 + 0.9)/0.5 = 4.2
-    expect(expectedValueFromTopLogprobs({ '2': Math.log(0.2), '4': Math.log(0.2), '9': Math.log(0.1), x: -0.1 })).toBeCloseTo(4.2, 12);
+    expect(
+      expectedValueFromTopLogprobs({ '2': Math.log(0.2), '4': Math.log(0.2), '9': Math.log(0.1), x: -0.1 }),
+    ).toBeCloseTo(4.2, 12);
   });
   it('returns null (missing), not 0, when no number token is present', () => {
     expect(expectedValueFromTopLogprobs({ unknown: -0.1, the: -3 })).toBeNull();
@@ -18,7 +20,13 @@ describe('expectedValueFromTopLogprobs', () => {
   });
   it('ignores non-activation numbers and merges whitespace variants on either side', () => {
     expect(expectedValueFromTopLogprobs({ '11': -0.1, '-1': -0.1, '05': -0.1, '3.5': -0.1, '': -0.1 })).toBeNull();
-    const variants = { '3': Math.log(0.125), ' 3': Math.log(0.125), '3\n': Math.log(0.125), '\n3 ': Math.log(0.125), '\t5': Math.log(0.5) };
+    const variants = {
+      '3': Math.log(0.125),
+      ' 3': Math.log(0.125),
+      '3\n': Math.log(0.125),
+      '\n3 ': Math.log(0.125),
+      '\t5': Math.log(0.5),
+    };
     // 3 has half the mass, 5 the other half → E = 4
     expect(expectedValueFromTopLogprobs(variants)).toBeCloseTo(4, 12);
     const merged = numberDistribution(variants);
@@ -91,7 +99,10 @@ describe('readChatLogprobs', () => {
     return { text, tokens };
   }
   it('aligns lines to targets, marking dropped lines missing', () => {
-    const { text, tokens } = answer(['<start>', ' the\t9', ' sat\t1', '<end>'], { 1: { '9': 0 }, 2: { '1': Math.log(0.5), '3': Math.log(0.5) } });
+    const { text, tokens } = answer(['<start>', ' the\t9', ' sat\t1', '<end>'], {
+      1: { '9': 0 },
+      2: { '1': Math.log(0.5), '3': Math.log(0.5) },
+    });
     expect(readChatLogprobs(text, tokens, [[' the', ' cat', ' sat']])).toEqual([[9, null, 2]]);
   });
   it('keeps records apart and survives extra lines', () => {
@@ -99,7 +110,15 @@ describe('readChatLogprobs', () => {
       ['Sure:', '<start>', 'a\t1', 'b\t2', '<end>', '<start>', 'c\t3', 'junk\t5', 'd\t4', '<end>'],
       { 2: { '1': 0 }, 3: { '2': 0 }, 6: { '3': 0 }, 7: { '5': 0 }, 8: { '4': 0 } },
     );
-    expect(readChatLogprobs(text, tokens, [['a', 'b'], ['c', 'd']])).toEqual([[1, 2], [3, 4]]);
+    expect(
+      readChatLogprobs(text, tokens, [
+        ['a', 'b'],
+        ['c', 'd'],
+      ]),
+    ).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
   it('reads offsets from the token strings, which may differ from the message text (split multi-byte characters)', () => {
     // "漢" arrives as two byte tokens shown as U+FFFD each: the content has 1 character where the tokens have 2.

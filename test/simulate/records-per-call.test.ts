@@ -9,7 +9,13 @@ import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
 import type { LlmRequest, LlmResult, TokenLogprob } from '../../src/llm/types.ts';
 import { IncompleteAnswerError } from '../../src/simulate/incomplete-answer-error.ts';
 import { loadSimulateTemplate } from '../../src/simulate/simulate-template.ts';
-import { boundCallCosts, measureCallCosts, planSimulationCalls, SimulationBudgetError, type SimulationBudget } from '../../src/simulate/plan-simulation-calls.ts';
+import {
+  boundCallCosts,
+  measureCallCosts,
+  planSimulationCalls,
+  SimulationBudgetError,
+  type SimulationBudget,
+} from '../../src/simulate/plan-simulation-calls.ts';
 import { readChatLogprobs } from '../../src/simulate/read-chat-logprobs.ts';
 import { readSampledValues } from '../../src/simulate/read-sampled-values.ts';
 import { simulateRecords } from '../../src/simulate/simulate-records.ts';
@@ -28,7 +34,12 @@ const expectedValues = records.map((tokens) => tokens.map(valueOf));
 function targetsOf(request: LlmRequest): string[][] {
   const last = request.messages!.at(-1)!.content;
   const blocks = last.split('<start>\n').slice(1);
-  return blocks.map((block) => block.split('\n').filter((line) => line.endsWith('\tunknown')).map((line) => line.slice(0, -'\tunknown'.length)));
+  return blocks.map((block) =>
+    block
+      .split('\n')
+      .filter((line) => line.endsWith('\tunknown'))
+      .map((line) => line.slice(0, -'\tunknown'.length)),
+  );
 }
 
 /** A chat answer rewriting `blocks` as `token<TAB>value` lines, with logprobs peaked at each value. */
@@ -49,7 +60,11 @@ function chatAnswer(blocks: string[][]): LlmResult {
     }
     push('<end>\n');
   }
-  return { ...textResult(tokens.map((token) => token.token).join('')), tokens, usage: { promptTokens: 1, completionTokens: 1 } };
+  return {
+    ...textResult(tokens.map((token) => token.token).join('')),
+    tokens,
+    usage: { promptTokens: 1, completionTokens: 1 },
+  };
 }
 
 describe('planSimulationCalls', () => {
@@ -64,19 +79,23 @@ describe('planSimulationCalls', () => {
     expect(planSimulationCalls([0, 1, 2], 'all', costs)).toEqual([[0, 1, 2]]); // 100 + 3 × 52 = 256
     expect(planSimulationCalls([0, 1, 2], 'all', { ...costs, answers: true })).toEqual([[0], [1], [2]]); // answers double the records
     expect(() => planSimulationCalls([0, 3], 'all', costs)).toThrow(SimulationBudgetError);
-    expect(() => planSimulationCalls([0, 3], 'all', costs)).toThrow(/record 4 .*does not fit the simulator's context.*--context-tokens/);
+    expect(() => planSimulationCalls([0, 3], 'all', costs)).toThrow(
+      /record 4 .*does not fit the simulator's context.*--context-tokens/,
+    );
   });
 });
 
 describe('boundCallCosts', () => {
   it('bounds the counted tokens from above, so the no-tokenizer fast path never lets an oversized call through', () => {
     const template = loadSimulateTemplate();
-    const odd = [[' 漢字', '\t', '😀😀', ' naïve', '\n'], records[0]!, [' ' + 'x'.repeat(50)]];
+    const odd = [[' 漢字', '\t', '😀😀', ' naïve', '\n'], records[0]!, [` ${'x'.repeat(50)}`]];
     for (const mode of ['prompt-logprobs', 'chat-logprobs', 'sampled'] as const) {
       const bound = boundCallCosts('an explanation with ünïcode', odd, mode, 100_000, template);
       const counted = measureCallCosts('an explanation with ünïcode', odd, mode, budget(100_000), template);
       expect(bound.fixedTokens).toBeGreaterThanOrEqual(counted.fixedTokens);
-      bound.recordPromptTokens.forEach((tokens, i) => expect(tokens).toBeGreaterThanOrEqual(counted.recordPromptTokens[i]!));
+      bound.recordPromptTokens.forEach((tokens, i) =>
+        expect(tokens).toBeGreaterThanOrEqual(counted.recordPromptTokens[i]!),
+      );
       expect([bound.limit, bound.answers]).toEqual([counted.limit, counted.answers]);
     }
   });
@@ -84,27 +103,38 @@ describe('boundCallCosts', () => {
 
 describe('simulateRecords: records per call and the context budget', () => {
   it('prompt-logprobs, one record a call (the reference protocol): one prompt per record, the same values', async () => {
-    const simulator = createMockProvider({ capabilities: { promptLogprobs: true }, respond: (request) => echoResult(request.prompt!, valueOf) });
+    const simulator = createMockProvider({
+      capabilities: { promptLogprobs: true },
+      respond: (request) => echoResult(request.prompt!, valueOf),
+    });
     const result = await simulateRecords(simulator, 'numbers', records, { recordsPerCall: 1 });
     expect(result.calls).toBe(6);
-    const targetRecords = (prompt: string) => prompt.slice(prompt.lastIndexOf('Explanation of neuron')).split('<start>').length - 1;
+    const targetRecords = (prompt: string) =>
+      prompt.slice(prompt.lastIndexOf('Explanation of neuron')).split('<start>').length - 1;
     expect(simulator.requests.map((request) => targetRecords(request.prompt!))).toEqual(Array(6).fill(1));
     expect(result.records.map((record) => record.expected.map((value) => Math.round(value!)))).toEqual(expectedValues);
   });
 
   it('prompt-logprobs, all records: split over calls that each fit the context, values unchanged', async () => {
-    const simulator = createMockProvider({ capabilities: { promptLogprobs: true }, respond: (request) => echoResult(request.prompt!, valueOf) });
+    const simulator = createMockProvider({
+      capabilities: { promptLogprobs: true },
+      respond: (request) => echoResult(request.prompt!, valueOf),
+    });
     const whole = await simulateRecords(simulator, 'numbers', records, {});
     expect(whole.calls).toBe(1);
     const contextTokens = Math.ceil(countTokens(simulator.requests[0]!.prompt!) * 0.7); // less than one call would need
     const split = await simulateRecords(simulator, 'numbers', records, { budget: budget(contextTokens) });
     expect(split.calls).toBeGreaterThan(1);
-    for (const request of simulator.requests.slice(1)) expect(countTokens(request.prompt!)).toBeLessThanOrEqual(contextTokens);
+    for (const request of simulator.requests.slice(1))
+      expect(countTokens(request.prompt!)).toBeLessThanOrEqual(contextTokens);
     expect(split.records.map((record) => record.expected)).toEqual(whole.records.map((record) => record.expected));
   });
 
   it('chat-logprobs: prompt plus max_tokens stay within the context (no 280,032-token completion budgets)', async () => {
-    const simulator = createMockProvider({ capabilities: { promptLogprobs: false }, respond: (request) => chatAnswer(targetsOf(request)) });
+    const simulator = createMockProvider({
+      capabilities: { promptLogprobs: false },
+      respond: (request) => chatAnswer(targetsOf(request)),
+    });
     const contextTokens = 4_000;
     const result = await simulateRecords(simulator, 'numbers', records, { budget: budget(contextTokens) });
     expect(result.mode).toBe('chat-logprobs');
@@ -130,9 +160,12 @@ describe('simulateRecords: records per call and the context budget', () => {
 });
 
 describe('incomplete answers', () => {
-  it('an answer that skips records is retried with fewer records per call; the values are the records\' own', async () => {
+  it("an answer that skips records is retried with fewer records per call; the values are the records' own", async () => {
     // Given several records, the model answers only the last one; given one, it answers it.
-    const simulator = createMockProvider({ capabilities: { promptLogprobs: false }, respond: (request) => chatAnswer(targetsOf(request).slice(-1)) });
+    const simulator = createMockProvider({
+      capabilities: { promptLogprobs: false },
+      respond: (request) => chatAnswer(targetsOf(request).slice(-1)),
+    });
     const result = await simulateRecords(simulator, 'numbers', records.slice(0, 3), { maxMissingFraction: 0.1 });
     expect(simulator.requests.map((request) => targetsOf(request).length)).toEqual([3, 2, 1, 1, 1]);
     expect(result.calls).toBe(5);
@@ -141,11 +174,14 @@ describe('incomplete answers', () => {
   });
 
   it('a record still incomplete with one record a call fails the simulation with the reason', async () => {
-    const lacking = (request: LlmRequest) => chatAnswer(targetsOf(request).map((block) => block.slice(0, block.length / 2)));
+    const lacking = (request: LlmRequest) =>
+      chatAnswer(targetsOf(request).map((block) => block.slice(0, block.length / 2)));
     const simulator = createMockProvider({ capabilities: { promptLogprobs: false }, respond: lacking });
     const simulation = simulateRecords(simulator, 'numbers', records.slice(0, 2), { maxMissingFraction: 0.1 });
     await expect(simulation).rejects.toThrow(IncompleteAnswerError);
-    await expect(simulation).rejects.toThrow(/answered record \d of 2 incompletely .*20 of 40 predictions missing \(more than 10 %\)/);
+    await expect(simulation).rejects.toThrow(
+      /answered record \d of 2 incompletely .*20 of 40 predictions missing \(more than 10 %\)/,
+    );
   });
 });
 
@@ -167,7 +203,7 @@ describe('chat answers are aligned within their <start> blocks (issue 13, item 2
     return { text: lines.join('\n'), tokens };
   }
 
-  it('an answer with fewer records than asked: the skipped record is missing, never given the last record\'s values', () => {
+  it("an answer with fewer records than asked: the skipped record is missing, never given the last record's values", () => {
     const calibration = [' she', ' said'];
     const last = [' said', ' she', ' ran'];
     const { text, tokens } = answer(['<start>', ' said\t1', ' she\t9', ' ran\t2', '<end>']);
@@ -183,6 +219,10 @@ describe('chat answers are aligned within their <start> blocks (issue 13, item 2
 
   it('a block matching no record answers none; blocks are matched to records in order', () => {
     const { text, tokens } = answer(['<start>', ' x\t3', '<end>', '<start>', ' c\t5', ' d\t6', '<end>']);
-    expect(readChatLogprobs(text, tokens, [[' a', ' b'], [' c', ' d'], [' e']])).toEqual([[null, null], [5, 6], [null]]);
+    expect(readChatLogprobs(text, tokens, [[' a', ' b'], [' c', ' d'], [' e']])).toEqual([
+      [null, null],
+      [5, 6],
+      [null],
+    ]);
   });
 });

@@ -39,7 +39,10 @@ Activations:
   });
 
   it('puts all records in one prompt and returns the exact offset of every target "unknown"', () => {
-    const records = [[' the', ' cat'], [' a', '\tdog', ' sat']];
+    const records = [
+      [' the', ' cat'],
+      [' a', '\tdog', ' sat'],
+    ];
     const prompt = buildSimulationPrompt('  cats ', records, { template });
     expect(prompt.unknownOffsets.map((o) => o.length)).toEqual([2, 3]);
     for (const [r, offsets] of prompt.unknownOffsets.entries()) {
@@ -50,7 +53,9 @@ Activations:
         expect(prompt.prompt.slice(lineStart, offset)).toBe(`${shown}\t`);
       });
     }
-    expect(prompt.prompt).toContain('find cats\nActivations: \n<start>\n the\tunknown\n cat\tunknown\n<end>\n<start>\n a\tunknown');
+    expect(prompt.prompt).toContain(
+      'find cats\nActivations: \n<start>\n the\tunknown\n cat\tunknown\n<end>\n<start>\n a\tunknown',
+    );
     // the few-shot example's hidden value is not a target
     const few = prompt.prompt.indexOf('d\tunknown') + 2;
     expect(prompt.unknownOffsets.flat()).not.toContain(few);
@@ -63,7 +68,9 @@ describe('buildSimulationPrompt (chat-logprobs)', () => {
     expect(prompt.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(prompt.messages[1]!.content).toContain('<start>\na\tunknown\nb\tunknown\nc\tunknown\n<end>');
     expect(prompt.messages[2]!.content).toBe('<start>\na\t10\nb\t0\nc\t0\n<end>\n<start>\nd\t0\ne\t10\nf\t0\n<end>\n');
-    expect(prompt.messages[3]!.content).toContain('find EXPLANATION\nActivations: \n<start>\nx\tunknown\ny\tunknown\n<end>\n');
+    expect(prompt.messages[3]!.content).toContain(
+      'find EXPLANATION\nActivations: \n<start>\nx\tunknown\ny\tunknown\n<end>\n',
+    );
     expect(prompt.promptVersion).toBe('simulate.test+chat');
   });
 });

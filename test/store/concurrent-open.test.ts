@@ -41,7 +41,9 @@ function startChild(databasePath: string, goFile: string): Child {
     child.stdout.on('data', (chunk: Buffer) => chunk.toString('utf8').includes('ready') && resolve());
     child.on('exit', () => resolve());
   });
-  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr })),
+  );
   return { ready, exited };
 }
 
@@ -58,7 +60,9 @@ describe('several processes opening one new database at once', () => {
       for (const outcome of outcomes) expect(outcome, outcome.stderr).toEqual({ code: 0, stderr: '' });
       const database = new Database(databasePath, { readonly: true });
       expect(database.pragma('user_version', { simple: true })).toBe(migrations.length);
-      expect(database.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get()).toEqual({ n: 1 });
+      expect(
+        database.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'runs'`).get(),
+      ).toEqual({ n: 1 });
       database.close();
     }
   }, 120_000);

@@ -42,14 +42,21 @@ describe('float32 series columns', () => {
     old.close();
     const db = openDatabase(path);
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
-    const row = db.prepare('SELECT r.activations, s.expected, typeof(r.activations) AS a, typeof(s.expected) AS e FROM records r JOIN simulations s ON s.record_id = r.id').get() as {
+    const row = db
+      .prepare(
+        'SELECT r.activations, s.expected, typeof(r.activations) AS a, typeof(s.expected) AS e FROM records r JOIN simulations s ON s.record_id = r.id',
+      )
+      .get() as {
       activations: Buffer;
       expected: Buffer;
       a: string;
       e: string;
     };
     expect([row.a, row.e]).toEqual(['blob', 'blob']);
-    expect([decodeFloat32Column(row.activations), decodeFloat32Column(row.expected)]).toEqual([[0, 4.25], [null, 7.5]]);
+    expect([decodeFloat32Column(row.activations), decodeFloat32Column(row.expected)]).toEqual([
+      [0, 4.25],
+      [null, 7.5],
+    ]);
     db.close();
   });
 });

@@ -55,7 +55,9 @@ function scoresByFeature(file: string, runId: number) {
 function featureKeysOf(file: string, runId: number): string[] {
   const db = readOnly(file);
   const rows = db
-    .prepare(`SELECT f.model || '/' || f.layer || '/' || f.kind || '/' || f.idx AS key FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`)
+    .prepare(
+      `SELECT f.model || '/' || f.layer || '/' || f.kind || '/' || f.idx AS key FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`,
+    )
     .all(runId) as { key: string }[];
   db.close();
   return rows.map((row) => row.key).sort();
@@ -63,7 +65,10 @@ function featureKeysOf(file: string, runId: number): string[] {
 
 function checks(file: string) {
   const db = readOnly(file);
-  const result = { integrity: db.pragma('integrity_check', { simple: true }), foreignKeys: db.pragma('foreign_key_check') as unknown[] };
+  const result = {
+    integrity: db.pragma('integrity_check', { simple: true }),
+    foreignKeys: db.pragma('foreign_key_check') as unknown[],
+  };
   db.close();
   return result;
 }
@@ -78,7 +83,8 @@ beforeAll(async () => {
 describe('run --shard i/n', () => {
   it('parses i/n and refuses anything else', () => {
     expect(parseShard('2/5')).toEqual({ index: 2, count: 5 });
-    for (const bad of ['3/3', '1/0', 'a/b', '1', '-1/2', '1/2/3', '']) expect(() => parseShard(bad), bad).toThrow(/--shard expects i\/n/);
+    for (const bad of ['3/3', '1/0', 'a/b', '1', '-1/2', '1/2/3', ''])
+      expect(() => parseShard(bad), bad).toThrow(/--shard expects i\/n/);
   });
 
   it('the shard of a feature depends on its key alone', () => {
@@ -100,7 +106,11 @@ describe('run --shard i/n', () => {
         expect(shardOfFeature(key, 3)).toBe(index);
       }
       const db = readOnly(file);
-      const run = db.prepare('SELECT name, config, source_digest FROM runs WHERE id = 1').get() as { name: string; config: string; source_digest: string };
+      const run = db.prepare('SELECT name, config, source_digest FROM runs WHERE id = 1').get() as {
+        name: string;
+        config: string;
+        source_digest: string;
+      };
       db.close();
       expect(run.name).toBe(`${runName} [shard ${index}/3]`);
       expect(JSON.parse(run.config).shard).toEqual({ index, count: 3 });
@@ -116,7 +126,11 @@ describe('run --shard i/n', () => {
     let total = 0;
     const first = await runPipeline(
       { ...base, shard: { index: 1, count: 3 }, concurrency: 1 },
-      { store, stopSignal: controller.signal, events: { onStart: (info) => (total = info.total), onFeatureDone: () => controller.abort() } },
+      {
+        store,
+        stopSignal: controller.signal,
+        events: { onStart: (info) => (total = info.total), onFeatureDone: () => controller.abort() },
+      },
     );
     expect(first.status).toBe('interrupted');
     expect(total).toBe(featureKeysOf('shard1.db', 1).length);
@@ -131,7 +145,9 @@ describe('run --shard i/n', () => {
     for (const bad of ['3/3', 'x']) {
       const result = await cli(['run', '--shard', bad, '--db', path('never.db')], { cwd: directory });
       expect(result.code).toBe(2);
-      expect(result.stderr.trim().split('\n')).toEqual([`autointerp: --shard expects i/n with 0 ≤ i < n (e.g. 0/4), got "${bad}"`]);
+      expect(result.stderr.trim().split('\n')).toEqual([
+        `autointerp: --shard expects i/n with 0 ≤ i < n (e.g. 0/4), got "${bad}"`,
+      ]);
     }
     expect(existsSync(path('never.db'))).toBe(false);
   }, 60_000);
@@ -142,7 +158,13 @@ describe('mergeDatabases', () => {
     const summary = mergeDatabases(shardFiles.map(path), path('merged.db'));
     expect(summary.warnings).toEqual([]);
     expect(summary.runs).toHaveLength(1);
-    expect(summary.runs[0]).toMatchObject({ runId: 1, name: runName, kind: 'merged', status: 'finished', shards: { count: 3, missing: [] } });
+    expect(summary.runs[0]).toMatchObject({
+      runId: 1,
+      name: runName,
+      kind: 'merged',
+      status: 'finished',
+      shards: { count: 3, missing: [] },
+    });
     expect(summary.features).toBe(24);
     expect(checks('merged.db')).toEqual({ integrity: 'ok', foreignKeys: [] });
 
@@ -166,10 +188,17 @@ describe('mergeDatabases', () => {
     // simulations point at records of their own feature
     const db = readOnly('merged.db');
     const mismatched = db
-      .prepare(`SELECT COUNT(*) AS n FROM simulations s JOIN explanations e ON e.id = s.explanation_id JOIN records r ON r.id = s.record_id WHERE r.feature_id != e.feature_id OR r.run_id != e.run_id`)
+      .prepare(
+        `SELECT COUNT(*) AS n FROM simulations s JOIN explanations e ON e.id = s.explanation_id JOIN records r ON r.id = s.record_id WHERE r.feature_id != e.feature_id OR r.run_id != e.run_id`,
+      )
       .get() as { n: number };
     expect(mismatched.n).toBe(0);
-    const run = db.prepare('SELECT * FROM runs WHERE id = 1').get() as { config: string; status: string; source_digest: string; name: string };
+    const run = db.prepare('SELECT * FROM runs WHERE id = 1').get() as {
+      config: string;
+      status: string;
+      source_digest: string;
+      name: string;
+    };
     expect(JSON.parse(run.config).shard).toBeUndefined();
     expect(run.status).toBe('finished');
 
@@ -181,7 +210,9 @@ describe('mergeDatabases', () => {
     full.close();
     const total = (rows: { features: number }[]) => rows.reduce((sum, row) => sum + row.features, 0);
     expect(total(board.rows)).toBe(24);
-    expect(board.rows.map((r) => [r.layer, r.features, r.scored, r.median])).toEqual(fullBoard.rows.map((r) => [r.layer, r.features, r.scored, r.median]));
+    expect(board.rows.map((r) => [r.layer, r.features, r.scored, r.median])).toEqual(
+      fullBoard.rows.map((r) => [r.layer, r.features, r.scored, r.median]),
+    );
     // means agree up to the order of summation (features are stored in another order)
     board.rows.forEach((row, i) => expect(row.mean!).toBeCloseTo(fullBoard.rows[i]!.mean!, 12));
   });
@@ -194,7 +225,11 @@ describe('mergeDatabases', () => {
       db.close();
       return path(copy);
     };
-    const inputs = [withServer('shard0.db', 'url0.db', 'http://10.0.0.1:8000/v1'), withServer('shard1.db', 'url1.db', 'http://10.0.0.2:8000/v1'), path('shard2.db')];
+    const inputs = [
+      withServer('shard0.db', 'url0.db', 'http://10.0.0.1:8000/v1'),
+      withServer('shard1.db', 'url1.db', 'http://10.0.0.2:8000/v1'),
+      path('shard2.db'),
+    ];
     const summary = mergeDatabases(inputs, path('urls.db'));
     expect(summary.runs).toHaveLength(1);
     expect(summary.runs[0]).toMatchObject({ kind: 'merged', status: 'finished', shards: { count: 3, missing: [] } });
@@ -203,9 +238,9 @@ describe('mergeDatabases', () => {
 
   it('refuses the same shard twice, the same file twice, and leaves no output', () => {
     copyFileSync(path('shard0.db'), path('shard0-copy.db'));
-    expect(() => mergeDatabases([path('shard0.db'), path('shard0-copy.db'), path('shard1.db')], path('twice.db'))).toThrow(
-      /shard0\.db run 1 \(shard 0\/3\) and shard0-copy\.db run 1 \(shard 0\/3\) are the same shard/,
-    );
+    expect(() =>
+      mergeDatabases([path('shard0.db'), path('shard0-copy.db'), path('shard1.db')], path('twice.db')),
+    ).toThrow(/shard0\.db run 1 \(shard 0\/3\) and shard0-copy\.db run 1 \(shard 0\/3\) are the same shard/);
     expect(() => mergeDatabases([path('shard0.db'), path('shard0.db')], path('twice.db'))).toThrow(/given twice/);
     expect(existsSync(path('twice.db'))).toBe(false);
     expect(readdirSync(directory).filter((name) => name.includes('.tmp'))).toEqual([]);
@@ -217,20 +252,34 @@ describe('mergeDatabases', () => {
     const db = new Database(path('relabelled.db'));
     db.prepare(`UPDATE runs SET config = json_set(config, '$.shard.index', 1)`).run();
     db.close();
-    expect(() => mergeDatabases([path('shard0.db'), path('relabelled.db')], path('overlap.db'))).toThrow(/is in the results of two shards/);
-    expect(() => mergeDatabases([path('relabelled.db'), path('shard2.db')], path('overlap.db'))).toThrow(/relabelled\.db run 1 \(shard 1\/3\) but belongs to shard 0\/3/);
+    expect(() => mergeDatabases([path('shard0.db'), path('relabelled.db')], path('overlap.db'))).toThrow(
+      /is in the results of two shards/,
+    );
+    expect(() => mergeDatabases([path('relabelled.db'), path('shard2.db')], path('overlap.db'))).toThrow(
+      /relabelled\.db run 1 \(shard 1\/3\) but belongs to shard 0\/3/,
+    );
     expect(existsSync(path('overlap.db'))).toBe(false);
   });
 
   it('merges what shards there are (the run is then interrupted) and a resume of the merged run does the rest', async () => {
     const summary = mergeDatabases([path('shard2.db'), path('shard0.db')], path('partial.db'));
-    expect(summary.runs[0]).toMatchObject({ kind: 'merged', status: 'interrupted', shards: { count: 3, missing: [1] } });
+    expect(summary.runs[0]).toMatchObject({
+      kind: 'merged',
+      status: 'interrupted',
+      shards: { count: 3, missing: [1] },
+    });
     expect(summary.runs[0]!.from.map((f) => f.shard?.index)).toEqual([0, 2]);
-    expect(summary.warnings).toEqual([`run "${runName}": shard 1/3 missing; the merged run is incomplete (interrupted)`]);
+    expect(summary.warnings).toEqual([
+      `run "${runName}": shard 1/3 missing; the merged run is incomplete (interrupted)`,
+    ]);
     const db = openDatabase(path('partial.db'));
     const resumed = await runPipeline(undefined, { store: new ResultStore(db), resumeRunId: 1 });
     db.close();
-    expect(resumed).toMatchObject({ status: 'finished', total: 24, processedNow: featureKeysOf('shard1.db', 1).length });
+    expect(resumed).toMatchObject({
+      status: 'finished',
+      total: 24,
+      processedNow: featureKeysOf('shard1.db', 1).length,
+    });
     expect(scoresByFeature('partial.db', 1)).toEqual(scoresByFeature('full.db', 1));
   }, 60_000);
 
@@ -248,7 +297,9 @@ describe('mergeDatabases', () => {
     expect(scoresByFeature('all.db', 1)).toEqual(scoresByFeature('full.db', 1));
     // the same (non-shard) run in two files is refused
     copyFileSync(path('small.db'), path('small-copy.db'));
-    expect(() => mergeDatabases([path('small.db'), path('small-copy.db')], path('dup.db'))).toThrow(/is in both small\.db run 1 and small-copy\.db run 1/);
+    expect(() => mergeDatabases([path('small.db'), path('small-copy.db')], path('dup.db'))).toThrow(
+      /is in both small\.db run 1 and small-copy\.db run 1/,
+    );
   }, 60_000);
 
   it('remaps batches and their requests, deduplicates the response cache by key and SAEs by name (newest kept)', () => {
@@ -259,18 +310,44 @@ describe('mergeDatabases', () => {
       const db = openDatabase(path(file));
       const batches = new BatchStore(db);
       const batch = batches.recordBatch(
-        { runId: 1, provider: 'openai:m', api: 'openai', batchId: `batch_${i}`, phase: 'explain', endpoint: '/v1/chat/completions', status: 'validating' },
+        {
+          runId: 1,
+          provider: 'openai:m',
+          api: 'openai',
+          batchId: `batch_${i}`,
+          phase: 'explain',
+          endpoint: '/v1/chat/completions',
+          status: 'validating',
+        },
         [{ customId: `key-${i}`, features: [`f${i}`] }],
       );
       expect(batch).toBe(1);
-      const insertCache = db.prepare(`INSERT INTO llm_cache (key, provider, response, created_at) VALUES (?, 'openai:m', ?, '2025-01-01')`);
+      const insertCache = db.prepare(
+        `INSERT INTO llm_cache (key, provider, response, created_at) VALUES (?, 'openai:m', ?, '2025-01-01')`,
+      );
       insertCache.run('shared', `answer ${i}`);
       insertCache.run(`own-${i}`, `answer ${i}`);
       const saes = new SaeStore(db);
-      const id = saes.recordSae({ name: 'sae-a', model: 'm', hook: 'h', architecture: 'topk', dIn: 4, dSae: 8 + i, k: 2 });
+      const id = saes.recordSae({
+        name: 'sae-a',
+        model: 'm',
+        hook: 'h',
+        architecture: 'topk',
+        dIn: 4,
+        dSae: 8 + i,
+        k: 2,
+      });
       saes.recordMetrics(id, 'heldout', 100, { l0: i });
-      db.prepare('UPDATE saes SET updated_at = ? WHERE id = ?').run(i === 0 ? '2025-06-01T00:00:00Z' : '2025-01-01T00:00:00Z', id);
-      saes.recordMetrics(saes.recordSae({ name: `sae-${i}`, model: 'm', hook: 'h', architecture: 'standard', dIn: 4, dSae: 8 }), 'heldout', 10, { mse: 0.5 });
+      db.prepare('UPDATE saes SET updated_at = ? WHERE id = ?').run(
+        i === 0 ? '2025-06-01T00:00:00Z' : '2025-01-01T00:00:00Z',
+        id,
+      );
+      saes.recordMetrics(
+        saes.recordSae({ name: `sae-${i}`, model: 'm', hook: 'h', architecture: 'standard', dIn: 4, dSae: 8 }),
+        'heldout',
+        10,
+        { mse: 0.5 },
+      );
       db.close();
     });
     const summary = mergeDatabases(files.map(path), path('extras.db'));
@@ -290,7 +367,9 @@ describe('mergeDatabases', () => {
     // sae-a: extra0's row is newer, so its d_sae and its metrics are kept
     const saeA = db.prepare(`SELECT id, d_sae FROM saes WHERE name = 'sae-a'`).get() as { id: number; d_sae: number };
     expect(saeA.d_sae).toBe(8);
-    expect(db.prepare('SELECT metric, value FROM sae_metrics WHERE sae_id = ?').all(saeA.id)).toEqual([{ metric: 'l0', value: 0 }]);
+    expect(db.prepare('SELECT metric, value FROM sae_metrics WHERE sae_id = ?').all(saeA.id)).toEqual([
+      { metric: 'l0', value: 0 },
+    ]);
     expect((db.prepare('SELECT COUNT(*) AS n FROM sae_metrics').get() as { n: number }).n).toBe(3);
     db.close();
   });
@@ -299,18 +378,40 @@ describe('mergeDatabases', () => {
     const old = new Database(path('old.db'));
     old.exec(migrations[0] as string);
     old.pragma('user_version = 1');
-    old.prepare(
-      `INSERT INTO runs (id, name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
+    old
+      .prepare(
+        `INSERT INTO runs (id, name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
        VALUES (7, 'old run', '{}', 'autointerp@0.0.1', '{}', 'baseline', 'baseline', 1, 'x', '2024-01-01', 'finished')`,
-    ).run();
+      )
+      .run();
     old.prepare(`INSERT INTO features (id, model, layer, kind, idx) VALUES (5, 'm', '0', 'neuron', 1)`).run();
     old.prepare(`INSERT INTO run_features VALUES (7, 5, 'scored', NULL, NULL, '2024-01-01')`).run();
-    old.prepare(`INSERT INTO scores (run_id, feature_id, kind, value, n_tokens, n_missing) VALUES (7, 5, 'correlation.all', 0.5, 10, 0)`).run();
-    old.prepare(`INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, latency_ms, cached, status, created_at) VALUES (7, 5, 'p', 'explain', 1, 1, 1, 0, 'ok', '2024')`).run();
+    old
+      .prepare(
+        `INSERT INTO scores (run_id, feature_id, kind, value, n_tokens, n_missing) VALUES (7, 5, 'correlation.all', 0.5, 10, 0)`,
+      )
+      .run();
+    old
+      .prepare(
+        `INSERT INTO llm_calls (run_id, feature_id, provider, purpose, prompt_tokens, completion_tokens, latency_ms, cached, status, created_at) VALUES (7, 5, 'p', 'explain', 1, 1, 1, 0, 'ok', '2024')`,
+      )
+      .run();
     // Schema ≤ 5 stored numeric series as JSON text.
-    old.prepare(`INSERT INTO records (id, run_id, feature_id, split, source, position, tokens, activations) VALUES (3, 7, 5, 'score', 'top', 0, '["a","b"]', '[0.5,2]')`).run();
-    old.prepare(`INSERT INTO explanations (id, run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (4, 7, 5, 'x', 'baseline', 'v1', 1, '2024')`).run();
-    old.prepare(`INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (4, 3, 'baseline', 'prompt-logprobs', 'v1', '[1.25,null]')`).run();
+    old
+      .prepare(
+        `INSERT INTO records (id, run_id, feature_id, split, source, position, tokens, activations) VALUES (3, 7, 5, 'score', 'top', 0, '["a","b"]', '[0.5,2]')`,
+      )
+      .run();
+    old
+      .prepare(
+        `INSERT INTO explanations (id, run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (4, 7, 5, 'x', 'baseline', 'v1', 1, '2024')`,
+      )
+      .run();
+    old
+      .prepare(
+        `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (4, 3, 'baseline', 'prompt-logprobs', 'v1', '[1.25,null]')`,
+      )
+      .run();
     old.close();
     const summary = mergeDatabases([path('old.db'), path('shard1.db')], path('with-old.db'));
     expect(summary.runs.map((r) => [r.name, r.scores])).toEqual([
@@ -318,12 +419,22 @@ describe('mergeDatabases', () => {
       [runName, expect.any(Number)],
     ]);
     const db = readOnly('with-old.db');
-    expect(db.prepare('SELECT tags, source_digest FROM runs WHERE id = 1').get()).toEqual({ tags: '[]', source_digest: null });
+    expect(db.prepare('SELECT tags, source_digest FROM runs WHERE id = 1').get()).toEqual({
+      tags: '[]',
+      source_digest: null,
+    });
     expect(db.prepare('SELECT batch_id FROM llm_calls WHERE run_id = 1').get()).toEqual({ batch_id: null });
     // The old JSON series arrive in the current format.
-    const record = db.prepare(`SELECT r.activations, s.expected FROM records r JOIN simulations s ON s.record_id = r.id JOIN explanations e ON e.id = s.explanation_id WHERE r.run_id = 1`).get() as { activations: Buffer; expected: Buffer };
+    const record = db
+      .prepare(
+        `SELECT r.activations, s.expected FROM records r JOIN simulations s ON s.record_id = r.id JOIN explanations e ON e.id = s.explanation_id WHERE r.run_id = 1`,
+      )
+      .get() as { activations: Buffer; expected: Buffer };
     expect(Buffer.isBuffer(record.activations) && Buffer.isBuffer(record.expected)).toBe(true);
-    expect([decodeFloat32Column(record.activations), decodeFloat32Column(record.expected)]).toEqual([[0.5, 2], [1.25, null]]);
+    expect([decodeFloat32Column(record.activations), decodeFloat32Column(record.expected)]).toEqual([
+      [0.5, 2],
+      [1.25, null],
+    ]);
     db.close();
   });
 
@@ -354,10 +465,16 @@ describe('autointerp merge (command)', () => {
   it('prints a summary, refuses an existing --out without --force, and replaces it with --force', async () => {
     const out = path('cli.db');
     const text = await merge(...shardFiles.map(path), '--out', out);
-    expect(text).toMatch(/^merged 3 databases into .*cli\.db: 1 run \(1 from shards, 0 copied\), 24 features, \d+ scores/);
+    expect(text).toMatch(
+      /^merged 3 databases into .*cli\.db: 1 run \(1 from shards, 0 copied\), 24 features, \d+ scores/,
+    );
     expect(text).toMatch(/run 1 ".*" finished: 24 features \(23 scored, 1 skipped, 0 failed\)/);
-    await expect(merge(path('shard0.db'), '--out', out)).rejects.toThrow(/merge refused: .*cli\.db exists; choose a new --out or pass --force/);
-    const json = JSON.parse(await merge(path('shard0.db'), '--out', out, '--force', '--json')) as { runs: { status: string; shards: { missing: number[] } }[] };
+    await expect(merge(path('shard0.db'), '--out', out)).rejects.toThrow(
+      /merge refused: .*cli\.db exists; choose a new --out or pass --force/,
+    );
+    const json = JSON.parse(await merge(path('shard0.db'), '--out', out, '--force', '--json')) as {
+      runs: { status: string; shards: { missing: number[] } }[];
+    };
     expect(json.runs[0]).toMatchObject({ status: 'interrupted', shards: { missing: [1, 2] } });
     expect(checks('cli.db')).toEqual({ integrity: 'ok', foreignKeys: [] });
   });

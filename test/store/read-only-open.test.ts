@@ -15,7 +15,9 @@ function olderDatabase(path: string, version: number): void {
     else migration(db);
   }
   db.pragma(`user_version = ${version}`);
-  db.prepare("INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status) VALUES ('old', '{}', 'old', '{}', 'baseline', 'baseline', 1, 'f.jsonl', '2026-01-01', 'finished')").run();
+  db.prepare(
+    "INSERT INTO runs (name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status) VALUES ('old', '{}', 'old', '{}', 'baseline', 'baseline', 1, 'f.jsonl', '2026-01-01', 'finished')",
+  ).run();
   db.close();
 }
 
@@ -53,7 +55,9 @@ describe('read-only commands on a database of an older autointerp', () => {
       if (mounted) execFileSync('mount', ['-o', 'remount,ro', mounted], { stdio: 'pipe' });
       else chmodSync(path, 0o444);
       expect(() => openDatabase(path, { readonly: true })).toThrow(DatabaseOpenError);
-      expect(() => openDatabase(path, { readonly: true })).toThrow(/old\.db has schema version 6, older than this autointerp.*copy it to a writable folder/);
+      expect(() => openDatabase(path, { readonly: true })).toThrow(
+        /old\.db has schema version 6, older than this autointerp.*copy it to a writable folder/,
+      );
     } finally {
       if (mounted) execFileSync('umount', [mounted], { stdio: 'pipe' });
     }

@@ -22,7 +22,13 @@ function storeWithRun() {
 function world() {
   let now = 1_000_000;
   const alive = new Set<number>([101, 202]);
-  const on = (host: string, pid: number): RunLeaseOptions => ({ clock: () => now, ttlMs: 60_000, host, pid, isProcessAlive: (p) => alive.has(p) });
+  const on = (host: string, pid: number): RunLeaseOptions => ({
+    clock: () => now,
+    ttlMs: 60_000,
+    host,
+    pid,
+    isProcessAlive: (p) => alive.has(p),
+  });
   return { on, alive, advance: (ms: number) => (now += ms) };
 }
 
@@ -33,7 +39,9 @@ describe('run lease: one process at a time runs a run', () => {
     const first = acquireRunLease(store.db, runId, on('host-a', 101));
     advance(59_000);
     expect(() => acquireRunLease(store.db, runId, on('host-a', 202))).toThrow(RunLeasedError);
-    expect(() => acquireRunLease(store.db, runId, on('host-b', 7))).toThrow(/run 1 is being run by process 101 on host-a \(last heartbeat 59 s ago\)/);
+    expect(() => acquireRunLease(store.db, runId, on('host-b', 7))).toThrow(
+      /run 1 is being run by process 101 on host-a \(last heartbeat 59 s ago\)/,
+    );
     first.heartbeat();
     advance(59_000);
     expect(() => acquireRunLease(store.db, runId, on('host-b', 7))).toThrow(RunLeasedError); // renewed 59 s ago

@@ -21,7 +21,14 @@ describe('typed run queries (the SQL that pipeline and report used to write them
   it('storedFeature: a feature by id with its identity, undefined for an unknown id', () => {
     const store = new ResultStore(openDatabase(':memory:'));
     syntheticRun(store, { name: 'a', features: [{ layer: 2, index: 7, sae: 'sae-x', kind: 'sae', value: 0.5 }] });
-    expect(storedFeature(store.db, 1)).toEqual({ featureId: 1, model: 'synthetic', layer: '2', kind: 'sae', index: 7, sae: 'sae-x' });
+    expect(storedFeature(store.db, 1)).toEqual({
+      featureId: 1,
+      model: 'synthetic',
+      layer: '2',
+      kind: 'sae',
+      index: 7,
+      sae: 'sae-x',
+    });
     expect(storedFeature(store.db, 99)).toBeUndefined();
   });
 
@@ -48,8 +55,18 @@ describe('typed run queries (the SQL that pipeline and report used to write them
     const store = new ResultStore(openDatabase(':memory:'));
     const runId = syntheticRun(store, { name: 'a', features: [] });
     expect(store.runSpending(runId)).toEqual({ costUsd: 0, unpricedCalls: 0 });
-    const feature = { id: { model: 'm', layer: 0, kind: 'neuron' as const, index: 1 }, top: [], random: [], stats: { mean: 0, variance: 0, skewness: null, kurtosis: null, maxActivation: 1, density: 0.1 } };
-    store.saveFeatureResult(runId, { status: 'failed', feature, stage: 'explain', reason: 'x' }, [call(0.25), call(0.5), call(null), call(null, 'error')]);
+    const feature = {
+      id: { model: 'm', layer: 0, kind: 'neuron' as const, index: 1 },
+      top: [],
+      random: [],
+      stats: { mean: 0, variance: 0, skewness: null, kurtosis: null, maxActivation: 1, density: 0.1 },
+    };
+    store.saveFeatureResult(runId, { status: 'failed', feature, stage: 'explain', reason: 'x' }, [
+      call(0.25),
+      call(0.5),
+      call(null),
+      call(null, 'error'),
+    ]);
     expect(store.runSpending(runId)).toEqual({ costUsd: 0.75, unpricedCalls: 1 });
   });
 });

@@ -13,7 +13,12 @@ import {
   type CacheSequence,
 } from '../../src/subject/activation-cache.ts';
 import { mulberry32 } from '../../src/common/random.ts';
-import { float32ToHalfBits, floatToHalf as float32ToFloat16Bits, halfFloatTable, halfToFloat as float16BitsToFloat32 } from '../../src/common/float16.ts';
+import {
+  float32ToHalfBits,
+  floatToHalf as float32ToFloat16Bits,
+  halfFloatTable,
+  halfToFloat as float16BitsToFloat32,
+} from '../../src/common/float16.ts';
 
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-cache-'));
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));
@@ -38,10 +43,17 @@ const identity: ActivationCacheIdentity = {
 
 /** A batch of `count` sequences with deterministic values (exact in half precision: multiples of 1/64 below 64). */
 function batch(firstSequence: number, lengths: number[]) {
-  const sequences: CacheSequence[] = lengths.map((length, index) => ({ document: firstSequence + index, offset: 0, length }));
+  const sequences: CacheSequence[] = lengths.map((length, index) => ({
+    document: firstSequence + index,
+    offset: 0,
+    length,
+  }));
   const tokenCount = lengths.reduce((sum, length) => sum + length, 0);
   const tokens = Int32Array.from({ length: tokenCount }, (_, index) => firstSequence * 100 + index);
-  const activations = Float32Array.from({ length: tokenCount * width }, (_, index) => (((firstSequence * 131 + index * 17) % 509) - 254) / 64);
+  const activations = Float32Array.from(
+    { length: tokenCount * width },
+    (_, index) => (((firstSequence * 131 + index * 17) % 509) - 254) / 64,
+  );
   const tags = Uint16Array.from({ length: tokenCount }, (_, index) => index % 3);
   return { sequences, tokens, activations, tags };
 }
@@ -93,17 +105,42 @@ describe('half floats', () => {
   it('the bulk conversion equals the scalar one everywhere', () => {
     const random = mulberry32(11);
     const values = new Float32Array(200000);
-    for (let index = 0; index < values.length; index++) values[index] = (random() - 0.5) * 2 ** Math.floor(random() * 50 - 30);
-    values.set([0, -0, 1, 65504, 65519, 65520, 65536, 1e9, -1e9, Infinity, -Infinity, Number.NaN, 2 ** -14, 2 ** -14 - 2 ** -25, 2 ** -24, 2 ** -25, 6e-8, -3e-5, 1 + 2 ** -11, 1 + 3 * 2 ** -11]);
+    for (let index = 0; index < values.length; index++)
+      values[index] = (random() - 0.5) * 2 ** Math.floor(random() * 50 - 30);
+    values.set([
+      0,
+      -0,
+      1,
+      65504,
+      65519,
+      65520,
+      65536,
+      1e9,
+      -1e9,
+      Infinity,
+      -Infinity,
+      Number.NaN,
+      2 ** -14,
+      2 ** -14 - 2 ** -25,
+      2 ** -24,
+      2 ** -25,
+      6e-8,
+      -3e-5,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+    ]);
     const bits = new Uint32Array(1);
     const floats = new Float32Array(bits.buffer);
-    for (const pattern of [0x387fffff, 0x38800000, 0x477fefff, 0x477ff000, 0x47800000, 0xc77ff000, 0x38801000, 0x38803000]) {
+    for (const pattern of [
+      0x387fffff, 0x38800000, 0x477fefff, 0x477ff000, 0x47800000, 0xc77ff000, 0x38801000, 0x38803000,
+    ]) {
       bits[0] = pattern;
       values[values.length - 1 - (pattern % 97)] = floats[0]!;
     }
     const bulk = float32ToHalfBits(values);
     const mismatches: number[] = [];
-    for (let index = 0; index < values.length; index++) if (bulk[index] !== float32ToFloat16Bits(values[index]!)) mismatches.push(values[index]!);
+    for (let index = 0; index < values.length; index++)
+      if (bulk[index] !== float32ToFloat16Bits(values[index]!)) mismatches.push(values[index]!);
     expect(mismatches).toEqual([]);
   });
 });
@@ -146,7 +183,12 @@ describe('activation cache', () => {
   it('resume cuts debris of an interrupted append and ends byte-identical to an uninterrupted write', async () => {
     const straight = freshFolder();
     const writer = ActivationCacheWriter.open(straight, identity);
-    for (const [first, lengths] of [[0, [8, 8]], [2, [4]], [3, [8, 2]]] as const) await writer.append(batch(first, [...lengths]));
+    for (const [first, lengths] of [
+      [0, [8, 8]],
+      [2, [4]],
+      [3, [8, 2]],
+    ] as const)
+      await writer.append(batch(first, [...lengths]));
     writer.close();
 
     const crashed = freshFolder();
@@ -170,14 +212,24 @@ describe('activation cache', () => {
     const writer = ActivationCacheWriter.open(directory, identity);
     await writer.append(batch(0, [8]));
     writer.close();
-    expect(() => ActivationCacheWriter.open(directory, identity)).toThrow(/already holds a cache \(8 tokens of tiny at blocks\.0\.mlp\.hook_post\)/);
-    expect(() => ActivationCacheWriter.open(directory, { ...identity, hook: 'blocks.0.mlp.hook_pre' }, { resume: true })).toThrow(
+    expect(() => ActivationCacheWriter.open(directory, identity)).toThrow(
+      /already holds a cache \(8 tokens of tiny at blocks\.0\.mlp\.hook_post\)/,
+    );
+    expect(() =>
+      ActivationCacheWriter.open(directory, { ...identity, hook: 'blocks.0.mlp.hook_pre' }, { resume: true }),
+    ).toThrow(
       /cannot resume with a different setup — hook: the cache has "blocks\.0\.mlp\.hook_post", this run "blocks\.0\.mlp\.hook_pre"/,
     );
-    expect(() => ActivationCacheWriter.open(directory, { ...identity, corpus: { ...identity.corpus, digest: 'sha256:other' } }, { resume: true })).toThrow(
-      /corpus digest/,
-    );
-    expect(() => ActivationCacheWriter.open(directory, { ...identity, modelDigest: 'sha256:other' }, { resume: true })).toThrow(ActivationCacheError);
+    expect(() =>
+      ActivationCacheWriter.open(
+        directory,
+        { ...identity, corpus: { ...identity.corpus, digest: 'sha256:other' } },
+        { resume: true },
+      ),
+    ).toThrow(/corpus digest/);
+    expect(() =>
+      ActivationCacheWriter.open(directory, { ...identity, modelDigest: 'sha256:other' }, { resume: true }),
+    ).toThrow(ActivationCacheError);
 
     truncateSync(join(directory, cacheFiles.activations), 10);
     expect(() => ActivationCache.open(directory)).toThrow(/activations\.bin has 10 bytes, fewer than the 112 recorded/);
@@ -189,7 +241,9 @@ describe('activation cache', () => {
     const directory = freshFolder();
     const writer = ActivationCacheWriter.open(directory, identity);
     const good = batch(0, [4]);
-    await expect(writer.append({ ...good, activations: good.activations.subarray(1) })).rejects.toThrow(/activations, expected 4 × 7/);
+    await expect(writer.append({ ...good, activations: good.activations.subarray(1) })).rejects.toThrow(
+      /activations, expected 4 × 7/,
+    );
     const { tags: _tags, ...withoutTags } = good;
     await expect(writer.append(withoutTags)).rejects.toThrow(/expected 4 tags/);
     writer.close();

@@ -46,8 +46,30 @@ describe('Brown documents as running text', () => {
     );
     expect(text).toBe("He said, “Hello (world)”. Was it 'pro' or not? Yes; [sic]!");
     expect(words.map((word) => text.slice(word.start, word.end))).toEqual([
-      'He', 'said', ',', '“', 'Hello', '(', 'world', ')', '”', '.',
-      'Was', 'it', "'", 'pro', "'", 'or', 'not', '?', 'Yes', ';', '[', 'sic', ']', '!',
+      'He',
+      'said',
+      ',',
+      '“',
+      'Hello',
+      '(',
+      'world',
+      ')',
+      '”',
+      '.',
+      'Was',
+      'it',
+      "'",
+      'pro',
+      "'",
+      'or',
+      'not',
+      '?',
+      'Yes',
+      ';',
+      '[',
+      'sic',
+      ']',
+      '!',
     ]);
     expect(words.slice(0, 3).map((word) => word.tag)).toEqual(['pps', 'vbd', ',']);
   });
@@ -64,9 +86,18 @@ describe('Brown documents as running text', () => {
     expect(new Set([...trainNames, ...heldOutNames])).toEqual(new Set(all));
     expect(all).toHaveLength(500);
     // The rule: 1-based position in the category ≡ 5 (mod 10), which is the file number.
-    expect(heldOut.every((document) => isHeldOut(document.indexInCategory) && Number(document.name.slice(2)) % 10 === 5)).toBe(true);
+    expect(
+      heldOut.every((document) => isHeldOut(document.indexInCategory) && Number(document.name.slice(2)) % 10 === 5),
+    ).toBe(true);
     expect(train.some((document) => isHeldOut(document.indexInCategory))).toBe(false);
-    expect(heldOut.map((document) => document.name).slice(0, 6)).toEqual(['ca05', 'ca15', 'ca25', 'ca35', 'cb05', 'cb15']);
+    expect(heldOut.map((document) => document.name).slice(0, 6)).toEqual([
+      'ca05',
+      'ca15',
+      'ca25',
+      'ca35',
+      'cb05',
+      'cb15',
+    ]);
     expect(new Set(heldOut.map((document) => document.category)).size).toBe(15);
   });
 
@@ -83,7 +114,9 @@ describe('Brown documents as running text', () => {
       tokens.forEach((token, position) => {
         const word = rendered.words[position]!;
         if (rendered.text.slice(word.start, word.end) !== token.text || word.tag !== token.tag.raw) {
-          throw new Error(`${document.name} word ${position}: ${rendered.text.slice(word.start, word.end)} ≠ ${token.text}`);
+          throw new Error(
+            `${document.name} word ${position}: ${rendered.text.slice(word.start, word.end)} ≠ ${token.text}`,
+          );
         }
         const gap = rendered.text.slice(previousEnd, word.start);
         if (gap !== '' && gap !== ' ') throw new Error(`${document.name} word ${position}: gap ${JSON.stringify(gap)}`);
@@ -119,9 +152,9 @@ describe('corpus sample (data/corpus/brown-heldout.jsonl)', () => {
     const small = buildCorpusSample(brownDocumentsText('heldout'), 100_000);
     expect(small.bytes).toBeLessThanOrEqual(100_000);
     expect(small.included.length).toBeGreaterThan(0);
-    expect(small.included.map((document) => document.category)).toEqual(
-      [...new Set(small.included.map((document) => document.category))],
-    ); // round robin: the first documents are from different categories
+    expect(small.included.map((document) => document.category)).toEqual([
+      ...new Set(small.included.map((document) => document.category)),
+    ]); // round robin: the first documents are from different categories
   });
 
   it('maps each model token to the tag of the word it lies in', () => {
@@ -130,7 +163,7 @@ describe('corpus sample (data/corpus/brown-heldout.jsonl)', () => {
     const { ids, offsets } = tokenizer.encodeWithOffsets(document.text);
     expect(tokenizer.decode(ids)).toBe(document.text);
     const strings = tokenizer.tokenStrings(ids);
-    const the = strings.findIndex((string) => string === ' the');
+    const the = strings.indexOf(' the');
     expect(the).toBeGreaterThanOrEqual(0);
     const [start, end] = offsets[the]!;
     const word = document.words.find((candidate) => candidate.start < end && start < candidate.end)!;
@@ -155,15 +188,27 @@ describe('corpus sample (data/corpus/brown-heldout.jsonl)', () => {
       expect(caught).toBeInstanceOf(CorpusSampleError);
       expect((caught as Error).message).toBe(message);
     };
-    const outOfRange = write('out-of-range.jsonl', `${good}\n\n${JSON.stringify({ doc: 'x', category: 'y', text: 'ab', spans: [0, 3], tags: ['nn'] })}\n`);
+    const outOfRange = write(
+      'out-of-range.jsonl',
+      `${good}\n\n${JSON.stringify({ doc: 'x', category: 'y', text: 'ab', spans: [0, 3], tags: ['nn'] })}\n`,
+    );
     expectError(outOfRange, `${outOfRange} (line 3, spans[1]): word 0 ends at 3, past the text (length 2)`);
     const notJson = write('not-json.jsonl', `${good}\n{"doc": \n`);
     expectError(notJson, `${notJson} (line 2): not valid JSON`);
-    const missing = write('missing.jsonl', `${JSON.stringify({ doc: 'x', category: 'y', text: 'ab', spans: [0, 1] })}\n`);
+    const missing = write(
+      'missing.jsonl',
+      `${JSON.stringify({ doc: 'x', category: 'y', text: 'ab', spans: [0, 1] })}\n`,
+    );
     expect(() => readCorpusSample(missing)).toThrow(new RegExp(`^${missing} \\(line 1, tags\\): `));
-    const odd = write('odd.jsonl', `${JSON.stringify({ doc: 'x', category: 'y', text: 'ab', spans: [0, 1, 1], tags: ['nn'] })}\n`);
+    const odd = write(
+      'odd.jsonl',
+      `${JSON.stringify({ doc: 'x', category: 'y', text: 'ab', spans: [0, 1, 1], tags: ['nn'] })}\n`,
+    );
     expectError(odd, `${odd} (line 1, spans): has 3 offsets for 1 tags (want 2 per tag)`);
-    const overlap = write('overlap.jsonl', `${JSON.stringify({ doc: 'x', category: 'y', text: 'abc', spans: [0, 2, 1, 3], tags: ['nn', 'nn'] })}\n`);
+    const overlap = write(
+      'overlap.jsonl',
+      `${JSON.stringify({ doc: 'x', category: 'y', text: 'abc', spans: [0, 2, 1, 3], tags: ['nn', 'nn'] })}\n`,
+    );
     expectError(overlap, `${overlap} (line 1, spans[2]): word 1 starts at 1, before the previous word ends (2)`);
     expectError(join(temporary, 'absent.jsonl'), `${join(temporary, 'absent.jsonl')}: file not found`);
   });

@@ -41,7 +41,10 @@ describe('embedded model brown-1l', () => {
     expect(config).toMatchObject({ nLayer: 1, nInner: 512 });
     expect([...weights.values()].reduce((n, t) => n + t.data.length, 0)).toBe(card.parameters);
     const tokenizer = loadTokenizer(modelDir);
-    const sample = tokenStream(tokenizer, readCorpusSample(samplePath).map((d) => d.text));
+    const sample = tokenStream(
+      tokenizer,
+      readCorpusSample(samplePath).map((d) => d.text),
+    );
     const model = Gpt2Model.fromWeights(config, weights);
     const slice = card.evaluation.slice;
     expect(slice.windows).toBe(sliceWindows);
@@ -50,7 +53,10 @@ describe('embedded model brown-1l', () => {
     expect(Math.abs(loss.loss - slice.model)).toBeLessThan(1e-4);
     model.dispose();
 
-    const train = tokenStream(tokenizer, brownDocumentsText('train').map((d) => d.text));
+    const train = tokenStream(
+      tokenizer,
+      brownDocumentsText('train').map((d) => d.text),
+    );
     expect(train.length).toBe(card.training.trainingTokens);
     const baselines = ngramBaselines(train, sample, config.vocabSize, { window: evalWindow, maxWindows: sliceWindows });
     expect(baselines.unigram.loss).toBeCloseTo(slice.unigram, 9);

@@ -13,7 +13,16 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-extract-cli-'));
 const modelDir = join(directory, 'tiny');
 const corpus = join(directory, 'corpus.jsonl');
-const config: Gpt2Config = { vocabSize: 4096, nPositions: 16, nEmbd: 16, nLayer: 1, nHead: 2, nInner: 24, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
+const config: Gpt2Config = {
+  vocabSize: 4096,
+  nPositions: 16,
+  nEmbd: 16,
+  nLayer: 1,
+  nHead: 2,
+  nInner: 24,
+  layerNormEpsilon: 1e-5,
+  activation: 'gelu_new',
+};
 
 /** `autointerp <args>` in-process, in the test folder. */
 const cli = (args: string[]) => runCli(args, { cwd: directory });
@@ -33,14 +42,37 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
 describe('autointerp extract', () => {
   it('extracts into a cache, writes records that `autointerp run` accepts, and POS labels beside them', async () => {
-    const args = ['extract', '--model', modelDir, '--corpus', corpus, '--tokens', '500', '--cache', 'cache', '--records-out', 'records.jsonl', '--features', '0-5', '--backend', 'wasm'];
+    const args = [
+      'extract',
+      '--model',
+      modelDir,
+      '--corpus',
+      corpus,
+      '--tokens',
+      '500',
+      '--cache',
+      'cache',
+      '--records-out',
+      'records.jsonl',
+      '--features',
+      '0-5',
+      '--backend',
+      'wasm',
+    ];
     const result = await cli(args);
     expect(result.stderr).toMatch(/^backend: wasm/m);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/cache cache: \d+ tokens in \d+ sequences of tiny at blocks\.0\.mlp\.hook_post \(width 24\)/);
+    expect(result.stderr).toMatch(
+      /cache cache: \d+ tokens in \d+ sequences of tiny at blocks\.0\.mlp\.hook_post \(width 24\)/,
+    );
     const lines = readFileSync(join(directory, 'records.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(6);
-    expect(JSON.parse(lines[0]!).id).toEqual({ model: 'tiny', layer: 'blocks.0.mlp.hook_post', kind: 'neuron', index: 0 });
+    expect(JSON.parse(lines[0]!).id).toEqual({
+      model: 'tiny',
+      layer: 'blocks.0.mlp.hook_post',
+      kind: 'neuron',
+      index: 0,
+    });
     const labels = JSON.parse(readFileSync(join(directory, 'records.labels.json'), 'utf8'));
     expect(labels).toMatchObject({ threshold: 0.5, source: { model: 'tiny', hook: 'blocks.0.mlp.hook_post' } });
 
@@ -58,8 +90,20 @@ describe('autointerp extract', () => {
     const missing = await cli(['extract', '--model', 'nowhere', '--backend', 'wasm']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/autointerp: subject model nowhere: folder not found/);
-    const hook = await cli(['extract', '--model', modelDir, '--corpus', corpus, '--hook', 'blocks.0.mlp.post', '--backend', 'wasm']);
+    const hook = await cli([
+      'extract',
+      '--model',
+      modelDir,
+      '--corpus',
+      corpus,
+      '--hook',
+      'blocks.0.mlp.post',
+      '--backend',
+      'wasm',
+    ]);
     expect(hook.code).toBe(2);
-    expect(hook.stderr).toMatch(/unknown hook "blocks\.0\.mlp\.post" for tiny; valid hooks: .*blocks\.0\.mlp\.hook_post/);
+    expect(hook.stderr).toMatch(
+      /unknown hook "blocks\.0\.mlp\.post" for tiny; valid hooks: .*blocks\.0\.mlp\.hook_post/,
+    );
   });
 });

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBrownTag } from '../../src/subject/brown-tags.ts';
 import { mulberry32 } from '../../src/common/random.ts';
-import { featureKey } from '../../src/records/types.ts';
+import { featureKey } from '../../src/records/feature-key.ts';
 import { ActivationCache, ActivationCacheError, ActivationCacheWriter } from '../../src/subject/activation-cache.ts';
 import { floatToHalf, halfToFloat } from '../../src/common/float16.ts';
 import { initBackend } from '../../src/subject/backend.ts';
@@ -52,7 +52,11 @@ function writeSmallCorpus(file: string, count: number, characters: number): void
 }
 
 function filesOf(directory: string): Record<string, Buffer> {
-  return Object.fromEntries(readdirSync(directory).sort().map((name) => [name, readFileSync(join(directory, name))]));
+  return Object.fromEntries(
+    readdirSync(directory)
+      .sort()
+      .map((name) => [name, readFileSync(join(directory, name))]),
+  );
 }
 
 /** The hook's activation for one unpadded sequence, run alone. */
@@ -87,7 +91,9 @@ describe('loadSubjectModel', () => {
     await expect(loadSubjectModel(join(temporary, 'missing'))).rejects.toThrow(/folder not found/);
     const small = join(temporary, 'small-vocab');
     mkdirSync(small);
-    saveGpt2Folder(small, { ...config, vocabSize: 1000 }, initGpt2Weights({ ...config, vocabSize: 1000 }, 1), { dtype: 'F32' });
+    saveGpt2Folder(small, { ...config, vocabSize: 1000 }, initGpt2Weights({ ...config, vocabSize: 1000 }, 1), {
+      dtype: 'F32',
+    });
     copyFileSync(join(root, 'data/subject/tokenizer.json'), join(small, 'tokenizer.json'));
     await expect(loadSubjectModel(small)).rejects.toThrow(SubjectModelError);
     await expect(loadSubjectModel(small)).rejects.toThrow(/4096 token ids but config\.json's vocab_size is 1000/);
@@ -98,10 +104,25 @@ describe('extractActivations', () => {
   it('stores the hook activation of a direct forward pass (to half precision), the tokens and the Brown tags', async () => {
     const cacheDir = freshFolder();
     const progress: number[] = [];
-    const result = await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir, batchSize: 5, onProgress: (p) => progress.push(p.tokens) });
+    const result = await extractActivations({
+      modelDir: subject,
+      hook,
+      corpus: corpusFile,
+      cacheDir,
+      batchSize: 5,
+      onProgress: (p) => progress.push(p.tokens),
+    });
     const cache = ActivationCache.open(cacheDir);
     const { header } = cache;
-    expect(header).toMatchObject({ model: 'tiny-gpt2', hook, width: 24, sequenceLength: 16, dtype: 'f16', corpusComplete: true, bosTokenId: subject.tokenizer.eosId });
+    expect(header).toMatchObject({
+      model: 'tiny-gpt2',
+      hook,
+      width: 24,
+      sequenceLength: 16,
+      dtype: 'f16',
+      corpusComplete: true,
+      bosTokenId: subject.tokenizer.eosId,
+    });
     expect(result.tokensAdded).toBe(header.tokens);
     expect(progress.at(-1)).toBe(header.tokens);
     expect(result.tokensPerSecond).toBeGreaterThan(0);
@@ -112,7 +133,8 @@ describe('extractActivations', () => {
     const sequences = cache.readSequences();
     const starts = cache.sequenceStarts(sequences);
     let expected: number[] = [];
-    for (const document of corpus) expected = expected.concat([subject.tokenizer.eosId!, ...subject.tokenizer.encode(document.text)]);
+    for (const document of corpus)
+      expected = expected.concat([subject.tokenizer.eosId!, ...subject.tokenizer.encode(document.text)]);
     expect(Array.from(tokens)).toEqual(expected);
     expect(sequences.every((sequence) => sequence.length <= 16)).toBe(true);
     expect(sequences.filter((sequence) => sequence.offset === 0)).toHaveLength(3);
@@ -122,7 +144,9 @@ describe('extractActivations', () => {
       const direct = directActivation(tokens.subarray(starts[index]!, starts[index + 1]!));
       const stored = cache.readRows(starts[index]!, starts[index + 1]!);
       for (let at = 0; at < direct.length; at++) {
-        expect(Math.abs(stored[at]! - direct[at]!)).toBeLessThanOrEqual(Math.abs(direct[at]!) * 2 ** -11 + 2 ** -24 + 1e-6);
+        expect(Math.abs(stored[at]! - direct[at]!)).toBeLessThanOrEqual(
+          Math.abs(direct[at]!) * 2 ** -11 + 2 ** -24 + 1e-6,
+        );
       }
       // Exactly the half-float rounding of the float32 activation, within float32 noise of the batched run.
       expect(stored[0]).toBeCloseTo(halfToFloat(floatToHalf(direct[0]!)), 3);
@@ -144,7 +168,14 @@ describe('extractActivations', () => {
 
   it('an interrupted run (a crash after k batches, or an abort) resumes to byte-identical files', async () => {
     const straight = freshFolder();
-    await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir: straight, batchSize: 4, maxTokens: 700 });
+    await extractActivations({
+      modelDir: subject,
+      hook,
+      corpus: corpusFile,
+      cacheDir: straight,
+      batchSize: 4,
+      maxTokens: 700,
+    });
 
     const crashed = freshFolder();
     let batches = 0;
@@ -162,7 +193,15 @@ describe('extractActivations', () => {
       }),
     ).rejects.toThrow('simulated crash');
     expect(ActivationCache.open(crashed).header.sequences).toBe(12);
-    const resumed = await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir: crashed, batchSize: 4, maxTokens: 700, resume: true });
+    const resumed = await extractActivations({
+      modelDir: subject,
+      hook,
+      corpus: corpusFile,
+      cacheDir: crashed,
+      batchSize: 4,
+      maxTokens: 700,
+      resume: true,
+    });
     expect(resumed.resumedTokens).toBeGreaterThan(0);
     expect(filesOf(crashed)).toEqual(filesOf(straight));
 
@@ -180,7 +219,15 @@ describe('extractActivations', () => {
     });
     expect(partial.interrupted).toBe(true);
     expect(partial.header.sequences).toBeLessThan(ActivationCache.open(straight).header.sequences);
-    await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir: aborted, batchSize: 4, maxTokens: 700, resume: true });
+    await extractActivations({
+      modelDir: subject,
+      hook,
+      corpus: corpusFile,
+      cacheDir: aborted,
+      batchSize: 4,
+      maxTokens: 700,
+      resume: true,
+    });
     expect(filesOf(aborted)).toEqual(filesOf(straight));
     expect(ActivationCache.open(straight).header.tokens).toBeLessThanOrEqual(700);
   });
@@ -190,13 +237,21 @@ describe('extractActivations', () => {
     await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir, maxTokens: 100 });
     const other = { modelDir: subject, corpus: corpusFile, cacheDir, maxTokens: 200, resume: true };
     await expect(extractActivations({ ...other, hook: 'blocks.0.mlp.hook_pre' })).rejects.toThrow(ActivationCacheError);
-    await expect(extractActivations({ ...other, hook: 'blocks.0.mlp.hook_pre' })).rejects.toThrow(/hook: the cache has "blocks\.0\.mlp\.hook_post", this run "blocks\.0\.mlp\.hook_pre"/);
+    await expect(extractActivations({ ...other, hook: 'blocks.0.mlp.hook_pre' })).rejects.toThrow(
+      /hook: the cache has "blocks\.0\.mlp\.hook_post", this run "blocks\.0\.mlp\.hook_pre"/,
+    );
     await expect(extractActivations({ ...other, hook, resume: false })).rejects.toThrow(/already holds a cache/);
-    await expect(extractActivations({ ...other, hook: 'blocks.3.mlp.hook_post' })).rejects.toThrow(ExtractionSetupError);
-    await expect(extractActivations({ ...other, hook: 'blocks.0.attn.hook_pattern' })).rejects.toThrow(/valid hooks: hook_embed, hook_pos_embed, blocks\.0\.hook_resid_pre/);
+    await expect(extractActivations({ ...other, hook: 'blocks.3.mlp.hook_post' })).rejects.toThrow(
+      ExtractionSetupError,
+    );
+    await expect(extractActivations({ ...other, hook: 'blocks.0.attn.hook_pattern' })).rejects.toThrow(
+      /valid hooks: hook_embed, hook_pos_embed, blocks\.0\.hook_resid_pre/,
+    );
     const otherCorpus = join(temporary, 'other-corpus.txt');
     writeFileSync(otherCorpus, 'One document.\n\nAnother one.\n');
-    await expect(extractActivations({ ...other, hook, corpus: otherCorpus })).rejects.toThrow(/corpus format: the cache has "brown-sample", this run "plain-text"/);
+    await expect(extractActivations({ ...other, hook, corpus: otherCorpus })).rejects.toThrow(
+      /corpus format: the cache has "brown-sample", this run "plain-text"/,
+    );
     // A resume that asks for more tokens continues where the cache stopped.
     const more = await extractActivations({ ...other, hook });
     expect(more.resumedTokens).toBeGreaterThan(0);
@@ -213,11 +268,17 @@ describe('extractActivations', () => {
     const plain = join(temporary, 'plain.txt');
     writeFileSync(plain, 'The first document\nhas two lines.\n\n\n  \nThe second one.\n');
     const corpus = readExtractionCorpus(plain);
-    expect(corpus.documents.map((document) => document.text)).toEqual(['The first document\nhas two lines.', 'The second one.']);
+    expect(corpus.documents.map((document) => document.text)).toEqual([
+      'The first document\nhas two lines.',
+      'The second one.',
+    ]);
     expect(corpus).toMatchObject({ format: 'plain-text', tagVocabulary: null });
     const jsonl = join(temporary, 'texts.jsonl');
     writeFileSync(jsonl, '{"text": "A cat sat.", "id": 1}\n\n{"text": "A dog ran."}\n');
-    expect(readExtractionCorpus(jsonl)).toMatchObject({ format: 'jsonl-text', documents: [{ text: 'A cat sat.' }, { text: 'A dog ran.' }] });
+    expect(readExtractionCorpus(jsonl)).toMatchObject({
+      format: 'jsonl-text',
+      documents: [{ text: 'A cat sat.' }, { text: 'A dog ran.' }],
+    });
     const cacheDir = freshFolder();
     await extractActivations({ modelDir: subject, hook: 'blocks.0.hook_resid_post', corpus: jsonl, cacheDir });
     const cache = ActivationCache.open(cacheDir);
@@ -230,15 +291,23 @@ describe('extractActivations', () => {
 });
 
 describe('recordsFromCache', () => {
-  it('windows show the model\'s own token strings, never the inserted <|endoftext|>, and top records hold the highest activations', async () => {
+  it("windows show the model's own token strings, never the inserted <|endoftext|>, and top records hold the highest activations", async () => {
     const cacheDir = freshFolder();
     await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir, batchSize: 8 });
     const cache = ActivationCache.open(cacheDir);
     const tokens = cache.readTokens();
     const all = cache.readRows(0, cache.tokenCount);
     const bos = subject.tokenizer.eosId!;
-    const { records, bestTags, tokens: kept } = recordsFromCache(cacheDir, { features: [0, 5, 23], chunkFeatures: 2, topK: 5, randomCount: 5, windowSize: 16 });
-    expect(records.map((record) => featureKey(record.id))).toEqual([`tiny-gpt2/${hook}/neuron/0`, `tiny-gpt2/${hook}/neuron/5`, `tiny-gpt2/${hook}/neuron/23`]);
+    const {
+      records,
+      bestTags,
+      tokens: kept,
+    } = recordsFromCache(cacheDir, { features: [0, 5, 23], chunkFeatures: 2, topK: 5, randomCount: 5, windowSize: 16 });
+    expect(records.map((record) => featureKey(record.id))).toEqual([
+      `tiny-gpt2/${hook}/neuron/0`,
+      `tiny-gpt2/${hook}/neuron/5`,
+      `tiny-gpt2/${hook}/neuron/23`,
+    ]);
     expect(kept).toBe(cache.tokenCount - 3);
     const text = new Set(subject.tokenizer.tokenStrings(Array.from(tokens).filter((id) => id !== bos)));
     for (const record of records) {
@@ -249,7 +318,8 @@ describe('recordsFromCache', () => {
       }
       // The top window holds the largest activation of the feature over all tokens but the inserted ones.
       let max = -Infinity;
-      for (let token = 0; token < tokens.length; token++) if (tokens[token] !== bos) max = Math.max(max, all[token * cache.width + feature]!);
+      for (let token = 0; token < tokens.length; token++)
+        if (tokens[token] !== bos) max = Math.max(max, all[token * cache.width + feature]!);
       expect(Math.max(...record.top[0]!.activations)).toBe(max);
       expect(record.stats.maxActivation).toBe(max);
       const maxima = record.top.map((window) => Math.max(...window.activations));
@@ -259,11 +329,21 @@ describe('recordsFromCache', () => {
     // A window's tokens and activations are those of the cache at the same place.
     const window = records[0]!.top[0]!;
     const strings = subject.tokenizer.tokenStrings(Array.from(tokens));
-    const place = strings.findIndex((_, start) => window.tokens.every((token, offset) => strings[start + offset] === token) && window.activations.every((value, offset) => all[(start + offset) * cache.width] === value));
+    const place = strings.findIndex(
+      (_, start) =>
+        window.tokens.every((token, offset) => strings[start + offset] === token) &&
+        window.activations.every((value, offset) => all[(start + offset) * cache.width] === value),
+    );
     expect(place).toBeGreaterThanOrEqual(0);
 
     // Chunked reading gives the same records as one chunk.
-    const single = recordsFromCache(cacheDir, { features: [0, 5, 23], chunkFeatures: 64, topK: 5, randomCount: 5, windowSize: 16 });
+    const single = recordsFromCache(cacheDir, {
+      features: [0, 5, 23],
+      chunkFeatures: 64,
+      topK: 5,
+      randomCount: 5,
+      windowSize: 16,
+    });
     expect(single.records).toEqual(records);
   });
 

@@ -36,11 +36,19 @@ let neuron: FeatureTarget;
 let neuronPerfect: FeatureAblationResult;
 
 /** Records over the scored sequences: `simulated(windowTrue, i)` gives record i's replacement values. */
-function recordsFor(trueActivations: number[][], simulated: (windowTrue: number[], i: number) => readonly number[], mean: number): AblationRecord[] {
+function recordsFor(
+  trueActivations: number[][],
+  simulated: (windowTrue: number[], i: number) => readonly number[],
+  mean: number,
+): AblationRecord[] {
   return scored.map((sequence, i) => {
     const context = contextLength(i);
     const windowTrue = trueActivations[i]!.slice(context);
-    return { contextIds: sequence.slice(0, context), tokenIds: sequence.slice(context), replacement: { simulated: simulated(windowTrue, i), mean } };
+    return {
+      contextIds: sequence.slice(0, context),
+      tokenIds: sequence.slice(context),
+      replacement: { simulated: simulated(windowTrue, i), mean },
+    };
   });
 }
 
@@ -55,7 +63,8 @@ beforeAll(async () => {
   const sequences: number[][] = [];
   for (const document of readCorpusSample(samplePath)) {
     const ids = subject.tokenizer.encode(document.text);
-    for (let start = 0; start + 64 <= ids.length && sequences.length < 18; start += 64) sequences.push(ids.slice(start, start + 64));
+    for (let start = 0; start + 64 <= ids.length && sequences.length < 18; start += 64)
+      sequences.push(ids.slice(start, start + 64));
     if (sequences.length === 18) break;
   }
   // 10 scored sequences, the last two cut to 40 tokens (a second length group), and 8 for calibration.
@@ -66,7 +75,10 @@ beforeAll(async () => {
   // predictions most.
   const spread = tf.tidy(() => {
     const box: { post?: tf.Tensor } = {};
-    subject.model.forward(scored.slice(0, 8), undefined, { hooks: { [hook]: (a) => void (box.post = a) }, stopAt: hook });
+    subject.model.forward(scored.slice(0, 8), undefined, {
+      hooks: { [hook]: (a) => void (box.post = a) },
+      stopAt: hook,
+    });
     const post = tf.reshape(box.post!, [-1, subject.config.nInner]);
     const { variance } = tf.moments(post, 0);
     const outputNorm = tf.norm(subject.model.params.blocks[0]!.projW, 'euclidean', 1);
@@ -81,7 +93,11 @@ beforeAll(async () => {
   for (const { index } of candidates) {
     const target: FeatureTarget = { kind: 'neuron', hook, index };
     const truth = featureActivations(subject.model, target, scored);
-    const result = await scoreFeatureAblation(subject.model, target, recordsFor(truth, (windowTrue) => windowTrue, meanOf(truth)));
+    const result = await scoreFeatureAblation(
+      subject.model,
+      target,
+      recordsFor(truth, (windowTrue) => windowTrue, meanOf(truth)),
+    );
     if (!best || result.meanJsdMean > best.result.meanJsdMean) best = { target, result };
   }
   neuron = best!.target;
@@ -108,15 +124,22 @@ describe('jensenShannonRows (backend, float32)', () => {
     // The JSD itself: the host's float64 formula on the very float32 log-probabilities the backend used.
     const sameInputs = rows.map((_, i) => jensenShannonFromLogProbs(logProbsA[i]!, logProbsB[i]!));
     expect(sameInputs[1]).toBeLessThan(1e-11);
-    for (let i = 1; i < rows.length; i++) expect(Math.abs(device[i]! / sameInputs[i]! - 1), `size ${sizes[i]}: ${device[i]} vs ${sameInputs[i]}`).toBeLessThan(1e-5);
+    for (let i = 1; i < rows.length; i++)
+      expect(
+        Math.abs(device[i]! / sameInputs[i]! - 1),
+        `size ${sizes[i]}: ${device[i]} vs ${sameInputs[i]}`,
+      ).toBeLessThan(1e-5);
     // The floor under it: float32 log-probabilities (rounded by the backend's log-softmax) against float64 ones from
     // the same float32 logits: within 1e-3 relative where the JSD is above 1e-9 nats (the ablation score's cut-off).
     const exact = rows.map((row) => jensenShannon(Float32Array.from(base), Float32Array.from(row)));
-    for (let i = 1; i < rows.length; i++) if (exact[i]! > 1e-9) expect(Math.abs(device[i]! / exact[i]! - 1), `size ${sizes[i]}`).toBeLessThan(1e-3);
+    for (let i = 1; i < rows.length; i++)
+      if (exact[i]! > 1e-9) expect(Math.abs(device[i]! / exact[i]! - 1), `size ${sizes[i]}`).toBeLessThan(1e-3);
   });
 
   it('gives ln 2 for disjoint supports (a −∞ log-probability on either side) and no NaN', () => {
-    const result = tf.tidy(() => jensenShannonRows(tf.tensor2d([[0, -Infinity]]), tf.tensor2d([[-Infinity, 0]])).arraySync());
+    const result = tf.tidy(() =>
+      jensenShannonRows(tf.tensor2d([[0, -Infinity]]), tf.tensor2d([[-Infinity, 0]])).arraySync(),
+    );
     expect(result[0]).toBeCloseTo(Math.LN2, 6);
   });
 
@@ -125,7 +148,9 @@ describe('jensenShannonRows (backend, float32)', () => {
     // (simulation): per-position JSDs of ~1e-8 and ~3e-9 nats, below where the earlier float32 form was exact.
     const random = mulberry32(13);
     const positions = 24;
-    const originals = Array.from({ length: positions }, () => Float64Array.from({ length: vocab }, () => 3 * randomGaussian(random)));
+    const originals = Array.from({ length: positions }, () =>
+      Float64Array.from({ length: vocab }, () => 3 * randomGaussian(random)),
+    );
     const shifted = (size: number) => originals.map((row) => row.map((value) => value + size * randomGaussian(random)));
     const withMean = shifted(6e-4);
     const withSimulated = shifted(3e-4);
@@ -148,7 +173,10 @@ describe('jensenShannonRows (backend, float32)', () => {
 describe('replaceFeature', () => {
   it('sets a neuron to the given values where the mask is 1 and leaves everything else bit-identical', () => {
     const random = mulberry32(3);
-    const x = tf.tensor3d(Float32Array.from({ length: 2 * 3 * 5 }, () => randomGaussian(random)), [2, 3, 5]);
+    const x = tf.tensor3d(
+      Float32Array.from({ length: 2 * 3 * 5 }, () => randomGaussian(random)),
+      [2, 3, 5],
+    );
     const values = tf.tensor3d([1, 2, 3, 4, 5, 6], [2, 3, 1]);
     const mask = tf.tensor3d([0, 1, 1, 1, 0, 1], [2, 3, 1]);
     const patched = replaceFeature(x, { kind: 'neuron', hook, index: 2 }, values, mask);
@@ -177,16 +205,23 @@ describe('scoreFeatureAblation on brown-1l, a real MLP neuron', () => {
     expect(neuronPerfect.score).toBeCloseTo(1, 6);
     const windowTokens = scored.reduce((sum, s, i) => sum + s.length - contextLength(i), 0);
     expect(neuronPerfect.positions).toBe(windowTokens);
-    expect(neuronPerfect.records.map((r) => r.jsdMean.length)).toEqual(scored.map((s, i) => s.length - contextLength(i)));
+    expect(neuronPerfect.records.map((r) => r.jsdMean.length)).toEqual(
+      scored.map((s, i) => s.length - contextLength(i)),
+    );
   });
 
   it('scores the mean everywhere 0; batching does not change the per-position JSDs; no tensor is left behind', async () => {
     const truth = featureActivations(subject.model, neuron, scored);
     const mean = meanOf(truth);
     const tensorsBefore = tf.memory().numTensors;
-    const result = await scoreFeatureAblation(subject.model, neuron, recordsFor(truth, (windowTrue) => windowTrue.map(() => mean), mean), {
-      maxLogitsPerBatch: 1,
-    });
+    const result = await scoreFeatureAblation(
+      subject.model,
+      neuron,
+      recordsFor(truth, (windowTrue) => windowTrue.map(() => mean), mean),
+      {
+        maxLogitsPerBatch: 1,
+      },
+    );
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(result.score).toBeCloseTo(0, 9);
     result.records.forEach((record, i) => {
@@ -228,9 +263,15 @@ describe('scoreFeatureAblation on brown-1l, a real MLP neuron', () => {
 
   it('refuses a bad index, a context overflow and a replacement of the wrong length', async () => {
     const record: AblationRecord = { contextIds: [], tokenIds: [1, 2], replacement: { simulated: [0, 0], mean: 0 } };
-    await expect(scoreFeatureAblation(subject.model, { kind: 'neuron', hook, index: 512 }, [record])).rejects.toThrow(/index 512 outside \[0, 512\)/);
-    await expect(scoreFeatureAblation(subject.model, neuron, [{ ...record, contextIds: new Array(63).fill(1) }])).rejects.toThrow(/context is 64/);
-    await expect(scoreFeatureAblation(subject.model, neuron, [{ ...record, replacement: { simulated: [0], mean: 0 } }])).rejects.toThrow(/2 tokens but 1 simulated/);
+    await expect(scoreFeatureAblation(subject.model, { kind: 'neuron', hook, index: 512 }, [record])).rejects.toThrow(
+      /index 512 outside \[0, 512\)/,
+    );
+    await expect(
+      scoreFeatureAblation(subject.model, neuron, [{ ...record, contextIds: new Array(63).fill(1) }]),
+    ).rejects.toThrow(/context is 64/);
+    await expect(
+      scoreFeatureAblation(subject.model, neuron, [{ ...record, replacement: { simulated: [0], mean: 0 } }]),
+    ).rejects.toThrow(/2 tokens but 1 simulated/);
   });
 });
 
@@ -243,12 +284,16 @@ describe('scoreFeatureAblation on brown-1l, an SAE latent', () => {
 
   beforeAll(() => {
     const random = mulberry32(21);
-    const gaussian = (length: number, scale: number) => Float32Array.from({ length }, () => randomGaussian(random) * scale);
+    const gaussian = (length: number, scale: number) =>
+      Float32Array.from({ length }, () => randomGaussian(random) * scale);
     const W_enc = gaussian(dIn * dSae, 1 / Math.sqrt(dIn));
     const W_dec = gaussian(dSae * dIn, 1 / Math.sqrt(dIn));
     // The latent reads (mostly) the chosen neuron, and its encoder column is W_dec[latent] / ‖W_dec[latent]‖², so that
     // adding δ·W_dec[latent]/s to x moves its pre-activation by exactly δ.
-    const direction = Float32Array.from({ length: dIn }, (_, j) => (j === (neuron as { index: number }).index ? 2 : 0) + randomGaussian(random) * 0.05);
+    const direction = Float32Array.from(
+      { length: dIn },
+      (_, j) => (j === (neuron as { index: number }).index ? 2 : 0) + randomGaussian(random) * 0.05,
+    );
     const norm2 = direction.reduce((sum, x) => sum + x * x, 0);
     direction.forEach((x, j) => {
       W_dec[latent * dIn + j] = x;
@@ -264,7 +309,12 @@ describe('scoreFeatureAblation on brown-1l, an SAE latent', () => {
       hookName: hook,
       modelName: 'brown-1l',
     };
-    sae = SparseAutoencoder.fromWeights(config, { W_enc, b_enc: gaussian(dSae, 0.01), W_dec, b_dec: gaussian(dIn, 0.01) });
+    sae = SparseAutoencoder.fromWeights(config, {
+      W_enc,
+      b_enc: gaussian(dSae, 0.01),
+      W_dec,
+      b_dec: gaussian(dIn, 0.01),
+    });
   });
 
   afterAll(() => sae?.dispose());
@@ -273,7 +323,10 @@ describe('scoreFeatureAblation on brown-1l, an SAE latent', () => {
     const target: FeatureTarget = { kind: 'sae', sae, index: latent };
     tf.tidy(() => {
       const box: { x?: tf.Tensor3D } = {};
-      subject.model.forward(scored.slice(0, 2), undefined, { hooks: { [hook]: (a) => void (box.x = a as tf.Tensor3D) }, stopAt: hook });
+      subject.model.forward(scored.slice(0, 2), undefined, {
+        hooks: { [hook]: (a) => void (box.x = a as tf.Tensor3D) },
+        stopAt: hook,
+      });
       const x = box.x!;
       const before = featureActivationOf(x, target).dataSync();
       const wanted = Float32Array.from(before, (f, n) => f + 0.5 + (n % 3));
@@ -290,7 +343,10 @@ describe('scoreFeatureAblation on brown-1l, an SAE latent', () => {
       expect(checked).toBeGreaterThan(10);
       // x' = x + (a' − f_i(x))·W_dec[i]/s: the reconstruction moves by the latent's change only, its error is kept.
       const delta = tf.sub(values, featureActivationOf(x, target));
-      const expected = tf.add(x, tf.mul(delta, tf.div(tf.slice(sae.params.W_dec, [latent, 0], [1, dIn]), activationScale)));
+      const expected = tf.add(
+        x,
+        tf.mul(delta, tf.div(tf.slice(sae.params.W_dec, [latent, 0], [1, dIn]), activationScale)),
+      );
       expect(tf.max(tf.abs(tf.sub(patched, expected))).dataSync()[0]).toBeLessThan(1e-5);
     });
   });
@@ -300,10 +356,18 @@ describe('scoreFeatureAblation on brown-1l, an SAE latent', () => {
     const truth = featureActivations(subject.model, target, scored);
     expect(truth.flat().filter((f) => f > 0).length).toBeGreaterThan(20);
     const mean = meanOf(truth);
-    const perfect = await scoreFeatureAblation(subject.model, target, recordsFor(truth, (windowTrue) => windowTrue, mean));
+    const perfect = await scoreFeatureAblation(
+      subject.model,
+      target,
+      recordsFor(truth, (windowTrue) => windowTrue, mean),
+    );
     expect(perfect.meanJsdMean).toBeGreaterThan(1e-6);
     expect(perfect.score).toBeCloseTo(1, 6);
-    const meanOnly = await scoreFeatureAblation(subject.model, target, recordsFor(truth, (windowTrue) => windowTrue.map(() => mean), mean));
+    const meanOnly = await scoreFeatureAblation(
+      subject.model,
+      target,
+      recordsFor(truth, (windowTrue) => windowTrue.map(() => mean), mean),
+    );
     expect(meanOnly.score).toBeCloseTo(0, 9);
   });
 });

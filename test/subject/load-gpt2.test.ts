@@ -10,12 +10,35 @@ import { Gpt2ConfigError, parseGpt2Config, toHfConfig } from '../../src/subject/
 import { expectedGpt2Shapes, loadGpt2Folder, saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { initGpt2Weights as randomGpt2Weights } from '../../src/subject/train-lm.ts';
 import { floatToHalf, halfToFloat } from '../../src/common/float16.ts';
-import { SafetensorsError, serializeSafetensors, writeSafetensors, type TensorToWrite } from '../../src/common/safetensors.ts';
+import {
+  SafetensorsError,
+  serializeSafetensors,
+  writeSafetensors,
+  type TensorToWrite,
+} from '../../src/common/safetensors.ts';
 import type { Gpt2Config, Gpt2Weights, HostTensor } from '../../src/subject/types.ts';
 import { erf, geluExact, geluNew, referenceGpt2Forward, referenceGpt2Logits } from './reference-gpt2.ts';
 
-const config: Gpt2Config = { vocabSize: 50, nPositions: 16, nEmbd: 8, nLayer: 2, nHead: 2, nInner: 32, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
-const hfConfig = { model_type: 'gpt2', vocab_size: 50, n_positions: 16, n_embd: 8, n_layer: 2, n_head: 2, n_inner: 32, activation_function: 'gelu_new' };
+const config: Gpt2Config = {
+  vocabSize: 50,
+  nPositions: 16,
+  nEmbd: 8,
+  nLayer: 2,
+  nHead: 2,
+  nInner: 32,
+  layerNormEpsilon: 1e-5,
+  activation: 'gelu_new',
+};
+const hfConfig = {
+  model_type: 'gpt2',
+  vocab_size: 50,
+  n_positions: 16,
+  n_embd: 8,
+  n_layer: 2,
+  n_head: 2,
+  n_inner: 32,
+  activation_function: 'gelu_new',
+};
 
 let dir: string;
 beforeAll(async () => {
@@ -25,7 +48,12 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A folder with the given config.json object and tensors as model.safetensors. */
-function folder(name: string, configJson: unknown, tensors: ReadonlyMap<string, TensorToWrite>, options: { dtype?: 'F32' | 'F16' } = {}): string {
+function folder(
+  name: string,
+  configJson: unknown,
+  tensors: ReadonlyMap<string, TensorToWrite>,
+  options: { dtype?: 'F32' | 'F16' } = {},
+): string {
   const path = join(dir, name);
   mkdirSync(path, { recursive: true });
   writeFileSync(join(path, 'config.json'), JSON.stringify(configJson));
@@ -70,8 +98,7 @@ describe('expectedGpt2Shapes and initGpt2Weights', () => {
     for (const [name, { shape, data }] of weights) {
       if (shape.length === 2) {
         if (!name.startsWith('wpe') && !name.endsWith('c_proj.weight')) matrixValues.push(...data);
-      }
-      else if (/ln_(1|2|f)\.weight$/.test(name)) expect(Array.from(new Set(data)), name).toEqual([1]);
+      } else if (/ln_(1|2|f)\.weight$/.test(name)) expect(Array.from(new Set(data)), name).toEqual([1]);
       else expect(Array.from(new Set(data)), name).toEqual([0]);
     }
     const mean = matrixValues.reduce((sum, value) => sum + value, 0) / matrixValues.length;
@@ -90,7 +117,14 @@ describe('saveGpt2Folder / loadGpt2Folder', () => {
     saveGpt2Folder(path, config, weights);
     expect(readdirSync(path).sort()).toEqual(['config.json', 'model.safetensors']);
     const saved = JSON.parse(readFileSync(join(path, 'config.json'), 'utf8'));
-    expect(saved).toMatchObject({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: 8, n_inner: 32, tie_word_embeddings: true, torch_dtype: 'float32' });
+    expect(saved).toMatchObject({
+      model_type: 'gpt2',
+      architectures: ['GPT2LMHeadModel'],
+      n_embd: 8,
+      n_inner: 32,
+      tie_word_embeddings: true,
+      torch_dtype: 'float32',
+    });
     const loaded = loadGpt2Folder(path);
     expect(loaded.config).toEqual(config);
     expect([...loaded.weights.keys()].sort()).toEqual([...weights.keys()].sort());
@@ -108,7 +142,9 @@ describe('saveGpt2Folder / loadGpt2Folder', () => {
     expect(JSON.parse(readFileSync(join(path, 'config.json'), 'utf8')).torch_dtype).toBe('float16');
     const loaded = loadGpt2Folder(path);
     const original = weights.get('h.1.mlp.c_fc.weight')!.data;
-    expect(loaded.weights.get('h.1.mlp.c_fc.weight')!.data).toEqual(Float32Array.from(original, (value) => halfToFloat(floatToHalf(value))));
+    expect(loaded.weights.get('h.1.mlp.c_fc.weight')!.data).toEqual(
+      Float32Array.from(original, (value) => halfToFloat(floatToHalf(value))),
+    );
     expect(loaded.weights.get('h.0.ln_1.weight')!.data).toEqual(new Float32Array(8).fill(1));
   });
 
@@ -118,25 +154,39 @@ describe('saveGpt2Folder / loadGpt2Folder', () => {
     missing.delete('ln_f.bias');
     expect(() => saveGpt2Folder(join(dir, 'no'), config, missing)).toThrow(/saveGpt2Folder: missing tensor ln_f\.bias/);
     const extra = new Map(weights).set('h.2.ln_1.weight', { shape: [8], data: new Float32Array(8) });
-    expect(() => saveGpt2Folder(join(dir, 'no'), config, extra)).toThrow(/saveGpt2Folder: unexpected tensor h\.2\.ln_1\.weight/);
+    expect(() => saveGpt2Folder(join(dir, 'no'), config, extra)).toThrow(
+      /saveGpt2Folder: unexpected tensor h\.2\.ln_1\.weight/,
+    );
     const misshapen = new Map(weights).set('wpe.weight', { shape: [8, 16], data: new Float32Array(128) });
-    expect(() => saveGpt2Folder(join(dir, 'no'), config, misshapen)).toThrow(/tensor wpe\.weight has shape \[8, 16\], expected \[16, 8\]/);
+    expect(() => saveGpt2Folder(join(dir, 'no'), config, misshapen)).toThrow(
+      /tensor wpe\.weight has shape \[8, 16\], expected \[16, 8\]/,
+    );
   });
 
   it('accepts transformer.-prefixed names, a tied lm_head.weight and the attention mask buffers', () => {
     const weights = randomGpt2Weights(config, 3);
-    const stored = new Map<string, TensorToWrite>([...weights].map(([name, tensor]) => [`transformer.${name}`, tensor]));
+    const stored = new Map<string, TensorToWrite>(
+      [...weights].map(([name, tensor]) => [`transformer.${name}`, tensor]),
+    );
     stored.set('lm_head.weight', weights.get('wte.weight')!);
     stored.set('transformer.h.0.attn.bias', { shape: [1, 1, 16, 16], data: new Float32Array(256).fill(1) });
     stored.set('transformer.h.1.attn.masked_bias', { shape: [], data: Float32Array.of(-1e4) });
-    const loaded = loadGpt2Folder(folder('prefixed', { ...hfConfig, n_inner: null, n_positions: undefined, n_ctx: 16, activation_function: 'gelu_pytorch_tanh' }, stored));
+    const loaded = loadGpt2Folder(
+      folder(
+        'prefixed',
+        { ...hfConfig, n_inner: null, n_positions: undefined, n_ctx: 16, activation_function: 'gelu_pytorch_tanh' },
+        stored,
+      ),
+    );
     expect(loaded.config).toEqual(config);
     expect([...loaded.weights.keys()].sort()).toEqual([...weights.keys()].sort());
     for (const [name, tensor] of weights) expect(loaded.weights.get(name)!.data, name).toEqual(tensor.data);
     // The unprefixed layout of the original openai-community/gpt2 file, with its mask buffers, loads the same.
     const plain = new Map<string, TensorToWrite>(weights);
     plain.set('h.0.attn.bias', { shape: [1, 1, 16, 16], data: new Float32Array(256) });
-    expect(loadGpt2Folder(folder('plain', hfConfig, plain)).weights.get('wte.weight')!.data).toEqual(weights.get('wte.weight')!.data);
+    expect(loadGpt2Folder(folder('plain', hfConfig, plain)).weights.get('wte.weight')!.data).toEqual(
+      weights.get('wte.weight')!.data,
+    );
   });
 
   it('rejects a missing tensor, a wrong shape and an unexpected tensor, naming them', () => {
@@ -148,36 +198,56 @@ describe('saveGpt2Folder / loadGpt2Folder', () => {
     expect(missingError.message).toMatch(/model\.safetensors: missing tensor h\.1\.mlp\.c_fc\.weight$/);
 
     const wrong = new Map(weights).set('h.0.attn.c_attn.weight', { shape: [8, 12], data: new Float32Array(96) });
-    expect(loadError(folder('wrong', hfConfig, wrong)).message).toMatch(/model\.safetensors: tensor h\.0\.attn\.c_attn\.weight has shape \[8, 12\], expected \[8, 24\]$/);
+    expect(loadError(folder('wrong', hfConfig, wrong)).message).toMatch(
+      /model\.safetensors: tensor h\.0\.attn\.c_attn\.weight has shape \[8, 12\], expected \[8, 24\]$/,
+    );
 
     const prefixedWrong = new Map([...wrong].map(([name, tensor]) => [`transformer.${name}`, tensor]));
-    expect(loadError(folder('prefixed-wrong', hfConfig, prefixedWrong)).message).toMatch(/tensor h\.0\.attn\.c_attn\.weight has shape \[8, 12\], expected \[8, 24\]/);
+    expect(loadError(folder('prefixed-wrong', hfConfig, prefixedWrong)).message).toMatch(
+      /tensor h\.0\.attn\.c_attn\.weight has shape \[8, 12\], expected \[8, 24\]/,
+    );
 
     const extra = new Map(weights).set('h.2.ln_1.weight', { shape: [8], data: new Float32Array(8) });
-    expect(loadError(folder('extra', hfConfig, extra)).message).toMatch(/model\.safetensors: unexpected tensor h\.2\.ln_1\.weight \(not part of a GPT-2 with n_layer 2/);
+    expect(loadError(folder('extra', hfConfig, extra)).message).toMatch(
+      /model\.safetensors: unexpected tensor h\.2\.ln_1\.weight \(not part of a GPT-2 with n_layer 2/,
+    );
 
     const maskOfMissingLayer = new Map(weights).set('h.5.attn.bias', { shape: [1], data: new Float32Array(1) });
-    expect(loadError(folder('mask-5', hfConfig, maskOfMissingLayer)).message).toMatch(/unexpected tensor h\.5\.attn\.bias/);
+    expect(loadError(folder('mask-5', hfConfig, maskOfMissingLayer)).message).toMatch(
+      /unexpected tensor h\.5\.attn\.bias/,
+    );
 
     const twice = new Map(weights).set('transformer.ln_f.bias', weights.get('ln_f.bias')!);
-    expect(loadError(folder('twice', hfConfig, twice)).message).toMatch(/tensor ln_f\.bias is stored twice \(as ln_f\.bias and transformer\.ln_f\.bias\)/);
+    expect(loadError(folder('twice', hfConfig, twice)).message).toMatch(
+      /tensor ln_f\.bias is stored twice \(as ln_f\.bias and transformer\.ln_f\.bias\)/,
+    );
   });
 
   it('rejects an untied or misshapen lm_head.weight and non-finite weights', () => {
     const weights = randomGpt2Weights(config, 5);
-    const lmHeadShape = new Map<string, TensorToWrite>(weights).set('lm_head.weight', { shape: [8, 50], data: new Float32Array(400) });
+    const lmHeadShape = new Map<string, TensorToWrite>(weights).set('lm_head.weight', {
+      shape: [8, 50],
+      data: new Float32Array(400),
+    });
     expect(loadError(folder('lm-head-shape', hfConfig, lmHeadShape)).message).toMatch(
       /model\.safetensors: tensor lm_head\.weight has shape \[8, 50\], expected \[50, 8\] \(it must be tied to wte\.weight\)/,
     );
     const untied = Float32Array.from(weights.get('wte.weight')!.data);
     untied[17] = 0.5;
-    const lmHeadUntied = new Map<string, TensorToWrite>(weights).set('lm_head.weight', { shape: [50, 8], data: untied });
-    expect(loadError(folder('lm-head-untied', hfConfig, lmHeadUntied)).message).toMatch(/lm_head\.weight differs from wte\.weight \(element 17\): untied/);
+    const lmHeadUntied = new Map<string, TensorToWrite>(weights).set('lm_head.weight', {
+      shape: [50, 8],
+      data: untied,
+    });
+    expect(loadError(folder('lm-head-untied', hfConfig, lmHeadUntied)).message).toMatch(
+      /lm_head\.weight differs from wte\.weight \(element 17\): untied/,
+    );
 
     const nan = Float32Array.from(weights.get('h.0.ln_2.bias')!.data);
     nan[3] = Number.NaN;
     const withNan = new Map<string, TensorToWrite>(weights).set('h.0.ln_2.bias', { shape: [8], data: nan });
-    expect(loadError(folder('nan', hfConfig, withNan)).message).toMatch(/model\.safetensors: tensor h\.0\.ln_2\.bias has a non-finite value \(NaN\) at element 3/);
+    expect(loadError(folder('nan', hfConfig, withNan)).message).toMatch(
+      /model\.safetensors: tensor h\.0\.ln_2\.bias has a non-finite value \(NaN\) at element 3/,
+    );
   });
 
   it('rejects integer weights and a model.safetensors that is not one', () => {
@@ -186,8 +256,14 @@ describe('saveGpt2Folder / loadGpt2Folder', () => {
     // Rewrite ln_f.bias as I32 by hand: same byte size as F32.
     const bytes = serializeSafetensors(weights);
     const headerLength = Number(bytes.readBigUInt64LE(0));
-    const header = bytes.subarray(8, 8 + headerLength).toString().replace('"ln_f.bias":{"dtype":"F32"', '"ln_f.bias":{"dtype":"I32"');
-    writeFileSync(join(path, 'model.safetensors'), Buffer.concat([bytes.subarray(0, 8), Buffer.from(header), bytes.subarray(8 + headerLength)]));
+    const header = bytes
+      .subarray(8, 8 + headerLength)
+      .toString()
+      .replace('"ln_f.bias":{"dtype":"F32"', '"ln_f.bias":{"dtype":"I32"');
+    writeFileSync(
+      join(path, 'model.safetensors'),
+      Buffer.concat([bytes.subarray(0, 8), Buffer.from(header), bytes.subarray(8 + headerLength)]),
+    );
     expect(loadError(path).message).toMatch(/model\.safetensors: tensor ln_f\.bias has integer dtype I32/);
     writeFileSync(join(path, 'model.safetensors'), 'not a safetensors file at all');
     expect(loadError(path)).toBeInstanceOf(SafetensorsError);
@@ -203,10 +279,14 @@ describe('saveGpt2Folder / loadGpt2Folder', () => {
     expect((heads as Gpt2ConfigError).field).toBe('n_embd');
     const { n_layer: _dropped, ...noLayers } = hfConfig;
     expect(loadError(folder('no-layers', noLayers, weights)).message).toMatch(/config\.json: n_layer is missing$/);
-    expect(loadError(folder('llama', { ...hfConfig, model_type: 'llama' }, weights)).message).toMatch(/config\.json: model_type must be "gpt2" \(got "llama"\)$/);
+    expect(loadError(folder('llama', { ...hfConfig, model_type: 'llama' }, weights)).message).toMatch(
+      /config\.json: model_type must be "gpt2" \(got "llama"\)$/,
+    );
     writeFileSync(join(dir, 'llama', 'config.json'), '{ not json');
     expect(loadError(join(dir, 'llama')).message).toMatch(/config\.json: not valid JSON/);
-    expect(loadError(join(dir, 'no-such-folder')).message).toMatch(/no-such-folder\/config\.json: cannot read \(ENOENT\)/);
+    expect(loadError(join(dir, 'no-such-folder')).message).toMatch(
+      /no-such-folder\/config\.json: cannot read \(ENOENT\)/,
+    );
   });
 });
 
@@ -224,14 +304,34 @@ describe('parseGpt2Config / toHfConfig', () => {
 
   it('reads defaults and aliases the way Hugging Face does', () => {
     const minimal = { vocab_size: 100, n_positions: 32, n_embd: 12, n_layer: 1, n_head: 3 };
-    expect(parse(minimal)).toEqual({ vocabSize: 100, nPositions: 32, nEmbd: 12, nLayer: 1, nHead: 3, nInner: 48, layerNormEpsilon: 1e-5, activation: 'gelu_new' });
+    expect(parse(minimal)).toEqual({
+      vocabSize: 100,
+      nPositions: 32,
+      nEmbd: 12,
+      nLayer: 1,
+      nHead: 3,
+      nInner: 48,
+      layerNormEpsilon: 1e-5,
+      activation: 'gelu_new',
+    });
     expect(parse({ ...minimal, n_inner: null }).nInner).toBe(48);
     expect(parse({ ...minimal, n_positions: undefined, n_ctx: 64 }).nPositions).toBe(64);
     expect(parse({ ...minimal, n_ctx: 64 }).nPositions).toBe(32); // n_positions wins
     expect(parse({ ...minimal, activation_function: 'gelu_pytorch_tanh' }).activation).toBe('gelu_new');
     expect(parse({ ...minimal, activation_function: 'gelu' }).activation).toBe('gelu');
-    expect(parse({ ...minimal, activation_function: 'relu', layer_norm_epsilon: 1e-6 })).toMatchObject({ activation: 'relu', layerNormEpsilon: 1e-6 });
-    expect(parse({ ...minimal, tie_word_embeddings: true, scale_attn_weights: true, reorder_and_upcast_attn: false, bos_token_id: 0 }).nEmbd).toBe(12);
+    expect(parse({ ...minimal, activation_function: 'relu', layer_norm_epsilon: 1e-6 })).toMatchObject({
+      activation: 'relu',
+      layerNormEpsilon: 1e-6,
+    });
+    expect(
+      parse({
+        ...minimal,
+        tie_word_embeddings: true,
+        scale_attn_weights: true,
+        reorder_and_upcast_attn: false,
+        bos_token_id: 0,
+      }).nEmbd,
+    ).toBe(12);
   });
 
   it('round-trips through toHfConfig', () => {
@@ -247,12 +347,22 @@ describe('parseGpt2Config / toHfConfig', () => {
     expect(error({ ...base, vocab_size: 0 })).toBe('config.json: vocab_size must be a positive integer (got 0)');
     expect(error({ ...base, n_head: '3' })).toBe('config.json: n_head must be a positive integer (got "3")');
     expect(error({ ...base, n_inner: 2.5 })).toBe('config.json: n_inner must be a positive integer (got 2.5)');
-    expect(error({ ...base, layer_norm_epsilon: -1 })).toBe('config.json: layer_norm_epsilon must be a positive number (got -1)');
-    expect(error({ ...base, activation_function: 'silu' })).toBe('config.json: activation_function must be one of gelu_new, gelu_pytorch_tanh, gelu, relu (got "silu")');
-    expect(error({ ...base, tie_word_embeddings: false })).toMatch(/^config\.json: tie_word_embeddings is false: untied output embeddings are not supported/);
+    expect(error({ ...base, layer_norm_epsilon: -1 })).toBe(
+      'config.json: layer_norm_epsilon must be a positive number (got -1)',
+    );
+    expect(error({ ...base, activation_function: 'silu' })).toBe(
+      'config.json: activation_function must be one of gelu_new, gelu_pytorch_tanh, gelu, relu (got "silu")',
+    );
+    expect(error({ ...base, tie_word_embeddings: false })).toMatch(
+      /^config\.json: tie_word_embeddings is false: untied output embeddings are not supported/,
+    );
     expect(error({ ...base, scale_attn_weights: false })).toMatch(/^config\.json: scale_attn_weights is false/);
-    expect(error({ ...base, scale_attn_by_inverse_layer_idx: true })).toMatch(/^config\.json: scale_attn_by_inverse_layer_idx is true/);
-    expect(error({ ...base, model_type: 'gpt_neox', n_layer: undefined })).toBe('config.json: model_type must be "gpt2" (got "gpt_neox"); n_layer is missing');
+    expect(error({ ...base, scale_attn_by_inverse_layer_idx: true })).toMatch(
+      /^config\.json: scale_attn_by_inverse_layer_idx is true/,
+    );
+    expect(error({ ...base, model_type: 'gpt_neox', n_layer: undefined })).toBe(
+      'config.json: model_type must be "gpt2" (got "gpt_neox"); n_layer is missing',
+    );
     expect(error([base])).toBe('config.json: expected a JSON object, got an array');
   });
 });
@@ -269,7 +379,16 @@ describe('reference GPT-2 forward pass (test/subject/reference-gpt2.ts)', () => 
     }
     return weights;
   }
-  const small: Gpt2Config = { vocabSize: 3, nPositions: 4, nEmbd: 2, nLayer: 1, nHead: 1, nInner: 2, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
+  const small: Gpt2Config = {
+    vocabSize: 3,
+    nPositions: 4,
+    nEmbd: 2,
+    nLayer: 1,
+    nHead: 1,
+    nInner: 2,
+    layerNormEpsilon: 1e-5,
+    activation: 'gelu_new',
+  };
   const wte = [1, 0, 0, 1, 2, -1];
   const wpe = [0, 0, 0.5, 0.5, 0, 0, 0, 0];
   /** LayerNorm of (a, b) with unit weight: the mean is (a+b)/2, so it is (c, −c) with c = ((a−b)/2)/√(((a−b)/2)² + eps). */
@@ -280,7 +399,12 @@ describe('reference GPT-2 forward pass (test/subject/reference-gpt2.ts)', () => 
   };
 
   it('with zero attention and MLP weights: logits = LN_f(wte[id] + wpe[pos]) · wteᵀ, worked out by hand', () => {
-    const weights = zeroWeights(small, { 'wte.weight': wte, 'wpe.weight': wpe, 'ln_f.weight': [2, 1], 'ln_f.bias': [0.5, -0.25] });
+    const weights = zeroWeights(small, {
+      'wte.weight': wte,
+      'wpe.weight': wpe,
+      'ln_f.weight': [2, 1],
+      'ln_f.bias': [0.5, -0.25],
+    });
     const logits = referenceGpt2Logits(small, weights, [0, 2]);
     // Position 0, token 0: x = (1, 0) + (0, 0). Position 1, token 2: x = (2, −1) + (0.5, 0.5) = (2.5, −0.5).
     const expected: number[] = [];
@@ -318,7 +442,12 @@ describe('reference GPT-2 forward pass (test/subject/reference-gpt2.ts)', () => 
     const m1 = normalizedPair(mid1[0]!, mid1[1]!);
     const pre = [...m0, ...m1];
     pre.forEach((value, index) => expect(out.mlpPre[0]![index]).toBeCloseTo(value, 12));
-    pre.forEach((value, index) => expect(out.mlpPost[0]![index]).toBeCloseTo(0.5 * value * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (value + 0.044715 * value ** 3))), 12));
+    pre.forEach((value, index) =>
+      expect(out.mlpPost[0]![index]).toBeCloseTo(
+        0.5 * value * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (value + 0.044715 * value ** 3))),
+        12,
+      ),
+    );
     [...mid0, ...mid1].forEach((value, index) => expect(out.residPost[0]![index]).toBeCloseTo(value, 12)); // MLP c_proj is zero
     const f0 = normalizedPair(mid0[0]!, mid0[1]!);
     const f1 = normalizedPair(mid1[0]!, mid1[1]!);
@@ -328,7 +457,8 @@ describe('reference GPT-2 forward pass (test/subject/reference-gpt2.ts)', () => 
 
   it('is causal, and its attention rows are distributions', () => {
     const weights = randomGpt2Weights(config, 9);
-    for (const tensor of weights.values()) for (let index = 0; index < tensor.data.length; index++) tensor.data[index]! *= 10; // larger activations
+    for (const tensor of weights.values())
+      for (let index = 0; index < tensor.data.length; index++) tensor.data[index]! *= 10; // larger activations
     const first = referenceGpt2Forward(config, weights, [3, 17, 42, 0, 9]);
     const second = referenceGpt2Forward(config, weights, [3, 17, 7, 7, 7]);
     expect(first.logits.subarray(0, 2 * 50)).toEqual(second.logits.subarray(0, 2 * 50));
@@ -344,7 +474,9 @@ describe('reference GPT-2 forward pass (test/subject/reference-gpt2.ts)', () => 
       }
     }
     expect(() => referenceGpt2Forward(config, weights, [50])).toThrow(/token id 50 outside \[0, 50\)/);
-    expect(() => referenceGpt2Forward(config, weights, new Array(17).fill(0))).toThrow(/17 tokens but only 16 positions/);
+    expect(() => referenceGpt2Forward(config, weights, new Array(17).fill(0))).toThrow(
+      /17 tokens but only 16 positions/,
+    );
   });
 
   it('computes its activation functions to double precision', () => {
@@ -370,7 +502,8 @@ describe('the tfjs GPT-2 forward pass', () => {
     for (const [name, tensor] of weights) {
       const isLayerNormWeight = /ln_(1|2|f)\.weight$/.test(name);
       for (let index = 0; index < tensor.data.length; index++) {
-        if (tensor.shape.length === 2) tensor.data[index]! *= 10; // std 0.2
+        if (tensor.shape.length === 2)
+          tensor.data[index]! *= 10; // std 0.2
         else tensor.data[index] = (isLayerNormWeight ? 1 : 0) + (random() - 0.5) * 0.4;
       }
     }
@@ -390,11 +523,14 @@ describe('the tfjs GPT-2 forward pass', () => {
       const reference = referenceGpt2Forward(withActivation, weights, ids);
       let mlpPost: Float32Array | null = null;
       const logits = tf.tidy(() => {
-        const out = model.forward([ids], undefined, { hooks: { 'blocks.1.mlp.hook_post': (a) => void (mlpPost = a.dataSync() as Float32Array) } });
+        const out = model.forward([ids], undefined, {
+          hooks: { 'blocks.1.mlp.hook_post': (a) => void (mlpPost = a.dataSync() as Float32Array) },
+        });
         return out.logits!.dataSync() as Float32Array;
       });
       model.dispose();
-      const maxAbsDifference = (a: Float64Array, b: Float32Array) => a.reduce((max, value, index) => Math.max(max, Math.abs(value - b[index]!)), 0);
+      const maxAbsDifference = (a: Float64Array, b: Float32Array) =>
+        a.reduce((max, value, index) => Math.max(max, Math.abs(value - b[index]!)), 0);
       expect(logits.length, activation).toBe(reference.logits.length);
       expect(Math.max(...reference.logits.map(Math.abs)), activation).toBeGreaterThan(0.5); // not a comparison of near-zero numbers
       expect(maxAbsDifference(reference.logits, logits), activation).toBeLessThan(1e-4);

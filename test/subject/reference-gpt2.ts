@@ -28,12 +28,19 @@ export interface ReferenceGpt2Output {
 function tensor(weights: Gpt2Weights, name: string, expectedLength: number): Float64Array {
   const found = weights.get(name);
   if (!found) throw new Error(`reference GPT-2: missing weight ${name}`);
-  if (found.data.length !== expectedLength) throw new Error(`reference GPT-2: ${name} has ${found.data.length} values, expected ${expectedLength}`);
+  if (found.data.length !== expectedLength)
+    throw new Error(`reference GPT-2: ${name} has ${found.data.length} values, expected ${expectedLength}`);
   return Float64Array.from(found.data);
 }
 
 /** LayerNorm of each row of x [rows × width]: (x − mean) / √(var + eps) · weight + bias. */
-function layerNorm(x: Float64Array, width: number, weight: Float64Array, bias: Float64Array, epsilon: number): Float64Array {
+function layerNorm(
+  x: Float64Array,
+  width: number,
+  weight: Float64Array,
+  bias: Float64Array,
+  epsilon: number,
+): Float64Array {
   const rows = x.length / width;
   const out = new Float64Array(x.length);
   for (let row = 0; row < rows; row++) {
@@ -50,7 +57,14 @@ function layerNorm(x: Float64Array, width: number, weight: Float64Array, bias: F
 }
 
 /** Conv1D: x [rows × inDim] · w [inDim × outDim] + b [outDim]. */
-function conv1d(x: Float64Array, rows: number, inDim: number, w: Float64Array, b: Float64Array, outDim: number): Float64Array {
+function conv1d(
+  x: Float64Array,
+  rows: number,
+  inDim: number,
+  w: Float64Array,
+  b: Float64Array,
+  outDim: number,
+): Float64Array {
   const out = new Float64Array(rows * outDim);
   for (let row = 0; row < rows; row++) {
     for (let o = 0; o < outDim; o++) {
@@ -100,7 +114,11 @@ function activationFunction(name: Gpt2Config['activation']): (x: number) => numb
 }
 
 /** The GPT-2 forward pass of one token sequence, in float64. */
-export function referenceGpt2Forward(config: Gpt2Config, weights: Gpt2Weights, ids: readonly number[]): ReferenceGpt2Output {
+export function referenceGpt2Forward(
+  config: Gpt2Config,
+  weights: Gpt2Weights,
+  ids: readonly number[],
+): ReferenceGpt2Output {
   const T = ids.length;
   const V = config.vocabSize;
   const d = config.nEmbd;
@@ -111,19 +129,34 @@ export function referenceGpt2Forward(config: Gpt2Config, weights: Gpt2Weights, i
   const act = activationFunction(config.activation);
   if (!Number.isInteger(headDim)) throw new Error(`reference GPT-2: n_embd ${d} is not divisible by n_head ${H}`);
   if (T > config.nPositions) throw new Error(`reference GPT-2: ${T} tokens but only ${config.nPositions} positions`);
-  for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`reference GPT-2: token id ${id} outside [0, ${V})`);
+  for (const id of ids)
+    if (!Number.isInteger(id) || id < 0 || id >= V)
+      throw new Error(`reference GPT-2: token id ${id} outside [0, ${V})`);
 
   const wte = tensor(weights, 'wte.weight', V * d);
   const wpe = tensor(weights, 'wpe.weight', config.nPositions * d);
   let x = new Float64Array(T * d);
   for (let t = 0; t < T; t++) for (let j = 0; j < d; j++) x[t * d + j] = wte[ids[t]! * d + j]! + wpe[t * d + j]!;
 
-  const output: ReferenceGpt2Output = { logits: new Float64Array(T * V), mlpPre: [], mlpPost: [], residPost: [], attentionPattern: [] };
+  const output: ReferenceGpt2Output = {
+    logits: new Float64Array(T * V),
+    mlpPre: [],
+    mlpPost: [],
+    residPost: [],
+    attentionPattern: [],
+  };
   for (let layer = 0; layer < config.nLayer; layer++) {
     const p = `h.${layer}`;
     // Attention.
     const a = layerNorm(x, d, tensor(weights, `${p}.ln_1.weight`, d), tensor(weights, `${p}.ln_1.bias`, d), eps);
-    const qkv = conv1d(a, T, d, tensor(weights, `${p}.attn.c_attn.weight`, d * 3 * d), tensor(weights, `${p}.attn.c_attn.bias`, 3 * d), 3 * d);
+    const qkv = conv1d(
+      a,
+      T,
+      d,
+      tensor(weights, `${p}.attn.c_attn.weight`, d * 3 * d),
+      tensor(weights, `${p}.attn.c_attn.bias`, 3 * d),
+      3 * d,
+    );
     const query = (t: number, h: number, j: number) => qkv[t * 3 * d + h * headDim + j]!;
     const key = (t: number, h: number, j: number) => qkv[t * 3 * d + d + h * headDim + j]!;
     const value = (t: number, h: number, j: number) => qkv[t * 3 * d + 2 * d + h * headDim + j]!;
@@ -148,13 +181,34 @@ export function referenceGpt2Forward(config: Gpt2Config, weights: Gpt2Weights, i
       }
     }
     output.attentionPattern.push(pattern);
-    const attentionOut = conv1d(heads, T, d, tensor(weights, `${p}.attn.c_proj.weight`, d * d), tensor(weights, `${p}.attn.c_proj.bias`, d), d);
+    const attentionOut = conv1d(
+      heads,
+      T,
+      d,
+      tensor(weights, `${p}.attn.c_proj.weight`, d * d),
+      tensor(weights, `${p}.attn.c_proj.bias`, d),
+      d,
+    );
     x = x.map((v, i) => v + attentionOut[i]!);
     // MLP.
     const m = layerNorm(x, d, tensor(weights, `${p}.ln_2.weight`, d), tensor(weights, `${p}.ln_2.bias`, d), eps);
-    const pre = conv1d(m, T, d, tensor(weights, `${p}.mlp.c_fc.weight`, d * inner), tensor(weights, `${p}.mlp.c_fc.bias`, inner), inner);
+    const pre = conv1d(
+      m,
+      T,
+      d,
+      tensor(weights, `${p}.mlp.c_fc.weight`, d * inner),
+      tensor(weights, `${p}.mlp.c_fc.bias`, inner),
+      inner,
+    );
     const post = pre.map(act);
-    const mlpOut = conv1d(post, T, inner, tensor(weights, `${p}.mlp.c_proj.weight`, inner * d), tensor(weights, `${p}.mlp.c_proj.bias`, d), d);
+    const mlpOut = conv1d(
+      post,
+      T,
+      inner,
+      tensor(weights, `${p}.mlp.c_proj.weight`, inner * d),
+      tensor(weights, `${p}.mlp.c_proj.bias`, d),
+      d,
+    );
     x = x.map((v, i) => v + mlpOut[i]!);
     output.mlpPre.push(pre);
     output.mlpPost.push(post);

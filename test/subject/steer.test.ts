@@ -35,10 +35,25 @@ function randomSae(hookName: string): { config: SaeConfig; weights: SaeWeights }
   const dIn = 512;
   const dSae = 32;
   const random = mulberry32(11);
-  const gaussian = (count: number, scale: number) => Float32Array.from({ length: count }, () => randomGaussian(random) * scale);
+  const gaussian = (count: number, scale: number) =>
+    Float32Array.from({ length: count }, () => randomGaussian(random) * scale);
   return {
-    config: { dIn, dSae, architecture: 'standard', applyBDecToInput: true, normalizeActivations: 'expected_average_only_in', activationScale: 2.5, hookName, modelName: 'brown-1l' },
-    weights: { W_enc: gaussian(dIn * dSae, 1 / Math.sqrt(dIn)), b_enc: new Float32Array(dSae).fill(0.1), W_dec: gaussian(dSae * dIn, 1 / Math.sqrt(dIn)), b_dec: gaussian(dIn, 0.01) },
+    config: {
+      dIn,
+      dSae,
+      architecture: 'standard',
+      applyBDecToInput: true,
+      normalizeActivations: 'expected_average_only_in',
+      activationScale: 2.5,
+      hookName,
+      modelName: 'brown-1l',
+    },
+    weights: {
+      W_enc: gaussian(dIn * dSae, 1 / Math.sqrt(dIn)),
+      b_enc: new Float32Array(dSae).fill(0.1),
+      W_dec: gaussian(dSae * dIn, 1 / Math.sqrt(dIn)),
+      b_dec: gaussian(dIn, 0.01),
+    },
   };
 }
 
@@ -86,7 +101,7 @@ afterAll(() => {
 });
 
 describe('clampHooks', () => {
-  it('a large neuron clamp moves log-probabilities along the neuron\'s direct logit effect (c_proj row · W_U)', () => {
+  it("a large neuron clamp moves log-probabilities along the neuron's direct logit effect (c_proj row · W_U)", () => {
     for (const index of [5, 100, 300]) {
       const target: SteerTarget = { kind: 'neuron', hook, index };
       const unit = new Float32Array(512);
@@ -104,7 +119,9 @@ describe('clampHooks', () => {
     const decoder = sae.toWeights().W_dec;
     for (const index of [0, 5, 9]) {
       const target: SteerTarget = { kind: 'sae', sae, index };
-      const direct = hostDirectEffect(Array.from(decoder.subarray(index * 512, (index + 1) * 512), (x) => x / sae.scale));
+      const direct = hostDirectEffect(
+        Array.from(decoder.subarray(index * 512, (index + 1) * 512), (x) => x / sae.scale),
+      );
       expect(sampleCorrelation(logProbChange(target, 50), direct)).toBeGreaterThan(0.8);
       expect(sampleCorrelation(logProbChange(target, -50), direct)).toBeLessThan(-0.7);
       const library = directLogitEffect(subject.model, target)!;
@@ -134,8 +151,12 @@ describe('clampHooks', () => {
 
   it('checks the target against the model in one line', () => {
     const check = (target: SteerTarget) => () => checkSteerTarget(subject.model, target);
-    expect(check({ kind: 'neuron', hook: 'blocks.3.mlp.hook_post', index: 0 })).toThrow(/^unknown hook "blocks\.3\.mlp\.hook_post"; hooks: .*blocks\.0\.mlp\.hook_post/);
-    expect(check({ kind: 'neuron', hook, index: 512 })).toThrow('neuron index 512 is outside [0, 512) at blocks.0.mlp.hook_post');
+    expect(check({ kind: 'neuron', hook: 'blocks.3.mlp.hook_post', index: 0 })).toThrow(
+      /^unknown hook "blocks\.3\.mlp\.hook_post"; hooks: .*blocks\.0\.mlp\.hook_post/,
+    );
+    expect(check({ kind: 'neuron', hook, index: 512 })).toThrow(
+      'neuron index 512 is outside [0, 512) at blocks.0.mlp.hook_post',
+    );
     expect(check({ kind: 'neuron', hook: 'blocks.0.hook_resid_post', index: 200 })).toThrow('outside [0, 128)');
     expect(check({ kind: 'sae', sae, index: 32 })).toThrow('SAE latent index 32 is outside [0, 32)');
     expect(check({ kind: 'neuron', hook: 'blocks.0.attn.hook_pattern', index: 0 })).toThrow(/attention pattern/);
@@ -158,7 +179,9 @@ describe('generate', () => {
   it('keeps the last nPositions tokens of a long prompt, and stops after a stop token', () => {
     const long = Array.from({ length: subject.config.nPositions + 9 }, (_, i) => promptIds[i % promptIds.length]!);
     const window = long.slice(9);
-    expect(generate(subject.model, long, { maxNewTokens: 3 })).toEqual(generate(subject.model, window, { maxNewTokens: 3 }));
+    expect(generate(subject.model, long, { maxNewTokens: 3 })).toEqual(
+      generate(subject.model, window, { maxNewTokens: 3 }),
+    );
     const first = generate(subject.model, promptIds, { maxNewTokens: 1 })[0]!;
     expect(generate(subject.model, promptIds, { maxNewTokens: 5, stopTokenIds: [first] })).toEqual([first]);
   });
@@ -168,14 +191,20 @@ describe('generate', () => {
     const random = mulberry32(1);
     const counts = [0, 0, 0];
     for (let i = 0; i < 20_000; i++) counts[pickToken(logProbs, 1, random)]!++;
-    expect(counts.map((c) => c / 20_000)).toEqual([expect.closeTo(0.1, 1), expect.closeTo(0.6, 1), expect.closeTo(0.3, 1)]);
+    expect(counts.map((c) => c / 20_000)).toEqual([
+      expect.closeTo(0.1, 1),
+      expect.closeTo(0.6, 1),
+      expect.closeTo(0.3, 1),
+    ]);
     expect(pickToken(logProbs, 0, random)).toBe(1);
   });
 });
 
 describe('autointerp steer', () => {
   async function steer(args: string[]): Promise<{ stdout: string; stderr: string }> {
-    const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    const program = new Command()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
     registerSteerCommand(program);
     const out: string[] = [];
     const err: string[] = [];
@@ -191,8 +220,19 @@ describe('autointerp steer', () => {
   }
 
   it('prints the continuation without and with a neuron clamp and the next-token tables', async () => {
-    const { stdout } = await steer(['--feature', '42', '--value', '20', '--prompt', 'The jury said', '--max-tokens', '5']);
-    expect(stdout).toMatch(/^brown-1l: neuron blocks\.0\.mlp\.hook_post:42 clamped to 20 at every position; greedy, up to 5 tokens$/m);
+    const { stdout } = await steer([
+      '--feature',
+      '42',
+      '--value',
+      '20',
+      '--prompt',
+      'The jury said',
+      '--max-tokens',
+      '5',
+    ]);
+    expect(stdout).toMatch(
+      /^brown-1l: neuron blocks\.0\.mlp\.hook_post:42 clamped to 20 at every position; greedy, up to 5 tokens$/m,
+    );
     expect(stdout).toMatch(/^without clamp: ".+"$/m);
     expect(stdout).toMatch(/^with clamp: {4}".+"$/m);
     expect(stdout).toMatch(/^next token after the prompt:$/m);
@@ -202,7 +242,19 @@ describe('autointerp steer', () => {
   it('steers an SAE latent from a SAELens folder (--json)', async () => {
     const loaded = randomSae(hook);
     saveSaeLens(join(scratch, 'sae'), loaded.config, loaded.weights);
-    const { stdout } = await steer(['--feature', 'sae:5', '--sae', join(scratch, 'sae'), '--value', '50', '--prompt', 'The jury said', '--max-tokens', '4', '--json']);
+    const { stdout } = await steer([
+      '--feature',
+      'sae:5',
+      '--sae',
+      join(scratch, 'sae'),
+      '--value',
+      '50',
+      '--prompt',
+      'The jury said',
+      '--max-tokens',
+      '4',
+      '--json',
+    ]);
     const result = JSON.parse(stdout) as SteerResult;
     expect(result.feature).toMatchObject({ kind: 'sae', hook, index: 5 });
     expect(result.generations.original.tokenIds).toHaveLength(4);
@@ -214,12 +266,19 @@ describe('autointerp steer', () => {
   it('steers a latent of a sparsify folder (named by its module, h.0.mlp.act) as the same SAE in SAELens layout', async () => {
     // TopK with k = d_sae and no input scaling is the ReLU SAE: both folders hold one function.
     const { config, weights } = randomSae(hook);
-    const same: SaeConfig = { ...config, architecture: 'topk', k: config.dSae, normalizeActivations: 'none', activationScale: undefined };
+    const same: SaeConfig = {
+      ...config,
+      architecture: 'topk',
+      k: config.dSae,
+      normalizeActivations: 'none',
+      activationScale: undefined,
+    };
     saveSaeLens(join(scratch, 'sae-topk'), same, weights);
     const folder = join(scratch, 'h.0.mlp.act');
     mkdirSync(folder);
     const encoder = new Float32Array(config.dSae * config.dIn);
-    for (let latent = 0; latent < config.dSae; latent++) for (let j = 0; j < config.dIn; j++) encoder[latent * config.dIn + j] = weights.W_enc[j * config.dSae + latent]!;
+    for (let latent = 0; latent < config.dSae; latent++)
+      for (let j = 0; j < config.dIn; j++) encoder[latent * config.dIn + j] = weights.W_enc[j * config.dSae + latent]!;
     writeSafetensors(
       join(folder, 'sae.safetensors'),
       new Map([
@@ -229,38 +288,60 @@ describe('autointerp steer', () => {
         ['b_dec', { shape: [config.dIn], data: weights.b_dec }],
       ]),
     );
-    writeFileSync(join(folder, 'cfg.json'), JSON.stringify({ activation: 'topk', k: config.dSae, num_latents: config.dSae, d_in: config.dIn }));
+    writeFileSync(
+      join(folder, 'cfg.json'),
+      JSON.stringify({ activation: 'topk', k: config.dSae, num_latents: config.dSae, d_in: config.dIn }),
+    );
     const args = ['--feature', 'sae:5', '--value', '50', '--prompt', 'The jury said', '--max-tokens', '4', '--json'];
     const sparsify = await steer([...args, '--sae', folder]);
-    expect(sparsify.stderr).toMatch(/hookpoint h\.0\.mlp\.act \(the folder name\) read as the hook point blocks\.0\.mlp\.hook_post/);
+    expect(sparsify.stderr).toMatch(
+      /hookpoint h\.0\.mlp\.act \(the folder name\) read as the hook point blocks\.0\.mlp\.hook_post/,
+    );
     const fromSparsify = JSON.parse(sparsify.stdout) as SteerResult;
     const fromSaeLens = JSON.parse((await steer([...args, '--sae', join(scratch, 'sae-topk')])).stdout) as SteerResult;
     expect(fromSparsify.feature).toMatchObject({ kind: 'sae', hook, index: 5 });
     expect(fromSparsify.generations).toEqual(fromSaeLens.generations);
-    expect(fromSparsify.nextToken.clamped.map((row) => row.id)).toEqual(fromSaeLens.nextToken.clamped.map((row) => row.id));
+    expect(fromSparsify.nextToken.clamped.map((row) => row.id)).toEqual(
+      fromSaeLens.nextToken.clamped.map((row) => row.id),
+    );
   });
 
   it('rejects bad specs with one-line usage errors', async () => {
     const error = async (args: string[]) => {
-      const failure = await steer(['--prompt', 'The', ...args]).then(() => null, (caught: unknown) => caught);
+      const failure = await steer(['--prompt', 'The', ...args]).then(
+        () => null,
+        (caught: unknown) => caught,
+      );
       expect(failure).toBeInstanceOf(InputError); // one line, exit 2 (cli/errors.ts)
       expect((failure as Error).message).not.toContain('\n');
       return (failure as Error).message;
     };
     expect(await error(['--feature', 'foo', '--value', '1'])).toMatch(/^--feature: expected neuron:<hook>:<index>/);
-    expect(await error(['--feature', '512', '--value', '1'])).toBe('neuron index 512 is outside [0, 512) at blocks.0.mlp.hook_post');
-    expect(await error(['--feature', 'neuron:blocks.0.mlp.post:1', '--value', '1'])).toMatch(/^unknown hook "blocks\.0\.mlp\.post"/);
+    expect(await error(['--feature', '512', '--value', '1'])).toBe(
+      'neuron index 512 is outside [0, 512) at blocks.0.mlp.hook_post',
+    );
+    expect(await error(['--feature', 'neuron:blocks.0.mlp.post:1', '--value', '1'])).toMatch(
+      /^unknown hook "blocks\.0\.mlp\.post"/,
+    );
     expect(await error(['--feature', 'sae:1', '--value', '1'])).toMatch(/needs --sae/);
     expect(await error(['--feature', '1', '--value', 'x'])).toBe('--value: expected a number, got "x"');
     const wrongHook = randomSae('blocks.2.mlp.hook_post');
     saveSaeLens(join(scratch, 'sae-wrong-hook'), wrongHook.config, wrongHook.weights);
-    expect(await error(['--feature', 'sae:1', '--sae', join(scratch, 'sae-wrong-hook'), '--value', '1'])).toMatch(/^the SAE reads hook "blocks\.2\.mlp\.hook_post", which this model does not have/);
-    await expect(steer(['--feature', '1', '--prompt', 'The'])).rejects.toThrow(/required option '--value <number>' not specified/);
+    expect(await error(['--feature', 'sae:1', '--sae', join(scratch, 'sae-wrong-hook'), '--value', '1'])).toMatch(
+      /^the SAE reads hook "blocks\.2\.mlp\.hook_post", which this model does not have/,
+    );
+    await expect(steer(['--feature', '1', '--prompt', 'The'])).rejects.toThrow(
+      /required option '--value <number>' not specified/,
+    );
   });
 
   it('parses feature specs', () => {
     expect(parseFeatureSpec('7')).toEqual({ kind: 'neuron', hook: null, index: 7 });
-    expect(parseFeatureSpec('neuron:blocks.0.hook_resid_post:3')).toEqual({ kind: 'neuron', hook: 'blocks.0.hook_resid_post', index: 3 });
+    expect(parseFeatureSpec('neuron:blocks.0.hook_resid_post:3')).toEqual({
+      kind: 'neuron',
+      hook: 'blocks.0.hook_resid_post',
+      index: 3,
+    });
     expect(parseFeatureSpec('sae:12')).toEqual({ kind: 'sae', index: 12 });
     expect(() => parseFeatureSpec('neuron:3')).toThrow(UsageError);
   });

@@ -43,7 +43,7 @@ function expectContiguous(text: string, offsets: [number, number][]): void {
 }
 
 const variedTexts = [
-  'The Fulton County Grand Jury said Friday an investigation of Atlanta\'s recent primary election produced “no evidence”.',
+  "The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced “no evidence”.",
   'Line one\nLine two\n\n\tindented   with  spaces  \r\n',
   'Numbers: 3.14159, 1,000,000 and 2024-06-01; phone 555-0199.',
   'Ünïcödé: naïve café, Ελληνικά, русский, 日本語のテキスト, emoji 🙂🎉 and a ZWJ family 👨‍👩‍👧.',
@@ -81,7 +81,7 @@ describe('committed tokenizer (data/subject/tokenizer.json)', () => {
   });
 
   it('does not clean up spaces when decoding (the library would by default)', () => {
-    const text = 'word , word . word ? it \'s';
+    const text = "word , word . word ? it 's";
     expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
   });
 
@@ -118,7 +118,8 @@ describe('committed tokenizer (data/subject/tokenizer.json)', () => {
     expect(offsets.at(-1)![1]).toBe(text.length);
     expect(tokenizer.decode(ids)).toBe(text);
     // Every character is inside some token's span, and spans never go backwards.
-    for (let index = 1; index < offsets.length; index += 1) expect(offsets[index]![0]).toBeGreaterThanOrEqual(offsets[index - 1]![0]);
+    for (let index = 1; index < offsets.length; index += 1)
+      expect(offsets[index]![0]).toBeGreaterThanOrEqual(offsets[index - 1]![0]);
     for (let position = 0; position < text.length; position += 1) {
       expect(offsets.some(([start, end]) => start <= position && position < end)).toBe(true);
     }
@@ -136,7 +137,9 @@ describe('GPT-2 vocab.json + merges.txt', () => {
   const merges = '#version: 0.2\nĠ t\nh e\nĠt he\nl l\nll o\n';
 
   it('loads and tokenizes with the given ids', () => {
-    const tokenizer = loadTokenizer(folder('gpt2-files', { 'vocab.json': JSON.stringify(vocab), 'merges.txt': merges }));
+    const tokenizer = loadTokenizer(
+      folder('gpt2-files', { 'vocab.json': JSON.stringify(vocab), 'merges.txt': merges }),
+    );
     expect(tokenizer.vocabSize).toBe(262);
     expect(tokenizer.eosId).toBe(261);
     // "hello" → he + llo (merges "h e", "l l", "ll o"), " the" → Ġt + he → Ġthe.
@@ -202,13 +205,24 @@ describe('loading errors name the path', () => {
   });
 
   it('reports a bad merges line with file:line', () => {
-    const directory = folder('bad-merges', { 'vocab.json': JSON.stringify(gpt2StyleVocab([])), 'merges.txt': '#version: 0.2\nĠ t\nthree parts here\n' });
+    const directory = folder('bad-merges', {
+      'vocab.json': JSON.stringify(gpt2StyleVocab([])),
+      'merges.txt': '#version: 0.2\nĠ t\nthree parts here\n',
+    });
     expectLoadError(directory, /bad-merges\/merges\.txt:3: a merge is two tokens/);
   });
 
   it('refuses tokenizers that are not byte-level', () => {
-    const json = { model: { type: 'BPE', vocab: {}, merges: [] }, normalizer: null, pre_tokenizer: { type: 'Whitespace' }, decoder: null };
-    expectLoadError(folder('whitespace', { 'tokenizer.json': JSON.stringify(json) }), /has pre_tokenizer Whitespace; only byte-level/);
+    const json = {
+      model: { type: 'BPE', vocab: {}, merges: [] },
+      normalizer: null,
+      pre_tokenizer: { type: 'Whitespace' },
+      decoder: null,
+    };
+    expectLoadError(
+      folder('whitespace', { 'tokenizer.json': JSON.stringify(json) }),
+      /has pre_tokenizer Whitespace; only byte-level/,
+    );
   });
 });
 
@@ -235,7 +249,9 @@ describe('BPE training (scripts/train-tokenizer.ts)', () => {
     expect(second).toEqual(first);
     const vocab = Object.fromEntries(first.tokens.map((token, id) => [token, id]));
     const merges = first.merges.map(([left, right]) => `${left} ${right}`).join('\n');
-    const tokenizer: SubjectTokenizer = loadTokenizer(folder('trained', { 'vocab.json': JSON.stringify(vocab), 'merges.txt': merges }));
+    const tokenizer: SubjectTokenizer = loadTokenizer(
+      folder('trained', { 'vocab.json': JSON.stringify(vocab), 'merges.txt': merges }),
+    );
     const ids = tokenizer.encode(texts[0]!);
     expect(ids.length).toBeLessThan(toByteLevel(texts[0]!).length / 2);
     expect(tokenizer.decode(ids)).toBe(texts[0]);

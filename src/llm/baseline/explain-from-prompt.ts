@@ -46,8 +46,10 @@ export function dominantConcept(summaries: readonly TokenActivationSummary[], le
   let best: { concept: Concept; margin: number } | null = null;
   for (const concept of lexicon.concepts) {
     const matcher = conceptMatcher(concept);
-    const coverage = active.reduce((sum, s) => sum + s.meanActivation * s.count * matcher.weightOf(s.token), 0) / activeMass;
-    const silentRate = silentCount === 0 ? 0 : silent.reduce((sum, s) => sum + s.count * matcher.weightOf(s.token), 0) / silentCount;
+    const coverage =
+      active.reduce((sum, s) => sum + s.meanActivation * s.count * matcher.weightOf(s.token), 0) / activeMass;
+    const silentRate =
+      silentCount === 0 ? 0 : silent.reduce((sum, s) => sum + s.count * matcher.weightOf(s.token), 0) / silentCount;
     const margin = coverage - silentRate;
     if (coverage >= MIN_ACTIVE_COVERAGE && margin >= MIN_COVERAGE_MARGIN && (!best || margin > best.margin)) {
       best = { concept, margin };
@@ -81,7 +83,9 @@ export function summarizeLastNeuronActivations(promptText: string): TokenActivat
     .map(([token, total]) => ({ token, meanActivation: total.sum / total.count, count: total.count }))
     .sort(
       (a, b) =>
-        b.meanActivation - a.meanActivation || b.count - a.count || (a.token < b.token ? -1 : a.token > b.token ? 1 : 0),
+        b.meanActivation - a.meanActivation ||
+        b.count - a.count ||
+        (a.token < b.token ? -1 : a.token > b.token ? 1 : 0),
     );
 }
 

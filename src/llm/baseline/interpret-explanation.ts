@@ -111,7 +111,7 @@ export function conceptMatcher(concept: Concept): TokenMatcher {
     label: concept.name,
     weightOf(token: string): number {
       const fromWeights = concept.weights[normalizeToken(token)] ?? 0;
-      const fromPattern = pattern !== undefined && pattern.test(token.trim()) ? 1 : 0;
+      const fromPattern = pattern?.test(token.trim()) ? 1 : 0;
       return Math.max(fromWeights, fromPattern);
     },
   };
@@ -134,7 +134,12 @@ function aliasesOf(lexicon: ConceptLexicon): CompiledAlias[] {
   for (const concept of lexicon.concepts) {
     const matcher = conceptMatcher(concept);
     for (const alias of concept.aliases) {
-      const words = alias.trim().toLowerCase().split(/[\s-]+/).filter((word) => word.length > 0).map(escapeRegExp);
+      const words = alias
+        .trim()
+        .toLowerCase()
+        .split(/[\s-]+/)
+        .filter((word) => word.length > 0)
+        .map(escapeRegExp);
       if (words.length === 0) continue;
       const body = words.join('[\\s-]+');
       aliases.push({ pattern: new RegExp(`(?<![\\p{L}\\p{N}])${body}(?:e?s)?(?![\\p{L}\\p{N}])`, 'giu'), matcher });
@@ -195,7 +200,8 @@ const listCuePattern = /(?:(?<![\p{L}\p{N}])(?:like|such\s+as|e\.g\.,?|including
  */
 function findWordLists(explanation: string, taken: readonly NamedItem[]): NamedItem[] {
   let text = explanation;
-  for (const item of taken) text = text.slice(0, item.start) + '\u0001'.repeat(item.end - item.start) + text.slice(item.end);
+  for (const item of taken)
+    text = text.slice(0, item.start) + '\u0001'.repeat(item.end - item.start) + text.slice(item.end);
   const items: NamedItem[] = [];
   for (const match of text.matchAll(listPattern)) {
     const words = [...match[0].matchAll(listWordPattern)];

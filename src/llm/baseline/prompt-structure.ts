@@ -59,7 +59,9 @@ export function parseNeuronBlocks(text: string): NeuronBlock[] {
   const blocks: NeuronBlock[] = [];
   headings.forEach((heading, position) => {
     const end = headings[position + 1]?.offset ?? text.length;
-    blocks.push(parseBlock(text, heading.offset, end, Number.isNaN(heading.neuronNumber) ? null : heading.neuronNumber));
+    blocks.push(
+      parseBlock(text, heading.offset, end, Number.isNaN(heading.neuronNumber) ? null : heading.neuronNumber),
+    );
   });
   // A last block without its own explanation line takes the last explanation given before it (tolerance for chat
   // layouts that put the explanation in an earlier message than the records).

@@ -76,7 +76,13 @@ export async function respondToRequest(request: LlmRequest, options: RuleBasedMo
   const draft =
     kind === 'simulate'
       ? rewriteTargetRecords(text, lexicon)
-      : { text: explainFromPrompt(text, { lexicon, ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}) }), values: [] };
+      : {
+          text: explainFromPrompt(text, {
+            lexicon,
+            ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}),
+          }),
+          values: [],
+        };
   const stopped = applyStop(draft, request.stop);
   let pieces = await splitTokens(stopped.text, options.encoding);
   const maxTokens = Math.max(0, Math.floor(request.maxTokens));

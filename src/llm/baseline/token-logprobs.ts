@@ -44,7 +44,12 @@ export function buildTokenLogprobs(
     if (index === 0 && options.firstHasNoLogprob) return { token: piece, logprob: null, topLogprobs: {}, textOffset };
     const value = valueAtPiece.get(index);
     if (!value) {
-      return { token: piece, logprob: fillerLogprob(piece), topLogprobs: fillerTopLogprobs(piece, options.topK), textOffset };
+      return {
+        token: piece,
+        logprob: fillerLogprob(piece),
+        topLogprobs: fillerTopLogprobs(piece, options.topK),
+        textOffset,
+      };
     }
     const prefix = piece.slice(0, value.offset - (offsets[index] ?? 0));
     const alternatives = valueDistribution(value.prediction, options.distribution);

@@ -33,7 +33,12 @@ function stateOf(batch: MessageBatch): BatchState {
     batchId: batch.id,
     status: batch.processing_status,
     ended: batch.processing_status === 'ended',
-    counts: { total: counts.processing + counts.succeeded + failed, succeeded: counts.succeeded, failed, pending: counts.processing },
+    counts: {
+      total: counts.processing + counts.succeeded + failed,
+      succeeded: counts.succeeded,
+      failed,
+      pending: counts.processing,
+    },
   };
 }
 
@@ -45,14 +50,30 @@ export function anthropicOutcome(entry: IndividualResponse): BatchItemOutcome {
       return { customId: entry.custom_id, status: 'succeeded', body: result.message };
     case 'errored': {
       const error = result.error?.error as { type?: string; message?: string } | undefined;
-      return { customId: entry.custom_id, status: 'errored', error: `${error?.type ?? 'error'}: ${error?.message ?? 'no message'}` };
+      return {
+        customId: entry.custom_id,
+        status: 'errored',
+        error: `${error?.type ?? 'error'}: ${error?.message ?? 'no message'}`,
+      };
     }
     case 'expired':
-      return { customId: entry.custom_id, status: 'expired', error: 'expired: the batch ended before this request was processed' };
+      return {
+        customId: entry.custom_id,
+        status: 'expired',
+        error: 'expired: the batch ended before this request was processed',
+      };
     case 'canceled':
-      return { customId: entry.custom_id, status: 'canceled', error: 'canceled: the batch was canceled before this request was processed' };
+      return {
+        customId: entry.custom_id,
+        status: 'canceled',
+        error: 'canceled: the batch was canceled before this request was processed',
+      };
     default:
-      return { customId: entry.custom_id, status: 'errored', error: `unknown result type ${JSON.stringify((result as { type?: unknown }).type)}` };
+      return {
+        customId: entry.custom_id,
+        status: 'errored',
+        error: `unknown result type ${JSON.stringify((result as { type?: unknown }).type)}`,
+      };
   }
 }
 
@@ -65,16 +86,22 @@ function assertSameServer(url: string, baseURL: string, providerId: string): voi
     origin = undefined;
   }
   if (origin !== new URL(baseURL).origin) {
-    throw new LlmCallError(`${providerId}: the batch's results_url is not on ${describeHost(baseURL)} (it points to ${origin ? describeHost(url) : 'an invalid URL'}); refusing to send the API key there`, {
-      retryable: false,
-    });
+    throw new LlmCallError(
+      `${providerId}: the batch's results_url is not on ${describeHost(baseURL)} (it points to ${origin ? describeHost(url) : 'an invalid URL'}); refusing to send the API key there`,
+      {
+        retryable: false,
+      },
+    );
   }
 }
 
 export function createAnthropicBatchClient(options: AnthropicProviderOptions): BatchClient {
   const clients = createAnthropicClientSource(options);
   const providerId = clients.providerId;
-  const entryOf = (item: BatchItem) => ({ custom_id: item.customId, params: anthropicMessagesBody(options.model, item.request) });
+  const entryOf = (item: BatchItem) => ({
+    custom_id: item.customId,
+    params: anthropicMessagesBody(options.model, item.request),
+  });
   const requestOptions = (signal: AbortSignal | undefined) => (signal ? { signal } : undefined);
 
   async function call<T>(path: string, run: (client: Anthropic) => Promise<T>): Promise<T> {
@@ -94,13 +121,19 @@ export function createAnthropicBatchClient(options: AnthropicProviderOptions): B
     endpointOf: () => '/v1/messages',
     itemBytes: (item) => Buffer.byteLength(JSON.stringify(entryOf(item))) + 1,
     async submit(items, submitOptions = {}): Promise<SubmittedBatch> {
-      if (items.length === 0) throw new LlmCallError(`${providerId}: a batch needs at least one request`, { retryable: false });
+      if (items.length === 0)
+        throw new LlmCallError(`${providerId}: a batch needs at least one request`, { retryable: false });
       for (const item of items) {
         if (item.request.messages === undefined || item.request.prompt !== undefined) {
-          throw new LlmCallError(`${providerId}: the Messages API takes chat messages, not a flat prompt`, { retryable: false });
+          throw new LlmCallError(`${providerId}: the Messages API takes chat messages, not a flat prompt`, {
+            retryable: false,
+          });
         }
         if (!anthropicCustomIdPattern.test(item.customId)) {
-          throw new LlmCallError(`${providerId}: custom_id ${JSON.stringify(item.customId)} does not match ${anthropicCustomIdPattern}`, { retryable: false });
+          throw new LlmCallError(
+            `${providerId}: custom_id ${JSON.stringify(item.customId)} does not match ${anthropicCustomIdPattern}`,
+            { retryable: false },
+          );
         }
       }
       const batch = await call('/v1/messages/batches', (client) =>
@@ -109,20 +142,31 @@ export function createAnthropicBatchClient(options: AnthropicProviderOptions): B
       return { ...stateOf(batch), endpoint: '/v1/messages' };
     },
     async retrieve(batchId, signal) {
-      return stateOf(await call(`/v1/messages/batches/${batchId}`, (client) => client.messages.batches.retrieve(batchId, {}, requestOptions(signal))));
+      return stateOf(
+        await call(`/v1/messages/batches/${batchId}`, (client) =>
+          client.messages.batches.retrieve(batchId, {}, requestOptions(signal)),
+        ),
+      );
     },
     async results(batchId, signal) {
       // The SDK fetches the batch's `results_url` with the key: it must be on the server the key was meant for.
-      const batch = await call(`/v1/messages/batches/${batchId}`, (client) => client.messages.batches.retrieve(batchId, {}, requestOptions(signal)));
+      const batch = await call(`/v1/messages/batches/${batchId}`, (client) =>
+        client.messages.batches.retrieve(batchId, {}, requestOptions(signal)),
+      );
       if (batch.results_url) assertSameServer(batch.results_url, clients.acquire().client.baseURL, providerId);
       return call(`/v1/messages/batches/${batchId}/results`, async (client) => {
         const outcomes: BatchItemOutcome[] = [];
-        for await (const entry of await client.messages.batches.results(batchId, {}, requestOptions(signal))) outcomes.push(anthropicOutcome(entry));
+        for await (const entry of await client.messages.batches.results(batchId, {}, requestOptions(signal)))
+          outcomes.push(anthropicOutcome(entry));
         return outcomes;
       });
     },
     async cancel(batchId, signal) {
-      return stateOf(await call(`/v1/messages/batches/${batchId}/cancel`, (client) => client.messages.batches.cancel(batchId, {}, requestOptions(signal))));
+      return stateOf(
+        await call(`/v1/messages/batches/${batchId}/cancel`, (client) =>
+          client.messages.batches.cancel(batchId, {}, requestOptions(signal)),
+        ),
+      );
     },
     readResponse(request, body, batchId): LlmResult {
       if (typeof body !== 'object' || body === null) {

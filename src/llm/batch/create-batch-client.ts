@@ -11,10 +11,15 @@ import { InputError } from '../../common/errors.ts';
 
 export function createBatchClient(spec: string, options: CreateProviderOptions = {}): BatchClient {
   const parsed = parseProviderSpec(spec);
-  const shared = { ...sdkClientOptions(parsed.model, options), ...(options.baseURL ? { baseURL: options.baseURL } : {}) };
+  const shared = {
+    ...sdkClientOptions(parsed.model, options),
+    ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+  };
   switch (parsed.provider) {
     case 'baseline':
-      throw new InputError('the offline baseline has no Batch API: --batch needs openai:, openai-compatible: or anthropic: providers');
+      throw new InputError(
+        'the offline baseline has no Batch API: --batch needs openai:, openai-compatible: or anthropic: providers',
+      );
     case 'openai':
       return createOpenAiBatchClient(shared);
     case 'openai-compatible':

@@ -2,4 +2,9 @@
 export type * from './types.ts';
 export { createBatchClient } from './create-batch-client.ts';
 export { createOpenAiBatchClient, openAiBatchLimits, readOpenAiBatchFile } from './openai-batch-client.ts';
-export { anthropicBatchLimits, anthropicCustomIdPattern, anthropicOutcome, createAnthropicBatchClient } from './anthropic-batch-client.ts';
+export {
+  anthropicBatchLimits,
+  anthropicCustomIdPattern,
+  anthropicOutcome,
+  createAnthropicBatchClient,
+} from './anthropic-batch-client.ts';

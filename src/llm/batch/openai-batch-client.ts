@@ -5,7 +5,8 @@
  * polled with `GET /v1/batches/{id}`; results read from the output file (answers) and the error file (errors,
  * expired requests). Works with OpenAI and with compatible servers that serve the same endpoints.
  */
-import OpenAI, { toFile } from 'openai';
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
 import {
   chatCompletionBody,
   completionBody,
@@ -35,7 +36,9 @@ interface OutputLine {
 
 function stateOf(batch: BatchObject): BatchState {
   const counts = batch.request_counts ?? { total: 0, completed: 0, failed: 0 };
-  const errors = (batch.errors?.data ?? []).map((e) => `${e.code ?? 'error'}${e.line != null ? ` (line ${e.line})` : ''}: ${e.message ?? ''}`);
+  const errors = (batch.errors?.data ?? []).map(
+    (e) => `${e.code ?? 'error'}${e.line != null ? ` (line ${e.line})` : ''}: ${e.message ?? ''}`,
+  );
   return {
     batchId: batch.id,
     status: batch.status,
@@ -53,7 +56,8 @@ function stateOf(batch: BatchObject): BatchState {
 /** The message of an error response body (`{error: {message}}`), else the body as text. */
 function errorMessageOf(body: unknown): string {
   const error = (body as { error?: { message?: unknown; type?: unknown } } | null)?.error;
-  if (error && typeof error.message === 'string') return `${typeof error.type === 'string' ? `${error.type}: ` : ''}${error.message}`;
+  if (error && typeof error.message === 'string')
+    return `${typeof error.type === 'string' ? `${error.type}: ` : ''}${error.message}`;
   return JSON.stringify(body ?? null).slice(0, 300);
 }
 
@@ -78,7 +82,11 @@ export function readOpenAiBatchFile(text: string): BatchItemOutcome[] {
       const kind = code === 'batch_expired' ? 'expired' : code === 'batch_cancelled' ? 'canceled' : 'errored';
       outcomes.push({ customId, status: kind, error: `${code}: ${parsed.error.message ?? ''}`.trim() });
     } else {
-      outcomes.push({ customId, status: 'errored', error: `HTTP ${status ?? '?'}: ${errorMessageOf(parsed.response?.body)}` });
+      outcomes.push({
+        customId,
+        status: 'errored',
+        error: `HTTP ${status ?? '?'}: ${errorMessageOf(parsed.response?.body)}`,
+      });
     }
   }
   return outcomes;
@@ -89,8 +97,16 @@ export function createOpenAiBatchClient(options: OpenAiCompatibleProviderOptions
   const providerId = clients.providerId;
   const endpointOf = (request: LlmRequest) => `/v1${openAiEndpointOf(request)}`;
   const bodyOf = (request: LlmRequest) =>
-    request.prompt !== undefined ? completionBody(options.model, request) : chatCompletionBody(options.model, request, options.chatMaxTokensField);
-  const lineOf = (item: BatchItem) => JSON.stringify({ custom_id: item.customId, method: 'POST', url: endpointOf(item.request), body: bodyOf(item.request) });
+    request.prompt !== undefined
+      ? completionBody(options.model, request)
+      : chatCompletionBody(options.model, request, options.chatMaxTokensField);
+  const lineOf = (item: BatchItem) =>
+    JSON.stringify({
+      custom_id: item.customId,
+      method: 'POST',
+      url: endpointOf(item.request),
+      body: bodyOf(item.request),
+    });
 
   /** Runs one API call with the client of the key in force, mapping failures to key-free LlmCallErrors. */
   async function call<T>(path: string, run: (client: OpenAI) => Promise<T>): Promise<T> {
@@ -106,7 +122,9 @@ export function createOpenAiBatchClient(options: OpenAiCompatibleProviderOptions
   const requestOptions = (signal: AbortSignal | undefined) => (signal ? { signal } : undefined);
 
   async function fileText(fileId: string, signal: AbortSignal | undefined): Promise<string> {
-    return call(`/files/${fileId}/content`, async (client) => (await client.files.content(fileId, requestOptions(signal))).text());
+    return call(`/files/${fileId}/content`, async (client) =>
+      (await client.files.content(fileId, requestOptions(signal))).text(),
+    );
   }
 
   /** The newest batches (one page) searched for one made from `fileId`; undefined when none or the listing fails. */
@@ -126,7 +144,8 @@ export function createOpenAiBatchClient(options: OpenAiCompatibleProviderOptions
     endpointOf,
     itemBytes: (item) => Buffer.byteLength(lineOf(item)) + 1,
     async submit(items, submitOptions = {}): Promise<SubmittedBatch> {
-      if (items.length === 0) throw new LlmCallError(`${providerId}: a batch needs at least one request`, { retryable: false });
+      if (items.length === 0)
+        throw new LlmCallError(`${providerId}: a batch needs at least one request`, { retryable: false });
       const endpoint = endpointOf(items[0]!.request);
       if (items.some((item) => endpointOf(item.request) !== endpoint)) {
         throw new LlmCallError(`${providerId}: one batch takes requests of one endpoint only`, { retryable: false });
@@ -135,7 +154,10 @@ export function createOpenAiBatchClient(options: OpenAiCompatibleProviderOptions
       const signal = submitOptions.signal;
       const file = await call('/files', async (client) =>
         client.files.create(
-          { file: await toFile(Buffer.from(jsonl, 'utf8'), 'autointerp-batch.jsonl', { type: 'application/jsonl' }), purpose: 'batch' },
+          {
+            file: await toFile(Buffer.from(jsonl, 'utf8'), 'autointerp-batch.jsonl', { type: 'application/jsonl' }),
+            purpose: 'batch',
+          },
           requestOptions(signal),
         ),
       );
@@ -155,19 +177,26 @@ export function createOpenAiBatchClient(options: OpenAiCompatibleProviderOptions
       } catch (error) {
         // A timeout or reset may hide a batch that was created: look for one on this file before anyone retries
         // (a retry uploads a new file and would create a second, paid-for batch).
-        const created = error instanceof LlmCallError && error.details.retryable ? await findBatchOfFile(file.id, signal) : undefined;
+        const created =
+          error instanceof LlmCallError && error.details.retryable ? await findBatchOfFile(file.id, signal) : undefined;
         if (!created) throw error;
         batch = created;
       }
       return { ...stateOf(batch), endpoint, inputFileId: file.id };
     },
     async retrieve(batchId, signal) {
-      return stateOf(await call(`/batches/${batchId}`, (client) => client.batches.retrieve(batchId, requestOptions(signal))));
+      return stateOf(
+        await call(`/batches/${batchId}`, (client) => client.batches.retrieve(batchId, requestOptions(signal))),
+      );
     },
     async results(batchId, signal) {
-      const batch = await call(`/batches/${batchId}`, (client) => client.batches.retrieve(batchId, requestOptions(signal)));
+      const batch = await call(`/batches/${batchId}`, (client) =>
+        client.batches.retrieve(batchId, requestOptions(signal)),
+      );
       if (!endedStatuses.has(batch.status)) {
-        throw new LlmCallError(`${providerId}: batch ${batchId} has not ended (status ${batch.status})`, { retryable: false });
+        throw new LlmCallError(`${providerId}: batch ${batchId} has not ended (status ${batch.status})`, {
+          retryable: false,
+        });
       }
       const outcomes: BatchItemOutcome[] = [];
       if (batch.output_file_id) outcomes.push(...readOpenAiBatchFile(await fileText(batch.output_file_id, signal)));
@@ -175,7 +204,9 @@ export function createOpenAiBatchClient(options: OpenAiCompatibleProviderOptions
       return outcomes;
     },
     async cancel(batchId, signal) {
-      return stateOf(await call(`/batches/${batchId}/cancel`, (client) => client.batches.cancel(batchId, requestOptions(signal))));
+      return stateOf(
+        await call(`/batches/${batchId}/cancel`, (client) => client.batches.cancel(batchId, requestOptions(signal))),
+      );
     },
     readResponse(request, body, batchId): LlmResult {
       if (typeof body !== 'object' || body === null) {

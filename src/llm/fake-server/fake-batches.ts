@@ -99,7 +99,8 @@ const json = (status: number, body: unknown): FakeHttpResponse => ({
 });
 const openAiError = (status: number, message: string, code: string | null = null, param: string | null = null) =>
   json(status, errorBody(message, 'invalid_request_error', code, param));
-const anthropicError = (status: number, type: string, message: string) => json(status, anthropicErrorBody(type, message));
+const anthropicError = (status: number, type: string, message: string) =>
+  json(status, anthropicErrorBody(type, message));
 
 /** Endpoints OpenAI batches may target that the fake server answers. */
 const openAiBatchEndpoints = ['/v1/chat/completions', '/v1/completions'];
@@ -150,7 +151,11 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
   async function uploadFile(request: RecordedRequest): Promise<FakeHttpResponse> {
     const contentType = String(request.headers['content-type'] ?? '');
     if (!contentType.startsWith('multipart/form-data')) {
-      return openAiError(400, 'File uploads must be multipart/form-data with fields `file` and `purpose`.', 'invalid_content_type');
+      return openAiError(
+        400,
+        'File uploads must be multipart/form-data with fields `file` and `purpose`.',
+        'invalid_content_type',
+      );
     }
     let form: FormData;
     try {
@@ -160,8 +165,10 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
     }
     const purpose = form.get('purpose');
     const file = form.get('file');
-    if (typeof purpose !== 'string' || purpose === '') return openAiError(400, "Missing required parameter: 'purpose'.", 'missing_required_parameter', 'purpose');
-    if (file === null || typeof file === 'string') return openAiError(400, "Missing required parameter: 'file'.", 'missing_required_parameter', 'file');
+    if (typeof purpose !== 'string' || purpose === '')
+      return openAiError(400, "Missing required parameter: 'purpose'.", 'missing_required_parameter', 'purpose');
+    if (file === null || typeof file === 'string')
+      return openAiError(400, "Missing required parameter: 'file'.", 'missing_required_parameter', 'file');
     const filename = (file as File).name || 'upload';
     if (purpose === 'batch' && !filename.endsWith('.jsonl')) {
       return openAiError(400, 'Batch input files must be .jsonl files.', 'invalid_file_format', 'file');
@@ -177,7 +184,8 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
       id: record.id,
       object: 'batch',
       endpoint: record.endpoint,
-      errors: record.errors.length > 0 ? { object: 'list', data: record.errors.map((e) => ({ ...e, param: null })) } : null,
+      errors:
+        record.errors.length > 0 ? { object: 'list', data: record.errors.map((e) => ({ ...e, param: null })) } : null,
       input_file_id: record.inputFileId,
       completion_window: record.completionWindow,
       status: record.status,
@@ -192,7 +200,10 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
       expired_at: record.status === 'expired' ? record.endedAt : null,
       cancelling_at: null,
       cancelled_at: record.status === 'cancelled' ? record.endedAt : null,
-      request_counts: ended || record.status === 'validating' ? record.counts : { ...record.counts, completed: Math.floor((record.counts.total * record.polls) / (pollsUntilDone + 1)) },
+      request_counts:
+        ended || record.status === 'validating'
+          ? record.counts
+          : { ...record.counts, completed: Math.floor((record.counts.total * record.polls) / (pollsUntilDone + 1)) },
       metadata: record.metadata,
     };
   }
@@ -214,11 +225,20 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
       if (typeof parsed.custom_id !== 'string' || parsed.custom_id === '') {
         record.errors.push({ code: 'missing_custom_id', message: 'Each line needs a string `custom_id`.', line });
       } else if (seen.has(parsed.custom_id)) {
-        record.errors.push({ code: 'duplicate_custom_id', message: `The custom_id ${parsed.custom_id} is used more than once.`, line });
+        record.errors.push({
+          code: 'duplicate_custom_id',
+          message: `The custom_id ${parsed.custom_id} is used more than once.`,
+          line,
+        });
       }
-      if (parsed.method !== 'POST') record.errors.push({ code: 'invalid_method', message: 'The method must be POST.', line });
+      if (parsed.method !== 'POST')
+        record.errors.push({ code: 'invalid_method', message: 'The method must be POST.', line });
       if (parsed.url !== record.endpoint) {
-        record.errors.push({ code: 'mismatched_url', message: `The url ${JSON.stringify(parsed.url)} does not match the batch endpoint ${record.endpoint}.`, line });
+        record.errors.push({
+          code: 'mismatched_url',
+          message: `The url ${JSON.stringify(parsed.url)} does not match the batch endpoint ${record.endpoint}.`,
+          line,
+        });
       }
       if (typeof parsed.body !== 'object' || parsed.body === null) {
         record.errors.push({ code: 'invalid_body', message: 'Each line needs a JSON object `body`.', line });
@@ -226,7 +246,11 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
       }
       if (model === undefined) model = parsed.body.model;
       else if (parsed.body.model !== model) {
-        record.errors.push({ code: 'mismatched_model', message: 'All requests of a batch must use the same model.', line });
+        record.errors.push({
+          code: 'mismatched_model',
+          message: 'All requests of a batch must use the same model.',
+          line,
+        });
       }
       if (typeof parsed.custom_id === 'string') {
         seen.add(parsed.custom_id);
@@ -239,15 +263,34 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
   }
 
   function createOpenAiBatch(request: RecordedRequest): FakeHttpResponse {
-    const body = request.body as { input_file_id?: unknown; endpoint?: unknown; completion_window?: unknown; metadata?: unknown } | undefined;
+    const body = request.body as
+      | { input_file_id?: unknown; endpoint?: unknown; completion_window?: unknown; metadata?: unknown }
+      | undefined;
     if (!body) return openAiError(400, 'We could not parse the JSON body of your request.', 'invalid_json');
     if (typeof body.endpoint !== 'string' || !openAiBatchEndpoints.includes(body.endpoint)) {
-      return openAiError(400, `Invalid 'endpoint': the fake server batches ${openAiBatchEndpoints.join(', ')}.`, 'invalid_value', 'endpoint');
+      return openAiError(
+        400,
+        `Invalid 'endpoint': the fake server batches ${openAiBatchEndpoints.join(', ')}.`,
+        'invalid_value',
+        'endpoint',
+      );
     }
-    if (body.completion_window !== '24h') return openAiError(400, "Invalid 'completion_window': only '24h' is supported.", 'invalid_value', 'completion_window');
+    if (body.completion_window !== '24h')
+      return openAiError(
+        400,
+        "Invalid 'completion_window': only '24h' is supported.",
+        'invalid_value',
+        'completion_window',
+      );
     const file = typeof body.input_file_id === 'string' ? files.get(body.input_file_id) : undefined;
     if (!file) return openAiError(400, `Invalid 'input_file_id': no such file.`, 'invalid_value', 'input_file_id');
-    if (file.purpose !== 'batch') return openAiError(400, `The input file must have purpose 'batch', not '${file.purpose}'.`, 'invalid_value', 'input_file_id');
+    if (file.purpose !== 'batch')
+      return openAiError(
+        400,
+        `The input file must have purpose 'batch', not '${file.purpose}'.`,
+        'invalid_value',
+        'input_file_id',
+      );
     const record: OpenAiBatchRecord = {
       id: nextId('batch_fake'),
       endpoint: body.endpoint,
@@ -274,26 +317,68 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
     let expired = 0;
     for (const [index, line] of record.lines.entries()) {
       const id = `batch_req_${record.id}_${index}`;
-      const outcome = cancelled ? 'cancelled' : outcomeOf({ api: 'openai', batchId: record.id, customId: line.customId, endpoint: record.endpoint, body: line.body });
+      const outcome = cancelled
+        ? 'cancelled'
+        : outcomeOf({
+            api: 'openai',
+            batchId: record.id,
+            customId: line.customId,
+            endpoint: record.endpoint,
+            body: line.body,
+          });
       if (outcome === 'cancelled') {
-        errors.push(JSON.stringify({ id, custom_id: line.customId, response: null, error: { code: 'batch_cancelled', message: 'This request was cancelled before it was processed.' } }));
+        errors.push(
+          JSON.stringify({
+            id,
+            custom_id: line.customId,
+            response: null,
+            error: { code: 'batch_cancelled', message: 'This request was cancelled before it was processed.' },
+          }),
+        );
       } else if (outcome === 'expired') {
         expired += 1;
         errors.push(
-          JSON.stringify({ id, custom_id: line.customId, response: null, error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' } }),
+          JSON.stringify({
+            id,
+            custom_id: line.customId,
+            response: null,
+            error: {
+              code: 'batch_expired',
+              message: 'This request could not be executed before the completion window expired.',
+            },
+          }),
         );
       } else if (outcome === 'errored') {
-        const body = errorBody('The server had an error while processing your request (fake server: injected).', 'server_error');
-        errors.push(JSON.stringify({ id, custom_id: line.customId, response: { status_code: 500, request_id: `req_${id}`, body }, error: null }));
+        const body = errorBody(
+          'The server had an error while processing your request (fake server: injected).',
+          'server_error',
+        );
+        errors.push(
+          JSON.stringify({
+            id,
+            custom_id: line.customId,
+            response: { status_code: 500, request_id: `req_${id}`, body },
+            error: null,
+          }),
+        );
       } else {
         const answer = await context.answer(record.endpoint, line.body);
         const target = answer.status === 200 ? output : errors;
-        target.push(JSON.stringify({ id, custom_id: line.customId, response: { status_code: answer.status, request_id: `req_${id}`, body: JSON.parse(answer.body) as unknown }, error: null }));
+        target.push(
+          JSON.stringify({
+            id,
+            custom_id: line.customId,
+            response: { status_code: answer.status, request_id: `req_${id}`, body: JSON.parse(answer.body) as unknown },
+            error: null,
+          }),
+        );
       }
     }
     record.counts = { total: record.lines.length, completed: output.length, failed: errors.length };
-    if (output.length > 0) record.outputFileId = storeFile(`${record.id}_output.jsonl`, 'batch_output', `${output.join('\n')}\n`).id;
-    if (errors.length > 0) record.errorFileId = storeFile(`${record.id}_error.jsonl`, 'batch_output', `${errors.join('\n')}\n`).id;
+    if (output.length > 0)
+      record.outputFileId = storeFile(`${record.id}_output.jsonl`, 'batch_output', `${output.join('\n')}\n`).id;
+    if (errors.length > 0)
+      record.errorFileId = storeFile(`${record.id}_error.jsonl`, 'batch_output', `${errors.join('\n')}\n`).id;
     record.status = cancelled ? 'cancelled' : expired > 0 ? 'expired' : 'completed';
     record.endedAt = seconds();
   }
@@ -331,24 +416,40 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
   }
 
   function anthropicHeadersMissing(request: RecordedRequest): FakeHttpResponse | undefined {
-    if (!request.headers['x-api-key']) return anthropicError(401, 'authentication_error', 'x-api-key header is required');
-    if (!request.headers['anthropic-version']) return anthropicError(400, 'invalid_request_error', 'anthropic-version: header is required');
+    if (!request.headers['x-api-key'])
+      return anthropicError(401, 'authentication_error', 'x-api-key header is required');
+    if (!request.headers['anthropic-version'])
+      return anthropicError(400, 'invalid_request_error', 'anthropic-version: header is required');
     return undefined;
   }
 
   function createAnthropicBatch(request: RecordedRequest): FakeHttpResponse {
     const body = request.body as { requests?: unknown } | undefined;
     if (!body || !Array.isArray(body.requests) || body.requests.length === 0) {
-      return anthropicError(400, 'invalid_request_error', 'requests: a non-empty list of {custom_id, params} is required');
+      return anthropicError(
+        400,
+        'invalid_request_error',
+        'requests: a non-empty list of {custom_id, params} is required',
+      );
     }
     const seen = new Set<string>();
     const requests: AnthropicBatchRecord['requests'] = [];
     for (const [index, entry] of (body.requests as Array<{ custom_id?: unknown; params?: unknown }>).entries()) {
       if (typeof entry?.custom_id !== 'string' || !customIdPattern.test(entry.custom_id)) {
-        return anthropicError(400, 'invalid_request_error', `requests.${index}.custom_id: must match ${customIdPattern}`);
+        return anthropicError(
+          400,
+          'invalid_request_error',
+          `requests.${index}.custom_id: must match ${customIdPattern}`,
+        );
       }
-      if (seen.has(entry.custom_id)) return anthropicError(400, 'invalid_request_error', `requests.${index}.custom_id: duplicate custom_id ${entry.custom_id}`);
-      if (typeof entry.params !== 'object' || entry.params === null) return anthropicError(400, 'invalid_request_error', `requests.${index}.params: an object is required`);
+      if (seen.has(entry.custom_id))
+        return anthropicError(
+          400,
+          'invalid_request_error',
+          `requests.${index}.custom_id: duplicate custom_id ${entry.custom_id}`,
+        );
+      if (typeof entry.params !== 'object' || entry.params === null)
+        return anthropicError(400, 'invalid_request_error', `requests.${index}.params: an object is required`);
       seen.add(entry.custom_id);
       requests.push({ customId: entry.custom_id, params: entry.params });
     }
@@ -371,7 +472,13 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
     for (const entry of record.requests) {
       const outcome = record.cancelRequested
         ? 'canceled'
-        : outcomeOf({ api: 'anthropic', batchId: record.id, customId: entry.customId, endpoint: '/v1/messages', body: entry.params });
+        : outcomeOf({
+            api: 'anthropic',
+            batchId: record.id,
+            customId: entry.customId,
+            endpoint: '/v1/messages',
+            body: entry.params,
+          });
       let result: unknown;
       if (outcome === 'canceled') {
         counts.canceled += 1;
@@ -381,7 +488,10 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
         result = { type: 'expired' };
       } else if (outcome === 'errored') {
         counts.errored += 1;
-        result = { type: 'errored', error: anthropicErrorBody('api_error', 'Internal server error (fake server: injected)') };
+        result = {
+          type: 'errored',
+          error: anthropicErrorBody('api_error', 'Internal server error (fake server: injected)'),
+        };
       } else {
         const answer = await context.answer('/v1/messages', entry.params);
         const parsed = JSON.parse(answer.body) as unknown;
@@ -403,7 +513,8 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
 
   async function pollAnthropicBatch(record: AnthropicBatchRecord): Promise<FakeHttpResponse> {
     record.polls += 1;
-    if (record.status === 'canceling' || (record.status === 'in_progress' && isDue(record))) await finishAnthropicBatch(record);
+    if (record.status === 'canceling' || (record.status === 'in_progress' && isDue(record)))
+      await finishAnthropicBatch(record);
     return json(200, anthropicBatchObject(record));
   }
 
@@ -417,13 +528,26 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
     if ((match = path.match(/^\/v1\/files\/([^/]+)(\/content)?$/)) && method === 'GET') {
       const file = files.get(match[1]!);
       if (!file) return Promise.resolve(openAiError(404, `No such File object: ${match[1]}`, null, 'id'));
-      if (match[2]) return Promise.resolve({ status: 200, headers: { 'content-type': 'application/octet-stream' }, body: file.content });
+      if (match[2])
+        return Promise.resolve({
+          status: 200,
+          headers: { 'content-type': 'application/octet-stream' },
+          body: file.content,
+        });
       return Promise.resolve(json(200, fileObject(file)));
     }
     if (path === '/v1/batches' && method === 'POST') return Promise.resolve(createOpenAiBatch(request));
     if (path === '/v1/batches' && method === 'GET') {
       const data = [...openAiBatches.values()].reverse().map(openAiBatchObject); // newest first, one page
-      return Promise.resolve(json(200, { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: false }));
+      return Promise.resolve(
+        json(200, {
+          object: 'list',
+          data,
+          first_id: data[0]?.id ?? null,
+          last_id: data.at(-1)?.id ?? null,
+          has_more: false,
+        }),
+      );
     }
     if ((match = path.match(/^\/v1\/batches\/([^/]+)(\/cancel)?$/))) {
       const record = openAiBatches.get(match[1]!);
@@ -441,12 +565,19 @@ export function createFakeBatchApi(context: FakeBatchApiContext): FakeBatchApi {
       if (path === '/v1/messages/batches' && method === 'POST') return Promise.resolve(createAnthropicBatch(request));
       match = path.match(/^\/v1\/messages\/batches\/([^/]+)(\/results|\/cancel)?$/);
       const record = match ? anthropicBatches.get(match[1]!) : undefined;
-      if (!match || !record) return Promise.resolve(anthropicError(404, 'not_found_error', `no message batch at ${path}`));
+      if (!match || !record)
+        return Promise.resolve(anthropicError(404, 'not_found_error', `no message batch at ${path}`));
       if (match[2] === '/results' && method === 'GET') {
         if (record.status !== 'ended' || record.results === undefined) {
-          return Promise.resolve(anthropicError(400, 'invalid_request_error', `message batch ${record.id} has not ended`));
+          return Promise.resolve(
+            anthropicError(400, 'invalid_request_error', `message batch ${record.id} has not ended`),
+          );
         }
-        return Promise.resolve({ status: 200, headers: { 'content-type': 'application/binary' }, body: record.results });
+        return Promise.resolve({
+          status: 200,
+          headers: { 'content-type': 'application/binary' },
+          body: record.results,
+        });
       }
       if (match[2] === '/cancel' && method === 'POST') {
         if (record.status === 'in_progress') {

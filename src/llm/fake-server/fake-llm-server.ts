@@ -24,7 +24,13 @@ import {
   CompletionBodySchema,
   completionBodyToRequest,
 } from './wire-requests.ts';
-import { anthropicErrorBody, anthropicMessageResponse, chatCompletionResponse, errorBody, textCompletionResponse } from './wire-responses.ts';
+import {
+  anthropicErrorBody,
+  anthropicMessageResponse,
+  chatCompletionResponse,
+  errorBody,
+  textCompletionResponse,
+} from './wire-responses.ts';
 import { createFakeBatchApi, type FakeBatchOptions, type FakeStoredFile } from './fake-batches.ts';
 import { createFaultInterceptor, type FaultOptions } from './fault-injection.ts';
 import type { FakeHttpResponse, FakeRequestInterceptor, RecordedRequest } from './http-exchange.ts';
@@ -133,13 +139,17 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     responseCounter += 1;
     if (endpoint === '/v1/messages') {
       const parsed = AnthropicMessagesBodySchema.safeParse(body);
-      if (!parsed.success) return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
+      if (!parsed.success)
+        return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
       // No logprobs on this API: the rule-based answer's text only.
       const result = await respondToRequest(anthropicBodyToRequest(parsed.data), modelOptions);
       return jsonResponse(200, anthropicMessageResponse(result, `msg_fake_${responseCounter}`));
     }
     if (body === undefined || typeof body !== 'object' || body === null) {
-      return invalidRequest('We could not parse the JSON body of your request: expected a JSON object.', 'invalid_json');
+      return invalidRequest(
+        'We could not parse the JSON body of your request: expected a JSON object.',
+        'invalid_json',
+      );
     }
     if (endpoint === '/v1/chat/completions') {
       const parsed = ChatCompletionBodySchema.safeParse(body);
@@ -158,7 +168,15 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     const echoBehaviour = options.echo ?? 'serve';
     if (parsed.data.echo === true && echoBehaviour === 'refuse') {
       const status = options.echoRefusalStatus ?? 400;
-      return jsonResponse(status, errorBody('Unsupported param: echo (fake server, echo: refuse)', 'invalid_request_error', 'unsupported_parameter', 'echo'));
+      return jsonResponse(
+        status,
+        errorBody(
+          'Unsupported param: echo (fake server, echo: refuse)',
+          'invalid_request_error',
+          'unsupported_parameter',
+          'echo',
+        ),
+      );
     }
     const echo = parsed.data.echo === true && echoBehaviour === 'serve';
     const llmRequest = completionBodyToRequest({ ...parsed.data, echo });
@@ -174,7 +192,11 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     );
   }
 
-  const batches = createFakeBatchApi({ origin: () => `http://127.0.0.1:${port}`, answer: modelAnswer, ...(options.batch ? { options: options.batch } : {}) });
+  const batches = createFakeBatchApi({
+    origin: () => `http://127.0.0.1:${port}`,
+    answer: modelAnswer,
+    ...(options.batch ? { options: options.batch } : {}),
+  });
 
   /** The normal answer to a recorded request. */
   async function answer(request: RecordedRequest, signal: AbortSignal): Promise<FakeHttpResponse> {
@@ -192,14 +214,25 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     const isCompletions = route === 'POST /v1/completions';
     if (!isChat && !isCompletions) {
       const path = request.path.replace(/\/+$/, '');
-      const knownPath = ['/v1/models', '/v1/chat/completions', '/v1/completions', '/v1/messages', '/v1/files', '/v1/batches', '/v1/messages/batches'].includes(path);
+      const knownPath = [
+        '/v1/models',
+        '/v1/chat/completions',
+        '/v1/completions',
+        '/v1/messages',
+        '/v1/files',
+        '/v1/batches',
+        '/v1/messages/batches',
+      ].includes(path);
       const type = 'invalid_request_error';
       return knownPath
         ? jsonResponse(405, errorBody(`Method ${request.method} not allowed for ${path}`, type, 'method_not_allowed'))
         : jsonResponse(404, errorBody(`Unknown request URL: ${request.method} ${path}`, type, 'unknown_url'));
     }
     if (request.body === undefined) {
-      return invalidRequest('We could not parse the JSON body of your request: expected a JSON object.', 'invalid_json');
+      return invalidRequest(
+        'We could not parse the JSON body of your request: expected a JSON object.',
+        'invalid_json',
+      );
     }
     await sleep(options.latencyMs ?? 0, signal);
     return modelAnswer(isChat ? '/v1/chat/completions' : '/v1/completions', request.body);
@@ -214,7 +247,8 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       return jsonResponse(400, anthropicErrorBody('invalid_request_error', 'anthropic-version: header is required'));
     }
     const parsed = AnthropicMessagesBodySchema.safeParse(request.body);
-    if (!parsed.success) return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
+    if (!parsed.success)
+      return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
     await sleep(options.latencyMs ?? 0, signal);
     return modelAnswer('/v1/messages', parsed.data);
   }
@@ -249,7 +283,8 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       const index = requests.length;
       requests.push(request);
       const next = async (): Promise<FakeHttpResponse> => {
-        if (tooLarge) return jsonResponse(413, errorBody('request body too large', 'invalid_request_error', 'body_too_large'));
+        if (tooLarge)
+          return jsonResponse(413, errorBody('request body too large', 'invalid_request_error', 'body_too_large'));
         try {
           return await answer(request, controller.signal);
         } catch (error) {

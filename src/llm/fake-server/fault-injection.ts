@@ -9,7 +9,14 @@ import { hashString, mulberry32 } from '../../common/random.ts';
 import type { FakeHttpResponse, FakeRequestInterceptor } from './http-exchange.ts';
 import { InputError } from '../../common/errors.ts';
 
-export const faultKinds = ['rateLimited', 'serverError', 'hang', 'malformedJson', 'truncated', 'missingLogprobs'] as const;
+export const faultKinds = [
+  'rateLimited',
+  'serverError',
+  'hang',
+  'malformedJson',
+  'truncated',
+  'missingLogprobs',
+] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
 /** Fractions of model requests answered with each fault (they add up to at most 1). */
@@ -36,12 +43,17 @@ export function parseFaultMix(text: string): FaultMix {
     nologprobs: 'missingLogprobs',
   };
   const mix: FaultMix = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, value] = part.split('=');
     const kind = aliases[name?.trim() ?? ''] ?? (faultKinds as readonly string[]).find((k) => k === name?.trim());
     const fraction = Number(value);
     if (!kind || !Number.isFinite(fraction) || fraction < 0 || fraction > 1) {
-      throw new InputError(`bad fault "${part}": write name=fraction with name one of ${Object.keys(aliases).join(', ')}`);
+      throw new InputError(
+        `bad fault "${part}": write name=fraction with name one of ${Object.keys(aliases).join(', ')}`,
+      );
     }
     mix[kind as FaultKind] = fraction;
   }
@@ -54,9 +66,17 @@ export function validateFaultMix(mix: FaultMix): void {
   if (total > 1 + 1e-9) throw new InputError(`fault fractions add up to ${total}, more than 1`);
 }
 
-function errorResponse(path: string, status: number, type: string, message: string, headers: Record<string, string> = {}): FakeHttpResponse {
+function errorResponse(
+  path: string,
+  status: number,
+  type: string,
+  message: string,
+  headers: Record<string, string> = {},
+): FakeHttpResponse {
   const anthropic = path.endsWith('/messages');
-  const body = anthropic ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: type } };
+  const body = anthropic
+    ? { type: 'error', error: { type, message } }
+    : { error: { message, type, param: null, code: type } };
   return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
@@ -79,7 +99,13 @@ export function createFaultInterceptor(options: FaultOptions): FakeRequestInterc
   const seen = new Map<string, number>();
   return async (context, next) => {
     const { request } = context;
-    if (request.method !== 'POST' || request.body === undefined || request.path.includes('/batches') || request.path.includes('/files')) return next();
+    if (
+      request.method !== 'POST' ||
+      request.body === undefined ||
+      request.path.includes('/batches') ||
+      request.path.includes('/files')
+    )
+      return next();
     const occurrence = seen.get(request.rawBody) ?? 0;
     seen.set(request.rawBody, occurrence + 1);
     let draw = mulberry32(hashString(`${occurrence}#${request.rawBody}`, seed))();
@@ -95,12 +121,23 @@ export function createFaultInterceptor(options: FaultOptions): FakeRequestInterc
     options.onFault?.(kind, request.path);
     switch (kind) {
       case 'rateLimited':
-        return errorResponse(request.path, 429, 'rate_limit_error', 'Rate limit reached (fake server fault injection)', {
-          'retry-after-ms': String(retryAfterMs),
-          'retry-after': String(Math.ceil(retryAfterMs / 1000)),
-        });
+        return errorResponse(
+          request.path,
+          429,
+          'rate_limit_error',
+          'Rate limit reached (fake server fault injection)',
+          {
+            'retry-after-ms': String(retryAfterMs),
+            'retry-after': String(Math.ceil(retryAfterMs / 1000)),
+          },
+        );
       case 'serverError':
-        return errorResponse(request.path, 500, 'server_error', 'The server had an error (fake server fault injection)');
+        return errorResponse(
+          request.path,
+          500,
+          'server_error',
+          'The server had an error (fake server fault injection)',
+        );
       case 'hang':
         await new Promise<void>((resolve) => {
           if (context.signal.aborted) resolve();
@@ -109,7 +146,11 @@ export function createFaultInterceptor(options: FaultOptions): FakeRequestInterc
         return errorResponse(request.path, 504, 'timeout', 'hung (never sent)');
       case 'malformedJson': {
         const response = await next();
-        return { ...response, status: 200, body: `{"id": "fake", "object": ${response.body.slice(0, 20)} <<not json>>` };
+        return {
+          ...response,
+          status: 200,
+          body: `{"id": "fake", "object": ${response.body.slice(0, 20)} <<not json>>`,
+        };
       }
       case 'truncated': {
         const response = await next();

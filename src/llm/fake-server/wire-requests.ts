@@ -60,7 +60,8 @@ function stopList(stop: string | string[] | null | undefined): string[] | undefi
 }
 
 function messageOf(message: z.infer<typeof chatMessageSchema>): ChatMessage {
-  const content = typeof message.content === 'string' ? message.content : message.content.map((part) => part.text).join('');
+  const content =
+    typeof message.content === 'string' ? message.content : message.content.map((part) => part.text).join('');
   return { role: message.role === 'developer' ? 'system' : message.role, content };
 }
 

@@ -18,7 +18,11 @@ export interface WireErrorBody {
 
 function usageOf(result: LlmResult): WireUsage {
   const { promptTokens, completionTokens } = result.usage;
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
 }
 
 function bytesOf(text: string): number[] {
