@@ -19,6 +19,7 @@ import {
   nonNegativeNumber,
   openStore,
   positiveInteger,
+  recordsPerCallFlag,
   positiveNumber,
   reliabilityOverrides,
   terminalWidth,
@@ -111,15 +112,6 @@ export function runExitCode(summary: Pick<RunSummary, 'stoppedBy' | 'failed' | '
   if (summary.stoppedBy === 'signal') return 130;
   if (summary.stoppedBy === 'failures' || (summary.failed > 0 && summary.scored === 0)) return 2;
   return 0;
-}
-
-/** Parses `--records-per-call N|all`; a bad value is a one-line usage error (exit 2). */
-function recordsPerCallFlag(value: string): number | 'all' {
-  if (value.trim() === 'all') return 'all';
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new UsageError(`--records-per-call expects a positive integer or "all", got "${value}"`);
-  return n;
 }
 
 /** Parses `--shard i/n`; a bad value is a one-line usage error (exit 2). */

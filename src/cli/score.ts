@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { featureKey } from '../records/feature-key.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
+import { DEFAULT_CONTEXT_TOKENS } from '../llm/default-context-tokens.ts';
+import { positiveInteger, recordsPerCallFlag } from './shared-options.ts';
 
 interface ScoreCommandOptions {
   records?: string;
@@ -14,6 +16,8 @@ interface ScoreCommandOptions {
   simulator: string;
   baseUrl?: string;
   simulatePrompt: string;
+  recordsPerCall?: number | 'all';
+  contextTokens?: number;
   json?: boolean;
 }
 
@@ -33,6 +37,16 @@ function addScoringOptions(command: Command): Command {
     )
     .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
     .option('--simulate-prompt <version>', 'simulate prompt version', 'simulate.v1')
+    .option(
+      '--records-per-call <n|all>',
+      'held-out records per simulation call, as in `run` (default all)',
+      recordsPerCallFlag,
+    )
+    .option(
+      '--context-tokens <n>',
+      `the simulator's context window in tokens, as in \`run\` (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`,
+      positiveInteger,
+    )
     .option('--json', 'print JSON');
 }
 
@@ -44,14 +58,19 @@ async function run(options: ScoreCommandOptions) {
     { scoreExplanation },
     { splitFeatureRecords },
     { selectFeatures },
+    { contextTokensOf },
+    { getEncoder },
   ] = await Promise.all([
     import('../llm/create-provider.ts'),
     import('../simulate/simulate-template.ts'),
     import('../pipeline/score-explanation.ts'),
     import('../records/splits.ts'),
     import('./select-features.ts'),
+    import('../llm/context-windows.ts'),
+    import('../llm/token-counter.ts'),
   ]);
   const [feature] = await selectFeatures(options.records, options);
+  const encoder = await getEncoder();
   const simulator = createProvider(options.simulator, options.baseUrl ? { baseURL: options.baseUrl } : {});
   if (simulator.isBaseline) process.stderr.write('simulator: BASELINE (offline rule-based, not an LLM)\n');
   const scoring = await scoreExplanation(
@@ -61,6 +80,12 @@ async function run(options: ScoreCommandOptions) {
     feature!.stats.maxActivation,
     {
       template: loadSimulateTemplate(options.simulatePrompt),
+      // the same per-call protocol and context budget as a run's simulation (docs/DESIGN.md §4)
+      ...(options.recordsPerCall !== undefined ? { recordsPerCall: options.recordsPerCall } : {}),
+      budget: {
+        contextTokens: options.contextTokens ?? contextTokensOf(simulator.id),
+        countTokens: (text: string) => encoder.encode(text, 'all').length,
+      },
     },
   );
   return { feature: feature!, scoring, simulator };

@@ -185,6 +185,15 @@ export function openStore(
   return { store: new ResultStore(db), path, close: () => db.close() };
 }
 
+/** Parses `--records-per-call N|all`; a bad value is a one-line usage error (exit 2). */
+export function recordsPerCallFlag(value: string): number | 'all' {
+  if (value.trim() === 'all') return 'all';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UsageError(`--records-per-call expects a positive integer or "all", got "${value}"`);
+  return n;
+}
+
 /** Parses a positive integer option value (commander argParser). */
 export function positiveInteger(value: string): number {
   const n = Number(value);
