@@ -78,22 +78,45 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
   } catch (error) {
     throw new DatabaseOpenError(`cannot open database ${path}: ${(error as Error).message}`);
   }
-  try {
-    // First, so that every statement below waits for a process that holds the lock (e.g. one migrating).
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    // Checkpoint the WAL every ~40 MB instead of every ~4 MB: a run writes one transaction per feature, and frequent
-    // checkpoints copy the same index pages over and over (measured: ~0.2 ms less per feature).
-    db.pragma('wal_autocheckpoint = 10000');
-    db.pragma('foreign_keys = ON');
-    migrate(db);
-  } catch (error) {
-    db.close();
-    // e.g. "attempt to write a readonly database": name the file (commands that only read open it read-only)
-    throw new DatabaseOpenError(`cannot open database ${path} for writing: ${(error as Error).message}`);
+  // SQLite answers SQLITE_BUSY at once, without waiting in the busy handler, where waiting could deadlock (e.g. the
+  // switch to WAL while other processes create the same new file): such an open is tried again, with backoff, until
+  // OPEN_RETRY_MS have passed.
+  const deadline = Date.now() + OPEN_RETRY_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      configureAndMigrate(db);
+      return db;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_BUSY' && Date.now() < deadline) {
+        sleepSync(Math.min(250, 5 * 2 ** attempt) * (0.5 + Math.random()));
+        continue;
+      }
+      db.close();
+      // e.g. "attempt to write a readonly database": name the file (commands that only read open it read-only)
+      throw new DatabaseOpenError(`cannot open database ${path} for writing: ${(error as Error).message}`);
+    }
   }
-  return db;
+}
+
+/** How long an open keeps retrying a busy database before it reports it locked. */
+const OPEN_RETRY_MS = 30_000;
+
+/** Connection settings and schema migration; safe to repeat on the same connection. */
+function configureAndMigrate(db: SqliteDatabase): void {
+  // First, so that every statement below waits for a process that holds the lock (e.g. one migrating).
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  // Checkpoint the WAL every ~40 MB instead of every ~4 MB: a run writes one transaction per feature, and frequent
+  // checkpoints copy the same index pages over and over (measured: ~0.2 ms less per feature).
+  db.pragma('wal_autocheckpoint = 10000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+}
+
+/** Blocks this thread for `ms` milliseconds (opening a database is synchronous). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
