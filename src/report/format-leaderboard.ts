@@ -15,6 +15,32 @@ const kindLabel = (row: LeaderboardRow) => (row.sae ? `${row.featureKind} ${row.
  * logprobs, so the stored mode is `prompt-logprobs`, which would read as an LLM's; `--mode` and JSON/CSV keep it);
  * a protocol other than all records in one call adds the records per call (`chat-logprobs · 1/call`).
  */
+/** Whether a board shows the ablation column: only where its rows have ablation scores. */
+export const hasAblationColumn = (rows: readonly LeaderboardRow[]) =>
+  rows.some((row) => row.ablationMedian !== undefined);
+
+/** The leaderboard's column titles, as the terminal table and the HTML report both show them. */
+export function leaderboardColumns(rows: readonly LeaderboardRow[]): string[] {
+  return [
+    'model',
+    'layer',
+    'kind',
+    'mode',
+    'n',
+    'scored',
+    'null',
+    'failed',
+    'mean',
+    '95% CI',
+    'median',
+    '≥0.5',
+    '≥0.8',
+    ...(hasAblationColumn(rows) ? ['ablation'] : []),
+    'best',
+    'worst',
+  ];
+}
+
 export const simulationModeLabel = (
   simulator: string,
   row: Pick<LeaderboardRow, 'simulationMode' | 'recordsPerCall'>,
@@ -97,25 +123,8 @@ export function formatLeaderboardTable(board: Leaderboard, options: LeaderboardT
   header.push(...leaderboardNotes(board));
   if (board.rows.length === 0)
     return [...header, '(no rows: no scores of this kind match the filters)'].map(escapeTerminalText).join('\n');
-  const withAblation = board.rows.some((row) => row.ablationMedian !== undefined);
-  const head = [
-    'model',
-    'layer',
-    'kind',
-    'mode',
-    'n',
-    'scored',
-    'null',
-    'failed',
-    'mean',
-    '95% CI',
-    'median',
-    '≥0.5',
-    '≥0.8',
-    ...(withAblation ? ['ablation'] : []),
-    'best',
-    'worst',
-  ];
+  const withAblation = hasAblationColumn(board.rows);
+  const head = leaderboardColumns(board.rows);
   const cells: (string | number)[][] = [];
   for (const row of board.rows) {
     cells.push(

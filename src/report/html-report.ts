@@ -8,7 +8,7 @@
  * escapeHtml; the script writes data with textContent only.
  */
 import { createHash } from 'node:crypto';
-import { simulationModeLabel } from './format-leaderboard.ts';
+import { hasAblationColumn, leaderboardColumns, simulationModeLabel } from './format-leaderboard.ts';
 import type { LeaderboardRow } from './leaderboard.ts';
 import { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
 import { packRecord, tokenIdWidth } from './record-packing.ts';
@@ -81,25 +81,8 @@ const groupKind = (kind: string, sae: string) => (sae ? `${kind} ${sae}` : kind)
 function leaderboardTable(rows: readonly LeaderboardRow[], simulator: string): string {
   if (rows.length === 0) return '<p class="meta">No scores of this kind.</p>';
   // as the terminal board: the ablation column only where the run has ablation scores
-  const withAblation = rows.some((row) => row.ablationMedian !== undefined);
-  const head = [
-    'model',
-    'layer',
-    'kind',
-    'mode',
-    'n',
-    'scored',
-    'null',
-    'failed',
-    'mean',
-    '95% CI',
-    'median',
-    '≥0.5',
-    '≥0.8',
-    ...(withAblation ? ['ablation'] : []),
-    'best',
-    'worst',
-  ];
+  const withAblation = hasAblationColumn(rows);
+  const head = leaderboardColumns(rows);
   const ref = (r: LeaderboardRow['best']) =>
     r
       ? `<td class="explain-cell"><b>${escapeHtml(`#${r.index} ${fixed(r.value, 2)}`)}</b> ${escapeHtml(r.explanation ?? '')}</td>`

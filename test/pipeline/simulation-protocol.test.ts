@@ -10,13 +10,14 @@ import { describe, expect, it } from 'vitest';
 import { runExitCode } from '../../src/cli/run.ts';
 import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
 import type { BatchClient, BatchItemOutcome, BatchState } from '../../src/llm/batch/types.ts';
-import type { LlmRequest, LlmResult, TokenLogprob } from '../../src/llm/types.ts';
+import type { LlmRequest, LlmResult } from '../../src/llm/types.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { formatLeaderboardTable, leaderboardsToCsv } from '../../src/report/format-leaderboard.ts';
 import { comparisonWarnings } from '../../src/report/compare.ts';
 import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { chatLogprobAnswer, chatSimulationTargets } from '../helpers/chat-simulation.ts';
 import { mockProviders } from '../helpers/echo-mock.ts';
 import { cli as runCli } from '../helpers/run-cli.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
@@ -93,42 +94,9 @@ describe('records per call in runs', () => {
   });
 });
 
-/** The target records of a chat simulation request (its last message's `token<TAB>unknown` lines, by block). */
-const targetsOf = (request: LlmRequest) =>
-  request
-    .messages!.at(-1)!
-    .content.split('<start>\n')
-    .slice(1)
-    .map((block) =>
-      block
-        .split('\n')
-        .filter((line) => line.endsWith('\tunknown'))
-        .map((line) => line.slice(0, -8)),
-    );
-
-/** A chat answer with value 0 for the given tokens of each block (logprob tokens as a chat API sends them). */
-function chatAnswer(blocks: string[][]): LlmResult {
-  const tokens: TokenLogprob[] = [];
-  let offset = 0;
-  const push = (token: string, topLogprobs: Record<string, number> = {}) => {
-    tokens.push({ token, logprob: 0, topLogprobs, textOffset: offset });
-    offset += token.length;
-  };
-  for (const block of blocks) {
-    push('<start>\n');
-    for (const token of block) {
-      push(`${token}\t`);
-      push('0', { '0': 0 });
-      push('\n');
-    }
-    push('<end>\n');
-  }
-  return {
-    ...textResult(tokens.map((token) => token.token).join('')),
-    tokens,
-    usage: { promptTokens: 1, completionTokens: 1 },
-  };
-}
+const targetsOf = chatSimulationTargets;
+/** A chat answer with value 0 for the given tokens of each block. */
+const chatAnswer = (blocks: string[][]): LlmResult => chatLogprobAnswer(blocks, () => 0);
 
 /** An in-memory Batch API answering each request with `respond`; every batch has ended when first seen. */
 function fakeBatchClient(

@@ -19,6 +19,7 @@ import {
 import { readChatLogprobs } from '../../src/simulate/read-chat-logprobs.ts';
 import { readSampledValues } from '../../src/simulate/read-sampled-values.ts';
 import { simulateRecords } from '../../src/simulate/simulate-records.ts';
+import { chatLogprobAnswer, chatSimulationTargets } from '../helpers/chat-simulation.ts';
 import { echoResult } from '../helpers/echo-mock.ts';
 
 const encoder = await getEncoder();
@@ -30,42 +31,8 @@ const records = Array.from({ length: 6 }, (_, r) => Array.from({ length: 40 }, (
 const valueOf = (token: string) => Number(token.trim().slice(1)) % 11;
 const expectedValues = records.map((tokens) => tokens.map(valueOf));
 
-/** The target records of a chat simulation prompt: the `token<TAB>unknown` lines of its last message, by block. */
-function targetsOf(request: LlmRequest): string[][] {
-  const last = request.messages!.at(-1)!.content;
-  const blocks = last.split('<start>\n').slice(1);
-  return blocks.map((block) =>
-    block
-      .split('\n')
-      .filter((line) => line.endsWith('\tunknown'))
-      .map((line) => line.slice(0, -'\tunknown'.length)),
-  );
-}
-
-/** A chat answer rewriting `blocks` as `token<TAB>value` lines, with logprobs peaked at each value. */
-function chatAnswer(blocks: string[][]): LlmResult {
-  const tokens: TokenLogprob[] = [];
-  let offset = 0;
-  const push = (token: string, topLogprobs: Record<string, number> = {}) => {
-    tokens.push({ token, logprob: 0, topLogprobs, textOffset: offset });
-    offset += token.length;
-  };
-  for (const block of blocks) {
-    push('<start>\n');
-    for (const token of block) {
-      const value = String(valueOf(token));
-      push(`${token}\t`);
-      push(value, { [value]: 0 });
-      push('\n');
-    }
-    push('<end>\n');
-  }
-  return {
-    ...textResult(tokens.map((token) => token.token).join('')),
-    tokens,
-    usage: { promptTokens: 1, completionTokens: 1 },
-  };
-}
+const targetsOf = chatSimulationTargets;
+const chatAnswer = (blocks: string[][]): LlmResult => chatLogprobAnswer(blocks, valueOf);
 
 describe('planSimulationCalls', () => {
   it('groups records by count: N a call, or all in one', () => {
