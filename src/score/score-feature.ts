@@ -10,18 +10,9 @@ import {
   type LinearCalibration,
 } from './calibration.ts';
 import { absoluteDevExplainedWithReason, correlationWithReason, rsquaredWithReason } from './correlation.ts';
-import type { ScoredValue } from './scored-value.ts';
+import type { FeatureScore, ScoreKind } from './scorer.ts';
 
-/** Score kinds as stored: `<measure>.<subset>`. */
-export type ScoreKind =
-  | 'correlation.all'
-  | 'correlation.top'
-  | 'correlation.random'
-  | 'correlation.quantiles'
-  | 'rsquared.all'
-  | 'absdev.all'
-  /** Ablation score on the score set's top + random windows (pipeline/ablation-scorer). */
-  | 'ablation.all';
+export type { FeatureScore, ScoreKind } from './scorer.ts';
 
 export interface SimulatedRecord {
   source: RecordSource;
@@ -29,12 +20,6 @@ export interface SimulatedRecord {
   real: number[];
   /** Simulated expected values on the 0–10 scale; null = missing. */
   expected: (number | null)[];
-}
-
-export interface FeatureScore extends ScoredValue {
-  kind: ScoreKind;
-  /** Predictions that were missing among this subset's tokens. */
-  nMissing: number;
 }
 
 export interface FeatureScores {

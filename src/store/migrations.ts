@@ -208,4 +208,19 @@ export const migrations: readonly Migration[] = [
   ALTER TABLE simulations ADD COLUMN records_per_call INTEGER;
   ALTER TABLE scores ADD COLUMN records_per_call INTEGER;
   `,
+  // 9: scorers beyond simulation (score/scorer.ts): the version of the scorer's own prompt file with each score
+  // (detection.v1; null for scores read from the simulation), and what a judge answered per example, next to the
+  // truth, for the report's feature cards and the viewer (JSON array of score/scorer.ts `Judgement`).
+  `
+  ALTER TABLE scores ADD COLUMN prompt_version TEXT;
+  CREATE TABLE judgements (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    feature_id INTEGER NOT NULL REFERENCES features(id),
+    scorer TEXT NOT NULL,            -- the scorer's name (detection, fuzzing, intervention)
+    judge TEXT NOT NULL,             -- provider:model of the judge
+    prompt_version TEXT NOT NULL,
+    examples TEXT NOT NULL,          -- JSON array: tokens, highlighted, source, truth, predicted, probability
+    PRIMARY KEY (run_id, feature_id, scorer)
+  );
+  `,
 ];

@@ -33,6 +33,7 @@ describe('schema references: what merge remaps, read from the schema', () => {
     const tables = copiedTables(db).map((shape) => shape.name);
     expect([...tables].sort()).toEqual([
       'explanations',
+      'judgements',
       'llm_batch_requests',
       'llm_batches',
       'llm_calls',
