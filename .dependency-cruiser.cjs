@@ -21,7 +21,8 @@ const allowedImports = {
   score: ['subject', 'sae', 'llm', 'records', 'store', 'common'],
   report: ['score', 'records', 'store', 'common'],
   pipeline: ['explain', 'simulate', 'score', 'subject', 'sae', 'llm', 'records', 'store', 'common'],
-  cli: ['pipeline', 'report', 'explain', 'simulate', 'score', 'subject', 'sae', 'llm', 'records', 'store', 'common'],
+  serve: ['report', 'score', 'subject', 'sae', 'records', 'store', 'common'],
+  cli: ['pipeline', 'serve', 'report', 'explain', 'simulate', 'score', 'subject', 'sae', 'llm', 'records', 'store', 'common'],
 };
 
 const layerRules = Object.entries(allowedImports).map(([folder, targets]) => ({

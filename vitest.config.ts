@@ -28,6 +28,7 @@ export const slowTestFiles = [
   'test/fake-llm/cache-per-endpoint.test.ts',
   'test/subject/brown-text.test.ts',
   'test/cli/demo-leaderboard.test.ts',
+  'test/serve/demo-hint.test.ts',
   'test/demo-dataset.test.ts',
   'test/pipeline/ablation-in-pipeline.test.ts',
   'test/pipeline/fault-mix.test.ts',
@@ -43,9 +44,12 @@ export const slowTestFiles = [
   'test/subject/gpt2-model.test.ts',
   'test/subject/load-gpt2.test.ts',
   'test/subject/steer.test.ts',
+  'test/score/intervention/intervention-scorer.test.ts',
+  'test/serve/viewer-models.test.ts',
   // the browser
   'test/report/chromium.test.ts',
   'test/report/report-browser.test.ts',
+  'test/serve/viewer-browser.test.ts',
 ];
 
 /** Test files that replace modules (vi.mock): they need a fresh module graph of their own. */

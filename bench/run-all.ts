@@ -17,6 +17,7 @@ const benches = [
   'extract.ts',
   'sae-train.ts',
   'startup.ts',
+  'serve.ts',
 ];
 let failed = 0;
 for (const bench of benches) {

@@ -11,16 +11,40 @@
  * which many latents never fire, and counts a latent dead after one idle batch (deadTokens = batch), so AuxK runs; the
  * FLOPs of each timed step are counted from whether it did (`lastStepDeadLatents`).
  *
- * Run: `npx tsx bench/sae-train.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 3]`. Prints numbers only.
+ * PyTorch peer (when a Python with torch is found: bench/torch-peer.ts): the standard and topk steps at 4× and 16× run
+ * in PyTorch on the same machine in the same run (bench/torch_peer.py: the same loss, dense decoder, gradient
+ * clipping and Adam, with autograd as SAELens does), with 1 thread (as tfjs-wasm in Node) and with every CPU; each
+ * case's autointerp steps are the rounds above, then PyTorch runs one warm-up step and as many timed steps (at least
+ * 3); medians. AuxK has no PyTorch twin here. Printed as a Markdown table of tokens/s and autointerp / PyTorch, with
+ * the torch build, its BLAS and the machine's load.
+ *
+ * Run: `npx tsx bench/sae-train.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 3] [--skip-torch]`. Prints
+ * numbers only.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mulberry32, randomGaussian } from '../src/common/random.ts';
 import { SaeTrainer } from '../src/sae/sae-trainer.ts';
 import type { SaeTrainingOptions } from '../src/sae/training-options.ts';
 import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
+import {
+  describeLoad,
+  describeTorchBuild,
+  findTorchPython,
+  formatPeerTable,
+  type PeerRow,
+  peerThreadCounts,
+  runTorchPeer,
+  type TorchPeerOutput,
+  torchPythonCandidates,
+} from './torch-peer.ts';
 
 const { values } = parseArgs({
-  options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    backend: { type: 'string', default: 'auto' },
+    rounds: { type: 'string', default: '3' },
+    'skip-torch': { type: 'boolean', default: false },
+  },
 });
 const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Math.max(1, Number(values.rounds));
@@ -84,6 +108,13 @@ for (const expansion of [4, 16]) {
 console.log(
   `d_in ${dIn}, batch ${batch} tokens; square matmul [1024×1024]·[1024×1024]; medians of ${rounds} interleaved rounds`,
 );
+const torchPython = values['skip-torch']
+  ? { skipped: 'PyTorch peer skipped (--skip-torch)' }
+  : findTorchPython(torchPythonCandidates(process.env));
+const threadCounts = peerThreadCounts(availableParallelism());
+const peerRows: PeerRow[] = [];
+let torchBuild: TorchPeerOutput | undefined;
+const loadBefore = describeLoad();
 for (const { name, architecture, expansion, auxK } of cases) {
   const dSae = dIn * expansion;
   const options: SaeTrainingOptions = {
@@ -142,5 +173,36 @@ for (const { name, architecture, expansion, auxK } of cases) {
   );
   console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
   console.log(`  ratio step / square matmul FLOP/s: ${(stepRate / squareRate).toFixed(2)} (target ≥ 0.5)`);
+  if (auxK || 'skipped' in torchPython) continue;
+  const torch = threadCounts.map((threads) => {
+    const output = runTorchPeer(torchPython.python, {
+      kind: 'sae',
+      architecture,
+      d_in: dIn,
+      d_sae: dSae,
+      batch,
+      k: 32,
+      l1_coefficient: 5,
+      learning_rate: 1e-4,
+      clip_norm: 1,
+      warmup: 1,
+      iterations: Math.max(3, rounds),
+      threads,
+    });
+    torchBuild ??= output;
+    return { threads: output.threads, milliseconds: output.milliseconds };
+  });
+  peerRows.push({ name, itemsPerIteration: batch, autointerpMilliseconds: stepMs, torch });
+  console.log(`  PyTorch ran it (${describeLoad()})`);
 }
 square.dispose();
+
+console.log('\nPyTorch peer: SAE training steps, tokens/s (rows of the batch per second)');
+if ('skipped' in torchPython) {
+  console.log(torchPython.skipped);
+} else {
+  console.log(`autointerp: ${choice.description}, 1 thread · PyTorch: ${describeTorchBuild(torchBuild!)}`);
+  console.log(`${loadBefore} before`);
+  console.log(`\n${formatPeerTable(peerRows, threadCounts)}\n`);
+  console.log(`${describeLoad()} after`);
+}

@@ -8,16 +8,44 @@
  *   what the forward pass would cost if everything but its products were free.
  * FLOPs counted per token: 2·(d·3d + d·d + 2·d·n_inner) per layer + 2·2·T·d for attention scores and mixing + 2·d·V.
  *
- * Run: `npx tsx bench/subject-forward.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 5]`. Prints numbers only.
+ * PyTorch peer (when a Python with torch is found: bench/torch-peer.ts): the same forward passes in PyTorch on the
+ * same machine in the same run — brown-1l (its real weights, 16×64 tokens) and GPT-2 small (all 12 layers, random
+ * weights of its shapes, 1×128 and 8×128 tokens) — each case timed in autointerp, then in PyTorch with 1 thread (as
+ * tfjs-wasm in Node) and with every CPU: one warm-up, then `--peer-rounds` timed passes, medians; the logits reduced
+ * to one scalar read back on both sides. Printed as a Markdown table of tokens/s and autointerp / PyTorch, with the
+ * torch build, its BLAS and the machine's load.
+ *
+ * Run: `npx tsx bench/subject-forward.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 5] [--peer-rounds 3]
+ * [--skip-torch]`. Prints numbers only.
  */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
+import { toHfConfig } from '../src/subject/gpt2-config.ts';
 import { Gpt2Model } from '../src/subject/gpt2-model.ts';
+import { loadGpt2Folder } from '../src/subject/load-gpt2.ts';
 import { initGpt2Weights } from '../src/subject/train-lm.ts';
-import type { Gpt2Config } from '../src/subject/types.ts';
+import type { Gpt2Config, Gpt2Weights } from '../src/subject/types.ts';
+import {
+  describeLoad,
+  describeTorchBuild,
+  findTorchPython,
+  formatPeerTable,
+  type PeerRow,
+  peerThreadCounts,
+  runTorchPeer,
+  type TorchPeerOutput,
+  torchPythonCandidates,
+} from './torch-peer.ts';
 
 const { values } = parseArgs({
-  options: { backend: { type: 'string', default: 'auto' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    backend: { type: 'string', default: 'auto' },
+    rounds: { type: 'string', default: '5' },
+    'peer-rounds': { type: 'string', default: '3' },
+    'skip-torch': { type: 'boolean', default: false },
+  },
 });
 const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Number(values.rounds);
@@ -132,4 +160,83 @@ for (const { name, config, batch } of shapes) {
   console.log(`  ratio forward / same-shape matmul FLOP/s:  ${(forwardRate / productsRate).toFixed(2)}`);
   tf.dispose([x, xInner, unembed]);
   model.dispose();
+}
+
+square.dispose();
+
+// PyTorch peer: the same forward passes, autointerp then PyTorch, case by case.
+const brownFolder = fileURLToPath(new URL('../data/subject/brown-1l', import.meta.url));
+const gpt2Small: Gpt2Config = {
+  vocabSize: 50257,
+  nPositions: 1024,
+  nEmbd: 768,
+  nLayer: 12,
+  nHead: 12,
+  nInner: 3072,
+  layerNormEpsilon: 1e-5,
+  activation: 'gelu_new',
+};
+interface PeerCase {
+  name: string;
+  config: Gpt2Config;
+  /** The weights' folder (read by both sides), or null for seeded random weights of the config's shapes. */
+  folder: string | null;
+  batch: number;
+  length: number;
+}
+const peerCases: PeerCase[] = [
+  {
+    name: 'brown-1l, 16×64 tokens',
+    config: loadGpt2Folder(brownFolder).config,
+    folder: brownFolder,
+    batch: 16,
+    length: 64,
+  },
+  { name: 'GPT-2 small (12 layers), 1×128 tokens', config: gpt2Small, folder: null, batch: 1, length: 128 },
+  { name: 'GPT-2 small (12 layers), 8×128 tokens', config: gpt2Small, folder: null, batch: 8, length: 128 },
+];
+const peerRounds = Math.max(1, Number(values['peer-rounds']));
+console.log(`\nPyTorch peer: forward pass, one warm-up then ${peerRounds} timed passes per side, medians`);
+const torchPython = values['skip-torch']
+  ? { skipped: 'PyTorch peer skipped (--skip-torch)' }
+  : findTorchPython(torchPythonCandidates(process.env));
+if ('skipped' in torchPython) {
+  console.log(torchPython.skipped);
+} else {
+  const threadCounts = peerThreadCounts(availableParallelism());
+  const rows: PeerRow[] = [];
+  let build: TorchPeerOutput | undefined;
+  console.log(`${describeLoad()} before`);
+  const models = new Map<Gpt2Config, Gpt2Weights>();
+  for (const peer of peerCases) {
+    const tokens = peer.batch * peer.length;
+    const weights = peer.folder
+      ? loadGpt2Folder(peer.folder).weights
+      : (models.get(peer.config) ?? models.set(peer.config, initGpt2Weights(peer.config, 1)).get(peer.config)!);
+    const model = Gpt2Model.fromWeights(peer.config, weights);
+    const ids = Int32Array.from({ length: tokens }, (_, i) => (i * 7919) % peer.config.vocabSize);
+    const run = () => tf.tidy(() => settle(model.forward(ids, peer.batch).logits!));
+    run();
+    const autointerpMilliseconds = Array.from({ length: peerRounds }, () => timeIt(run));
+    model.dispose();
+    const torch = threadCounts.map((threads) => {
+      const output = runTorchPeer(torchPython.python, {
+        kind: 'forward',
+        config: toHfConfig(peer.config),
+        weights: peer.folder,
+        batch: peer.batch,
+        length: peer.length,
+        warmup: 1,
+        iterations: peerRounds,
+        threads,
+      });
+      build ??= output;
+      return { threads: output.threads, milliseconds: output.milliseconds };
+    });
+    rows.push({ name: peer.name, itemsPerIteration: tokens, autointerpMilliseconds, torch });
+    console.log(`  ${peer.name}: done (${describeLoad()})`);
+  }
+  console.log(`autointerp: ${choice.description}, 1 thread · PyTorch: ${describeTorchBuild(build!)}`);
+  console.log(`\n${formatPeerTable(rows, threadCounts)}\n`);
+  console.log(`${describeLoad()} after`);
 }

@@ -78,6 +78,8 @@ export type {
   ScoredValue,
   SimulatedRecord,
 } from './score/index.ts';
+// The scorer contract: a scorer of one's own is passed to runPipeline as `scorers` (score/scorer.ts).
+export type { Judgement, Scorer, ScorerContext, ScorerInput, ScorerResult } from './score/scorer.ts';
 export {
   absoluteDevExplainedScore,
   applyCalibration,

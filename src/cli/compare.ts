@@ -48,7 +48,11 @@ export interface ComparisonCliOptions {
 /** The options compare and regress share. */
 export function addComparisonOptions(command: Command): Command {
   return command
-    .option('--score <kind>', 'score kind to pair on', 'correlation.all')
+    .option(
+      '--score <kind>',
+      'score kind to pair on (any stored kind: detection.balanced_accuracy, …)',
+      'correlation.all',
+    )
     .option(
       '--strict',
       'refuse (exit 2) when the runs measured differently: simulator, simulation mode, simulation prompt, score records or source',

@@ -44,7 +44,7 @@ export function registerLeaderboardCommand(program: Command): void {
     .option('--all', 'every run matching the filters, one leaderboard each')
     .option(
       '--score <kind>',
-      'score kind: correlation.all, correlation.top, correlation.random, rsquared.all, absdev.all, …',
+      'score kind: correlation.all, correlation.top, correlation.random, rsquared.all, absdev.all, ablation.all, detection.balanced_accuracy, fuzzing.auroc, intervention.score, … (any stored kind)',
       'correlation.all',
     )
     .option('--explainer <provider:model>', 'only runs with this explainer (exact, or a glob with *: "openai:*")')

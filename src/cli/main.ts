@@ -17,10 +17,12 @@ import { registerTagCommand } from './tag.ts';
 import { registerRunCommand } from './run.ts';
 import { registerSimulateAndScoreCommands } from './score.ts';
 import { registerServeFakeCommand } from './serve-fake.ts';
+import { registerServeCommand } from './serve.ts';
 import { registerTrainSaeCommands } from './train-sae.ts';
 import { registerSteerCommand } from './steer.ts';
 import { registerMergeCommand } from './merge.ts';
 import { registerImportDelphiCommand } from './import-delphi.ts';
+import { registerValidateScorersCommand } from './validate-scorers.ts';
 import { nameFlagsInErrors } from './shared-options.ts';
 import { packageVersion } from '../common/package-version.ts';
 
@@ -45,10 +47,12 @@ export function buildProgram(): Command {
   registerMergeCommand(program);
   registerTagCommand(program);
   registerServeFakeCommand(program);
+  registerServeCommand(program);
   registerExtractCommand(program);
   registerTrainSaeCommands(program);
   registerSteerCommand(program);
   registerImportDelphiCommand(program);
+  registerValidateScorersCommand(program);
   return nameFlagsInErrors(program);
 }
 

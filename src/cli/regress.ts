@@ -28,7 +28,8 @@ Rule (d = candidate − baseline score per paired feature; CI = percentile paire
   confident              REGRESSION only when CI upper bound < −max-drop: the drop exceeds the threshold
                          with confidence (stricter about firing; needs more features to catch a drop).
 Features with a null score, a failure or absent on either side are not paired; they are counted and printed.
-Runs that measured differently (simulator, simulation mode, simulation prompt, score records, source) are
+Runs that measured differently (simulator, simulation mode, simulation prompt, score records, source; for a
+judged kind such as detection.balanced_accuracy its judge and its prompt instead of the simulation's) are
 compared with a WARNING line on stderr; --strict refuses them (exit 2).
 
 Exit codes: 0 pass · 1 regression · 2 usage or data error (unknown run, no shared scored features, fewer than

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { renderReportHtml } from '../report/html-report.ts';
-import { buildReportData } from '../report/report-data.ts';
+import { buildReportData, DEFAULT_JUDGEMENTS_PER_SCORER } from '../report/report-data.ts';
 import { requireRun } from '../report/run-selection.ts';
 import { scoreKindsOfRun } from '../store/queries.ts';
 import { UsageError } from './errors.ts';
@@ -14,6 +14,7 @@ interface ReportCliOptions {
   out: string;
   score: string;
   records: number;
+  judgements: number;
   db?: string;
 }
 
@@ -22,12 +23,22 @@ export function registerReportCommand(program: Command): void {
     .command('report')
     .description(
       'write one self-contained HTML file for a run (no network when viewed): leaderboard per layer, score histograms, score vs ' +
-        'activation density, and a searchable, sortable card per feature with true vs simulated token heat maps',
+        "activation density, and a searchable, sortable card per feature with every score, true vs simulated token heat maps and the judges' answers",
     )
     .option('--run <run>', 'run id, name, tag:NAME or latest', 'latest')
     .option('--out <file>', 'HTML file to write (its folder must exist)', 'report.html')
-    .option('--score <kind>', 'score kind for the leaderboard, histograms and default sort', 'correlation.all')
+    .option(
+      '--score <kind>',
+      'score kind for the leaderboard, histograms and default sort (any stored kind: detection.balanced_accuracy, …)',
+      'correlation.all',
+    )
     .option('--records <n>', 'score records shown per feature from each of top and random', nonNegativeInteger, 2)
+    .option(
+      '--judgements <n>',
+      "judge's answers shown per judged scorer (detection, fuzzing, intervention) on each feature card, mistakes first",
+      nonNegativeInteger,
+      DEFAULT_JUDGEMENTS_PER_SCORER,
+    )
     .addOption(databaseOption())
     .action((options: ReportCliOptions) => {
       requireOutputFolder(options.out, '--out');
@@ -38,7 +49,11 @@ export function registerReportCommand(program: Command): void {
         if (kinds.length > 0 && !kinds.includes(options.score)) {
           throw new UsageError(`run ${run.id} has no "${options.score}" scores (it has: ${kinds.join(', ')})`);
         }
-        const data = buildReportData(store.db, run, { scoreKind: options.score, recordsPerSource: options.records });
+        const data = buildReportData(store.db, run, {
+          scoreKind: options.score,
+          recordsPerSource: options.records,
+          judgementsPerScorer: options.judgements,
+        });
         const html = renderReportHtml(data);
         writeFileSync(options.out, html);
         process.stderr.write(

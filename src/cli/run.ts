@@ -42,10 +42,13 @@ interface RunOptions extends ReliabilityFlags {
   simulatePrompt?: string;
   concurrency?: number;
   limit?: number;
-  shard?: ShardSpec;
+  shard?: ShardSpec | 'auto';
+  shards?: number;
   ablation: boolean;
   subjectModel?: string[];
   sae?: string[];
+  scorers?: string[];
+  judge?: string;
   resume?: string;
   db?: string;
   json?: boolean;
@@ -114,8 +117,19 @@ export function runExitCode(summary: Pick<RunSummary, 'stoppedBy' | 'failed' | '
   return 0;
 }
 
-/** Parses `--shard i/n`; a bad value is a one-line usage error (exit 2). */
-function shardFlag(value: string): ShardSpec {
+/** Parses `--scorers a,b,c` (names are checked against the registry when the run starts); an empty list is a usage error. */
+function scorersFlag(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0) throw new UsageError(`--scorers expects scorer names separated by commas, got "${value}"`);
+  return names;
+}
+
+/** Parses `--shard i/n` or `--shard auto`; a bad value is a one-line usage error (exit 2). */
+function shardFlag(value: string): ShardSpec | 'auto' {
+  if (value.trim() === 'auto') return 'auto';
   try {
     return parseShard(value);
   } catch (error) {
@@ -156,9 +170,23 @@ export function registerRunCommand(program: Command): void {
     .option('--concurrency <n>', `features processed at once (default ${defaults.concurrency})`, positiveInteger)
     .option('--limit <n>', 'only the first N features', positiveInteger)
     .option(
-      '--shard <i/n>',
-      'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`',
+      '--shard <i/n|auto>',
+      'only shard i of n (0 ≤ i < n): features assigned by a hash of their key; combine the shard databases with `autointerp merge`. auto: i and n from a Slurm array job (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, n from --shards)',
       shardFlag,
+    )
+    .option(
+      '--shards <n>',
+      'with --shard auto: the number of shards (required in a Kubernetes Indexed Job)',
+      positiveInteger,
+    )
+    .option(
+      '--scorers <names>',
+      'scorers to run, comma-separated (correlation, detection, fuzzing, ablation, intervention…; an unknown name lists every one), or all (the default); those that need the subject model say which features they could not serve',
+      scorersFlag,
+    )
+    .option(
+      '--judge <provider:model>',
+      'the judge of the judged scorers (detection, fuzzing, intervention), as --simulator (default: the simulator)',
     )
     .option(
       '--no-ablation',
@@ -200,6 +228,15 @@ export function registerRunCommand(program: Command): void {
     .option('--no-progress', 'no progress bar');
   addReliabilityOptions(addProviderOptions(command)).action(async (options: RunOptions, self: Command) => {
     if (options.records && options.demo) throw new UsageError('use either --records or --demo, not both');
+    if (options.shards !== undefined && options.shard !== 'auto')
+      throw new UsageError('--shards goes with --shard auto (with --shard i/n the count is n)');
+    let requestedShard: ShardSpec | undefined;
+    if (options.shard === 'auto') {
+      const { shardFromEnvironment } = await import('../pipeline/shard-from-environment.ts');
+      const { index, count, source } = shardFromEnvironment(process.env, options.shards);
+      requestedShard = { index, count };
+      process.stderr.write(`--shard auto: shard ${formatShard(requestedShard)} from the ${source}\n`);
+    } else requestedShard = options.shard;
     // Loaded when the command runs, so that `autointerp --help` and other commands start without the pipeline.
     const [
       { runPipeline },
@@ -225,14 +262,14 @@ export function registerRunCommand(program: Command): void {
     });
     try {
       let resumeRunId: number | undefined;
-      let shard = options.shard;
+      let shard = requestedShard;
       if (options.resume) {
         const store = openRunStore();
         const run = resolveRun(store.db, options.resume);
         if (!run) throw new UsageError(`no run "${options.resume}" in ${path}`);
         resumeRunId = run.id;
         const stored = (JSON.parse(run.config) as { shard?: ShardSpec }).shard;
-        if (options.shard && (!stored || formatShard(stored) !== formatShard(options.shard))) {
+        if (requestedShard && (!stored || formatShard(stored) !== formatShard(requestedShard))) {
           throw new UsageError(
             `run ${run.id} is ${stored ? `shard ${formatShard(stored)}` : 'not a shard run'}; --resume keeps the stored shard (leave --shard out)`,
           );
@@ -260,8 +297,10 @@ export function registerRunCommand(program: Command): void {
         ...(options.recordsPerCall !== undefined ? { recordsPerCall: options.recordsPerCall } : {}),
         ...(options.contextTokens !== undefined ? { contextTokens: options.contextTokens } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
-        ...(options.shard ? { shard: options.shard } : {}),
+        ...(requestedShard ? { shard: requestedShard } : {}),
         ablation: options.ablation,
+        ...(options.scorers ? { scorers: options.scorers } : {}),
+        ...(options.judge ? { judge: options.judge } : {}),
         ...(options.subjectModel?.length
           ? { subjectModels: options.subjectModel.map((folder) => resolve(folder)) }
           : {}),
@@ -277,14 +316,14 @@ export function registerRunCommand(program: Command): void {
         ...(resumeRunId !== undefined ? { resumeRunId, overrides } : {}),
         stopSignal: stop.signal,
         events: {
-          onStart({ runId, total, alreadyDone, explainer, simulator }) {
+          onStart({ runId, total, alreadyDone, explainer, simulator, scorers, judge }) {
             startedRunId = runId;
             const labels =
-              [explainer, simulator].filter((p) => p.isBaseline).length > 0
+              [explainer, simulator, ...(judge ? [judge] : [])].filter((p) => p.isBaseline).length > 0
                 ? ' [BASELINE: offline rule-based, not an LLM]'
                 : '';
             process.stderr.write(
-              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${shard ? ` (shard ${formatShard(shard)})` : ''}${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${escapeTerminalText(explainer.id)} · simulator ${escapeTerminalText(simulator.id)}${labels} · db ${path}\n`,
+              `run ${runId}${resumeRunId !== undefined ? ' (resumed)' : ''}: ${total} features${shard ? ` (shard ${formatShard(shard)})` : ''}${alreadyDone ? `, ${alreadyDone} already done` : ''} · explainer ${escapeTerminalText(explainer.id)} · simulator ${escapeTerminalText(simulator.id)}${judge && judge !== simulator ? ` · judge ${escapeTerminalText(judge.id)}` : ''} · scorers ${escapeTerminalText(scorers.join(','))}${labels} · db ${path}\n`,
             );
             progress?.start(total, alreadyDone);
           },
@@ -307,7 +346,7 @@ export function registerRunCommand(program: Command): void {
       process.stderr.write(
         `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s · ${money}${summary.remaining > 0 ? ` · ${summary.remaining} left to do` : ''}\n`,
       );
-      for (const note of summary.ablationNotes ?? []) process.stderr.write(`note: ${escapeTerminalText(note)}\n`);
+      for (const note of summary.notes ?? []) process.stderr.write(`note: ${escapeTerminalText(note)}\n`);
       if (summary.stoppedBy === 'budget') {
         process.stderr.write(
           `budget reached: no new feature started once the run had spent ${formatUsd(summary.maxCostUsd ?? 0)}\n`,
@@ -340,6 +379,10 @@ export function registerRunCommand(program: Command): void {
           ? `${jsonWithoutRawControls(JSON.stringify(leaderboardToJson(board), null, 2))}\n`
           : `${formatLeaderboardTable(board, width === undefined ? {} : { width })}\n`,
       );
+      if (!options.records && !options.json)
+        process.stderr.write(
+          `browse these results: autointerp serve${path === 'autointerp.db' ? '' : ` --db ${JSON.stringify(path)}`}, then open http://127.0.0.1:8321/\n`,
+        );
       const exitCode = runExitCode(summary);
       if (exitCode !== 0) process.exitCode = exitCode;
     } finally {

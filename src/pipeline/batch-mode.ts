@@ -6,7 +6,9 @@
  *    against a provider that records requests and answers none; requests the response cache or an earlier batch
  *    of the run already answered are not sent again; the rest go out as batches (custom_id = the request's
  *    response-cache key), each recorded in SQLite (llm_batches, llm_batch_requests) before any waiting;
- * 2. simulate: the same, with the explanations read from the explain answers;
+ * 2. simulate: the same, with the explanations read from the explain answers; the judged scorers' requests (they
+ *    run beside the simulation, pipeline/run-scorers.ts) are collected in the same pass and batched in this phase,
+ *    through the judge's Batch API (a judge without one is refused up front: build-providers.ts);
  * 3. score: each feature's unit of work runs once more against providers that answer only from the cache and the
  *    stored batch answers (read by the same code as live answers) — zero live calls — and is saved as one
  *    transaction, as in a live run.
@@ -29,6 +31,7 @@ import { featureKey } from '../records/feature-key.ts';
 import type { FeatureRecord } from '../records/types.ts';
 import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
 import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
+import type { Scorer } from '../score/scorer.ts';
 import { processFeature, type FeatureContext, type ProcessedFeature } from './process-feature.ts';
 
 /** What a batch-mode run reports while it works (the CLI prints it). */
@@ -48,7 +51,7 @@ export interface BatchModeOptions {
   batchStore: BatchStore;
   /** The live unit-of-work context: its providers give ids and capabilities, its costOf and onCall are used. */
   context: FeatureContext;
-  clients: { explainer: BatchClient; simulator: BatchClient };
+  clients: { explainer: BatchClient; simulator: BatchClient; judge: BatchClient };
   /** The response cache (answers it holds are not batched again; batch answers are added to it). */
   cache?: ResponseCache;
   pollMs: number;
@@ -207,9 +210,23 @@ function anySignal(signals: Array<AbortSignal | undefined>): AbortSignal | undef
   return present.length === 1 ? present[0] : AbortSignal.any(present);
 }
 
+type Role = 'explainer' | 'simulator' | 'judge';
+type Needs = Map<FeatureRecord, LlmRequest[]>;
+
+/**
+ * The scorers as collection runs them: those with a judge as they are (their requests are what is collected), the
+ * others skipped (they make no LLM calls; the simulation still runs for them, its requests collected).
+ */
+const collectionScorers = (scorers: readonly Scorer[]): Scorer[] =>
+  scorers.map((scorer) => (scorer.needs.judge ? scorer : { ...scorer, score: async () => null }));
+
 export async function runBatchMode(options: BatchModeOptions): Promise<BatchModeOutcome> {
   const { runId, batchStore, context, clients } = options;
-  const roles = { explainer: context.explainer, simulator: context.simulator };
+  const roles: Record<Role, Provider> = {
+    explainer: context.explainer,
+    simulator: context.simulator,
+    judge: context.judge ?? context.simulator,
+  };
   const stopOrAbort = anySignal([options.stopSignal, options.signal]);
   const collectionContext: FeatureContext = {
     config: context.config,
@@ -218,8 +235,11 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     explainTemplate: context.explainTemplate,
     simulateTemplate: context.simulateTemplate,
     countTokens: context.countTokens,
+    scorers: collectionScorers(context.scorers),
+    ...(context.judge ? { judge: context.judge } : {}),
+    ...(context.models ? { models: context.models } : {}),
   };
-  const lookup = (role: keyof typeof roles, deliver: boolean, delivered: Set<string>, onNotReady: () => void) =>
+  const lookup = (role: Role, deliver: boolean, delivered: Set<string>, onNotReady: () => void) =>
     batchAnswerProvider(roles[role], {
       runId,
       batchStore,
@@ -231,33 +251,38 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     });
 
   /**
-   * The requests each feature's unit of work makes to `role`, given the other role's provider; with `answers`, those
-   * it makes once the requests `answers` can answer are answered.
+   * The requests each feature's unit of work makes to each of the `collecting` roles, given `explainer` for the
+   * explanations; with `answers`, those it makes once the requests `answers` can answer (per role) are answered.
    */
   async function collect(
     features: readonly FeatureRecord[],
-    role: keyof typeof roles,
+    collecting: readonly Role[],
     explainer?: Provider,
-    answers?: Provider,
-  ): Promise<Map<FeatureRecord, LlmRequest[]>> {
-    const needs = new Map<FeatureRecord, LlmRequest[]>();
+    answers?: Partial<Record<Role, Provider>>,
+  ): Promise<Record<Role, Needs>> {
+    const needs: Record<Role, Needs> = { explainer: new Map(), simulator: new Map(), judge: new Map() };
     for (const feature of features) {
-      const sink: LlmRequest[] = [];
-      const collector = answers
-        ? answeringCollector(roles[role], answers, sink)
-        : collectingProvider(roles[role], sink);
+      const sinks: Record<Role, LlmRequest[]> = { explainer: [], simulator: [], judge: [] };
+      const provider = (role: Role): Provider => {
+        if (!collecting.includes(role)) return role === 'explainer' ? (explainer ?? roles.explainer) : roles[role];
+        const answering = answers?.[role];
+        return answering
+          ? answeringCollector(roles[role], answering, sinks[role])
+          : collectingProvider(roles[role], sinks[role]);
+      };
       await processFeature(feature, {
         ...collectionContext,
-        explainer: role === 'explainer' ? collector : (explainer ?? roles.explainer),
-        simulator: role === 'simulator' ? collector : roles.simulator,
+        explainer: provider('explainer'),
+        simulator: provider('simulator'),
+        ...(context.judge ? { judge: provider('judge') } : {}),
       });
-      if (sink.length > 0) needs.set(feature, sink);
+      for (const role of collecting) if (sinks[role].length > 0) needs[role].set(feature, sinks[role]);
     }
     return needs;
   }
 
   /** Upper-bound cost of requests at the batch price (prompt estimate + the whole completion budget); cache hits 0. */
-  function estimateUsd(role: keyof typeof roles, requests: readonly LlmRequest[], prices: PriceTable): number {
+  function estimateUsd(role: Role, requests: readonly LlmRequest[], prices: PriceTable): number {
     let total = 0;
     for (const request of requests) {
       if (options.cache?.get(cacheKey(roles[role], request))) continue;
@@ -271,7 +296,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
   }
 
   /** True when one of a feature's requests is pending or answered in a batch of this run (its cost is committed). */
-  const alreadySubmitted = (role: keyof typeof roles, requests: readonly LlmRequest[]) =>
+  const alreadySubmitted = (role: Role, requests: readonly LlmRequest[]) =>
     requests.some((request) => {
       const status = batchStore.latestAnswer(runId, cacheKey(roles[role], request))?.status;
       return status === 'pending' || status === 'succeeded';
@@ -282,20 +307,23 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
    * answered in a batch), then the others in order while spend + the upper-bound estimate of everything they need
    * (answered requests included: they are paid but not yet in llm_calls) fits.
    */
-  async function admit(
-    explainNeeds: Map<FeatureRecord, LlmRequest[]>,
-  ): Promise<{ admitted: Set<FeatureRecord>; deferred: number }> {
+  async function admit(explainNeeds: Needs): Promise<{ admitted: Set<FeatureRecord>; deferred: number }> {
     const candidates = [...explainNeeds.keys()];
     if (!options.budget) return { admitted: new Set(candidates), deferred: 0 };
     const { prices, maxCostUsd } = options.budget;
     const placeholder = Array.from({ length: EXPLANATION_MAX_TOKENS }, () => 'word').join(' ');
-    const simulateEstimates = await collect(candidates, 'simulator', fixedTextProvider(roles.explainer, placeholder));
+    const estimates = await collect(
+      candidates,
+      ['simulator', 'judge'],
+      fixedTextProvider(roles.explainer, placeholder),
+    );
     const committed = candidates.filter((feature) => alreadySubmitted('explainer', explainNeeds.get(feature)!));
     let spent = options.budget.spentUsd;
     const admitted = new Set<FeatureRecord>();
     const cost = (feature: FeatureRecord) =>
       estimateUsd('explainer', explainNeeds.get(feature)!, prices) +
-      estimateUsd('simulator', simulateEstimates.get(feature) ?? [], prices);
+      estimateUsd('simulator', estimates.simulator.get(feature) ?? [], prices) +
+      estimateUsd('judge', estimates.judge.get(feature) ?? [], prices);
     for (const feature of committed) {
       admitted.add(feature);
       spent += cost(feature);
@@ -310,11 +338,25 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     return { admitted, deferred: candidates.length - admitted.size };
   }
 
-  /** Sends what is not answered yet, then waits for every batch this phase needs. */
+  /** Sends what is not answered yet, then waits for every batch this phase needs (of every role given). */
   async function settle(
     phase: BatchPhase,
-    role: keyof typeof roles,
-    needs: Map<FeatureRecord, LlmRequest[]>,
+    needsByRole: readonly (readonly [Role, Needs])[],
+  ): Promise<BatchStopReason | undefined> {
+    const waitOn = new Set<number>();
+    for (const [role, needs] of needsByRole) {
+      const stopped = await submit(phase, role, needs, waitOn);
+      if (stopped) return stopped;
+    }
+    return waitFor([...waitOn]);
+  }
+
+  /** Sends what is not answered yet; adds the batch rows to wait for to `waitOn`. */
+  async function submit(
+    phase: BatchPhase,
+    role: Role,
+    needs: Needs,
+    waitOn: Set<number>,
   ): Promise<BatchStopReason | undefined> {
     const client = clients[role];
     const providerId = roles[role].id;
@@ -327,7 +369,6 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
         else byKey.set(key, { request, features: [featureKey(feature.id)] });
       }
     }
-    const waitOn = new Set<number>();
     const toSubmit: Array<BatchItem & { features: string[] }> = [];
     let answered = 0;
     for (const [key, entry] of byKey) {
@@ -390,15 +431,12 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
         });
       }
     }
-    return waitFor([...waitOn]);
+    return undefined;
   }
 
   const clientOfRow = (provider: string): BatchClient =>
-    clients.explainer.providerId === provider
-      ? clients.explainer
-      : clients.simulator.providerId === provider
-        ? clients.simulator
-        : clients.explainer;
+    [clients.explainer, clients.simulator, clients.judge].find((client) => client.providerId === provider) ??
+    clients.explainer;
 
   /** Polls the batches until all have ended and are stored, or the wait is over. */
   async function waitFor(rows: number[]): Promise<BatchStopReason | undefined> {
@@ -496,30 +534,40 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
   }
 
   // Phase 1: explain.
-  const explainNeeds = await collect(options.todo, 'explainer');
+  const explainNeeds = (await collect(options.todo, ['explainer'])).explainer;
   const { admitted, deferred } = await admit(explainNeeds);
   const admittedNeeds = new Map([...explainNeeds].filter(([feature]) => admitted.has(feature)));
-  let stoppedBy = await settle('explain', 'explainer', admittedNeeds);
-  // Phase 2: simulate, from the explanations now stored.
+  let stoppedBy = await settle('explain', [['explainer', admittedNeeds]]);
+  // Phase 2: simulate (and judge), from the explanations now stored.
   if (stoppedBy === undefined) {
     const explainAnswers = lookup('explainer', false, new Set(), () => {});
-    const simulateNeeds = await collect([...admitted], 'simulator', explainAnswers);
-    stoppedBy = await settle('simulate', 'simulator', simulateNeeds);
-    // Incomplete simulation answers are retried with fewer records per call: requests only those answers reveal,
-    // batched in further rounds (requests already sent, answered or not, are left to a resume, as in one round).
+    const needs = await collect([...admitted], ['simulator', 'judge'], explainAnswers);
+    stoppedBy = await settle('simulate', [
+      ['simulator', needs.simulator],
+      ['judge', needs.judge],
+    ]);
+    // Incomplete simulation answers are retried with fewer records per call, and a judged scorer may ask again once
+    // it has answers: requests only earlier answers reveal, batched in further rounds (requests already sent,
+    // answered or not, are left to a resume, as in one round).
     for (let round = 0; stoppedBy === undefined && round < MAX_SPLIT_ROUNDS; round++) {
-      const simulateAnswers = lookup('simulator', false, new Set(), () => {});
-      const revealed = await collect([...admitted], 'simulator', explainAnswers, simulateAnswers);
-      const unsent = new Map<FeatureRecord, LlmRequest[]>();
-      for (const [feature, requests] of revealed) {
-        const fresh = requests.filter((request) => {
-          const key = cacheKey(roles.simulator, request);
-          return !options.cache?.get(key) && !batchStore.latestAnswer(runId, key);
-        });
-        if (fresh.length > 0) unsent.set(feature, fresh);
-      }
-      if (unsent.size === 0) break;
-      stoppedBy = await settle('simulate', 'simulator', unsent);
+      const answers = {
+        simulator: lookup('simulator', false, new Set(), () => {}),
+        judge: lookup('judge', false, new Set(), () => {}),
+      };
+      const revealed = await collect([...admitted], ['simulator', 'judge'], explainAnswers, answers);
+      const unsent = (['simulator', 'judge'] as const).map((role): [Role, Needs] => {
+        const fresh: Needs = new Map();
+        for (const [feature, requests] of revealed[role]) {
+          const unanswered = requests.filter((request) => {
+            const key = cacheKey(roles[role], request);
+            return !options.cache?.get(key) && !batchStore.latestAnswer(runId, key);
+          });
+          if (unanswered.length > 0) fresh.set(feature, unanswered);
+        }
+        return [role, fresh];
+      });
+      if (unsent.every(([, fresh]) => fresh.size === 0)) break;
+      stoppedBy = await settle('simulate', unsent);
     }
   }
   // Phase 3: score and save every feature whose answers are all in (no live call is made).
@@ -528,7 +576,8 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     const delivered = new Set<string>();
     const explainer = lookup('explainer', true, delivered, () => (notReady = true));
     const simulator = lookup('simulator', true, delivered, () => (notReady = true));
-    const finalContext: FeatureContext = { ...context, explainer, simulator };
+    const judge = lookup('judge', true, delivered, () => (notReady = true));
+    const finalContext: FeatureContext = { ...context, explainer, simulator, ...(context.judge ? { judge } : {}) };
     for (const feature of options.todo) {
       if (explainNeeds.has(feature) && !admitted.has(feature)) continue; // over the budget: left for later
       notReady = false;

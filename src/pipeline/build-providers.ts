@@ -1,7 +1,7 @@
 /**
- * @module pipeline/build-providers — the run's explainer and simulator (and, in batch mode, their Batch API
+ * @module pipeline/build-providers — the run's explainer, simulator and judge (and, in batch mode, their Batch API
  * clients): injected ones as given; created ones from the config's provider specs, wrapped with cache, retry and
- * rate limits. A budget (`maxCostUsd`) needs a price for each.
+ * rate limits. The judge defaults to the simulator (the same provider). A budget (`maxCostUsd`) needs a price for each.
  */
 import { createBatchClient } from '../llm/batch/create-batch-client.ts';
 import type { BatchClient } from '../llm/batch/types.ts';
@@ -18,12 +18,19 @@ import { InputError } from '../common/errors.ts';
 export interface RunProviders {
   explainer: Provider;
   simulator: Provider;
+  /** The judge of the judged scorers: `config.judge`, else the simulator. */
+  judge: Provider;
 }
 
 export interface RunBatchClients {
   explainer: BatchClient;
   simulator: BatchClient;
+  judge: BatchClient;
 }
+
+/** True when the run's judge is its simulator: no `judge`, or the simulator's spec. */
+export const judgeIsSimulator = (config: Pick<PipelineConfig, 'judge' | 'simulator'>): boolean =>
+  config.judge === undefined || config.judge === config.simulator;
 
 /**
  * The run's explainer and simulator. Injected ones are used as given. Created ones (other than the offline
@@ -68,9 +75,11 @@ export function buildProviders(
     created.set(spec, provider);
     return provider;
   };
+  const simulator = injected.simulator ?? build(config.simulator);
   return {
     explainer: injected.explainer ?? build(config.explainer),
-    simulator: injected.simulator ?? build(config.simulator),
+    simulator,
+    judge: injected.judge ?? (judgeIsSimulator(config) ? simulator : build(config.judge!)),
   };
 }
 
@@ -80,7 +89,7 @@ export function buildBatchClients(
   injected: Partial<RunBatchClients> | undefined,
   providers: RunProviders,
 ): RunBatchClients {
-  const { explainer, simulator } = providers;
+  const { explainer, simulator, judge } = providers;
   const create = (spec: string, provider: Provider): BatchClient => {
     if (provider.isBaseline || !provider.capabilities.batch) {
       throw new InputError(
@@ -98,20 +107,28 @@ export function buildBatchClients(
     (config.simulator === config.explainer && !injected?.explainer
       ? explainerClient
       : create(config.simulator, simulator));
+  const judgeClient =
+    injected?.judge ??
+    (judge === simulator
+      ? simulatorClient
+      : judge === explainer
+        ? explainerClient
+        : create(config.judge ?? config.simulator, judge));
   for (const [client, provider] of [
     [explainerClient, explainer],
     [simulatorClient, simulator],
+    [judgeClient, judge],
   ] as const) {
     if (client.providerId !== provider.id)
       throw new InputError(`--batch: the batch client of ${client.providerId} cannot answer for ${provider.id}`);
   }
-  return { explainer: explainerClient, simulator: simulatorClient };
+  return { explainer: explainerClient, simulator: simulatorClient, judge: judgeClient };
 }
 
 /** A budget needs a price for every provider of the run (else spend could not be counted). */
 export function requireBudgetPrices(config: PipelineConfig, prices: PriceTable, providers: RunProviders): void {
   if (config.maxCostUsd === undefined) return;
-  for (const provider of [providers.explainer, providers.simulator]) {
+  for (const provider of [providers.explainer, providers.simulator, providers.judge]) {
     if (!prices.priceOf(provider.id)) {
       throw new InputError(
         `--max-cost needs a price for ${provider.id}: add it to a price table given with --prices FILE`,

@@ -70,6 +70,13 @@ export const PipelineConfigSchema = z.object({
     .refine((shard) => shard.index < shard.count, { message: 'shard index must be below the shard count' })
     .optional(),
   /**
+   * The scorers to run (`--scorers a,b`; `all`): names of score/registry.ts. Default: every registered scorer
+   * (pipeline/select-scorers.ts). A new run stores the names it selected, so `run --resume` keeps them.
+   */
+  scorers: z.array(z.string().min(1)).optional(),
+  /** The judge of the judged scorers (detection, fuzzing, intervention) as provider:model (`--judge`). Default: the simulator. */
+  judge: z.string().min(1).optional(),
+  /**
    * Ablation scores (`ablation.all`) through the subject model, for features whose model (and SAE) is available and
    * whose records carry token ids: on by default (`--no-ablation` turns it off).
    */

@@ -1,54 +1,46 @@
 /**
- * @module pipeline/process-feature — the unit of work: one feature through split → explain → simulate → score.
- * Pure of storage: it returns the result and the LLM calls it made; saving is a separate step.
+ * @module pipeline/process-feature — the unit of work: one feature through split → explain → simulate (when a
+ * selected scorer needs the simulation) → the selected scorers (pipeline/run-scorers.ts). Pure of storage: it
+ * returns the result and the LLM calls it made; saving is a separate step.
  */
 import type { ExplainTemplate } from '../explain/explain-template.ts';
-import type { SimulateTemplate } from '../simulate/simulate-template.ts';
-import type { LlmResult, LlmUsage, Provider } from '../llm/types.ts';
-import { wrapProvider } from '../llm/wrap-provider.ts';
+import type { Provider } from '../llm/types.ts';
 import { maxActivation } from '../records/normalize.ts';
-import { contextTokensOf } from '../llm/context-windows.ts';
-import { MalformedAnswerError } from '../simulate/malformed-answer-error.ts';
-import { MAX_MISSING_FRACTION } from '../score/score-feature.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import type { FeatureRecord, SplitRecord } from '../records/types.ts';
-import type { FeatureScore, ScoreKind } from '../score/score-feature.ts';
-import type { FeatureResult, LlmCallRow, StoredRecord } from '../store/result-store.ts';
+import type { FeatureModels, FeatureSimulation, Scorer } from '../score/scorer.ts';
+import type { SimulateTemplate } from '../simulate/simulate-template.ts';
+import type { FeatureResult, LlmCallRow, StoredJudgements, StoredRecord, StoredScore } from '../store/result-store.ts';
+import { type CallLogOptions, errorMessage, withCallLog } from './call-log.ts';
 import type { PipelineConfig } from './config.ts';
-import type { AblationScorer } from './ablation-scorer.ts';
 import { explainRecords } from './explain-records.ts';
-import { scoreExplanation, type ExplanationScoring } from './score-explanation.ts';
+import { runScorers, ScorerFailedError, type ScorerOutcome } from './run-scorers.ts';
+import { type FeatureSimulationRun, SimulationStageError, simulateFeature } from './simulate-feature.ts';
 
-export interface FeatureContext {
+export type { CallEvent } from './call-log.ts';
+
+export interface FeatureContext extends CallLogOptions {
   config: PipelineConfig;
   explainer: Provider;
   simulator: Provider;
   explainTemplate: ExplainTemplate;
   simulateTemplate: SimulateTemplate;
   countTokens: (text: string) => number;
-  /** Adds the ablation score where the feature's subject model is available (pipeline/ablation-scorer). */
-  ablation?: AblationScorer;
+  /** The selected scorers, in the order their scores are shown (pipeline/select-scorers.ts). */
+  scorers: readonly Scorer[];
+  /** The judge of the scorers that need one (`--judge`; default the simulator). */
+  judge?: Provider;
+  /** The run's subject models (pipeline/feature-models.ts), for the scorers that need one. */
+  models?: FeatureModels;
+  /** Why a scorer gave a feature no rows (the run says each cause once). Default: dropped. */
+  note?(line: string): void;
   signal?: AbortSignal;
-  /** Cost of a call in USD (null: price unknown; 0 for cached answers; batch answers at the batch price). Default: null. */
-  costOf?(providerId: string, usage: LlmUsage, cached: boolean, batch: boolean): number | null;
-  /** Told when a call starts and ends (progress: calls in flight, tokens, spend). */
-  onCall?(event: CallEvent): void;
 }
-
-export type CallEvent = { phase: 'start'; purpose: LlmCallRow['purpose'] } | { phase: 'end'; call: LlmCallRow };
 
 export interface ProcessedFeature {
   result: FeatureResult;
   calls: LlmCallRow[];
 }
-
-const ALL_SCORE_KINDS: ScoreKind[] = [
-  'correlation.all',
-  'correlation.top',
-  'correlation.random',
-  'rsquared.all',
-  'absdev.all',
-];
 
 const storedRecord = (split: SplitRecord): StoredRecord => ({
   split: split.split,
@@ -57,50 +49,52 @@ const storedRecord = (split: SplitRecord): StoredRecord => ({
   activations: split.record.activations,
 });
 
-/** The same provider, noting every call (usage, cost, latency, outcome) in `calls` for accounting. */
-function withCallLog(
-  provider: Provider,
-  purpose: LlmCallRow['purpose'],
-  calls: LlmCallRow[],
+/**
+ * A skipped feature's rows: null, with the reason, for every kind of every selected scorer that would have scored it
+ * (leaderboards count them) — a scorer that needs the subject model only where the feature's model is available.
+ */
+async function skipped(
+  feature: FeatureRecord,
+  splits: readonly SplitRecord[],
+  reason: string,
   context: FeatureContext,
-): Provider {
-  return wrapProvider(provider, {
-    async wrapComplete({ complete }): Promise<LlmResult> {
-      const started = performance.now();
-      context.onCall?.({ phase: 'start', purpose });
-      const row: LlmCallRow = {
-        runId: null,
-        featureId: null,
-        provider: provider.id,
-        purpose,
-        promptTokens: 0,
-        completionTokens: 0,
-        costUsd: null,
-        latencyMs: 0,
-        cached: false,
-        status: 'ok',
-      };
-      try {
-        const result = await complete();
-        row.promptTokens = result.usage.promptTokens;
-        row.completionTokens = result.usage.completionTokens;
-        row.cached = result.cached;
-        row.costUsd = context.costOf?.(provider.id, result.usage, result.cached, result.batchId !== undefined) ?? null;
-        if (result.batchId !== undefined) row.batchId = result.batchId;
-        return result;
-      } catch (error) {
-        row.status = `error: ${errorMessage(error).slice(0, 200)}`;
-        throw error;
-      } finally {
-        row.latencyMs = performance.now() - started;
-        calls.push(row);
-        context.onCall?.({ phase: 'end', call: row });
-      }
-    },
-  });
+): Promise<ProcessedFeature> {
+  const scoreSetTokens = splits.filter((s) => s.split === 'score').reduce((n, s) => n + s.record.tokens.length, 0);
+  const modelAvailable =
+    context.models && context.scorers.some((scorer) => scorer.needs.subjectModel)
+      ? !('unavailable' in (await context.models.resolve(feature)))
+      : false;
+  const scores: StoredScore[] = context.scorers
+    .filter((scorer) => !scorer.needs.subjectModel || modelAvailable)
+    .flatMap((scorer) =>
+      scorer.kinds.map((kind) => ({ kind, value: null, reason, nTokens: scoreSetTokens, nMissing: 0 })),
+    );
+  return {
+    calls: [],
+    result: { status: 'skipped', feature, stage: null, reason, records: splits.map(storedRecord), scores },
+  };
 }
 
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The scorers' rows: each score with its scorer's prompt version; each judged scorer's answers. */
+function storedOutcomes(outcomes: readonly ScorerOutcome[], judge: Provider | undefined) {
+  const scores: StoredScore[] = [];
+  const judgements: StoredJudgements[] = [];
+  for (const { scorer, result } of outcomes) {
+    if (!result) continue;
+    for (const score of result.scores) {
+      scores.push({ ...score, promptVersion: result.promptVersion, simulated: scorer.needs.simulation === true });
+    }
+    if (result.judgements) {
+      judgements.push({
+        scorer: scorer.name,
+        judge: scorer.needs.judge && judge ? judge.id : '',
+        promptVersion: result.promptVersion ?? '',
+        examples: result.judgements,
+      });
+    }
+  }
+  return { scores, judgements };
+}
 
 export async function processFeature(feature: FeatureRecord, context: FeatureContext): Promise<ProcessedFeature> {
   const { config } = context;
@@ -114,35 +108,11 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     scorePerQuantile: config.scorePerQuantile,
   });
   const explainSet = splits.filter((s) => s.split === 'explain');
-  const simulated = splits.filter((s) => s.split !== 'explain');
-  const scoreSetTokens = simulated.filter((s) => s.split === 'score').reduce((n, s) => n + s.record.tokens.length, 0);
-
   if (explainSet.length === 0 || maxActivation(explainSet.map((s) => s.record)) <= 0) {
-    const reason = 'feature never activates (max activation ≤ 0 in its top records)';
-    return {
-      calls,
-      result: {
-        status: 'skipped',
-        feature,
-        stage: null,
-        reason,
-        records: splits.map(storedRecord),
-        scores: ALL_SCORE_KINDS.map((kind) => ({ kind, value: null, reason, nTokens: scoreSetTokens, nMissing: 0 })),
-      },
-    };
+    return skipped(feature, splits, 'feature never activates (max activation ≤ 0 in its top records)', context);
   }
-  if (simulated.filter((s) => s.split === 'score').length === 0) {
-    return {
-      calls,
-      result: {
-        status: 'skipped',
-        feature,
-        stage: null,
-        reason: 'no held-out records to score',
-        records: splits.map(storedRecord),
-      },
-    };
-  }
+  if (!splits.some((s) => s.split === 'score'))
+    return skipped(feature, splits, 'no held-out records to score', context);
 
   // Explain.
   let explanation: string;
@@ -162,54 +132,48 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     return { calls, result: { status: 'failed', feature, stage: 'explain', reason: errorMessage(error) } };
   }
 
-  // Simulate every held-out record (calibration + score) in calls of `recordsPerCall` records that fit the
-  // simulator's context, then score. A malformed answer (no logprobs, no readable value) gets a bounded number of
-  // fresh attempts; an incomplete one (too many predictions missing) is retried with fewer records per call; then
-  // the feature fails with the reason.
-  let scoring: ExplanationScoring | undefined;
-  const simulator = withCallLog(context.simulator, 'simulate', calls, context);
-  const budget = {
-    contextTokens: config.contextTokens ?? contextTokensOf(context.simulator.id),
-    countTokens: context.countTokens,
-  };
-  for (let attempt = 1; scoring === undefined; attempt++) {
-    try {
-      scoring = await scoreExplanation(simulator, explanation, splits, feature.stats.maxActivation, {
-        template: context.simulateTemplate,
-        ...(config.simulationMode ? { mode: config.simulationMode } : {}),
-        ...(config.simulationSamples !== undefined ? { samples: config.simulationSamples } : {}),
-        recordsPerCall: config.recordsPerCall,
-        budget,
-        maxMissingFraction: MAX_MISSING_FRACTION,
-        ...(context.signal ? { signal: context.signal } : {}),
-      });
-    } catch (error) {
-      const retry =
-        error instanceof MalformedAnswerError && attempt < config.answerAttempts && !context.signal?.aborted;
-      if (retry) continue;
-      const reason =
-        error instanceof MalformedAnswerError && attempt > 1
-          ? `${errorMessage(error)} (${attempt} attempts)`
-          : errorMessage(error);
-      return { calls, result: { status: 'failed', feature, stage: 'simulate', reason } };
+  // Simulate (when a selected scorer reads the simulation) while the scorers that do not need it already run.
+  let simulationRun: FeatureSimulationRun | undefined;
+  let simulation: Promise<FeatureSimulation> | undefined;
+  if (context.scorers.some((scorer) => scorer.needs.simulation)) {
+    simulation = simulateFeature(withCallLog(context.simulator, 'simulate', calls, context), explanation, splits, {
+      config,
+      template: context.simulateTemplate,
+      countTokens: context.countTokens,
+      ...(context.signal ? { signal: context.signal } : {}),
+    }).then((run) => {
+      simulationRun = run;
+      return { records: run.simulated.map((split, i) => ({ split, expected: run.result.records[i]!.expected })) };
+    });
+    simulation.catch(() => undefined); // awaited by runScorers; handled here in case no scorer reached it
+  }
+  let outcomes: ScorerOutcome[];
+  try {
+    outcomes = await runScorers(
+      feature,
+      explanation,
+      splits,
+      simulation,
+      {
+        ...context,
+        seed: config.seed,
+        note: context.note ?? (() => undefined),
+      },
+      calls,
+    );
+  } catch (error) {
+    if (error instanceof SimulationStageError) {
+      return { calls, result: { status: 'failed', feature, stage: 'simulate', reason: error.message } };
     }
+    if (error instanceof ScorerFailedError) {
+      return { calls, result: { status: 'failed', feature, stage: 'score', reason: error.message } };
+    }
+    throw error;
   }
-  const { simulation, scores } = scoring;
-  // Within each call at most MAX_MISSING_FRACTION is missing; should the missing still gather in one subset (the
-  // random records, say), that score would be computed on too little: the answer counts as incomplete.
-  const incomplete = scores.find((score) => score.nMissing > MAX_MISSING_FRACTION * (score.nTokens + score.nMissing));
-  if (incomplete) {
-    const reason = `incomplete simulation: ${incomplete.nMissing} of ${incomplete.nTokens + incomplete.nMissing} predictions of ${incomplete.kind} missing (more than ${MAX_MISSING_FRACTION * 100} %)`;
-    return { calls, result: { status: 'failed', feature, stage: 'simulate', reason } };
-  }
-  const expectedBySplit = new Map(scoring.simulated.map((s, i) => [s, simulation.records[i]!.expected]));
-  if (context.ablation) {
-    const inputs = scoring.simulated
-      .filter((s) => s.split === 'score' && (s.source === 'top' || s.source === 'random'))
-      .map((s) => ({ record: s.record, expected: expectedBySplit.get(s)! }));
-    const ablation = await context.ablation.score(feature, inputs, scoring.calibration);
-    if (ablation) scores.push(ablation);
-  }
+  const expectedBySplit = new Map(
+    simulationRun?.simulated.map((split, i) => [split, simulationRun!.result.records[i]!.expected]) ?? [],
+  );
+  const { scores, judgements } = storedOutcomes(outcomes, context.judge);
   return {
     calls,
     result: {
@@ -225,13 +189,18 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
         promptVersion: explainPromptVersion,
         isBaseline: context.explainer.isBaseline,
       },
-      simulation: {
-        simulator: context.simulator.id,
-        mode: simulation.mode,
-        promptVersion: simulation.promptVersion,
-        recordsPerCall: config.recordsPerCall === 'all' ? null : config.recordsPerCall,
-      },
-      scores: scores satisfies FeatureScore[],
+      ...(simulationRun
+        ? {
+            simulation: {
+              simulator: context.simulator.id,
+              mode: simulationRun.result.mode,
+              promptVersion: simulationRun.result.promptVersion,
+              recordsPerCall: config.recordsPerCall === 'all' ? null : config.recordsPerCall,
+            },
+          }
+        : {}),
+      scores,
+      ...(judgements.length > 0 ? { judgements } : {}),
     },
   };
 }

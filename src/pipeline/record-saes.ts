@@ -1,6 +1,6 @@
 /**
  * @module pipeline/record-saes — a run over SAE features records, in the `saes` and `sae_metrics` tables, each SAE of
- * its features whose folder it knows (the embedded data/sae/*, or `--sae` folders; pipeline/ablation-scorer), with
+ * its features whose folder it knows (the embedded data/sae/*, or `--sae` folders; pipeline/feature-models), with
  * the metrics its folder's `metrics.json` holds: `{ name, <split>: { tokens, metrics: {l0, fvu, …},
  * logDensityHistogram? } }` (written by scripts/train-embedded-saes.ts and `autointerp train-sae` / `sae-metrics`).
  * Only the small cfg.json and metrics.json are read, and the weights file is hashed.

@@ -1,6 +1,7 @@
 /**
  * @module pipeline/resolve-run-config — the config of a run invocation: a new run's from its input, a resumed run's
- * from its stored row (with the operational overrides), and the name a new run gets.
+ * from its stored row (with the operational overrides; a run stored before `scorers` existed keeps the scorers it ran),
+ * and the name a new run gets.
  */
 import { shardNameSuffix } from '../records/shards.ts';
 import type { ResultStore, RunRow } from '../store/result-store.ts';
@@ -11,6 +12,7 @@ import {
   type PipelineConfigInput,
 } from './config.ts';
 import { InputError } from '../common/errors.ts';
+import { LEGACY_SCORERS } from './select-scorers.ts';
 
 export interface ResolvedRunConfig {
   /** The stored run being resumed, when resuming. */
@@ -35,7 +37,9 @@ export function resolveRunConfig(
     }
     // How long to wait on pending batches is a choice of each invocation, not of the run.
     const { batchMaxWaitMs: _perInvocation, ...stored } = JSON.parse(run.config) as PipelineConfigInput;
-    return { resumed: run, config: parsePipelineConfig({ ...stored, ...resume.overrides }) };
+    // A run stored before scorers were selectable ran correlation and ablation: it goes on with those.
+    const scorers = stored.scorers ?? LEGACY_SCORERS.filter((name) => stored.ablation !== false || name !== 'ablation');
+    return { resumed: run, config: parsePipelineConfig({ ...stored, scorers, ...resume.overrides }) };
   }
   return { resumed: undefined, config: parsePipelineConfig(input ?? {}) };
 }

@@ -10,9 +10,10 @@
  * (batch-mode.ts).
  *
  * The stages, one module each: the config (resolve-run-config.ts), the records (load-run-features.ts), the providers
- * (build-providers.ts), holding the run (hold-run.ts), a scheduler (live-scheduler.ts or batch-scheduler.ts) around
- * the unit of work (process-feature.ts), saving (save-features.ts, a separate step) and the summary (run-summary.ts);
- * this function wires them in order.
+ * (build-providers.ts), the scorers (select-scorers.ts) and the subject models they may need (feature-models.ts),
+ * holding the run (hold-run.ts), a scheduler (live-scheduler.ts or batch-scheduler.ts) around the unit of work
+ * (process-feature.ts), saving (save-features.ts, a separate step) and the summary (run-summary.ts); this function
+ * wires them in order.
  */
 import { getEncoder } from '../llm/token-counter.ts';
 import { loadPriceTable } from '../llm/price-table.ts';
@@ -27,10 +28,19 @@ import type { ResultStore } from '../store/result-store.ts';
 import { acquireRunLease, LeaseLostError, type RunLease, type RunLeaseOptions } from '../store/run-lease.ts';
 import { RunFailedError } from './run-failed-error.ts';
 import { codeVersion } from '../common/package-version.ts';
-import { createAblationScorer, knownSaeFolders } from './ablation-scorer.ts';
+import { scorers as registeredScorers } from '../score/registry.ts';
+import type { Scorer } from '../score/scorer.ts';
+import { createFeatureModels, knownSaeFolders, type RunFeatureModels } from './feature-models.ts';
+import { selectScorers } from './select-scorers.ts';
 import type { BatchEvent } from './batch-mode.ts';
 import { runBatchScheduler } from './batch-scheduler.ts';
-import { buildBatchClients, buildProviders, requireBudgetPrices } from './build-providers.ts';
+import {
+  buildBatchClients,
+  buildProviders,
+  judgeIsSimulator,
+  requireBudgetPrices,
+  type RunProviders,
+} from './build-providers.ts';
 import type { OperationalOverrides, PipelineConfig, PipelineConfigInput } from './config.ts';
 import { holdRun, type RunHold } from './hold-run.ts';
 import { runLiveScheduler } from './live-scheduler.ts';
@@ -43,7 +53,17 @@ import { createFeatureSaver } from './save-features.ts';
 
 export interface PipelineEvents {
   /** Called once the records are loaded: features in the run and how many a resumed run had already finished. */
-  onStart?(info: { runId: number; total: number; alreadyDone: number; explainer: Provider; simulator: Provider }): void;
+  onStart?(info: {
+    runId: number;
+    total: number;
+    alreadyDone: number;
+    explainer: Provider;
+    simulator: Provider;
+    /** The selected scorers' names, in order. */
+    scorers: string[];
+    /** The judge, when a selected scorer needs one. */
+    judge?: Provider;
+  }): void;
   onFeatureDone?(processed: ProcessedFeature): void;
   /** Every LLM call's start and end (calls in flight, tokens, spend). */
   onCall?(event: CallEvent): void;
@@ -72,10 +92,17 @@ export interface RunPipelineOptions {
    */
   explainer?: Provider;
   simulator?: Provider;
+  /** The judge of the judged scorers (default: created from `config.judge`, else the simulator). */
+  judge?: Provider;
+  /**
+   * The scorers `config.scorers` selects among (tests, library users with scorers of their own); default the
+   * registry's (score/registry.ts).
+   */
+  scorers?: readonly Scorer[];
   /** On resume: execution options to change (budget, limits, cache…); results-defining options stay stored. */
   overrides?: OperationalOverrides;
   /** Batch mode: injected Batch API clients (default: created from the config's provider specs). */
-  batchClients?: { explainer?: BatchClient; simulator?: BatchClient };
+  batchClients?: { explainer?: BatchClient; simulator?: BatchClient; judge?: BatchClient };
 }
 
 /**
@@ -97,13 +124,14 @@ function createRunRow(
   store: ResultStore,
   config: PipelineConfig,
   promptVersions: { explain: string; simulate: string },
-  providers: { explainer: Provider; simulator: Provider },
+  providers: RunProviders,
   sourceDigest: string,
 ): number {
   const { explainer, simulator } = providers;
   return store.createRun({
     name: runName(config),
-    config,
+    // The selected scorers and the judge are stored by name and spec, so a resume runs the same ones.
+    config: { ...config, judge: config.judge ?? config.simulator },
     codeVersion,
     promptVersions,
     explainer: explainer.id,
@@ -124,7 +152,11 @@ export async function runPipeline(
   const openStore = typeof given === 'function' ? given : () => given;
   // A resumed run's config is in the database; a new run opens it only once its input is validated.
   let store: ResultStore | undefined = options.resumeRunId !== undefined ? openStore() : undefined;
-  const { resumed, config } = resolveRunConfig(store, options, input);
+  const resolved = resolveRunConfig(store, options, input);
+  const { resumed } = resolved;
+  const selected = selectScorers(resolved.config, options.scorers ?? registeredScorers);
+  const config: PipelineConfig = { ...resolved.config, scorers: selected.map((scorer) => scorer.name) };
+  const needsJudge = selected.some((scorer) => scorer.needs.judge);
   // A second invocation of a run is refused before it does anything (the lease is released in `finally`).
   let lease: RunLease | undefined = resumed && store ? acquireRunLease(store.db, resumed.id, options.lease) : undefined;
   let hold: RunHold | undefined;
@@ -140,6 +172,7 @@ export async function runPipeline(
     const created = [
       ...(options.explainer ? [] : [config.explainer]),
       ...(options.simulator ? [] : [config.simulator]),
+      ...(needsJudge && !options.judge && !judgeIsSimulator(config) ? [config.judge!] : []),
     ];
     await preflightProviders(created, {
       ...(config.baseUrl ? { baseURL: config.baseUrl } : {}),
@@ -153,12 +186,15 @@ export async function runPipeline(
       {
         ...(options.explainer ? { explainer: options.explainer } : {}),
         ...(options.simulator ? { simulator: options.simulator } : {}),
+        ...(options.judge ? { judge: options.judge } : {}),
       },
       cache,
     );
     const { explainer, simulator } = providers;
-    const batchClients = config.batch ? buildBatchClients(config, options.batchClients, providers) : undefined;
-    requireBudgetPrices(config, prices, providers);
+    // A judge no selected scorer asks for needs no batch client and no price.
+    const usedProviders: RunProviders = needsJudge ? providers : { ...providers, judge: simulator };
+    const batchClients = config.batch ? buildBatchClients(config, options.batchClients, usedProviders) : undefined;
+    requireBudgetPrices(config, prices, usedProviders);
     const encoder = await getEncoder();
     const countTokens = (text: string) => encoder.encode(text, 'all').length;
 
@@ -185,6 +221,8 @@ export async function runPipeline(
         alreadyDone: features.length - todo.length,
         explainer,
         simulator,
+        scorers: selected.map((scorer) => scorer.name),
+        ...(needsJudge ? { judge: providers.judge } : {}),
       });
 
       const saver = createFeatureSaver(runStore, runId, heldLease, options.events?.onFeatureDone);
@@ -193,8 +231,10 @@ export async function runPipeline(
       // One transaction: a commit that fails (a full disk) then throws here; the INSERT … RETURNING inside, committed
       // on its own, failed silently and left a dangling SAE id (seen as "FOREIGN KEY constraint failed").
       runStore.db.transaction(() => recordRunSaes(runStore.db, features, knownSaeFolders(config.saes)))();
-      const ablation = config.ablation
-        ? createAblationScorer({ subjectModels: config.subjectModels, saes: config.saes })
+      const notes = new Set<string>();
+      const note = (line: string) => void notes.add(line);
+      const models: RunFeatureModels | undefined = selected.some((scorer) => scorer.needs.subjectModel)
+        ? createFeatureModels({ subjectModels: config.subjectModels, saes: config.saes, note })
         : undefined;
       const context: FeatureContext = {
         config,
@@ -203,7 +243,10 @@ export async function runPipeline(
         explainTemplate,
         simulateTemplate,
         countTokens,
-        ...(ablation ? { ablation } : {}),
+        scorers: selected,
+        ...(needsJudge ? { judge: providers.judge } : {}),
+        ...(models ? { models } : {}),
+        note,
         costOf: (
           providerId: string,
           usage: { promptTokens: number; completionTokens: number },
@@ -254,7 +297,7 @@ export async function runPipeline(
           });
         }
       } finally {
-        ablation?.dispose();
+        models?.dispose();
       }
       return finishRun({
         store: runStore,
@@ -263,7 +306,7 @@ export async function runPipeline(
         total: features.length,
         tally,
         stoppedBy,
-        ablation,
+        notes,
         startedAt,
       });
     } catch (error) {

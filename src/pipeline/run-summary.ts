@@ -3,7 +3,6 @@
  * back to the run row), and the summary the CLI prints.
  */
 import type { ResultStore } from '../store/result-store.ts';
-import type { AblationScorer } from './ablation-scorer.ts';
 import type { PipelineConfig } from './config.ts';
 import type { RunTally } from './save-features.ts';
 
@@ -30,8 +29,8 @@ export interface RunSummary {
    * left pending after `batchMaxWaitMs` (resume to poll them again).
    */
   stoppedBy?: 'signal' | 'budget' | 'failures' | 'batch-pending';
-  /** Why some features got no ablation score (no subject model, no token ids, …), one line per cause. */
-  ablationNotes?: string[];
+  /** Why some features got no rows of a scorer (no subject model, no token ids, …), one line per cause. */
+  notes?: string[];
   /** The reason of the last failed feature, when any failed. */
   lastFailure?: string;
 }
@@ -44,14 +43,15 @@ export interface FinishRunInput {
   total: number;
   tally: RunTally;
   stoppedBy: RunSummary['stoppedBy'];
-  ablation: AblationScorer | undefined;
+  /** The scorers' notes (why some features got no rows of a scorer). */
+  notes: ReadonlySet<string>;
   /** `performance.now()` when the invocation started. */
   startedAt: number;
 }
 
 /** Marks the run finished (every feature done, nothing stopped it) or interrupted, and summarizes it. */
 export function finishRun(input: FinishRunInput): RunSummary {
-  const { store, runId, config, total, tally, stoppedBy, ablation } = input;
+  const { store, runId, config, total, tally, stoppedBy, notes } = input;
   const progress = store.runProgress(runId);
   const doneCount = progress.scored + progress.skipped + progress.failed;
   const complete = doneCount === total;
@@ -70,6 +70,6 @@ export function finishRun(input: FinishRunInput): RunSummary {
     ...(config.maxCostUsd !== undefined ? { maxCostUsd: config.maxCostUsd } : {}),
     ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
     ...(tally.lastFailure !== undefined ? { lastFailure: tally.lastFailure } : {}),
-    ...(ablation && ablation.notes.size > 0 ? { ablationNotes: [...ablation.notes] } : {}),
+    ...(notes.size > 0 ? { notes: [...notes] } : {}),
   };
 }

@@ -3,16 +3,18 @@
  * for one score kind: the mean difference candidate − baseline with a seeded paired-bootstrap CI, overall and per
  * layer, the features that moved most, every feature that could not be paired (null score, failed, absent) counted
  * by cause, and warnings when the two runs did not measure the same way (simulator, simulation mode, simulation
- * prompt, score records).
+ * prompt, score records; for a judged scorer's kind its judge and its prompt instead of the simulation's).
  */
 import type { SqliteDatabase } from '../store/database.ts';
 import {
   compareLayers,
   featureScoresOfRun,
   featureStatusesOfRun,
+  judgesOfRun,
   runConfig,
   runPromptVersions,
   scoreKindsOfRun,
+  scorePromptVersionsOfRun,
   simulationModesOfRun,
   simulatorsOfRun,
   storedFeature,
@@ -24,6 +26,7 @@ import {
 import type { RunRow } from '../store/result-store.ts';
 import { pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
 import { InputError } from '../common/errors.ts';
+import { scoreFamily } from './score-families.ts';
 
 export interface CompareOptions {
   /** Default correlation.all. */
@@ -77,7 +80,7 @@ export interface LayerComparison extends PairedDifference {
 }
 
 export interface CompareWarning {
-  /** simulator | simulation-mode | simulate-prompt | score-records | source | run-status */
+  /** simulator | simulation-mode | simulate-prompt | judge | scorer-prompt | score-records | source | run-status */
   code: string;
   message: string;
   /** Whether it changes what the score measures (then `--strict` refuses the comparison). */
@@ -119,32 +122,41 @@ export function comparisonWarnings(
   scoreKind: string,
 ): CompareWarning[] {
   const warnings: CompareWarning[] = [];
-  const simulators = [
-    [...new Set([baseline.simulator, ...simulatorsOfRun(db, baseline.id)])].sort(),
-    [...new Set([candidate.simulator, ...simulatorsOfRun(db, candidate.id)])].sort(),
+  const scorerPrompts = [
+    scorePromptVersionsOfRun(db, baseline.id, scoreKind),
+    scorePromptVersionsOfRun(db, candidate.id, scoreKind),
   ] as const;
-  if (!sameSet(simulators[0], simulators[1])) {
-    warnings.push({
-      code: 'simulator',
-      instrument: true,
-      message: `different simulators (baseline ${simulators[0].join(', ')}; candidate ${simulators[1].join(', ')}): score differences mix explanation quality with simulator quality`,
-    });
-  }
-  const modes = [simulationModesOfRun(db, baseline.id), simulationModesOfRun(db, candidate.id)] as const;
-  if (!sameSet(modes[0], modes[1])) {
-    warnings.push({
-      code: 'simulation-mode',
-      instrument: true,
-      message: `different simulation modes (baseline ${modes[0].join(', ') || 'none'}; candidate ${modes[1].join(', ') || 'none'}): expected values are read differently`,
-    });
-  }
-  const prompts = [runPromptVersions(baseline).simulate, runPromptVersions(candidate).simulate];
-  if (prompts[0] !== prompts[1]) {
-    warnings.push({
-      code: 'simulate-prompt',
-      instrument: true,
-      message: `different simulation prompts (baseline ${prompts[0]}; candidate ${prompts[1]})`,
-    });
+  if (scorerPrompts[0].length > 0 || scorerPrompts[1].length > 0) {
+    // a scorer with its own prompt and judge (detection, fuzzing, intervention): those are its instrument
+    warnings.push(...judgedScorerWarnings(db, baseline, candidate, scoreKind, scorerPrompts));
+  } else {
+    const simulators = [
+      [...new Set([baseline.simulator, ...simulatorsOfRun(db, baseline.id)])].sort(),
+      [...new Set([candidate.simulator, ...simulatorsOfRun(db, candidate.id)])].sort(),
+    ] as const;
+    if (!sameSet(simulators[0], simulators[1])) {
+      warnings.push({
+        code: 'simulator',
+        instrument: true,
+        message: `different simulators (baseline ${simulators[0].join(', ')}; candidate ${simulators[1].join(', ')}): score differences mix explanation quality with simulator quality`,
+      });
+    }
+    const modes = [simulationModesOfRun(db, baseline.id), simulationModesOfRun(db, candidate.id)] as const;
+    if (!sameSet(modes[0], modes[1])) {
+      warnings.push({
+        code: 'simulation-mode',
+        instrument: true,
+        message: `different simulation modes (baseline ${modes[0].join(', ') || 'none'}; candidate ${modes[1].join(', ') || 'none'}): expected values are read differently`,
+      });
+    }
+    const prompts = [runPromptVersions(baseline).simulate, runPromptVersions(candidate).simulate];
+    if (prompts[0] !== prompts[1]) {
+      warnings.push({
+        code: 'simulate-prompt',
+        instrument: true,
+        message: `different simulation prompts (baseline ${prompts[0]}; candidate ${prompts[1]})`,
+      });
+    }
   }
   const configs = [runConfig(baseline), runConfig(candidate)] as const;
   const recordKeys = [
@@ -185,6 +197,34 @@ export function comparisonWarnings(
       instrument: false,
       message: `baseline and candidate are the same run (${baseline.id})`,
     });
+  return warnings;
+}
+
+/** How two runs' judged scores of one kind were measured differently: another judge, another scorer prompt. */
+function judgedScorerWarnings(
+  db: SqliteDatabase,
+  baseline: RunRow,
+  candidate: RunRow,
+  scoreKind: string,
+  scorerPrompts: readonly [string[], string[]],
+): CompareWarning[] {
+  const warnings: CompareWarning[] = [];
+  const family = scoreFamily(scoreKind);
+  const judges = [judgesOfRun(db, baseline.id, family), judgesOfRun(db, candidate.id, family)] as const;
+  if (!sameSet(judges[0], judges[1])) {
+    warnings.push({
+      code: 'judge',
+      instrument: true,
+      message: `different ${family} judges (baseline ${judges[0].join(', ') || 'none'}; candidate ${judges[1].join(', ') || 'none'}): score differences mix explanation quality with judge quality`,
+    });
+  }
+  if (!sameSet(scorerPrompts[0], scorerPrompts[1])) {
+    warnings.push({
+      code: 'scorer-prompt',
+      instrument: true,
+      message: `different ${family} prompts (baseline ${scorerPrompts[0].join(', ') || 'none'}; candidate ${scorerPrompts[1].join(', ') || 'none'})`,
+    });
+  }
   return warnings;
 }
 

@@ -3,23 +3,31 @@
  * - `jsonl`: one JSON object a line per feature the run finished (scored, skipped or failed): feature id (as in
  *   the records format), status, explanation with explainer and prompt version, simulation (simulator, mode,
  *   prompt), every score with `value` (null with `reason` when undefined), `nTokens`, `nMissing`, and stats.
- * - `csv`: the same, one row per feature, one column per score kind (empty when null) plus `<kind>.reason`.
+ *   Scores of a scorer with its own prompt carry its `promptVersion`; a feature a judge scored has `judgements`:
+ *   per scorer the judge, its prompt version and every example it saw with the truth and its answer.
+ * - `csv`: the same, one row per feature, one column per score kind (empty when null) plus `<kind>.reason`, and
+ *   `<kind>.prompt_version` for the kinds of a scorer with its own prompt.
  * - `neuronpedia`: ONE JSON array, one object per feature, with Neuronpedia's field names (`modelId`, `layer`,
- *   `index` as a string, `explanations[].description`, `explanationModelName`, `typeName`, scores, and top
+ *   `index` as a string, `explanations[].description`, `explanationModelName`, `typeName`, scores (detection's and
+ *   fuzzing's balanced accuracy under its names `eleuther_recall` and `eleuther_fuzz`, scored by the judge), and top
  *   `activations` as `{tokens, values, maxValue, maxValueTokenIndex}`), plus an `autointerp` object with what
  *   Neuronpedia has no field for. "Neuronpedia-style": shaped after its exports, not validated by its upload API.
  */
 import type { SqliteDatabase } from '../store/database.ts';
 import {
   featureResultsOfRun,
+  judgementsOfRun,
+  runConfig,
   runPromptVersions,
   scoreKindsOfRun,
   scoreRecordsOfRun,
   storedFeatureKey,
   type FeatureResultRow,
+  type StoredJudgement,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { toCsv, type CsvValue } from './csv.ts';
+import { NEURONPEDIA_SCORE_TYPES, scoreFamily } from './score-families.ts';
 
 export type ExportFormat = 'jsonl' | 'csv' | 'neuronpedia';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv', 'neuronpedia'];
@@ -41,11 +49,18 @@ export interface ExportedFeature {
     baseline: boolean | null;
   } | null;
   simulation: { simulator: string; mode: string | null; promptVersion: string | null } | null;
-  scores: Record<string, { value: number | null; reason: string | null; nTokens: number; nMissing: number }>;
+  /** `promptVersion` only on scores of a scorer with its own prompt (detection.v1). */
+  scores: Record<
+    string,
+    { value: number | null; reason: string | null; nTokens: number; nMissing: number; promptVersion?: string }
+  >;
   stats: { density: number | null; maxActivation: number | null; mean: number | null; variance: number | null };
+  /** Per judged scorer, the judge, its prompt and every example with the truth and the answer; absent when none. */
+  judgements?: Record<string, { judge: string; promptVersion: string; examples: StoredJudgement[] }>;
 }
 
 export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeature[] {
+  const judgements = judgementsOfRun(db, run.id);
   return featureResultsOfRun(db, run.id).map((row) => ({
     run: { id: run.id, name: run.name },
     featureKey: storedFeatureKey(row),
@@ -72,8 +87,25 @@ export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeatu
       row.simulator === null
         ? null
         : { simulator: row.simulator, mode: row.simulationMode, promptVersion: row.simulatePromptVersion },
-    scores: Object.fromEntries(row.scores.map(({ kind, ...score }) => [kind, score])),
+    scores: Object.fromEntries(
+      row.scores.map(({ kind, promptVersion, ...score }) => [
+        kind,
+        promptVersion === null ? score : { ...score, promptVersion },
+      ]),
+    ),
     stats: { density: row.density, maxActivation: row.maxActivation, mean: row.mean, variance: row.variance },
+    ...(judgements.has(row.featureId)
+      ? {
+          judgements: Object.fromEntries(
+            judgements
+              .get(row.featureId)!
+              .map(({ scorer, ...set }) => [
+                scorer,
+                { judge: set.judge, promptVersion: set.promptVersion, examples: set.examples },
+              ]),
+          ),
+        }
+      : {}),
   }));
 }
 
@@ -85,6 +117,17 @@ export function exportJsonl(db: SqliteDatabase, run: RunRow): string {
 
 export function exportCsv(db: SqliteDatabase, run: RunRow): string {
   const kinds = scoreKindsOfRun(db, run.id);
+  const features = exportedFeatures(db, run);
+  // a `<kind>.prompt_version` column for the kinds a scorer with its own prompt produced
+  const prompted = new Set(
+    features.flatMap((f) =>
+      Object.entries(f.scores)
+        .filter(([, score]) => score.promptVersion !== undefined)
+        .map(([kind]) => kind),
+    ),
+  );
+  const kindColumns = (kind: string) =>
+    prompted.has(kind) ? [kind, `${kind}.reason`, `${kind}.prompt_version`] : [kind, `${kind}.reason`];
   const header = [
     'run_id',
     'run_name',
@@ -106,9 +149,9 @@ export function exportCsv(db: SqliteDatabase, run: RunRow): string {
     'simulate_prompt_version',
     'density',
     'max_activation',
-    ...kinds.flatMap((kind) => [kind, `${kind}.reason`]),
+    ...kinds.flatMap(kindColumns),
   ];
-  const rows = exportedFeatures(db, run).map((f): CsvValue[] => [
+  const rows = features.map((f): CsvValue[] => [
     f.run.id,
     f.run.name,
     f.featureKey,
@@ -129,7 +172,10 @@ export function exportCsv(db: SqliteDatabase, run: RunRow): string {
     f.simulation?.promptVersion,
     f.stats.density,
     f.stats.maxActivation,
-    ...kinds.flatMap((kind) => [f.scores[kind]?.value, f.scores[kind]?.reason]),
+    ...kinds.flatMap((kind) => {
+      const score = f.scores[kind];
+      return prompted.has(kind) ? [score?.value, score?.reason, score?.promptVersion] : [score?.value, score?.reason];
+    }),
   ]);
   return toCsv(header, rows);
 }
@@ -168,8 +214,19 @@ export function neuronpediaFeatures(
 ): NeuronpediaFeature[] {
   const records = scoreRecordsOfRun(db, run.id, { perSource: options.activationRecords ?? 5, sources: ['top'] });
   const promptVersion = runPromptVersions(run).explain ?? 'unknown';
+  const judgements = judgementsOfRun(db, run.id);
+  const configuredJudge = runConfig(run).judge;
   return featureResultsOfRun(db, run.id).map((row) => {
     const defined = row.scores.filter((s): s is typeof s & { value: number } => s.value !== null);
+    // who scored: the judge of a judged scorer (its judgements row, else the run's --judge), else the simulator
+    const scoreModel = (kind: string) => {
+      const family = scoreFamily(kind);
+      const judged = judgements.get(row.featureId)?.find((set) => set.scorer === family);
+      if (judged?.judge) return judged.judge;
+      if (row.scores.some((s) => s.kind === kind && s.promptVersion !== null) && typeof configuredJudge === 'string')
+        return configuredJudge;
+      return row.simulator;
+    };
     return {
       modelId: row.model,
       layer: row.sae ? `${row.layer}-${row.sae}` : row.layer,
@@ -183,8 +240,8 @@ export function neuronpediaFeatures(
                 explanationModelName: row.explainer,
                 typeName: `autointerp:${row.explainPromptVersion ?? promptVersion}`,
                 scores: defined.map((s) => ({
-                  explanationScoreTypeName: s.kind,
-                  explanationScoreModelName: row.simulator,
+                  explanationScoreTypeName: NEURONPEDIA_SCORE_TYPES[s.kind] ?? s.kind,
+                  explanationScoreModelName: scoreModel(s.kind),
                   value: s.value,
                 })),
               },

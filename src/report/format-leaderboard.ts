@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { runTags } from '../store/queries.ts';
 import { toCsv, type CsvValue } from './csv.ts';
 import { simulationProtocolLabel, type Leaderboard, type LeaderboardRow } from './leaderboard.ts';
+import { scoreFamily } from './score-families.ts';
 import { escapeTerminalText } from './terminal-text.ts';
 
 const fixed = (value: number | null, digits = 3) => (value === null ? '—' : value.toFixed(digits));
@@ -18,6 +19,16 @@ const kindLabel = (row: LeaderboardRow) => (row.sae ? `${row.featureKind} ${row.
 /** Whether a board shows the ablation column: only where its rows have ablation scores. */
 export const hasAblationColumn = (rows: readonly LeaderboardRow[]) =>
   rows.some((row) => row.ablationMedian !== undefined);
+
+/**
+ * The headline kinds of the scorer families a board shows as columns (leaderboard.ts `scorerMeans`, the same for
+ * every row), in column order; none when the run stored no other scorer family.
+ */
+export const scorerColumnKindsOf = (rows: readonly LeaderboardRow[]): string[] =>
+  Object.keys(rows.find((row) => row.scorerMeans !== undefined)?.scorerMeans ?? {});
+
+/** A scorer column's title: its family (`detection` for `detection.balanced_accuracy`). */
+export const scorerColumnTitle = (kind: string): string => scoreFamily(kind);
 
 /** The leaderboard's column titles, as the terminal table and the HTML report both show them. */
 export function leaderboardColumns(rows: readonly LeaderboardRow[]): string[] {
@@ -35,6 +46,7 @@ export function leaderboardColumns(rows: readonly LeaderboardRow[]): string[] {
     'median',
     '≥0.5',
     '≥0.8',
+    ...scorerColumnKindsOf(rows).map(scorerColumnTitle),
     ...(hasAblationColumn(rows) ? ['ablation'] : []),
     'best',
     'worst',
@@ -58,8 +70,23 @@ export interface LeaderboardTableOptions {
   width?: number;
 }
 
-/** Columns left out, first to last, when the table is wider than the terminal; the others always stay. */
-const COLUMNS_LEFT_OUT_FIRST = ['worst', 'best', '95% CI', '≥0.8', 'null', 'failed', 'scored', '≥0.5', 'ablation'];
+/**
+ * Columns left out, first to last, when the table is wider than the terminal (`SCORER_COLUMNS` stands for the
+ * scorer families' columns, right to left); the others always stay.
+ */
+const SCORER_COLUMNS = '(scorer columns)';
+const COLUMNS_LEFT_OUT_FIRST = [
+  'worst',
+  'best',
+  '95% CI',
+  '≥0.8',
+  'null',
+  'failed',
+  'scored',
+  '≥0.5',
+  SCORER_COLUMNS,
+  'ablation',
+];
 
 /** The widest line of a rendered table, in characters. */
 const renderedWidth = (text: string) => Math.max(...text.split('\n').map((line) => [...line].length));
@@ -69,16 +96,22 @@ function fitTable(
   head: string[],
   cells: (string | number)[][],
   width: number | undefined,
+  scorerColumns: readonly string[],
 ): { text: string; leftOut: string[] } {
   const render = (leftOut: readonly string[]) => {
     const kept = head.map((name, column) => (leftOut.includes(name) ? -1 : column)).filter((column) => column >= 0);
-    const table = new Table({ head: kept.map((column) => head[column]!), style: { head: [], border: [] } });
+    // titles escaped too: a scorer column is titled by a stored score kind
+    const titles = kept.map((column) => escapeTerminalText(head[column]!));
+    const table = new Table({ head: titles, style: { head: [], border: [] } });
     for (const row of cells) table.push(kept.map((column) => row[column]!));
     return table.toString();
   };
   const leftOut: string[] = [];
   let text = render(leftOut);
-  for (const name of COLUMNS_LEFT_OUT_FIRST) {
+  const order = COLUMNS_LEFT_OUT_FIRST.flatMap((name) =>
+    name === SCORER_COLUMNS ? [...scorerColumns].reverse() : [name],
+  );
+  for (const name of order) {
     if (width === undefined || renderedWidth(text) <= width) break;
     if (!head.includes(name)) continue;
     leftOut.push(name);
@@ -124,6 +157,7 @@ export function formatLeaderboardTable(board: Leaderboard, options: LeaderboardT
   if (board.rows.length === 0)
     return [...header, '(no rows: no scores of this kind match the filters)'].map(escapeTerminalText).join('\n');
   const withAblation = hasAblationColumn(board.rows);
+  const scorerKinds = scorerColumnKindsOf(board.rows);
   const head = leaderboardColumns(board.rows);
   const cells: (string | number)[][] = [];
   for (const row of board.rows) {
@@ -142,19 +176,25 @@ export function formatLeaderboardTable(board: Leaderboard, options: LeaderboardT
         fixed(row.median),
         percent(row.fractionAtLeast05),
         percent(row.fractionAtLeast08),
+        ...scorerKinds.map((kind) => fixed(row.scorerMeans?.[kind] ?? null)),
         ...(withAblation ? [fixed(row.ablationMedian ?? null)] : []),
         row.best ? `#${row.best.index} ${fixed(row.best.value, 2)} ${truncate(row.best.explanation, 28)}` : '—',
         row.worst ? `#${row.worst.index} ${fixed(row.worst.value, 2)} ${truncate(row.worst.explanation, 28)}` : '—',
       ].map((cell) => (typeof cell === 'string' ? escapeTerminalText(cell) : cell)),
     );
   }
-  const table = fitTable(head, cells, options.width);
+  const table = fitTable(head, cells, options.width, scorerKinds.map(scorerColumnTitle));
   const reasons = new Map<string, number>();
   for (const row of board.rows)
     for (const [reason, n] of Object.entries(row.nullReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
   const footer = [...reasons].map(([reason, n]) => `null scores: ${n} × ${reason}`);
   const failed = board.rows.reduce((sum, row) => sum + row.failed, 0);
   if (failed > 0) footer.push(`failed features: ${failed} (no score; see run_features.reason)`);
+  for (const kind of scorerKinds) {
+    footer.push(
+      `${scorerColumnTitle(kind)}: mean ${kind} of the row's features (— where none has one; \`--score ${kind}\` ranks by it)`,
+    );
+  }
   if (withAblation) {
     footer.push(
       'ablation: median ablation.all, 1 − E[JSD(orig, sim)] / E[JSD(orig, mean)] through the subject model (— where not computed; `--score ablation.all` ranks by it)',
@@ -218,8 +258,33 @@ export const LEADERBOARD_CSV_HEADER = [
   'worst_explanation',
 ] as const;
 
-/** CSV rows of one leaderboard (header in LEADERBOARD_CSV_HEADER); several boards concatenate under one header. */
-export function leaderboardCsvRows(board: Leaderboard): CsvValue[][] {
+/**
+ * The CSV header of these boards: LEADERBOARD_CSV_HEADER, then `ablation.all_median` where a board has the
+ * ablation column and `<kind>_mean` per scorer column of any board (leaderboard.ts `scorerMeans`).
+ */
+export function leaderboardCsvHeader(boards: readonly Leaderboard[]): string[] {
+  const rows = boards.flatMap((board) => board.rows);
+  return [
+    ...LEADERBOARD_CSV_HEADER,
+    ...(hasAblationColumn(rows) ? ['ablation.all_median'] : []),
+    ...scorerCsvKinds(boards).map((kind) => `${kind}_mean`),
+  ];
+}
+
+/** The scorer columns' kinds of several boards, in the order they first appear. */
+const scorerCsvKinds = (boards: readonly Leaderboard[]) => [
+  ...new Set(boards.flatMap((board) => scorerColumnKindsOf(board.rows))),
+];
+
+/**
+ * CSV rows of one leaderboard under `header` (leaderboardCsvHeader of all the boards, default this board's alone);
+ * several boards concatenate under one header, empty cells where a board has no such column.
+ */
+export function leaderboardCsvRows(
+  board: Leaderboard,
+  header: readonly string[] = leaderboardCsvHeader([board]),
+): CsvValue[][] {
+  const extraKinds = header.slice(LEADERBOARD_CSV_HEADER.length);
   return board.rows.map((row) => [
     board.run.id,
     board.run.name,
@@ -250,9 +315,16 @@ export function leaderboardCsvRows(board: Leaderboard): CsvValue[][] {
     row.worst?.featureKey,
     row.worst?.value,
     row.worst?.explanation,
+    ...extraKinds.map((column) =>
+      column === 'ablation.all_median' ? row.ablationMedian : row.scorerMeans?.[column.replace(/_mean$/, '')],
+    ),
   ]);
 }
 
 export function leaderboardsToCsv(boards: readonly Leaderboard[]): string {
-  return toCsv(LEADERBOARD_CSV_HEADER, boards.flatMap(leaderboardCsvRows));
+  const header = leaderboardCsvHeader(boards);
+  return toCsv(
+    header,
+    boards.flatMap((board) => leaderboardCsvRows(board, header)),
+  );
 }

@@ -1,17 +1,23 @@
 /**
  * @module report/html-report — one self-contained HTML file for a run: run facts, leaderboard per layer, score
- * histograms (overall and per leaderboard row), score vs activation density, and a card per feature (explanation, scores,
- * true vs simulated token heat maps for top and random score records) that the page builds on demand, with search,
+ * histograms (overall and per leaderboard row), score vs activation density, and a card per feature (explanation, scores
+ * with their scorers' prompt versions, true vs simulated token heat maps for top and random score records, a few of
+ * each judged scorer's answers next to the truth) that the page builds on demand, with search,
  * filters and sorting. No network at view time: CSS and script are inline, a Content-Security-Policy allows
  * nothing else to load or run (the script is allowed by its hash only), and the feature data is JSON in a
  * `<script type="application/json">` block that is parsed, never evaluated. Server-rendered text goes through
  * escapeHtml; the script writes data with textContent only.
  */
 import { createHash } from 'node:crypto';
-import { hasAblationColumn, leaderboardColumns, simulationModeLabel } from './format-leaderboard.ts';
+import {
+  hasAblationColumn,
+  leaderboardColumns,
+  scorerColumnKindsOf,
+  simulationModeLabel,
+} from './format-leaderboard.ts';
 import type { LeaderboardRow } from './leaderboard.ts';
 import { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
-import { packRecord, tokenIdWidth } from './record-packing.ts';
+import { packRecord, packTokenIds, tokenIdWidth } from './record-packing.ts';
 import { REPORT_SCRIPT, REPORT_STYLE } from './report-assets.ts';
 import type { ReportData } from './report-data.ts';
 import { densityScatterSvg, histogramSvg, scoreRange } from './svg-charts.ts';
@@ -37,9 +43,30 @@ export function reportClientData(data: ReportData): unknown {
     }
     return id;
   };
+  const names: string[] = [];
+  const nameIds = new Map<string, number>();
+  const nameId = (name: string) => {
+    let id = nameIds.get(name);
+    if (id === undefined) {
+      id = names.length;
+      names.push(name);
+      nameIds.set(name, id);
+    }
+    return id;
+  };
   // First pass: the vocabulary (token ids must be known to fix their width before packing).
   const recordIds = data.features.map((f) => f.records.map((record) => record.tokens.map(tokenId)));
+  const judgedIds = data.features.map((f) => f.judgements.map((set) => set.shown.map((e) => e.tokens.map(tokenId))));
   const width = tokenIdWidth(vocab.length);
+  // each kind's prompt version as most of its scores have it; a feature lists only where its own differs
+  const kindPrompts = kinds.map((kind) => {
+    const counts = new Map<string | null, number>();
+    for (const f of data.features) {
+      const version = f.scores[kind]?.promptVersion;
+      if (version !== undefined) counts.set(version, (counts.get(version) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+  });
   const features = data.features.map((f, featureIndex) => {
     const nullReasons: Record<number, string> = {};
     kinds.forEach((kind, k) => {
@@ -48,6 +75,29 @@ export function reportClientData(data: ReportData): unknown {
     });
     // heat-map scale: the largest true activation shown for this feature (as the prompts normalize)
     const scale = Math.max(0, ...f.records.flatMap((record) => record.activations));
+    const prompts: Record<number, string | null> = {};
+    kinds.forEach((kind, k) => {
+      const score = f.scores[kind];
+      if (score && score.promptVersion !== kindPrompts[k]) prompts[k] = score.promptVersion;
+    });
+    const judged = f.judgements.map((set, s) => [
+      nameId(set.scorer),
+      nameId(set.judge),
+      nameId(set.promptVersion),
+      set.total,
+      set.answered,
+      set.right,
+      set.shown.map((example, e) => [
+        packTokenIds(judgedIds[featureIndex]![s]![e]!, width),
+        example.highlighted ?? [],
+        nameId(example.source),
+        example.truth ? 1 : 0,
+        example.predicted === null ? null : example.predicted ? 1 : 0,
+        example.probability === null ? null : Math.round(example.probability * 1000) / 1000,
+        example.cutBefore ?? 0,
+        example.cutAfter ?? 0,
+      ]),
+    ]);
     return {
       k: f.key,
       m: f.model,
@@ -61,6 +111,8 @@ export function reportClientData(data: ReportData): unknown {
       x: f.maxActivation,
       v: kinds.map((kind) => f.scores[kind]?.value ?? null),
       w: nullReasons,
+      ...(Object.keys(prompts).length > 0 ? { p: prompts } : {}),
+      ...(judged.length > 0 ? { j: judged } : {}),
       q: scale,
       rec: f.records.map((record, r) => [
         record.source,
@@ -69,7 +121,7 @@ export function reportClientData(data: ReportData): unknown {
       ]),
     };
   });
-  return { kinds, main: kinds.indexOf(data.scoreKind), width, vocab, features };
+  return { kinds, main: kinds.indexOf(data.scoreKind), kp: kindPrompts, width, vocab, names, features };
 }
 
 const fixed = (value: number | null, digits = 3) => (value === null ? '—' : value.toFixed(digits));
@@ -82,6 +134,7 @@ function leaderboardTable(rows: readonly LeaderboardRow[], simulator: string): s
   if (rows.length === 0) return '<p class="meta">No scores of this kind.</p>';
   // as the terminal board: the ablation column only where the run has ablation scores
   const withAblation = hasAblationColumn(rows);
+  const scorerKinds = scorerColumnKindsOf(rows);
   const head = leaderboardColumns(rows);
   const ref = (r: LeaderboardRow['best']) =>
     r
@@ -96,6 +149,12 @@ function leaderboardTable(rows: readonly LeaderboardRow[], simulator: string): s
         `<td class="num">${row.features}</td><td class="num">${row.scored}</td><td class="num">${row.undefinedScores}</td><td class="num">${row.failed}</td>` +
         `<td class="num">${fixed(row.mean)}</td><td class="num">${row.ci ? escapeHtml(`[${fixed(row.ci.low, 2)}, ${fixed(row.ci.high, 2)}]`) : '—'}</td>` +
         `<td class="num">${fixed(row.median)}</td><td class="num">${percent(row.fractionAtLeast05)}</td><td class="num">${percent(row.fractionAtLeast08)}</td>` +
+        scorerKinds
+          .map(
+            (kind) =>
+              `<td class="num" title="${escapeHtml(`mean ${kind}`)}">${fixed(row.scorerMeans?.[kind] ?? null)}</td>`,
+          )
+          .join('') +
         (withAblation ? `<td class="num" title="median ablation.all">${fixed(row.ablationMedian ?? null)}</td>` : '') +
         ref(row.best) +
         ref(row.worst) +

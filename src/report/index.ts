@@ -9,5 +9,6 @@ export * from './format-compare.ts';
 export * from './report-data.ts';
 export * from './html-report.ts';
 export * from './export.ts';
+export { headlineKind, scoreFamily, scorerColumnKinds } from './score-families.ts';
 export { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
 export { toCsv, csvCell } from './csv.ts';

@@ -1,8 +1,9 @@
 /**
  * @module report/leaderboard — per layer (hook point), feature kind and SAE: how many features were scored, how
  * many failed or had no defined score, mean / median score with a bootstrap 95 % CI, fractions above 0.5 and 0.8,
- * the top and bottom features with their explanations. Rows never mix models, simulation modes or simulation
- * protocols (records per call): all are part of the grouping key.
+ * the top and bottom features with their explanations; beside them the median ablation score and the mean of each
+ * other scorer family's headline kind (detection, fuzzing, intervention) over the row's features. Rows never mix
+ * models, simulation modes or simulation protocols (records per call): all are part of the grouping key.
  */
 import { median } from 'simple-statistics';
 import type { SqliteDatabase } from '../store/database.ts';
@@ -10,12 +11,14 @@ import {
   compareLayers,
   failedFeatureCountsOfRun,
   featureScoresOfRun,
+  scoreKindsOfRun,
   simulationProtocolLabel,
   storedFeatureKey,
   type FeatureScoreRow,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
+import { scorerColumnKinds } from './score-families.ts';
 
 export interface FeatureScoreRef {
   model: string;
@@ -61,6 +64,12 @@ export interface LeaderboardRow {
    * simulation that fires where the feature does not can move the model more than the mean does.
    */
   ablationMedian?: number | null;
+  /**
+   * Per scorer family the run stored besides the board's own (detection, fuzzing, intervention, correlation when
+   * ranking by another; report/score-families.ts): the mean of its headline kind over the group's features that have
+   * one, null when none do, keyed by that kind in column order. Absent when the run has no such family.
+   */
+  scorerMeans?: Record<string, number | null>;
 }
 
 /** Row filters; every field is optional and exact. */
@@ -186,21 +195,40 @@ export function buildLeaderboard(
       bottom: topCount > 0 ? sorted.slice(-topCount).reverse().map(ref) : [],
     };
   });
+  // Other measures of the same features: a group's value is over the features of its rows (whatever mode, if
+  // any, those other rows were stored with), so judged scores line up with the simulation's rows.
+  const groupList = [...groups.values()];
+  const valuesOfKind = (kind: string) =>
+    new Map(
+      featureScoresOfRun(db, run.id, kind)
+        .filter((row) => row.value !== null)
+        .map((row) => [row.featureId, row.value!]),
+    );
+  const valuesOfGroup = (byFeature: Map<number, number>, group: { rows: readonly FeatureScoreRow[] }) =>
+    group.rows.flatMap((member) => {
+      const value = byFeature.get(member.featureId);
+      return value === undefined ? [] : [value];
+    });
   if (scoreKind !== ablationKind) {
-    const ablation = new Map<string, number[]>();
-    for (const row of featureScoresOfRun(db, run.id, ablationKind).filter(keep)) {
-      if (row.value === null) continue;
-      const id = JSON.stringify([row.model, row.layer, row.kind, row.sae, row.simulationMode, row.recordsPerCall]);
-      ablation.set(id, [...(ablation.get(id) ?? []), row.value]);
-    }
+    const ablation = valuesOfKind(ablationKind);
     if (ablation.size > 0) {
-      for (const row of rows) {
-        const values = ablation.get(
-          JSON.stringify([row.model, row.layer, row.featureKind, row.sae, row.simulationMode, row.recordsPerCall]),
-        );
-        row.ablationMedian = values ? median(values) : null;
-      }
+      groupList.forEach((group, i) => {
+        const values = valuesOfGroup(ablation, group);
+        rows[i]!.ablationMedian = values.length ? median(values) : null;
+      });
     }
+  }
+  const columnKinds = scorerColumnKinds(scoreKindsOfRun(db, run.id), scoreKind);
+  if (columnKinds.length > 0) {
+    const byKind = columnKinds.map((kind) => [kind, valuesOfKind(kind)] as const);
+    groupList.forEach((group, i) => {
+      rows[i]!.scorerMeans = Object.fromEntries(
+        byKind.map(([kind, byFeature]) => {
+          const values = valuesOfGroup(byFeature, group);
+          return [kind, values.length ? values.reduce((a, b) => a + b, 0) / values.length : null];
+        }),
+      );
+    });
   }
   if (filters.simulationMode !== undefined) rows = rows.filter((row) => row.simulationMode === filters.simulationMode);
   rows.sort(

@@ -23,13 +23,8 @@ export function tokenIdWidth(size: number): number {
 
 const digit = (value: number) => PACK_ALPHABET[value]!;
 
-export function packRecord(
-  tokenIds: readonly number[],
-  activations: readonly number[],
-  expected: readonly (number | null)[] | null,
-  scale: number,
-  width: number,
-): string {
+/** Token ids alone, `width` characters each (big-endian base 64): the first part of a packed record. */
+export function packTokenIds(tokenIds: readonly number[], width: number): string {
   let ids = '';
   for (const id of tokenIds) {
     let chunk = '';
@@ -40,6 +35,17 @@ export function packRecord(
     }
     ids += chunk;
   }
+  return ids;
+}
+
+export function packRecord(
+  tokenIds: readonly number[],
+  activations: readonly number[],
+  expected: readonly (number | null)[] | null,
+  scale: number,
+  width: number,
+): string {
+  const ids = packTokenIds(tokenIds, width);
   let acts = '';
   for (const a of activations)
     acts += digit(scale > 0 ? Math.round((ACTIVATION_LEVELS * Math.min(scale, Math.max(0, a))) / scale) : 0);
@@ -59,6 +65,15 @@ export interface UnpackedRecord {
   activations: number[];
   /** Approximate expected values (level / 62 · 10); null = missing. */
   expected: (number | null)[];
+}
+
+/** The inverse of packTokenIds (used by tests; the page has its own copy). */
+export function unpackTokenIds(packed: string, width: number): number[] {
+  return Array.from({ length: packed.length / width }, (_, t) => {
+    let id = 0;
+    for (let k = 0; k < width; k++) id = id * 64 + PACK_ALPHABET.indexOf(packed[t * width + k]!);
+    return id;
+  });
 }
 
 /** The inverse of packRecord, up to the quantization (used by tests; the page has its own copy). */

@@ -4,11 +4,15 @@
  * builds cards on demand (a page at a time as the reader scrolls), with textContent only: no data string is ever
  * parsed as HTML.
  *
- * Data layout (built by html-report.ts): { kinds: string[], main: number, width: characters per token id,
- * vocab: string[], features: [{ k: key, m: model, l: layer, t: kind label, i: index, s: status, r: reason,
- * e: explanation, d: density, x: max activation, v: score per kind (null = undefined), w: {kind index: null reason},
- * q: heat-map scale (largest shown true activation), rec: [[source, simulated 0|1, packed]] }] } where `packed` is
- * the record-packing.ts layout (token ids, true activations 0–63 of q, expected 0–62 of 10, 63 = missing).
+ * Data layout (built by html-report.ts): { kinds: string[], main: number, kp: the prompt version of each kind (as
+ * most features have it; null = the simulation's), width: characters per token id, vocab: string[], names: string[]
+ * (scorers, judges, prompt versions, sources), features: [{ k: key, m: model, l: layer, t: kind label, i: index,
+ * s: status, r: reason, e: explanation, d: density, x: max activation, v: score per kind (null = undefined),
+ * w: {kind index: null reason}, p?: {kind index: prompt version where it differs from kp}, q: heat-map scale
+ * (largest shown true activation), rec: [[source, simulated 0|1, packed]], j?: [[scorer, judge, prompt version (names
+ * indices), examples, answered, right, [[token ids packed, highlighted positions, source (names index), truth 0|1,
+ * answer 0|1|null, p(yes)|null, tokens cut before, tokens cut after]]]] }] } where `packed` is the record-packing.ts
+ * layout (token ids, true activations 0–63 of q, expected 0–62 of 10, 63 = missing).
  */
 
 export const REPORT_STYLE = `
@@ -54,6 +58,17 @@ svg.chart .chart-title { fill: var(--fg); font-weight: 600; font-size: 11px; }
 .reason { margin: 6px 0; color: #9a6700; }
 .scores { display: flex; flex-wrap: wrap; gap: 4px 14px; color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
 .scores b { color: var(--fg); font-weight: 600; }
+.scores .family { color: var(--fg); }
+.scores .prompt { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 11px; }
+.scores .null-reason { color: #9a6700; }
+.judged { margin-top: 8px; }
+.judged-label { font-size: 12px; color: var(--muted); }
+table.answers { border-collapse: collapse; font-size: 12px; width: 100%; }
+table.answers th, table.answers td { border-bottom: 1px solid var(--line); padding: 2px 6px; text-align: left; vertical-align: top; }
+table.answers th { color: var(--muted); font-weight: 600; }
+table.answers td.tokens { width: 60%; }
+table.answers tr.wrong td.answer { color: #cf222e; font-weight: 600; }
+.tok.hl { background: rgba(9, 105, 218, 0.18); outline: 1px solid #0969da; outline-offset: -1px; }
 .record { margin-top: 8px; }
 .record-label { font-size: 12px; color: var(--muted); }
 .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
@@ -202,15 +217,34 @@ export const REPORT_SCRIPT = `
     article.appendChild(head);
     if (f.e !== null) article.appendChild(el('p', 'explanation', f.e));
     if (f.r) article.appendChild(el('p', 'reason', f.s + ': ' + f.r));
-    var scores = el('div', 'scores');
+    var families = [], byFamily = Object.create(null);
     kinds.forEach(function (name, k) {
-      var item = el('span', null, name + ' ');
       var value = f.v[k];
-      item.appendChild(el('b', null, value === null || value === undefined ? 'null' : fmt(value)));
-      if ((value === null || value === undefined) && f.w && f.w[k]) item.title = f.w[k];
-      scores.appendChild(item);
+      if ((value === null || value === undefined) && !(f.w && f.w[k])) return; // a kind this feature has no score of
+      var dot = name.indexOf('.'), family = dot < 0 ? name : name.slice(0, dot);
+      if (!byFamily[family]) { byFamily[family] = []; families.push(family); }
+      byFamily[family].push(k);
     });
-    article.appendChild(scores);
+    families.forEach(function (family) {
+      var line = el('div', 'scores');
+      line.appendChild(el('span', 'family', family));
+      var prompts = [], reasons = [];
+      byFamily[family].forEach(function (k) {
+        var prompt = f.p && Object.prototype.hasOwnProperty.call(f.p, k) ? f.p[k] : data.kp[k];
+        if (prompt && prompts.indexOf(prompt) < 0) prompts.push(prompt);
+        var value = f.v[k];
+        var item = el('span', null, kinds[k] + ' ');
+        item.appendChild(el('b', null, value === null || value === undefined ? 'null' : fmt(value)));
+        if ((value === null || value === undefined) && f.w && f.w[k]) {
+          item.title = f.w[k];
+          if (reasons.indexOf(f.w[k]) < 0) reasons.push(f.w[k]);
+        }
+        line.appendChild(item);
+      });
+      if (prompts.length) line.insertBefore(el('span', 'prompt', 'prompt ' + prompts.join(', ')), line.childNodes[1]);
+      if (reasons.length) line.appendChild(el('span', 'null-reason', 'null: ' + reasons.join('; ')));
+      article.appendChild(line);
+    });
     var counters = { top: 0, random: 0 };
     f.rec.forEach(function (entry) {
       var source = entry[0], simulated = entry[1] === 1, record = unpack(entry[2]);
@@ -223,7 +257,56 @@ export const REPORT_SCRIPT = `
       block.appendChild(pair);
       article.appendChild(block);
     });
+    (f.j || []).forEach(function (set) { article.appendChild(judgedBlock(set)); });
     return article;
+  }
+
+  /** Token ids packed alone (a judged window): width characters each. */
+  function unpackIds(packed) {
+    var n = packed.length / width, ids = new Array(n);
+    for (var t = 0; t < n; t++) {
+      var id = 0;
+      for (var k = 0; k < width; k++) id = id * 64 + DECODE[packed.charCodeAt(t * width + k)];
+      ids[t] = id;
+    }
+    return ids;
+  }
+
+  function yesNo(value) { return value === null || value === undefined ? 'unreadable' : value === 1 ? 'yes' : 'no'; }
+
+  /** A judged scorer's answers next to the truth: one table row per shown example. */
+  function judgedBlock(set) {
+    var names = data.names, examples = set[6];
+    var block = el('div', 'judged');
+    block.setAttribute('data-scorer', names[set[0]]);
+    block.appendChild(el('div', 'judged-label', names[set[0]] + ': judge ' + (names[set[1]] || '\u2014') + ' \u00b7 prompt ' + names[set[2]] +
+      ' \u00b7 ' + set[5] + ' of ' + set[4] + ' answers right' + (set[3] > set[4] ? ' (' + (set[3] - set[4]) + ' unreadable)' : '') +
+      ' \u00b7 ' + examples.length + ' of ' + set[3] + ' examples shown (mistakes picked first)'));
+    var table = el('table', 'answers');
+    var head = el('tr');
+    ['example', 'source', 'truth', 'judge', 'p(yes)'].forEach(function (title) { head.appendChild(el('th', null, title)); });
+    table.appendChild(head);
+    examples.forEach(function (example) {
+      var row = el('tr', example[4] === example[3] ? 'right' : 'wrong');
+      var cell = el('td', 'tokens');
+      if (example[6] > 0) cell.appendChild(el('span', 'cut', '\u2026'));
+      var ids = unpackIds(example[0]), marked = example[1];
+      for (var t = 0; t < ids.length; t++) {
+        var token = vocab[ids[t]];
+        var span = el('span', marked.indexOf(t) >= 0 ? 'tok hl' : 'tok', tokenText(token));
+        span.title = token;
+        cell.appendChild(span);
+      }
+      if (example[7] > 0) cell.appendChild(el('span', 'cut', '\u2026'));
+      row.appendChild(cell);
+      row.appendChild(el('td', null, names[example[2]]));
+      row.appendChild(el('td', 'truth', yesNo(example[3])));
+      row.appendChild(el('td', 'answer', yesNo(example[4])));
+      row.appendChild(el('td', 'num', example[5] === null ? '\u2014' : fmt(example[5], 2)));
+      table.appendChild(row);
+    });
+    block.appendChild(table);
+    return block;
   }
 
   function renderMore() {

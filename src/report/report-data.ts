@@ -1,11 +1,13 @@
 /**
  * @module report/report-data — everything the HTML report shows about one run, read from the store: run facts,
- * the leaderboard per layer, and per feature its explanation, scores of every kind, activation density and the
- * first held-out top and random score records with the simulator's expected values.
+ * the leaderboard per layer, and per feature its explanation, scores of every kind (with the scorer's prompt
+ * version), activation density, the first held-out top and random score records with the simulator's expected
+ * values, and a few of each judged scorer's answers next to the truth.
  */
 import type { SqliteDatabase } from '../store/database.ts';
 import {
   featureResultsOfRun,
+  judgementsOfRun,
   runIdentity,
   runTags,
   scoreKindsOfRun,
@@ -14,6 +16,7 @@ import {
   type RunIdentity,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
+import { selectJudgements, type ShownJudgement } from './judgement-selection.ts';
 import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
 
 export interface ReportRecord {
@@ -40,8 +43,24 @@ export interface ReportFeature {
   /** Fraction of tokens with activation > 0; null where the source did not give it (imported records). */
   density: number | null;
   maxActivation: number | null;
-  scores: Record<string, { value: number | null; reason: string | null }>;
+  /** Every score of the feature; `promptVersion` is the scorer's own prompt (null for the simulation's scores). */
+  scores: Record<string, { value: number | null; reason: string | null; promptVersion: string | null }>;
   records: ReportRecord[];
+  /** What each judged scorer's judge answered, next to the truth: a few examples of all it saw. */
+  judgements: ReportJudgements[];
+}
+
+/** One judged scorer's answers for a feature, as its card shows them. */
+export interface ReportJudgements {
+  scorer: string;
+  judge: string;
+  promptVersion: string;
+  /** Examples the judge saw, answers it gave that could be read, and how many of those were right. */
+  total: number;
+  answered: number;
+  right: number;
+  /** The examples shown (judgement-selection.ts: at most the cap, mistakes first, both truths). */
+  shown: ShownJudgement[];
 }
 
 export interface ReportData {
@@ -68,12 +87,19 @@ export interface ReportDataOptions {
   recordsPerSource?: number;
   /** Timestamp to print (tests pin it). */
   generatedAt?: string;
+  /** The judge's answers shown per judged scorer per feature card (default 4; 0 shows none). */
+  judgementsPerScorer?: number;
 }
+
+/** Default cap of a card's judge answers per scorer: the report stays small at 10,000 features. */
+export const DEFAULT_JUDGEMENTS_PER_SCORER = 4;
 
 export function buildReportData(db: SqliteDatabase, run: RunRow, options: ReportDataOptions = {}): ReportData {
   const scoreKind = options.scoreKind ?? 'correlation.all';
   const results = featureResultsOfRun(db, run.id);
   const records = scoreRecordsOfRun(db, run.id, { perSource: options.recordsPerSource ?? 2 });
+  const judgements = judgementsOfRun(db, run.id);
+  const judgementsPerScorer = options.judgementsPerScorer ?? DEFAULT_JUDGEMENTS_PER_SCORER;
   const counts = { scored: 0, skipped: 0, failed: 0 };
   const features = results.map((result): ReportFeature => {
     counts[result.status]++;
@@ -89,13 +115,27 @@ export function buildReportData(db: SqliteDatabase, run: RunRow, options: Report
       explanation: result.explanation,
       density: result.density,
       maxActivation: result.maxActivation,
-      scores: Object.fromEntries(result.scores.map((s) => [s.kind, { value: s.value, reason: s.reason }])),
+      scores: Object.fromEntries(
+        result.scores.map((s) => [s.kind, { value: s.value, reason: s.reason, promptVersion: s.promptVersion }]),
+      ),
       records: (records.get(result.featureId) ?? []).map((r) => ({
         source: r.source,
         tokens: r.tokens,
         activations: r.activations,
         expected: r.expected,
       })),
+      judgements: (judgements.get(result.featureId) ?? []).map((set) => {
+        const answered = set.examples.filter((e) => e.predicted !== null);
+        return {
+          scorer: set.scorer,
+          judge: set.judge,
+          promptVersion: set.promptVersion,
+          total: set.examples.length,
+          answered: answered.length,
+          right: answered.filter((e) => e.predicted === e.truth).length,
+          shown: selectJudgements(set.examples, judgementsPerScorer),
+        };
+      }),
     };
   });
   return {

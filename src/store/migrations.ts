@@ -223,4 +223,22 @@ export const migrations: readonly Migration[] = [
     PRIMARY KEY (run_id, feature_id, scorer)
   );
   `,
+  // 10: the viewer (autointerp serve): full-text search over explanations (FTS5, external content, kept up to date
+  // by triggers on every insert, update and delete, so merges and runs fill it too), and the index its keyset
+  // pagination by score walks: (run, kind, value, feature) answers "the next page after (value, feature)" by a seek.
+  `
+  CREATE VIRTUAL TABLE explanations_fts USING fts5(text, content = 'explanations', content_rowid = 'id');
+  INSERT INTO explanations_fts (explanations_fts) VALUES ('rebuild');
+  CREATE TRIGGER explanations_fts_insert AFTER INSERT ON explanations BEGIN
+    INSERT INTO explanations_fts (rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER explanations_fts_delete AFTER DELETE ON explanations BEGIN
+    INSERT INTO explanations_fts (explanations_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+  CREATE TRIGGER explanations_fts_update AFTER UPDATE OF text ON explanations BEGIN
+    INSERT INTO explanations_fts (explanations_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO explanations_fts (rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE INDEX scores_by_run_kind_value ON scores (run_id, kind, value, feature_id);
+  `,
 ];

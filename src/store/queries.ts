@@ -1,7 +1,7 @@
 /**
  * @module store/queries — read-only queries the reports need (leaderboards, compare / regress, the HTML report,
  * exports): runs by id, name or tag, per-feature scores of a run, feature statuses, score records with their
- * simulations. Nothing here writes.
+ * simulations, the judges' answers of judged scorers. Nothing here writes.
  */
 import type { SqliteDatabase } from './database.ts';
 import { decodeFloat32Column } from './float32-column.ts';
@@ -222,7 +222,15 @@ export interface FeatureResultRow extends StoredFeatureId {
   simulator: string | null;
   simulationMode: string | null;
   simulatePromptVersion: string | null;
-  scores: { kind: string; value: number | null; reason: string | null; nTokens: number; nMissing: number }[];
+  scores: {
+    kind: string;
+    value: number | null;
+    reason: string | null;
+    nTokens: number;
+    nMissing: number;
+    /** The version of the scorer's own prompt (detection.v1); null for scores read from the simulation. */
+    promptVersion: string | null;
+  }[];
 }
 
 /** One row per feature the run finished (scored, skipped or failed), ordered by model, layer, kind, index. */
@@ -256,7 +264,8 @@ export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureR
   const scores = new Map<number, FeatureResultRow['scores']>();
   for (const score of db
     .prepare(
-      `SELECT feature_id AS featureId, kind, value, reason, n_tokens AS nTokens, n_missing AS nMissing FROM scores WHERE run_id = ? ORDER BY kind`,
+      `SELECT feature_id AS featureId, kind, value, reason, n_tokens AS nTokens, n_missing AS nMissing, prompt_version AS promptVersion
+       FROM scores WHERE run_id = ? ORDER BY kind`,
     )
     .all(runId) as ({ featureId: number } & FeatureResultRow['scores'][number])[]) {
     const { featureId, ...rest } = score;
@@ -338,6 +347,92 @@ export function scoreRecordsOfRun(
       activations: decodeFloat32Column(row.activations) as number[], // never missing: records are validated finite
       expected: row.expected === null ? null : decodeFloat32Column(row.expected),
     });
+  }
+  return byFeature;
+}
+
+/** Distinct prompt versions of a run's scores of one kind (null ones left out): which scorer prompt measured it. */
+export function scorePromptVersionsOfRun(db: SqliteDatabase, runId: number, scoreKind: string): string[] {
+  return (
+    db
+      .prepare(
+        'SELECT DISTINCT prompt_version AS version FROM scores WHERE run_id = ? AND kind = ? AND prompt_version IS NOT NULL ORDER BY version',
+      )
+      .all(runId, scoreKind) as { version: string }[]
+  ).map((r) => r.version);
+}
+
+/** Distinct judges (`provider:model`) of one scorer's judgements in a run. */
+export function judgesOfRun(db: SqliteDatabase, runId: number, scorer: string): string[] {
+  return (
+    db
+      .prepare('SELECT DISTINCT judge FROM judgements WHERE run_id = ? AND scorer = ? ORDER BY judge')
+      .all(runId, scorer) as { judge: string }[]
+  ).map((r) => r.judge);
+}
+
+/**
+ * One example a judge saw, as stored in `judgements.examples` (the shape of score/scorer.ts `Judgement`, which the
+ * store does not import): tokens, highlighted positions, where the window came from, the truth and the answer.
+ */
+export interface StoredJudgement {
+  tokens: string[];
+  highlighted?: number[];
+  source: string;
+  truth: boolean;
+  predicted: boolean | null;
+  probability: number | null;
+}
+
+/** What one scorer's judge answered for one feature in one run (`judgements` row). */
+export interface StoredJudgementSet {
+  scorer: string;
+  judge: string;
+  promptVersion: string;
+  examples: StoredJudgement[];
+}
+
+/** An example read from the JSON column, or null when it is not one (such entries are left out). */
+function storedJudgement(value: unknown): StoredJudgement | null {
+  if (value === null || typeof value !== 'object') return null;
+  const entry = value as Record<string, unknown>;
+  if (!Array.isArray(entry.tokens) || !entry.tokens.every((t) => typeof t === 'string')) return null;
+  if (typeof entry.truth !== 'boolean') return null;
+  const highlighted = Array.isArray(entry.highlighted)
+    ? entry.highlighted.filter((i): i is number => Number.isInteger(i))
+    : undefined;
+  return {
+    tokens: entry.tokens as string[],
+    ...(highlighted ? { highlighted } : {}),
+    source: typeof entry.source === 'string' ? entry.source : 'unknown',
+    truth: entry.truth,
+    predicted: typeof entry.predicted === 'boolean' ? entry.predicted : null,
+    probability: typeof entry.probability === 'number' && Number.isFinite(entry.probability) ? entry.probability : null,
+  };
+}
+
+/** Every judgement set of a run, grouped by feature id, each feature's sets in scorer order. */
+export function judgementsOfRun(db: SqliteDatabase, runId: number): Map<number, StoredJudgementSet[]> {
+  const rows = db
+    .prepare(
+      `SELECT feature_id AS featureId, scorer, judge, prompt_version AS promptVersion, examples
+       FROM judgements WHERE run_id = ? ORDER BY feature_id, scorer`,
+    )
+    .all(runId) as { featureId: number; scorer: string; judge: string; promptVersion: string; examples: string }[];
+  const byFeature = new Map<number, StoredJudgementSet[]>();
+  for (const row of rows) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(row.examples);
+    } catch {
+      parsed = [];
+    }
+    const examples = (Array.isArray(parsed) ? parsed : [])
+      .map(storedJudgement)
+      .filter((e): e is StoredJudgement => e !== null);
+    let list = byFeature.get(row.featureId);
+    if (!list) byFeature.set(row.featureId, (list = []));
+    list.push({ scorer: row.scorer, judge: row.judge, promptVersion: row.promptVersion, examples });
   }
   return byFeature;
 }

@@ -1,7 +1,8 @@
 /**
  * @module store/result-store — typed writes and reads of runs and per-feature results. Every unit of work (one
  * feature: its records, explanation, simulations, scores and the run_features marker) is one transaction, so a
- * run killed at any point resumes with no feature lost or duplicated.
+ * run killed at any point resumes with no feature lost or duplicated. Each score carries the version of its scorer's
+ * prompt; a judged scorer's answers go to `judgements` in the same transaction.
  */
 import { featureKey } from '../records/feature-key.ts';
 import type { FeatureId, FeatureKind, FeatureRecord, RecordSource, RecordSplit } from '../records/types.ts';
@@ -20,6 +21,22 @@ export interface StoredScore {
   reason: string | null;
   nTokens: number;
   nMissing: number;
+  /** The version of the prompt of the scorer that produced it (`detection.v1`); null or absent for scores without one. */
+  promptVersion?: string | null;
+  /**
+   * False for a score that did not read the simulation (a judged scorer's): stored without the simulation's mode and
+   * protocol. Default true.
+   */
+  simulated?: boolean;
+}
+
+/** What a judge answered for one feature and scorer: the examples (JSON, score/scorer.ts `Judgement`), with the truth. */
+export interface StoredJudgements {
+  scorer: string;
+  /** provider:model of the judge. */
+  judge: string;
+  promptVersion: string;
+  examples: readonly unknown[];
 }
 
 /** How the simulation was read: prompt-logprobs | chat-logprobs | sampled. */
@@ -70,9 +87,14 @@ export interface ScoredFeatureResult {
   feature: FeatureRecord;
   records: StoredRecord[];
   explanation: { text: string; explainer: string; promptVersion: string; isBaseline: boolean };
-  /** `recordsPerCall`: the protocol, records of the feature per simulation call (null: all, within the context). */
-  simulation: { simulator: string; mode: StoredSimulationMode; promptVersion: string; recordsPerCall?: number | null };
+  /**
+   * `recordsPerCall`: the protocol, records of the feature per simulation call (null: all, within the context).
+   * Absent when no selected scorer needed the simulation.
+   */
+  simulation?: { simulator: string; mode: StoredSimulationMode; promptVersion: string; recordsPerCall?: number | null };
   scores: StoredScore[];
+  /** The judges' answers, one entry per judged scorer. */
+  judgements?: StoredJudgements[];
 }
 
 export interface UnscoredFeatureResult {
@@ -91,7 +113,8 @@ export interface LlmCallRow {
   runId: number | null;
   featureId: number | null;
   provider: string;
-  purpose: 'explain' | 'simulate';
+  /** `explain`, `simulate`, or the name of the scorer that made the call (`detection`, …). */
+  purpose: string;
   promptTokens: number;
   completionTokens: number;
   costUsd: number | null;
@@ -259,30 +282,46 @@ export class ResultStore {
           now(),
         ).lastInsertRowid,
       );
-      const insertSimulation = this.sql(
-        `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected, records_per_call) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      );
-      result.records.forEach((record, i) => {
-        if (record.expected) {
-          insertSimulation.run(
-            explanationId,
-            recordIds[i],
-            result.simulation.simulator,
-            result.simulation.mode,
-            result.simulation.promptVersion,
-            encodeFloat32Column(record.expected),
-            result.simulation.recordsPerCall ?? null,
-          );
-        }
-      });
+      const { simulation } = result;
+      if (simulation) {
+        const insertSimulation = this.sql(
+          `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected, records_per_call) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        );
+        result.records.forEach((record, i) => {
+          if (record.expected) {
+            insertSimulation.run(
+              explanationId,
+              recordIds[i],
+              simulation.simulator,
+              simulation.mode,
+              simulation.promptVersion,
+              encodeFloat32Column(record.expected),
+              simulation.recordsPerCall ?? null,
+            );
+          }
+        });
+      }
       this.insertScores(
         runId,
         featureId,
         explanationId,
-        result.simulation.mode,
+        simulation?.mode ?? null,
         result.scores,
-        result.simulation.recordsPerCall ?? null,
+        simulation?.recordsPerCall ?? null,
       );
+      const insertJudgements = this.sql(
+        `INSERT INTO judgements (run_id, feature_id, scorer, judge, prompt_version, examples) VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      for (const judged of result.judgements ?? []) {
+        insertJudgements.run(
+          runId,
+          featureId,
+          judged.scorer,
+          judged.judge,
+          judged.promptVersion,
+          JSON.stringify(judged.examples),
+        );
+      }
     } else if (result.scores) {
       this.insertScores(runId, featureId, null, null, result.scores);
     }
@@ -327,8 +366,8 @@ export class ResultStore {
     recordsPerCall: number | null = null,
   ): void {
     const insert = this.sql(
-      `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode, records_per_call)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode, records_per_call, prompt_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const score of scores) {
       // Never NaN or Infinity in the database: a non-finite value is stored as null with the reason.
@@ -336,6 +375,7 @@ export class ResultStore {
       const value = finite ? score.value : null;
       const reason = finite ? score.reason : `not finite (${score.value})`;
       if (value === null && !reason) throw new Error(`score ${score.kind}: a null score needs a reason`);
+      const simulated = score.simulated !== false;
       insert.run(
         runId,
         featureId,
@@ -345,8 +385,9 @@ export class ResultStore {
         reason,
         score.nTokens,
         score.nMissing,
-        mode,
-        recordsPerCall,
+        simulated ? mode : null,
+        simulated ? recordsPerCall : null,
+        score.promptVersion ?? null,
       );
     }
   }

@@ -29,13 +29,18 @@ export interface TableShape {
 
 export const quoteIdentifier = (identifier: string): string => `"${identifier.replaceAll('"', '""')}"`;
 
-/** The tables of a database (without SQLite's own), in the order they were created. */
+/**
+ * The tables of a database (without SQLite's own), in the order they were created: ordinary tables only, so a
+ * full-text index (a virtual table and its shadow tables, filled by its triggers) is never copied row by row.
+ */
 export function tableNames(db: SqliteDatabase): string[] {
-  return (
-    db
-      .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid`)
-      .all() as { name: string }[]
-  ).map((table) => table.name);
+  const rows = db
+    .prepare(
+      `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         AND name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table') ORDER BY rowid`,
+    )
+    .all() as { name: string }[];
+  return rows.map((table) => table.name);
 }
 
 export function readTableShape(db: SqliteDatabase, table: string): TableShape {

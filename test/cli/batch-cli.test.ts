@@ -66,7 +66,8 @@ async function liveRun(name: string, config: PipelineConfigInput): Promise<strin
   const saved = process.env.ANTHROPIC_API_KEY;
   process.env.ANTHROPIC_API_KEY = anthropicSentinel;
   try {
-    const summary = await runPipeline({ source, baseUrl: server.url, ...config }, { store });
+    // The scorers of the batch runs below (`--scorers correlation`).
+    const summary = await runPipeline({ source, baseUrl: server.url, scorers: ['correlation'], ...config }, { store });
     expect(summary).toMatchObject({ status: 'finished', scored: 4 });
   } finally {
     if (saved === undefined) delete process.env.ANTHROPIC_API_KEY;
@@ -117,6 +118,8 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
       'run',
       '--records',
       source,
+      '--scorers',
+      'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
       ...provider,
       '--db',
       db,
@@ -200,6 +203,8 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
         'run',
         '--records',
         source,
+        '--scorers',
+        'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
         ...provider,
         '--db',
         db,

@@ -17,9 +17,14 @@ const fixture = new URL('../fixtures/demo-leaderboard.json', import.meta.url);
 /** Field names whose values differ from run to run by design. */
 const volatileField = /^(id|runId|createdAt|startedAt|finishedAt|updatedAt|durationMs|timestamp)$/;
 
-/** The leaderboard JSON without its volatile fields, at any depth. */
+/**
+ * The leaderboard JSON without its volatile fields, at any depth, numbers to 12 significant digits: features are saved
+ * in the order they finish, which the scorers running side by side may change, and a mean summed in another order
+ * differs in its last bits (every stored score is the same).
+ */
 function withoutVolatileFields(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutVolatileFields);
+  if (typeof value === 'number') return Number(value.toPrecision(12));
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value)

@@ -49,7 +49,8 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
     expect(first.code, first.stderr).toBe(0);
     const posts = () => server.requests.filter((request) => request.method === 'POST').length;
     const afterFirst = posts();
-    expect(afterFirst).toBe(16);
+    // 8 explanations and 8 simulations, and the judged scorers' calls (the judge is the simulator by default)
+    expect(afterFirst).toBeGreaterThan(16);
     expect(server.requests.filter((request) => request.method === 'GET').map((request) => request.path)).toEqual([
       '/v1/models',
     ]); // the pre-flight
@@ -61,8 +62,8 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
     expect(
       database.prepare('SELECT run_id, SUM(cached) AS cached, COUNT(*) AS n FROM llm_calls GROUP BY run_id').all(),
     ).toEqual([
-      { run_id: 1, cached: 0, n: 16 },
-      { run_id: 2, cached: 16, n: 16 },
+      { run_id: 1, cached: 0, n: afterFirst },
+      { run_id: 2, cached: afterFirst, n: afterFirst },
     ]);
     const scores = (run: number) =>
       database
@@ -75,7 +76,13 @@ describe('autointerp run against the fake server: cache, budget, no key anywhere
     // --no-cache reaches the server again
     const third = await cli(['run', ...providerArgs(), '--db', db, '--no-progress', '--no-cache', '--limit', '1']);
     expect(third.code, third.stderr).toBe(0);
-    expect(posts()).toBe(afterFirst + 2);
+    const reopened = new Database(db, { readonly: true });
+    const thirdCalls = reopened
+      .prepare('SELECT COUNT(*) AS n, SUM(cached) AS cached FROM llm_calls WHERE run_id = 3')
+      .get();
+    reopened.close();
+    expect(thirdCalls).toEqual({ n: posts() - afterFirst, cached: 0 });
+    expect(posts()).toBeGreaterThanOrEqual(afterFirst + 2); // at least the feature's explanation and simulation
   }, 60_000);
 
   it('--max-cost stops between units of work within one unit of the cap, says what was spent and left, and resumes', async () => {

@@ -132,6 +132,7 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
           baseUrl: server.url,
           simulationSamples: 3,
           concurrency: 3,
+          scorers: ['correlation'], // the simulation's requests are counted below
         },
         { store },
       );

@@ -254,6 +254,7 @@ describe('runs against servers with and without echo', () => {
     const store = new ResultStore(openDatabase(join(directory, 'echo.db')));
     const config = {
       source,
+      scorers: ['correlation'], // the simulation's requests are counted
       explainer: 'openai-compatible:rule-based-v1',
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: fake.url,
@@ -274,6 +275,7 @@ describe('runs against servers with and without echo', () => {
       const store = new ResultStore(openDatabase(join(directory, `no-echo-${echo}.db`)));
       const config = {
         source,
+        scorers: ['correlation'], // the simulation's requests are counted
         explainer: 'openai-compatible:rule-based-v1',
         simulator: 'openai-compatible:rule-based-v1',
         baseUrl: fake.url,
@@ -299,6 +301,7 @@ describe('runs against servers with and without echo', () => {
     const store = new ResultStore(openDatabase(join(directory, 'forced.db')));
     const config = {
       source,
+      scorers: ['correlation'], // the simulation's requests are counted
       explainer: 'openai-compatible:rule-based-v1',
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: fake.url,

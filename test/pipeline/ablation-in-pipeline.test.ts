@@ -14,6 +14,8 @@ const neurons = join(root, 'data/demo/records/brown-1l-neurons.jsonl');
 const planted = join(root, 'data/demo/records/planted.jsonl');
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-ablation-run-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
+/** The scorers these tests are about (the judged ones would add calls and notes of their own). */
+const scorers = ['correlation', 'ablation'];
 
 function scores(store: ResultStore, runId: number, kind: string) {
   return store.db
@@ -26,9 +28,9 @@ function scores(store: ResultStore, runId: number, kind: string) {
 describe('ablation scores in a run (baseline explainer and simulator)', () => {
   it('are stored beside the correlations for features of the embedded model, and track them', async () => {
     const store = new ResultStore(openDatabase(join(directory, 'on.db')));
-    const summary = await runPipeline({ source: neurons }, { store });
+    const summary = await runPipeline({ source: neurons, scorers }, { store });
     expect(summary.scored).toBe(16);
-    expect(summary.ablationNotes).toBeUndefined();
+    expect(summary.notes).toBeUndefined();
     const ablation = scores(store, summary.runId, 'ablation.all');
     const correlation = scores(store, summary.runId, 'correlation.all');
     expect(ablation.map((row) => row.idx)).toEqual(correlation.map((row) => row.idx));
@@ -49,7 +51,7 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
   it('score SAE latents through their embedded SAE, and the run records that SAE with its metrics', async () => {
     const store = new ResultStore(openDatabase(join(directory, 'sae.db')));
     const summary = await runPipeline(
-      { source: join(root, 'data/demo/records/brown-1l-4x.jsonl'), limit: 3 },
+      { source: join(root, 'data/demo/records/brown-1l-4x.jsonl'), limit: 3, scorers },
       { store },
     );
     expect(summary.scored).toBe(3);
@@ -78,17 +80,20 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
 
   it('are left out with --no-ablation, and for records without token ids (with a note saying why)', async () => {
     const off = new ResultStore(openDatabase(join(directory, 'off.db')));
-    const none = await runPipeline({ source: neurons, limit: 3, ablation: false }, { store: off });
+    const none = await runPipeline(
+      { source: neurons, limit: 3, ablation: false, scorers: ['correlation'] },
+      { store: off },
+    );
     expect(none.scored).toBe(3);
     expect(scores(off, none.runId, 'ablation.all')).toEqual([]);
     off.db.close();
 
     const store = new ResultStore(openDatabase(join(directory, 'planted.db')));
-    const summary = await runPipeline({ source: planted, limit: 3 }, { store });
+    const summary = await runPipeline({ source: planted, limit: 3, scorers }, { store });
     expect(summary.scored).toBe(3);
     expect(scores(store, summary.runId, 'ablation.all')).toEqual([]);
-    expect(summary.ablationNotes).toEqual([
-      expect.stringMatching(/ablation not computed for demo-planted features: their records carry no token ids/),
+    expect(summary.notes).toEqual([
+      expect.stringMatching(/^no ablation for demo-planted features: their records carry no token ids/),
     ]);
     store.db.close();
 
@@ -98,8 +103,11 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
       join(directory, 'unknown.jsonl'),
       readFileSync(neurons, 'utf8').replaceAll('"model":"brown-1l"', '"model":"gpt2-somewhere"'),
     );
-    const notKnown = await runPipeline({ source: join(directory, 'unknown.jsonl'), limit: 2 }, { store: unknown });
-    expect(notKnown.ablationNotes).toEqual([
+    const notKnown = await runPipeline(
+      { source: join(directory, 'unknown.jsonl'), limit: 2, scorers },
+      { store: unknown },
+    );
+    expect(notKnown.notes).toEqual([
       expect.stringMatching(/no ablation for model gpt2-somewhere: give its folder with --subject-model/),
     ]);
     unknown.db.close();
@@ -111,12 +119,12 @@ describe('ablation scores in a run (baseline explainer and simulator)', () => {
     writeFileSync(join(directory, 'broken.jsonl'), renamed);
     const third = new ResultStore(openDatabase(join(directory, 'broken.db')));
     const run = await runPipeline(
-      { source: join(directory, 'broken.jsonl'), limit: 2, subjectModels: [broken] },
+      { source: join(directory, 'broken.jsonl'), limit: 2, subjectModels: [broken], scorers },
       { store: third },
     );
     expect(run.scored).toBe(2);
     expect(scores(third, run.runId, 'ablation.all')).toEqual([]);
-    expect(run.ablationNotes).toEqual([expect.stringMatching(/^no ablation for model broken: /)]);
+    expect(run.notes).toEqual([expect.stringMatching(/^no ablation for model broken: /)]);
     third.db.close();
   }, 60_000);
 });

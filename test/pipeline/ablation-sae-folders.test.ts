@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AblationInput } from '../../src/pipeline/ablation-input.ts';
-import { createAblationScorer } from '../../src/pipeline/ablation-scorer.ts';
+import { createFeatureModels } from '../../src/pipeline/feature-models.ts';
 import type { FeatureRecord } from '../../src/records/types.ts';
+import { ablationScorer } from '../../src/score/ablation/ablation-scorer.ts';
+import type { FeatureSimulation, ScorerContext } from '../../src/score/scorer.ts';
 import { loadSaeLens } from '../../src/sae/formats.ts';
 import { writeSparsifyFolder } from '../helpers/sparsify-folder.ts';
 
@@ -36,26 +37,32 @@ describe('ablation of SAE latents from a sparsify folder (issue 13 item 16)', ()
       readFileSync(join(root, 'data/demo/records/brown-1l-1x.jsonl'), 'utf8').split('\n')[0]!,
     ) as FeatureRecord;
     const max = Math.max(...feature.top.flatMap((record) => record.activations));
-    // A coarse simulation: true activations rounded to the 0–10 scale.
-    const inputs: AblationInput[] = feature.top
-      .slice(0, 3)
-      .map((record) => ({ record, expected: record.activations.map((x) => Math.round((10 * Math.max(0, x)) / max)) }));
-    const calibration = { slope: max / 10, intercept: 0, method: 'least-squares' as const, nTokens: 1 };
-    const scorer = createAblationScorer({ saes: [sparsifyFolder] });
+    // A coarse simulation of three top windows (true activations rounded to the 0–10 scale), as score records; no
+    // calibration records, so the calibration is the scale by max activation.
+    const simulation: FeatureSimulation = {
+      records: feature.top.slice(0, 3).map((record) => ({
+        split: { split: 'score', source: 'top', record },
+        expected: record.activations.map((x) => Math.round((10 * Math.max(0, x)) / max)),
+      })),
+    };
+    const notes: string[] = [];
+    const models = createFeatureModels({ saes: [sparsifyFolder], note: (line) => notes.push(line) });
+    const context: ScorerContext = { models, countTokens: (text) => text.length, note: (line) => notes.push(line) };
+    const score = async (scored: FeatureRecord) =>
+      (await ablationScorer.score(
+        { feature: scored, explanation: 'x', splits: simulation.records.map((r) => r.split), simulation, seed: 1 },
+        context,
+      ))!.scores[0]!;
     try {
-      const embedded = await scorer.score(feature, inputs, calibration);
-      const sparsify = await scorer.score(
-        { ...feature, id: { ...feature.id, sae: 'h.0.mlp.act' } },
-        inputs,
-        calibration,
-      );
-      expect(embedded?.value, embedded?.reason ?? '').not.toBeNull();
-      expect(sparsify?.value, sparsify?.reason ?? '').toBeCloseTo(embedded!.value!, 4);
-      expect([...scorer.notes]).toEqual([
+      const embedded = await score(feature);
+      const sparsify = await score({ ...feature, id: { ...feature.id, sae: 'h.0.mlp.act' } });
+      expect(embedded.value, embedded.reason ?? '').not.toBeNull();
+      expect(sparsify.value, sparsify.reason ?? '').toBeCloseTo(embedded.value!, 4);
+      expect(notes).toEqual([
         'SAE h.0.mlp.act: hookpoint h.0.mlp.act (the folder name) read as the hook point blocks.0.mlp.hook_post',
       ]);
     } finally {
-      scorer.dispose();
+      models.dispose();
     }
   }, 60_000);
 });

@@ -35,6 +35,8 @@ writeFileSync(
 let itemOutcome: (item: FakeBatchItem) => FakeBatchItemOutcome = () => undefined;
 /** Batch ids the fake server answers 404 for (a batch the provider no longer knows). */
 const gone = new Set<string>();
+/** The scorers these tests count requests and batches of (the judged ones are tested in scorers-in-batch.test.ts). */
+const scorers = ['correlation', 'ablation'];
 let databases = 0;
 const openStore = () => new ResultStore(openDatabase(join(directory, `run-${++databases}.db`)));
 
@@ -160,7 +162,7 @@ describe('runPipeline --batch against the fake server', () => {
 
   for (const testCase of cases) {
     it(`${testCase.name}: same results as a live run, zero live calls, two batches, half the cost`, async () => {
-      const common = { source, prices: pricesPath, ...testCase.config() };
+      const common = { source, scorers, prices: pricesPath, ...testCase.config() };
       const liveStore = openStore();
       const live = await runPipeline(common, { store: liveStore });
       expect(live).toMatchObject({ status: 'finished', scored: 5, skipped: 1, failed: 0 });
@@ -211,6 +213,7 @@ describe('runPipeline --batch against the fake server', () => {
   it('records per call: every call of a split simulation goes into the simulate batch; same results as a live run', async () => {
     const common = {
       source,
+      scorers,
       prices: pricesPath,
       explainer: 'openai-compatible:rule-based-v1',
       simulator: 'openai-compatible:rule-based-v1',
@@ -253,6 +256,7 @@ describe('runPipeline --batch against the fake server', () => {
     };
     const config = {
       source,
+      scorers,
       explainer: 'openai-compatible:rule-based-v1',
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: server.url,
@@ -308,6 +312,7 @@ describe('runPipeline --batch against the fake server', () => {
   it('--max-cost: submits only the features whose upper-bound estimate fits, never spends past the cap, resumes with more', async () => {
     const config = {
       source,
+      scorers,
       explainer: 'anthropic:claude-test',
       simulator: 'anthropic:claude-test',
       baseUrl: server.url,
@@ -350,6 +355,7 @@ describe('runPipeline --batch against the fake server', () => {
     const store = openStore();
     const config = {
       source,
+      scorers,
       explainer: 'openai-compatible:rule-based-v1',
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: server.url,
@@ -371,6 +377,7 @@ describe('runPipeline --batch against the fake server', () => {
   it('left pending (batchMaxWaitMs 0), then the batch is gone at the provider: its features fail with the reason, the next resume resubmits', async () => {
     const config = {
       source,
+      scorers,
       explainer: 'openai-compatible:rule-based-v1',
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: server.url,

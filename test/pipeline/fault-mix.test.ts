@@ -48,6 +48,7 @@ describe('a run under a fault mix against the fake server', () => {
       const summary = await runPipeline(
         {
           source,
+          scorers: ['correlation'], // the simulation's calls (the judged scorers would add their own)
           explainer: 'openai-compatible:rule-based-v1',
           simulator: 'openai-compatible:rule-based-v1',
           baseUrl: server.url,

@@ -10,9 +10,11 @@ import { mockProviders } from '../helpers/echo-mock.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-pipeline-'));
-const prompts = {
+/** The test prompts, and the scorers these tests are about (simulation; the judged scorers would add calls). */
+const settings = {
   explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
   simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
+  scorers: ['correlation', 'ablation'],
 };
 
 const writeJsonl = (name: string, features: FeatureRecord[]): string =>
@@ -40,7 +42,7 @@ describe('runPipeline', () => {
     const source = writeJsonl('six.jsonl', syntheticFeatures(6));
     const store = openStore('six.db');
     const { explainer, simulator } = perfect();
-    const summary = await runPipeline({ source, concurrency: 3, ...prompts }, { store, explainer, simulator });
+    const summary = await runPipeline({ source, concurrency: 3, ...settings }, { store, explainer, simulator });
     expect(summary).toMatchObject({ status: 'finished', total: 7, scored: 6, skipped: 1, failed: 0 });
     expect(explainer.requests).toHaveLength(6);
     expect(simulator.requests).toHaveLength(6); // one simulation call per feature, all held-out records in it
@@ -77,7 +79,7 @@ describe('runPipeline', () => {
       () => 'words w1',
       (token) => (token === 'w1' ? 10 : 0),
     );
-    const summary = await runPipeline({ source, ...prompts }, { store, explainer, simulator });
+    const summary = await runPipeline({ source, ...settings }, { store, explainer, simulator });
     for (const s of scoresOf(store, summary.runId).filter((s) => s.kind === 'correlation.all' && s.value !== null)) {
       expect(s.value!).toBeLessThan(0.2);
     }
@@ -87,14 +89,14 @@ describe('runPipeline', () => {
     const features = syntheticFeatures(12);
     const source = writeJsonl('twelve.jsonl', features);
     const reference = openStore('reference.db');
-    const full = await runPipeline({ source, concurrency: 2, ...prompts }, { store: reference, ...perfect() });
+    const full = await runPipeline({ source, concurrency: 2, ...settings }, { store: reference, ...perfect() });
 
     const store = openStore('resumed.db');
     const controller = new AbortController();
     let done = 0;
     const firstProviders = perfect();
     const first = await runPipeline(
-      { source, concurrency: 2, ...prompts },
+      { source, concurrency: 2, ...settings },
       {
         store,
         ...firstProviders,
@@ -127,7 +129,7 @@ describe('runPipeline', () => {
     const path = join(directory, 'bad.jsonl');
     writeFileSync(path, `${good[0]}\n${good[1]!.replace('"activations":[1,0', '"activations":[1e999,0')}\n`);
     const store = openStore('bad.db');
-    await expect(runPipeline({ source: path, ...prompts }, { store, ...perfect() })).rejects.toThrow(
+    await expect(runPipeline({ source: path, ...settings }, { store, ...perfect() })).rejects.toThrow(
       /bad\.jsonl \(line 2, top\[0\]\.activations\[0\]\): must be a finite number/,
     );
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
@@ -141,7 +143,7 @@ describe('runPipeline', () => {
       (i) => (i === 1 ? '' : 'tokens like t'),
       () => 0,
     );
-    const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer, simulator });
+    const summary = await runPipeline({ source, concurrency: 1, ...settings }, { store, explainer, simulator });
     expect(summary).toMatchObject({ scored: 2, failed: 1, status: 'finished' });
     const failure = store.db.prepare("SELECT stage, reason FROM run_features WHERE status = 'failed'").get();
     expect(failure).toEqual({ stage: 'explain', reason: expect.stringMatching(/no explanation/) });
@@ -155,7 +157,7 @@ describe('resume keys', () => {
     const store = openStore('layer-007.db');
     const controller = new AbortController();
     const first = await runPipeline(
-      { source, concurrency: 1, ...prompts },
+      { source, concurrency: 1, ...settings },
       { store, ...perfect(), signal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
     );
     expect(first.status).toBe('interrupted');
@@ -169,7 +171,7 @@ describe('resume keys', () => {
   it('keeps explained and scored records apart in the database, by content', async () => {
     const source = writeJsonl('apart.jsonl', syntheticFeatures(4));
     const store = openStore('apart.db');
-    const { runId } = await runPipeline({ source, ...prompts }, { store, ...perfect() });
+    const { runId } = await runPipeline({ source, ...settings }, { store, ...perfect() });
     const overlap = store.db
       .prepare(
         `SELECT COUNT(*) AS n FROM records e JOIN records s ON s.feature_id = e.feature_id AND s.run_id = e.run_id
@@ -200,7 +202,7 @@ describe('failures, stops and resume', () => {
       (i) => (i === 2 ? '' : 'tokens like t'),
       () => 0,
     ).explainer;
-    const first = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: flaky, simulator });
+    const first = await runPipeline({ source, concurrency: 1, ...settings }, { store, explainer: flaky, simulator });
     expect(first).toMatchObject({
       status: 'finished',
       scored: 4,
@@ -229,7 +231,7 @@ describe('failures, stops and resume', () => {
       () => '',
       () => 0,
     ).explainer;
-    const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: broken, simulator });
+    const summary = await runPipeline({ source, concurrency: 1, ...settings }, { store, explainer: broken, simulator });
     expect(summary).toMatchObject({
       status: 'interrupted',
       stoppedBy: 'failures',
@@ -245,7 +247,7 @@ describe('failures, stops and resume', () => {
     const store = openStore('changing.db');
     const controller = new AbortController();
     const first = await runPipeline(
-      { source, concurrency: 1, ...prompts },
+      { source, concurrency: 1, ...settings },
       { store, ...perfect(), stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
     );
     expect(first).toMatchObject({ status: 'interrupted', stoppedBy: 'signal', processedNow: 1 });

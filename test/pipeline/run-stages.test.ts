@@ -122,7 +122,8 @@ describe('runPipeline stages: providers', () => {
   });
 
   it('a budget needs a price for each provider; batch mode needs providers with a Batch API', () => {
-    const providers = { explainer: mock('priced'), simulator: mock('unpriced') };
+    const priced = mock('priced');
+    const providers = { explainer: priced, simulator: mock('unpriced'), judge: priced };
     const prices = createPriceTable({ 'mock:priced': { inputPerMillion: 1, outputPerMillion: 2 } });
     expect(() => requireBudgetPrices(parsePipelineConfig({}), prices, providers)).not.toThrow();
     expect(() => requireBudgetPrices(parsePipelineConfig({ maxCostUsd: 1 }), prices, providers)).toThrow(
@@ -152,7 +153,7 @@ describe('runPipeline stages: the summary', () => {
       total: 0,
       tally,
       stoppedBy: undefined,
-      ablation: undefined,
+      notes: new Set(),
       startedAt: performance.now(),
     });
     expect(summary).toMatchObject({
@@ -172,7 +173,7 @@ describe('runPipeline stages: the summary', () => {
       total: 3,
       tally: { ...tally, lastFailure: 'boom' },
       stoppedBy: 'budget',
-      ablation: undefined,
+      notes: new Set(),
       startedAt: 0,
     });
     expect(stopped).toMatchObject({ status: 'interrupted', remaining: 3, stoppedBy: 'budget', lastFailure: 'boom' });

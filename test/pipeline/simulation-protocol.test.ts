@@ -24,6 +24,8 @@ import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-feat
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-protocol-'));
 const source = writeFeaturesJsonl(join(directory, 'four.jsonl'), syntheticFeatures(4)); // 4 live features + 1 dead
+/** The scorers whose calls these tests count (the simulation's). */
+const scorers = ['correlation', 'ablation'];
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
 const perfect = () =>
   mockProviders(
@@ -38,7 +40,7 @@ describe('records per call in runs', () => {
   it('recordsPerCall 1: one simulation call per held-out record, the protocol stored and shown apart from "all"', async () => {
     const store = openStore('one.db');
     const one = perfect();
-    const summary = await runPipeline({ source, recordsPerCall: 1 }, { store, ...one });
+    const summary = await runPipeline({ source, scorers, recordsPerCall: 1 }, { store, ...one });
     expect(summary).toMatchObject({ status: 'finished', scored: 4, skipped: 1, failed: 0 });
     expect(one.simulator.requests.length).toBeGreaterThan(4 * 10);
     for (const request of one.simulator.requests) expect(heldOutRecords(request)).toBe(1);
@@ -49,7 +51,7 @@ describe('records per call in runs', () => {
     expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM simulations').all()).toEqual([{ n: 1 }]);
 
     const all = perfect();
-    const whole = await runPipeline({ source }, { store, ...all });
+    const whole = await runPipeline({ source, scorers }, { store, ...all });
     expect(all.simulator.requests).toHaveLength(4); // the default: every held-out record of a feature in one call
     expect(
       store.db.prepare('SELECT DISTINCT records_per_call AS n FROM scores WHERE run_id = ?').all(whole.runId),
@@ -87,7 +89,7 @@ describe('records per call in runs', () => {
   it('the context budget splits a feature whose records do not fit one call', async () => {
     const store = openStore('budget.db');
     const providers = perfect();
-    const summary = await runPipeline({ source, contextTokens: 1_200 }, { store, ...providers });
+    const summary = await runPipeline({ source, scorers, contextTokens: 1_200 }, { store, ...providers });
     expect(summary).toMatchObject({ scored: 4, failed: 0 });
     expect(providers.simulator.requests.length).toBeGreaterThan(4);
     store.db.close();
@@ -153,7 +155,7 @@ describe('incomplete answers in batch runs', () => {
     const simulatorBatches = fakeBatchClient(simulator.id, (request) => chatAnswer(targetsOf(request).slice(-1)));
     const explainerBatches = fakeBatchClient(explainer.id, () => textResult(' tokens like t.'));
     const summary = await runPipeline(
-      { source, batch: true, batchPollMs: 1 },
+      { source, scorers, batch: true, batchPollMs: 1 },
       { store, explainer, simulator, batchClients: { explainer: explainerBatches, simulator: simulatorBatches } },
     );
     expect(summary).toMatchObject({ status: 'finished', scored: 4, skipped: 1, failed: 0 });
@@ -180,7 +182,7 @@ describe('incomplete answers in runs (issue 13, item 3)', () => {
       capabilities: { promptLogprobs: false },
       respond: halfAnswer,
     });
-    const summary = await runPipeline({ source }, { store, explainer, simulator });
+    const summary = await runPipeline({ source, scorers }, { store, explainer, simulator });
     expect(summary).toMatchObject({ scored: 0, skipped: 1, failed: 4 });
     expect(simulator.requests.length).toBeGreaterThan(4); // the first calls, then their records split over more calls
     const failures = store.db

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, jsonForScriptBlock } from '../../src/report/html-escape.ts';
 import { renderReportHtml, reportClientData } from '../../src/report/html-report.ts';
-import { packRecord, tokenIdWidth, unpackRecord } from '../../src/report/record-packing.ts';
+import { packRecord, tokenIdWidth, unpackRecord, unpackTokenIds } from '../../src/report/record-packing.ts';
 import { buildReportData } from '../../src/report/report-data.ts';
 import { densityScatterSvg, histogramSvg, titleLines } from '../../src/report/svg-charts.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { judged, plantJudgements, plantScores } from './scorer-rows.ts';
 import { syntheticRun } from './synthetic-store.ts';
 
 const hostile = '</script><script>alert(1)</script><!--&\u2028';
@@ -63,6 +64,44 @@ describe('HTML report (as text)', () => {
     expect(record.expected[0]).toBeCloseTo(9, 0);
     expect(record.expected[1]).toBeNull(); // a missing prediction stays missing, not 0
     expect(parsed.features.find((f) => f.r?.includes('alert'))!.r).toBe(`failed: ${hostile}`);
+  });
+
+  it("escapes a judge's examples too: hostile tokens, sources, judges and prompt versions read back unchanged", () => {
+    const store = new ResultStore(openDatabase(':memory:'));
+    const runId = syntheticRun(store, { name: 'judged', features: [{ layer: 0, index: 1, value: 0.8 }] });
+    plantScores(store.db, runId, [
+      { index: 1, kind: 'detection.balanced_accuracy', value: 0.75, promptVersion: `detection.v1${hostile}` },
+    ]);
+    plantJudgements(store.db, runId, [
+      {
+        index: 1,
+        scorer: 'fuzzing',
+        judge: `mock:${hostile}`,
+        examples: [{ ...judged('x', true, { highlighted: [1] }), tokens: ['a', hostile, '<script>'], source: hostile }],
+      },
+    ]);
+    const data = buildReportData(store.db, store.getRun(runId)!, { generatedAt: 'fixed' });
+    const html = renderReportHtml(data);
+    expect(html.match(/<script/gi)).toHaveLength(2);
+    expect(html.match(/<\/script/gi)).toHaveLength(2);
+    const json = html.match(/<script id="report-data" type="application\/json">([\s\S]*?)<\/script>/)![1]!;
+    expect(json).not.toMatch(/[<>&\u2028]/);
+    const parsed = JSON.parse(json) as {
+      width: number;
+      vocab: string[];
+      names: string[];
+      kp: (string | null)[];
+      features: { j: [number, number, number, number, number, number, [string, number[], number][]][] }[];
+    };
+    expect(parsed).toEqual(JSON.parse(JSON.stringify(reportClientData(data))));
+    const [scorer, judge, , , , , examples] = parsed.features[0]!.j[0]!;
+    expect([parsed.names[scorer], parsed.names[judge]]).toEqual(['fuzzing', `mock:${hostile}`]);
+    const [ids, highlighted, source] = examples[0]!;
+    const tokens = unpackTokenIds(ids, parsed.width);
+    expect(tokens.map((id) => parsed.vocab[id])).toEqual(['a', hostile, '<script>']);
+    expect(highlighted).toEqual([1]);
+    expect(parsed.names[source]).toBe(hostile);
+    expect(parsed.kp).toContain(`detection.v1${hostile}`);
   });
 
   it('allows only its own script (CSP hash) and no network at all', () => {

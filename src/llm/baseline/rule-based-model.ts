@@ -2,8 +2,10 @@
  * @module llm/baseline/rule-based-model — the offline, deterministic "model" behind the baseline provider and the
  * fake server. It reads only the request's text: when the last neuron block has `token<TAB>unknown` lines it is a
  * simulation (answered with value distributions read from the explanation), otherwise an explain request (answered
- * by naming the tokens with the highest mean shown activation). Prompt requests (Completions) can echo the prompt
- * with logprobs; message requests (chat) get completion logprobs. Stop sequences and `maxTokens` are honoured.
+ * by naming the tokens with the highest mean shown activation); an intervention judge prompt gets a 0/1 list
+ * (judge-intervention.ts), and so does a detection or fuzzing judge prompt (judge-classifier.ts, with logprobs of
+ * its answer digits). Prompt requests (Completions) can echo the prompt with logprobs; message requests (chat) get
+ * completion logprobs. Stop sequences and `maxTokens` are honoured.
  */
 import type { ConceptLexicon } from './concept-lexicon.ts';
 import { loadConceptLexicon } from './concept-lexicon.ts';
@@ -12,6 +14,8 @@ import { countTokens, splitTokens } from '../token-counter.ts';
 import type { LlmRequest, LlmResult, TokenLogprob } from '../types.ts';
 import { flattenConversation } from './conversation-text.ts';
 import { explainFromPrompt } from './explain-from-prompt.ts';
+import { answerClassifierPrompt, classifierAnswerLogprobs } from './judge-classifier.ts';
+import { answerInterventionPrompt, isInterventionPrompt } from './judge-intervention.ts';
 import { isSimulationPrompt, rewriteTargetRecords, simulateEcho } from './simulate-from-prompt.ts';
 import type { ValuePosition } from './token-logprobs.ts';
 import { buildTokenLogprobs } from './token-logprobs.ts';
@@ -73,16 +77,20 @@ export async function respondToRequest(request: LlmRequest, options: RuleBasedMo
   const lexicon = options.lexicon ?? loadConceptLexicon();
   const text = requestText(request);
   const kind: RequestKind = isSimulationPrompt(text) ? 'simulate' : 'explain';
-  const draft =
-    kind === 'simulate'
-      ? rewriteTargetRecords(text, lexicon)
-      : {
-          text: explainFromPrompt(text, {
-            lexicon,
-            ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}),
-          }),
-          values: [],
-        };
+  const classifierAnswer = answerClassifierPrompt(text, lexicon);
+  const draft = classifierAnswer
+    ? { text: classifierAnswer.text, values: [] }
+    : isInterventionPrompt(text)
+      ? { text: answerInterventionPrompt(text, lexicon), values: [] }
+      : kind === 'simulate'
+        ? rewriteTargetRecords(text, lexicon)
+        : {
+            text: explainFromPrompt(text, {
+              lexicon,
+              ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}),
+            }),
+            values: [],
+          };
   const stopped = applyStop(draft, request.stop);
   let pieces = await splitTokens(stopped.text, options.encoding);
   const maxTokens = Math.max(0, Math.floor(request.maxTokens));
@@ -95,11 +103,10 @@ export async function respondToRequest(request: LlmRequest, options: RuleBasedMo
   if (request.logprobs) {
     const topK = request.logprobs.topK;
     const echo = request.prompt !== undefined && request.logprobs.echo === true;
-    const completionTokens = buildTokenLogprobs(pieces, stopped.values, {
-      topK,
-      baseOffset: echo ? (request.prompt ?? '').length : 0,
-      distribution: options.distribution,
-    });
+    const baseOffset = echo ? (request.prompt ?? '').length : 0;
+    const completionTokens = classifierAnswer
+      ? classifierAnswerLogprobs(pieces, classifierAnswer.digits, topK, baseOffset)
+      : buildTokenLogprobs(pieces, stopped.values, { topK, baseOffset, distribution: options.distribution });
     tokens = echo
       ? [
           ...(await simulateEcho(request.prompt ?? '', {

@@ -1,31 +1,21 @@
 /**
- * @module pipeline/ablation-library — the tfjs side of ./ablation-scorer, imported only when a run ablates: the
- * backend, model and SAE loading, and one feature's `ablation.all` score from its simulated score-set windows.
+ * @module score/ablation/ablation-passes — the tfjs side of the ablation scorer (./ablation-scorer.ts), imported only
+ * once a feature's model is loaded: one feature's `ablation.all` from its simulated score-set windows, through the
+ * forward passes of score/feature-ablation.ts.
  */
-import type { FeatureRecord } from '../records/types.ts';
-import { loadSaeFolder } from '../sae/formats.ts';
-import { SparseAutoencoder } from '../sae/sae-model.ts';
-import { calibratedReplacement } from '../score/ablation.ts';
-import type { LinearCalibration } from '../score/calibration.ts';
-import type { FeatureScore } from '../score/score-feature.ts';
-import { initBackend } from '../subject/backend.ts';
-import { scoreFeatureAblation } from '../score/feature-ablation.ts';
-import type { AblationRecord, FeatureTarget } from '../subject/feature-ablation.ts';
-import { loadSubjectModel, type SubjectModel } from '../subject/load-subject.ts';
-import type { AblationInput } from './ablation-input.ts';
+import type { ActivationRecord, FeatureRecord } from '../../records/types.ts';
+import type { LoadedFeatureModel } from '../scorer.ts';
+import { calibratedReplacement } from '../ablation.ts';
+import type { LinearCalibration } from '../calibration.ts';
+import { scoreFeatureAblation } from '../feature-ablation.ts';
+import type { FeatureScore } from '../score-feature.ts';
+import type { AblationRecord } from '../../subject/feature-ablation.ts';
 
-let backend: Promise<unknown> | null = null;
-
-export async function loadSubject(folder: string): Promise<SubjectModel> {
-  await (backend ??= initBackend('auto'));
-  return loadSubjectModel(folder);
-}
-
-/** An SAE folder in SAELens or sparsify layout, with what its loading adapted or left unread (`warnings`). */
-export async function loadSae(folder: string): Promise<{ sae: SparseAutoencoder; warnings: string[] }> {
-  await (backend ??= initBackend('auto'));
-  const loaded = loadSaeFolder(folder);
-  return { sae: SparseAutoencoder.fromWeights(loaded.config, loaded.weights), warnings: loaded.warnings };
+/** A simulated score-set window. */
+export interface AblationInput {
+  record: ActivationRecord;
+  /** Simulated expected values, 0–10 scale; null = missing (replaced by the mean). */
+  expected: readonly (number | null)[];
 }
 
 /** The feature's mean activation: its corpus mean, else the mean over the given windows. */
@@ -37,9 +27,9 @@ function featureMean(feature: FeatureRecord, inputs: readonly AblationInput[]): 
   return count > 0 ? sum / count : 0;
 }
 
+/** `ablation.all` of the windows (each with token ids); a failure of the passes is a null score with the reason. */
 export async function ablationFeatureScore(
-  subject: SubjectModel,
-  target: FeatureTarget,
+  { subject, target }: LoadedFeatureModel,
   feature: FeatureRecord,
   inputs: readonly AblationInput[],
   calibration: LinearCalibration,
