@@ -2,3 +2,5 @@
 export * from './build-explain-prompt.ts';
 export * from './parse-explanation.ts';
 export * from './explain-template.ts';
+export * from './build-revise-prompt.ts';
+export * from './revise-template.ts';

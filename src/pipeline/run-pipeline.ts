@@ -1,6 +1,7 @@
 /**
- * @module pipeline/run-pipeline — runs (or resumes) a whole run: loads and validates every record first, then
- * processes features with bounded concurrency, saving each as one transaction the moment it completes. A stop
+ * @module pipeline/run-pipeline — runs (or resumes) a whole run: validates every record first (a pass over the source
+ * that keeps none), then streams the features from the source through bounded concurrency, saving each as one
+ * transaction the moment it completes (memory does not grow with the number of features). A stop
  * signal (first Ctrl+C), a spent budget (`maxCostUsd`) or a run of consecutive failures (an unreachable provider)
  * stops scheduling new features, lets the ones in flight finish and marks the run "interrupted". Failed features
  * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit)
@@ -9,7 +10,8 @@
  * throws one RunFailedError. With `batch`, the same units of work run in phases through the providers' Batch APIs
  * (batch-mode.ts).
  *
- * The stages, one module each: the config (resolve-run-config.ts), the records (load-run-features.ts), the providers
+ * The stages, one module each: the config (resolve-run-config.ts), the records (load-run-features.ts: a first pass,
+ * then a stream), the providers
  * (build-providers.ts), the scorers (select-scorers.ts) and the subject models they may need (feature-models.ts),
  * holding the run (hold-run.ts), a scheduler (live-scheduler.ts or batch-scheduler.ts) around the unit of work
  * (process-feature.ts), saving (save-features.ts, a separate step) and the summary (run-summary.ts); this function
@@ -23,7 +25,6 @@ import { preflightProviders } from '../llm/provider-preflight.ts';
 import { createSqliteResponseCache } from '../store/response-cache-table.ts';
 import type { BatchClient } from '../llm/batch/types.ts';
 import type { Provider } from '../llm/types.ts';
-import { featureKey } from '../records/feature-key.ts';
 import type { ResultStore } from '../store/result-store.ts';
 import { acquireRunLease, LeaseLostError, type RunLease, type RunLeaseOptions } from '../store/run-lease.ts';
 import { RunFailedError } from './run-failed-error.ts';
@@ -44,7 +45,8 @@ import {
 import type { OperationalOverrides, PipelineConfig, PipelineConfigInput } from './config.ts';
 import { holdRun, type RunHold } from './hold-run.ts';
 import { runLiveScheduler } from './live-scheduler.ts';
-import { loadRunFeatures } from './load-run-features.ts';
+import { scanRunFeatures, streamRunFeatures } from './load-run-features.ts';
+import type { FeatureRecord } from '../records/types.ts';
 import type { CallEvent, FeatureContext, ProcessedFeature } from './process-feature.ts';
 import { recordRunSaes } from './record-saes.ts';
 import { resolveRunConfig, runName } from './resolve-run-config.ts';
@@ -166,8 +168,10 @@ export async function runPipeline(
     const simulateTemplate = loadSimulateTemplate(config.simulatePrompt);
 
     // Validate all input before anything is written: a bad file fails the run before it starts (and, for a new
-    // run, before the database file is created).
-    const { features, sourceDigest } = await loadRunFeatures(config, resumed);
+    // run, before the database file is created). The first pass keeps no record: the features stream in later.
+    const settledBefore = resumed && store ? store.settledFeatureKeys(resumed.id) : new Set<string>();
+    const scan = await scanRunFeatures(config, resumed, settledBefore);
+    const { sourceDigest } = scan;
     // Every provider the run creates has its key and answers, before a run row exists (injected ones are the caller's).
     const created = [
       ...(options.explainer ? [] : [config.explainer]),
@@ -213,12 +217,12 @@ export async function runPipeline(
     const runHold = (hold = holdRun(runStore, runId, heldLease, options.lease?.ttlMs));
 
     try {
-      const done = runStore.settledFeatureKeys(runId);
-      const todo = features.filter((feature) => !done.has(featureKey(feature.id)));
+      // The run's pending features, read from the source as workers free up (the settled keys were read under the lease).
+      const todo = streamRunFeatures(config, sourceDigest, settledBefore);
       options.events?.onStart?.({
         runId,
-        total: features.length,
-        alreadyDone: features.length - todo.length,
+        total: scan.total,
+        alreadyDone: scan.alreadyDone,
         explainer,
         simulator,
         scorers: selected.map((scorer) => scorer.name),
@@ -230,7 +234,7 @@ export async function runPipeline(
       let stoppedBy: RunSummary['stoppedBy'];
       // One transaction: a commit that fails (a full disk) then throws here; the INSERT … RETURNING inside, committed
       // on its own, failed silently and left a dangling SAE id (seen as "FOREIGN KEY constraint failed").
-      runStore.db.transaction(() => recordRunSaes(runStore.db, features, knownSaeFolders(config.saes)))();
+      runStore.db.transaction(() => recordRunSaes(runStore.db, scan.saeFeatures, knownSaeFolders(config.saes)))();
       const notes = new Set<string>();
       const note = (line: string) => void notes.add(line);
       const models: RunFeatureModels | undefined = selected.some((scorer) => scorer.needs.subjectModel)
@@ -265,11 +269,14 @@ export async function runPipeline(
       };
       try {
         if (batchClients) {
+          // Batch mode plans its phases over every pending feature: it loads them (not streamed).
+          const pending: FeatureRecord[] = [];
+          for await (const feature of todo) pending.push(feature);
           const outcome = await runBatchScheduler({
             runId,
             config,
             store: runStore,
-            todo,
+            todo: pending,
             context,
             clients: batchClients,
             ...(cache ? { cache } : {}),
@@ -303,7 +310,7 @@ export async function runPipeline(
         store: runStore,
         runId,
         config,
-        total: features.length,
+        total: scan.total,
         tally,
         stoppedBy,
         notes,

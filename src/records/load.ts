@@ -2,7 +2,8 @@
  * @module records/load — one entry point that reads feature records from any supported source, detecting the
  * format: native JSONL (`.jsonl`), an OpenAI NeuronRecord JSON file, a directory of NeuronRecords
  * (`{layer}/{neuron}.json`), or a directory of JSONL shards (every `*.jsonl` directly in it, in name order).
- * Everything is validated before it is returned, so a bad file fails before any work starts.
+ * Everything is validated before it is returned, so a bad file fails before any work starts; `streamFeatureRecords`
+ * yields the same records one at a time (the pipeline's streaming runs).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,12 +57,18 @@ export async function loadFeatureRecordsWithDigest(
   return { records, digest: hashedWhileReading ? digester.digest() : await digestSource(path) };
 }
 
-/** `onJsonlChunk` sees the bytes of a single-file JSONL source as they are read (not called for other sources). */
-async function load(
+/**
+ * Every feature record of a file or directory, validated one at a time as it is read, in source order; a
+ * RecordFormatError on the first bad record. Memory stays bounded for JSONL sources and NeuronRecord directories (a
+ * JSON array file is parsed whole). `onJsonlChunk` sees the bytes of a single-file JSONL source as they are read (not
+ * called for other sources). No check across records (duplicates, an empty source): `loadFeatureRecords` and the
+ * pipeline's first pass (pipeline/stream-run-features.ts) make those.
+ */
+export async function* streamFeatureRecords(
   path: string,
-  options: LoadRecordsOptions,
+  options: LoadRecordsOptions = {},
   onJsonlChunk?: (chunk: Buffer) => void,
-): Promise<FeatureRecord[]> {
+): AsyncGenerator<FeatureRecord> {
   const model = options.model ?? 'unknown-model';
   let info;
   try {
@@ -76,20 +83,20 @@ async function load(
       'not a regular file or directory (records are read from a file or a folder, not a device, FIFO or socket)',
     );
   }
-  const records: FeatureRecord[] = [];
   const shards = info.isDirectory() ? await jsonlShards(path) : [];
   if (shards.length > 0) {
-    for (const shard of shards) for await (const record of readFeatureRecordsJsonl(shard)) records.push(record);
+    for (const shard of shards) yield* readFeatureRecordsJsonl(shard);
   } else if (info.isDirectory()) {
-    for await (const record of readNeuronRecordDirectory(path, model)) records.push(record);
+    yield* readNeuronRecordDirectory(path, model);
   } else if (path.endsWith('.jsonl')) {
-    for await (const record of readFeatureRecordsJsonl(path, onJsonlChunk)) records.push(record);
+    yield* readFeatureRecordsJsonl(path, onJsonlChunk);
   } else {
     const value = parsePythonJson(await readUtf8RecordFile(path, (text) => parsePythonJson(text, path)), path);
-    if (looksLikeNeuronRecord(value)) records.push(neuronRecordToFeatureRecord(value, path, model));
-    else if (Array.isArray(value)) value.forEach((item, i) => records.push(parseFeatureRecord(item, path, `[${i}]`)));
+    if (looksLikeNeuronRecord(value)) yield neuronRecordToFeatureRecord(value, path, model);
+    else if (Array.isArray(value))
+      for (const [i, item] of value.entries()) yield parseFeatureRecord(item, path, `[${i}]`);
     else if (typeof value === 'object' && value !== null && 'top' in value && 'id' in value) {
-      records.push(parseFeatureRecord(value, path, 'record'));
+      yield parseFeatureRecord(value, path, 'record');
     } else {
       throw new RecordFormatError(
         path,
@@ -98,12 +105,34 @@ async function load(
       );
     }
   }
-  if (records.length === 0) throw new RecordFormatError(path, null, 'contains no feature records');
+}
+
+/** Checks across a source's records, seen one at a time: a feature key seen twice, then (`finish`) an empty source. */
+export function createSourceChecks(path: string): { see(record: FeatureRecord): string; finish(): void } {
   const seen = new Set<string>();
-  for (const record of records) {
-    const key = featureKey(record.id);
-    if (seen.has(key)) throw new RecordFormatError(path, null, `feature ${key} appears twice`);
-    seen.add(key);
-  }
+  return {
+    see(record) {
+      const key = featureKey(record.id);
+      if (seen.has(key)) throw new RecordFormatError(path, null, `feature ${key} appears twice`);
+      seen.add(key);
+      return key;
+    },
+    finish() {
+      if (seen.size === 0) throw new RecordFormatError(path, null, 'contains no feature records');
+    },
+  };
+}
+
+/** `onJsonlChunk` sees the bytes of a single-file JSONL source as they are read (not called for other sources). */
+async function load(
+  path: string,
+  options: LoadRecordsOptions,
+  onJsonlChunk?: (chunk: Buffer) => void,
+): Promise<FeatureRecord[]> {
+  const records: FeatureRecord[] = [];
+  for await (const record of streamFeatureRecords(path, options, onJsonlChunk)) records.push(record);
+  if (records.length === 0) throw new RecordFormatError(path, null, 'contains no feature records');
+  const checks = createSourceChecks(path);
+  for (const record of records) checks.see(record);
   return records;
 }

@@ -111,18 +111,28 @@ export function searchFeatures(
         : ['s.value IS NOT NULL'];
     if (search.after && search.after.value !== null) head.push(search.after.value, search.after.featureId);
     const direction = descending ? 'DESC' : 'ASC';
-    // Few explanations match: start from them and sort what they give (CROSS JOIN fixes the order of the joins);
-    // else walk the score index in order, keeping the rows that match, until the page is full.
-    const from = fewMatches
-      ? `explanations_fts CROSS JOIN explanations e ON e.id = explanations_fts.rowid CROSS JOIN scores s ON s.run_id = e.run_id AND s.feature_id = e.feature_id
-           JOIN features f ON f.id = s.feature_id`
-      : `scores s
+    const where = `WHERE s.run_id = ? AND s.kind = ? AND ${[...keyset, ...conditions.slice(fewMatches ? 1 : 0)].join(' AND ')}`;
+    const order = `ORDER BY s.value ${direction}, s.feature_id ${direction} LIMIT ?`;
+    if (fewMatches) {
+      // Few explanations match: start from them (CROSS JOIN fixes the order of the joins), keep the page's rows by
+      // score, and only then read those rows' features and texts.
+      const featureFilter = [search.layer, search.featureKind, search.sae].some((value) => value !== undefined);
+      sql = `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, e.text AS explanation, page.value
+             FROM (SELECT e.id AS explanationId, s.feature_id AS featureId, s.value AS value
+                   FROM explanations_fts CROSS JOIN explanations e ON e.id = explanations_fts.rowid
+                   CROSS JOIN scores s ON s.run_id = e.run_id AND s.feature_id = e.feature_id
+                   ${featureFilter ? 'JOIN features f ON f.id = s.feature_id' : ''}
+                   ${where} AND explanations_fts MATCH ? ${order}) AS page
+             JOIN features f ON f.id = page.featureId JOIN explanations e ON e.id = page.explanationId
+             ORDER BY page.value ${direction}, page.featureId ${direction}`;
+      const [match, ...rest] = parameters;
+      return page(db, sql, [search.runId, search.scoreKind, ...head, ...rest, match, search.limit + 1], search, true);
+    }
+    // Else walk the score index in order, keeping the rows that match, until the page is full.
+    sql = `SELECT ${columns} FROM scores s
            JOIN features f ON f.id = s.feature_id
-           LEFT JOIN explanations e ON e.run_id = s.run_id AND e.feature_id = s.feature_id`;
-    if (fewMatches) conditions[0] = 'explanations_fts MATCH ?';
-    sql = `SELECT ${columns} FROM ${from}
-           WHERE s.run_id = ? AND s.kind = ? AND ${[...keyset, ...conditions].join(' AND ')}
-           ORDER BY s.value ${direction}, s.feature_id ${direction} LIMIT ?`;
+           LEFT JOIN explanations e ON e.run_id = s.run_id AND e.feature_id = s.feature_id
+           ${where} ${order}`;
     return page(db, sql, [search.runId, search.scoreKind, ...head, ...parameters, search.limit + 1], search, true);
   }
   // By feature id: the run's units of work (primary key run, feature) from the cursor on.

@@ -188,6 +188,19 @@ describe('intervention scorer', () => {
     expect(first.scores.every((score) => score.nMissing === 0 && score.nTokens > 0)).toBe(true);
   });
 
+  it('a judge that picks every text, or none, scores chance: 0 (balanced accuracy 0.5)', async () => {
+    const count = template.generation.prompts.length * (1 + template.generation.strengths.length);
+    for (const label of [1, 0]) {
+      const result = await scoreOf(
+        colonLatent,
+        'anything',
+        cannedJudge(`[${new Array(count).fill(label).join(', ')}]`),
+      );
+      expect(valueOf(result, 'intervention.score')).toBe(0);
+      expect(valueOf(result, 'intervention.balanced_accuracy')).toBe(0.5);
+    }
+  });
+
   it('says why and returns null for a feature without a model, asking no judge', async () => {
     const judge = cannedJudge('[1]');
     const notes: string[] = [];
