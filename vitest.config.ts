@@ -32,6 +32,10 @@ export const slowTestFiles = [
   'test/demo-dataset.test.ts',
   'test/pipeline/ablation-in-pipeline.test.ts',
   'test/pipeline/fault-mix.test.ts',
+  'test/pipeline/shard-auto.test.ts', // 26.6 s in the unit project (loaded machine): sharded runs and their merges
+  'test/store/merge.test.ts', // 14.9 s: runs and resumes to merge
+  'test/cli/reliable-run.test.ts', // 13.2 s: six `run` invocations
+  'test/pipeline/streaming-memory.test.ts',
   // models and SAEs: training, extraction, ablation
   'test/sae/train-sae.test.ts',
   'test/sae/train-on-cache.test.ts',

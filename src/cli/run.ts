@@ -16,6 +16,7 @@ import {
   addProviderOptions,
   addReliabilityOptions,
   databaseOption,
+  nonNegativeInteger,
   nonNegativeNumber,
   openStore,
   positiveInteger,
@@ -56,6 +57,12 @@ interface RunOptions extends ReliabilityFlags {
   batch?: boolean;
   batchPoll?: number;
   batchWait?: number;
+  explanations?: number;
+  revise?: number;
+  scoreAllCandidates?: boolean;
+  explainNegatives?: number;
+  calibrationTop?: number;
+  calibrationRandom?: number;
 }
 
 /** One line of batch-mode news on stderr (clearing a progress bar drawn on a terminal first; it redraws itself). */
@@ -204,6 +211,35 @@ export function registerRunCommand(program: Command): void {
       collect,
       [],
     )
+    .option(
+      '--explanations <n>',
+      `best-of-n: n candidate explanations per feature, each simulated on the calibration split; the best is scored on the score split (default ${defaults.explanations}: one explanation)`,
+      positiveInteger,
+    )
+    .option(
+      '--revise <k>',
+      `up to k revisions of the best explanation from its simulation's mistakes on calibration records, each kept only if it scores better there (default ${defaults.revise})`,
+      nonNegativeInteger,
+    )
+    .option(
+      '--score-all-candidates',
+      'with --explanations: also simulate every losing candidate on the score split (measures the selection effect; costs a simulation per candidate)',
+    )
+    .option(
+      '--explain-negatives <k>',
+      `up to k contrast windows in the explain prompt: explain-split windows where the top tokens occur but the feature does not fire (default ${defaults.explainNegatives})`,
+      nonNegativeInteger,
+    )
+    .option(
+      '--calibration-top <n>',
+      `held-out top records in the calibration split (default ${defaults.calibrationTop})`,
+      nonNegativeInteger,
+    )
+    .option(
+      '--calibration-random <n>',
+      `held-out random records in the calibration split (default ${defaults.calibrationRandom})`,
+      nonNegativeInteger,
+    )
     .option('--resume <run>', 'resume an interrupted run (id, name, tag:NAME or latest) with its stored configuration')
     .option(
       '--batch',
@@ -297,6 +333,12 @@ export function registerRunCommand(program: Command): void {
         ...(options.recordsPerCall !== undefined ? { recordsPerCall: options.recordsPerCall } : {}),
         ...(options.contextTokens !== undefined ? { contextTokens: options.contextTokens } : {}),
         ...(options.limit ? { limit: options.limit } : {}),
+        ...(options.explanations !== undefined ? { explanations: options.explanations } : {}),
+        ...(options.revise !== undefined ? { revise: options.revise } : {}),
+        ...(options.scoreAllCandidates ? { scoreAllCandidates: true } : {}),
+        ...(options.explainNegatives !== undefined ? { explainNegatives: options.explainNegatives } : {}),
+        ...(options.calibrationTop !== undefined ? { calibrationTop: options.calibrationTop } : {}),
+        ...(options.calibrationRandom !== undefined ? { calibrationRandom: options.calibrationRandom } : {}),
         ...(requestedShard ? { shard: requestedShard } : {}),
         ablation: options.ablation,
         ...(options.scorers ? { scorers: options.scorers } : {}),
@@ -346,6 +388,12 @@ export function registerRunCommand(program: Command): void {
       process.stderr.write(
         `run ${summary.runId} ${summary.status}: ${summary.scored} scored, ${summary.skipped} skipped, ${summary.failed} failed of ${summary.total} in ${(summary.durationMs / 1000).toFixed(1)} s · ${money}${summary.remaining > 0 ? ` · ${summary.remaining} left to do` : ''}\n`,
       );
+      if (summary.selection) {
+        const { selection } = summary;
+        process.stderr.write(
+          `best-of-n: ${selection.candidatesPerFeature.toFixed(1)} candidates per feature · winners' correlation ${selection.meanCalibration.toFixed(3)} on calibration (chosen there), ${selection.meanHeldOut.toFixed(3)} held out · selection bias ${selection.selectionBias >= 0 ? '+' : ''}${selection.selectionBias.toFixed(3)} (${selection.features} features)\n`,
+        );
+      }
       for (const note of summary.notes ?? []) process.stderr.write(`note: ${escapeTerminalText(note)}\n`);
       if (summary.stoppedBy === 'budget') {
         process.stderr.write(

@@ -200,3 +200,10 @@ export function positiveInteger(value: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got "${value}"`);
   return n;
 }
+
+/** Parses a non-negative integer option value (commander argParser). */
+export function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got "${value}"`);
+  return n;
+}

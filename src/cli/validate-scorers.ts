@@ -1,6 +1,7 @@
 /**
  * @module cli/validate-scorers — `autointerp validate-scorers`: is each scorer valid? On features whose truth is
- * known (the demo's planted features, the POS-labelled brown-1l features, OpenAI's puzzles from `--puzzles PATH`),
+ * known (the demo's planted features, the POS-labelled brown-1l features, the tokens those features make brown-1l
+ * write (`brown-1l-outputs`), OpenAI's puzzles from `--puzzles PATH`),
  * scores the true explanation and wrong ones with every selected scorer and prints, per scorer and truth source, the
  * AUROC of true against wrong, how often the true explanation ranks first, and calls and tokens per explanation
  * scored (what a run spends per feature).
@@ -14,7 +15,7 @@ import { escapeTerminalText } from '../report/terminal-text.ts';
 import { UsageError } from './errors.ts';
 import { positiveInteger, positiveNumber, recordsPerCallFlag } from './shared-options.ts';
 
-const TRUTH_SOURCES = ['planted', 'brown-1l', 'puzzles'] as const;
+const TRUTH_SOURCES = ['planted', 'brown-1l', 'brown-1l-outputs', 'puzzles'] as const;
 type TruthSource = (typeof TRUTH_SOURCES)[number];
 
 interface ValidateScorersFlags {
@@ -99,7 +100,7 @@ export function registerValidateScorersCommand(program: Command): void {
   program
     .command('validate-scorers')
     .description(
-      'is each scorer valid? AUROC of true against wrong explanations on features of known truth (planted, POS-labelled brown-1l, OpenAI puzzles)',
+      'is each scorer valid? AUROC of true against wrong explanations on features of known truth (planted, POS-labelled brown-1l, brown-1l output tokens, OpenAI puzzles)',
     )
     .option(
       '--truth <list>',
@@ -186,6 +187,11 @@ export function registerValidateScorersCommand(program: Command): void {
       if (sources.includes('puzzles') && !flags.puzzles) {
         throw new UsageError('--truth puzzles needs the puzzles file: --puzzles PATH (see data/puzzles/README.md)');
       }
+      if (sources.includes('brown-1l-outputs') && !flags.subjectModels) {
+        throw new UsageError(
+          '--truth brown-1l-outputs runs the subject model to find what each feature makes it write: drop --no-subject-models',
+        );
+      }
       const names = registered.map((scorer) => scorer.name);
       const selected =
         flags.scorers.trim() === 'all'
@@ -214,17 +220,24 @@ export function registerValidateScorersCommand(program: Command): void {
       if (judge.isBaseline && selected.some((scorer) => scorer.needs.judge))
         process.stderr.write('judge: BASELINE (offline rule-based, not an LLM)\n');
 
+      // The embedded brown-1l and its SAEs, loaded on first use, as a run loads them.
+      const models =
+        flags.subjectModels &&
+        (sources.includes('brown-1l-outputs') || selected.some((scorer) => scorer.needs.subjectModel))
+          ? createFeatureModels()
+          : undefined;
       const cases = await loadTruthCases(sources, {
         ...(flags.features !== undefined ? { features: flags.features } : {}),
         otherFeatures: flags.otherFeatures,
         ...(flags.puzzles ? { puzzlesPath: flags.puzzles } : {}),
         seed: flags.seed,
+        ...(models ? { models } : {}),
+      }).catch((error: unknown) => {
+        models?.dispose();
+        throw error;
       });
       const encoder = await getEncoder();
       const countTokens = (text: string) => encoder.encode(text, 'all').length;
-      // The embedded brown-1l and its SAEs, loaded on first use, as a run loads them.
-      const models =
-        flags.subjectModels && selected.some((scorer) => scorer.needs.subjectModel) ? createFeatureModels() : undefined;
       const report = await validateScorers({
         cases,
         scorers: selected,

@@ -4,3 +4,4 @@ export * from './parse-explanation.ts';
 export * from './explain-template.ts';
 export * from './build-revise-prompt.ts';
 export * from './revise-template.ts';
+export * from './contrast-windows.ts';

@@ -54,6 +54,20 @@ export const PipelineConfigSchema = z.object({
   calibrationRandom: z.number().int().nonnegative().default(defaults.calibrationRandom),
   /** Records scored from each quantile bin, where the source has quantile samples (`correlation.quantiles`). */
   scorePerQuantile: z.number().int().nonnegative().default(defaults.scorePerQuantile),
+  /**
+   * Best-of-n explanations (`--explanations N`, pipeline/explanation-search.ts): N candidates per feature, each
+   * simulated on the calibration split; the best is kept and scored on the score split. 1 = one explanation, as before.
+   */
+  explanations: z.number().int().positive().default(defaults.explanations),
+  /** Revisions of the best candidate from its simulation's mistakes on calibration records (`--revise K`). */
+  revise: z.number().int().nonnegative().default(defaults.revise),
+  /** Also simulate every losing candidate on the score split (`--score-all-candidates`): measures the selection effect. */
+  scoreAllCandidates: z.boolean().default(defaults.scoreAllCandidates),
+  /**
+   * Contrast windows in the explain prompt (`--explain-negatives K`, explain/contrast-windows.ts): up to K windows of
+   * the explain split where the feature's top tokens occur but it does not fire. 0 = none, as before.
+   */
+  explainNegatives: z.number().int().nonnegative().default(defaults.explainNegatives),
   /** Token budget of the explain prompt (few-shot examples, then records, are dropped past it). */
   maxPromptTokens: z.number().int().positive().default(defaults.maxPromptTokens),
   /** Features processed at once. */
@@ -148,6 +162,17 @@ export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new InputError(`invalid option ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+  }
+  const searching = parsed.data.explanations > 1 || parsed.data.revise > 0;
+  if (searching && parsed.data.batch) {
+    throw new InputError(
+      '--explanations N > 1 and --revise K > 0 run live only: the search needs each answer before its next request; leave out --batch',
+    );
+  }
+  if (searching && parsed.data.calibrationTop + parsed.data.calibrationRandom === 0) {
+    throw new InputError(
+      '--explanations and --revise select on the calibration split: give it records (--calibration-top, --calibration-random)',
+    );
   }
   return parsed.data;
 }

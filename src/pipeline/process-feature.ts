@@ -1,5 +1,6 @@
 /**
- * @module pipeline/process-feature — the unit of work: one feature through split → explain → simulate (when a
+ * @module pipeline/process-feature — the unit of work: one feature through split → explain (one explanation, or the
+ * best of n chosen on the calibration split: explanation-search.ts) → simulate (when a
  * selected scorer needs the simulation) → the selected scorers (pipeline/run-scorers.ts). Pure of storage: it
  * returns the result and the LLM calls it made; saving is a separate step.
  */
@@ -10,10 +11,18 @@ import { splitFeatureRecords } from '../records/splits.ts';
 import type { FeatureRecord, SplitRecord } from '../records/types.ts';
 import type { FeatureModels, FeatureSimulation, Scorer } from '../score/scorer.ts';
 import type { SimulateTemplate } from '../simulate/simulate-template.ts';
-import type { FeatureResult, LlmCallRow, StoredJudgements, StoredRecord, StoredScore } from '../store/result-store.ts';
+import type {
+  FeatureResult,
+  LlmCallRow,
+  StoredCandidate,
+  StoredJudgements,
+  StoredRecord,
+  StoredScore,
+} from '../store/result-store.ts';
 import { type CallLogOptions, errorMessage, withCallLog } from './call-log.ts';
 import type { PipelineConfig } from './config.ts';
-import { explainRecords } from './explain-records.ts';
+import { explainRecords, withContrastWindows } from './explain-records.ts';
+import { type ExplanationSearchResult, searchExplanation } from './explanation-search.ts';
 import { runScorers, ScorerFailedError, type ScorerOutcome } from './run-scorers.ts';
 import { type FeatureSimulationRun, SimulationStageError, simulateFeature } from './simulate-feature.ts';
 
@@ -114,20 +123,34 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
   if (!splits.some((s) => s.split === 'score'))
     return skipped(feature, splits, 'no held-out records to score', context);
 
-  // Explain.
+  // Explain: one explanation, or the best of a search on the calibration split (explanation-search.ts).
   let explanation: string;
   let explainPromptVersion: string;
+  let search: ExplanationSearchResult | undefined;
+  if (config.explanations > 1 || config.revise > 0) {
+    try {
+      search = await searchExplanation(feature, splits, context, calls);
+    } catch (error) {
+      const stage = error instanceof SimulationStageError ? 'simulate' : 'explain';
+      return { calls, result: { status: 'failed', feature, stage, reason: errorMessage(error) } };
+    }
+  }
   try {
-    ({ explanation, promptVersion: explainPromptVersion } = await explainRecords(
-      withCallLog(context.explainer, 'explain', calls, context),
-      explainSet.map((s) => s.record),
-      {
-        template: context.explainTemplate,
-        maxPromptTokens: config.maxPromptTokens,
-        countTokens: context.countTokens,
-        ...(context.signal ? { signal: context.signal } : {}),
-      },
-    ));
+    ({ explanation, promptVersion: explainPromptVersion } = search
+      ? { explanation: search.winner.text, promptVersion: search.winner.promptVersion }
+      : await explainRecords(
+          withCallLog(context.explainer, 'explain', calls, context),
+          withContrastWindows(
+            explainSet.map((s) => s.record),
+            config.explainNegatives,
+          ),
+          {
+            template: context.explainTemplate,
+            maxPromptTokens: config.maxPromptTokens,
+            countTokens: context.countTokens,
+            ...(context.signal ? { signal: context.signal } : {}),
+          },
+        ));
   } catch (error) {
     return { calls, result: { status: 'failed', feature, stage: 'explain', reason: errorMessage(error) } };
   }
@@ -201,6 +224,13 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
         : {}),
       scores,
       ...(judgements.length > 0 ? { judgements } : {}),
+      ...(search ? { candidates: withWinnerHeldOut(search.candidates, scores) } : {}),
     },
   };
+}
+
+/** The candidates with the winner's held-out score: its correlation.all on the score split, when that was computed. */
+function withWinnerHeldOut(candidates: readonly StoredCandidate[], scores: readonly StoredScore[]): StoredCandidate[] {
+  const heldOut = scores.find((score) => score.kind === 'correlation.all')?.value ?? null;
+  return candidates.map((candidate) => (candidate.selected ? { ...candidate, heldOutScore: heldOut } : candidate));
 }

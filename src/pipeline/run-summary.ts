@@ -2,6 +2,7 @@
  * @module pipeline/run-summary — how a run invocation ended: the run's final status from its stored progress (written
  * back to the run row), and the summary the CLI prints.
  */
+import { type SelectionSummary, selectionSummary } from '../store/candidate-queries.ts';
 import type { ResultStore } from '../store/result-store.ts';
 import type { PipelineConfig } from './config.ts';
 import type { RunTally } from './save-features.ts';
@@ -33,6 +34,11 @@ export interface RunSummary {
   notes?: string[];
   /** The reason of the last failed feature, when any failed. */
   lastFailure?: string;
+  /**
+   * Best-of-n runs: the winners' mean calibration score (what they were chosen on) and held-out score, and the gap
+   * between them (the selection bias: how much a score read on the choosing records would flatter the winners).
+   */
+  selection?: SelectionSummary;
 }
 
 export interface FinishRunInput {
@@ -71,5 +77,13 @@ export function finishRun(input: FinishRunInput): RunSummary {
     ...(status === 'interrupted' && stoppedBy ? { stoppedBy } : {}),
     ...(tally.lastFailure !== undefined ? { lastFailure: tally.lastFailure } : {}),
     ...(notes.size > 0 ? { notes: [...notes] } : {}),
+    ...withSelection(config, store, runId),
   };
+}
+
+/** The selection summary of a best-of-n run (empty for one-shot runs). */
+function withSelection(config: PipelineConfig, store: ResultStore, runId: number): { selection?: SelectionSummary } {
+  if (config.explanations <= 1 && config.revise === 0) return {};
+  const selection = selectionSummary(store.db, runId);
+  return selection ? { selection } : {};
 }

@@ -2,8 +2,10 @@
  * @module pipeline/validate-scorers-truth — features whose truth is known, each with a true explanation and wrong
  * ones, for the scorer-validity benchmark (`autointerp validate-scorers`): the demo's planted features (true
  * explanation; its planted `wrongExplanation`, other features' true explanations and near-misses as wrong ones), the
- * POS-labelled brown-1l features (the label is true, other features' labels are wrong) and OpenAI's puzzles (the
- * explanation against its `false_explanations`).
+ * POS-labelled brown-1l features (the label is true, other features' labels are wrong), the same brown-1l features
+ * with their output-side truth (`brown-1l-outputs`: the tokens clamping the feature makes the model write, read off
+ * the model on held-out prompts by score/intervention/output-explanation; other features' output explanations naming
+ * none of those tokens are wrong) and OpenAI's puzzles (the explanation against its `false_explanations`).
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +15,10 @@ import { loadFeatureRecords } from '../records/load.ts';
 import { readOpenAiPuzzles } from '../records/openai-puzzles.ts';
 import { splitFeatureRecords } from '../records/splits.ts';
 import type { FeatureId, FeatureRecord, SplitRecord } from '../records/types.ts';
+import type { FeatureModels } from '../score/scorer.ts';
 import { InputError } from '../common/errors.ts';
 
-export const truthSourceNames = ['planted', 'brown-1l', 'puzzles'] as const;
+export const truthSourceNames = ['planted', 'brown-1l', 'brown-1l-outputs', 'puzzles'] as const;
 export type TruthSourceName = (typeof truthSourceNames)[number];
 
 /** How a candidate explanation relates to the truth. */
@@ -48,6 +51,8 @@ export interface TruthOptions {
   puzzlesPath?: string;
   /** Seed of the choice of other features' explanations. */
   seed?: number;
+  /** The subject models (needed by the `brown-1l-outputs` source, which runs brown-1l to find its truth). */
+  models?: FeatureModels;
 }
 
 const dataFile = (path: string) => fileURLToPath(new URL(`../../data/${path}`, import.meta.url));
@@ -136,7 +141,8 @@ export function labelExplanation(label: PosLabel): string {
   return label.description.replace(/^Brown tag "[^"]*":\s*/, '');
 }
 
-async function brownCases(options: TruthOptions): Promise<TruthCase[]> {
+/** The POS-labelled features of the embedded brown-1l (neurons and the latents of each SAE), with their labels. */
+async function labelledBrownFeatures(): Promise<{ label: PosLabel; feature: FeatureRecord }[]> {
   const stems = ['brown-1l', 'brown-1l-1x', 'brown-1l-4x', 'brown-1l-16x'];
   const labelled: { label: PosLabel; feature: FeatureRecord }[] = [];
   for (const stem of stems) {
@@ -156,6 +162,11 @@ async function brownCases(options: TruthOptions): Promise<TruthCase[]> {
       labelled.push({ label, feature });
     }
   }
+  return labelled;
+}
+
+async function brownCases(options: TruthOptions): Promise<TruthCase[]> {
+  const labelled = await labelledBrownFeatures();
   const pool = labelled.map(({ label }) => labelExplanation(label));
   return firstFeatures(labelled, options).map(({ label, feature }) => ({
     source: 'brown-1l',
@@ -169,6 +180,46 @@ async function brownCases(options: TruthOptions): Promise<TruthCase[]> {
       label.feature,
     ),
   }));
+}
+
+/** The normalized tokens an output explanation quotes. */
+const quotedTokens = (explanation: string) =>
+  new Set([...explanation.matchAll(/"([^"]+)"/g)].map((match) => match[1]!.trim().toLowerCase()));
+
+/**
+ * The labelled brown-1l features with their output-side truth (module comment). A feature whose clamp adds no token
+ * (too weak at 4×) has no output truth and is left out; wrong explanations are other features' output explanations
+ * that quote none of the true one's tokens (a feature that writes "been" is not wrongly described by another's
+ * "been").
+ */
+async function brownOutputCases(options: TruthOptions): Promise<TruthCase[]> {
+  if (!options.models) {
+    throw new InputError(
+      'the brown-1l-outputs truth source runs the subject model to find what each feature makes it write: it needs the subject models (drop --no-subject-models)',
+    );
+  }
+  const { outputTokens, outputExplanation } = await import('../score/intervention/output-explanation.ts');
+  const described: { name: string; feature: FeatureRecord; explanation: string }[] = [];
+  for (const { label, feature } of await labelledBrownFeatures()) {
+    const loaded = await options.models.resolve(feature);
+    if ('unavailable' in loaded) throw new InputError(`brown-1l-outputs: ${label.feature}: ${loaded.unavailable}`);
+    const tokens = await outputTokens(loaded, feature.stats.maxActivation);
+    if (tokens.length > 0)
+      described.push({ name: label.feature, feature, explanation: outputExplanation(tokens.map(({ token }) => token)) });
+  }
+  return firstFeatures(described, options).map(({ name, feature, explanation }) => {
+    const own = quotedTokens(explanation);
+    const pool = described
+      .map((other) => other.explanation)
+      .filter((other) => ![...quotedTokens(other)].some((token) => own.has(token)));
+    return {
+      source: 'brown-1l-outputs',
+      name,
+      feature,
+      splits: splitFeatureRecords(feature),
+      candidates: withOthers([{ explanation, role: 'true', correct: true }], pool, options, `outputs:${name}`),
+    };
+  });
 }
 
 async function puzzleCases(options: TruthOptions): Promise<TruthCase[]> {
@@ -209,6 +260,7 @@ export async function loadTruthCases(sources: readonly TruthSourceName[], option
   for (const source of sources) {
     if (source === 'planted') cases.push(...(await plantedCases(options)));
     else if (source === 'brown-1l') cases.push(...(await brownCases(options)));
+    else if (source === 'brown-1l-outputs') cases.push(...(await brownOutputCases(options)));
     else cases.push(...(await puzzleCases(options)));
   }
   return cases;

@@ -3,6 +3,7 @@
  * same scores always print the same interval. (simple-statistics has no bootstrap; this is the small code of ours.)
  */
 import { mulberry32 } from '../common/random.ts';
+import { stableMean } from './stable-mean.ts';
 
 export interface ConfidenceInterval {
   low: number;
@@ -61,8 +62,7 @@ export function pairedBootstrapDifference(
     throw new Error(`paired bootstrap: ${baseline.length} baseline values vs ${candidate.length} candidate values`);
   const n = baseline.length;
   const differences = candidate.map((value, i) => value - baseline[i]!);
-  const mean = (values: readonly number[]) =>
-    values.length ? values.reduce((a, b) => a + b, 0) / values.length : Number.NaN;
+  const mean = (values: readonly number[]) => stableMean(values) ?? Number.NaN;
   return {
     n,
     baselineMean: mean(baseline),

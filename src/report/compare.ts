@@ -24,6 +24,7 @@ import {
   type RunIdentity,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
+import { type RunCostPerFeature, runCostPerFeature } from '../store/run-cost-queries.ts';
 import { pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
 import { InputError } from '../common/errors.ts';
 import { scoreFamily } from './score-families.ts';
@@ -41,6 +42,8 @@ export interface CompareOptions {
 
 export interface ComparedRun extends RunIdentity {
   simulationModes: string[];
+  /** What the run paid per finished feature (calls, prompt tokens, USD): the price of its score. */
+  costPerFeature: RunCostPerFeature;
 }
 
 export interface PairedFeature {
@@ -109,7 +112,11 @@ export class ComparisonError extends InputError {
 }
 
 function summarize(db: SqliteDatabase, run: RunRow): ComparedRun {
-  return { ...runIdentity(run), simulationModes: simulationModesOfRun(db, run.id) };
+  return {
+    ...runIdentity(run),
+    simulationModes: simulationModesOfRun(db, run.id),
+    costPerFeature: runCostPerFeature(db, run.id),
+  };
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));

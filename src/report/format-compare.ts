@@ -13,6 +13,10 @@ const truncate = (text: string | null, width: number) =>
 const runLabel = (run: ComparedRun) =>
   `run ${run.id} "${run.name}" (${run.explainer} → ${run.simulator}${run.baseline ? ', BASELINE offline' : ''}${run.status === 'finished' ? '' : `, ${run.status}`})`;
 
+/** `4.0 calls, 12,345 prompt tokens, $0.0123` per feature ($ only where calls were priced). */
+const costLine = ({ costPerFeature: cost }: ComparedRun) =>
+  `${cost.calls.toFixed(1)} calls, ${Math.round(cost.promptTokens).toLocaleString('en-US')} prompt tokens${cost.costUsd === null ? '' : `, $${cost.costUsd.toFixed(4)}`}`;
+
 const STATUS_WORDS = {
   scored: 'scored',
   null: 'null score',
@@ -66,6 +70,7 @@ export function formatComparisonText(comparison: Comparison): string {
     `Compare ${comparison.scoreKind} (candidate − baseline, paired by feature)`,
     `  baseline:  ${runLabel(comparison.baseline)}`,
     `  candidate: ${runLabel(comparison.candidate)}`,
+    `cost per feature: baseline ${costLine(comparison.baseline)} · candidate ${costLine(comparison.candidate)}`,
     `paired features: ${comparison.paired} of ${comparison.features} (both runs have a defined score)`,
     ...comparison.unpaired.map((entry) => `not paired: ${describeUnpaired(entry)}`),
     `overall: baseline ${fixed(overall.baselineMean)} → candidate ${fixed(overall.candidateMean)}, Δ ${signed(overall.meanDifference)}, ${level}% CI ${interval(overall.ci)}, n = ${overall.n}`,

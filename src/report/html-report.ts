@@ -19,6 +19,7 @@ import type { LeaderboardRow } from './leaderboard.ts';
 import { escapeHtml, jsonForScriptBlock } from './html-escape.ts';
 import { packRecord, packTokenIds, tokenIdWidth } from './record-packing.ts';
 import { REPORT_SCRIPT, REPORT_STYLE } from './report-assets.ts';
+import { stableMean } from './stable-mean.ts';
 import type { ReportData } from './report-data.ts';
 import { densityScatterSvg, histogramSvg, scoreRange } from './svg-charts.ts';
 
@@ -168,7 +169,7 @@ function scoreKindsTable(data: ReportData): string {
   const rows = data.scoreKinds.map((kind) => {
     const values = data.features.map((f) => f.scores[kind]?.value).filter((v): v is number => typeof v === 'number');
     const nulls = data.features.filter((f) => f.scores[kind] && f.scores[kind]!.value === null).length;
-    const mean = values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+    const mean = stableMean(values);
     return `<tr><td>${escapeHtml(kind)}</td><td class="num">${values.length}</td><td class="num">${nulls}</td><td class="num">${fixed(mean)}</td></tr>`;
   });
   return `<table class="board" style="width:auto"><thead><tr><th>score kind</th><th>scored</th><th>null</th><th>mean</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;

@@ -19,6 +19,7 @@ import {
 import type { RunRow } from '../store/result-store.ts';
 import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
 import { scorerColumnKinds } from './score-families.ts';
+import { stableMean } from './stable-mean.ts';
 
 export interface FeatureScoreRef {
   model: string;
@@ -184,7 +185,7 @@ export function buildLeaderboard(
       undefinedScores: members.length - values.length,
       nullReasons,
       failed,
-      mean: values.length ? values.reduce((a, b) => a + b, 0) / values.length : null,
+      mean: stableMean(values),
       median: values.length ? median(values) : null,
       ci: bootstrapMeanInterval(values, options.seed === undefined ? {} : { seed: options.seed }),
       fractionAtLeast05: fraction(0.5),
@@ -225,7 +226,7 @@ export function buildLeaderboard(
       rows[i]!.scorerMeans = Object.fromEntries(
         byKind.map(([kind, byFeature]) => {
           const values = valuesOfGroup(byFeature, group);
-          return [kind, values.length ? values.reduce((a, b) => a + b, 0) / values.length : null];
+          return [kind, stableMean(values)];
         }),
       );
     });

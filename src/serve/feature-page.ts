@@ -31,6 +31,22 @@ function scoresTable(result: FeatureInRun): string {
   return `<table class="board scores-table"><thead><tr><th>score</th><th>value</th><th>reason</th><th>tokens</th><th>missing</th><th>simulation</th><th>prompt</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** A best-of-n run's candidate explanations: how each was made and scored, the selected one marked. */
+function candidatesTable(result: FeatureInRun): string {
+  if (result.candidates.length === 0) return '';
+  const rows = result.candidates
+    .map(
+      (candidate) =>
+        `<tr${candidate.selected ? ' class="selected"' : ''}><td class="num">${candidate.candidate}</td>` +
+        `<td>${escapeHtml(candidate.kind)}${candidate.parent === null ? '' : ` of #${candidate.parent}`}</td>` +
+        `<td>${escapeHtml(candidate.text)}</td><td>${escapeHtml(candidate.promptVersion)}</td>` +
+        `<td class="num">${fixed(candidate.calibrationScore)}</td><td class="num">${fixed(candidate.heldOutScore)}</td>` +
+        `<td>${candidate.selected ? '<b>selected</b>' : ''}</td></tr>`,
+    )
+    .join('');
+  return `<h4>Candidate explanations</h4><table class="board candidates"><thead><tr><th>#</th><th>made as</th><th>text</th><th>prompt</th><th>calibration r</th><th>held-out r</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /** One judge's answers: each example's tokens, the truth, the answer and its probability. */
 function judgementsSection(result: FeatureInRun): string {
   return result.judgements
@@ -85,6 +101,7 @@ function explanationsSection(
         `<section class="card run-result" data-run="${result.run.id}"><div class="card-head"><a href="${href(`/run/${result.run.id}`)}">run ${result.run.id}: ${escapeHtml(result.run.name)}</a> ${status}<span class="meta">${records}</span></div>` +
         explanation +
         scoresTable(result) +
+        candidatesTable(result) +
         judgementsSection(result) +
         `</section>`
       );

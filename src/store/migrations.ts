@@ -241,4 +241,23 @@ export const migrations: readonly Migration[] = [
   END;
   CREATE INDEX scores_by_run_kind_value ON scores (run_id, kind, value, feature_id);
   `,
+  // 11: best-of-n explanations (`run --explanations N`, `--revise K`; pipeline/explanation-search.ts): every
+  // candidate of a feature, with the candidate it revised, its correlation on the calibration split (what it was
+  // selected on) and on the score split where measured (the winner; every candidate with --score-all-candidates).
+  // `explanations` keeps one row per feature: the winner.
+  `
+  CREATE TABLE explanation_candidates (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    feature_id INTEGER NOT NULL REFERENCES features(id),
+    candidate INTEGER NOT NULL,      -- 0-based, in the order made
+    parent INTEGER,                  -- the candidate a revision revised; null for samples
+    kind TEXT NOT NULL CHECK (kind IN ('sample', 'revision')),
+    text TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,    -- explain.vN for samples, revise.vN for revisions
+    calibration_score REAL,          -- correlation on the calibration split; null when undefined (reason not kept)
+    held_out_score REAL,             -- correlation.all on the score split, where it was simulated there
+    selected INTEGER NOT NULL,       -- 1 for the winner (the feature's explanations row)
+    PRIMARY KEY (run_id, feature_id, candidate)
+  );
+  `,
 ];

@@ -95,6 +95,24 @@ export interface ScoredFeatureResult {
   scores: StoredScore[];
   /** The judges' answers, one entry per judged scorer. */
   judgements?: StoredJudgements[];
+  /** Best-of-n: every candidate explanation (`explanation` is the selected one); absent for one-shot runs. */
+  candidates?: StoredCandidate[];
+}
+
+/** One candidate explanation of a best-of-n search (`explanation_candidates`, migration 11). */
+export interface StoredCandidate {
+  /** 0-based, in the order made. */
+  index: number;
+  /** The candidate a revision revised; null for samples. */
+  parent: number | null;
+  kind: 'sample' | 'revision';
+  text: string;
+  promptVersion: string;
+  /** Correlation on the calibration split (what selection compared); null when undefined. */
+  calibrationScore: number | null;
+  /** correlation.all on the score split, where simulated there (the winner; all with --score-all-candidates). */
+  heldOutScore: number | null;
+  selected: boolean;
 }
 
 export interface UnscoredFeatureResult {
@@ -309,6 +327,25 @@ export class ResultStore {
         result.scores,
         simulation?.recordsPerCall ?? null,
       );
+      const insertCandidate = this.sql(
+        `INSERT INTO explanation_candidates (run_id, feature_id, candidate, parent, kind, text, prompt_version, calibration_score, held_out_score, selected)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const finiteOrNull = (value: number | null) => (value !== null && Number.isFinite(value) ? value : null);
+      for (const candidate of result.candidates ?? []) {
+        insertCandidate.run(
+          runId,
+          featureId,
+          candidate.index,
+          candidate.parent,
+          candidate.kind,
+          candidate.text,
+          candidate.promptVersion,
+          finiteOrNull(candidate.calibrationScore),
+          finiteOrNull(candidate.heldOutScore),
+          candidate.selected ? 1 : 0,
+        );
+      }
       const insertJudgements = this.sql(
         `INSERT INTO judgements (run_id, feature_id, scorer, judge, prompt_version, examples) VALUES (?, ?, ?, ?, ?, ?)`,
       );

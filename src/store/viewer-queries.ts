@@ -233,6 +233,18 @@ export interface ViewerJudgement {
   examples: unknown[];
 }
 
+/** A best-of-n candidate explanation (`explanation_candidates`): sampled, or a revision of another candidate. */
+export interface ViewerCandidate {
+  candidate: number;
+  parent: number | null;
+  kind: string;
+  text: string;
+  promptVersion: string;
+  calibrationScore: number | null;
+  heldOutScore: number | null;
+  selected: boolean;
+}
+
 /** What one run holds about one feature. */
 export interface FeatureInRun {
   run: RunRow;
@@ -248,6 +260,8 @@ export interface FeatureInRun {
   } | null;
   scores: ViewerScore[];
   judgements: ViewerJudgement[];
+  /** Every candidate explanation of a best-of-n run, in the order made ([] for a run with one explanation). */
+  candidates: ViewerCandidate[];
 }
 
 /**
@@ -270,6 +284,11 @@ export function featureAcrossRuns(db: SqliteDatabase, featureId: number): Featur
     `SELECT scorer, judge, prompt_version AS promptVersion, examples FROM judgements
      WHERE run_id = ? AND feature_id = ? ORDER BY scorer`,
   );
+  const candidates = db.prepare(
+    `SELECT candidate, parent, kind, text, prompt_version AS promptVersion, calibration_score AS calibrationScore,
+            held_out_score AS heldOutScore, selected
+     FROM explanation_candidates WHERE run_id = ? AND feature_id = ? ORDER BY candidate`,
+  );
   const results: FeatureInRun[] = [];
   for (const run of runs) {
     const status = unit.get(run.id, featureId) as { status: string; stage: string | null; reason: string | null };
@@ -288,6 +307,9 @@ export function featureAcrossRuns(db: SqliteDatabase, featureId: number): Featur
       judgements: (
         judgements.all(run.id, featureId) as (Omit<ViewerJudgement, 'examples'> & { examples: string })[]
       ).map((row) => ({ ...row, examples: parseJsonArray(row.examples) })),
+      candidates: (
+        candidates.all(run.id, featureId) as (Omit<ViewerCandidate, 'selected'> & { selected: number })[]
+      ).map((row) => ({ ...row, selected: row.selected === 1 })),
     });
   }
   return results;

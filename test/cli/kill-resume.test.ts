@@ -91,8 +91,31 @@ function resultsOf(dbPath: string) {
 
 describe('crash safety: kill -9 at random moments, then --resume', () => {
   let server: FakeLlmServer;
+  // Each cycle's kill target, in finished features: once the run has finished that many, model requests that arrive
+  // hang until the killed child goes away, so it cannot finish more than the features whose requests were already
+  // answered (at most `concurrency`), however loaded the machine is and however late the kill comes.
+  let holdFrom: number | undefined;
+  const holding = () => {
+    if (holdFrom === undefined) return false;
+    try {
+      return finishedCount(join(directory, 'killed.db')) >= holdFrom;
+    } catch {
+      return false; // not created or not migrated yet
+    }
+  };
   beforeAll(async () => {
-    server = await startFakeLlmServer({ lexiconPath, latencyMs: 20 });
+    server = await startFakeLlmServer({
+      lexiconPath,
+      latencyMs: 20,
+      intercept: async (context, next) => {
+        if (context.request.method !== 'POST' || !holding()) return next();
+        await new Promise<void>((resolve) => {
+          if (context.signal.aborted) resolve();
+          context.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        return { status: 504, headers: {}, body: 'held until the client went away (never sent)' };
+      },
+    });
   });
   afterAll(async () => {
     await server.close();
@@ -131,17 +154,19 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
     ];
     // Seeded random kill moments, spread over the run: the k-th kill (of n) comes once the run has finished a random
     // number of features between k/n and (k+1)/n of the way through its first total - 6 (cycle 0: right after the run
-    // starts; the last kill leaves at least 6 features, more than a 40 ms delay can finish), then a further random
-    // 0-40 ms, so that kills land between features and inside requests and transactions alike.
+    // starts; the last kill leaves at least 6 features), then a further random 0-40 ms, so that kills land between
+    // features and inside requests and transactions alike. From the target on, the server holds new model requests:
+    // the features whose requests were answered by then may finish, no other (at most `concurrency`, 4 < 6).
     const random = mulberry32(2024);
     let killed = 0;
     let finished = false;
     const progress: number[] = [];
     for (let cycle = 0; cycle < kills; cycle++) {
-      const child = startCli(cycle === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
-      await child.started;
       const target = Math.floor(((cycle + random()) / kills) * (total - 6));
       const delayMs = Math.floor(random() * 40);
+      holdFrom = target;
+      const child = startCli(cycle === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
+      await child.started;
       while (!child.hasExited() && finishedCount(killedPath) < target) await sleep(10);
       await sleep(delayMs);
       child.kill();
@@ -166,6 +191,7 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
       `features done at each kill: ${progress}`,
     ).toBeGreaterThanOrEqual(kills - 2);
     expect(progress, 'finished features never decrease').toEqual([...progress].sort((a, b) => a - b));
+    holdFrom = undefined;
     if (!finished) {
       const last = startCli(['run', '--resume', '1', ...common]);
       expect(await last.exited, last.stderr()).toBe(0);

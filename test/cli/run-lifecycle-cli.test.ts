@@ -23,6 +23,8 @@ const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', impo
 interface Child {
   exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
   stderr(): string;
+  /** Resolves once the child has written `text` to stderr; rejects if it exits first. */
+  printed(text: string): Promise<void>;
   signal(name: NodeJS.Signals): void;
 }
 
@@ -38,7 +40,18 @@ function startCli(args: string[], env: Record<string, string | undefined> = {}):
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })),
   );
-  return { exited, stderr: () => stderr, signal: (name) => child.kill(name) };
+  const printed = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!stderr.includes(text)) return;
+        child.stderr.off('data', check);
+        resolve();
+      };
+      child.stderr.on('data', check);
+      check();
+      void exited.then(({ code }) => reject(new Error(`exited (${code}) before printing "${text}": ${stderr}`)));
+    });
+  return { exited, stderr: () => stderr, printed, signal: (name) => child.kill(name) };
 }
 
 const cli = (args: string[], env: Record<string, string | undefined> = {}) => startCli(args, env).exited;
@@ -118,7 +131,11 @@ describe('Ctrl+C and the run lease', () => {
   }, 120_000);
 
   it('a second Ctrl+C while a request is in flight exits at once: 130, the run interrupted (not left running), its lease released', async () => {
-    const server = await startFakeLlmServer({ lexiconPath, latencyMs: 1500 });
+    // Every model request hangs until the client goes away (no latency to race the signals): the run cannot end by
+    // itself, so only the second Ctrl+C ends it, however loaded the machine is.
+    let hung!: () => void;
+    const requestInFlight = new Promise<void>((resolve) => (hung = resolve));
+    const server = await startFakeLlmServer({ lexiconPath, faults: { mix: { hang: 1 }, onFault: () => hung() } });
     try {
       const db = join(directory, 'forced.db');
       const source = writeFeaturesJsonl(join(directory, 'forced.jsonl'), syntheticFeatures(6));
@@ -139,18 +156,14 @@ describe('Ctrl+C and the run lease', () => {
         db,
         '--no-progress',
       ]);
-      let finished = 0;
-      for (let polls = 0; polls < 3000 && finished === 0; polls++) {
-        await sleep(20);
-        try {
-          finished = (query(db, 'SELECT COUNT(*) AS n FROM run_features') as { n: number }[])[0]!.n;
-        } catch {
-          // not created or not migrated yet
-        }
-      }
-      expect(finished).toBeGreaterThan(0);
-      child.signal('SIGINT'); // the next feature's first request is in flight for 1.5 s
-      for (let polls = 0; polls < 500 && !child.stderr().includes('stopping after'); polls++) await sleep(10);
+      // The run row exists and is held once a model request reaches the server (the preflight is a GET, never hung).
+      await Promise.race([
+        requestInFlight,
+        child.exited.then((r) => Promise.reject(new Error(`exited (${r.code}) before a request: ${r.stderr}`))),
+      ]);
+      expect(query(db, 'SELECT status FROM runs')).toEqual([{ status: 'running' }]);
+      child.signal('SIGINT'); // the first: stop after the features in flight (whose request never ends)
+      await child.printed('stopping after');
       child.signal('SIGINT');
       const result = await child.exited;
       expect(result.code).toBe(130);

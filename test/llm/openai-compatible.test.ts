@@ -192,13 +192,32 @@ describe('openai-compatible provider error mapping', () => {
   });
 
   it('an aborted request is not retryable', async () => {
-    const server = await startFakeLlmServer({ lexiconPath, latencyMs: 5_000 });
+    // The request hangs at the server, which aborts it once it holds it (no latency races the abort).
+    const controller = new AbortController();
+    const server = await startFakeLlmServer({
+      lexiconPath,
+      faults: { mix: { hang: 1 }, onFault: () => controller.abort() },
+    });
     servers.push(server);
     const provider = createOpenAiCompatibleProvider({ model: 'm', baseURL: server.url, apiKey: sentinelKey });
-    const controller = new AbortController();
     const pending = provider.complete({ prompt: 'x', maxTokens: 1, signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
-    expect((await expectCallError(pending)).details.retryable).toBe(false);
+    const error = await expectCallError(pending);
+    expect(error.message).toMatch(/aborted/);
+    expect(error.details.retryable).toBe(false);
+  });
+
+  it('a request past its timeout (a server that never answers) fails as timed out, retryable', async () => {
+    const server = await startFakeLlmServer({ lexiconPath, faults: { mix: { hang: 1 } } });
+    servers.push(server);
+    const provider = createOpenAiCompatibleProvider({
+      model: 'm',
+      baseURL: server.url,
+      apiKey: sentinelKey,
+      timeoutMs: 50,
+    });
+    const error = await expectCallError(provider.complete({ prompt: 'x', maxTokens: 1 }));
+    expect(error.message).toBe(`openai-compatible:m: request to ${server.url}/completions timed out`);
+    expect(error.details).toMatchObject({ retryable: true, url: `${server.url}/completions` });
   });
 });
 

@@ -10,6 +10,7 @@ import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { peakInWindow, recordSends } from '../helpers/rate-windows.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+import { createTimeoutTrigger } from '../helpers/timeout-trigger.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-faults-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
@@ -17,6 +18,10 @@ const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', impo
 describe('a run under a fault mix against the fake server', () => {
   it('completes 220 features: every one scored or failed with a reason, no window over the request limit', async () => {
     const faults: Record<string, number> = {};
+    // A hung request is timed out the moment the server holds it (an explicit trigger, not a timer): on a loaded
+    // machine a 1-second client timeout also cut healthy requests, ten features in a row failed and the run stopped
+    // "interrupted". The SDK sees the same AbortError as from its own timeout (test/helpers/timeout-trigger.ts).
+    const trigger = createTimeoutTrigger();
     const server = await startFakeLlmServer({
       lexiconPath,
       latencyMs: 2,
@@ -31,7 +36,10 @@ describe('a run under a fault mix against the fake server', () => {
           truncated: 0.01,
           missingLogprobs: 0.02,
         },
-        onFault: (kind: FaultKind) => void (faults[kind] = (faults[kind] ?? 0) + 1),
+        onFault: (kind: FaultKind, _path, request) => {
+          faults[kind] = (faults[kind] ?? 0) + 1;
+          if (kind === 'hang') trigger.timeOut(request);
+        },
       },
     });
     // The rate check counts requests where the client SENDS them (each call of fetch, stamped as it is made), not
@@ -39,7 +47,7 @@ describe('a run under a fault mix against the fake server', () => {
     // timeout) and pile into one server-side window with later ones though the limiter admitted each correctly. The
     // SDK client is created at the first request and takes the global fetch then, so the pipeline's own providers
     // and limiter (buildProviders) are the ones measured.
-    const sends = recordSends(server.url);
+    const sends = recordSends(server.url, trigger.fetch);
     vi.stubGlobal('fetch', sends.fetch);
     try {
       const source = writeFeaturesJsonl(join(directory, 'many.jsonl'), syntheticFeatures(220, { dead: false }));
@@ -57,7 +65,7 @@ describe('a run under a fault mix against the fake server', () => {
           rateWindowMs: 1000,
           retryBaseDelayMs: 5,
           maxAttempts: 6,
-          requestTimeoutMs: 1000, // a hang costs one timeout, then a retry
+          requestTimeoutMs: 120_000, // a hang guard only: a hang costs one timeout (the trigger's), then a retry
         },
         { store },
       );
@@ -80,6 +88,7 @@ describe('a run under a fault mix against the fake server', () => {
       // every fault kind happened, and the limiter held as the client sent: no 1-second window of sends over the limit
       for (const kind of ['rateLimited', 'serverError', 'hang', 'malformedJson', 'missingLogprobs'])
         expect(faults[kind], kind).toBeGreaterThan(0);
+      expect(trigger.timedOut()).toBe(faults.hang); // every hang ended as a timeout of its request
       const sent = sends.times('POST');
       expect(sent.length).toBeGreaterThan(220); // the requests went through the recording fetch
       expect(peakInWindow(sent, 1000)).toBeLessThanOrEqual(limit);
@@ -93,5 +102,5 @@ describe('a run under a fault mix against the fake server', () => {
       vi.unstubAllGlobals();
       await server.close();
     }
-  }, 240_000); // a hang guard only: the run takes about 10 s on a quiet machine, far longer on a loaded one
+  }, 240_000); // a hang guard only: the run takes a few seconds on a quiet machine, longer on a loaded one
 });

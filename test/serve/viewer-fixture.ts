@@ -90,6 +90,12 @@ export function buildViewerFixture(directory = mkdtempSync(join(tmpdir(), 'autoi
       { tokens: ['z'], source: 'random-negative', truth: false, predicted: false, probability: null },
     ]),
   );
+  const candidate = db.prepare(
+    `INSERT INTO explanation_candidates (run_id, feature_id, candidate, parent, kind, text, prompt_version, calibration_score, held_out_score, selected)
+     VALUES (?, (SELECT id FROM features WHERE idx = 1), ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  candidate.run(baselineRun, 0, null, 'sample', 'nouns <i>maybe</i>', 'explain.v1', 0.4, null, 0);
+  candidate.run(baselineRun, 1, 0, 'revision', 'plural nouns such as dogs', 'revise.v1', 0.7, 0.5, 1);
   const ids = new Map(
     (db.prepare('SELECT id, idx FROM features').all() as { id: number; idx: number }[]).map((row) => [row.idx, row.id]),
   );

@@ -96,9 +96,15 @@ describe('viewer queries', () => {
     expect(explanationMatchQuery('<> ""')).toBeNull();
   });
 
-  it.each(['score-desc', 'score-asc', 'feature'] as const)(
-    'finds the same pages (%s) whether a text search starts from the matches or from the sort order',
-    (sort) => {
+  it.each([
+    ['score-desc', undefined],
+    ['score-asc', undefined],
+    ['feature', undefined],
+    ['score-desc', '1'],
+    ['feature', '2'],
+  ] as const)(
+    'finds the same pages (%s, layer %s) whether a text search starts from the matches or from the sort order',
+    (sort, layer) => {
       const fixture = buildViewerFixture();
       const db = openDatabase(fixture.path, { readonly: true });
       try {
@@ -114,6 +120,8 @@ describe('viewer queries', () => {
                 sort,
                 text: 'tokens',
                 limit: 4,
+                minScore: -0.5,
+                ...(layer ? { layer } : {}),
                 ...(after ? { after } : {}),
               },
               { fewMatches },
@@ -125,7 +133,7 @@ describe('viewer queries', () => {
           return ids;
         };
         const fromMatches = all(1_000);
-        expect(fromMatches.length).toBeGreaterThan(20);
+        expect(fromMatches.length).toBeGreaterThan(layer ? 6 : 20);
         expect(all(1)).toEqual(fromMatches);
       } finally {
         db.close();

@@ -123,6 +123,14 @@ describe('autointerp serve: pages', () => {
     expect((await get(`/feature/${fixture.featureId(0)}?run=999`)).status).toBe(404);
   });
 
+  it("/feature/ID lists a best-of-n run's candidate explanations, the selected one marked", async () => {
+    const page = await get(`/feature/${fixture.featureId(1)}`);
+    expect(page.html).toContain('Candidate explanations');
+    expect(page.html).toContain('nouns &lt;i&gt;maybe&lt;/i&gt;');
+    expect(page.html).toMatch(/<tr class="selected"><td class="num">1<\/td><td>revision of #0<\/td>/);
+    expect((await get(`/feature/${fixture.featureId(2)}`)).html).not.toContain('Candidate explanations');
+  });
+
   it('/compare pairs two runs and lists the regressions first, largest drop first', async () => {
     const page = await get(`/compare?a=${fixture.baselineRun}&b=${fixture.candidateRun}`);
     expect(page.status).toBe(200);

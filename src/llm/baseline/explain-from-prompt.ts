@@ -5,9 +5,10 @@
  * of the lexicon clearly covers the active tokens and not the silent ones, it names that class first
  * (` plural nouns, such as "doubts", "creatures" and "men".`), as an LLM reading the same lines would — but only
  * when that reading predicts the shown activations better than the token list does (checked on the prompt's own
- * records, never on held-out data). Deterministic.
+ * records, never on held-out data). Deterministic; a sampled request (best-of-n) names a seeded subset of the tokens.
  */
 import { sampleCorrelation } from 'simple-statistics';
+import { hashString, mulberry32 } from '../../common/random.ts';
 import type { Concept, ConceptLexicon } from './concept-lexicon.ts';
 import { conceptMatcher, interpretExplanation, normalizeToken } from './interpret-explanation.ts';
 import { parseNeuronBlocks } from './prompt-structure.ts';
@@ -24,6 +25,22 @@ export interface ExplainFromPromptOptions {
   maxTokensNamed?: number;
   /** Word classes to generalize to; without one, only tokens are named. */
   lexicon?: ConceptLexicon;
+  /**
+   * A sampled answer (a request with temperature > 0 and this `sampleIndex` ≥ 1): each ranked token is left out with
+   * probability SAMPLE_DROP_RATE, drawn from the index, so n samples name n different subsets (best-of-n
+   * explanations). Absent or 0: the deterministic answer.
+   */
+  sampleIndex?: number;
+}
+
+/** How often a sampled answer leaves out each ranked token (at least one is always named). */
+export const SAMPLE_DROP_RATE = 0.35;
+
+/** The tokens a sampled answer keeps: each dropped with SAMPLE_DROP_RATE, seeded by the sample index; never none. */
+function sampleTokens<T>(ranked: readonly T[], sampleIndex: number): T[] {
+  const random = mulberry32(hashString('baseline-explain-sample', sampleIndex));
+  const kept = ranked.filter(() => random() >= SAMPLE_DROP_RATE);
+  return kept.length > 0 || ranked.length === 0 ? kept : [ranked[Math.floor(random() * ranked.length)]!];
 }
 
 /** A class is named when it covers ≥ 60 % of the activation mass and ≥ 40 points more than of the silent tokens. */
@@ -106,8 +123,8 @@ export function formatTokenListExplanation(tokens: readonly string[]): string {
 export function explainFromPrompt(promptText: string, options: ExplainFromPromptOptions = {}): string {
   const maxTokensNamed = options.maxTokensNamed ?? 8;
   const summaries = summarizeLastNeuronActivations(promptText);
-  const named = summaries
-    .filter((summary) => summary.meanActivation > 0)
+  const active = summaries.filter((summary) => summary.meanActivation > 0);
+  const named = (options.sampleIndex ? sampleTokens(active, options.sampleIndex) : active)
     .slice(0, maxTokensNamed)
     .map((summary) => summary.token);
   const tokenList = formatTokenListExplanation(named);

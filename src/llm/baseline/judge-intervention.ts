@@ -15,7 +15,27 @@ const explanationPrefix = 'Explanation: ';
 /** Words (letters and digits, inner apostrophes) and single punctuation marks: what an explanation names. */
 const wordPattern = /[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*|[^\s\p{L}\p{N}]/gu;
 /** The predicted activation (0–10) from which a continuation word counts as described. */
-const pickThreshold = 5;
+const describedThreshold = 5;
+/**
+ * The share of a continuation's words that must be described for it to be picked: the judge is told the feature was
+ * amplified in some texts, and one common word ("a", a preposition) in fluent text is no sign of that.
+ */
+const pickShare = 1 / 3;
+/** A word ending in one piece repeated (≥ 3 times, pieces of 1–6 characters): "AAAA", "theseaaaa", "inininin". */
+const repeatedTail = /^(.*?)((.{1,6}?)\3{2,})$/su;
+
+/**
+ * The continuation's words, a word ending in a repeated piece split into what comes before and each piece: glued
+ * tokens ("AAAAAAAAAA" is "A" ten times) read as a reader of the text reads them.
+ */
+function continuationWords(continuation: string): string[] {
+  return (continuation.match(wordPattern) ?? []).flatMap((word) => {
+    const match = repeatedTail.exec(word);
+    if (!match) return [word];
+    const [, before = '', tail = '', piece = ''] = match;
+    return [...(before ? [before] : []), ...Array.from({ length: tail.length / piece.length }, () => piece)];
+  });
+}
 
 interface JudgedLine {
   prompt: string;
@@ -52,11 +72,13 @@ export function answerInterventionPrompt(text: string, lexicon: ConceptLexicon):
   const interpretation = interpretExplanation(block.explanation, { lexicon });
   const labels = block.texts.map(({ prompt, continuation }) => {
     const before = prompt.match(wordPattern) ?? [];
-    const words = [...before, ...(continuation.match(wordPattern) ?? [])];
+    const words = [...before, ...continuationWords(continuation)];
+    let described = 0;
     for (let index = before.length; index < words.length; index++) {
-      if (interpretation.predict(words, index) >= pickThreshold) return 1;
+      if (interpretation.predict(words, index) >= describedThreshold) described++;
     }
-    return 0;
+    const count = words.length - before.length;
+    return described > 0 && described >= pickShare * count ? 1 : 0;
   });
   return `[${labels.join(', ')}]`;
 }

@@ -2,7 +2,8 @@
  * @module llm/baseline/rule-based-model — the offline, deterministic "model" behind the baseline provider and the
  * fake server. It reads only the request's text: when the last neuron block has `token<TAB>unknown` lines it is a
  * simulation (answered with value distributions read from the explanation), otherwise an explain request (answered
- * by naming the tokens with the highest mean shown activation); an intervention judge prompt gets a 0/1 list
+ * by naming the tokens with the highest mean shown activation; a sampled one, a seeded subset of them; a revision
+ * prompt by mending the current explanation's token list from the mistakes shown); an intervention judge prompt gets a 0/1 list
  * (judge-intervention.ts), and so does a detection or fuzzing judge prompt (judge-classifier.ts, with logprobs of
  * its answer digits). Prompt requests (Completions) can echo the prompt with logprobs; message requests (chat) get
  * completion logprobs. Stop sequences and `maxTokens` are honoured.
@@ -16,6 +17,7 @@ import { flattenConversation } from './conversation-text.ts';
 import { explainFromPrompt } from './explain-from-prompt.ts';
 import { answerClassifierPrompt, classifierAnswerLogprobs } from './judge-classifier.ts';
 import { answerInterventionPrompt, isInterventionPrompt } from './judge-intervention.ts';
+import { isRevisePrompt, reviseFromPrompt } from './revise-from-prompt.ts';
 import { isSimulationPrompt, rewriteTargetRecords, simulateEcho } from './simulate-from-prompt.ts';
 import type { ValuePosition } from './token-logprobs.ts';
 import { buildTokenLogprobs } from './token-logprobs.ts';
@@ -84,13 +86,17 @@ export async function respondToRequest(request: LlmRequest, options: RuleBasedMo
       ? { text: answerInterventionPrompt(text, lexicon), values: [] }
       : kind === 'simulate'
         ? rewriteTargetRecords(text, lexicon)
-        : {
-            text: explainFromPrompt(text, {
-              lexicon,
-              ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}),
-            }),
-            values: [],
-          };
+        : isRevisePrompt(text)
+          ? { text: reviseFromPrompt(text, options.maxTokensNamed), values: [] }
+          : {
+              text: explainFromPrompt(text, {
+                lexicon,
+                ...(options.maxTokensNamed !== undefined ? { maxTokensNamed: options.maxTokensNamed } : {}),
+                // A sampled request (temperature > 0) names a seeded subset of the tokens: n samples, n candidates.
+                ...((request.temperature ?? 0) > 0 && request.sampleIndex ? { sampleIndex: request.sampleIndex } : {}),
+              }),
+              values: [],
+            };
   const stopped = applyStop(draft, request.stop);
   let pieces = await splitTokens(stopped.text, options.encoding);
   const maxTokens = Math.max(0, Math.floor(request.maxTokens));
@@ -121,7 +127,7 @@ export async function respondToRequest(request: LlmRequest, options: RuleBasedMo
   }
 
   const warnings: string[] = [];
-  if ((request.temperature ?? 0) > 0) {
+  if ((request.temperature ?? 0) > 0 && !(kind === 'explain' && request.sampleIndex)) {
     warnings.push(`temperature ${request.temperature} ignored: the rule-based model is deterministic`);
   }
   if (request.logprobs?.echo && request.prompt === undefined) {

@@ -6,7 +6,7 @@
  * faults do not depend on the order in which concurrent requests arrive.
  */
 import { hashString, mulberry32 } from '../../common/random.ts';
-import type { FakeHttpResponse, FakeRequestInterceptor } from './http-exchange.ts';
+import type { FakeHttpResponse, FakeRequestInterceptor, RecordedRequest } from './http-exchange.ts';
 import { InputError } from '../../common/errors.ts';
 
 export const faultKinds = [
@@ -28,8 +28,8 @@ export interface FaultOptions {
   seed?: number;
   /** Retry-After of the 429s, in milliseconds (sent as `retry-after-ms` and, rounded up, `retry-after` seconds). Default 1000. */
   retryAfterMs?: number;
-  /** Told of every fault injected (tests count them). */
-  onFault?(kind: FaultKind, path: string): void;
+  /** Told of every fault injected (tests count them; a test ends a hang, as a client timeout would, by its request). */
+  onFault?(kind: FaultKind, path: string, request: RecordedRequest): void;
 }
 
 /** Parses `429=0.1,500=0.05,hang=0.02,malformed=0.02,truncated=0.01,nologprobs=0.01` (the serve-fake flag). */
@@ -118,7 +118,7 @@ export function createFaultInterceptor(options: FaultOptions): FakeRequestInterc
       }
     }
     if (!kind) return next();
-    options.onFault?.(kind, request.path);
+    options.onFault?.(kind, request.path, request);
     switch (kind) {
       case 'rateLimited':
         return errorResponse(
