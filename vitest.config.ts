@@ -49,6 +49,7 @@ export const slowTestFiles = [
   'test/subject/load-gpt2.test.ts',
   'test/subject/steer.test.ts',
   'test/score/intervention/intervention-scorer.test.ts',
+  'test/score/intervention/output-truth.test.ts',
   'test/serve/viewer-models.test.ts',
   // the browser
   'test/report/chromium.test.ts',

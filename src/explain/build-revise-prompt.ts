@@ -1,8 +1,8 @@
 /**
  * @module explain/build-revise-prompt — the revision prompt (`run --revise K`): an explanation and where its
  * simulation went wrong on held-out calibration records — tokens it predicted high where the neuron was silent, and
- * tokens where the neuron fired but it predicted low — each with a few tokens of context, on the 0–10 scale. The user
- * turn ends with "the main thing this neuron does is find", which the explainer completes (parse-explanation.ts).
+ * tokens where the neuron fired but it predicted low — each with a few tokens of context, on the 0–10 scale. The
+ * user turn ends with "the main thing this neuron does is find", which the explainer completes (parse-explanation).
  * One line per mistake, `"token"<TAB>predicted P<TAB>actual A<TAB>context: …`, so a reader (and the offline
  * baseline) can take it apart.
  */
@@ -11,7 +11,7 @@ import { normalizeActivation } from '../records/normalize.ts';
 import { EXPLANATION_PREFIX } from './build-explain-prompt.ts';
 import { loadReviseTemplate, type ReviseTemplate } from './revise-template.ts';
 
-/** One simulated record: its tokens, true raw activations and the simulation's expected values (0–10; null = missing). */
+/** One simulated record: tokens, true raw activations, the simulation's expected values (0–10; null = missing). */
 export interface SimulatedTokens {
   tokens: readonly string[];
   activations: readonly number[];

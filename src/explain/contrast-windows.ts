@@ -9,7 +9,7 @@ import { maxActivation, normalizeActivation } from '../records/normalize.ts';
 import type { ActivationRecord } from '../records/types.ts';
 
 /** Tokens on each side of the top token in a contrast window. */
-export const CONTRAST_WINDOW_RADIUS = 8;
+export const CONTRAST_WINDOW_RADIUS = 4;
 /** How many of the strongest-firing distinct tokens count as the feature's top tokens. */
 export const CONTRAST_TOP_TOKENS = 5;
 

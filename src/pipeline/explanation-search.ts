@@ -2,7 +2,8 @@
  * @module pipeline/explanation-search — best-of-n explanations (`run --explanations N`, `--revise K`): N candidates
  * of one feature, made diverse by sampling (candidate 0 is the one-shot explanation: all explain records,
  * temperature 0; candidate i ≥ 1 sees a seeded subset of the explain records at SAMPLE_TEMPERATURE with
- * `sampleIndex` i), each simulated on the CALIBRATION split only and ranked by its correlation there. Then up to K
+ * `sampleIndex` i; every candidate's prompt ends with the same `--explain-negatives` contrast windows), each simulated
+ * on the CALIBRATION split only and ranked by its correlation there. Then up to K
  * revisions: the explainer is shown where the best candidate's simulation went wrong on calibration records
  * (explain/build-revise-prompt.ts) and a revision replaces the best only when its calibration correlation is higher.
  * The score split is never looked at while choosing — the winner is scored there by the caller (process-feature.ts),
@@ -26,7 +27,12 @@ import type { LlmCallRow, StoredCandidate } from '../store/result-store.ts';
 import { type CallLogOptions, withCallLog } from './call-log.ts';
 import type { PipelineConfig } from './config.ts';
 import { EXPLANATION_MAX_TOKENS, explainRecords, withContrastWindows } from './explain-records.ts';
-import { type FeatureSimulationRun, SimulationStageError, simulateFeature } from './simulate-feature.ts';
+import {
+  type FeatureSimulationRun,
+  type SimulateFeatureOptions,
+  SimulationStageError,
+  simulateFeature,
+} from './simulate-feature.ts';
 
 /** Temperature of candidates 1…N−1 and of revisions (candidate 0 is the one-shot explanation, at 0). */
 export const SAMPLE_TEMPERATURE = 1;
@@ -82,7 +88,7 @@ export function candidateRecords(
   return kept.length > 0 ? kept : [records[Math.floor(random() * records.length)]!];
 }
 
-/** Pearson correlation of a simulation with the truth on the records of `which` split (top + random); null if undefined. */
+/** Pearson r of a simulation with the truth on the top and random records of `which` split; null if undefined. */
 function correlationOn(run: FeatureSimulationRun, which: 'calibration' | 'score'): number | null {
   const real: number[][] = [];
   const expected: (number | null)[][] = [];
@@ -94,20 +100,37 @@ function correlationOn(run: FeatureSimulationRun, which: 'calibration' | 'score'
   return correlationWithReason(real, expected).value;
 }
 
-/** Searches for the best explanation of one feature; LLM calls are noted in `calls` (explain, revise, simulate). */
-export async function searchExplanation(
+/** What the search's steps share: the logged providers, the feature's records, and simulations memoized by text. */
+interface SearchTools {
+  feature: FeatureRecord;
+  splits: readonly SplitRecord[];
+  explainSet: ActivationRecord[];
+  explainer: Provider;
+  reviser: Provider;
+  simulator: Provider;
+  simulateOptions: SimulateFeatureOptions;
+  /** A candidate row completed with its calibration simulation and score (a text is simulated once). */
+  withCalibration(row: CandidateRow): Promise<Candidate>;
+}
+
+type CandidateRow = Omit<Candidate, 'calibration' | 'calibrationScore' | 'heldOutScore' | 'selected'>;
+
+/** A failed simulation makes a candidate unscored (null), unless the run is being aborted. */
+const nullOnSimulationFailure = (signal: AbortSignal | undefined) => (error: unknown) => {
+  if (error instanceof SimulationStageError && !signal?.aborted) return null;
+  throw error;
+};
+
+function searchTools(
   feature: FeatureRecord,
   splits: readonly SplitRecord[],
   context: ExplanationSearchContext,
   calls: LlmCallRow[],
-): Promise<ExplanationSearchResult> {
+): SearchTools {
   const { config, signal } = context;
-  const explainer = withCallLog(context.explainer, 'explain', calls, context);
-  const reviser = withCallLog(context.explainer, 'revise', calls, context);
   const simulator = withCallLog(context.simulator, 'simulate', calls, context);
-  const explainSet = splits.filter((s) => s.split === 'explain').map((s) => s.record);
   const calibrationSplits = splits.filter((s) => s.split === 'calibration');
-  const simulateOptions = {
+  const simulateOptions: SimulateFeatureOptions = {
     config,
     template: context.simulateTemplate,
     countTokens: context.countTokens,
@@ -115,38 +138,43 @@ export async function searchExplanation(
   };
   // Identical texts are simulated once (a sample can repeat another; a revision can repeat its parent).
   const simulations = new Map<string, Promise<FeatureSimulationRun | null>>();
-  const simulateOnCalibration = (text: string) => {
-    let simulation = simulations.get(text);
-    if (!simulation) {
-      simulation = simulateFeature(simulator, text, calibrationSplits, simulateOptions).catch((error: unknown) => {
-        // A candidate whose simulation fails is not selectable; the search goes on (an abort does not).
-        if (error instanceof SimulationStageError && !signal?.aborted) return null;
-        throw error;
-      });
-      simulations.set(text, simulation);
-    }
-    return simulation;
+  return {
+    feature,
+    splits,
+    explainSet: splits.filter((s) => s.split === 'explain').map((s) => s.record),
+    explainer: withCallLog(context.explainer, 'explain', calls, context),
+    reviser: withCallLog(context.explainer, 'revise', calls, context),
+    simulator,
+    simulateOptions,
+    async withCalibration(row) {
+      let simulation = simulations.get(row.text);
+      if (!simulation) {
+        simulation = simulateFeature(simulator, row.text, calibrationSplits, simulateOptions).catch(
+          nullOnSimulationFailure(signal),
+        );
+        simulations.set(row.text, simulation);
+      }
+      const calibration = await simulation;
+      return {
+        ...row,
+        calibration,
+        calibrationScore: calibration ? correlationOn(calibration, 'calibration') : null,
+        heldOutScore: null,
+        selected: false,
+      };
+    },
   };
-  const candidate = async (
-    row: Omit<Candidate, 'calibration' | 'calibrationScore' | 'heldOutScore' | 'selected'>,
-  ): Promise<Candidate> => {
-    const calibration = await simulateOnCalibration(row.text);
-    return {
-      ...row,
-      calibration,
-      calibrationScore: calibration ? correlationOn(calibration, 'calibration') : null,
-      heldOutScore: null,
-      selected: false,
-    };
-  };
+}
 
-  // Samples, concurrently (the providers' limits bound the requests in flight).
-  const negatives = withContrastWindows(explainSet, config.explainNegatives).slice(explainSet.length);
+/** The N samples, concurrently (the providers' limits bound the requests in flight); unreadable answers are dropped. */
+async function sampleCandidates(tools: SearchTools, context: ExplanationSearchContext): Promise<Candidate[]> {
+  const { config, signal } = context;
+  const negatives = withContrastWindows(tools.explainSet, config.explainNegatives).slice(tools.explainSet.length);
   const settled = await Promise.allSettled(
     Array.from({ length: config.explanations }, async (_, index) => {
       const { explanation, promptVersion } = await explainRecords(
-        explainer,
-        [...candidateRecords(feature, explainSet, index, config.seed), ...negatives],
+        tools.explainer,
+        [...candidateRecords(tools.feature, tools.explainSet, index, config.seed), ...negatives],
         {
           template: context.explainTemplate,
           maxPromptTokens: config.maxPromptTokens,
@@ -155,7 +183,7 @@ export async function searchExplanation(
           ...(signal ? { signal } : {}),
         },
       );
-      return candidate({ index, parent: null, kind: 'sample', text: explanation, promptVersion });
+      return tools.withCalibration({ index, parent: null, kind: 'sample', text: explanation, promptVersion });
     }),
   );
   const candidates: Candidate[] = [];
@@ -165,23 +193,36 @@ export async function searchExplanation(
     else if (!(outcome.reason instanceof ExplanationParseError)) throw outcome.reason;
   }
   if (candidates.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+  return candidates;
+}
 
-  // Revisions of the best, each kept only when it does better on calibration.
-  const reviseTemplate = context.reviseTemplate ?? loadReviseTemplate();
-  const scale = maxActivation(explainSet);
+/**
+ * Up to `config.revise` revisions of the best candidate from its calibration mistakes, each appended to
+ * `candidates` and kept as the best only when its calibration score is higher. Returns the best after them.
+ */
+async function reviseBest(
+  candidates: Candidate[],
+  tools: SearchTools,
+  context: ExplanationSearchContext,
+): Promise<Candidate> {
+  const { config, signal } = context;
+  const template = context.reviseTemplate ?? loadReviseTemplate();
+  const scale = maxActivation(tools.explainSet);
+  const rank = (candidate: Candidate) => candidate.calibrationScore ?? Number.NEGATIVE_INFINITY;
   let best = selectBest(candidates);
   for (let round = 1; round <= config.revise; round++) {
-    if (!best.calibration) break;
-    const simulated = best.calibration.simulated.map((split, i) => ({
+    const calibration = best.calibration;
+    if (!calibration) break;
+    const simulated = calibration.simulated.map((split, i) => ({
       tokens: split.record.tokens,
       activations: split.record.activations,
-      expected: best.calibration!.result.records[i]!.expected,
+      expected: calibration.result.records[i]!.expected,
     }));
-    const prompt = buildRevisePrompt(best.text, simulated, scale, reviseTemplate);
+    const prompt = buildRevisePrompt(best.text, simulated, scale, template);
     if (prompt.mistakesShown === 0) break; // nothing went wrong: nothing to revise
     let text: string;
     try {
-      const completion = await reviser.complete({
+      const completion = await tools.reviser.complete({
         messages: prompt.messages,
         maxTokens: EXPLANATION_MAX_TOKENS,
         temperature: SAMPLE_TEMPERATURE,
@@ -193,7 +234,7 @@ export async function searchExplanation(
       if (error instanceof ExplanationParseError) continue;
       throw error;
     }
-    const revision = await candidate({
+    const revision = await tools.withCalibration({
       index: candidates.length,
       parent: best.index,
       kind: 'revision',
@@ -201,36 +242,50 @@ export async function searchExplanation(
       promptVersion: prompt.promptVersion,
     });
     candidates.push(revision);
-    if ((revision.calibrationScore ?? Number.NEGATIVE_INFINITY) > (best.calibrationScore ?? Number.NEGATIVE_INFINITY)) {
-      best = revision;
-    }
+    if (rank(revision) > rank(best)) best = revision;
   }
+  return best;
+}
 
-  // With scoreAllCandidates, every loser is simulated on the held-out records as the winner will be.
-  if (config.scoreAllCandidates) {
-    const heldOut = new Map<string, Promise<number | null>>();
-    await Promise.all(
-      candidates
-        .filter((c) => c !== best)
-        .map(async (c) => {
-          let score = heldOut.get(c.text);
-          if (!score) {
-            score = simulateFeature(simulator, c.text, splits, simulateOptions).then(
-              (run) => correlationOn(run, 'score'),
-              (error: unknown) => {
-                if (error instanceof SimulationStageError && !signal?.aborted) return null;
-                throw error;
-              },
-            );
-            heldOut.set(c.text, score);
-          }
-          c.heldOutScore = await score;
-        }),
-    );
-  }
+/** `--score-all-candidates`: every loser simulated on the held-out records as the winner is, scored on the score split. */
+async function scoreLosersHeldOut(
+  candidates: readonly Candidate[],
+  best: Candidate,
+  tools: SearchTools,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const heldOut = new Map<string, Promise<number | null>>();
+  await Promise.all(
+    candidates
+      .filter((candidate) => candidate !== best)
+      .map(async (candidate) => {
+        let score = heldOut.get(candidate.text);
+        if (!score) {
+          score = simulateFeature(tools.simulator, candidate.text, tools.splits, tools.simulateOptions).then(
+            (run) => correlationOn(run, 'score'),
+            nullOnSimulationFailure(signal),
+          );
+          heldOut.set(candidate.text, score);
+        }
+        candidate.heldOutScore = await score;
+      }),
+  );
+}
+
+/** Searches for the best explanation of one feature; LLM calls are noted in `calls` (explain, revise, simulate). */
+export async function searchExplanation(
+  feature: FeatureRecord,
+  splits: readonly SplitRecord[],
+  context: ExplanationSearchContext,
+  calls: LlmCallRow[],
+): Promise<ExplanationSearchResult> {
+  const tools = searchTools(feature, splits, context, calls);
+  const candidates = await sampleCandidates(tools, context);
+  const best = await reviseBest(candidates, tools, context);
+  if (context.config.scoreAllCandidates) await scoreLosersHeldOut(candidates, best, tools, context.signal);
   const rows: StoredCandidate[] = candidates.map(({ calibration: _calibration, ...row }) => ({
     ...row,
-    selected: row === best || row.index === best.index,
+    selected: row.index === best.index,
   }));
   return { winner: rows.find((row) => row.selected)!, candidates: rows };
 }

@@ -205,7 +205,11 @@ async function brownOutputCases(options: TruthOptions): Promise<TruthCase[]> {
     if ('unavailable' in loaded) throw new InputError(`brown-1l-outputs: ${label.feature}: ${loaded.unavailable}`);
     const tokens = await outputTokens(loaded, feature.stats.maxActivation);
     if (tokens.length > 0)
-      described.push({ name: label.feature, feature, explanation: outputExplanation(tokens.map(({ token }) => token)) });
+      described.push({
+        name: label.feature,
+        feature,
+        explanation: outputExplanation(tokens.map(({ token }) => token)),
+      });
   }
   return firstFeatures(described, options).map(({ name, feature, explanation }) => {
     const own = quotedTokens(explanation);

@@ -16,7 +16,7 @@ export interface SelectionSummary {
   selectionBias: number;
 }
 
-/** The run's selection summary; null for a run without candidates (one-shot) or without a winner scored on both splits. */
+/** The run's selection summary; null for a one-shot run, or one without a winner scored on both splits. */
 export function selectionSummary(db: SqliteDatabase, runId: number): SelectionSummary | null {
   const row = db
     .prepare(

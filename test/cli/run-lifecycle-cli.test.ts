@@ -102,7 +102,7 @@ describe('a fatal error: one line, exit 2, the run marked failed', () => {
     expect(query(db, 'SELECT status FROM runs')).toEqual([{ status: 'failed' }]);
     expect(query(db, 'SELECT COUNT(*) AS n FROM run_leases')).toEqual([{ n: 0 }]);
     expect(existsSync(`${db}-reserve`)).toBe(false);
-  });
+  }, 600_000); // hang guards only (this file's tests): 80 s at load 12 on 2 cores
 });
 
 describe('Ctrl+C and the run lease', () => {
@@ -111,7 +111,7 @@ describe('Ctrl+C and the run lease', () => {
     const child = startCli(['run', '--demo', '--no-ablation', '--concurrency', '1', '--db', db, '--no-progress']);
     // Wait until the run has finished a feature (bounded: the whole demo run would end by itself).
     let finished = 0;
-    for (let polls = 0; polls < 6000 && finished === 0; polls++) {
+    for (let polls = 0; polls < 30_000 && finished === 0; polls++) {
       await sleep(20);
       try {
         finished = (query(db, 'SELECT COUNT(*) AS n FROM run_features') as { n: number }[])[0]!.n;
@@ -128,7 +128,7 @@ describe('Ctrl+C and the run lease', () => {
     expect(query(db, 'SELECT status FROM runs')).toEqual([{ status: 'interrupted' }]);
     expect((query(db, 'SELECT COUNT(*) AS n FROM run_features') as { n: number }[])[0]!.n).toBeLessThan(88);
     expect(query(db, 'SELECT COUNT(*) AS n FROM run_leases')).toEqual([{ n: 0 }]);
-  }, 120_000);
+  }, 600_000);
 
   it('a second Ctrl+C while a request is in flight exits at once: 130, the run interrupted (not left running), its lease released', async () => {
     // Every model request hangs until the client goes away (no latency to race the signals): the run cannot end by
@@ -173,7 +173,7 @@ describe('Ctrl+C and the run lease', () => {
     } finally {
       await server.close();
     }
-  }, 120_000);
+  }, 600_000);
 
   it('a second `run --resume` of a run a live process holds is refused in one line, exit 2, nothing written', async () => {
     const db = join(directory, 'held.db');
@@ -249,7 +249,7 @@ describe('read-only commands', () => {
     const tagged = await cli(['tag', '1', 'nightly', '--db', db]);
     expect(tagged.code).toBe(2);
     expect(tagged.stderr).toMatch(new RegExp(`^autointerp: cannot open database ${db} for writing: .*\n$`));
-  }, 120_000);
+  }, 600_000);
 
   it('a database that does not exist: one line naming it, exit 2, no file created', async () => {
     const missing = join(directory, 'missing.db');

@@ -59,19 +59,21 @@ const planted = readFileSync(demoPlantedPath, 'utf8')
 /** Planted features that fire, whose wrong explanations are all different (so a revision prompt names its feature). */
 const chosen = (() => {
   const seenWrong = new Set<string>();
-  return planted.filter((feature) => {
-    const truth = truthOf.get(featureKey(feature.id))!;
-    if (truth.explanation.startsWith('nothing') || seenWrong.has(truth.wrongExplanation)) return false;
-    seenWrong.add(truth.wrongExplanation);
-    return true;
-  });
+  return planted
+    .filter((feature) => {
+      const truth = truthOf.get(featureKey(feature.id))!;
+      if (truth.explanation.startsWith('nothing') || seenWrong.has(truth.wrongExplanation)) return false;
+      seenWrong.add(truth.wrongExplanation);
+      return true;
+    })
+    .slice(0, 8); // enough to see the effects, few enough to stay quick
 })();
 const source = join(directory, 'planted.jsonl');
 writeFileSync(source, `${chosen.map((feature) => JSON.stringify(feature)).join('\n')}\n`);
 
 /** The feature an explain prompt shows: the one whose top records its last neuron block holds (by vote). */
 const featureOfRecords = new Map<string, string>();
-for (const feature of chosen) {
+for (const feature of planted) {
   for (const record of feature.top) featureOfRecords.set(record.tokens.join(''), featureKey(feature.id));
 }
 function featureOfExplainPrompt(request: LlmRequest): Truth {
@@ -85,10 +87,14 @@ function featureOfExplainPrompt(request: LlmRequest): Truth {
 }
 const isRevision = (request: LlmRequest) =>
   (request.messages ?? []).some((message) => message.content.includes('Current explanation:'));
-const featureOfRevision = (request: LlmRequest): Truth =>
-  truths.find((truth) =>
-    (request.messages ?? []).some((m) => m.content.includes(`does is find ${truth.wrongExplanation}.`)),
-  )!;
+/** The feature a revision prompt is about: the one whose wrong (or, once fixed, true) explanation it shows. */
+const featureOfRevision = (request: LlmRequest): Truth => {
+  const shows = (text: string) =>
+    (request.messages ?? []).some((m) =>
+      m.content.includes(`Current explanation: the main thing this neuron does is find ${text}.`),
+    );
+  return truths.find((truth) => shows(truth.wrongExplanation)) ?? truths.find((truth) => shows(truth.explanation))!;
+};
 
 /**
  * Candidates of mixed quality: the one-shot candidate (sample 0) is wrong for every other feature; sample i ≥ 1 is
@@ -136,7 +142,13 @@ let databases = 0;
 const newStore = () => new ResultStore(openDatabase(join(directory, `run-${++databases}.db`)));
 
 async function run(
-  options: { explanations?: number; revise?: number; scoreAllCandidates?: boolean; explainNegatives?: number },
+  options: {
+    explanations?: number;
+    revise?: number;
+    scoreAllCandidates?: boolean;
+    explainNegatives?: number;
+    source?: string;
+  },
   explainer: Provider | 'baseline' = mixedExplainer(),
   store = newStore(),
 ) {
@@ -251,7 +263,8 @@ describe('best-of-n explanations (issue 17)', () => {
     expect(revisions.length).toBeGreaterThan(0);
     expect(revisions.every((c) => c.parent !== null)).toBe(true);
     const kept = revisions.filter((c) => c.selected === 1);
-    expect(kept.length).toBeGreaterThan(chosen.length / 2);
+    expect(revised.summary.failed).toBe(0);
+    expect(kept.length).toBe(chosen.length); // every feature's explanation was fixed by its first revision
     for (const revision of kept)
       expect(revision.calibration_score!).toBeGreaterThan(
         revised.candidates.find((c) => c.feature === revision.feature && c.candidate === revision.parent)!
@@ -340,21 +353,31 @@ describe('best-of-n explanations (issue 17)', () => {
       activations: Array.from({ length: 30 }, () => 0),
     };
     const windows = contrastWindows([fires, silent], 5);
-    expect(windows.map((w) => w.tokens.length)).toEqual([17, 13]); // ±8 around position 12; the next from 21 on
+    expect(windows.map((w) => w.tokens.length)).toEqual([9, 9]); // ±4 around positions 12 and 25
     expect(windows.every((w) => w.tokens.includes(' cat') && w.activations.every((a) => a === 0))).toBe(true);
     expect(contrastWindows([fires, silent], 1)).toHaveLength(1);
     expect(contrastWindows([fires, silent], 0)).toEqual([]);
   });
 
   it('--explain-negatives: the explain prompt shows contrast windows from the explain split only', async () => {
+    // Layer 2 holds the context-dependent planted features ("past-tense verbs after pronouns", "prepositions after
+    // nouns"): their top tokens also occur where they do not fire.
+    const contextSource = join(directory, 'layer-2.jsonl');
+    writeFileSync(
+      contextSource,
+      `${planted
+        .filter((feature) => feature.id.layer === 2)
+        .map((feature) => JSON.stringify(feature))
+        .join('\n')}\n`,
+    );
     const shown = async (explainNegatives: number) => {
       const explainer = createMockProvider({
         respond: (request) => textResult(` ${featureOfExplainPrompt(request).explanation}.`),
       });
-      await run({ explainNegatives }, explainer);
+      await run({ explainNegatives, source: contextSource }, explainer);
       return explainer.requests.map((request) => {
         const truth = featureOfExplainPrompt(request);
-        const feature = chosen.find((f) => featureKey(f.id) === featureKey(truth.feature))!;
+        const feature = planted.find((f) => featureKey(f.id) === featureKey(truth.feature))!;
         const records = parseNeuronBlocks(flattenConversation(request.messages ?? [])).at(-1)!.records;
         return { feature, texts: records.map((record) => record.lines.map((line) => line.token).join('')) };
       });
@@ -400,6 +423,36 @@ describe('best-of-n explanations (issue 17)', () => {
       /--calibration-top/,
     );
     expect(parsePipelineConfig({}).explanations).toBe(1);
+  });
+
+  it('run --explanations prints the selection bias in its summary', async () => {
+    const three = join(directory, 'three.jsonl');
+    writeFileSync(
+      three,
+      `${chosen
+        .slice(0, 3)
+        .map((feature) => JSON.stringify(feature))
+        .join('\n')}\n`,
+    );
+    const result = await cli(
+      [
+        'run',
+        '--records',
+        three,
+        '--explanations',
+        '2',
+        '--scorers',
+        'correlation',
+        '--no-progress',
+        '--db',
+        join(directory, 'cli.db'),
+      ],
+      { cwd: directory },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /best-of-n: 2\.0 candidates per feature · winners' correlation [-\d.]+ on calibration \(chosen there\), [-\d.]+ held out · selection bias [+-][\d.]+ \(3 features\)/,
+    );
   });
 
   it('run: --explanations with --batch is a usage error (exit 2) naming the flags; nothing is written', async () => {

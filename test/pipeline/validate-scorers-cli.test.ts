@@ -93,6 +93,11 @@ describe('autointerp validate-scorers', () => {
     expect(badScorer.stderr).toContain('--scorers: unknown "nope"; known: correlation');
     const badTruth = await cli(['validate-scorers', '--truth', 'planted,everything']);
     expect(badTruth.code).toBe(2);
-    expect(badTruth.stderr).toContain('--truth: unknown "everything"; known: planted, brown-1l, puzzles');
+    expect(badTruth.stderr).toContain(
+      '--truth: unknown "everything"; known: planted, brown-1l, brown-1l-outputs, puzzles',
+    );
+    const noModels = await cli(['validate-scorers', '--truth', 'brown-1l-outputs', '--no-subject-models']);
+    expect(noModels.code).toBe(2);
+    expect(noModels.stderr).toContain('--truth brown-1l-outputs runs the subject model');
   });
 });

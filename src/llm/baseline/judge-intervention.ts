@@ -2,9 +2,12 @@
  * @module llm/baseline/judge-intervention — the rule-based model's answer to the intervention judge's prompt
  * (prompts/intervention.vN.json, score/intervention/judge-prompt.ts): from the last `Explanation: …` block of the
  * request, each `Text i: "<prompt>" -> "<continuation>"` line is judged from the explanation alone: a text is picked
- * (1) when a word of its continuation is something the explanation names (quoted tokens, word classes of the
- * lexicon, listed words, "after X" contexts that may reach into the prompt; interpret-explanation.ts) with weight
- * ≥ 0.5, else 0. Deterministic; it never sees which texts were steered.
+ * (1) when at least a third of its continuation's words are something the explanation names (quoted tokens, word
+ * classes of the lexicon, listed words, "after X" contexts that may reach into the prompt; interpret-explanation.ts)
+ * with weight ≥ 0.5, else 0; a word ending in one piece repeated ("AAAA", glued tokens) counts as that piece
+ * repeated. One named word picked a text before: every fluent plain continuation holds an article or a preposition,
+ * a clamped one is often a repetition without them, so word-class explanations fitted the plain texts better and
+ * scored below 0 (the POS labels of brown-1l: AUROC 0.415). Deterministic; it never sees which texts were steered.
  */
 import type { ConceptLexicon } from './concept-lexicon.ts';
 import { interpretExplanation } from './interpret-explanation.ts';

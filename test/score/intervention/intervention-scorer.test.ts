@@ -151,18 +151,20 @@ describe('intervention scorer', () => {
     const wrong = referenceLabel('brown-1l-1x-labels.json', 'brown-1l/blocks.0.mlp.hook_post/sae/352@brown-1l-1x');
     const truth = valueOf(await scoreOf(hasLatent, label, judge), 'intervention.score');
     const other = valueOf(await scoreOf(hasLatent, wrong, judge), 'intervention.score');
-    // Measured: 0.25 against 0.00. The clamped model writes "been been been…": the label's "verb" reads "been" as a
-    // verb; its quoted "has" never appears (the latent fires ON "has" and makes the model write what follows it).
-    expect(truth).toBeCloseTo(0.25, 5);
-    expect(other).toBeCloseTo(0, 5);
+    // Measured: 1 against 0. The clamped model writes "been been been…": the baseline reads the label's "verb" as
+    // every verb (interpret-explanation), so "been" counts, and every steered text is at least a third verbs, no
+    // plain one is; its quoted "has" never appears (the latent fires ON "has" and makes the model write what follows).
+    expect(truth).toBe(1);
+    expect(other).toBe(0);
   });
 
-  it('measures the output side: "opening quotation marks" scores 1 on the colon latent, its input-side label "colons" 0', async () => {
+  it('measures the output side: "opening quotation marks" scores 22/24 on the colon latent, its input-side label "colons" 0', async () => {
     const judge = createBaselineProvider();
     const label = referenceLabel('brown-1l-1x-labels.json', 'brown-1l/blocks.0.mlp.hook_post/sae/67@brown-1l-1x');
     const output = await scoreOf(colonLatent, 'opening quotation marks', judge);
-    expect(valueOf(output, 'intervention.score')).toBe(1);
-    expect(valueOf(output, 'intervention.balanced_accuracy')).toBe(1);
+    // 22 of the 24 steered texts are at least a third “, no plain text is (" “333333333" and " “A “A “A I I I I" are not).
+    expect(valueOf(output, 'intervention.score')).toBeCloseTo(22 / 24, 12);
+    expect(valueOf(output, 'intervention.balanced_accuracy')).toBeCloseTo(46 / 48, 12);
     const input = await scoreOf(colonLatent, label, judge);
     expect(valueOf(input, 'intervention.score')).toBe(0);
     expect(valueOf(input, 'intervention.balanced_accuracy')).toBe(0.5);
@@ -179,9 +181,10 @@ describe('intervention scorer', () => {
     expect(judgements.filter((j) => j.truth)).toHaveLength(prompts.length * strengths.length);
     for (const judgement of judgements) {
       expect(judgement.source).toBe(judgement.truth ? 'steered' : 'unsteered');
-      expect(judgement.predicted).toBe(judgement.truth);
       expect(judgement.tokens.length).toBeGreaterThan(0);
     }
+    // The judge's answer is stored as given: right on every text but two steered ones (see the test above).
+    expect(judgements.filter((j) => j.predicted !== j.truth).map((j) => j.truth)).toEqual([true, true]);
     expect(first.promptVersion).toBe('intervention.v1');
     expect(again.judgements).toEqual(judgements);
     expect(other.judgements!.map((j) => j.tokens.join(''))).not.toEqual(judgements.map((j) => j.tokens.join('')));

@@ -108,7 +108,7 @@ describe('intervention judge answer: probabilities only where logprobs say somet
 describe('rule-based judge (baseline and fake server)', () => {
   const texts = [
     { prompt: 'It was a', continuation: ' been been been' },
-    { prompt: 'She looked at the', continuation: ' man who had been' },
+    { prompt: 'She looked at the', continuation: ' man had been' },
     { prompt: 'They had to', continuation: ' “ “ “' },
     { prompt: 'There is no', continuation: ' other way' },
   ];
@@ -124,6 +124,29 @@ describe('rule-based judge (baseline and fake server)', () => {
   it('reads "after X" contexts across the prompt and the continuation', async () => {
     // "man" follows "the" at the prompt's end; "way" follows "other".
     expect(await judged('nouns after "the"')).toBe('[0, 1, 0, 0]');
+  });
+
+  it('picks a continuation only where what the explanation names is at least a third of its words', async () => {
+    // One "the" in fluent text is no sign of an amplified feature; the old rule (any word named) picked all three.
+    const fluent = [
+      { prompt: 'It was a', continuation: ' the the the' },
+      { prompt: 'She looked at', continuation: ' the man, the dog' },
+      { prompt: 'They had to', continuation: ' see the man who was there' },
+    ];
+    const messages = interventionMessages(template, 'the token "the"', fluent);
+    expect((await respondToRequest({ messages, maxTokens: 40 })).text).toBe('[1, 1, 0]');
+  });
+
+  it('reads a word ending in one repeated piece as that piece repeated (glued tokens: "AAAA" is "A" four times)', async () => {
+    const glued = [
+      { prompt: 'It was a', continuation: 'AAAAAAAAAA' },
+      { prompt: 'They had', continuation: 'theseaaaaaaaa' },
+      { prompt: 'There is no', continuation: ' other way' },
+    ];
+    const judgedGlued = async (explanation: string) =>
+      (await respondToRequest({ messages: interventionMessages(template, explanation, glued), maxTokens: 40 })).text;
+    expect(await judgedGlued('the token "A"')).toBe('[1, 1, 0]');
+    expect(await judgedGlued('the token "these"')).toBe('[0, 0, 0]');
   });
 
   it('answers only the last block, not the few-shot example', async () => {
