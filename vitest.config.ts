@@ -35,6 +35,9 @@ export const slowTestFiles = [
   'test/pipeline/shard-auto.test.ts', // 26.6 s in the unit project (loaded machine): sharded runs and their merges
   'test/store/merge.test.ts', // 14.9 s: runs and resumes to merge
   'test/cli/reliable-run.test.ts', // 13.2 s: six `run` invocations
+  'test/pipeline/validate-scorers-cli.test.ts', // 9.3–30.6 s: validate-scorers runs against the fake server
+  'test/pipeline/best-of-n.test.ts', // 30.1 s: best-of-n runs, one-shot runs beside them
+  'test/pipeline/simulation-protocol.test.ts', // 7.2–10.6 s: eight runs
   'test/pipeline/streaming-memory.test.ts',
   // models and SAEs: training, extraction, ablation
   'test/sae/train-sae.test.ts',
