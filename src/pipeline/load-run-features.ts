@@ -34,6 +34,9 @@ export interface RunFeatures {
   sourceDigest: string;
 }
 
+/** Records the first pass reads between two calls of its `onProgress` (a resumed run renews its lease there). */
+export const SCAN_PROGRESS_EVERY = 1000;
+
 /** Whether the feature at `position` (0-based, source order) with `key` is one of the run's. */
 function runSelection(config: PipelineConfig): (key: string, position: number) => boolean {
   const { limit, shard } = config;
@@ -44,12 +47,14 @@ function runSelection(config: PipelineConfig): (key: string, position: number) =
 /**
  * The first pass: every record read and validated (none kept), the source's digest (hashed as a JSONL file is read;
  * other sources hashed after), the run's feature count and how many of them `settled` holds. Memory: one record at a
- * time, and the key of every feature (for the duplicate check; about 100 bytes a feature).
+ * time, and the key of every feature (for the duplicate check; about 130 bytes a feature). `onProgress` is called
+ * every SCAN_PROGRESS_EVERY records (the pass takes minutes at 10^6 features).
  */
 export async function scanRunFeatures(
   config: PipelineConfig,
   resumed: RunRow | undefined,
   settled: ReadonlySet<string> = new Set(),
+  onProgress?: () => void,
 ): Promise<RunFeatureScan> {
   const source = resolveSource(config);
   const selected = runSelection(config);
@@ -58,6 +63,7 @@ export async function scanRunFeatures(
   const checks = createSourceChecks(source);
   const saeFeatures = new Map<string, FeatureRecord>();
   let position = 0;
+  let read = 0;
   let total = 0;
   let alreadyDone = 0;
   const records = streamFeatureRecords(source, { model: config.model }, (chunk) => {
@@ -72,6 +78,7 @@ export async function scanRunFeatures(
       const sae = record.id.sae;
       if (sae !== undefined && !saeFeatures.has(sae)) saeFeatures.set(sae, record);
     }
+    if (onProgress && ++read % SCAN_PROGRESS_EVERY === 0) onProgress();
   }
   checks.finish();
   const sourceDigest = hashedWhileReading ? digester.digest() : await digestSource(source);

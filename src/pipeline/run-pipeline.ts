@@ -170,7 +170,15 @@ export async function runPipeline(
     // Validate all input before anything is written: a bad file fails the run before it starts (and, for a new
     // run, before the database file is created). The first pass keeps no record: the features stream in later.
     const settledBefore = resumed && store ? store.settledFeatureKeys(resumed.id) : new Set<string>();
-    const scan = await scanRunFeatures(config, resumed, settledBefore);
+    // A resumed run holds its lease from the start: the first pass (minutes at 10^6 features) renews it, or a second
+    // invocation would find it stale after its time to live and take the run over.
+    const heldFromStart = lease;
+    const scan = await scanRunFeatures(
+      config,
+      resumed,
+      settledBefore,
+      heldFromStart ? () => heldFromStart.heartbeat() : undefined,
+    );
     const { sourceDigest } = scan;
     // Every provider the run creates has its key and answers, before a run row exists (injected ones are the caller's).
     const created = [

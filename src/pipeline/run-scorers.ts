@@ -6,6 +6,7 @@
  * name as their purpose. A scorer that throws fails the feature (its name leads the reason); one that returns null
  * gives no rows (it said why through `note`).
  */
+import { AutointerpError } from '../common/errors.ts';
 import { hashString } from '../common/random.ts';
 import type { Provider } from '../llm/types.ts';
 import { featureKey } from '../records/feature-key.ts';
@@ -34,7 +35,7 @@ export interface ScorerOutcome {
 }
 
 /** A scorer threw: the feature fails at the score stage with this reason (`<scorer>: <why>`). */
-export class ScorerFailedError extends Error {
+export class ScorerFailedError extends AutointerpError {
   override readonly name = 'ScorerFailedError';
 }
 

@@ -4,6 +4,7 @@
  * malformed answer (no logprobs, no readable value) gets a bounded number of fresh attempts; an incomplete one (too
  * many predictions missing) is retried with fewer records per call (simulate/); then the stage fails with the reason.
  */
+import { AutointerpError } from '../common/errors.ts';
 import { contextTokensOf } from '../llm/context-windows.ts';
 import type { Provider } from '../llm/types.ts';
 import type { SplitRecord } from '../records/types.ts';
@@ -22,7 +23,7 @@ export interface FeatureSimulationRun {
 }
 
 /** The simulate stage failed; `message` is the reason stored with the feature. */
-export class SimulationStageError extends Error {
+export class SimulationStageError extends AutointerpError {
   override readonly name = 'SimulationStageError';
 }
 

@@ -4,11 +4,12 @@
  * (SQLite's `PRAGMA data_version` changes), the optional feature models, and the errors a handler throws to answer
  * 404 or 400.
  */
+import { InputError } from '../common/errors.ts';
 import type { SqliteDatabase } from '../store/database.ts';
 import type { ViewerModels } from './viewer-models.ts';
 
 /** A handler's error that is the user's: answered with `status` and the message as the page. */
-export class ViewerRequestError extends Error {
+export class ViewerRequestError extends InputError {
   override readonly name = 'ViewerRequestError';
   constructor(
     readonly status: 400 | 404,

@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { forEachBoundedStream } from '../../src/pipeline/bounded-stream.ts';
 import { parsePipelineConfig } from '../../src/pipeline/config.ts';
-import { scanRunFeatures, streamRunFeatures } from '../../src/pipeline/load-run-features.ts';
+import { SCAN_PROGRESS_EVERY, scanRunFeatures, streamRunFeatures } from '../../src/pipeline/load-run-features.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { featureKey } from '../../src/records/feature-key.ts';
 import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const folder = mkdtempSync(join(tmpdir(), 'streaming-'));
@@ -127,5 +129,40 @@ describe('the first pass checks the whole source before anything is written', ()
     await expect(run).rejects.toThrow(message);
     expect(opened).toBe(false);
     expect(mock.requests).toHaveLength(0);
+  });
+});
+
+describe('a resumed run renews its lease during the first pass', () => {
+  /** Clock reads of the run's lease (acquire, heartbeats) before the run started on its features. */
+  async function leaseClockReadsBeforeStart(count: number): Promise<number> {
+    const source = writeFeaturesJsonl(join(folder, `lease-${count}.jsonl`), syntheticFeatures(count, { dead: false }));
+    const store = new ResultStore(openDatabase(':memory:'));
+    const mock = createMockProvider({ recordRequests: false, respond: () => textResult('x') });
+    const stop = new AbortController();
+    stop.abort(); // a run stopped before its first feature: interrupted, to resume
+    const { runId } = await runPipeline(
+      { source, scorers: ['correlation'] },
+      { store, explainer: mock, simulator: mock, stopSignal: stop.signal },
+    );
+    let reads = 0;
+    let readsAtStart = -1;
+    const clock = () => 1_000_000 + reads++;
+    await runPipeline(undefined, {
+      store,
+      resumeRunId: runId,
+      explainer: mock,
+      simulator: mock,
+      stopSignal: stop.signal,
+      lease: { clock },
+      events: { onStart: () => void (readsAtStart = reads) },
+    });
+    store.db.close();
+    return readsAtStart;
+  }
+
+  it(`heartbeats every ${SCAN_PROGRESS_EVERY} records read`, async () => {
+    const small = await leaseClockReadsBeforeStart(10);
+    const large = await leaseClockReadsBeforeStart(2 * SCAN_PROGRESS_EVERY + 10);
+    expect(large - small).toBe(2);
   });
 });

@@ -3,24 +3,23 @@
  * scorer: correlation of simulated with true activations on all (top + random), top, random and quantile records
  * of the score split, and rsquared / absdev of the predictions calibrated on the calibration split.
  */
+import { AutointerpError } from '../../common/errors.ts';
 import { MAX_MISSING_FRACTION, scoreFeature, type SimulatedRecord } from '../score-feature.ts';
 import type { Scorer, ScorerInput, ScorerResult } from '../scorer.ts';
 
 /** Thrown when too much of the simulation is missing for a score to be trusted: the feature fails (and is retried). */
-export class IncompleteSimulationError extends Error {
+export class IncompleteSimulationError extends AutointerpError {
   override readonly name = 'IncompleteSimulationError';
 }
 
 function simulatedRecords(input: ScorerInput) {
   if (!input.simulation) throw new Error('correlation scorer: the simulation is missing');
-  return input.simulation.records.map(
-    ({ split, expected }): SimulatedRecord & { split: string } => ({
-      split: split.split,
-      source: split.source,
-      real: split.record.activations,
-      expected: [...expected],
-    }),
-  );
+  return input.simulation.records.map(({ split, expected }): SimulatedRecord & { split: string } => ({
+    split: split.split,
+    source: split.source,
+    real: split.record.activations,
+    expected: [...expected],
+  }));
 }
 
 export const correlationScorer: Scorer = {
