@@ -30,14 +30,14 @@ import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/ba
 import {
   describeLoad,
   describeTorchBuild,
-  findTorchPython,
   formatPeerTable,
   type PeerRow,
   peerThreadCounts,
-  runTorchPeer,
+  runTorchPeerAtThreadCounts,
   type TorchPeerOutput,
-  torchPythonCandidates,
+  torchPeerPython,
 } from './torch-peer.ts';
+import { median, timeIt } from './timing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,17 +52,6 @@ console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped:
 
 const dIn = 512;
 const batch = 1024;
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function timeIt(run: () => void): number {
-  const start = performance.now();
-  run();
-  return performance.now() - start;
-}
 
 // Activation-like data: a few batches of sparse non-negative mixtures (as MLP post-activations), reused in turn.
 const random = mulberry32(7);
@@ -108,9 +97,7 @@ for (const expansion of [4, 16]) {
 console.log(
   `d_in ${dIn}, batch ${batch} tokens; square matmul [1024×1024]·[1024×1024]; medians of ${rounds} interleaved rounds`,
 );
-const torchPython = values['skip-torch']
-  ? { skipped: 'PyTorch peer skipped (--skip-torch)' }
-  : findTorchPython(torchPythonCandidates(process.env));
+const torchPython = torchPeerPython(values['skip-torch']);
 const threadCounts = peerThreadCounts(availableParallelism());
 const peerRows: PeerRow[] = [];
 let torchBuild: TorchPeerOutput | undefined;
@@ -174,8 +161,9 @@ for (const { name, architecture, expansion, auxK } of cases) {
   console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
   console.log(`  ratio step / square matmul FLOP/s: ${(stepRate / squareRate).toFixed(2)} (target ≥ 0.5)`);
   if (auxK || 'skipped' in torchPython) continue;
-  const torch = threadCounts.map((threads) => {
-    const output = runTorchPeer(torchPython.python, {
+  const peer = runTorchPeerAtThreadCounts(
+    torchPython.python,
+    {
       kind: 'sae',
       architecture,
       d_in: dIn,
@@ -187,12 +175,11 @@ for (const { name, architecture, expansion, auxK } of cases) {
       clip_norm: 1,
       warmup: 1,
       iterations: Math.max(3, rounds),
-      threads,
-    });
-    torchBuild ??= output;
-    return { threads: output.threads, milliseconds: output.milliseconds };
-  });
-  peerRows.push({ name, itemsPerIteration: batch, autointerpMilliseconds: stepMs, torch });
+    },
+    threadCounts,
+  );
+  torchBuild ??= peer.build;
+  peerRows.push({ name, itemsPerIteration: batch, autointerpMilliseconds: stepMs, torch: peer.torch });
   console.log(`  PyTorch ran it (${describeLoad()})`);
 }
 square.dispose();

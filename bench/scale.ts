@@ -228,4 +228,14 @@ else {
       else console.log(`            kept: ${directory}`);
     }
   }
+  console.log(
+    [
+      'what bounds each number:',
+      '  peak RSS: flat (modules, tokenizer, SQLite cache, features in flight) plus ~130 bytes a feature (duplicate check; on resume, the settled keys)',
+      '  overhead: two passes over the source (JSON parse + validation each), prompts, scoring, and the SQLite write of every window (30 × 64 tokens)',
+      '  database bytes: the windows, stored with each run (tokens as JSON, activations and predictions as float32)',
+      '  leaderboard / compare: reading every score, and bootstrap intervals costing resamples × features (2,000 / 5,000): linear in features',
+      '  export: the whole output built as one string (~1 kB a feature in JSONL): past V8’s 512 MiB string limit at ~5 × 10^5 features',
+    ].join('\n'),
+  );
 }

@@ -30,14 +30,14 @@ import type { Gpt2Config, Gpt2Weights } from '../src/subject/types.ts';
 import {
   describeLoad,
   describeTorchBuild,
-  findTorchPython,
   formatPeerTable,
   type PeerRow,
   peerThreadCounts,
-  runTorchPeer,
+  runTorchPeerAtThreadCounts,
   type TorchPeerOutput,
-  torchPythonCandidates,
+  torchPeerPython,
 } from './torch-peer.ts';
+import { median, timeIt } from './timing.ts';
 
 const { values } = parseArgs({
   options: {
@@ -86,17 +86,6 @@ const shapes: Shape[] = [
     batch: 4,
   },
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function timeIt(run: () => void): number {
-  const start = performance.now();
-  run();
-  return performance.now() - start;
-}
 
 const square = tf.randomNormal([1024, 1024], 0, 1, 'float32', 1);
 const squareFlops = 2 * 1024 ** 3;
@@ -197,9 +186,7 @@ const peerCases: PeerCase[] = [
 ];
 const peerRounds = Math.max(1, Number(values['peer-rounds']));
 console.log(`\nPyTorch peer: forward pass, one warm-up then ${peerRounds} timed passes per side, medians`);
-const torchPython = values['skip-torch']
-  ? { skipped: 'PyTorch peer skipped (--skip-torch)' }
-  : findTorchPython(torchPythonCandidates(process.env));
+const torchPython = torchPeerPython(values['skip-torch']);
 if ('skipped' in torchPython) {
   console.log(torchPython.skipped);
 } else {
@@ -219,8 +206,9 @@ if ('skipped' in torchPython) {
     run();
     const autointerpMilliseconds = Array.from({ length: peerRounds }, () => timeIt(run));
     model.dispose();
-    const torch = threadCounts.map((threads) => {
-      const output = runTorchPeer(torchPython.python, {
+    const timings = runTorchPeerAtThreadCounts(
+      torchPython.python,
+      {
         kind: 'forward',
         config: toHfConfig(peer.config),
         weights: peer.folder,
@@ -228,12 +216,11 @@ if ('skipped' in torchPython) {
         length: peer.length,
         warmup: 1,
         iterations: peerRounds,
-        threads,
-      });
-      build ??= output;
-      return { threads: output.threads, milliseconds: output.milliseconds };
-    });
-    rows.push({ name: peer.name, itemsPerIteration: tokens, autointerpMilliseconds, torch });
+      },
+      threadCounts,
+    );
+    build ??= timings.build;
+    rows.push({ name: peer.name, itemsPerIteration: tokens, autointerpMilliseconds, torch: timings.torch });
     console.log(`  ${peer.name}: done (${describeLoad()})`);
   }
   console.log(`autointerp: ${choice.description}, 1 thread · PyTorch: ${describeTorchBuild(build!)}`);

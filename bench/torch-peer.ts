@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median } from './timing.ts';
 
 /** What bench/torch_peer.py prints (one JSON line). */
 export interface TorchPeerOutput {
@@ -50,6 +51,16 @@ export function findTorchPython(candidates: readonly string[]): TorchPython {
   };
 }
 
+/** The Python a bench's PyTorch peer runs in: none when `--skip-torch` was given, else the first with torch. */
+export function torchPeerPython(
+  skipTorch: boolean,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): TorchPython {
+  return skipTorch
+    ? { skipped: 'PyTorch peer skipped (--skip-torch)' }
+    : findTorchPython(torchPythonCandidates(environment));
+}
+
 /** Parses the last line of bench/torch_peer.py's output; throws naming what is missing. */
 export function parseTorchPeerOutput(stdout: string): TorchPeerOutput {
   const last = stdout.trim().split('\n').pop() ?? '';
@@ -81,9 +92,23 @@ export function runTorchPeer(python: string, spec: Record<string, unknown>): Tor
   return parseTorchPeerOutput(result.stdout);
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+/** One case run by PyTorch at each thread count: its timed iterations per count, and the first run's build. */
+export interface PeerTimings {
+  torch: { threads: number; milliseconds: number[] }[];
+  build: TorchPeerOutput;
+}
+
+/** Runs one case of bench/torch_peer.py (`spec`: its JSON without `threads`) once per thread count, in turn. */
+export function runTorchPeerAtThreadCounts(
+  python: string,
+  spec: Record<string, unknown>,
+  threadCounts: readonly number[],
+): PeerTimings {
+  const outputs = threadCounts.map((threads) => runTorchPeer(python, { ...spec, threads }));
+  return {
+    torch: outputs.map((output) => ({ threads: output.threads, milliseconds: output.milliseconds })),
+    build: outputs[0]!,
+  };
 }
 
 /** Thread counts PyTorch runs with: 1 (as tfjs-wasm in Node, which is single-threaded), then every CPU when more. */

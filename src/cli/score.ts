@@ -5,8 +5,7 @@
 import type { Command } from 'commander';
 import { featureKey } from '../records/feature-key.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
-import { DEFAULT_CONTEXT_TOKENS } from '../llm/default-context-tokens.ts';
-import { positiveInteger, recordsPerCallFlag } from './shared-options.ts';
+import { addSimulationCallOptions } from './shared-options.ts';
 
 interface ScoreCommandOptions {
   records?: string;
@@ -22,32 +21,21 @@ interface ScoreCommandOptions {
 }
 
 function addScoringOptions(command: Command): Command {
-  return command
-    .option('--records <path>', 'feature records (default: the embedded demo)')
-    .requiredOption('--feature <key>', 'the feature, keyed model/layer/kind/index')
-    .requiredOption(
-      '--explanation <text>',
-      'explanation to test: completes "the main thing this neuron does is find …"',
-    )
-    .option('--model <name>', 'subject model name for NeuronRecord files')
-    .option(
-      '--simulator <provider:model>',
-      `baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`,
-      'baseline',
-    )
-    .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
-    .option('--simulate-prompt <version>', 'simulate prompt version', 'simulate.v1')
-    .option(
-      '--records-per-call <n|all>',
-      'held-out records per simulation call, as in `run` (default all)',
-      recordsPerCallFlag,
-    )
-    .option(
-      '--context-tokens <n>',
-      `the simulator's context window in tokens, as in \`run\` (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`,
-      positiveInteger,
-    )
-    .option('--json', 'print JSON');
+  return addSimulationCallOptions(
+    command
+      .option('--records <path>', 'feature records (default: the embedded demo)')
+      .requiredOption('--feature <key>', 'the feature, keyed model/layer/kind/index')
+      .requiredOption(
+        '--explanation <text>',
+        'explanation to test: completes "the main thing this neuron does is find …"',
+      )
+      .option('--model <name>', 'subject model name for NeuronRecord files')
+      .option(
+        '--simulator <provider:model>',
+        `baseline (offline; reads quoted tokens "the", word lists like wife, father, son, lexicon word classes such as nouns, and "after X"; other wording predicts 0), openai:<model>, openai-compatible:<model>, anthropic:<model>`,
+        'baseline',
+      ),
+  ).option('--json', 'print JSON');
 }
 
 async function run(options: ScoreCommandOptions) {

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { parseFaultMix, type FaultMix } from '../llm/fake-server/fault-injection.ts';
+import { untilStopSignal } from './until-stop-signal.ts';
 
 /** Default port of the command (the library default is 0, an ephemeral port). */
 export const defaultServeFakePort = 8787;
@@ -110,15 +111,7 @@ export function registerServeFakeCommand(program: Command): Command {
       process.stdout.write(`fake LLM server (offline test double, not a real model) listening on ${server.url}\n`);
       if (flags.faults)
         process.stdout.write(`injecting faults ${JSON.stringify(flags.faults)} (seed ${flags.faultSeed})\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       await server.close();
       process.stdout.write('fake LLM server stopped\n');
     });

@@ -7,6 +7,7 @@ import { resolveDatabasePath } from '../store/database.ts';
 import { collect } from './compare.ts';
 import { defaultModelDir } from './extract.ts';
 import { databaseOption } from './shared-options.ts';
+import { untilStopSignal } from './until-stop-signal.ts';
 
 interface ServeFlags {
   db?: string;
@@ -56,15 +57,7 @@ export function registerServeCommand(program: Command): Command {
       if (!loopbackHosts.has(flags.host))
         process.stderr.write(`warning: listening on ${flags.host}: anyone who can reach it can read the results\n`);
       process.stdout.write(`autointerp viewer (read-only) on ${viewer.url}/ for ${databasePath}; Ctrl+C stops\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       await viewer.close();
       process.stdout.write('viewer stopped\n');
     });

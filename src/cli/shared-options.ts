@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { openDatabase, resolveDatabasePath, type OpenDatabaseOptions } from '../store/database.ts';
 import { ResultStore } from '../store/result-store.ts';
+import { DEFAULT_CONTEXT_TOKENS } from '../llm/default-context-tokens.ts';
 import { pipelineConfigDefaults as defaults } from '../pipeline/config-defaults.ts';
 import { UsageError } from './errors.ts';
 
@@ -25,6 +26,26 @@ export function addProviderOptions(command: Command): Command {
     .option(
       '--base-url <url>',
       'base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (vLLM, llama.cpp, Ollama)',
+    );
+}
+
+/**
+ * The simulation options of the commands that simulate outside `run` (`simulate`, `score`, `validate-scorers`): the
+ * server, the prompt version, and how held-out records are grouped into calls, as in `run`.
+ */
+export function addSimulationCallOptions(command: Command): Command {
+  return command
+    .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
+    .option('--simulate-prompt <version>', 'simulate prompt version', defaults.simulatePrompt)
+    .option(
+      '--records-per-call <n|all>',
+      'held-out records per simulation call, as in `run` (default all)',
+      recordsPerCallFlag,
+    )
+    .option(
+      '--context-tokens <n>',
+      `the simulator's context window in tokens, as in \`run\` (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`,
+      positiveInteger,
     );
 }
 

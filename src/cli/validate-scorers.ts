@@ -8,12 +8,11 @@
  * Nothing is stored. Exit codes: 0 done, 2 usage or data error.
  */
 import type { Command } from 'commander';
-import { DEFAULT_CONTEXT_TOKENS } from '../llm/default-context-tokens.ts';
 import { pipelineConfigDefaults as defaults } from '../pipeline/config-defaults.ts';
 import type { ValidationReport } from '../pipeline/validate-scorers.ts';
 import { escapeTerminalText } from '../report/terminal-text.ts';
 import { UsageError } from './errors.ts';
-import { positiveInteger, positiveNumber, recordsPerCallFlag } from './shared-options.ts';
+import { addSimulationCallOptions, positiveInteger, positiveNumber } from './shared-options.ts';
 
 const TRUTH_SOURCES = ['planted', 'brown-1l', 'brown-1l-outputs', 'puzzles'] as const;
 type TruthSource = (typeof TRUTH_SOURCES)[number];
@@ -97,38 +96,28 @@ export function formatValidationTable(report: ValidationReport): string {
 }
 
 export function registerValidateScorersCommand(program: Command): void {
-  program
-    .command('validate-scorers')
-    .description(
-      'is each scorer valid? AUROC of true against wrong explanations on features of known truth (planted, POS-labelled brown-1l, brown-1l output tokens, OpenAI puzzles)',
-    )
-    .option(
-      '--truth <list>',
-      `truth sources: ${TRUTH_SOURCES.join(', ')} (default planted,brown-1l, and puzzles when --puzzles is given)`,
-    )
-    .option(
-      '--puzzles <path>',
-      "OpenAI's puzzles.json (openai/automated-interpretability, neuron-explainer/neuron_explainer/explanations/puzzles.json)",
-    )
-    .option('--scorers <list>', 'scorers of the registry to validate, or all', 'all')
-    .option(
-      '--simulator <provider:model>',
-      'simulator of scorers that need the simulation: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>',
-      defaults.simulator,
-    )
-    .option('--judge <provider:model>', 'judge of judged scorers (default: the simulator)')
-    .option('--base-url <url>', 'base URL of an OpenAI-compatible server')
-    .option('--simulate-prompt <version>', 'simulate prompt version', defaults.simulatePrompt)
-    .option(
-      '--records-per-call <n|all>',
-      'held-out records per simulation call, as in `run` (default all)',
-      recordsPerCallFlag,
-    )
-    .option(
-      '--context-tokens <n>',
-      `the simulator's context window in tokens, as in \`run\` (default: data/context-windows.json, else ${DEFAULT_CONTEXT_TOKENS})`,
-      positiveInteger,
-    )
+  addSimulationCallOptions(
+    program
+      .command('validate-scorers')
+      .description(
+        'is each scorer valid? AUROC of true against wrong explanations on features of known truth (planted, POS-labelled brown-1l, brown-1l output tokens, OpenAI puzzles)',
+      )
+      .option(
+        '--truth <list>',
+        `truth sources: ${TRUTH_SOURCES.join(', ')} (default planted,brown-1l, and puzzles when --puzzles is given)`,
+      )
+      .option(
+        '--puzzles <path>',
+        "OpenAI's puzzles.json (openai/automated-interpretability, neuron-explainer/neuron_explainer/explanations/puzzles.json)",
+      )
+      .option('--scorers <list>', 'scorers of the registry to validate, or all', 'all')
+      .option(
+        '--simulator <provider:model>',
+        'simulator of scorers that need the simulation: baseline (offline), openai:<model>, openai-compatible:<model>, anthropic:<model>',
+        defaults.simulator,
+      )
+      .option('--judge <provider:model>', 'judge of judged scorers (default: the simulator)'),
+  )
     .option('--features <n>', 'only the first N features of each truth source', positiveInteger)
     .option(
       '--other-features <n>',

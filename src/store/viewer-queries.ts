@@ -6,6 +6,7 @@
  */
 import type { SqliteDatabase } from './database.ts';
 import { decodeFloat32Column } from './float32-column.ts';
+import type { StoredFeatureId } from './queries.ts';
 import type { RunRow } from './result-store.ts';
 
 /** Search order: by a score kind (undefined scores left out), or by feature id. */
@@ -34,13 +35,7 @@ export interface FeatureSearch {
   limit: number;
 }
 
-export interface FeatureSearchRow {
-  featureId: number;
-  model: string;
-  layer: string;
-  kind: string;
-  index: number;
-  sae: string;
+export interface FeatureSearchRow extends StoredFeatureId {
   explanation: string | null;
   /** The `scoreKind` score; null where undefined or absent. */
   value: number | null;
@@ -192,13 +187,7 @@ export function featureFacets(db: SqliteDatabase): RunFacets {
 }
 
 /** A feature's row in `features`, with its activation statistics. */
-export interface ViewerFeature {
-  featureId: number;
-  model: string;
-  layer: string;
-  kind: string;
-  index: number;
-  sae: string;
+export interface ViewerFeature extends StoredFeatureId {
   maxActivation: number | null;
   density: number | null;
   mean: number | null;

@@ -2,6 +2,9 @@
  * The pure helpers of the PyTorch peer of the tensor benches (bench/torch-peer.ts): where torch is looked for, the
  * "skipped" line without it, reading bench/torch_peer.py's JSON line, and the ratio table the benches print.
  */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   describeLoad,
@@ -9,11 +12,14 @@ import {
   findTorchPython,
   formatPeerTable,
   parseTorchPeerOutput,
+  runTorchPeerAtThreadCounts,
   peerThreadCounts,
   TORCH_MISSING,
   type TorchPeerOutput,
+  torchPeerPython,
   torchPythonCandidates,
 } from '../../bench/torch-peer.ts';
+import { median, timeIt } from '../../bench/timing.ts';
 
 const output: TorchPeerOutput = {
   torch: '1.13.0a0',
@@ -46,6 +52,36 @@ describe('PyTorch peer helpers', () => {
     const result = findTorchPython(['/nonexistent/python3-for-this-test']);
     expect(result).toEqual({ skipped: expect.stringContaining(TORCH_MISSING) });
     expect(TORCH_MISSING).toBe('PyTorch peer skipped: python3-torch not installed');
+  });
+
+  it('runs a case once per thread count, in turn, with the spec and its thread count', () => {
+    // A stand-in for a Python with torch: prints the JSON line bench/torch_peer.py would, echoing the spec it got.
+    const python = join(mkdtempSync(join(tmpdir(), 'torch-peer-')), 'python');
+    writeFileSync(
+      python,
+      `#!${process.execPath}\nconst spec = JSON.parse(process.argv[3]);\nconsole.log(JSON.stringify({ ...${JSON.stringify(output)}, threads: spec.threads, milliseconds: [spec.threads, spec.iterations] }));\n`,
+    );
+    chmodSync(python, 0o755);
+    const timings = runTorchPeerAtThreadCounts(python, { kind: 'sae', iterations: 3 }, [1, 4]);
+    expect(timings.torch).toEqual([
+      { threads: 1, milliseconds: [1, 3] },
+      { threads: 4, milliseconds: [4, 3] },
+    ]);
+    expect(timings.build).toMatchObject({ torch: output.torch, threads: 1 });
+  });
+
+  it('with --skip-torch, the benches look for no Python and print why', () => {
+    expect(torchPeerPython(true, { AUTOINTERP_TORCH_PYTHON: '/nonexistent/python3-for-this-test' })).toEqual({
+      skipped: 'PyTorch peer skipped (--skip-torch)',
+    });
+  });
+
+  it("the benches' stopwatch: one run per timing, medians of the rounds", () => {
+    let runs = 0;
+    expect(timeIt(() => void runs++)).toBeGreaterThanOrEqual(0);
+    expect(runs).toBe(1);
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(3);
   });
 
   it("reads the script's last line as JSON and names what is wrong otherwise", () => {

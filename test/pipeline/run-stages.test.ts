@@ -15,6 +15,7 @@ import { pipelineConfigDefaults } from '../../src/pipeline/config-defaults.ts';
 import { loadRunFeatures } from '../../src/pipeline/load-run-features.ts';
 import { resolveRunConfig, runName } from '../../src/pipeline/resolve-run-config.ts';
 import { finishRun } from '../../src/pipeline/run-summary.ts';
+import { createBaselineRun } from '../helpers/baseline-run.ts';
 
 const folders: string[] = [];
 afterEach(() => {
@@ -23,17 +24,7 @@ afterEach(() => {
 
 function storeWithRun(config: object = { source: 'demo', concurrency: 2, batchMaxWaitMs: 5 }, sourceDigest?: string) {
   const store = new ResultStore(openDatabase(':memory:'));
-  const runId = store.createRun({
-    name: 'r',
-    config,
-    codeVersion: 'test',
-    promptVersions: { explain: 'explain.v1', simulate: 'simulate.v1' },
-    explainer: 'baseline',
-    simulator: 'baseline',
-    isBaseline: true,
-    source: 'demo',
-    ...(sourceDigest ? { sourceDigest } : {}),
-  });
+  const runId = createBaselineRun(store, { config, sourceDigest });
   return { store, runId };
 }
 

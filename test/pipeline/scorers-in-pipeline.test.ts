@@ -23,6 +23,7 @@ import type { Judgement, Scorer } from '../../src/score/scorer.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { mockProviders } from '../helpers/echo-mock.ts';
+import { createBaselineRun } from '../helpers/baseline-run.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-scorers-'));
@@ -146,17 +147,7 @@ describe('selecting scorers', () => {
 
   it('a run stored before scorers were selectable resumes with correlation and ablation (or correlation alone)', () => {
     const store = openStore();
-    const create = (config: object) =>
-      store.createRun({
-        name: 'old',
-        config,
-        codeVersion: 'test',
-        promptVersions: { explain: 'explain.v1', simulate: 'simulate.v1' },
-        explainer: 'baseline',
-        simulator: 'baseline',
-        isBaseline: true,
-        source: 'demo',
-      });
+    const create = (config: object) => createBaselineRun(store, { name: 'old', config });
     const legacy = create({ source: 'demo' });
     expect(resolveRunConfig(store, { resumeRunId: legacy }, undefined).config.scorers).toEqual([
       'correlation',
@@ -218,16 +209,19 @@ describe('scorers in a run', () => {
       `SELECT f.idx, s.kind, s.value, s.reason, s.prompt_version AS promptVersion, s.simulation_mode AS mode
        FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.run_id = ? ORDER BY f.idx, s.kind`,
     );
-    const feature0 = scores.filter((row) => row.idx === 0);
-    expect(feature0.map((row) => row.kind)).toEqual([
+    // Every kind of every selected scorer; on a live feature the absent scorer only notes why it wrote no row.
+    const selectedKinds = [
       'absdev.all',
+      'absent.all',
       'correlation.all',
       'correlation.random',
       'correlation.top',
       'judged.accuracy',
       'judged.answers',
       'rsquared.all',
-    ]);
+    ];
+    const feature0 = scores.filter((row) => row.idx === 0);
+    expect(feature0.map((row) => row.kind)).toEqual(selectedKinds.filter((kind) => kind !== 'absent.all'));
     expect(feature0.find((row) => row.kind === 'judged.accuracy')).toMatchObject({
       value: 1,
       promptVersion: 'judged.v1',
@@ -239,16 +233,7 @@ describe('scorers in a run', () => {
     });
     // The skipped (dead) feature: a null row with the reason for every kind of every selected scorer.
     expect(scores.filter((row) => row.idx === 3).map((row) => [row.kind, row.value, row.reason])).toEqual(
-      [
-        'absdev.all',
-        'absent.all',
-        'correlation.all',
-        'correlation.random',
-        'correlation.top',
-        'judged.accuracy',
-        'judged.answers',
-        'rsquared.all',
-      ].map((kind) => [kind, null, 'feature never activates (max activation ≤ 0 in its top records)']),
+      selectedKinds.map((kind) => [kind, null, 'feature never activates (max activation ≤ 0 in its top records)']),
     );
     const judgements = rowsOf(
       store,

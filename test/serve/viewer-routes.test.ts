@@ -4,13 +4,13 @@
  * page boundaries full of ties, compare lists regressions first, and the server never writes to the database.
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopbackHost, startViewer, type ViewerServer } from '../../src/serve/viewer-server.ts';
 import { cli } from '../helpers/run-cli.ts';
+import { withUnwritableFile } from '../helpers/unwritable-file.ts';
 import {
   baselineValue,
   buildViewerFixture,
@@ -241,37 +241,22 @@ describe('autointerp serve: read-only', () => {
     expect(() => viewer.db.prepare("UPDATE runs SET name = 'x'").run()).toThrow(/readonly/);
   });
 
-  it('serves a database on a file system it cannot write', async (context) => {
-    const folder = mkdtempSync(join(tmpdir(), 'autointerp-serve-ro-'));
-    let path = join(folder, 'viewer.db');
-    let mounted: string | undefined;
-    if (process.getuid?.() === 0) {
-      // root writes any file whatever its mode: a read-only file system is what stops it
-      mounted = join(folder, 'read-only');
-      mkdirSync(mounted);
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mounted], { stdio: 'pipe' });
-      } catch {
-        return context.skip('root, and mount is not permitted here');
-      }
-      path = join(mounted, 'viewer.db');
-    }
-    try {
-      copyFileSync(fixture.path, path);
-      if (mounted) execFileSync('mount', ['-o', 'remount,ro', mounted], { stdio: 'pipe' });
-      else chmodSync(path, 0o444);
-      const readOnly = await startViewer({ databasePath: path, port: 0 });
-      try {
-        const response = await fetch(`${readOnly.url}/search?q=plural`);
-        expect(response.status).toBe(200);
-        expect(resultsOf(await response.text()).featureIds).toEqual([fixture.featureId(1)]);
-      } finally {
-        await readOnly.close();
-      }
-    } finally {
-      if (mounted) execFileSync('umount', [mounted], { stdio: 'pipe' });
-    }
-  });
+  it('serves a database on a file system it cannot write', (context) =>
+    withUnwritableFile(
+      context,
+      'viewer.db',
+      (path) => copyFileSync(fixture.path, path),
+      async (path) => {
+        const readOnly = await startViewer({ databasePath: path, port: 0 });
+        try {
+          const response = await fetch(`${readOnly.url}/search?q=plural`);
+          expect(response.status).toBe(200);
+          expect(resultsOf(await response.text()).featureIds).toEqual([fixture.featureId(1)]);
+        } finally {
+          await readOnly.close();
+        }
+      },
+    ));
 
   it('`autointerp serve` refuses a missing database with one line naming it (exit 2)', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'autointerp-serve-')), 'none.db');

@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { DatabaseOpenError, openDatabase } from '../../src/store/database.ts';
 import { migrations } from '../../src/store/migrations.ts';
+import { withUnwritableFile } from '../helpers/unwritable-file.ts';
 
 /** A database as an older autointerp left it: the first `version` migrations applied. */
 function olderDatabase(path: string, version: number): void {
@@ -35,31 +35,16 @@ describe('read-only commands on a database of an older autointerp', () => {
     }
   });
 
-  it('refuse a file they cannot upgrade with one line naming it and the way out', (context) => {
-    const folder = mkdtempSync(join(tmpdir(), 'ro-open-'));
-    let path = join(folder, 'old.db');
-    let mounted: string | undefined;
-    if (process.getuid?.() === 0) {
-      // root writes any file whatever its mode: a read-only file system is what stops it
-      mounted = join(folder, 'read-only');
-      mkdirSync(mounted);
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mounted], { stdio: 'pipe' });
-      } catch {
-        return context.skip('root, and mount is not permitted here');
-      }
-      path = join(mounted, 'old.db');
-    }
-    try {
-      olderDatabase(path, 6);
-      if (mounted) execFileSync('mount', ['-o', 'remount,ro', mounted], { stdio: 'pipe' });
-      else chmodSync(path, 0o444);
-      expect(() => openDatabase(path, { readonly: true })).toThrow(DatabaseOpenError);
-      expect(() => openDatabase(path, { readonly: true })).toThrow(
-        /old\.db has schema version 6, older than this autointerp.*copy it to a writable folder/,
-      );
-    } finally {
-      if (mounted) execFileSync('umount', [mounted], { stdio: 'pipe' });
-    }
-  });
+  it('refuse a file they cannot upgrade with one line naming it and the way out', (context) =>
+    withUnwritableFile(
+      context,
+      'old.db',
+      (path) => olderDatabase(path, 6),
+      (path) => {
+        expect(() => openDatabase(path, { readonly: true })).toThrow(DatabaseOpenError);
+        expect(() => openDatabase(path, { readonly: true })).toThrow(
+          /old\.db has schema version 6, older than this autointerp.*copy it to a writable folder/,
+        );
+      },
+    ));
 });

@@ -32,6 +32,7 @@ describe('schema references: what merge remaps, read from the schema', () => {
     const db = migrated();
     const tables = copiedTables(db).map((shape) => shape.name);
     expect([...tables].sort()).toEqual([
+      'explanation_candidates',
       'explanations',
       'judgements',
       'llm_batch_requests',

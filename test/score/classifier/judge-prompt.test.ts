@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { TokenLogprob } from '../../../src/llm/types.ts';
 import { buildClassifierPrompt } from '../../../src/score/classifier/build-classifier-prompt.ts';
 import { loadClassifierPromptFile } from '../../../src/score/classifier/classifier-prompt-file.ts';
 import { parseLabelList, readJudgeAnswer } from '../../../src/score/classifier/read-judge-answer.ts';
+import { characterTokens } from '../../helpers/character-tokens.ts';
 
 describe('detection and fuzzing prompts', () => {
   it('detection.v1: system, two few-shot pairs, then the explanation and Example i lines', () => {
@@ -40,16 +40,6 @@ describe('detection and fuzzing prompts', () => {
   });
 });
 
-/** Chat completion tokens of `text`, one per character, with the given top alternatives at the digit positions. */
-function tokensOf(text: string, alternatives: Record<number, Record<string, number>>): TokenLogprob[] {
-  return [...text].map((token, offset) => ({
-    token,
-    logprob: 0,
-    topLogprobs: alternatives[offset] ?? {},
-    textOffset: offset,
-  }));
-}
-
 describe('reading the judge answer', () => {
   it('takes the first [...] list of n zeros and ones; anything else is unreadable', () => {
     expect(parseLabelList('Sure: [1, 0, 1] and later [0]', 3)).toEqual([true, false, true]);
@@ -63,7 +53,7 @@ describe('reading the judge answer', () => {
 
   it('P("1") per answer token = mass of alternatives holding 1 over those holding 0 or 1', () => {
     const text = '[1, 0]';
-    const tokens = tokensOf(text, {
+    const tokens = characterTokens(text, {
       1: { '1': Math.log(0.6), '0': Math.log(0.2), x: Math.log(0.2) },
       4: { '0': Math.log(0.9), ' 1': Math.log(0.05) },
     });
@@ -72,6 +62,6 @@ describe('reading the judge answer', () => {
     expect(answer.probabilities[0]).toBeCloseTo(0.75, 12);
     expect(answer.probabilities[1]).toBeCloseTo(0.05 / 0.95, 12);
     // no alternatives at all (a server without logprobs): labels only
-    expect(readJudgeAnswer(text, tokensOf(text, {}), 2).probabilities).toEqual([null, null]);
+    expect(readJudgeAnswer(text, characterTokens(text, {}), 2).probabilities).toEqual([null, null]);
   });
 });

@@ -3,6 +3,7 @@ import { respondToRequest } from '../../../src/llm/baseline/rule-based-model.ts'
 import type { LlmResult, TokenLogprob } from '../../../src/llm/types.ts';
 import { loadInterventionTemplate } from '../../../src/score/intervention/intervention-template.ts';
 import { interventionMessages, readJudgeAnswer } from '../../../src/score/intervention/judge-prompt.ts';
+import { characterTokens } from '../../helpers/character-tokens.ts';
 
 const template = loadInterventionTemplate();
 
@@ -71,17 +72,8 @@ describe('intervention judge prompt', () => {
 });
 
 describe('intervention judge answer: probabilities only where logprobs say something', () => {
-  /** Chat tokens of `text`, one per character (offsets in the completion), with alternatives at given offsets. */
-  const charTokens = (text: string, alternatives: Record<number, Record<string, number>>): TokenLogprob[] =>
-    [...text].map((character, offset) => ({
-      token: character,
-      logprob: 0,
-      topLogprobs: alternatives[offset] ?? {},
-      textOffset: offset,
-    }));
-
   it('gives no probability (null, not 0) where the server sent no alternatives holding 0 or 1', () => {
-    const read = readJudgeAnswer(answer('[1, 0]', charTokens('[1, 0]', {})), 2);
+    const read = readJudgeAnswer(answer('[1, 0]', characterTokens('[1, 0]', {})), 2);
     expect(read).toEqual({ predictions: [true, false], probabilities: [null, null] });
   });
 
@@ -91,7 +83,7 @@ describe('intervention judge answer: probabilities only where logprobs say somet
     const read = readJudgeAnswer(
       answer(
         text,
-        charTokens(text, {
+        characterTokens(text, {
           [at + 1]: { '1': Math.log(0.8), '0': Math.log(0.2) },
           [at + 4]: { '0': Math.log(0.7), '1': Math.log(0.3) },
         }),
