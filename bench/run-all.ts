@@ -19,6 +19,7 @@ const benches: (string | [string, ...string[]])[] = [
   'extract.ts',
   'sae-train.ts',
   'startup.ts',
+  'scorer-cost.ts',
   ['serve.ts', '--features', '100000'],
 ];
 let failed = 0;

@@ -4,6 +4,10 @@
  * the pairs), pooled over features and averaged per feature, and how often the true explanation ranks first. A null
  * score (the scorer could not score that explanation: a constant simulation, say) ranks below every number.
  */
+import { auroc as rankAuroc } from '../score/auroc.ts';
+
+/** A null score (the scorer could not score that explanation) ranks below every number. */
+const rank = (value: number | null) => value ?? Number.NEGATIVE_INFINITY;
 
 /** One scored candidate explanation of one feature. */
 export interface ScoredCandidate {
@@ -11,19 +15,12 @@ export interface ScoredCandidate {
   value: number | null;
 }
 
-const rankValue = (value: number | null) => value ?? Number.NEGATIVE_INFINITY;
-
-/** P(true outscores wrong) over all pairs, ties counting half; null when either side is empty. */
+/** P(true outscores wrong) over all pairs, ties counting half; null when either side is empty (score/auroc.ts). */
 export function auroc(positives: readonly (number | null)[], negatives: readonly (number | null)[]): number | null {
-  if (positives.length === 0 || negatives.length === 0) return null;
-  let wins = 0;
-  for (const positive of positives) {
-    for (const negative of negatives) {
-      if (rankValue(positive) > rankValue(negative)) wins += 1;
-      else if (rankValue(positive) === rankValue(negative)) wins += 0.5;
-    }
-  }
-  return wins / (positives.length * negatives.length);
+  return rankAuroc([
+    ...positives.map((value) => ({ truth: true, probability: rank(value) })),
+    ...negatives.map((value) => ({ truth: false, probability: rank(value) })),
+  ]).value;
 }
 
 const valuesOf = (candidates: readonly ScoredCandidate[], correct: boolean) =>
@@ -33,7 +30,7 @@ const valuesOf = (candidates: readonly ScoredCandidate[], correct: boolean) =>
 export function trueRanksFirst(candidates: readonly ScoredCandidate[]): boolean {
   const [truth] = valuesOf(candidates, true);
   if (truth === undefined) return false;
-  return valuesOf(candidates, false).every((wrong) => rankValue(truth) > rankValue(wrong));
+  return valuesOf(candidates, false).every((wrong) => rank(truth) > rank(wrong));
 }
 
 export interface SeparationSummary {

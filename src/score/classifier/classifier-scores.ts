@@ -6,7 +6,7 @@
  */
 import type { FeatureScore, Judgement, ScoreKind } from '../scorer.ts';
 import type { ScoredValue } from '../scored-value.ts';
-import { auroc } from './auroc.ts';
+import { auroc } from '../auroc.ts';
 import { balancedAccuracy, confusionMatrix, f1, precision, recall } from './confusion-matrix.ts';
 
 const answered = (judgements: readonly Judgement[]) =>

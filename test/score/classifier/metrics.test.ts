@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../src/common/random.ts';
-import { auroc } from '../../../src/score/classifier/auroc.ts';
+import { auroc } from '../../../src/score/auroc.ts';
 import { classifierScores } from '../../../src/score/classifier/classifier-scores.ts';
 import {
   balancedAccuracy,

@@ -1,9 +1,9 @@
 /**
- * @module score/classifier/auroc — area under the ROC curve of the judge's probability of "1" against the truth,
+ * @module score/auroc — area under the ROC curve of a score against a binary truth (a judge's probability of "1"; a scorer's value for true vs wrong explanations),
  * by the Mann–Whitney U statistic with average ranks for ties: the probability that a random activating example
  * gets a higher probability than a random non-activating one, ties counting one half.
  */
-import { defined, type ScoredValue, undefinedScore } from '../scored-value.ts';
+import { defined, type ScoredValue, undefinedScore } from './scored-value.ts';
 
 /** AUROC of `probability` for separating `truth` true from false; null when a class is empty. */
 export function auroc(rows: readonly { truth: boolean; probability: number }[]): ScoredValue {
