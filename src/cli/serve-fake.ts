@@ -20,6 +20,8 @@ interface ServeFakeFlags {
   batchPolls: number;
   batchItemErrors: number;
   batchItemExpired: number;
+  mixedExplanations?: string;
+  mixedExplanationsRecords?: string;
 }
 
 function fraction(name: string) {
@@ -50,7 +52,8 @@ function faultMixOption(value: string): FaultMix {
 
 /**
  * Adds `serve-fake [--port N] [--latency-ms N] [--lexicon FILE] [--faults MIX] [--fault-seed N] [--retry-after-ms N]
- * [--batch-polls N] [--batch-item-errors F] [--batch-item-expired F]`.
+ * [--batch-polls N] [--batch-item-errors F] [--batch-item-expired F] [--mixed-explanations FILE
+ * [--mixed-explanations-records FILE]]`.
  */
 export function registerServeFakeCommand(program: Command): Command {
   return program
@@ -91,10 +94,26 @@ export function registerServeFakeCommand(program: Command): Command {
       fraction('--batch-item-expired'),
       0,
     )
+    .option(
+      '--mixed-explanations <ground-truth.json>',
+      'answer explain requests with true, partial or wrong explanations from this ground truth (a best-of-n test double)',
+    )
+    .option(
+      '--mixed-explanations-records <file.jsonl>',
+      'the feature records that identify the feature an explain prompt shows (default: the demo planted records)',
+    )
     .action(async (flags: ServeFakeFlags) => {
       // Loaded when the command runs, so that other commands start without the fake server and its tokenizer.
       const { startFakeLlmServer } = await import('../llm/fake-server/fake-llm-server.ts');
+      const mixedExplanations = flags.mixedExplanations
+        ? (await import('../llm/fake-server/mixed-explanations.ts')).loadMixedExplanations(
+            flags.mixedExplanations,
+            flags.mixedExplanationsRecords ?? (await import('../pipeline/config.ts')).demoPlantedPath,
+            flags.faultSeed,
+          )
+        : undefined;
       const server = await startFakeLlmServer({
+        ...(mixedExplanations ? { mixedExplanations } : {}),
         port: flags.port,
         latencyMs: flags.latencyMs,
         ...(flags.lexicon ? { lexiconPath: flags.lexicon } : {}),
@@ -109,6 +128,8 @@ export function registerServeFakeCommand(program: Command): Command {
         },
       });
       process.stdout.write(`fake LLM server (offline test double, not a real model) listening on ${server.url}\n`);
+      if (flags.mixedExplanations)
+        process.stdout.write(`explain answers: true, partial or wrong explanations from ${flags.mixedExplanations}\n`);
       if (flags.faults)
         process.stdout.write(`injecting faults ${JSON.stringify(flags.faults)} (seed ${flags.faultSeed})\n`);
       await untilStopSignal();

@@ -4,7 +4,9 @@
  *   the records format), status, explanation with explainer and prompt version, simulation (simulator, mode,
  *   prompt), every score with `value` (null with `reason` when undefined), `nTokens`, `nMissing`, and stats.
  *   Scores of a scorer with its own prompt carry its `promptVersion`; a feature a judge scored has `judgements`:
- *   per scorer the judge, its prompt version and every example it saw with the truth and its answer.
+ *   per scorer the judge, its prompt version and every example it saw with the truth and its answer; a best-of-n
+ *   feature has `candidates`: every candidate explanation with its kind, parent, calibration and held-out scores and
+ *   `selected`.
  * - `csv`: the same, one row per feature, one column per score kind (empty when null) plus `<kind>.reason`, and
  *   `<kind>.prompt_version` for the kinds of a scorer with its own prompt.
  * - `neuronpedia`: ONE JSON array, one object per feature, with Neuronpedia's field names (`modelId`, `layer`,
@@ -25,7 +27,8 @@ import {
   type FeatureResultRow,
   type StoredJudgement,
 } from '../store/queries.ts';
-import type { RunRow } from '../store/result-store.ts';
+import { candidatesOfRun } from '../store/candidate-queries.ts';
+import type { RunRow, StoredCandidate } from '../store/result-store.ts';
 import { toCsv, type CsvValue } from './csv.ts';
 import { NEURONPEDIA_SCORE_TYPES, scoreFamily } from './score-families.ts';
 
@@ -57,10 +60,13 @@ export interface ExportedFeature {
   stats: { density: number | null; maxActivation: number | null; mean: number | null; variance: number | null };
   /** Per judged scorer, the judge, its prompt and every example with the truth and the answer; absent when none. */
   judgements?: Record<string, { judge: string; promptVersion: string; examples: StoredJudgement[] }>;
+  /** The best-of-n candidates (`run --explanations N`, `--revise K`) in the order made; absent for one-shot. */
+  candidates?: StoredCandidate[];
 }
 
 export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeature[] {
   const judgements = judgementsOfRun(db, run.id);
+  const candidates = candidatesOfRun(db, run.id);
   return featureResultsOfRun(db, run.id).map((row) => ({
     run: { id: run.id, name: run.name },
     featureKey: storedFeatureKey(row),
@@ -106,6 +112,7 @@ export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeatu
           ),
         }
       : {}),
+    ...(candidates.has(row.featureId) ? { candidates: candidates.get(row.featureId)! } : {}),
   }));
 }
 

@@ -2,7 +2,8 @@
  * @module report/html-report — one self-contained HTML file for a run: run facts, leaderboard per layer, score
  * histograms (overall and per leaderboard row), score vs activation density, and a card per feature (explanation, scores
  * with their scorers' prompt versions, true vs simulated token heat maps for top and random score records, a few of
- * each judged scorer's answers next to the truth) that the page builds on demand, with search,
+ * each judged scorer's answers next to the truth, the best-of-n candidates with their calibration and held-out
+ * scores) that the page builds on demand, with search,
  * filters and sorting. No network at view time: CSS and script are inline, a Content-Security-Policy allows
  * nothing else to load or run (the script is allowed by its hash only), and the feature data is JSON in a
  * `<script type="application/json">` block that is parsed, never evaluated. Server-rendered text goes through
@@ -25,6 +26,9 @@ import { densityScatterSvg, histogramSvg, scoreRange } from './svg-charts.ts';
 
 /** At most this many per-group histograms (the overall one always shows). */
 const MAX_GROUP_HISTOGRAMS = 24;
+
+/** A candidate's score as the card prints it (3 decimals), kept small in the page's JSON. */
+const roundedScore = (value: number | null) => (value === null ? null : Math.round(value * 1000) / 1000);
 
 /** The compact JSON the page script reads (layout documented in report-assets.ts). */
 export function reportClientData(data: ReportData): unknown {
@@ -114,6 +118,19 @@ export function reportClientData(data: ReportData): unknown {
       w: nullReasons,
       ...(Object.keys(prompts).length > 0 ? { p: prompts } : {}),
       ...(judged.length > 0 ? { j: judged } : {}),
+      ...(f.candidates.length > 0
+        ? {
+            c: f.candidates.map((candidate) => [
+              candidate.index,
+              candidate.parent,
+              candidate.kind === 'revision' ? 1 : 0,
+              candidate.text,
+              roundedScore(candidate.calibrationScore),
+              roundedScore(candidate.heldOutScore),
+              candidate.selected ? 1 : 0,
+            ]),
+          }
+        : {}),
       q: scale,
       rec: f.records.map((record, r) => [
         record.source,

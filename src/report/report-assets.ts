@@ -11,7 +11,8 @@
  * w: {kind index: null reason}, p?: {kind index: prompt version where it differs from kp}, q: heat-map scale
  * (largest shown true activation), rec: [[source, simulated 0|1, packed]], j?: [[scorer, judge, prompt version (names
  * indices), examples, answered, right, [[token ids packed, highlighted positions, source (names index), truth 0|1,
- * answer 0|1|null, p(yes)|null, tokens cut before, tokens cut after]]]] }] } where `packed` is the record-packing.ts
+ * answer 0|1|null, p(yes)|null, tokens cut before, tokens cut after]]]], c?: best-of-n candidates [[index, parent|null,
+ * kind 0 sample|1 revision, text, calibration score|null, held-out score|null, selected 0|1]] }] } where `packed` is the record-packing.ts
  * layout (token ids, true activations 0–63 of q, expected 0–62 of 10, 63 = missing).
  */
 
@@ -62,6 +63,8 @@ svg.chart .chart-title { fill: var(--fg); font-weight: 600; font-size: 11px; }
 .scores .prompt { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 11px; }
 .scores .null-reason { color: #9a6700; }
 .judged { margin-top: 8px; }
+.candidates { margin-top: 8px; }
+.candidates tr.selected td { font-weight: 600; }
 .judged-label { font-size: 12px; color: var(--muted); }
 table.answers { border-collapse: collapse; font-size: 12px; width: 100%; }
 table.answers th, table.answers td { border-bottom: 1px solid var(--line); padding: 2px 6px; text-align: left; vertical-align: top; }
@@ -258,7 +261,31 @@ export const REPORT_SCRIPT = `
       article.appendChild(block);
     });
     (f.j || []).forEach(function (set) { article.appendChild(judgedBlock(set)); });
+    if (f.c) article.appendChild(candidatesBlock(f.c));
     return article;
+  }
+
+  /** The best-of-n candidates the explanation was chosen from: one table row each, the selected one marked. */
+  function candidatesBlock(candidates) {
+    var block = el('div', 'candidates');
+    block.appendChild(el('div', 'judged-label', candidates.length + ' candidate explanations, chosen on the calibration split' +
+      ' (held out: the score split, measured for the winner, or all with --score-all-candidates)'));
+    var table = el('table', 'answers');
+    var head = el('tr');
+    ['#', 'kind', 'calibration', 'held out', 'selected', 'explanation'].forEach(function (title) { head.appendChild(el('th', null, title)); });
+    table.appendChild(head);
+    candidates.forEach(function (candidate) {
+      var row = el('tr', candidate[6] === 1 ? 'selected' : null);
+      row.appendChild(el('td', null, String(candidate[0])));
+      row.appendChild(el('td', null, candidate[2] === 1 ? 'revision of #' + candidate[1] : 'sample'));
+      row.appendChild(el('td', 'num', fmt(candidate[4])));
+      row.appendChild(el('td', 'num', fmt(candidate[5])));
+      row.appendChild(el('td', null, candidate[6] === 1 ? 'selected' : ''));
+      row.appendChild(el('td', 'candidate-text', candidate[3]));
+      table.appendChild(row);
+    });
+    block.appendChild(table);
+    return block;
   }
 
   /** Token ids packed alone (a judged window): width characters each. */

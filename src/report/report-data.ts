@@ -2,7 +2,7 @@
  * @module report/report-data — everything the HTML report shows about one run, read from the store: run facts,
  * the leaderboard per layer, and per feature its explanation, scores of every kind (with the scorer's prompt
  * version), activation density, the first held-out top and random score records with the simulator's expected
- * values, and a few of each judged scorer's answers next to the truth.
+ * values, a few of each judged scorer's answers next to the truth, and the best-of-n candidates it was chosen from.
  */
 import type { SqliteDatabase } from '../store/database.ts';
 import {
@@ -15,7 +15,8 @@ import {
   storedFeatureKey,
   type RunIdentity,
 } from '../store/queries.ts';
-import type { RunRow } from '../store/result-store.ts';
+import { candidatesOfRun } from '../store/candidate-queries.ts';
+import type { RunRow, StoredCandidate } from '../store/result-store.ts';
 import { selectJudgements, type ShownJudgement } from './judgement-selection.ts';
 import { buildLeaderboard, type Leaderboard } from './leaderboard.ts';
 
@@ -48,6 +49,11 @@ export interface ReportFeature {
   records: ReportRecord[];
   /** What each judged scorer's judge answered, next to the truth: a few examples of all it saw. */
   judgements: ReportJudgements[];
+  /**
+   * The best-of-n candidates the explanation was chosen from (`run --explanations N`, `--revise K`), in the order
+   * made, with calibration and (where measured) held-out scores; empty for a one-shot explanation.
+   */
+  candidates: StoredCandidate[];
 }
 
 /** One judged scorer's answers for a feature, as its card shows them. */
@@ -99,6 +105,7 @@ export function buildReportData(db: SqliteDatabase, run: RunRow, options: Report
   const results = featureResultsOfRun(db, run.id);
   const records = scoreRecordsOfRun(db, run.id, { perSource: options.recordsPerSource ?? 2 });
   const judgements = judgementsOfRun(db, run.id);
+  const candidates = candidatesOfRun(db, run.id);
   const judgementsPerScorer = options.judgementsPerScorer ?? DEFAULT_JUDGEMENTS_PER_SCORER;
   const counts = { scored: 0, skipped: 0, failed: 0 };
   const features = results.map((result): ReportFeature => {
@@ -136,6 +143,7 @@ export function buildReportData(db: SqliteDatabase, run: RunRow, options: Report
           shown: selectJudgements(set.examples, judgementsPerScorer),
         };
       }),
+      candidates: candidates.get(result.featureId) ?? [],
     };
   });
   return {

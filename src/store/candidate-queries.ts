@@ -1,8 +1,9 @@
 /**
  * @module store/candidate-queries — reads of `explanation_candidates` (best-of-n explanations, migration 11): how
- * much choosing the best candidate on the calibration split flattered it, per run.
+ * much choosing the best candidate on the calibration split flattered it, per run; and every candidate of a run (reports).
  */
 import type { SqliteDatabase } from './database.ts';
+import type { StoredCandidate } from './result-store.ts';
 
 /** The selected candidates of a run: their mean calibration and held-out scores, over features that have both. */
 export interface SelectionSummary {
@@ -40,4 +41,26 @@ export function selectionSummary(db: SqliteDatabase, runId: number): SelectionSu
     meanHeldOut: row.heldOut,
     selectionBias: row.calibration - row.heldOut,
   };
+}
+
+/** Every candidate of a run's best-of-n searches, by feature id, in the order made; empty for a one-shot run. */
+export function candidatesOfRun(db: SqliteDatabase, runId: number): Map<number, StoredCandidate[]> {
+  const rows = db
+    .prepare(
+      `SELECT feature_id AS featureId, candidate, parent, kind, text, prompt_version AS promptVersion,
+              calibration_score AS calibrationScore, held_out_score AS heldOutScore, selected
+         FROM explanation_candidates WHERE run_id = ? ORDER BY feature_id, candidate`,
+    )
+    .all(runId) as (Omit<StoredCandidate, 'index' | 'selected'> & {
+    featureId: number;
+    candidate: number;
+    selected: number;
+  })[];
+  const byFeature = new Map<number, StoredCandidate[]>();
+  for (const { featureId, candidate, selected, ...row } of rows) {
+    const list = byFeature.get(featureId) ?? [];
+    list.push({ ...row, index: candidate, selected: selected === 1 });
+    byFeature.set(featureId, list);
+  }
+  return byFeature;
 }

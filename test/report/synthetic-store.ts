@@ -6,7 +6,7 @@
 import type { FeatureKind } from '../../src/records/types.ts';
 import type { ScoreKind } from '../../src/score/score-feature.ts';
 import type { SimulationMode } from '../../src/simulate/types.ts';
-import type { ResultStore, StoredRecord } from '../../src/store/result-store.ts';
+import type { ResultStore, StoredCandidate, StoredRecord } from '../../src/store/result-store.ts';
 
 export interface SyntheticFeature {
   layer: number | string;
@@ -22,6 +22,8 @@ export interface SyntheticFeature {
   density?: number | null;
   scores?: Partial<Record<ScoreKind, number | null>>;
   records?: StoredRecord[];
+  /** Best-of-n candidates, stored as the pipeline stores them (the selected one should be `explanation`). */
+  candidates?: StoredCandidate[];
 }
 
 export interface SyntheticRunOptions {
@@ -126,6 +128,7 @@ export function syntheticRun(store: ResultStore, options: SyntheticRunOptions): 
         },
         simulation: { simulator, mode, promptVersion: simulatePrompt },
         scores,
+        ...(feature.candidates ? { candidates: feature.candidates } : {}),
       });
     } else {
       store.saveFeatureResult(runId, {

@@ -6,7 +6,8 @@
  * requests are answered by the same model code. Every request is recorded for tests.
  * Faults: a fixed `latencyMs`, a seeded fault mix (`faults`: 429 with Retry-After, 500, hangs, malformed JSON,
  * truncated bodies, missing logprobs; see fault-injection.ts), and an `intercept` hook around each request. A server
- * without prompt logprobs: `echo: 'refuse'` (an error, as llama.cpp) or `echo: 'ignore'` (as Ollama).
+ * without prompt logprobs: `echo: 'refuse'` (an error, as llama.cpp) or `echo: 'ignore'` (as Ollama). Explain answers
+ * of mixed quality from a ground truth: `mixedExplanations` (mixed-explanations.ts).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,6 +35,9 @@ import {
 import { createFakeBatchApi, type FakeBatchOptions, type FakeStoredFile } from './fake-batches.ts';
 import { createFaultInterceptor, type FaultOptions } from './fault-injection.ts';
 import type { FakeHttpResponse, FakeRequestInterceptor, RecordedRequest } from './http-exchange.ts';
+import type { MixedExplanations } from './mixed-explanations.ts';
+import { countTokens } from '../token-counter.ts';
+import type { LlmRequest, LlmResult } from '../types.ts';
 
 export interface FakeLlmServerOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
@@ -60,6 +64,11 @@ export interface FakeLlmServerOptions {
   echo?: 'serve' | 'refuse' | 'ignore';
   /** Status of an `echo: 'refuse'` answer. Default 400 (422 and 501 are what other servers send). */
   echoRefusalStatus?: number;
+  /**
+   * Explain requests answered with explanations of mixed quality from a ground truth (true, partial or wrong; a test
+   * double for best-of-n, mixed-explanations.ts) instead of the rule-based model's. Default none.
+   */
+  mixedExplanations?: MixedExplanations;
 }
 
 export interface FakeLlmServer {
@@ -130,6 +139,15 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
   let responseCounter = 0;
   let port = 0;
 
+  /** The rule-based model's answer, or the mixed-quality explanation where `mixedExplanations` knows the request. */
+  async function respond(request: LlmRequest): Promise<LlmResult> {
+    const result = await respondToRequest(request, modelOptions);
+    const mixed = options.mixedExplanations?.(request);
+    if (!mixed) return result;
+    const completionTokens = await countTokens(mixed.text, modelOptions.encoding);
+    return { ...result, text: mixed.text, usage: { ...result.usage, completionTokens }, warnings: [] };
+  }
+
   /**
    * The model's answer to one request body at a model endpoint (`/v1/chat/completions`, `/v1/completions`,
    * `/v1/messages`): validation, the rule-based answer, the wire format. Shared by the live endpoints and batch items.
@@ -142,7 +160,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       if (!parsed.success)
         return jsonResponse(400, anthropicErrorBody('invalid_request_error', zodMessage(parsed.error).message));
       // No logprobs on this API: the rule-based answer's text only.
-      const result = await respondToRequest(anthropicBodyToRequest(parsed.data), modelOptions);
+      const result = await respond(anthropicBodyToRequest(parsed.data));
       return jsonResponse(200, anthropicMessageResponse(result, `msg_fake_${responseCounter}`));
     }
     if (body === undefined || typeof body !== 'object' || body === null) {
@@ -157,7 +175,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         const { message, param } = zodMessage(parsed.error);
         return invalidRequest(message, 'invalid_request_body', param);
       }
-      const result = await respondToRequest(chatBodyToRequest(parsed.data), modelOptions);
+      const result = await respond(chatBodyToRequest(parsed.data));
       return jsonResponse(200, chatCompletionResponse(result, `chatcmpl-fake-${responseCounter}`, created));
     }
     const parsed = CompletionBodySchema.safeParse(body);
@@ -180,7 +198,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     }
     const echo = parsed.data.echo === true && echoBehaviour === 'serve';
     const llmRequest = completionBodyToRequest({ ...parsed.data, echo });
-    const result = await respondToRequest(llmRequest, modelOptions);
+    const result = await respond(llmRequest);
     return jsonResponse(
       200,
       textCompletionResponse(result, {

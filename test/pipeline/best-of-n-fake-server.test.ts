@@ -1,0 +1,117 @@
+/**
+ * Issue 17's "Done when", over the wire: the fake LLM server (a test double) configured to answer explain requests
+ * with candidates of mixed quality from data/demo/ground-truth.json (the true explanation, a part of it, or the wrong
+ * one), reached through the real OpenAI-compatible provider. Best-of-n chosen on the calibration split beats one-shot
+ * on held-out records, and the run reports the selection bias.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildExplainPrompt } from '../../src/explain/build-explain-prompt.ts';
+import { type FakeLlmServer, startFakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import {
+  type ExplanationQuality,
+  type ExplanationTruth,
+  loadMixedExplanations,
+  type MixedExplanations,
+  partialExplanation,
+} from '../../src/llm/fake-server/mixed-explanations.ts';
+import { demoPlantedPath } from '../../src/pipeline/config.ts';
+import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
+import { featureKey } from '../../src/records/feature-key.ts';
+import type { FeatureRecord } from '../../src/records/types.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore } from '../../src/store/result-store.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'autointerp-best-of-n-fake-'));
+const truthPath = fileURLToPath(new URL('../../data/demo/ground-truth.json', import.meta.url));
+const truths = JSON.parse(readFileSync(truthPath, 'utf8')) as ExplanationTruth[];
+const truthOf = new Map(truths.map((truth) => [featureKey(truth.feature as FeatureRecord['id']), truth]));
+const planted = readFileSync(demoPlantedPath, 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => JSON.parse(line) as FeatureRecord);
+/** Planted features that fire (a "nothing" feature has no right explanation to find). */
+const chosen = planted
+  .filter((feature) => !truthOf.get(featureKey(feature.id))!.explanation.startsWith('nothing'))
+  .slice(0, 8);
+const source = join(directory, 'planted.jsonl');
+writeFileSync(source, `${chosen.map((feature) => JSON.stringify(feature)).join('\n')}\n`);
+
+/** The answers the server gave, by quality (the double's own account, for the test to see the mix). */
+const answered = new Map<ExplanationQuality, number>();
+let server: FakeLlmServer;
+beforeAll(async () => {
+  const mixed = loadMixedExplanations(truthPath, demoPlantedPath);
+  const counting: MixedExplanations = (request) => {
+    const answer = mixed(request);
+    if (answer) answered.set(answer.quality, (answered.get(answer.quality) ?? 0) + 1);
+    return answer;
+  };
+  server = await startFakeLlmServer({ mixedExplanations: counting });
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('best-of-n against the fake server with mixed-quality candidates (issue 17)', () => {
+  it('answers an explain prompt with the true, partial or wrong explanation of the feature its records show', () => {
+    const mixed = loadMixedExplanations(truthPath, demoPlantedPath);
+    const feature = chosen[2]!;
+    const truth = truthOf.get(featureKey(feature.id))!;
+    const expected = [truth.explanation, partialExplanation(truth.explanation), truth.wrongExplanation];
+    const qualities = new Set<ExplanationQuality>();
+    for (let start = 0; start < 10; start++) {
+      const prompt = buildExplainPrompt(feature.top.slice(start, start + 6));
+      for (const temperature of [0, 1]) {
+        const answer = mixed({ messages: prompt.messages, maxTokens: 80, temperature })!;
+        expect(answer.feature).toEqual(truth.feature);
+        expect(expected.map((text) => ` ${text}.`)).toContain(answer.text);
+        expect(mixed({ messages: prompt.messages, maxTokens: 80, temperature })).toEqual(answer); // deterministic
+        qualities.add(answer.quality);
+      }
+    }
+    expect(qualities).toEqual(new Set(['true', 'partial', 'wrong']));
+    // Not an explain prompt of a known feature: left to the rule-based model.
+    expect(mixed({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 8 })).toBeUndefined();
+  });
+
+  it('through the OpenAI-compatible provider: best-of-4 beats one-shot held out, and the selection bias is reported', async () => {
+    const store = new ResultStore(openDatabase(join(directory, 'runs.db')));
+    const run = async (explanations: number) => {
+      const summary = await runPipeline(
+        {
+          source,
+          scorers: ['correlation'],
+          ablation: false,
+          explanations,
+          explainer: 'openai-compatible:rule-based-v1',
+          simulator: 'openai-compatible:rule-based-v1',
+          baseUrl: server.url,
+        },
+        { store },
+      );
+      const { mean } = store.db
+        .prepare(`SELECT AVG(value) AS mean FROM scores WHERE run_id = ? AND kind = 'correlation.all'`)
+        .get(summary.runId) as { mean: number };
+      return { summary, heldOut: mean };
+    };
+    const oneShot = await run(1);
+    const bestOf4 = await run(4);
+    expect(oneShot.summary.scored).toBe(chosen.length);
+    expect(bestOf4.summary.scored).toBe(chosen.length);
+    // The server's candidates were of every quality.
+    for (const quality of ['true', 'partial', 'wrong'] as const) expect(answered.get(quality) ?? 0).toBeGreaterThan(0);
+    expect(bestOf4.heldOut).toBeGreaterThan(oneShot.heldOut + 0.1);
+    const selection = bestOf4.summary.selection!;
+    expect(selection.features).toBe(chosen.length);
+    expect(selection.candidatesPerFeature).toBe(4);
+    expect(selection.meanHeldOut).toBeCloseTo(bestOf4.heldOut, 10);
+    expect(selection.selectionBias).toBeCloseTo(selection.meanCalibration - selection.meanHeldOut, 10);
+    // Every explain and simulate request went over the wire to the double.
+    expect(server.requests.length).toBeGreaterThanOrEqual((2 + 4 + 1) * chosen.length);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Best-of-n candidates in the reports (issue 17): stored `explanation_candidates` rows reach the HTML report's card
+ * data (kind, parent, calibration and held-out scores, selected; hostile text escaped and read back unchanged), the
+ * JSON export, and nothing is added for a one-shot feature. The page's rendering: report-candidates-browser.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { exportJsonl, type ExportedFeature } from '../../src/report/export.ts';
+import { renderReportHtml, reportClientData } from '../../src/report/html-report.ts';
+import { buildReportData } from '../../src/report/report-data.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { ResultStore, type StoredCandidate } from '../../src/store/result-store.ts';
+import { syntheticRun } from './synthetic-store.ts';
+
+const HOSTILE = '</script><script>alert(1)</script> & "quotes"';
+
+export const plantedCandidates: StoredCandidate[] = [
+  {
+    index: 0,
+    parent: null,
+    kind: 'sample',
+    text: 'prepositions',
+    promptVersion: 'explain.v1',
+    calibrationScore: 0.21,
+    heldOutScore: 0.18,
+    selected: false,
+  },
+  {
+    index: 1,
+    parent: null,
+    kind: 'sample',
+    text: HOSTILE,
+    promptVersion: 'explain.v1',
+    calibrationScore: null,
+    heldOutScore: null,
+    selected: false,
+  },
+  {
+    index: 2,
+    parent: 0,
+    kind: 'revision',
+    text: 'determiners, especially "the"',
+    promptVersion: 'revise.v1',
+    calibrationScore: 0.9123456,
+    heldOutScore: 0.87,
+    selected: true,
+  },
+];
+
+export function candidateRun() {
+  const store = new ResultStore(openDatabase(':memory:'));
+  const runId = syntheticRun(store, {
+    name: 'best-of-3',
+    features: [
+      { layer: 0, index: 0, value: 0.87, explanation: 'determiners, especially "the"', candidates: plantedCandidates },
+      { layer: 0, index: 1, value: 0.5 }, // one-shot
+    ],
+  });
+  return { store, run: store.getRun(runId)! };
+}
+
+describe('best-of-n candidates in the reports', () => {
+  it('report data: every candidate of a feature from the store, in the order made; none for a one-shot feature', () => {
+    const { store, run } = candidateRun();
+    const data = buildReportData(store.db, run, { generatedAt: 'fixed' });
+    expect(data.features.map((f) => f.candidates)).toEqual([plantedCandidates, []]);
+  });
+
+  it('HTML: the card data lists index, parent, kind, text, scores and the selected flag, escaped and read back', () => {
+    const { store, run } = candidateRun();
+    const data = buildReportData(store.db, run, { generatedAt: 'fixed' });
+    const client = reportClientData(data) as { features: { c?: unknown[] }[] };
+    expect(client.features[0]!.c).toEqual([
+      [0, null, 0, 'prepositions', 0.21, 0.18, 0],
+      [1, null, 0, HOSTILE, null, null, 0],
+      [2, 0, 1, 'determiners, especially "the"', 0.912, 0.87, 1],
+    ]);
+    expect(client.features[1]!).not.toHaveProperty('c'); // one-shot: nothing added to the page
+    const html = renderReportHtml(data);
+    expect(html).not.toContain('<script>alert(1)');
+    const block = html.split('<script id="report-data" type="application/json">')[1]!.split('</script>')[0]!;
+    const embedded = JSON.parse(block) as { features: { c?: unknown[][] }[] };
+    expect(embedded.features[0]!.c![1]![3]).toBe(HOSTILE);
+  });
+
+  it('JSON export: a best-of-n feature carries its candidates; a one-shot feature has none', () => {
+    const { store, run } = candidateRun();
+    const lines = exportJsonl(store.db, run)
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ExportedFeature);
+    expect(lines[0]!.candidates).toEqual(plantedCandidates);
+    expect(lines[1]).not.toHaveProperty('candidates');
+  });
+});
