@@ -4,6 +4,7 @@
  * `regress` shares with it.
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { intervalMethodNote } from '../report/bootstrap.ts';
 import { compareRuns, type Comparison } from '../report/compare.ts';
 import { comparisonToJson, formatComparisonText, warningLines } from '../report/format-compare.ts';
 import { requireRun } from '../report/run-selection.ts';
@@ -99,6 +100,12 @@ export function runComparison<T>(
   }
 }
 
+/** The note on normal-approximation intervals, a line of its own, or nothing. */
+export function methodNote(comparison: Comparison): string {
+  const note = intervalMethodNote([comparison.overall.ci, ...comparison.layers.map((layer) => layer.ci)]);
+  return note === null ? '' : `${note}\n`;
+}
+
 export function registerCompareCommand(program: Command): void {
   const command = program
     .command('compare')
@@ -113,7 +120,7 @@ export function registerCompareCommand(program: Command): void {
       process.stdout.write(
         options.json
           ? `${jsonWithoutRawControls(JSON.stringify(comparisonToJson(comparison), null, 2))}\n`
-          : `${formatComparisonText(comparison)}\n`,
+          : `${formatComparisonText(comparison)}\n${methodNote(comparison)}`,
       );
     });
   });

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { buildLeaderboard, type Leaderboard } from '../report/leaderboard.ts';
 import { formatLeaderboardTable, leaderboardsToCsv, leaderboardToJson } from '../report/format-leaderboard.ts';
+import { intervalMethodNote } from '../report/bootstrap.ts';
 import { selectRuns } from '../report/run-selection.ts';
 import { dataForStream, jsonWithoutRawControls } from '../report/terminal-text.ts';
 import { scoreKindsOfRun } from '../store/queries.ts';
@@ -110,8 +111,9 @@ export function registerLeaderboardCommand(program: Command): void {
           );
         } else {
           const width = options.wide ? undefined : terminalWidth(process.stdout);
+          const note = intervalMethodNote(boards.flatMap((board) => board.rows.map((row) => row.ci)));
           process.stdout.write(
-            `${boards.map((board) => formatLeaderboardTable(board, width === undefined ? {} : { width })).join('\n\n')}\n`,
+            `${boards.map((board) => formatLeaderboardTable(board, width === undefined ? {} : { width })).join('\n\n')}\n${note === null ? '' : `${note}\n`}`,
           );
         }
       } finally {

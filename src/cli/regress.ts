@@ -9,7 +9,13 @@ import { formatRegressionText, regressionToJson, warningLines } from '../report/
 import { jsonWithoutRawControls } from '../report/terminal-text.ts';
 import { REGRESSION_RULES, regressionJunit, regressionVerdict, type RegressionRule } from '../report/regress.ts';
 import { EXIT_OK, EXIT_REGRESSION, UsageError } from './errors.ts';
-import { addComparisonOptions, nonNegativeNumber, runComparison, type ComparisonCliOptions } from './compare.ts';
+import {
+  addComparisonOptions,
+  methodNote,
+  nonNegativeNumber,
+  runComparison,
+  type ComparisonCliOptions,
+} from './compare.ts';
 import { requireOutputFolder } from './shared-options.ts';
 
 interface RegressCliOptions extends ComparisonCliOptions {
@@ -21,7 +27,7 @@ interface RegressCliOptions extends ComparisonCliOptions {
 }
 
 const RULE_HELP = `
-Rule (d = candidate − baseline score per paired feature; CI = percentile paired-bootstrap CI of mean d, 95% by default):
+Rule (d = candidate − baseline score per paired feature; CI = percentile paired-bootstrap CI of mean d, normal approximation from 5000 pairs, 95% by default):
   significant (default)  REGRESSION when mean d < −max-drop AND CI upper bound < 0:
                          the drop is larger than the threshold and statistically significant.
                          With no true difference it fires with probability ≤ 2.5% (one side of a 95% CI).
@@ -65,7 +71,7 @@ export function registerRegressCommand(program: Command): void {
       process.stdout.write(
         options.json
           ? `${jsonWithoutRawControls(JSON.stringify(regressionToJson(comparison, verdict), null, 2))}\n`
-          : `${text}\n`,
+          : `${text}\n${methodNote(comparison)}`,
       );
       process.exitCode = verdict.regression ? EXIT_REGRESSION : EXIT_OK;
     });

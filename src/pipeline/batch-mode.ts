@@ -20,6 +20,9 @@
  * (failed features are retried, as in live runs). A batch the provider no longer knows (HTTP 404) fails its requests
  * the same way instead of being polled forever. With a budget, features are admitted in order while the run's
  * spend plus an upper-bound estimate of their requests at the batch price stays within it.
+ * Best-of-n (`--explanations N`): the N candidates' explain requests go out in phase 1; in phase 2 their calibration
+ * simulations go out first (a deferred calibration simulation fails the search while collecting, so no winner is
+ * guessed), and the winner's held-out simulation and the judges' requests in the next round, once the choice is made.
  */
 import { cacheKey, hasRequestedLogprobs, type ResponseCache } from '../llm/response-cache.ts';
 import { abortableSleep, retryCall, type RetryOptions } from '../llm/retry.ts';
@@ -32,6 +35,8 @@ import type { FeatureRecord } from '../records/types.ts';
 import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
 import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
 import type { Scorer } from '../score/scorer.ts';
+import { DeferredToBatch } from './deferred-to-batch.ts';
+import type { PipelineConfig } from './config.ts';
 import { processFeature, type FeatureContext, type ProcessedFeature } from './process-feature.ts';
 
 /** What a batch-mode run reports while it works (the CLI prints it). */
@@ -74,11 +79,6 @@ export interface BatchModeOutcome {
   stoppedBy?: BatchStopReason;
 }
 
-/** Thrown by the collecting provider: the request is deferred to a batch. */
-class DeferredToBatch extends Error {
-  override readonly name = 'DeferredToBatch';
-}
-
 /** A provider that records every request and answers none (the unit of work fails at that step; it is discarded). */
 function collectingProvider(base: Provider, sink: LlmRequest[]): Provider {
   return wrapProvider(base, {
@@ -112,17 +112,22 @@ function answeringCollector(base: Provider, answers: Provider, sink: LlmRequest[
 /** Rounds of simulation requests that only earlier answers reveal (each halves the records per call of a retry). */
 const MAX_SPLIT_ROUNDS = 8;
 
-/** A provider answering every request with `text` (an explanation placeholder for cost estimates). */
+/**
+ * A provider answering every request with `text` (an explanation placeholder for cost estimates); each answer after
+ * the first ends in its number, so that best-of-n candidates differ and each is simulated (none is deduplicated).
+ */
 function fixedTextProvider(base: Provider, text: string): Provider {
-  const result: LlmResult = {
-    text,
-    usage: { promptTokens: 0, completionTokens: 0 },
-    model: 'placeholder',
-    finishReason: 'stop',
-    cached: false,
-    warnings: [],
-  };
-  return wrapProvider(base, { wrapComplete: async () => result });
+  let answers = 0;
+  return wrapProvider(base, {
+    wrapComplete: async (): Promise<LlmResult> => ({
+      text: answers++ === 0 ? text : `${text} ${answers}`,
+      usage: { promptTokens: 0, completionTokens: 0 },
+      model: 'placeholder',
+      finishReason: 'stop',
+      cached: false,
+      warnings: [],
+    }),
+  });
 }
 
 interface AnswerOptions {
@@ -259,6 +264,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     collecting: readonly Role[],
     explainer?: Provider,
     answers?: Partial<Record<Role, Provider>>,
+    config: PipelineConfig = collectionContext.config,
   ): Promise<Record<Role, Needs>> {
     const needs: Record<Role, Needs> = { explainer: new Map(), simulator: new Map(), judge: new Map() };
     for (const feature of features) {
@@ -272,6 +278,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
       };
       await processFeature(feature, {
         ...collectionContext,
+        config,
         explainer: provider('explainer'),
         simulator: provider('simulator'),
         ...(context.judge ? { judge: provider('judge') } : {}),
@@ -317,13 +324,28 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
       ['simulator', 'judge'],
       fixedTextProvider(roles.explainer, placeholder),
     );
+    // Best-of-n: the requests above are the candidates' calibration simulations (the choice waits for their answers);
+    // the winner's held-out simulation and the judges' requests are those of a one-shot explanation, added.
+    const { config } = collectionContext;
+    const oneShot =
+      config.explanations > 1
+        ? await collect(
+            candidates,
+            ['simulator', 'judge'],
+            fixedTextProvider(roles.explainer, placeholder),
+            undefined,
+            { ...config, explanations: 1 },
+          )
+        : undefined;
     const committed = candidates.filter((feature) => alreadySubmitted('explainer', explainNeeds.get(feature)!));
     let spent = options.budget.spentUsd;
     const admitted = new Set<FeatureRecord>();
     const cost = (feature: FeatureRecord) =>
       estimateUsd('explainer', explainNeeds.get(feature)!, prices) +
       estimateUsd('simulator', estimates.simulator.get(feature) ?? [], prices) +
-      estimateUsd('judge', estimates.judge.get(feature) ?? [], prices);
+      estimateUsd('judge', estimates.judge.get(feature) ?? [], prices) +
+      estimateUsd('simulator', oneShot?.simulator.get(feature) ?? [], prices) +
+      estimateUsd('judge', oneShot?.judge.get(feature) ?? [], prices);
     for (const feature of committed) {
       admitted.add(feature);
       spent += cost(feature);

@@ -164,9 +164,9 @@ export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig 
     throw new InputError(`invalid option ${issue.path.join('.') || '(config)'}: ${issue.message}`);
   }
   const searching = parsed.data.explanations > 1 || parsed.data.revise > 0;
-  if (searching && parsed.data.batch) {
+  if (parsed.data.revise > 0 && parsed.data.batch) {
     throw new InputError(
-      '--explanations N > 1 and --revise K > 0 run live only: the search needs each answer before its next request; leave out --batch',
+      '--revise K > 0 runs live only: each revision needs the answer before it; leave out --batch (--explanations N works with --batch)',
     );
   }
   if (searching && parsed.data.calibrationTop + parsed.data.calibrationRandom === 0) {

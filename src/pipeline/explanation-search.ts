@@ -25,6 +25,7 @@ import { correlationWithReason } from '../score/correlation.ts';
 import type { SimulateTemplate } from '../simulate/simulate-template.ts';
 import type { LlmCallRow, StoredCandidate } from '../store/result-store.ts';
 import { type CallLogOptions, withCallLog } from './call-log.ts';
+import { isDeferredToBatch } from './deferred-to-batch.ts';
 import type { PipelineConfig } from './config.ts';
 import { EXPLANATION_MAX_TOKENS, explainRecords, withContrastWindows } from './explain-records.ts';
 import {
@@ -115,9 +116,12 @@ interface SearchTools {
 
 type CandidateRow = Omit<Candidate, 'calibration' | 'calibrationScore' | 'heldOutScore' | 'selected'>;
 
-/** A failed simulation makes a candidate unscored (null), unless the run is being aborted. */
+/**
+ * A failed simulation makes a candidate unscored (null), unless the run is being aborted or the request was deferred
+ * to a batch (batch mode collecting requests: the choice must wait for the answers, not be made without them).
+ */
 const nullOnSimulationFailure = (signal: AbortSignal | undefined) => (error: unknown) => {
-  if (error instanceof SimulationStageError && !signal?.aborted) return null;
+  if (error instanceof SimulationStageError && !signal?.aborted && !isDeferredToBatch(error)) return null;
   throw error;
 };
 

@@ -1,14 +1,71 @@
 /**
- * @module report/bootstrap — percentile bootstrap confidence interval of a mean, with a seeded RNG so that the
- * same scores always print the same interval. (simple-statistics has no bootstrap; this is the small code of ours.)
+ * @module report/bootstrap — confidence interval of a mean: the percentile bootstrap with a seeded RNG (the same scores
+ * always print the same interval) below `normalApproximationMinimum` values, the normal approximation mean ± z·s/√n
+ * from there on, where the two agree (README "Scale") and the bootstrap's resamples × n draws would cost seconds.
+ * (simple-statistics has no bootstrap; this is the small code of ours.)
  */
 import { mulberry32 } from '../common/random.ts';
+import { normalQuantile } from './normal-quantile.ts';
 import { stableMean } from './stable-mean.ts';
+
+/** How an interval was computed: percentile bootstrap, or normal approximation (mean ± z·s/√n). */
+export type IntervalMethod = 'bootstrap' | 'normal';
 
 export interface ConfidenceInterval {
   low: number;
   high: number;
   level: number;
+  method: IntervalMethod;
+}
+
+/**
+ * From this many values on, a mean's interval is the normal approximation instead of the bootstrap. Measured (README
+ * "Scale"): on uniform, skewed, heavy-tailed and bimodal synthetic scores of 5000 to 50,000 values the two intervals'
+ * ends differ by at most 10 % of the half-width, which is the bootstrap's own resampling noise at 2000 resamples (the
+ * 2.5 % quantile of 2000 resampled means has a standard error of about 3 % of the half-width); below 5000, on skewed
+ * scores, the bootstrap's asymmetry is real and it stays. The bootstrap costs resamples × n random draws: 2·10^9 at
+ * 10^6 features, some 20 s; the approximation one pass.
+ */
+export const normalApproximationMinimum = 5000;
+
+export interface IntervalOptions {
+  resamples?: number;
+  level?: number;
+  seed?: number;
+  /** Use the normal approximation from this many values on (default `normalApproximationMinimum`). */
+  normalFrom?: number;
+}
+
+/**
+ * The CI of the mean: the percentile bootstrap for fewer than `normalFrom` values, the normal approximation from
+ * there on. Null for fewer than 2 values.
+ */
+export function meanInterval(values: readonly number[], options: IntervalOptions = {}): ConfidenceInterval | null {
+  return values.length >= (options.normalFrom ?? normalApproximationMinimum)
+    ? normalMeanInterval(values, options)
+    : bootstrapMeanInterval(values, options);
+}
+
+/**
+ * Normal-approximation CI of the mean: mean ± z·s/√n, s the sample standard deviation (n − 1), z the normal quantile
+ * of the level. The sum is taken in ascending order, so the interval depends only on the multiset of values. Null
+ * for fewer than 2 values.
+ */
+export function normalMeanInterval(
+  values: readonly number[],
+  options: { level?: number } = {},
+): ConfidenceInterval | null {
+  const n = values.length;
+  if (n < 2) return null;
+  const level = options.level ?? 0.95;
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (const value of sorted) sum += value;
+  const mean = sum / n;
+  let squares = 0;
+  for (const value of sorted) squares += (value - mean) * (value - mean);
+  const halfWidth = normalQuantile(1 - (1 - level) / 2) * Math.sqrt(squares / (n - 1) / n);
+  return { low: mean - halfWidth, high: mean + halfWidth, level, method: 'normal' };
 }
 
 /**
@@ -34,7 +91,7 @@ export function bootstrapMeanInterval(
   means.sort();
   const alpha = (1 - level) / 2;
   const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))]!;
-  return { low: at(alpha), high: at(1 - alpha), level };
+  return { low: at(alpha), high: at(1 - alpha), level, method: 'bootstrap' };
 }
 
 /** The mean of paired differences (candidate − baseline) with its paired-bootstrap CI. */
@@ -44,19 +101,23 @@ export interface PairedDifference {
   candidateMean: number;
   /** Mean of candidate − baseline. */
   meanDifference: number;
-  /** Percentile paired-bootstrap CI of the mean difference; null for fewer than 2 pairs. */
+  /**
+   * CI of the mean difference, its `method` saying how: the percentile paired bootstrap below
+   * `normalApproximationMinimum` pairs, the normal approximation over the differences from there on; null for fewer
+   * than 2 pairs.
+   */
   ci: ConfidenceInterval | null;
 }
 
 /**
  * Paired bootstrap of the mean difference candidate − baseline: pairs are resampled together (equivalently, the
  * per-pair differences are resampled), so what the two share (a feature that is hard for every explainer) cancels
- * out. Percentile method, seeded.
+ * out. Percentile method, seeded; from `normalFrom` pairs on the normal approximation over the differences.
  */
 export function pairedBootstrapDifference(
   baseline: readonly number[],
   candidate: readonly number[],
-  options: { resamples?: number; level?: number; seed?: number } = {},
+  options: IntervalOptions = {},
 ): PairedDifference {
   if (baseline.length !== candidate.length)
     throw new Error(`paired bootstrap: ${baseline.length} baseline values vs ${candidate.length} candidate values`);
@@ -68,6 +129,17 @@ export function pairedBootstrapDifference(
     baselineMean: mean(baseline),
     candidateMean: mean(candidate),
     meanDifference: mean(differences),
-    ci: bootstrapMeanInterval(differences, options),
+    ci: meanInterval(differences, options),
   };
+}
+
+/**
+ * The terminal's note on how intervals were computed, when any used the normal approximation (null when all are
+ * bootstrap intervals, so small runs print as they always did).
+ */
+export function intervalMethodNote(intervals: readonly (ConfidenceInterval | null)[]): string | null {
+  const normal = intervals.filter((ci) => ci?.method === 'normal').length;
+  if (normal === 0) return null;
+  const all = intervals.filter((ci) => ci !== null).length;
+  return `CI: ${normal} of ${all} by normal approximation (mean ± z·s/√n, ≥ ${normalApproximationMinimum} values), the rest by percentile bootstrap`;
 }

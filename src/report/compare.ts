@@ -1,6 +1,7 @@
 /**
  * @module report/compare — two runs paired on the features both scored (same model, layer, kind, index and SAE)
- * for one score kind: the mean difference candidate − baseline with a seeded paired-bootstrap CI, overall and per
+ * for one score kind: the mean difference candidate − baseline with a seeded paired-bootstrap CI (normal approximation
+ * from `normalApproximationMinimum` pairs on), overall and per
  * layer, the features that moved most, every feature that could not be paired (null score, failed, absent) counted
  * by cause, and warnings when the two runs did not measure the same way (simulator, simulation mode, simulation
  * prompt, score records; for a judged scorer's kind its judge and its prompt instead of the simulation's).
@@ -25,7 +26,7 @@ import {
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { type RunCostPerFeature, runCostPerFeature } from '../store/run-cost-queries.ts';
-import { pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
+import { normalApproximationMinimum, pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
 import { InputError } from '../common/errors.ts';
 import { scoreFamily } from './score-families.ts';
 
@@ -103,7 +104,8 @@ export interface Comparison {
   mostImproved: PairedFeature[];
   mostWorsened: PairedFeature[];
   warnings: CompareWarning[];
-  bootstrap: { resamples: number; level: number; seed: number };
+  /** The interval's settings: bootstrap below `normalFrom` pairs, normal approximation from there on (`ci.method`). */
+  bootstrap: { resamples: number; level: number; seed: number; normalFrom: number };
 }
 
 /** A comparison that cannot be made (unknown score kind, nothing paired): a data error, exit code 2. */
@@ -269,7 +271,12 @@ export function compareRuns(
   options: CompareOptions = {},
 ): Comparison {
   const scoreKind = options.scoreKind ?? 'correlation.all';
-  const bootstrap = { resamples: options.resamples ?? 5000, level: options.level ?? 0.95, seed: options.seed ?? 12345 };
+  const bootstrap = {
+    resamples: options.resamples ?? 5000,
+    level: options.level ?? 0.95,
+    seed: options.seed ?? 12345,
+    normalFrom: normalApproximationMinimum,
+  };
   const top = options.top ?? 10;
   for (const run of [baselineRun, candidateRun]) {
     const kinds = scoreKindsOfRun(db, run.id);

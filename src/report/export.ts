@@ -14,11 +14,15 @@
  *   fuzzing's balanced accuracy under its names `eleuther_recall` and `eleuther_fuzz`, scored by the judge), and top
  *   `activations` as `{tokens, values, maxValue, maxValueTokenIndex}`), plus an `autointerp` object with what
  *   Neuronpedia has no field for. "Neuronpedia-style": shaped after its exports, not validated by its upload API.
+ * Each format is also made as a sequence of chunks (`exportChunks`), read a page of features at a time, so a run of a
+ * million features is written with bounded memory, never held as one string (V8's limit is 512 MiB).
  */
 import type { SqliteDatabase } from '../store/database.ts';
 import {
+  featureIdsOfRunInOrder,
   featureResultsOfRun,
   judgementsOfRun,
+  promptedScoreKindsOfRun,
   runConfig,
   runPromptVersions,
   scoreKindsOfRun,
@@ -29,7 +33,7 @@ import {
 } from '../store/queries.ts';
 import { candidatesOfRun } from '../store/candidate-queries.ts';
 import type { RunRow, StoredCandidate } from '../store/result-store.ts';
-import { toCsv, type CsvValue } from './csv.ts';
+import { csvCell, type CsvValue } from './csv.ts';
 import { NEURONPEDIA_SCORE_TYPES, scoreFamily } from './score-families.ts';
 
 export type ExportFormat = 'jsonl' | 'csv' | 'neuronpedia';
@@ -64,10 +68,39 @@ export interface ExportedFeature {
   candidates?: StoredCandidate[];
 }
 
+/** Features read per query when an export streams. */
+export const EXPORT_PAGE_SIZE = 1000;
+
+/** The run's finished features in export order, a page of rows at a time. */
+function* featureResultPages(db: SqliteDatabase, runId: number, pageSize: number): Generator<FeatureResultRow[]> {
+  const featureIds = featureIdsOfRunInOrder(db, runId);
+  for (let start = 0; start < featureIds.length; start += pageSize)
+    yield featureResultsOfRun(db, runId, featureIds.slice(start, start + pageSize));
+}
+
 export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeature[] {
+  return [...exportedFeaturePages(db, run, EXPORT_PAGE_SIZE)].flat();
+}
+
+/** `exportedFeatures`, a page at a time. */
+export function* exportedFeaturePages(
+  db: SqliteDatabase,
+  run: RunRow,
+  pageSize = EXPORT_PAGE_SIZE,
+): Generator<ExportedFeature[]> {
   const judgements = judgementsOfRun(db, run.id);
   const candidates = candidatesOfRun(db, run.id);
-  return featureResultsOfRun(db, run.id).map((row) => ({
+  for (const page of featureResultPages(db, run.id, pageSize))
+    yield page.map((row) => exportedFeature(run, row, judgements, candidates));
+}
+
+function exportedFeature(
+  run: RunRow,
+  row: FeatureResultRow,
+  judgements: ReturnType<typeof judgementsOfRun>,
+  candidates: ReturnType<typeof candidatesOfRun>,
+): ExportedFeature {
+  return {
     run: { id: run.id, name: run.name },
     featureKey: storedFeatureKey(row),
     feature: {
@@ -113,26 +146,28 @@ export function exportedFeatures(db: SqliteDatabase, run: RunRow): ExportedFeatu
         }
       : {}),
     ...(candidates.has(row.featureId) ? { candidates: candidates.get(row.featureId)! } : {}),
-  }));
+  };
 }
 
 export function exportJsonl(db: SqliteDatabase, run: RunRow): string {
-  return exportedFeatures(db, run)
-    .map((feature) => `${JSON.stringify(feature)}\n`)
-    .join('');
+  return [...exportJsonlChunks(db, run)].join('');
+}
+
+/** JSONL, a chunk (a page of lines) at a time. */
+export function* exportJsonlChunks(db: SqliteDatabase, run: RunRow, pageSize = EXPORT_PAGE_SIZE): Generator<string> {
+  for (const page of exportedFeaturePages(db, run, pageSize))
+    yield page.map((feature) => `${JSON.stringify(feature)}\n`).join('');
 }
 
 export function exportCsv(db: SqliteDatabase, run: RunRow): string {
+  return [...exportCsvChunks(db, run)].join('');
+}
+
+/** CSV (`toCsv`'s bytes), a chunk at a time: the header line, then a page of rows per chunk. */
+export function* exportCsvChunks(db: SqliteDatabase, run: RunRow, pageSize = EXPORT_PAGE_SIZE): Generator<string> {
   const kinds = scoreKindsOfRun(db, run.id);
-  const features = exportedFeatures(db, run);
   // a `<kind>.prompt_version` column for the kinds a scorer with its own prompt produced
-  const prompted = new Set(
-    features.flatMap((f) =>
-      Object.entries(f.scores)
-        .filter(([, score]) => score.promptVersion !== undefined)
-        .map(([kind]) => kind),
-    ),
-  );
+  const prompted = new Set(promptedScoreKindsOfRun(db, run.id));
   const kindColumns = (kind: string) =>
     prompted.has(kind) ? [kind, `${kind}.reason`, `${kind}.prompt_version`] : [kind, `${kind}.reason`];
   const header = [
@@ -158,33 +193,38 @@ export function exportCsv(db: SqliteDatabase, run: RunRow): string {
     'max_activation',
     ...kinds.flatMap(kindColumns),
   ];
-  const rows = features.map((f): CsvValue[] => [
-    f.run.id,
-    f.run.name,
-    f.featureKey,
-    f.feature.model,
-    f.feature.layer,
-    f.feature.kind,
-    f.feature.index,
-    f.feature.sae ?? '',
-    f.status,
-    f.stage,
-    f.reason,
-    f.explanation?.text,
-    f.explanation?.explainer,
-    f.explanation?.promptVersion,
-    f.explanation?.baseline,
-    f.simulation?.simulator,
-    f.simulation?.mode,
-    f.simulation?.promptVersion,
-    f.stats.density,
-    f.stats.maxActivation,
-    ...kinds.flatMap((kind) => {
-      const score = f.scores[kind];
-      return prompted.has(kind) ? [score?.value, score?.reason, score?.promptVersion] : [score?.value, score?.reason];
-    }),
-  ]);
-  return toCsv(header, rows);
+  const line = (cells: readonly CsvValue[]) => `${cells.map(csvCell).join(',')}\r\n`;
+  yield line(header);
+  for (const page of exportedFeaturePages(db, run, pageSize)) yield page.map((f) => line(csvRow(f))).join('');
+
+  function csvRow(f: ExportedFeature): CsvValue[] {
+    return [
+      f.run.id,
+      f.run.name,
+      f.featureKey,
+      f.feature.model,
+      f.feature.layer,
+      f.feature.kind,
+      f.feature.index,
+      f.feature.sae ?? '',
+      f.status,
+      f.stage,
+      f.reason,
+      f.explanation?.text,
+      f.explanation?.explainer,
+      f.explanation?.promptVersion,
+      f.explanation?.baseline,
+      f.simulation?.simulator,
+      f.simulation?.mode,
+      f.simulation?.promptVersion,
+      f.stats.density,
+      f.stats.maxActivation,
+      ...kinds.flatMap((kind) => {
+        const score = f.scores[kind];
+        return prompted.has(kind) ? [score?.value, score?.reason, score?.promptVersion] : [score?.value, score?.reason];
+      }),
+    ];
+  }
 }
 
 export interface NeuronpediaFeature {
@@ -219,65 +259,80 @@ export function neuronpediaFeatures(
   run: RunRow,
   options: { activationRecords?: number } = {},
 ): NeuronpediaFeature[] {
-  const records = scoreRecordsOfRun(db, run.id, { perSource: options.activationRecords ?? 5, sources: ['top'] });
+  return [...neuronpediaFeaturePages(db, run, options)].flat();
+}
+
+/** `neuronpediaFeatures`, a page at a time (each page's activation records read with it). */
+export function* neuronpediaFeaturePages(
+  db: SqliteDatabase,
+  run: RunRow,
+  options: { activationRecords?: number; pageSize?: number } = {},
+): Generator<NeuronpediaFeature[]> {
   const promptVersion = runPromptVersions(run).explain ?? 'unknown';
   const judgements = judgementsOfRun(db, run.id);
   const configuredJudge = runConfig(run).judge;
-  return featureResultsOfRun(db, run.id).map((row) => {
-    const defined = row.scores.filter((s): s is typeof s & { value: number } => s.value !== null);
-    // who scored: the judge of a judged scorer (its judgements row, else the run's --judge), else the simulator
-    const scoreModel = (kind: string) => {
-      const family = scoreFamily(kind);
-      const judged = judgements.get(row.featureId)?.find((set) => set.scorer === family);
-      if (judged?.judge) return judged.judge;
-      if (row.scores.some((s) => s.kind === kind && s.promptVersion !== null) && typeof configuredJudge === 'string')
-        return configuredJudge;
-      return row.simulator;
-    };
-    return {
-      modelId: row.model,
-      layer: row.sae ? `${row.layer}-${row.sae}` : row.layer,
-      index: String(row.index),
-      explanations:
-        row.explanation === null
-          ? []
-          : [
-              {
-                description: row.explanation,
-                explanationModelName: row.explainer,
-                typeName: `autointerp:${row.explainPromptVersion ?? promptVersion}`,
-                scores: defined.map((s) => ({
-                  explanationScoreTypeName: NEURONPEDIA_SCORE_TYPES[s.kind] ?? s.kind,
-                  explanationScoreModelName: scoreModel(s.kind),
-                  value: s.value,
-                })),
-              },
-            ],
-      activations: (records.get(row.featureId) ?? []).map((record) => {
-        let maxValueTokenIndex = 0;
-        record.activations.forEach((value, i) => {
-          if (value > record.activations[maxValueTokenIndex]!) maxValueTokenIndex = i;
-        });
-        return {
-          tokens: record.tokens,
-          values: record.activations,
-          maxValue: record.activations[maxValueTokenIndex] ?? 0,
-          maxValueTokenIndex,
-        };
-      }),
-      autointerp: {
-        run: { id: run.id, name: run.name },
-        featureKey: storedFeatureKey(row),
-        kind: row.kind,
-        status: row.status,
-        reason: row.reason,
-        simulationMode: row.simulationMode,
-        density: row.density,
-        maxActivation: row.maxActivation,
-        nullScores: Object.fromEntries(row.scores.filter((s) => s.value === null).map((s) => [s.kind, s.reason])),
-      },
-    };
-  });
+  for (const page of featureResultPages(db, run.id, options.pageSize ?? EXPORT_PAGE_SIZE)) {
+    const records = scoreRecordsOfRun(db, run.id, {
+      perSource: options.activationRecords ?? 5,
+      sources: ['top'],
+      featureIds: page.map((row) => row.featureId),
+    });
+    yield page.map((row) => {
+      const defined = row.scores.filter((s): s is typeof s & { value: number } => s.value !== null);
+      // who scored: the judge of a judged scorer (its judgements row, else the run's --judge), else the simulator
+      const scoreModel = (kind: string) => {
+        const family = scoreFamily(kind);
+        const judged = judgements.get(row.featureId)?.find((set) => set.scorer === family);
+        if (judged?.judge) return judged.judge;
+        if (row.scores.some((s) => s.kind === kind && s.promptVersion !== null) && typeof configuredJudge === 'string')
+          return configuredJudge;
+        return row.simulator;
+      };
+      return {
+        modelId: row.model,
+        layer: row.sae ? `${row.layer}-${row.sae}` : row.layer,
+        index: String(row.index),
+        explanations:
+          row.explanation === null
+            ? []
+            : [
+                {
+                  description: row.explanation,
+                  explanationModelName: row.explainer,
+                  typeName: `autointerp:${row.explainPromptVersion ?? promptVersion}`,
+                  scores: defined.map((s) => ({
+                    explanationScoreTypeName: NEURONPEDIA_SCORE_TYPES[s.kind] ?? s.kind,
+                    explanationScoreModelName: scoreModel(s.kind),
+                    value: s.value,
+                  })),
+                },
+              ],
+        activations: (records.get(row.featureId) ?? []).map((record) => {
+          let maxValueTokenIndex = 0;
+          record.activations.forEach((value, i) => {
+            if (value > record.activations[maxValueTokenIndex]!) maxValueTokenIndex = i;
+          });
+          return {
+            tokens: record.tokens,
+            values: record.activations,
+            maxValue: record.activations[maxValueTokenIndex] ?? 0,
+            maxValueTokenIndex,
+          };
+        }),
+        autointerp: {
+          run: { id: run.id, name: run.name },
+          featureKey: storedFeatureKey(row),
+          kind: row.kind,
+          status: row.status,
+          reason: row.reason,
+          simulationMode: row.simulationMode,
+          density: row.density,
+          maxActivation: row.maxActivation,
+          nullScores: Object.fromEntries(row.scores.filter((s) => s.value === null).map((s) => [s.kind, s.reason])),
+        },
+      };
+    });
+  }
 }
 
 export function exportNeuronpedia(
@@ -285,7 +340,26 @@ export function exportNeuronpedia(
   run: RunRow,
   options: { activationRecords?: number } = {},
 ): string {
-  return `${JSON.stringify(neuronpediaFeatures(db, run, options), null, 1)}\n`;
+  return [...exportNeuronpediaChunks(db, run, options)].join('');
+}
+
+/**
+ * The Neuronpedia JSON array, a chunk at a time: the bytes of `JSON.stringify(features, null, 1)` and a newline, each
+ * element's lines indented one more space as the array's members are.
+ */
+export function* exportNeuronpediaChunks(
+  db: SqliteDatabase,
+  run: RunRow,
+  options: { activationRecords?: number; pageSize?: number } = {},
+): Generator<string> {
+  let first = true;
+  for (const page of neuronpediaFeaturePages(db, run, options)) {
+    if (page.length === 0) continue;
+    const members = page.map((feature) => ` ${JSON.stringify(feature, null, 1).replaceAll('\n', '\n ')}`);
+    yield `${first ? '[\n' : ',\n'}${members.join(',\n')}`;
+    first = false;
+  }
+  yield first ? '[]\n' : '\n]\n';
 }
 
 export function exportRun(
@@ -294,12 +368,25 @@ export function exportRun(
   format: ExportFormat,
   options: { activationRecords?: number } = {},
 ): string {
+  return [...exportChunks(db, run, format, options)].join('');
+}
+
+/**
+ * The export in `format` as a sequence of chunks (a page of `pageSize` features each, default `EXPORT_PAGE_SIZE`)
+ * whose concatenation is `exportRun`'s bytes: write them as they come for bounded memory.
+ */
+export function exportChunks(
+  db: SqliteDatabase,
+  run: RunRow,
+  format: ExportFormat,
+  options: { activationRecords?: number; pageSize?: number } = {},
+): Generator<string> {
   switch (format) {
     case 'jsonl':
-      return exportJsonl(db, run);
+      return exportJsonlChunks(db, run, options.pageSize);
     case 'csv':
-      return exportCsv(db, run);
+      return exportCsvChunks(db, run, options.pageSize);
     case 'neuronpedia':
-      return exportNeuronpedia(db, run, options);
+      return exportNeuronpediaChunks(db, run, options);
   }
 }

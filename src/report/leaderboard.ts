@@ -1,6 +1,7 @@
 /**
  * @module report/leaderboard — per layer (hook point), feature kind and SAE: how many features were scored, how
- * many failed or had no defined score, mean / median score with a bootstrap 95 % CI, fractions above 0.5 and 0.8,
+ * many failed or had no defined score, mean / median score with a 95 % CI (bootstrap; normal approximation from
+ * `normalApproximationMinimum` scores on, `ci.method`), fractions above 0.5 and 0.8,
  * the top and bottom features with their explanations; beside them the median ablation score and the mean of each
  * other scorer family's headline kind (detection, fuzzing, intervention) over the row's features. Rows never mix
  * models, simulation modes or simulation protocols (records per call): all are part of the grouping key.
@@ -17,7 +18,7 @@ import {
   type FeatureScoreRow,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
-import { bootstrapMeanInterval, type ConfidenceInterval } from './bootstrap.ts';
+import { type ConfidenceInterval, meanInterval } from './bootstrap.ts';
 import { scorerColumnKinds } from './score-families.ts';
 import { stableMean } from './stable-mean.ts';
 
@@ -187,7 +188,7 @@ export function buildLeaderboard(
       failed,
       mean: stableMean(values),
       median: values.length ? median(values) : null,
-      ci: bootstrapMeanInterval(values, options.seed === undefined ? {} : { seed: options.seed }),
+      ci: meanInterval(values, options.seed === undefined ? {} : { seed: options.seed }),
       fractionAtLeast05: fraction(0.5),
       fractionAtLeast08: fraction(0.8),
       best: sorted.length ? ref(sorted[0]!) : null,

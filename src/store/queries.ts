@@ -234,7 +234,40 @@ export interface FeatureResultRow extends StoredFeatureId {
 }
 
 /** One row per feature the run finished (scored, skipped or failed), ordered by model, layer, kind, index. */
-export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureResultRow[] {
+/**
+ * The ids of the run's features (scored, skipped or failed) in the order `featureResultsOfRun` returns them (model,
+ * layer, kind, SAE, index): what an export pages through, about 100 bytes a feature.
+ */
+export function featureIdsOfRunInOrder(db: SqliteDatabase, runId: number): number[] {
+  const keys = db
+    .prepare(
+      `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae
+       FROM run_features r JOIN features f ON f.id = r.feature_id WHERE r.run_id = ?`,
+    )
+    .all(runId) as { featureId: number; model: string; layer: string; kind: string; index: number; sae: string }[];
+  return keys.sort(compareFeatureResults).map((key) => key.featureId);
+}
+
+const compareFeatureResults = (
+  a: { model: string; layer: string; kind: string; sae: string; index: number },
+  b: { model: string; layer: string; kind: string; sae: string; index: number },
+) =>
+  a.model.localeCompare(b.model) ||
+  compareLayers(a.layer, b.layer) ||
+  a.kind.localeCompare(b.kind) ||
+  a.sae.localeCompare(b.sae) ||
+  a.index - b.index;
+
+/** The run's finished features with explanation, simulation and scores; only those of `featureIds` when given. */
+export function featureResultsOfRun(
+  db: SqliteDatabase,
+  runId: number,
+  featureIds?: readonly number[],
+): FeatureResultRow[] {
+  // one page of features: `featureIds` as a JSON array, read through json_each
+  const onlyPage = (column: string) =>
+    featureIds === undefined ? '' : ` AND ${column} IN (SELECT value FROM json_each(@page))`;
+  const parameters = { runId, ...(featureIds === undefined ? {} : { page: JSON.stringify(featureIds) }) };
   const rows = db
     .prepare(
       `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, r.status, r.stage, r.reason,
@@ -242,9 +275,9 @@ export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureR
               e.id AS explanationId, e.text AS explanation, e.explainer, e.prompt_version AS explainPromptVersion, e.is_baseline AS isBaseline
        FROM run_features r JOIN features f ON f.id = r.feature_id
        LEFT JOIN explanations e ON e.run_id = r.run_id AND e.feature_id = r.feature_id
-       WHERE r.run_id = ?`,
+       WHERE r.run_id = @runId${onlyPage('r.feature_id')}`,
     )
-    .all(runId) as (Omit<
+    .all(parameters) as (Omit<
     FeatureResultRow,
     'isBaseline' | 'scores' | 'simulator' | 'simulationMode' | 'simulatePromptVersion'
   > & {
@@ -256,18 +289,18 @@ export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureR
       db
         .prepare(
           `SELECT s.explanation_id AS explanationId, MIN(s.simulator) AS simulator, MIN(s.mode) AS mode, MIN(s.prompt_version) AS promptVersion
-           FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = ? GROUP BY s.explanation_id`,
+           FROM simulations s JOIN explanations e ON e.id = s.explanation_id WHERE e.run_id = @runId${onlyPage('e.feature_id')} GROUP BY s.explanation_id`,
         )
-        .all(runId) as { explanationId: number; simulator: string; mode: string; promptVersion: string }[]
+        .all(parameters) as { explanationId: number; simulator: string; mode: string; promptVersion: string }[]
     ).map((s) => [s.explanationId, s]),
   );
   const scores = new Map<number, FeatureResultRow['scores']>();
   for (const score of db
     .prepare(
       `SELECT feature_id AS featureId, kind, value, reason, n_tokens AS nTokens, n_missing AS nMissing, prompt_version AS promptVersion
-       FROM scores WHERE run_id = ? ORDER BY kind`,
+       FROM scores WHERE run_id = @runId${onlyPage('feature_id')} ORDER BY kind`,
     )
-    .all(runId) as ({ featureId: number } & FeatureResultRow['scores'][number])[]) {
+    .all(parameters) as ({ featureId: number } & FeatureResultRow['scores'][number])[]) {
     const { featureId, ...rest } = score;
     let list = scores.get(featureId);
     if (!list) scores.set(featureId, (list = []));
@@ -284,14 +317,19 @@ export function featureResultsOfRun(db: SqliteDatabase, runId: number): FeatureR
       scores: scores.get(row.featureId) ?? [],
     };
   });
-  return results.sort(
-    (a, b) =>
-      a.model.localeCompare(b.model) ||
-      compareLayers(a.layer, b.layer) ||
-      a.kind.localeCompare(b.kind) ||
-      a.sae.localeCompare(b.sae) ||
-      a.index - b.index,
-  );
+  return results.sort(compareFeatureResults);
+}
+
+/** Score kinds of the run stored with a scorer's own prompt version (detection.v1, …): CSV gives them a column. */
+export function promptedScoreKindsOfRun(db: SqliteDatabase, runId: number): string[] {
+  return (
+    db
+      .prepare(
+        `SELECT DISTINCT s.kind FROM scores s JOIN run_features r ON r.run_id = s.run_id AND r.feature_id = s.feature_id
+         WHERE s.run_id = ? AND s.prompt_version IS NOT NULL ORDER BY s.kind`,
+      )
+      .all(runId) as { kind: string }[]
+  ).map((row) => row.kind);
 }
 
 /** A score record of a feature with the simulator's expected values (null where nothing was simulated). */
@@ -313,9 +351,12 @@ export interface ScoreRecordRow {
 export function scoreRecordsOfRun(
   db: SqliteDatabase,
   runId: number,
-  options: { perSource: number; sources?: readonly string[] },
+  options: { perSource: number; sources?: readonly string[]; featureIds?: readonly number[] },
 ): Map<number, ScoreRecordRow[]> {
   const sources = options.sources ?? ['top', 'random'];
+  // one page of features (an export streaming): `featureIds` as a JSON array, read through json_each
+  const page =
+    options.featureIds === undefined ? '' : ' AND r.feature_id IN (SELECT value FROM json_each(@featureIds))';
   const rows = db
     .prepare(
       `SELECT featureId, source, position, tokens, activations, expected FROM (
@@ -324,10 +365,15 @@ export function scoreRecordsOfRun(
          FROM records r
          LEFT JOIN explanations e ON e.run_id = r.run_id AND e.feature_id = r.feature_id
          LEFT JOIN simulations s ON s.explanation_id = e.id AND s.record_id = r.id
-         WHERE r.run_id = ? AND r.split = 'score' AND r.source IN (SELECT value FROM json_each(?))
-       ) WHERE rank <= ? ORDER BY featureId, source DESC, position`,
+         WHERE r.run_id = @runId AND r.split = 'score' AND r.source IN (SELECT value FROM json_each(@sources))${page}
+       ) WHERE rank <= @perSource ORDER BY featureId, source DESC, position`,
     )
-    .all(runId, JSON.stringify(sources), options.perSource) as {
+    .all({
+      runId,
+      sources: JSON.stringify(sources),
+      perSource: options.perSource,
+      ...(options.featureIds === undefined ? {} : { featureIds: JSON.stringify(options.featureIds) }),
+    }) as {
     featureId: number;
     source: string;
     position: number;

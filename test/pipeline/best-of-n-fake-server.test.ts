@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/common/errors.ts';
 import { buildExplainPrompt } from '../../src/explain/build-explain-prompt.ts';
 import { type FakeLlmServer, startFakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
 import {
@@ -79,6 +80,13 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     expect(mixed({ messages: [{ role: 'user', content: 'hello' }], maxTokens: 8 })).toBeUndefined();
   });
 
+  it('a ground truth or records file it cannot read is an input error naming the file', () => {
+    const missing = join(directory, 'missing.json');
+    expect(() => loadMixedExplanations(missing, demoPlantedPath)).toThrow(InputError);
+    expect(() => loadMixedExplanations(missing, demoPlantedPath)).toThrow(missing);
+    expect(() => loadMixedExplanations(truthPath, missing)).toThrow(missing);
+  });
+
   it('through the OpenAI-compatible provider: best-of-4 beats one-shot held out, and the selection bias is reported', async () => {
     const store = new ResultStore(openDatabase(join(directory, 'runs.db')));
     const run = async (explanations: number) => {
@@ -113,5 +121,93 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     expect(selection.selectionBias).toBeCloseTo(selection.meanCalibration - selection.meanHeldOut, 10);
     // Every explain and simulate request went over the wire to the double.
     expect(server.requests.length).toBeGreaterThanOrEqual((2 + 4 + 1) * chosen.length);
+  });
+
+  it('--batch: the same candidates, winners and scores as a live best-of-4 run, with zero live model calls', async () => {
+    const config = {
+      source,
+      scorers: ['correlation'],
+      ablation: false,
+      explanations: 4,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+    };
+    const results = (store: ResultStore, runId: number) => ({
+      candidates: store.db
+        .prepare(
+          `SELECT f.layer, f.idx, c.candidate, c.kind, c.text, c.calibration_score, c.held_out_score, c.selected
+             FROM explanation_candidates c JOIN features f ON f.id = c.feature_id
+            WHERE c.run_id = ? ORDER BY f.layer, f.idx, c.candidate`,
+        )
+        .all(runId),
+      scores: store.db
+        .prepare(
+          `SELECT f.layer, f.idx, s.kind, s.value FROM scores s JOIN features f ON f.id = s.feature_id
+            WHERE s.run_id = ? ORDER BY f.layer, f.idx, s.kind`,
+        )
+        .all(runId),
+    });
+    const liveStore = new ResultStore(openDatabase(join(directory, 'live.db')));
+    const live = await runPipeline(config, { store: liveStore });
+    const batchStore = new ResultStore(openDatabase(join(directory, 'batch.db')));
+    const from = server.requests.length;
+    const batched = await runPipeline({ ...config, batch: true, batchPollMs: 5 }, { store: batchStore });
+    expect(batched).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
+    const paths = server.requests.slice(from).map((request) => request.path);
+    expect(paths.filter((path) => /\/v1\/(chat\/)?completions$/.test(path))).toEqual([]); // no live model call
+    const batchResults = results(batchStore, batched.runId);
+    expect(batchResults.candidates).toHaveLength(4 * chosen.length);
+    expect(batchResults).toEqual(results(liveStore, live.runId));
+    // Nothing was asked from a guess: exactly the live run's requests went out in batches (no held-out simulation
+    // of a candidate that then lost).
+    const purposes = (store: ResultStore, runId: number) =>
+      store.db
+        .prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose ORDER BY purpose')
+        .all(runId);
+    expect(purposes(batchStore, batched.runId)).toEqual(purposes(liveStore, live.runId));
+    const batchedRequests = batchStore.db.prepare('SELECT COUNT(*) AS n FROM llm_batch_requests').get() as {
+      n: number;
+    };
+    const liveCalls = liveStore.db
+      .prepare('SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND cached = 0')
+      .get(live.runId) as { n: number };
+    expect(batchedRequests.n).toBe(liveCalls.n);
+  });
+
+  it('--batch --max-cost: best-of-4 features are admitted within the cap (candidates and the winner counted)', async () => {
+    const pricesPath = join(directory, 'prices.json');
+    writeFileSync(
+      pricesPath,
+      JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 400 } } }),
+    );
+    const config = {
+      source,
+      scorers: ['correlation'],
+      ablation: false,
+      explanations: 4,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      prices: pricesPath,
+      batch: true,
+      batchPollMs: 5,
+      cache: false,
+    };
+    const full = await runPipeline(config, { store: new ResultStore(openDatabase(join(directory, 'full.db'))) });
+    expect(full).toMatchObject({ status: 'finished', scored: chosen.length });
+    const cap = full.costUsd / 2;
+    const store = new ResultStore(openDatabase(join(directory, 'capped.db')));
+    const capped = await runPipeline({ ...config, maxCostUsd: cap }, { store });
+    expect(capped).toMatchObject({ status: 'interrupted', stoppedBy: 'budget' });
+    expect(capped.scored).toBeLessThan(chosen.length);
+    expect(capped.costUsd).toBeLessThanOrEqual(cap);
+    const resumed = await runPipeline(undefined, {
+      store,
+      resumeRunId: capped.runId,
+      overrides: { maxCostUsd: 1_000_000 },
+    });
+    expect(resumed).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
+    expect(resumed.costUsd).toBeCloseTo(full.costUsd, 10);
   });
 });

@@ -4,8 +4,8 @@
  * ground truth's true explanation, a part of it, or its wrong one) makes best-of-n beat one-shot on held-out records,
  * the run summary reports the selection bias, and choosing on the score split instead flatters the score split. The
  * baseline explainer varies when sampled. Revision with a fake explainer that fixes its explanation when shown its
- * mistakes, and with one that never does (no revision kept, calls bounded). One-shot runs store no candidates; batch
- * mode is refused; a repeated search is answered by the response cache (a resume pays nothing twice).
+ * mistakes, and with one that never does (no revision kept, calls bounded). One-shot runs store no candidates;
+ * revision in batch mode is refused (best-of-n in batch mode: best-of-n-fake-server.test.ts); a repeated search is answered by the response cache (a resume pays nothing twice).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -416,9 +416,10 @@ describe('best-of-n explanations (issue 17)', () => {
     ).toBe(1);
   });
 
-  it('batch mode and an empty calibration split are refused with the flags named', () => {
-    expect(() => parsePipelineConfig({ explanations: 2, batch: true })).toThrow(InputError);
-    expect(() => parsePipelineConfig({ revise: 1, batch: true })).toThrow(/--explanations.*--revise.*--batch/);
+  it('revision in batch mode and an empty calibration split are refused with the flags named', () => {
+    expect(parsePipelineConfig({ explanations: 2, batch: true }).explanations).toBe(2); // best-of-n batches
+    expect(() => parsePipelineConfig({ revise: 1, batch: true })).toThrow(InputError);
+    expect(() => parsePipelineConfig({ revise: 1, batch: true })).toThrow(/--revise.*--batch/);
     expect(() => parsePipelineConfig({ explanations: 3, calibrationTop: 0, calibrationRandom: 0 })).toThrow(
       /--calibration-top/,
     );
@@ -455,12 +456,12 @@ describe('best-of-n explanations (issue 17)', () => {
     );
   });
 
-  it('run: --explanations with --batch is a usage error (exit 2) naming the flags; nothing is written', async () => {
-    const result = await cli(['run', '--explanations', '3', '--batch', '--db', join(directory, 'refused.db')], {
+  it('run: --revise with --batch is a usage error (exit 2) naming the flags; nothing is written', async () => {
+    const result = await cli(['run', '--revise', '1', '--batch', '--db', join(directory, 'refused.db')], {
       cwd: directory,
     });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/--explanations.*--batch/);
+    expect(result.stderr).toMatch(/--revise.*--batch/);
     expect(existsSync(join(directory, 'refused.db'))).toBe(false);
   });
 });

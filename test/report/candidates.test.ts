@@ -7,56 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { exportJsonl, type ExportedFeature } from '../../src/report/export.ts';
 import { renderReportHtml, reportClientData } from '../../src/report/html-report.ts';
 import { buildReportData } from '../../src/report/report-data.ts';
-import { openDatabase } from '../../src/store/database.ts';
-import { ResultStore, type StoredCandidate } from '../../src/store/result-store.ts';
-import { syntheticRun } from './synthetic-store.ts';
-
-const HOSTILE = '</script><script>alert(1)</script> & "quotes"';
-
-export const plantedCandidates: StoredCandidate[] = [
-  {
-    index: 0,
-    parent: null,
-    kind: 'sample',
-    text: 'prepositions',
-    promptVersion: 'explain.v1',
-    calibrationScore: 0.21,
-    heldOutScore: 0.18,
-    selected: false,
-  },
-  {
-    index: 1,
-    parent: null,
-    kind: 'sample',
-    text: HOSTILE,
-    promptVersion: 'explain.v1',
-    calibrationScore: null,
-    heldOutScore: null,
-    selected: false,
-  },
-  {
-    index: 2,
-    parent: 0,
-    kind: 'revision',
-    text: 'determiners, especially "the"',
-    promptVersion: 'revise.v1',
-    calibrationScore: 0.9123456,
-    heldOutScore: 0.87,
-    selected: true,
-  },
-];
-
-export function candidateRun() {
-  const store = new ResultStore(openDatabase(':memory:'));
-  const runId = syntheticRun(store, {
-    name: 'best-of-3',
-    features: [
-      { layer: 0, index: 0, value: 0.87, explanation: 'determiners, especially "the"', candidates: plantedCandidates },
-      { layer: 0, index: 1, value: 0.5 }, // one-shot
-    ],
-  });
-  return { store, run: store.getRun(runId)! };
-}
+import { candidateRun, HOSTILE, plantedCandidates } from './candidate-rows.ts';
 
 describe('best-of-n candidates in the reports', () => {
   it('report data: every candidate of a feature from the store, in the order made; none for a one-shot feature', () => {

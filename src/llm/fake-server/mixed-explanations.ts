@@ -38,7 +38,11 @@ export interface ExplanationTruth {
 /** What the double needs: the ground truth, and each feature's records (to recognise the feature a prompt shows). */
 export interface MixedExplanationsOptions {
   truth: readonly ExplanationTruth[];
-  features: readonly { id: FeatureIdentity; top: readonly { tokens: readonly string[] }[]; random?: readonly { tokens: readonly string[] }[] }[];
+  features: readonly {
+    id: FeatureIdentity;
+    top: readonly { tokens: readonly string[] }[];
+    random?: readonly { tokens: readonly string[] }[];
+  }[];
   /** Seed of the quality draws. Default 1. */
   seed?: number;
 }
@@ -77,7 +81,7 @@ export function createMixedExplanations(options: MixedExplanationsOptions): Mixe
     const text = request.prompt ?? flattenConversation(request.messages ?? []);
     if (isSimulationPrompt(text) || isRevisePrompt(text)) return undefined;
     const block = parseNeuronBlocks(text).at(-1);
-    if (!block || block.explanation !== '') return undefined; // not an explain prompt (its last line is to complete)
+    if (block?.explanation !== '') return undefined; // not an explain prompt (its last line is to complete)
     const votes = new Map<string, number>();
     for (const record of block.records)
       for (const key of featuresOfRecord.get(record.lines.map((line) => line.token).join('')) ?? [])
