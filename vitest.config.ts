@@ -37,7 +37,8 @@ export const slowTestFiles = [
   'test/cli/reliable-run.test.ts', // 13.2 s: six `run` invocations
   'test/pipeline/validate-scorers-cli.test.ts', // 9.3–30.6 s: validate-scorers runs against the fake server
   'test/pipeline/best-of-n.test.ts', // 30.1 s: best-of-n runs, one-shot runs beside them
-  'test/pipeline/best-of-n-fake-server.test.ts', // 4.9–14.7 s: best-of-n runs over HTTP against the fake server
+  'test/pipeline/best-of-n-fake-server.test.ts', // 4.9–24 s each: best-of-n runs over HTTP against the fake server
+  'test/pipeline/best-of-n-resume.test.ts', // 4.1–9.7 s: best-of-n runs aborted mid-search and resumed
   'test/pipeline/simulation-protocol.test.ts', // 7.2–10.6 s: eight runs
   'test/pipeline/streaming-memory.test.ts',
   // models and SAEs: training, extraction, ablation

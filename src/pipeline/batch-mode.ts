@@ -23,6 +23,9 @@
  * Best-of-n (`--explanations N`): the N candidates' explain requests go out in phase 1; in phase 2 their calibration
  * simulations go out first (a deferred calibration simulation fails the search while collecting, so no winner is
  * guessed), and the winner's held-out simulation and the judges' requests in the next round, once the choice is made.
+ * Revisions (`--revise K`): each revise request goes out (recorded as an explain request) in the round after the
+ * calibration answers it is built from, and the revision's calibration simulation in the round after that; the budget
+ * estimate counts K revise prompts at an upper bound from the prompt builder (revise-prompt-bound.ts).
  */
 import { cacheKey, hasRequestedLogprobs, type ResponseCache } from '../llm/response-cache.ts';
 import { abortableSleep, retryCall, type RetryOptions } from '../llm/retry.ts';
@@ -33,7 +36,10 @@ import { wrapProvider } from '../llm/wrap-provider.ts';
 import { featureKey } from '../records/feature-key.ts';
 import type { FeatureRecord } from '../records/types.ts';
 import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
+import { loadReviseTemplate } from '../explain/revise-template.ts';
+import { splitFeatureRecords } from '../records/splits.ts';
 import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
+import { revisePromptTokenBound } from './revise-prompt-bound.ts';
 import type { Scorer } from '../score/scorer.ts';
 import { DeferredToBatch } from './deferred-to-batch.ts';
 import type { PipelineConfig } from './config.ts';
@@ -328,15 +334,44 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     // the winner's held-out simulation and the judges' requests are those of a one-shot explanation, added.
     const { config } = collectionContext;
     const oneShot =
-      config.explanations > 1
+      config.explanations > 1 || config.revise > 0
         ? await collect(
             candidates,
             ['simulator', 'judge'],
             fixedTextProvider(roles.explainer, placeholder),
             undefined,
-            { ...config, explanations: 1 },
+            { ...config, explanations: 1, revise: 0 },
           )
         : undefined;
+    // Revisions (`--revise K`): K revise requests (a prompt bounded by the prompt builder, the whole completion
+    // budget) and K calibration simulations of a revision (those of one candidate).
+    const oneCandidate =
+      config.revise > 0
+        ? await collect(candidates, ['simulator'], fixedTextProvider(roles.explainer, placeholder), undefined, {
+            ...config,
+            explanations: 1,
+          })
+        : undefined;
+    const reviseTemplate = loadReviseTemplate();
+    const revisionsUsd = (feature: FeatureRecord) => {
+      if (config.revise === 0) return 0;
+      const calibration = splitFeatureRecords(feature, {
+        explainTop: config.explainTop,
+        scoreTop: config.scoreTop,
+        scoreRandom: config.scoreRandom,
+        calibrationTop: config.calibrationTop,
+        calibrationRandom: config.calibrationRandom,
+        scorePerQuantile: config.scorePerQuantile,
+      })
+        .filter((split) => split.split === 'calibration')
+        .map((split) => split.record);
+      const usage = {
+        promptTokens: revisePromptTokenBound(calibration, placeholder, reviseTemplate, context.countTokens),
+        completionTokens: EXPLANATION_MAX_TOKENS,
+      };
+      const revise = prices.costOf(roles.explainer.id, usage, false, true) ?? 0;
+      return config.revise * (revise + estimateUsd('simulator', oneCandidate?.simulator.get(feature) ?? [], prices));
+    };
     const committed = candidates.filter((feature) => alreadySubmitted('explainer', explainNeeds.get(feature)!));
     let spent = options.budget.spentUsd;
     const admitted = new Set<FeatureRecord>();
@@ -345,7 +380,8 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
       estimateUsd('simulator', estimates.simulator.get(feature) ?? [], prices) +
       estimateUsd('judge', estimates.judge.get(feature) ?? [], prices) +
       estimateUsd('simulator', oneShot?.simulator.get(feature) ?? [], prices) +
-      estimateUsd('judge', oneShot?.judge.get(feature) ?? [], prices);
+      estimateUsd('judge', oneShot?.judge.get(feature) ?? [], prices) +
+      revisionsUsd(feature);
     for (const feature of committed) {
       admitted.add(feature);
       spent += cost(feature);
@@ -367,7 +403,8 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
   ): Promise<BatchStopReason | undefined> {
     const waitOn = new Set<number>();
     for (const [role, needs] of needsByRole) {
-      const stopped = await submit(phase, role, needs, waitOn);
+      // A revise request (the explainer's, batched among the simulations) is recorded as an explain request.
+      const stopped = await submit(role === 'explainer' ? 'explain' : phase, role, needs, waitOn);
       if (stopped) return stopped;
     }
     return waitFor([...waitOn]);
@@ -571,24 +608,40 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     // Incomplete simulation answers are retried with fewer records per call, and a judged scorer may ask again once
     // it has answers: requests only earlier answers reveal, batched in further rounds (requests already sent,
     // answered or not, are left to a resume, as in one round).
-    for (let round = 0; stoppedBy === undefined && round < MAX_SPLIT_ROUNDS; round++) {
+    // Revisions (`--revise K`) are such requests too: each revise request waits for its parent's calibration answers,
+    // and the revision's calibration simulation for the revise answer — two more rounds per revision.
+    // Requests this invocation has sent are not sent again (one that failed is left to a resume); one pending in, or
+    // failed by, an earlier invocation's batch is waited for, or resubmitted, as in the first round.
+    const sent = new Set<string>();
+    const noteSent = (role: Role, needs: Needs) => {
+      for (const requests of needs.values()) for (const request of requests) sent.add(cacheKey(roles[role], request));
+    };
+    noteSent('explainer', admittedNeeds);
+    noteSent('simulator', needs.simulator);
+    noteSent('judge', needs.judge);
+    const rounds = MAX_SPLIT_ROUNDS + 2 * collectionContext.config.revise;
+    for (let round = 0; stoppedBy === undefined && round < rounds; round++) {
       const answers = {
+        explainer: explainAnswers,
         simulator: lookup('simulator', false, new Set(), () => {}),
         judge: lookup('judge', false, new Set(), () => {}),
       };
-      const revealed = await collect([...admitted], ['simulator', 'judge'], explainAnswers, answers);
-      const unsent = (['simulator', 'judge'] as const).map((role): [Role, Needs] => {
+      const revealed = await collect([...admitted], ['explainer', 'simulator', 'judge'], explainAnswers, answers);
+      const unsent = (['explainer', 'simulator', 'judge'] as const).map((role): [Role, Needs] => {
         const fresh: Needs = new Map();
         for (const [feature, requests] of revealed[role]) {
           const unanswered = requests.filter((request) => {
             const key = cacheKey(roles[role], request);
-            return !options.cache?.get(key) && !batchStore.latestAnswer(runId, key);
+            return (
+              !options.cache?.get(key) && batchStore.latestAnswer(runId, key)?.status !== 'succeeded' && !sent.has(key)
+            );
           });
           if (unanswered.length > 0) fresh.set(feature, unanswered);
         }
         return [role, fresh];
       });
       if (unsent.every(([, fresh]) => fresh.size === 0)) break;
+      for (const [role, fresh] of unsent) noteSent(role, fresh);
       stoppedBy = await settle('simulate', unsent);
     }
   }

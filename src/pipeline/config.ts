@@ -164,11 +164,6 @@ export function parsePipelineConfig(input: PipelineConfigInput): PipelineConfig 
     throw new InputError(`invalid option ${issue.path.join('.') || '(config)'}: ${issue.message}`);
   }
   const searching = parsed.data.explanations > 1 || parsed.data.revise > 0;
-  if (parsed.data.revise > 0 && parsed.data.batch) {
-    throw new InputError(
-      '--revise K > 0 runs live only: each revision needs the answer before it; leave out --batch (--explanations N works with --batch)',
-    );
-  }
   if (searching && parsed.data.calibrationTop + parsed.data.calibrationRandom === 0) {
     throw new InputError(
       '--explanations and --revise select on the calibration split: give it records (--calibration-top, --calibration-random)',

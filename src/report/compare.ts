@@ -11,6 +11,7 @@ import {
   compareLayers,
   featureScoresOfRun,
   featureStatusesOfRun,
+  scoreExplanationsOfFeatures,
   judgesOfRun,
   runConfig,
   runPromptVersions,
@@ -244,7 +245,10 @@ interface Side {
 
 function loadSide(db: SqliteDatabase, run: RunRow, scoreKind: string): Side {
   return {
-    scores: new Map(featureScoresOfRun(db, run.id, scoreKind).map((row) => [row.featureId, row])),
+    // no explanation text: only the most moved features show theirs (read for them alone, `withExplanations`)
+    scores: new Map(
+      featureScoresOfRun(db, run.id, scoreKind, { explanations: false }).map((row) => [row.featureId, row]),
+    ),
     statuses: new Map(
       featureStatusesOfRun(db, run.id).map((row) => [row.featureId, { status: row.status, reason: row.reason }]),
     ),
@@ -295,7 +299,7 @@ export function compareRuns(
     ]),
   ].sort((a, b) => a - b);
 
-  const pairs: PairedFeature[] = [];
+  const pairs: (PairedFeature & { featureId: number })[] = [];
   const unpaired = new Map<string, UnpairedCount>();
   const identity = (featureId: number) => {
     const row = baseline.scores.get(featureId) ?? candidate.scores.get(featureId);
@@ -309,6 +313,7 @@ export function compareRuns(
       const a = baseline.scores.get(featureId)!;
       const b = candidate.scores.get(featureId)!;
       pairs.push({
+        featureId,
         featureKey: storedFeatureKey(a),
         model: a.model,
         layer: a.layer,
@@ -387,12 +392,39 @@ export function compareRuns(
     unpaired: [...unpaired.values()].sort((a, b) => b.count - a.count),
     overall: difference(pairs),
     layers,
-    mostImproved: byDifference
-      .filter((p) => p.difference > 0)
-      .reverse()
-      .slice(0, top),
-    mostWorsened: byDifference.filter((p) => p.difference < 0).slice(0, top),
+    mostImproved: withExplanations(
+      db,
+      [baselineRun.id, candidateRun.id],
+      scoreKind,
+      byDifference
+        .filter((p) => p.difference > 0)
+        .reverse()
+        .slice(0, top),
+    ),
+    mostWorsened: withExplanations(
+      db,
+      [baselineRun.id, candidateRun.id],
+      scoreKind,
+      byDifference.filter((p) => p.difference < 0).slice(0, top),
+    ),
     warnings: comparisonWarnings(db, baselineRun, candidateRun, scoreKind),
     bootstrap,
   };
+}
+
+/** The listed features with the explanations their scores were made from in each run (read for them alone). */
+function withExplanations(
+  db: SqliteDatabase,
+  [baselineRunId, candidateRunId]: readonly [number, number],
+  scoreKind: string,
+  listed: readonly (PairedFeature & { featureId: number })[],
+): PairedFeature[] {
+  const ids = listed.map((pair) => pair.featureId);
+  const baseline = scoreExplanationsOfFeatures(db, baselineRunId, scoreKind, ids);
+  const candidate = scoreExplanationsOfFeatures(db, candidateRunId, scoreKind, ids);
+  return listed.map(({ featureId, ...pair }) => ({
+    ...pair,
+    baselineExplanation: baseline.get(featureId) ?? null,
+    candidateExplanation: candidate.get(featureId) ?? null,
+  }));
 }

@@ -12,7 +12,9 @@ import {
   compareLayers,
   failedFeatureCountsOfRun,
   featureScoresOfRun,
+  scoreExplanationsOfFeatures,
   scoreKindsOfRun,
+  scoreValuesOfRun,
   simulationProtocolLabel,
   storedFeatureKey,
   type FeatureScoreRow,
@@ -126,12 +128,16 @@ export function buildLeaderboard(
     (filters.model === undefined || row.model === filters.model) &&
     (filters.layer === undefined || row.layer === filters.layer) &&
     (filters.featureKind === undefined || row.kind === filters.featureKind);
-  const scores = featureScoresOfRun(db, run.id, scoreKind).filter(keep);
+  // explanations are read afterwards for the few features the rows list, not for every feature
+  const scores = featureScoresOfRun(db, run.id, scoreKind, { explanations: false }).filter(keep);
   const failures = failedFeatureCountsOfRun(db, run.id).filter(keep);
 
   const groups = new Map<string, { key: GroupKey; rows: FeatureScoreRow[]; failed: number }>();
   const groupOf = (key: GroupKey) => {
-    const id = JSON.stringify([key.model, key.layer, key.kind, key.sae, key.mode, key.recordsPerCall]);
+    // joined with NUL (in no name) rather than JSON.stringify: this runs once per feature
+    const id = [key.model, key.layer, key.kind, key.sae, key.mode ?? '\u0001', key.recordsPerCall ?? '\u0001'].join(
+      '\u0000',
+    );
     let group = groups.get(id);
     if (!group) groups.set(id, (group = { key, rows: [], failed: 0 }));
     return group;
@@ -158,20 +164,25 @@ export function buildLeaderboard(
   for (const failure of failures)
     sameFeatureGroup(failure.model, failure.layer, failure.kind, failure.sae).failed += failure.n;
 
+  const listed = new Map<FeatureScoreRef, number>(); // each listed feature's id, for its explanation
   let rows: LeaderboardRow[] = [...groups.values()].map(({ key, rows: members, failed }) => {
     const defined = members.filter((m): m is FeatureScoreRow & { value: number } => m.value !== null);
     const values = defined.map((m) => m.value);
     const nullReasons: Record<string, number> = {};
     for (const m of members)
       if (m.value === null) nullReasons[m.reason ?? 'unknown'] = (nullReasons[m.reason ?? 'unknown'] ?? 0) + 1;
-    const sorted = [...defined].sort((a, b) => b.value - a.value || a.index - b.index);
-    const ref = (m: (typeof sorted)[number]): FeatureScoreRef => ({
-      model: m.model,
-      index: m.index,
-      featureKey: storedFeatureKey(m),
-      value: m.value,
-      explanation: m.explanation,
-    });
+    const { highest, lowest } = extremes(defined, Math.max(1, topCount));
+    const ref = (m: (typeof defined)[number]): FeatureScoreRef => {
+      const reference: FeatureScoreRef = {
+        model: m.model,
+        index: m.index,
+        featureKey: storedFeatureKey(m),
+        value: m.value,
+        explanation: null,
+      };
+      listed.set(reference, m.featureId);
+      return reference;
+    };
     const fraction = (threshold: number) =>
       values.length ? values.filter((v) => v >= threshold).length / values.length : null;
     return {
@@ -191,21 +202,18 @@ export function buildLeaderboard(
       ci: meanInterval(values, options.seed === undefined ? {} : { seed: options.seed }),
       fractionAtLeast05: fraction(0.5),
       fractionAtLeast08: fraction(0.8),
-      best: sorted.length ? ref(sorted[0]!) : null,
-      worst: sorted.length ? ref(sorted.at(-1)!) : null,
-      top: sorted.slice(0, topCount).map(ref),
-      bottom: topCount > 0 ? sorted.slice(-topCount).reverse().map(ref) : [],
+      best: highest.length ? ref(highest[0]!) : null,
+      worst: lowest.length ? ref(lowest[0]!) : null,
+      top: highest.slice(0, topCount).map(ref),
+      bottom: topCount > 0 ? lowest.slice(0, topCount).map(ref) : [],
     };
   });
+  const explanations = scoreExplanationsOfFeatures(db, run.id, scoreKind, [...new Set(listed.values())]);
+  for (const [reference, featureId] of listed) reference.explanation = explanations.get(featureId) ?? null;
   // Other measures of the same features: a group's value is over the features of its rows (whatever mode, if
   // any, those other rows were stored with), so judged scores line up with the simulation's rows.
   const groupList = [...groups.values()];
-  const valuesOfKind = (kind: string) =>
-    new Map(
-      featureScoresOfRun(db, run.id, kind)
-        .filter((row) => row.value !== null)
-        .map((row) => [row.featureId, row.value!]),
-    );
+  const valuesOfKind = (kind: string) => scoreValuesOfRun(db, run.id, kind);
   const valuesOfGroup = (byFeature: Map<number, number>, group: { rows: readonly FeatureScoreRow[] }) =>
     group.rows.flatMap((member) => {
       const value = byFeature.get(member.featureId);
@@ -243,4 +251,37 @@ export function buildLeaderboard(
       (a.recordsPerCall ?? 0) - (b.recordsPerCall ?? 0),
   );
   return { run, scoreKind, isBaseline: run.is_baseline === 1, filters, rows };
+}
+
+/** Best first: higher value, then lower index. */
+const byRank = (a: { value: number; index: number }, b: { value: number; index: number }) =>
+  b.value - a.value || a.index - b.index;
+
+/**
+ * The `count` best features, best first, and the `count` worst, worst first: what sorting every feature and slicing
+ * both ends gives, but sorting only the features at or beyond the count-th value from either end (the values alone
+ * sorted as numbers), so a row of 250,000 features does not sort 250,000 objects with a comparator.
+ */
+function extremes<T extends { value: number; index: number }>(
+  defined: readonly T[],
+  count: number,
+): { highest: T[]; lowest: T[] } {
+  if (2 * count >= defined.length) {
+    const sorted = [...defined].sort(byRank);
+    return { highest: sorted.slice(0, count), lowest: sorted.slice(-count).reverse() };
+  }
+  const values = Float64Array.from(defined, (member) => member.value).sort();
+  const high = values[values.length - count]!;
+  const low = values[count - 1]!;
+  return {
+    highest: defined
+      .filter((member) => member.value >= high)
+      .sort(byRank)
+      .slice(0, count),
+    lowest: defined
+      .filter((member) => member.value <= low)
+      .sort(byRank)
+      .slice(-count)
+      .reverse(),
+  };
 }

@@ -152,17 +152,99 @@ export interface FeatureScoreRow extends StoredFeatureId {
   explanation: string | null;
 }
 
-/** Every score of `scoreKind` that a run stored, one row per feature. */
-export function featureScoresOfRun(db: SqliteDatabase, runId: number, scoreKind: string): FeatureScoreRow[] {
-  return db
+/**
+ * Every score of `scoreKind` that a run stored, one row per feature, in feature id order. `explanations: false`
+ * leaves `explanation` null and skips reading the text (a leaderboard over 10^6 features needs only its top few:
+ * `scoreExplanationsOfFeatures`).
+ */
+export function featureScoresOfRun(
+  db: SqliteDatabase,
+  runId: number,
+  scoreKind: string,
+  options: { explanations?: boolean } = {},
+): FeatureScoreRow[] {
+  const explanations = options.explanations ?? true;
+  // in feature id order through the (run_id, feature_id, kind) index: the rows are read in the order they were
+  // stored, 4× faster at 10^6 features than in value order through scores_by_run_kind_value; read as arrays and made
+  // objects here, half the time better-sqlite3 takes to make them
+  const rows = db
     .prepare(
-      `SELECT f.id AS featureId, f.model, f.layer, f.kind, f.idx AS "index", f.sae, s.value, s.reason,
-              s.simulation_mode AS simulationMode, s.records_per_call AS recordsPerCall, s.n_tokens AS nTokens, e.text AS explanation
-       FROM scores s JOIN features f ON f.id = s.feature_id LEFT JOIN explanations e ON e.id = s.explanation_id
+      `SELECT f.id, f.model, f.layer, f.kind, f.idx, f.sae, s.value, s.reason, s.simulation_mode, s.records_per_call,
+              s.n_tokens, ${explanations ? 'e.text' : 'NULL'}
+       FROM scores s JOIN features f ON f.id = s.feature_id
+       ${explanations ? 'LEFT JOIN explanations e ON e.id = s.explanation_id' : ''}
        WHERE s.run_id = ? AND s.kind = ?
-       ORDER BY f.id`,
+       ORDER BY s.feature_id`,
     )
-    .all(runId, scoreKind) as FeatureScoreRow[];
+    .raw(true)
+    .all(runId, scoreKind) as [
+    number,
+    string,
+    string,
+    string,
+    number,
+    string,
+    number | null,
+    string | null,
+    string | null,
+    number | null,
+    number,
+    string | null,
+  ][];
+  return rows.map(
+    ([
+      featureId,
+      model,
+      layer,
+      kind,
+      index,
+      sae,
+      value,
+      reason,
+      simulationMode,
+      recordsPerCall,
+      nTokens,
+      explanation,
+    ]) => ({
+      featureId,
+      model,
+      layer,
+      kind,
+      index,
+      sae,
+      value,
+      reason,
+      simulationMode,
+      recordsPerCall,
+      nTokens,
+      explanation,
+    }),
+  );
+}
+
+/** The explanation each of `featureIds`' `scoreKind` score was made from, by feature id (none: not in the map). */
+export function scoreExplanationsOfFeatures(
+  db: SqliteDatabase,
+  runId: number,
+  scoreKind: string,
+  featureIds: readonly number[],
+): Map<number, string> {
+  const rows = db
+    .prepare(
+      `SELECT s.feature_id AS featureId, e.text FROM scores s JOIN explanations e ON e.id = s.explanation_id
+       WHERE s.run_id = ? AND s.kind = ? AND s.feature_id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(runId, scoreKind, JSON.stringify(featureIds)) as { featureId: number; text: string }[];
+  return new Map(rows.map((row) => [row.featureId, row.text]));
+}
+
+/** The defined values of `scoreKind` a run stored, by feature id (read from the covering index alone). */
+export function scoreValuesOfRun(db: SqliteDatabase, runId: number, scoreKind: string): Map<number, number> {
+  const rows = db
+    .prepare('SELECT feature_id, value FROM scores WHERE run_id = ? AND kind = ? AND value IS NOT NULL')
+    .raw(true)
+    .all(runId, scoreKind) as [number, number][];
+  return new Map(rows);
 }
 
 /** One stored feature by id (`features` row), or undefined. */

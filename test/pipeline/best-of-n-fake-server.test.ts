@@ -175,6 +175,137 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     expect(batchedRequests.n).toBe(liveCalls.n);
   });
 
+  it('--batch --revise: the same candidates, revisions, winners and scores as a live run, zero live model calls; a run left while a revise batch is pending resumes without resubmitting', async () => {
+    const config = {
+      source,
+      scorers: ['correlation'],
+      ablation: false,
+      explanations: 2,
+      revise: 2,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+    };
+    const results = (store: ResultStore, runId: number) => ({
+      candidates: store.db
+        .prepare(
+          `SELECT f.layer, f.idx, c.candidate, c.parent, c.kind, c.text, c.calibration_score, c.selected
+             FROM explanation_candidates c JOIN features f ON f.id = c.feature_id
+            WHERE c.run_id = ? ORDER BY f.layer, f.idx, c.candidate`,
+        )
+        .all(runId),
+      scores: store.db
+        .prepare(
+          `SELECT f.layer, f.idx, s.kind, s.value FROM scores s JOIN features f ON f.id = s.feature_id
+            WHERE s.run_id = ? ORDER BY f.layer, f.idx, s.kind`,
+        )
+        .all(runId),
+      purposes: store.db
+        .prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose ORDER BY purpose')
+        .all(runId),
+    });
+    const liveStore = new ResultStore(openDatabase(join(directory, 'revise-live.db')));
+    const live = await runPipeline(config, { store: liveStore });
+    const liveResults = results(liveStore, live.runId);
+    expect(liveResults.candidates.some((row) => (row as { kind: string }).kind === 'revision')).toBe(true);
+    const liveCalls = liveStore.db
+      .prepare('SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND cached = 0')
+      .get(live.runId) as { n: number };
+    const batchRequests = (store: ResultStore) =>
+      (store.db.prepare('SELECT COUNT(*) AS n FROM llm_batch_requests').get() as { n: number }).n;
+
+    const batchStore = new ResultStore(openDatabase(join(directory, 'revise-batch.db')));
+    const from = server.requests.length;
+    const batched = await runPipeline({ ...config, batch: true, batchPollMs: 5 }, { store: batchStore });
+    expect(batched).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
+    const paths = server.requests.slice(from).map((request) => request.path);
+    expect(paths.filter((path) => /\/v1\/(chat\/)?completions$/.test(path))).toEqual([]); // no live model call
+    expect(results(batchStore, batched.runId)).toEqual(liveResults);
+    expect(batchRequests(batchStore)).toBe(liveCalls.n); // each request batched once, none from a guess
+
+    // Left (as by a first Ctrl+C) once the first revise requests are submitted, then resumed: the pending revise batch
+    // is waited for, not resubmitted, and the rows are the live run's.
+    const stop = new AbortController();
+    const leftStore = new ResultStore(openDatabase(join(directory, 'revise-left.db')));
+    const left = await runPipeline(
+      { ...config, batch: true, batchPollMs: 5 },
+      {
+        store: leftStore,
+        stopSignal: stop.signal,
+        events: {
+          onBatch: (event) => {
+            const simulated = leftStore.db
+              .prepare(`SELECT COUNT(*) AS n FROM llm_batches WHERE phase = 'simulate'`)
+              .get() as { n: number };
+            if (event.kind === 'submitted' && event.phase === 'explain' && simulated.n > 0) stop.abort();
+          },
+        },
+      },
+    );
+    expect(stop.signal.aborted).toBe(true);
+    expect(left).toMatchObject({ status: 'interrupted', stoppedBy: 'signal' });
+    const pendingRevise = leftStore.db
+      .prepare(`SELECT COUNT(*) AS n FROM llm_batches WHERE phase = 'explain' AND ended = 0`)
+      .get() as { n: number };
+    expect(pendingRevise.n).toBe(1);
+    const resumed = await runPipeline(undefined, { store: leftStore, resumeRunId: left.runId });
+    expect(resumed).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
+    expect(results(leftStore, left.runId)).toEqual(liveResults);
+    expect(batchRequests(leftStore)).toBe(liveCalls.n);
+  });
+
+  it('--batch --revise --max-cost: features are admitted within the cap with their revisions counted; a resume finishes', async () => {
+    // Prompt tokens only: the estimate's slack (the whole completion budget) would otherwise hide a missing term.
+    const pricesPath = join(directory, 'revise-prices.json');
+    writeFileSync(
+      pricesPath,
+      JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 0 } } }),
+    );
+    const config = {
+      source,
+      scorers: ['correlation'],
+      ablation: false,
+      explanations: 2,
+      revise: 2,
+      explainer: 'openai-compatible:rule-based-v1',
+      simulator: 'openai-compatible:rule-based-v1',
+      baseUrl: server.url,
+      prices: pricesPath,
+      batch: true,
+      batchPollMs: 5,
+      cache: false,
+    };
+    const fullStore = new ResultStore(openDatabase(join(directory, 'revise-full.db')));
+    const full = await runPipeline(config, { store: fullStore });
+    expect(full).toMatchObject({ status: 'finished', scored: chosen.length });
+    // The cap: what the first 3 features cost (in source order). The estimate (revise prompts bounded by the prompt
+    // builder, revisions' calibration simulations) is an upper bound: at most 3 are admitted, and spend stays under.
+    const perFeature = fullStore.db
+      .prepare(
+        `SELECT SUM(c.cost_usd) AS cost FROM llm_calls c JOIN features f ON f.id = c.feature_id
+          WHERE c.run_id = ? GROUP BY c.feature_id ORDER BY MIN(c.id)`,
+      )
+      .all(full.runId) as { cost: number }[];
+    const cap = perFeature.slice(0, 3).reduce((sum, row) => sum + row.cost, 0) * 1.0001;
+    const store = new ResultStore(openDatabase(join(directory, 'revise-capped.db')));
+    const capped = await runPipeline({ ...config, maxCostUsd: cap }, { store });
+    expect(capped).toMatchObject({ status: 'interrupted', stoppedBy: 'budget' });
+    expect(capped.scored).toBeGreaterThan(0);
+    expect(capped.scored).toBeLessThanOrEqual(3);
+    expect(capped.costUsd).toBeLessThanOrEqual(cap);
+    const revisions = store.db
+      .prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'revise'`)
+      .get(capped.runId) as { n: number };
+    expect(revisions.n).toBeGreaterThan(0); // the spend under the cap includes revisions
+    const resumed = await runPipeline(undefined, {
+      store,
+      resumeRunId: capped.runId,
+      overrides: { maxCostUsd: 1_000_000 },
+    });
+    expect(resumed).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
+    expect(resumed.costUsd).toBeCloseTo(full.costUsd, 10);
+  });
+
   it('--batch --max-cost: best-of-4 features are admitted within the cap (candidates and the winner counted)', async () => {
     const pricesPath = join(directory, 'prices.json');
     writeFileSync(

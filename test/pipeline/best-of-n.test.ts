@@ -5,9 +5,11 @@
  * the run summary reports the selection bias, and choosing on the score split instead flatters the score split. The
  * baseline explainer varies when sampled. Revision with a fake explainer that fixes its explanation when shown its
  * mistakes, and with one that never does (no revision kept, calls bounded). One-shot runs store no candidates;
- * revision in batch mode is refused (best-of-n in batch mode: best-of-n-fake-server.test.ts); a repeated search is answered by the response cache (a resume pays nothing twice).
+ * a revision prompt stays within the token bound batch mode's budget admits it by (best-of-n and revision in batch
+ * mode: best-of-n-fake-server.test.ts); a repeated search is answered by the response cache (a resume pays nothing
+ * twice).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,6 +30,8 @@ import type { LlmRequest, Provider } from '../../src/llm/types.ts';
 import { demoPlantedPath, parsePipelineConfig } from '../../src/pipeline/config.ts';
 import { buildExplainPrompt } from '../../src/explain/build-explain-prompt.ts';
 import { searchExplanation, selectBest } from '../../src/pipeline/explanation-search.ts';
+import { revisePromptTokenBound } from '../../src/pipeline/revise-prompt-bound.ts';
+import { loadReviseTemplate } from '../../src/explain/revise-template.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { featureKey } from '../../src/records/feature-key.ts';
 import { splitFeatureRecords } from '../../src/records/splits.ts';
@@ -400,6 +404,36 @@ describe('best-of-n explanations (issue 17)', () => {
     expect(added).toBeGreaterThan(0);
   });
 
+  it('a revision prompt never has more tokens than the bound batch mode admits it by (counted from the prompt builder)', async () => {
+    const encoder = await getEncoder();
+    const countTokens = (text: string) => encoder.encode(text, 'all').length;
+    const tokensOf = (messages: { content: string }[]) =>
+      messages.reduce((sum, message) => sum + 4 + countTokens(message.content), 0);
+    const template = loadReviseTemplate();
+    const longest = Array.from({ length: 80 }, () => 'word').join(' ');
+    let checked = 0;
+    for (const feature of chosen) {
+      const calibration = splitFeatureRecords(feature, parsePipelineConfig({}))
+        .filter((split) => split.split === 'calibration')
+        .map((split) => split.record);
+      const bound = revisePromptTokenBound(calibration, longest, template, countTokens);
+      // Worst cases: every token a mistake (predicted 10 where silent, 0 where it fired), and the reverse.
+      for (const wrong of [(a: number) => (a > 0 ? 0 : 10), (a: number) => (a > 0 ? 1 : 9)]) {
+        const scale = Math.max(...calibration.flatMap((record) => record.activations));
+        const simulated = calibration.map((record) => ({
+          tokens: record.tokens,
+          activations: record.activations,
+          expected: record.activations.map(wrong),
+        }));
+        const prompt = buildRevisePrompt(longest, simulated, scale, template);
+        expect(prompt.mistakesShown).toBeGreaterThan(0);
+        expect(tokensOf(prompt.messages)).toBeLessThanOrEqual(bound);
+        checked++;
+      }
+    }
+    expect(checked).toBe(2 * chosen.length);
+  });
+
   it('selectBest: the highest calibration score, undefined last, the earliest on ties', () => {
     expect(
       selectBest([
@@ -416,10 +450,10 @@ describe('best-of-n explanations (issue 17)', () => {
     ).toBe(1);
   });
 
-  it('revision in batch mode and an empty calibration split are refused with the flags named', () => {
+  it('best-of-n and revision batch; an empty calibration split is refused with the flags named', () => {
     expect(parsePipelineConfig({ explanations: 2, batch: true }).explanations).toBe(2); // best-of-n batches
-    expect(() => parsePipelineConfig({ revise: 1, batch: true })).toThrow(InputError);
-    expect(() => parsePipelineConfig({ revise: 1, batch: true })).toThrow(/--revise.*--batch/);
+    expect(parsePipelineConfig({ revise: 1, batch: true }).revise).toBe(1); // revisions batch in further rounds
+    expect(() => parsePipelineConfig({ explanations: 3, calibrationTop: 0, calibrationRandom: 0 })).toThrow(InputError);
     expect(() => parsePipelineConfig({ explanations: 3, calibrationTop: 0, calibrationRandom: 0 })).toThrow(
       /--calibration-top/,
     );
@@ -454,14 +488,5 @@ describe('best-of-n explanations (issue 17)', () => {
     expect(result.stderr).toMatch(
       /best-of-n: 2\.0 candidates per feature · winners' correlation [-\d.]+ on calibration \(chosen there\), [-\d.]+ held out · selection bias [+-][\d.]+ \(3 features\)/,
     );
-  });
-
-  it('run: --revise with --batch is a usage error (exit 2) naming the flags; nothing is written', async () => {
-    const result = await cli(['run', '--revise', '1', '--batch', '--db', join(directory, 'refused.db')], {
-      cwd: directory,
-    });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/--revise.*--batch/);
-    expect(existsSync(join(directory, 'refused.db'))).toBe(false);
   });
 });

@@ -122,7 +122,7 @@ describe('regression rule', () => {
     baselineMean: 0.7,
     candidateMean: 0.7 + meanDifference,
     meanDifference,
-    ci: { low, high, level: 0.95 },
+    ci: { low, high, level: 0.95, method: 'bootstrap' },
   });
 
   it('significant: drop beyond the threshold and a CI below 0; confident: the whole CI below −max-drop', () => {
