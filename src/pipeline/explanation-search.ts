@@ -239,7 +239,8 @@ async function reviseBest(
       throw error;
     }
     const revision = await tools.withCalibration({
-      index: candidates.length,
+      // After every index given so far: an unreadable sample leaves a gap, so candidates.length may be taken.
+      index: Math.max(...candidates.map((candidate) => candidate.index)) + 1,
       parent: best.index,
       kind: 'revision',
       text,

@@ -39,6 +39,15 @@ export interface ViewerServer {
   close(): Promise<void>;
 }
 
+/** A path segment, decoded; malformed percent-encoding (e.g. `%E0`) is the request's fault: a 400. */
+function pathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ViewerRequestError(400, `malformed percent-encoding in the path segment "${segment}"`);
+  }
+}
+
 /** Runs the route a path names; null when none does. */
 async function route(context: ViewerContext, url: URL): Promise<ViewerPage | null> {
   const path = url.pathname;
@@ -47,9 +56,9 @@ async function route(context: ViewerContext, url: URL): Promise<ViewerPage | nul
   if (path === '/compare') return renderComparePage(context, url.searchParams);
   if (path === '/steer') return renderSteerPage(context, url.searchParams);
   const run = /^\/run\/([^/]+)$/.exec(path);
-  if (run) return renderRunPage(context, decodeURIComponent(run[1]!), url.searchParams.get('score') || null);
+  if (run) return renderRunPage(context, pathSegment(run[1]!), url.searchParams.get('score') || null);
   const feature = /^\/feature\/([^/]+)$/.exec(path);
-  if (feature) return renderFeaturePage(context, decodeURIComponent(feature[1]!), url.searchParams);
+  if (feature) return renderFeaturePage(context, pathSegment(feature[1]!), url.searchParams);
   return null;
 }
 
@@ -122,7 +131,7 @@ export function viewerHandler(context: ViewerContext) {
           response,
           error.status,
           frame({
-            title: 'Not found',
+            title: error.status === 404 ? 'Not found' : 'Bad request',
             body: `<h1>${error.status === 404 ? 'Not found' : 'Bad request'}</h1><p class="reason">${escapeHtml(error.message)}</p>`,
           }),
           head,

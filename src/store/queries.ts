@@ -376,11 +376,13 @@ export function featureResultsOfRun(
         .all(parameters) as { explanationId: number; simulator: string; mode: string; promptVersion: string }[]
     ).map((s) => [s.explanationId, s]),
   );
+  // each feature's scores in kind order; by feature first, so a page is read through the (run_id, feature_id, kind)
+  // index, not by scanning the run's scores
   const scores = new Map<number, FeatureResultRow['scores']>();
   for (const score of db
     .prepare(
       `SELECT feature_id AS featureId, kind, value, reason, n_tokens AS nTokens, n_missing AS nMissing, prompt_version AS promptVersion
-       FROM scores WHERE run_id = @runId${onlyPage('feature_id')} ORDER BY kind`,
+       FROM scores WHERE run_id = @runId${onlyPage('feature_id')} ORDER BY feature_id, kind`,
     )
     .all(parameters) as ({ featureId: number } & FeatureResultRow['scores'][number])[]) {
     const { featureId, ...rest } = score;

@@ -233,6 +233,11 @@ describe('best-of-n explanations (issue 17)', () => {
     for (const [key, group] of byFeature) {
       expect(group.some((c) => c.held_out_score !== null)).toBe(true); // every candidate was simulated held out
       const winner = group.find((c) => c.selected === 1)!;
+      // Scoring every candidate held out changes nothing about the choice: still the best on calibration, earliest on ties.
+      const onCalibration = group.reduce((best, c) =>
+        scoreOf(c.calibration_score) > scoreOf(best.calibration_score) ? c : best,
+      );
+      expect(winner.candidate).toBe(onCalibration.candidate);
       const onScore = group.reduce((best, c) => (scoreOf(c.held_out_score) > scoreOf(best.held_out_score) ? c : best));
       // Fresh records (in no split of the run) measure both choices without either having seen them.
       const feature = chosen.find((f) => `${f.id.model}/${f.id.layer}/${f.id.index}` === key)!;
@@ -275,6 +280,28 @@ describe('best-of-n explanations (issue 17)', () => {
           .calibration_score ?? -1,
       );
     expect(revised.heldOut).toBeGreaterThan(oneShotWrong.heldOut + 0.1);
+  });
+
+  it('a revision after an unreadable sample gets an index of its own: one winner per feature, nothing fails', async () => {
+    const gappy = createMockProvider({
+      model: 'gappy',
+      respond: (request) =>
+        textResult(
+          isRevision(request)
+            ? ` ${featureOfRevision(request).explanation}.`
+            : request.sampleIndex === 1
+              ? ''
+              : ` ${featureOfExplainPrompt(request).wrongExplanation}.`,
+        ),
+    });
+    const { candidates, summary } = await run({ explanations: 3, revise: 1 }, gappy);
+    expect(summary.failed).toBe(0);
+    for (const feature of new Set(candidates.map((c) => c.feature))) {
+      const own = candidates.filter((c) => c.feature === feature);
+      expect(new Set(own.map((c) => c.candidate)).size).toBe(own.length);
+      expect(own.filter((c) => c.selected === 1).length).toBe(1);
+      expect(own.find((c) => c.kind === 'revision')?.candidate).toBe(3); // after samples 0, (1 unreadable), 2
+    }
   });
 
   it('a revision that never helps is never kept, and the explainer is asked at most 1 + K times per feature', async () => {

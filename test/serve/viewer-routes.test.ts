@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrations } from '../../src/store/migrations.ts';
 import { isLoopbackHost, startViewer, type ViewerServer } from '../../src/serve/viewer-server.ts';
 import { cli } from '../helpers/run-cli.ts';
 import { withUnwritableFile } from '../helpers/unwritable-file.ts';
@@ -173,6 +175,14 @@ describe('autointerp serve: pages', () => {
     expect((await get('/', { method: 'HEAD' })).html).toBe('');
     expect((await get('/steer?feature=1')).status).toBe(404); // started without models: nothing to steer
   });
+
+  it('answers a path with malformed percent-encoding with 400 naming it, not 500', async () => {
+    for (const path of ['/feature/%E0', '/run/%E0%A4%A']) {
+      const page = await get(path);
+      expect(page.status).toBe(400);
+      expect(page.html).toContain('percent-encoding');
+    }
+  });
 });
 
 describe('autointerp serve: search', () => {
@@ -257,6 +267,40 @@ describe('autointerp serve: read-only', () => {
         }
       },
     ));
+
+  it('a database of schema 9 (before the search index): upgraded where writable and searchable; refused, naming a way out, where not', async (context) => {
+    const schemaNine = (path: string) => {
+      const old = new Database(path);
+      for (const migration of migrations.slice(0, 9)) {
+        if (typeof migration === 'string') old.exec(migration);
+        else migration(old);
+      }
+      old.pragma('user_version = 9');
+      old.exec(`
+        INSERT INTO runs (id, name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
+          VALUES (1, 'old', '{}', 'x', '{}', 'e', 's', 0, 'f', '2026-01-01', 'finished');
+        INSERT INTO features (id, model, layer, kind, idx) VALUES (1, 'm', '0', 'neuron', 0);
+        INSERT INTO run_features (run_id, feature_id, status, finished_at) VALUES (1, 1, 'scored', '2026-01-01');
+        INSERT INTO explanations (id, run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at)
+          VALUES (7, 1, 1, 'commas in lists', 'e', 'explain.v1', 0, '2026-01-01');`);
+      old.close();
+    };
+    const writable = join(mkdtempSync(join(tmpdir(), 'autointerp-serve-')), 'old.db');
+    schemaNine(writable);
+    const upgraded = await startViewer({ databasePath: writable, port: 0 });
+    try {
+      const response = await fetch(`${upgraded.url}/search?run=1&q=comma&sort=feature`);
+      expect(response.status).toBe(200);
+      expect(resultsOf(await response.text()).featureIds).toEqual([1]);
+    } finally {
+      await upgraded.close();
+    }
+    await withUnwritableFile(context, 'old.db', schemaNine, async (path) => {
+      await expect(startViewer({ databasePath: path, port: 0 })).rejects.toThrow(
+        /schema version 9, older than this autointerp.*copy it to a writable folder/,
+      );
+    });
+  });
 
   it('`autointerp serve` refuses a missing database with one line naming it (exit 2)', async () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'autointerp-serve-')), 'none.db');
