@@ -1,6 +1,6 @@
 /**
  * Issue 14's "no behaviour changes": `autointerp run --demo` then `autointerp leaderboard --json` (in-process) print
- * the leaderboard of test/fixtures/demo-leaderboard.json, recorded before the restructuring, number for number. Only
+ * the leaderboard of test/fixtures/demo-leaderboard.json, recorded before the restructuring, number for number (the scorer columns of issue 16, `scorerMeans`, were added to it when those scorers joined the demo; no earlier number changed). Only
  * volatile fields (the run's id, timestamps) are left out of the comparison.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
