@@ -4,9 +4,10 @@
  * calibration simulation failed is kept unscored) tells a deferral apart: it must fail the unit of work instead, so
  * that nothing after it is collected from a guess.
  */
+import { AutointerpError } from '../common/errors.ts';
 
 /** Thrown by batch mode's collecting providers: the request is deferred to a batch. */
-export class DeferredToBatch extends Error {
+export class DeferredToBatch extends AutointerpError {
   override readonly name = 'DeferredToBatch';
 }
 
