@@ -37,13 +37,12 @@ import { featureKey } from '../records/feature-key.ts';
 import type { FeatureRecord } from '../records/types.ts';
 import type { BatchPhase, BatchStore } from '../store/batch-store.ts';
 import { loadReviseTemplate } from '../explain/revise-template.ts';
-import { splitFeatureRecords } from '../records/splits.ts';
 import { EXPLANATION_MAX_TOKENS } from './explain-records.ts';
 import { revisePromptTokenBound } from './revise-prompt-bound.ts';
 import type { Scorer } from '../score/scorer.ts';
 import { DeferredToBatch } from './deferred-to-batch.ts';
 import type { PipelineConfig } from './config.ts';
-import { processFeature, type FeatureContext, type ProcessedFeature } from './process-feature.ts';
+import { featureSplits, processFeature, type FeatureContext, type ProcessedFeature } from './process-feature.ts';
 
 /** What a batch-mode run reports while it works (the CLI prints it). */
 export type BatchEvent =
@@ -355,14 +354,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     const reviseTemplate = loadReviseTemplate();
     const revisionsUsd = (feature: FeatureRecord) => {
       if (config.revise === 0) return 0;
-      const calibration = splitFeatureRecords(feature, {
-        explainTop: config.explainTop,
-        scoreTop: config.scoreTop,
-        scoreRandom: config.scoreRandom,
-        calibrationTop: config.calibrationTop,
-        calibrationRandom: config.calibrationRandom,
-        scorePerQuantile: config.scorePerQuantile,
-      })
+      const calibration = featureSplits(feature, config)
         .filter((split) => split.split === 'calibration')
         .map((split) => split.record);
       const usage = {
@@ -502,6 +494,23 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
     const started = Date.now();
     const pending = new Set(rows);
     let delay = options.pollMs;
+    /** Stores an ended batch's outcomes (`missing`: the reason of requests without one) and stops polling it. */
+    const ingest = (
+      rowId: number,
+      row: NonNullable<ReturnType<BatchStore['getBatch']>>,
+      outcomes: BatchItemOutcome[],
+      missing: string,
+    ) => {
+      const stored = batchStore.ingestBatch(rowId, outcomes, missing);
+      options.onBatch?.({
+        kind: 'ingested',
+        phase: row.phase,
+        provider: row.provider,
+        batchId: row.batch_id,
+        ...stored,
+      });
+      pending.delete(rowId);
+    };
     while (pending.size > 0) {
       let changed = false;
       for (const rowId of [...pending]) {
@@ -520,19 +529,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
             failed: row.request_count,
             error: errorText(error),
           });
-          const stored = batchStore.ingestBatch(
-            rowId,
-            [],
-            `batch ${row.batch_id} is gone at the provider: ${errorText(error)}`,
-          );
-          options.onBatch?.({
-            kind: 'ingested',
-            phase: row.phase,
-            provider: row.provider,
-            batchId: row.batch_id,
-            ...stored,
-          });
-          pending.delete(rowId);
+          ingest(rowId, row, [], `batch ${row.batch_id} is gone at the provider: ${errorText(error)}`);
           continue;
         }
         const counts = { succeeded: state.counts.succeeded, failed: state.counts.failed };
@@ -562,15 +559,7 @@ export async function runBatchMode(options: BatchModeOptions): Promise<BatchMode
           state.error = `results are gone at the provider: ${errorText(error)}`;
         }
         const missing = `no result for this request in batch ${row.batch_id} (status ${state.status}${state.error ? `: ${state.error}` : ''})`;
-        const stored = batchStore.ingestBatch(rowId, outcomes, missing);
-        options.onBatch?.({
-          kind: 'ingested',
-          phase: row.phase,
-          provider: row.provider,
-          batchId: row.batch_id,
-          ...stored,
-        });
-        pending.delete(rowId);
+        ingest(rowId, row, outcomes, missing);
       }
       if (pending.size === 0) break;
       if (stopOrAbort?.aborted) return 'signal';

@@ -105,10 +105,9 @@ function storedOutcomes(outcomes: readonly ScorerOutcome[], judge: Provider | un
   return { scores, judgements };
 }
 
-export async function processFeature(feature: FeatureRecord, context: FeatureContext): Promise<ProcessedFeature> {
-  const { config } = context;
-  const calls: LlmCallRow[] = [];
-  const splits = splitFeatureRecords(feature, {
+/** The feature's explain / calibration / score records under the run's split sizes. */
+export function featureSplits(feature: FeatureRecord, config: PipelineConfig): SplitRecord[] {
+  return splitFeatureRecords(feature, {
     explainTop: config.explainTop,
     scoreTop: config.scoreTop,
     scoreRandom: config.scoreRandom,
@@ -116,6 +115,12 @@ export async function processFeature(feature: FeatureRecord, context: FeatureCon
     calibrationRandom: config.calibrationRandom,
     scorePerQuantile: config.scorePerQuantile,
   });
+}
+
+export async function processFeature(feature: FeatureRecord, context: FeatureContext): Promise<ProcessedFeature> {
+  const { config } = context;
+  const calls: LlmCallRow[] = [];
+  const splits = featureSplits(feature, config);
   const explainSet = splits.filter((s) => s.split === 'explain');
   if (explainSet.length === 0 || maxActivation(explainSet.map((s) => s.record)) <= 0) {
     return skipped(feature, splits, 'feature never activates (max activation ≤ 0 in its top records)', context);
