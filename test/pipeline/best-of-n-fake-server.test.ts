@@ -41,6 +41,37 @@ const chosen = planted
 const source = join(directory, 'planted.jsonl');
 writeFileSync(source, `${chosen.map((feature) => JSON.stringify(feature)).join('\n')}\n`);
 
+/** What a best-of-n run stored, in a fixed order: every candidate, every score, the LLM calls by purpose. */
+function storedRun(store: ResultStore, runId: number) {
+  return {
+    candidates: store.db
+      .prepare(
+        `SELECT f.layer, f.idx, c.candidate, c.parent, c.kind, c.text, c.calibration_score, c.held_out_score, c.selected
+           FROM explanation_candidates c JOIN features f ON f.id = c.feature_id
+          WHERE c.run_id = ? ORDER BY f.layer, f.idx, c.candidate`,
+      )
+      .all(runId),
+    scores: store.db
+      .prepare(
+        `SELECT f.layer, f.idx, s.kind, s.value FROM scores s JOIN features f ON f.id = s.feature_id
+          WHERE s.run_id = ? ORDER BY f.layer, f.idx, s.kind`,
+      )
+      .all(runId),
+    purposes: store.db
+      .prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose ORDER BY purpose')
+      .all(runId),
+  };
+}
+
+/** The run's calls a provider answered (not the cache). */
+const uncachedCalls = (store: ResultStore, runId: number) =>
+  (store.db.prepare('SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND cached = 0').get(runId) as { n: number })
+    .n;
+
+/** Requests the database sent through Batch APIs. */
+const batchRequests = (store: ResultStore) =>
+  (store.db.prepare('SELECT COUNT(*) AS n FROM llm_batch_requests').get() as { n: number }).n;
+
 /** The answers the server gave, by quality (the double's own account, for the test to see the mix). */
 const answered = new Map<ExplanationQuality, number>();
 let server: FakeLlmServer;
@@ -133,21 +164,6 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: server.url,
     };
-    const results = (store: ResultStore, runId: number) => ({
-      candidates: store.db
-        .prepare(
-          `SELECT f.layer, f.idx, c.candidate, c.kind, c.text, c.calibration_score, c.held_out_score, c.selected
-             FROM explanation_candidates c JOIN features f ON f.id = c.feature_id
-            WHERE c.run_id = ? ORDER BY f.layer, f.idx, c.candidate`,
-        )
-        .all(runId),
-      scores: store.db
-        .prepare(
-          `SELECT f.layer, f.idx, s.kind, s.value FROM scores s JOIN features f ON f.id = s.feature_id
-            WHERE s.run_id = ? ORDER BY f.layer, f.idx, s.kind`,
-        )
-        .all(runId),
-    });
     const liveStore = new ResultStore(openDatabase(join(directory, 'live.db')));
     const live = await runPipeline(config, { store: liveStore });
     const batchStore = new ResultStore(openDatabase(join(directory, 'batch.db')));
@@ -156,23 +172,12 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     expect(batched).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
     const paths = server.requests.slice(from).map((request) => request.path);
     expect(paths.filter((path) => /\/v1\/(chat\/)?completions$/.test(path))).toEqual([]); // no live model call
-    const batchResults = results(batchStore, batched.runId);
+    const batchResults = storedRun(batchStore, batched.runId);
     expect(batchResults.candidates).toHaveLength(4 * chosen.length);
-    expect(batchResults).toEqual(results(liveStore, live.runId));
-    // Nothing was asked from a guess: exactly the live run's requests went out in batches (no held-out simulation
-    // of a candidate that then lost).
-    const purposes = (store: ResultStore, runId: number) =>
-      store.db
-        .prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose ORDER BY purpose')
-        .all(runId);
-    expect(purposes(batchStore, batched.runId)).toEqual(purposes(liveStore, live.runId));
-    const batchedRequests = batchStore.db.prepare('SELECT COUNT(*) AS n FROM llm_batch_requests').get() as {
-      n: number;
-    };
-    const liveCalls = liveStore.db
-      .prepare('SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND cached = 0')
-      .get(live.runId) as { n: number };
-    expect(batchedRequests.n).toBe(liveCalls.n);
+    // The same rows and the same calls by purpose. Nothing was asked from a guess: exactly the live run's requests
+    // went out in batches (no held-out simulation of a candidate that then lost).
+    expect(batchResults).toEqual(storedRun(liveStore, live.runId));
+    expect(batchRequests(batchStore)).toBe(uncachedCalls(liveStore, live.runId));
   });
 
   it('--batch --revise: the same candidates, revisions, winners and scores as a live run, zero live model calls; a run left while a revise batch is pending resumes without resubmitting', async () => {
@@ -186,33 +191,11 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: server.url,
     };
-    const results = (store: ResultStore, runId: number) => ({
-      candidates: store.db
-        .prepare(
-          `SELECT f.layer, f.idx, c.candidate, c.parent, c.kind, c.text, c.calibration_score, c.selected
-             FROM explanation_candidates c JOIN features f ON f.id = c.feature_id
-            WHERE c.run_id = ? ORDER BY f.layer, f.idx, c.candidate`,
-        )
-        .all(runId),
-      scores: store.db
-        .prepare(
-          `SELECT f.layer, f.idx, s.kind, s.value FROM scores s JOIN features f ON f.id = s.feature_id
-            WHERE s.run_id = ? ORDER BY f.layer, f.idx, s.kind`,
-        )
-        .all(runId),
-      purposes: store.db
-        .prepare('SELECT purpose, COUNT(*) AS n FROM llm_calls WHERE run_id = ? GROUP BY purpose ORDER BY purpose')
-        .all(runId),
-    });
     const liveStore = new ResultStore(openDatabase(join(directory, 'revise-live.db')));
     const live = await runPipeline(config, { store: liveStore });
-    const liveResults = results(liveStore, live.runId);
+    const liveResults = storedRun(liveStore, live.runId);
     expect(liveResults.candidates.some((row) => (row as { kind: string }).kind === 'revision')).toBe(true);
-    const liveCalls = liveStore.db
-      .prepare('SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND cached = 0')
-      .get(live.runId) as { n: number };
-    const batchRequests = (store: ResultStore) =>
-      (store.db.prepare('SELECT COUNT(*) AS n FROM llm_batch_requests').get() as { n: number }).n;
+    const liveCalls = uncachedCalls(liveStore, live.runId);
 
     const batchStore = new ResultStore(openDatabase(join(directory, 'revise-batch.db')));
     const from = server.requests.length;
@@ -220,8 +203,8 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     expect(batched).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
     const paths = server.requests.slice(from).map((request) => request.path);
     expect(paths.filter((path) => /\/v1\/(chat\/)?completions$/.test(path))).toEqual([]); // no live model call
-    expect(results(batchStore, batched.runId)).toEqual(liveResults);
-    expect(batchRequests(batchStore)).toBe(liveCalls.n); // each request batched once, none from a guess
+    expect(storedRun(batchStore, batched.runId)).toEqual(liveResults);
+    expect(batchRequests(batchStore)).toBe(liveCalls); // each request batched once, none from a guess
 
     // Left (as by a first Ctrl+C) once the first revise requests are submitted, then resumed: the pending revise batch
     // is waited for, not resubmitted, and the rows are the live run's.
@@ -250,8 +233,8 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     expect(pendingRevise.n).toBe(1);
     const resumed = await runPipeline(undefined, { store: leftStore, resumeRunId: left.runId });
     expect(resumed).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
-    expect(results(leftStore, left.runId)).toEqual(liveResults);
-    expect(batchRequests(leftStore)).toBe(liveCalls.n);
+    expect(storedRun(leftStore, left.runId)).toEqual(liveResults);
+    expect(batchRequests(leftStore)).toBe(liveCalls);
   });
 
   it('--batch --revise --max-cost: features are admitted within the cap with their revisions counted; a resume finishes', async () => {
