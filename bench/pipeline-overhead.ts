@@ -12,15 +12,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { createMockProvider, textResult } from '../src/llm/mock-provider.ts';
-import type { LlmRequest, LlmResult, Provider } from '../src/llm/types.ts';
 import { PipelineConfigSchema } from '../src/pipeline/config.ts';
 import { runPipeline } from '../src/pipeline/run-pipeline.ts';
 import { mulberry32 } from '../src/common/random.ts';
 import type { FeatureRecord } from '../src/records/types.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { ResultStore } from '../src/store/result-store.ts';
-import { echoResult } from '../test/helpers/echo-mock.ts';
+import { createZeroLatencyProviders } from './zero-latency-providers.ts';
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
@@ -52,31 +50,7 @@ const directory = mkdtempSync(join(tmpdir(), 'autointerp-bench-'));
 
 // The mock answers synchronously inside complete(); timing the synchronous call (not the awaited promise, which
 // would include other features' work under concurrency) measures exactly the time spent "in the LLM".
-let providerMs = 0;
-const timed = (provider: Provider): Provider => ({
-  ...provider,
-  complete(request: LlmRequest): Promise<LlmResult> {
-    const started = performance.now();
-    const result = provider.complete(request);
-    providerMs += performance.now() - started;
-    return result;
-  },
-});
-// Without a request log: keeping every prompt alive would make the benchmark measure the garbage collector copying it.
-const explainer = timed(
-  createMockProvider({
-    model: 'zero-latency',
-    recordRequests: false,
-    respond: () => textResult(' tokens like " w1".'),
-  }),
-);
-const simulator = timed(
-  createMockProvider({
-    model: 'zero-latency',
-    recordRequests: false,
-    respond: (request) => echoResult(request.prompt ?? '', (t) => (t === ' w1' ? 10 : 0)),
-  }),
-);
+const { explainer, simulator, providerMs: timeInProviders, resetTime } = createZeroLatencyProviders();
 
 async function measure(name: string, count: number) {
   const source = join(directory, `${name}.jsonl`);
@@ -87,11 +61,12 @@ async function measure(name: string, count: number) {
       .join('\n'),
   );
   const store = new ResultStore(openDatabase(join(directory, `${name}.db`)));
-  providerMs = 0;
+  resetTime();
   const started = performance.now();
   const summary = await runPipeline({ source, concurrency }, { store, explainer, simulator });
   const totalMs = performance.now() - started;
   store.db.close();
+  const providerMs = timeInProviders();
   return { summary, totalMs, providerMs, overheadPerFeature: (totalMs - providerMs) / count };
 }
 

@@ -63,40 +63,15 @@ async function writeSource(file: string, count: number): Promise<void> {
 
 /** Child: generate the source, run the pipeline into `scale.db`; writes run.json. */
 async function runChild(directory: string, count: number): Promise<void> {
-  const { createMockProvider, textResult } = await import('../src/llm/mock-provider.ts');
+  const { createZeroLatencyProviders } = await import('./zero-latency-providers.ts');
   const { runPipeline } = await import('../src/pipeline/run-pipeline.ts');
   const { openDatabase } = await import('../src/store/database.ts');
   const { ResultStore } = await import('../src/store/result-store.ts');
-  const { echoResult } = await import('../test/helpers/echo-mock.ts');
-  type Provider = import('../src/llm/types.ts').Provider;
   const source = join(directory, 'source.jsonl');
   const generateStarted = performance.now();
   await writeSource(source, count);
   const generateMs = performance.now() - generateStarted;
-  let providerMs = 0;
-  const timed = (provider: Provider): Provider => ({
-    ...provider,
-    complete(request) {
-      const started = performance.now();
-      const result = provider.complete(request);
-      providerMs += performance.now() - started;
-      return result;
-    },
-  });
-  const explainer = timed(
-    createMockProvider({
-      model: 'zero-latency',
-      recordRequests: false,
-      respond: () => textResult(' tokens like " w1".'),
-    }),
-  );
-  const simulator = timed(
-    createMockProvider({
-      model: 'zero-latency',
-      recordRequests: false,
-      respond: (request) => echoResult(request.prompt ?? '', (token) => (token === ' w1' ? 10 : 0)),
-    }),
-  );
+  const { explainer, simulator, providerMs } = createZeroLatencyProviders();
   const store = new ResultStore(openDatabase(join(directory, 'scale.db')));
   const rssBefore = process.memoryUsage().rss;
   const started = performance.now();
@@ -112,7 +87,7 @@ async function runChild(directory: string, count: number): Promise<void> {
       count,
       generateMs,
       wallMs,
-      providerMs,
+      providerMs: providerMs(),
       scored: summary.scored,
       rssBeforeMb: rssBefore / 2 ** 20,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -234,8 +209,8 @@ else {
       '  peak RSS: flat (modules, tokenizer, SQLite cache, features in flight) plus ~130 bytes a feature (duplicate check; on resume, the settled keys)',
       '  overhead: two passes over the source (JSON parse + validation each), prompts, scoring, and the SQLite write of every window (30 × 64 tokens)',
       '  database bytes: the windows, stored with each run (tokens as JSON, activations and predictions as float32)',
-      '  leaderboard / compare: reading every score, and bootstrap intervals costing resamples × features (2,000 / 5,000): linear in features',
-      '  export: the whole output built as one string (~1 kB a feature in JSONL): past V8’s 512 MiB string limit at ~5 × 10^5 features',
+      '  leaderboard / compare: reading every score (intervals: bootstrap below 5,000 values, normal approximation from there); compare holds every paired row',
+      '  export: written in pages of 1,000 features (bounded memory); its time is reading and formatting every feature',
     ].join('\n'),
   );
 }
