@@ -62,6 +62,14 @@ describe('interpretExplanation', () => {
     expect(predictAll('past-tense verbs', [' walked', ' is'])).toEqual([10, 0]);
   });
 
+  it('reads a word class right before a quoted token as its label, not as the whole class ("the verb "is"")', () => {
+    expect(predictAll('the verb "is"', [' ran', ' is', ' run'])).toEqual([0, 10, 0]);
+    expect(predictAll('the verbs "is" and "ran"', [' ran', ' is', ' run'])).toEqual([10, 10, 0]);
+    // With a word between them the class is named as well: the quoted tokens are examples of it.
+    expect(predictAll('verbs like "is"', [' ran', ' is', ' run'])).toEqual([10, 10, 8]);
+    expect(predictAll('verbs, and the token "cat"', [' ran', ' cat', ' dog'])).toEqual([10, 10, 0]);
+  });
+
   it('takes the union (max) of several things named', () => {
     expect(predictAll('the token "cat" and numbers, also articles', [' cat', ' 7', ' an', ' dog'])).toEqual([
       10, 10, 10, 0,

@@ -3,7 +3,8 @@
  * "nouns after "the"") and turns it into a token predictor on the 0–10 prompt scale. The language it understands:
  *   1. quoted tokens ("the", 'of', “the”, ‘x’) → weight 1 on tokens equal to them (lower-cased, trimmed);
  *   2. an alias phrase of a lexicon concept → the concept's `weights[token]`, or 1 where its `pattern` matches;
- *      overlapping aliases: the longest wins ("past tense verbs" over "verbs");
+ *      overlapping aliases: the longest wins ("past tense verbs" over "verbs"); an alias right before a quoted token
+ *      labels it and names nothing more ("the verb "is"" is the token "is");
  *   3. an unquoted list of single words where it cannot be prose: three or more joined by commas ("wife, father,
  *      son", "the, a and an"), or two or more right after "like", "such as", "e.g.", "including", "especially",
  *      "namely" or a colon ("relatives like wife and son") → weight 1 on tokens equal to each word, as if quoted.
@@ -185,6 +186,16 @@ function findConcepts(masked: string, lexicon: ConceptLexicon): NamedItem[] {
   return accepted.sort((a, b) => a.start - b.start);
 }
 
+/**
+ * A concept alias followed by nothing but spaces and then a quoted token is that token's label, not a second thing
+ * named: "the verb "is"" means the token "is", not every verb ("verbs like "is"" still names the class).
+ */
+function labelsQuotedToken(concept: NamedItem, quotedItems: readonly NamedItem[], masked: string): boolean {
+  return quotedItems.some(
+    (quoted) => quoted.start >= concept.end && masked.slice(concept.end, quoted.start).trim() === '',
+  );
+}
+
 /** A single word of an unquoted list (letters or digits, inner apostrophes and hyphens); never "and" / "or". */
 const listWord = String.raw`(?<![\p{L}\p{N}'’-])(?!(?:and|or)(?![\p{L}\p{N}]))[\p{L}\p{N}](?:[\p{L}\p{N}'’-]*[\p{L}\p{N}])?`;
 /** Between list words: a comma (with an optional "and" / "or" after it), or "and" / "or" alone. */
@@ -266,7 +277,8 @@ export function interpretExplanation(
 ): ExplanationInterpretation {
   const lexicon = options.lexicon ?? loadConceptLexicon();
   const { items: quotedItems, masked } = findQuotedTokens(explanation);
-  const namedItems = [...quotedItems, ...findConcepts(masked, lexicon)];
+  const concepts = findConcepts(masked, lexicon).filter((concept) => !labelsQuotedToken(concept, quotedItems, masked));
+  const namedItems = [...quotedItems, ...concepts];
   const items = [...namedItems, ...findWordLists(explanation, namedItems)].sort((a, b) => a.start - b.start);
 
   const clauses: ExplanationClause[] = [];
