@@ -3,7 +3,8 @@
  * of one run directly through SQL in large transactions (features, run_features, explanations with their full-text
  * index kept by the migration's triggers, 5 score kinds, 4 records of 32 tokens a feature of which 2 simulated),
  * starts the viewer on it, and prints p50 / p95 of: the run page (leaderboard and histograms; its first, uncached
- * load apart), a search query, a page sorted by score deep in the list (keyset cursor 90% of the way down), and a
+ * load apart), search queries (a selective word and a word in every explanation, by score; a selective word by
+ * feature), a page sorted by score deep in the list (keyset cursor 90% of the way down) and the page before it, and a
  * feature page; and the database's bytes per feature.
  *
  *   npx tsx bench/serve.ts [--features 1000000] [--requests 40] [--db FILE (reuse or keep the database)]
@@ -16,6 +17,7 @@ import { mulberry32, randomInteger } from '../src/common/random.ts';
 import { startViewer } from '../src/serve/viewer-server.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { encodeFloat32Column } from '../src/store/float32-column.ts';
+import { RecordWindowWriter } from '../src/store/record-windows.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -63,8 +65,9 @@ function build(): void {
     `INSERT INTO scores (run_id, feature_id, explanation_id, kind, value, reason, n_tokens, n_missing, simulation_mode) VALUES (1, ?, ?, ?, ?, NULL, 64, 0, 'prompt-logprobs')`,
   );
   const insertRecord = db.prepare(
-    `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (1, ?, 'score', ?, ?, ?, ?)`,
+    `INSERT INTO records (run_id, feature_id, split, source, position, window_id) VALUES (1, ?, 'score', ?, ?, ?)`,
   );
+  const windows = new RecordWindowWriter(db);
   const insertSimulation = db.prepare(
     `INSERT INTO simulations (explanation_id, record_id, simulator, mode, prompt_version, expected) VALUES (?, ?, 'bench:simulator', 'prompt-logprobs', 'simulate.v1', ?)`,
   );
@@ -81,7 +84,7 @@ function build(): void {
         const tokens = Array.from({ length: WINDOW }, () => ` t${randomInteger(random, 5000)}`);
         const activations = tokens.map(() => (random() < 0.1 ? Math.round(random() * 900) / 100 : 0));
         const source = r < 2 ? 'top' : 'random';
-        const recordId = insertRecord.run(id, source, r, JSON.stringify(tokens), encodeFloat32Column(activations))
+        const recordId = insertRecord.run(id, source, r, windows.idOf(id, tokens, activations))
           .lastInsertRowid as number;
         if (r % 2 === 0)
           insertSimulation.run(id, recordId, encodeFloat32Column(activations.map((a) => Math.min(10, a + random()))));
@@ -105,7 +108,20 @@ const quantile = (sorted: readonly number[], q: number) =>
 if (!existsSync(path)) build();
 else console.log(`reusing ${path}`);
 const bytes = statSync(path).size;
-console.log(`database: ${(bytes / 2 ** 20).toFixed(0)} MiB, ${(bytes / featureCount).toFixed(0)} bytes per feature`);
+// Pages in use (a database upgraded in place keeps the pages a migration freed: the file is larger than its content).
+const inUse = (() => {
+  const db = openDatabase(path, { readonly: true });
+  try {
+    const pages =
+      (db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number);
+    return pages * (db.pragma('page_size', { simple: true }) as number);
+  } finally {
+    db.close();
+  }
+})();
+console.log(
+  `database: ${(bytes / 2 ** 20).toFixed(0)} MiB file, ${(inUse / 2 ** 20).toFixed(0)} MiB in use, ${(inUse / featureCount).toFixed(0)} bytes per feature`,
+);
 
 const viewer = await startViewer({ databasePath: path, port: 0 });
 const deep = viewer.db
@@ -132,8 +148,16 @@ const cases: { name: string; url: () => string }[] = [
   },
   { name: 'search a word in every explanation ("tokens"), by score', url: () => '/search?run=1&q=tokens' },
   {
+    name: 'search a word in 0.75% of explanations (FTS), by feature',
+    url: () => `/search?run=1&sort=feature&q=${WORDS[36 + randomInteger(random, WORDS.length - 36)]}`,
+  },
+  {
     name: 'sorted page 90% down (keyset)',
     url: () => `/search?run=1&sort=score-desc&after=${deep.value}:${deep.featureId}`,
+  },
+  {
+    name: 'previous page 90% down (keyset backwards)',
+    url: () => `/search?run=1&sort=score-desc&before=${deep.value}:${deep.featureId}`,
   },
   { name: 'feature page', url: () => `/feature/${1 + randomInteger(random, featureCount)}` },
 ];

@@ -40,7 +40,7 @@ export interface IntervalOptions {
  * The CI of the mean: the percentile bootstrap for fewer than `normalFrom` values, the normal approximation from
  * there on. Null for fewer than 2 values.
  */
-export function meanInterval(values: readonly number[], options: IntervalOptions = {}): ConfidenceInterval | null {
+export function meanInterval(values: ArrayLike<number>, options: IntervalOptions = {}): ConfidenceInterval | null {
   return values.length >= (options.normalFrom ?? normalApproximationMinimum)
     ? normalMeanInterval(values, options)
     : bootstrapMeanInterval(values, options);
@@ -52,7 +52,7 @@ export function meanInterval(values: readonly number[], options: IntervalOptions
  * for fewer than 2 values.
  */
 export function normalMeanInterval(
-  values: readonly number[],
+  values: ArrayLike<number>,
   options: { level?: number } = {},
 ): ConfidenceInterval | null {
   const n = values.length;
@@ -73,7 +73,7 @@ export function normalMeanInterval(
  * interval depends only on the multiset of scores, never on the order a query returned them in.
  */
 export function bootstrapMeanInterval(
-  unordered: readonly number[],
+  unordered: ArrayLike<number>,
   options: { resamples?: number; level?: number; seed?: number } = {},
 ): ConfidenceInterval | null {
   const n = unordered.length;
@@ -115,15 +115,16 @@ export interface PairedDifference {
  * out. Percentile method, seeded; from `normalFrom` pairs on the normal approximation over the differences.
  */
 export function pairedBootstrapDifference(
-  baseline: readonly number[],
-  candidate: readonly number[],
+  baseline: ArrayLike<number>,
+  candidate: ArrayLike<number>,
   options: IntervalOptions = {},
 ): PairedDifference {
   if (baseline.length !== candidate.length)
     throw new Error(`paired bootstrap: ${baseline.length} baseline values vs ${candidate.length} candidate values`);
   const n = baseline.length;
-  const differences = candidate.map((value, i) => value - baseline[i]!);
-  const mean = (values: readonly number[]) => stableMean(values) ?? Number.NaN;
+  const differences = new Float64Array(n);
+  for (let i = 0; i < n; i++) differences[i] = candidate[i]! - baseline[i]!;
+  const mean = (values: ArrayLike<number>) => stableMean(values) ?? Number.NaN;
   return {
     n,
     baselineMean: mean(baseline),

@@ -9,8 +9,6 @@
 import type { SqliteDatabase } from '../store/database.ts';
 import {
   compareLayers,
-  featureScoresOfRun,
-  featureStatusesOfRun,
   scoreExplanationsOfFeatures,
   judgesOfRun,
   runConfig,
@@ -21,14 +19,20 @@ import {
   simulatorsOfRun,
   storedFeature,
   storedFeatureKey,
-  type FeatureScoreRow,
   runIdentity,
   type RunIdentity,
 } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
+import {
+  definedScoresInValueOrder,
+  featureIndexLookup,
+  nullScoresOfRun,
+  unitsWithoutScoreOfKind,
+} from '../store/score-streams.ts';
 import { type RunCostPerFeature, runCostPerFeature } from '../store/run-cost-queries.ts';
 import { normalApproximationMinimum, pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
 import { InputError } from '../common/errors.ts';
+import { featureGroupIndex, type GrowableArray, growableFloat64 } from './feature-groups.ts';
 import { scoreFamily } from './score-families.ts';
 
 export interface CompareOptions {
@@ -124,12 +128,16 @@ function summarize(db: SqliteDatabase, run: RunRow): ComparedRun {
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
-/** Ways in which the two runs measured differently. */
+/**
+ * Ways in which the two runs measured differently. `simulationModes`: each run's simulationModesOfRun where the
+ * caller has read them already (a read of every score of the run).
+ */
 export function comparisonWarnings(
   db: SqliteDatabase,
   baseline: RunRow,
   candidate: RunRow,
   scoreKind: string,
+  simulationModes?: readonly [string[], string[]],
 ): CompareWarning[] {
   const warnings: CompareWarning[] = [];
   const scorerPrompts = [
@@ -151,7 +159,7 @@ export function comparisonWarnings(
         message: `different simulators (baseline ${simulators[0].join(', ')}; candidate ${simulators[1].join(', ')}): score differences mix explanation quality with simulator quality`,
       });
     }
-    const modes = [simulationModesOfRun(db, baseline.id), simulationModesOfRun(db, candidate.id)] as const;
+    const modes = simulationModes ?? [simulationModesOfRun(db, baseline.id), simulationModesOfRun(db, candidate.id)];
     if (!sameSet(modes[0], modes[1])) {
       warnings.push({
         code: 'simulation-mode',
@@ -238,36 +246,115 @@ function judgedScorerWarnings(
   return warnings;
 }
 
+/** What a feature is in one run, as stored in a side's status array. */
+const SIDE_STATUSES: readonly SideStatus[] = ['absent', 'scored', 'null', 'failed', 'skipped'];
+const SCORED = SIDE_STATUSES.indexOf('scored');
+
+/**
+ * One run's scores of the kind in typed arrays indexed by feature id: the value, the side status (an index into
+ * SIDE_STATUSES) and the reason of a null score or unfinished unit (an index into the shared reason list, -1 none).
+ * 13 bytes per feature id, whatever the text of the rows.
+ */
 interface Side {
-  scores: Map<number, FeatureScoreRow>;
-  statuses: Map<number, { status: string; reason: string | null }>;
+  values: Float64Array;
+  statuses: Uint8Array;
+  reasons: Int32Array;
 }
 
-function loadSide(db: SqliteDatabase, run: RunRow, scoreKind: string): Side {
-  return {
-    // no explanation text: only the most moved features show theirs (read for them alone, `withExplanations`)
-    scores: new Map(
-      featureScoresOfRun(db, run.id, scoreKind, { explanations: false }).map((row) => [row.featureId, row]),
-    ),
-    statuses: new Map(
-      featureStatusesOfRun(db, run.id).map((row) => [row.featureId, { status: row.status, reason: row.reason }]),
-    ),
+/** Reason texts, each stored once, by their index. */
+class ReasonList {
+  readonly texts: string[] = [];
+  private readonly indexes = new Map<string, number>();
+
+  indexOf(text: string): number {
+    let index = this.indexes.get(text);
+    if (index === undefined) this.indexes.set(text, (index = this.texts.push(text) - 1));
+    return index;
+  }
+}
+
+function loadSide(db: SqliteDatabase, run: RunRow, scoreKind: string, size: number, reasons: ReasonList): Side {
+  const side: Side = {
+    values: new Float64Array(size),
+    statuses: new Uint8Array(size),
+    reasons: new Int32Array(size).fill(-1),
   };
+  for (const [value, featureId] of definedScoresInValueOrder(db, run.id, scoreKind)) {
+    side.values[featureId] = value;
+    side.statuses[featureId] = SCORED;
+  }
+  for (const [featureId, reason] of nullScoresOfRun(db, run.id, scoreKind)) {
+    side.statuses[featureId] = SIDE_STATUSES.indexOf('null');
+    side.reasons[featureId] = reasons.indexOf(reason ?? 'unknown');
+  }
+  // units of work with no score of this kind: failed, skipped, or scored without this kind
+  for (const [featureId, status, reason] of unitsWithoutScoreOfKind(db, run.id, scoreKind)) {
+    const failedOrSkipped = status === 'failed' || status === 'skipped';
+    side.statuses[featureId] = SIDE_STATUSES.indexOf(failedOrSkipped ? status : 'null');
+    side.reasons[featureId] = reasons.indexOf(
+      failedOrSkipped ? (reason ?? 'unknown') : 'scored, but no score of this kind stored',
+    );
+  }
+  return side;
 }
 
-function statusOf(side: Side, featureId: number): { status: SideStatus; reason: string | null } {
-  const score = side.scores.get(featureId);
-  if (score)
-    return score.value === null
-      ? { status: 'null', reason: score.reason ?? 'unknown' }
-      : { status: 'scored', reason: null };
-  const unit = side.statuses.get(featureId);
-  if (!unit) return { status: 'absent', reason: null };
-  if (unit.status === 'failed') return { status: 'failed', reason: unit.reason ?? 'unknown' };
-  if (unit.status === 'skipped') return { status: 'skipped', reason: unit.reason ?? 'unknown' };
-  return { status: 'null', reason: 'scored, but no score of this kind stored' };
+/** A most-moved feature while the comparison streams: its key is read only when it could be listed. */
+interface MovedCandidate {
+  featureId: number;
+  group: number;
+  baseline: number;
+  candidate: number;
+  difference: number;
+  featureKey?: string;
 }
 
+/**
+ * The `limit` first features by `order` (difference first, then feature key) among those offered, kept in a sorted
+ * list of at most `limit`: a feature's key is read only when its difference ties with the last one kept or beats it.
+ */
+class MostMoved {
+  readonly kept: MovedCandidate[] = [];
+
+  constructor(
+    private readonly limit: number,
+    /** −1 for the most worsened (ascending difference, then key), +1 for the most improved (both descending). */
+    private readonly direction: -1 | 1,
+    private readonly keyOf: (candidate: MovedCandidate) => string,
+  ) {}
+
+  private compare(a: MovedCandidate, b: MovedCandidate): number {
+    const byDifference = this.direction * (b.difference - a.difference);
+    if (byDifference !== 0) return byDifference;
+    a.featureKey ??= this.keyOf(a);
+    b.featureKey ??= this.keyOf(b);
+    return -this.direction * a.featureKey.localeCompare(b.featureKey);
+  }
+
+  offer(candidate: MovedCandidate): void {
+    if (this.limit === 0) return;
+    if (this.kept.length === this.limit && this.compare(candidate, this.kept.at(-1)!) >= 0) return;
+    let at = this.kept.length;
+    while (at > 0 && this.compare(candidate, this.kept[at - 1]!) < 0) at--;
+    this.kept.splice(at, 0, candidate);
+    if (this.kept.length > this.limit) this.kept.pop();
+  }
+}
+
+/** The paired values of one layer (or of all), in feature id order. */
+interface PairedValues {
+  baseline: GrowableArray<Float64Array>;
+  candidate: GrowableArray<Float64Array>;
+}
+
+const pairedValues = (): PairedValues => ({ baseline: growableFloat64(), candidate: growableFloat64() });
+
+/**
+ * The comparison of two runs on one score kind. Each run's scores are read as (value, feature id) from the index into
+ * arrays indexed by feature id (13 bytes a feature id per run), then walked in feature id order: a paired feature adds
+ * its two values to its layer's arrays and is offered to the bounded most-moved lists; an unpaired one is counted.
+ * Memory is these arrays (with the paired values' and the statistics' copies, under 100 bytes a feature), never a row
+ * per feature.
+ */
 export function compareRuns(
   db: SqliteDatabase,
   baselineRun: RunRow,
@@ -288,89 +375,77 @@ export function compareRuns(
       throw new ComparisonError(`run ${run.id} has no "${scoreKind}" scores (it has: ${kinds.join(', ')})`);
     }
   }
-  const baseline = loadSide(db, baselineRun, scoreKind);
-  const candidate = loadSide(db, candidateRun, scoreKind);
-  const featureIds = [
-    ...new Set([
-      ...baseline.scores.keys(),
-      ...baseline.statuses.keys(),
-      ...candidate.scores.keys(),
-      ...candidate.statuses.keys(),
-    ]),
-  ].sort((a, b) => a - b);
+  const { groups, groupOf } = featureGroupIndex(db);
+  const reasons = new ReasonList();
+  const baseline = loadSide(db, baselineRun, scoreKind, groupOf.length, reasons);
+  const candidate = loadSide(db, candidateRun, scoreKind, groupOf.length, reasons);
 
-  const pairs: (PairedFeature & { featureId: number })[] = [];
+  const indexOf = featureIndexLookup(db);
+  const keyOf = (moved: MovedCandidate) =>
+    storedFeatureKey({ ...groups[moved.group]!, index: indexOf(moved.featureId)! });
+  const mostWorsened = new MostMoved(top, -1, keyOf);
+  const mostImproved = new MostMoved(top, 1, keyOf);
+  const all = pairedValues();
+  const byGroup = new Map<number, PairedValues>();
   const unpaired = new Map<string, UnpairedCount>();
-  const identity = (featureId: number) => {
-    const row = baseline.scores.get(featureId) ?? candidate.scores.get(featureId);
-    if (row) return row;
-    return storedFeature(db, featureId)!;
-  };
-  for (const featureId of featureIds) {
-    const left = statusOf(baseline, featureId);
-    const right = statusOf(candidate, featureId);
-    if (left.status === 'scored' && right.status === 'scored') {
-      const a = baseline.scores.get(featureId)!;
-      const b = candidate.scores.get(featureId)!;
-      pairs.push({
-        featureId,
-        featureKey: storedFeatureKey(a),
-        model: a.model,
-        layer: a.layer,
-        featureKind: a.kind,
-        sae: a.sae,
-        index: a.index,
-        baseline: a.value!,
-        candidate: b.value!,
-        difference: b.value! - a.value!,
-        baselineExplanation: a.explanation,
-        candidateExplanation: b.explanation,
-      });
+  let features = 0;
+  for (let featureId = 0; featureId < groupOf.length; featureId++) {
+    const left = baseline.statuses[featureId]!;
+    const right = candidate.statuses[featureId]!;
+    if (left === 0 && right === 0) continue;
+    features++;
+    if (left === SCORED && right === SCORED) {
+      const group = groupOf[featureId]!;
+      const a = baseline.values[featureId]!;
+      const b = candidate.values[featureId]!;
+      let layer = byGroup.get(group);
+      if (!layer) byGroup.set(group, (layer = pairedValues()));
+      for (const values of [layer, all]) {
+        values.baseline.push(a);
+        values.candidate.push(b);
+      }
+      const difference = b - a;
+      const moved = { featureId, group, baseline: a, candidate: b, difference };
+      if (difference < 0) mostWorsened.offer(moved);
+      else if (difference > 0) mostImproved.offer(moved);
       continue;
     }
-    const key = `${left.status}|${right.status}`;
+    const statuses = [SIDE_STATUSES[left]!, SIDE_STATUSES[right]!] as const;
+    const key = `${statuses[0]}|${statuses[1]}`;
     let entry = unpaired.get(key);
     if (!entry)
       unpaired.set(
         key,
-        (entry = { baseline: left.status, candidate: right.status, count: 0, reasons: {}, examples: [] }),
+        (entry = { baseline: statuses[0], candidate: statuses[1], count: 0, reasons: {}, examples: [] }),
       );
     entry.count++;
     for (const [label, side] of [
-      ['baseline', left],
-      ['candidate', right],
+      ['baseline', baseline],
+      ['candidate', candidate],
     ] as const) {
-      if (side.reason !== null)
-        entry.reasons[`${label}: ${side.reason}`] = (entry.reasons[`${label}: ${side.reason}`] ?? 0) + 1;
+      const reason = side.reasons[featureId]!;
+      if (reason >= 0) {
+        const text = `${label}: ${reasons.texts[reason]}`;
+        entry.reasons[text] = (entry.reasons[text] ?? 0) + 1;
+      }
     }
-    if (entry.examples.length < 5) entry.examples.push(storedFeatureKey(identity(featureId)));
+    if (entry.examples.length < 5) entry.examples.push(storedFeatureKey(storedFeature(db, featureId)!));
   }
-  if (pairs.length === 0) {
+  if (all.baseline.length === 0) {
     throw new ComparisonError(
-      `runs ${baselineRun.id} and ${candidateRun.id} share no feature with a defined "${scoreKind}" score (${featureIds.length} features in either run)`,
+      `runs ${baselineRun.id} and ${candidateRun.id} share no feature with a defined "${scoreKind}" score (${features} features in either run)`,
     );
   }
 
-  const layerGroups = new Map<string, PairedFeature[]>();
-  for (const pair of pairs) {
-    const key = JSON.stringify([pair.model, pair.layer, pair.featureKind, pair.sae]);
-    let list = layerGroups.get(key);
-    if (!list) layerGroups.set(key, (list = []));
-    list.push(pair);
-  }
-  const difference = (list: readonly PairedFeature[]) =>
-    pairedBootstrapDifference(
-      list.map((p) => p.baseline),
-      list.map((p) => p.candidate),
-      bootstrap,
-    );
-  const layers: LayerComparison[] = [...layerGroups.values()]
-    .map((list) => ({
-      model: list[0]!.model,
-      layer: list[0]!.layer,
-      featureKind: list[0]!.featureKind,
-      sae: list[0]!.sae,
-      ...difference(list),
+  const difference = (values: PairedValues) =>
+    pairedBootstrapDifference(values.baseline.view(), values.candidate.view(), bootstrap);
+  const layers: LayerComparison[] = [...byGroup]
+    .map(([group, values]) => ({
+      model: groups[group]!.model,
+      layer: groups[group]!.layer,
+      featureKind: groups[group]!.kind,
+      sae: groups[group]!.sae,
+      ...difference(values),
     }))
     .sort(
       (a, b) =>
@@ -379,35 +454,45 @@ export function compareRuns(
         a.featureKind.localeCompare(b.featureKind) ||
         a.sae.localeCompare(b.sae),
     );
-
-  const byDifference = [...pairs].sort(
-    (a, b) => a.difference - b.difference || a.featureKey.localeCompare(b.featureKey),
-  );
+  const listed = (moved: MostMoved) =>
+    withExplanations(
+      db,
+      [baselineRun.id, candidateRun.id],
+      scoreKind,
+      moved.kept.map((feature) => {
+        const group = groups[feature.group]!;
+        return {
+          featureId: feature.featureId,
+          featureKey: feature.featureKey ?? keyOf(feature),
+          model: group.model,
+          layer: group.layer,
+          featureKind: group.kind,
+          sae: group.sae,
+          index: indexOf(feature.featureId)!,
+          baseline: feature.baseline,
+          candidate: feature.candidate,
+          difference: feature.difference,
+          baselineExplanation: null,
+          candidateExplanation: null,
+        };
+      }),
+    );
+  const summaries = [summarize(db, baselineRun), summarize(db, candidateRun)] as const;
   return {
     scoreKind,
-    baseline: summarize(db, baselineRun),
-    candidate: summarize(db, candidateRun),
-    features: featureIds.length,
-    paired: pairs.length,
+    baseline: summaries[0],
+    candidate: summaries[1],
+    features,
+    paired: all.baseline.length,
     unpaired: [...unpaired.values()].sort((a, b) => b.count - a.count),
-    overall: difference(pairs),
+    overall: difference(all),
     layers,
-    mostImproved: withExplanations(
-      db,
-      [baselineRun.id, candidateRun.id],
-      scoreKind,
-      byDifference
-        .filter((p) => p.difference > 0)
-        .reverse()
-        .slice(0, top),
-    ),
-    mostWorsened: withExplanations(
-      db,
-      [baselineRun.id, candidateRun.id],
-      scoreKind,
-      byDifference.filter((p) => p.difference < 0).slice(0, top),
-    ),
-    warnings: comparisonWarnings(db, baselineRun, candidateRun, scoreKind),
+    mostImproved: listed(mostImproved),
+    mostWorsened: listed(mostWorsened),
+    warnings: comparisonWarnings(db, baselineRun, candidateRun, scoreKind, [
+      summaries[0].simulationModes,
+      summaries[1].simulationModes,
+    ]),
     bootstrap,
   };
 }

@@ -6,21 +6,35 @@
  * other scorer family's headline kind (detection, fuzzing, intervention) over the row's features. Rows never mix
  * models, simulation modes or simulation protocols (records per call): all are part of the grouping key.
  */
-import { median } from 'simple-statistics';
+import { medianSorted } from 'simple-statistics';
 import type { SqliteDatabase } from '../store/database.ts';
 import {
   compareLayers,
   failedFeatureCountsOfRun,
-  featureScoresOfRun,
   scoreExplanationsOfFeatures,
   scoreKindsOfRun,
-  scoreValuesOfRun,
   simulationProtocolLabel,
   storedFeatureKey,
-  type FeatureScoreRow,
 } from '../store/queries.ts';
+import {
+  definedScoresInValueOrder,
+  featureIdsOfProtocol,
+  featureIndexesOf,
+  nullScoresOfRun,
+  type ScoreProtocol,
+  scoreProtocolsOfRun,
+} from '../store/score-streams.ts';
 import type { RunRow } from '../store/result-store.ts';
 import { type ConfidenceInterval, meanInterval } from './bootstrap.ts';
+import {
+  type FeatureGroup,
+  featureGroupIndex,
+  type GrowableArray,
+  growableFloat64,
+  growableInt32,
+  lowerBound,
+  upperBound,
+} from './feature-groups.ts';
 import { scorerColumnKinds } from './score-families.ts';
 import { stableMean } from './stable-mean.ts';
 
@@ -104,18 +118,55 @@ export interface Leaderboard {
 
 const ablationKind = 'ablation.all';
 
-type GroupKey = {
-  model: string;
-  layer: string;
-  kind: string;
-  sae: string;
-  mode: string | null;
-  recordsPerCall: number | null;
-};
-
 /** How a row's simulations were made, as the mode column shows it (the mode, and records per call unless all). */
 export { simulationProtocolLabel };
 
+/** The scores of one feature group made with one protocol, as streamed: values ascending, their feature ids beside. */
+interface ProtocolGroup {
+  group: number;
+  protocol: number;
+  values: GrowableArray<Float64Array>;
+  featureIds: GrowableArray<Int32Array>;
+  /** Null scores, counted by reason in the order of each reason's first feature id. */
+  nullReasons: Map<string, { count: number; firstFeatureId: number }>;
+  nullCount: number;
+  /** The smallest feature id with a score here: the order rows were first met in feature id order. */
+  firstFeatureId: number;
+}
+
+/** A leaderboard row in the making: the protocol groups it takes its scores from, and its failed features. */
+interface RowGroup {
+  group: FeatureGroup;
+  protocol: ScoreProtocol;
+  parts: ProtocolGroup[];
+  failed: number;
+}
+
+/**
+ * Per feature id, the index of its protocol in `protocols` (null when the run used one protocol for every score of
+ * the kind, the usual case: then no per-feature read is needed).
+ */
+function protocolIndex(
+  db: SqliteDatabase,
+  runId: number,
+  scoreKind: string,
+  protocols: readonly ScoreProtocol[],
+  size: number,
+): Uint16Array | null {
+  if (protocols.length <= 1) return null;
+  const index = new Uint16Array(size);
+  protocols.forEach((protocol, p) => {
+    for (const featureId of featureIdsOfProtocol(db, runId, scoreKind, protocol)) index[featureId] = p;
+  });
+  return index;
+}
+
+/**
+ * The leaderboard of one run and score kind. Scores are read as (value, feature id) in ascending order of value from
+ * the index and grouped through a typed array of feature groups (report/feature-groups.ts): no row per feature with
+ * its key, and every number is what sorting each row's values would give (means summed in ascending order), whatever
+ * order the features were saved in. Only the listed best and worst features are read with their index and explanation.
+ */
 export function buildLeaderboard(
   db: SqliteDatabase,
   run: RunRow,
@@ -124,81 +175,137 @@ export function buildLeaderboard(
 ): Leaderboard {
   const filters = options.filters ?? {};
   const topCount = options.top ?? 3;
-  const keep = (row: { model: string; layer: string; kind: string }) =>
-    (filters.model === undefined || row.model === filters.model) &&
-    (filters.layer === undefined || row.layer === filters.layer) &&
-    (filters.featureKind === undefined || row.kind === filters.featureKind);
-  // explanations are read afterwards for the few features the rows list, not for every feature
-  const scores = featureScoresOfRun(db, run.id, scoreKind, { explanations: false }).filter(keep);
-  const failures = failedFeatureCountsOfRun(db, run.id).filter(keep);
+  const { groups, groupOf } = featureGroupIndex(db, {
+    ...(filters.model === undefined ? {} : { model: filters.model }),
+    ...(filters.layer === undefined ? {} : { layer: filters.layer }),
+    ...(filters.featureKind === undefined ? {} : { kind: filters.featureKind }),
+  });
+  const protocols = scoreProtocolsOfRun(db, run.id, scoreKind);
+  const protocolOf = protocolIndex(db, run.id, scoreKind, protocols, groupOf.length);
+  const protocolCount = Math.max(1, protocols.length);
 
-  const groups = new Map<string, { key: GroupKey; rows: FeatureScoreRow[]; failed: number }>();
-  const groupOf = (key: GroupKey) => {
-    // joined with NUL (in no name) rather than JSON.stringify: this runs once per feature
-    const id = [key.model, key.layer, key.kind, key.sae, key.mode ?? '\u0001', key.recordsPerCall ?? '\u0001'].join(
-      '\u0000',
-    );
-    let group = groups.get(id);
-    if (!group) groups.set(id, (group = { key, rows: [], failed: 0 }));
-    return group;
-  };
-  // Rows with a mode define the groups; unsimulated features (null scores, failures) join their layer's group.
-  const sameFeatureGroup = (model: string, layer: string, kind: string, sae: string) =>
-    [...groups.values()].find(
-      (g) => g.key.model === model && g.key.layer === layer && g.key.kind === kind && g.key.sae === sae,
-    ) ?? groupOf({ model, layer, kind, sae, mode: null, recordsPerCall: null });
-  for (const row of scores) {
-    if (row.simulationMode !== null) {
-      groupOf({
-        model: row.model,
-        layer: row.layer,
-        kind: row.kind,
-        sae: row.sae,
-        mode: row.simulationMode,
-        recordsPerCall: row.recordsPerCall,
-      }).rows.push(row);
+  // each feature's protocol group (group × protocol), -1 when it has no score of the kind or is filtered out
+  const partOf = new Int32Array(groupOf.length).fill(-1);
+  const parts: (ProtocolGroup | undefined)[] = new Array(groups.length * protocolCount).fill(undefined);
+  const partFor = (featureId: number): ProtocolGroup | undefined => {
+    const group = groupOf[featureId] ?? -1;
+    if (group < 0) return undefined;
+    const protocol = protocolOf === null ? 0 : protocolOf[featureId]!;
+    const key = group * protocolCount + protocol;
+    let part = parts[key];
+    if (!part) {
+      part = {
+        group,
+        protocol,
+        values: growableFloat64(),
+        featureIds: growableInt32(),
+        nullReasons: new Map(),
+        nullCount: 0,
+        firstFeatureId: featureId,
+      };
+      parts[key] = part;
     }
+    partOf[featureId] = key;
+    if (featureId < part.firstFeatureId) part.firstFeatureId = featureId;
+    return part;
+  };
+  for (const [value, featureId] of definedScoresInValueOrder(db, run.id, scoreKind)) {
+    const part = partFor(featureId);
+    if (!part) continue;
+    part.values.push(value);
+    part.featureIds.push(featureId);
   }
-  for (const row of scores)
-    if (row.simulationMode === null) sameFeatureGroup(row.model, row.layer, row.kind, row.sae).rows.push(row);
-  for (const failure of failures)
-    sameFeatureGroup(failure.model, failure.layer, failure.kind, failure.sae).failed += failure.n;
+  for (const [featureId, reason] of nullScoresOfRun(db, run.id, scoreKind).sort((a, b) => a[0] - b[0])) {
+    const part = partFor(featureId);
+    if (!part) continue;
+    part.nullCount++;
+    const counted = part.nullReasons.get(reason ?? 'unknown');
+    if (counted) counted.count++;
+    else part.nullReasons.set(reason ?? 'unknown', { count: 1, firstFeatureId: featureId });
+  }
+
+  // Rows with a mode are rows of their own; unsimulated features (null scores, failures) join their feature group's
+  // row first met in feature id order, or one with no mode.
+  const rowGroups: RowGroup[] = [];
+  const rowOfPart = new Map<number, number>();
+  const firstRowOfGroup = new Map<number, number>();
+  const partEntries = parts.flatMap((part, key) => (part ? [[key, part] as const] : []));
+  const moded = partEntries
+    .filter(([, part]) => protocols[part.protocol]?.mode != null)
+    .sort((a, b) => a[1].firstFeatureId - b[1].firstFeatureId);
+  for (const [key, part] of moded) {
+    rowOfPart.set(
+      key,
+      rowGroups.push({ group: groups[part.group]!, protocol: protocols[part.protocol]!, parts: [part], failed: 0 }) - 1,
+    );
+    if (!firstRowOfGroup.has(part.group)) firstRowOfGroup.set(part.group, rowOfPart.get(key)!);
+  }
+  const rowOfGroup = (group: number): RowGroup => {
+    let row = firstRowOfGroup.get(group);
+    if (row === undefined) {
+      row =
+        rowGroups.push({
+          group: groups[group]!,
+          protocol: { mode: null, recordsPerCall: null },
+          parts: [],
+          failed: 0,
+        }) - 1;
+      firstRowOfGroup.set(group, row);
+    }
+    return rowGroups[row]!;
+  };
+  const unmoded = partEntries
+    .filter(([, part]) => protocols[part.protocol]?.mode == null)
+    .sort((a, b) => a[1].firstFeatureId - b[1].firstFeatureId);
+  for (const [key, part] of unmoded) {
+    const row = rowOfGroup(part.group);
+    row.parts.push(part);
+    rowOfPart.set(key, rowGroups.indexOf(row));
+  }
+  const groupNumbers = new Map(groups.map((group, g) => [featureGroupId(group), g]));
+  for (const failure of failedFeatureCountsOfRun(db, run.id)) {
+    const group = groupNumbers.get(featureGroupId(failure));
+    if (group !== undefined) rowOfGroup(group).failed += failure.n;
+  }
 
   const listed = new Map<FeatureScoreRef, number>(); // each listed feature's id, for its explanation
-  let rows: LeaderboardRow[] = [...groups.values()].map(({ key, rows: members, failed }) => {
-    const defined = members.filter((m): m is FeatureScoreRow & { value: number } => m.value !== null);
-    const values = defined.map((m) => m.value);
+  let rows: LeaderboardRow[] = rowGroups.map((rowGroup) => {
+    const { group, protocol, failed } = rowGroup;
+    const { values, featureIds } = sortedScoresOf(rowGroup.parts);
+    const n = values.length;
+    const nullCount = rowGroup.parts.reduce((sum, part) => sum + part.nullCount, 0);
     const nullReasons: Record<string, number> = {};
-    for (const m of members)
-      if (m.value === null) nullReasons[m.reason ?? 'unknown'] = (nullReasons[m.reason ?? 'unknown'] ?? 0) + 1;
-    const { highest, lowest } = extremes(defined, Math.max(1, topCount));
-    const ref = (m: (typeof defined)[number]): FeatureScoreRef => {
+    for (const part of rowGroup.parts)
+      for (const [reason, { count }] of [...part.nullReasons].sort((a, b) => a[1].firstFeatureId - b[1].firstFeatureId))
+        nullReasons[reason] = (nullReasons[reason] ?? 0) + count;
+    const { highest, lowest } = extremes(db, values, featureIds, Math.max(1, topCount));
+    const ref = (member: RankedScore): FeatureScoreRef => {
       const reference: FeatureScoreRef = {
-        model: m.model,
-        index: m.index,
-        featureKey: storedFeatureKey(m),
-        value: m.value,
+        model: group.model,
+        index: member.index,
+        featureKey: storedFeatureKey({ ...group, index: member.index }),
+        value: member.value,
         explanation: null,
       };
-      listed.set(reference, m.featureId);
+      listed.set(reference, member.featureId);
       return reference;
     };
-    const fraction = (threshold: number) =>
-      values.length ? values.filter((v) => v >= threshold).length / values.length : null;
+    const fraction = (threshold: number) => (n ? (n - lowerBound(values, threshold)) / n : null);
     return {
-      model: key.model,
-      layer: key.layer,
-      featureKind: key.kind,
-      sae: key.sae,
-      simulationMode: key.mode,
-      recordsPerCall: key.recordsPerCall,
-      features: members.length + failed,
-      scored: values.length,
-      undefinedScores: members.length - values.length,
+      model: group.model,
+      layer: group.layer,
+      featureKind: group.kind,
+      sae: group.sae,
+      simulationMode: protocol.mode,
+      recordsPerCall: protocol.recordsPerCall,
+      features: n + nullCount + failed,
+      scored: n,
+      undefinedScores: nullCount,
       nullReasons,
       failed,
       mean: stableMean(values),
-      median: values.length ? median(values) : null,
+      // the values are sorted: medianSorted only reads them by position
+      median: n ? medianSorted(values as unknown as number[]) : null,
       ci: meanInterval(values, options.seed === undefined ? {} : { seed: options.seed }),
       fractionAtLeast05: fraction(0.5),
       fractionAtLeast08: fraction(0.8),
@@ -210,34 +317,38 @@ export function buildLeaderboard(
   });
   const explanations = scoreExplanationsOfFeatures(db, run.id, scoreKind, [...new Set(listed.values())]);
   for (const [reference, featureId] of listed) reference.explanation = explanations.get(featureId) ?? null;
-  // Other measures of the same features: a group's value is over the features of its rows (whatever mode, if
-  // any, those other rows were stored with), so judged scores line up with the simulation's rows.
-  const groupList = [...groups.values()];
-  const valuesOfKind = (kind: string) => scoreValuesOfRun(db, run.id, kind);
-  const valuesOfGroup = (byFeature: Map<number, number>, group: { rows: readonly FeatureScoreRow[] }) =>
-    group.rows.flatMap((member) => {
-      const value = byFeature.get(member.featureId);
-      return value === undefined ? [] : [value];
-    });
+
+  // Other measures of the same features: a row's value is over the features of its rows (whatever mode, if any,
+  // those other rows were stored with), so judged scores line up with the simulation's rows. Streamed in ascending
+  // order of value, so each row's values arrive sorted.
+  const rowOfFeature = (featureId: number): number => {
+    const part = partOf[featureId] ?? -1;
+    return part < 0 ? -1 : rowOfPart.get(part)!;
+  };
+  const valuesByRow = (kind: string): { values: Float64Array[]; any: boolean } => {
+    const byRow = rowGroups.map(growableFloat64);
+    let any = false;
+    for (const [value, featureId] of definedScoresInValueOrder(db, run.id, kind)) {
+      any = true;
+      const row = rowOfFeature(featureId);
+      if (row >= 0) byRow[row]!.push(value);
+    }
+    return { values: byRow.map((values) => values.view()), any };
+  };
   if (scoreKind !== ablationKind) {
-    const ablation = valuesOfKind(ablationKind);
-    if (ablation.size > 0) {
-      groupList.forEach((group, i) => {
-        const values = valuesOfGroup(ablation, group);
-        rows[i]!.ablationMedian = values.length ? median(values) : null;
+    const ablation = valuesByRow(ablationKind);
+    if (ablation.any) {
+      rows.forEach((row, i) => {
+        const values = ablation.values[i]!;
+        row.ablationMedian = values.length ? medianSorted(values as unknown as number[]) : null;
       });
     }
   }
   const columnKinds = scorerColumnKinds(scoreKindsOfRun(db, run.id), scoreKind);
   if (columnKinds.length > 0) {
-    const byKind = columnKinds.map((kind) => [kind, valuesOfKind(kind)] as const);
-    groupList.forEach((group, i) => {
-      rows[i]!.scorerMeans = Object.fromEntries(
-        byKind.map(([kind, byFeature]) => {
-          const values = valuesOfGroup(byFeature, group);
-          return [kind, stableMean(values)];
-        }),
-      );
+    const byKind = columnKinds.map((kind) => [kind, valuesByRow(kind).values] as const);
+    rows.forEach((row, i) => {
+      row.scorerMeans = Object.fromEntries(byKind.map(([kind, values]) => [kind, stableMean(values[i]!)]));
     });
   }
   if (filters.simulationMode !== undefined) rows = rows.filter((row) => row.simulationMode === filters.simulationMode);
@@ -253,35 +364,65 @@ export function buildLeaderboard(
   return { run, scoreKind, isBaseline: run.is_baseline === 1, filters, rows };
 }
 
+/** A feature group's identity as one string (NUL is in no name). */
+const featureGroupId = (group: { model: string; layer: string; kind: string; sae: string }) =>
+  [group.model, group.layer, group.kind, group.sae].join('\u0000');
+
+/** A row's defined scores, ascending, with their feature ids: one part's as streamed, several merged. */
+function sortedScoresOf(parts: readonly ProtocolGroup[]): { values: Float64Array; featureIds: Int32Array } {
+  const filled = parts.filter((part) => part.values.length > 0);
+  if (filled.length <= 1)
+    return {
+      values: filled[0]?.values.view() ?? new Float64Array(0),
+      featureIds: filled[0]?.featureIds.view() ?? new Int32Array(0),
+    };
+  const values = filled.flatMap((part) => [...part.values.view()]);
+  const featureIds = filled.flatMap((part) => [...part.featureIds.view()]);
+  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]! || featureIds[a]! - featureIds[b]!);
+  return {
+    values: Float64Array.from(order, (i) => values[i]!),
+    featureIds: Int32Array.from(order, (i) => featureIds[i]!),
+  };
+}
+
+interface RankedScore {
+  featureId: number;
+  index: number;
+  value: number;
+}
+
 /** Best first: higher value, then lower index. */
-const byRank = (a: { value: number; index: number }, b: { value: number; index: number }) =>
-  b.value - a.value || a.index - b.index;
+const byRank = (a: RankedScore, b: RankedScore) => b.value - a.value || a.index - b.index;
 
 /**
  * The `count` best features, best first, and the `count` worst, worst first: what sorting every feature and slicing
- * both ends gives, but sorting only the features at or beyond the count-th value from either end (the values alone
- * sorted as numbers), so a row of 250,000 features does not sort 250,000 objects with a comparator.
+ * both ends gives. From ascending values only the features at or beyond the count-th value from either end are
+ * candidates (ties included), and only their feature indexes are read.
  */
-function extremes<T extends { value: number; index: number }>(
-  defined: readonly T[],
+function extremes(
+  db: SqliteDatabase,
+  values: Float64Array,
+  featureIds: Int32Array,
   count: number,
-): { highest: T[]; lowest: T[] } {
-  if (2 * count >= defined.length) {
-    const sorted = [...defined].sort(byRank);
-    return { highest: sorted.slice(0, count), lowest: sorted.slice(-count).reverse() };
-  }
-  const values = Float64Array.from(defined, (member) => member.value).sort();
-  const high = values[values.length - count]!;
-  const low = values[count - 1]!;
+): { highest: RankedScore[]; lowest: RankedScore[] } {
+  const n = values.length;
+  if (n === 0) return { highest: [], lowest: [] };
+  const highFrom = lowerBound(values, values[Math.max(0, n - count)]!);
+  const lowTo = upperBound(values, values[Math.min(n, count) - 1]!);
+  const candidates = [...new Set([...range(highFrom, n), ...range(0, lowTo)])];
+  const indexes = featureIndexesOf(
+    db,
+    candidates.map((i) => featureIds[i]!),
+  );
+  const ranked = (from: number, to: number) =>
+    range(from, to)
+      .map((i) => ({ featureId: featureIds[i]!, index: indexes.get(featureIds[i]!)!, value: values[i]! }))
+      .sort(byRank);
   return {
-    highest: defined
-      .filter((member) => member.value >= high)
-      .sort(byRank)
-      .slice(0, count),
-    lowest: defined
-      .filter((member) => member.value <= low)
-      .sort(byRank)
-      .slice(-count)
-      .reverse(),
+    highest: ranked(highFrom, n).slice(0, count),
+    lowest: ranked(0, lowTo).slice(-count).reverse(),
   };
 }
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);

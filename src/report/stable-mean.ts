@@ -5,7 +5,7 @@
  */
 
 /** The mean of `values` summed in ascending order; null for none. */
-export function stableMean(values: readonly number[]): number | null {
+export function stableMean(values: ArrayLike<number>): number | null {
   if (values.length === 0) return null;
   const sorted = Float64Array.from(values).sort();
   let sum = 0;

@@ -52,13 +52,6 @@ export function titleLines(title: string, maxCharacters: number, maxLines = 3): 
  */
 export function histogramSvg(values: readonly number[], options: HistogramOptions): string {
   const bins = options.bins ?? 20;
-  const width = options.width ?? 360;
-  const lines = titleLines(options.title, Math.floor((width - 2 * HEADER_PADDING) / TITLE_CHARACTER_WIDTH));
-  const height = (options.height ?? 160) + TITLE_LINE_HEIGHT * (lines.length - 1);
-  const captionY = 13 + TITLE_LINE_HEIGHT * lines.length;
-  const margin = { left: 34, right: 8, top: captionY + 10, bottom: 26 };
-  const plotWidth = width - margin.left - margin.right;
-  const plotHeight = height - margin.top - margin.bottom;
   const { low, high } = options;
   const counts = new Array<number>(bins).fill(0);
   let clipped = 0;
@@ -67,6 +60,24 @@ export function histogramSvg(values: readonly number[], options: HistogramOption
     if (position < 0 || position > 1) clipped++;
     counts[Math.min(bins - 1, Math.max(0, Math.floor(position * bins)))]!++;
   }
+  return histogramSvgOfCounts(counts, clipped, options);
+}
+
+/**
+ * The same histogram from its bin counts (`options.bins` of them, over [low, high]) and how many of those values
+ * were outside the range: for counts made elsewhere, e.g. in SQL over a million scores (store/viewer-queries).
+ */
+export function histogramSvgOfCounts(counts: readonly number[], clipped: number, options: HistogramOptions): string {
+  const bins = counts.length;
+  const width = options.width ?? 360;
+  const lines = titleLines(options.title, Math.floor((width - 2 * HEADER_PADDING) / TITLE_CHARACTER_WIDTH));
+  const height = (options.height ?? 160) + TITLE_LINE_HEIGHT * (lines.length - 1);
+  const captionY = 13 + TITLE_LINE_HEIGHT * lines.length;
+  const margin = { left: 34, right: 8, top: captionY + 10, bottom: 26 };
+  const plotWidth = width - margin.left - margin.right;
+  const plotHeight = height - margin.top - margin.bottom;
+  const { low, high } = options;
+  const total = counts.reduce((sum, count) => sum + count, 0);
   const maxCount = Math.max(1, ...counts);
   const barWidth = plotWidth / bins;
   const bars = counts
@@ -83,7 +94,7 @@ export function histogramSvg(values: readonly number[], options: HistogramOption
       return `<line class="axis" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${margin.top + plotHeight}" y2="${margin.top + plotHeight + 4}"/><text class="tick" x="${x.toFixed(1)}" y="${height - 10}" text-anchor="middle">${escapeHtml(round(tick))}</text>`;
     })
     .join('');
-  const caption = `${values.length} scored${clipped ? ` · ${clipped} outside [${low}, ${high}] counted in the end bins` : ''}`;
+  const caption = `${total} scored${clipped ? ` · ${clipped} outside [${low}, ${high}] counted in the end bins` : ''}`;
   return (
     `<svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">` +
     `<title>${escapeHtml(options.title)}</title>` +

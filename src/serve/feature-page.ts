@@ -3,20 +3,48 @@
  * its reason, what judges answered (the `judgements` table), the records of one run as heat maps of true vs
  * simulated activations grouped top / quantile / random, the histogram of their activations, and for a model the
  * viewer can load, the tokens the feature promotes and suppresses through the unembedding, and a steering form.
+ * Every list is capped and continues on a page of its own, by keyset (a feature of a million-feature database may
+ * be in hundreds of runs, with hundreds of records or candidates): `runs-before=RUN` (older runs), `candidates-after=N`
+ * (the candidates of `run` after N), `records-after=RECORD` (the records of `run` after that one).
  */
 import { escapeHtml } from '../report/html-escape.ts';
 import { storedFeatureKey } from '../store/queries.ts';
+import type { RunRow } from '../store/result-store.ts';
 import {
+  countFeatureRecordsInRun,
   featureAcrossRuns,
+  featureInRun,
   featureRecordsInRun,
   viewerFeature,
   type FeatureInRun,
-  type ViewerFeature,
 } from '../store/viewer-queries.ts';
 import { activationHistogramSvg, groupRecords, recordHeatMap, visibleToken } from './heat-map.ts';
 import { fixed, href } from './html-page.ts';
 import type { TokenEffect } from './viewer-models.ts';
 import { ViewerRequestError, type ViewerContext, type ViewerPage } from './viewer-context.ts';
+
+/** How many of each list a feature page shows before its "more" link. */
+export const FEATURE_PAGE_CAPS = { runs: 10, candidates: 20, records: 40, judgeExamples: 20 } as const;
+
+/** The feature page's own parameters: which run's records, and where each capped list's page starts. */
+interface FeaturePageState {
+  featureId: number;
+  shownRun: number | null;
+  runsBefore: number | undefined;
+  candidatesAfter: number | undefined;
+  recordsAfter: number | undefined;
+}
+
+/** A link to this feature's page with `state` changed by `change` (a "more" link of one of its lists). */
+function featureLink(state: FeaturePageState, change: Partial<FeaturePageState>): string {
+  const next = { ...state, ...change };
+  return href(`/feature/${next.featureId}`, {
+    run: next.shownRun,
+    'runs-before': next.runsBefore,
+    'candidates-after': next.candidatesAfter,
+    'records-after': next.recordsAfter,
+  });
+}
 
 function scoresTable(result: FeatureInRun): string {
   if (result.scores.length === 0) return '<p class="meta">No scores stored.</p>';
@@ -32,8 +60,15 @@ function scoresTable(result: FeatureInRun): string {
 }
 
 /** A best-of-n run's candidate explanations: how each was made and scored, the selected one marked. */
-function candidatesTable(result: FeatureInRun): string {
+function candidatesTable(result: FeatureInRun, state: FeaturePageState): string {
   if (result.candidates.length === 0) return '';
+  const from =
+    result.candidatesAfter === null
+      ? ''
+      : ` <a href="${featureLink(state, { shownRun: result.run.id, candidatesAfter: undefined, recordsAfter: undefined })}">« first candidates</a>`;
+  const more = result.moreCandidates
+    ? `<p class="more"><a class="more-candidates" href="${featureLink(state, { shownRun: result.run.id, candidatesAfter: result.candidates.at(-1)!.candidate, recordsAfter: undefined })}">more candidates ›</a></p>`
+    : '';
   const rows = result.candidates
     .map(
       (candidate) =>
@@ -44,14 +79,16 @@ function candidatesTable(result: FeatureInRun): string {
         `<td>${candidate.selected ? '<b>selected</b>' : ''}</td></tr>`,
     )
     .join('');
-  return `<h4>Candidate explanations</h4><table class="board candidates"><thead><tr><th>#</th><th>made as</th><th>text</th><th>prompt</th><th>calibration r</th><th>held-out r</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<h4>Candidate explanations${from}</h4><table class="board candidates"><thead><tr><th>#</th><th>made as</th><th>text</th><th>prompt</th><th>calibration r</th><th>held-out r</th><th></th></tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
 
 /** One judge's answers: each example's tokens, the truth, the answer and its probability. */
 function judgementsSection(result: FeatureInRun): string {
   return result.judgements
     .map((judgement) => {
-      const rows = judgement.examples
+      const shown = judgement.examples.slice(0, FEATURE_PAGE_CAPS.judgeExamples);
+      const hidden = judgement.examples.length - shown.length;
+      const rows = shown
         .map((example) => {
           const item = (example ?? {}) as {
             tokens?: unknown;
@@ -73,40 +110,68 @@ function judgementsSection(result: FeatureInRun): string {
         .join('');
       return (
         `<h4>${escapeHtml(judgement.scorer)} · judge <code>${escapeHtml(judgement.judge)}</code> · ${escapeHtml(judgement.promptVersion)}</h4>` +
-        `<table class="board judgements"><thead><tr><th>source</th><th>window</th><th>truth</th><th>answer</th><th>p(yes)</th></tr></thead><tbody>${rows}</tbody></table>`
+        `<table class="board judgements"><thead><tr><th>source</th><th>window</th><th>truth</th><th>answer</th><th>p(yes)</th></tr></thead><tbody>${rows}</tbody></table>` +
+        (hidden > 0
+          ? `<p class="meta">${shown.length} of ${judgement.examples.length} answers shown; <code>autointerp export --format jsonl</code> has every one.</p>`
+          : '')
       );
     })
     .join('');
 }
 
 function explanationsSection(
-  feature: ViewerFeature,
   results: readonly FeatureInRun[],
-  shownRun: number | null,
+  olderRuns: number | null,
+  state: FeaturePageState,
 ): string {
-  if (results.length === 0) return '<p class="meta">No run holds this feature.</p>';
-  return results
-    .map((result) => {
-      const explanation = result.explanation
-        ? `<p class="explanation">${escapeHtml(result.explanation.text)}</p><p class="meta">by <code>${escapeHtml(result.explanation.explainer)}</code> · ${escapeHtml(result.explanation.promptVersion)}${result.explanation.isBaseline ? ' · offline baseline' : ''}</p>`
-        : '<p class="meta">No explanation.</p>';
-      const status = result.status
-        ? `<span class="badge ${escapeHtml(result.status)}">${escapeHtml(result.status)}</span>${result.reason ? ` <span class="reason">${escapeHtml(`${result.stage ? `${result.stage}: ` : ''}${result.reason}`)}</span>` : ''}`
-        : '';
-      const records =
-        result.run.id === shownRun
-          ? ' · records shown below'
-          : ` · <a href="${href(`/feature/${feature.featureId}`, { run: result.run.id })}">show this run's records</a>`;
-      return (
-        `<section class="card run-result" data-run="${result.run.id}"><div class="card-head"><a href="${href(`/run/${result.run.id}`)}">run ${result.run.id}: ${escapeHtml(result.run.name)}</a> ${status}<span class="meta">${records}</span></div>` +
-        explanation +
-        scoresTable(result) +
-        candidatesTable(result) +
-        judgementsSection(result) +
-        `</section>`
-      );
-    })
-    .join('');
+  const shownRun = state.shownRun;
+  if (results.length === 0)
+    return state.runsBefore === undefined
+      ? '<p class="meta">No run holds this feature.</p>'
+      : `<p class="meta">No older run holds this feature. <a href="${featureLink(state, { runsBefore: undefined })}">« newest runs</a></p>`;
+  const pager =
+    `<nav class="pager" aria-label="runs">` +
+    (state.runsBefore === undefined
+      ? ''
+      : `<a href="${featureLink(state, { runsBefore: undefined })}" id="newest-runs">« newest runs</a>`) +
+    (olderRuns === null
+      ? ''
+      : `<a href="${featureLink(state, { runsBefore: olderRuns })}" id="older-runs" rel="next">older runs ›</a>`) +
+    `</nav>`;
+  return (
+    results
+      .map((result) => {
+        const explanation = result.explanation
+          ? `<p class="explanation">${escapeHtml(result.explanation.text)}</p><p class="meta">by <code>${escapeHtml(result.explanation.explainer)}</code> · ${escapeHtml(result.explanation.promptVersion)}${result.explanation.isBaseline ? ' · offline baseline' : ''}</p>`
+          : '<p class="meta">No explanation.</p>';
+        const status = result.status
+          ? `<span class="badge ${escapeHtml(result.status)}">${escapeHtml(result.status)}</span>${result.reason ? ` <span class="reason">${escapeHtml(`${result.stage ? `${result.stage}: ` : ''}${result.reason}`)}</span>` : ''}`
+          : '';
+        const records =
+          result.run.id === shownRun
+            ? ' · records shown below'
+            : ` · <a href="${featureLink(state, { shownRun: result.run.id, candidatesAfter: undefined, recordsAfter: undefined })}">show this run's records</a>`;
+        return (
+          `<section class="card run-result" data-run="${result.run.id}"><div class="card-head"><a href="${href(`/run/${result.run.id}`)}">run ${result.run.id}: ${escapeHtml(result.run.name)}</a> ${status}<span class="meta">${records}</span></div>` +
+          explanation +
+          scoresTable(result) +
+          candidatesTable(result, state) +
+          judgementsSection(result) +
+          `</section>`
+        );
+      })
+      .join('') + pager
+  );
+}
+
+/** A non-negative integer query parameter, or undefined when absent; anything else is a 400 naming it. */
+function keyParameter(parameters: URLSearchParams, name: string): number | undefined {
+  const text = parameters.get(name);
+  if (text === null || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ViewerRequestError(400, `${name}: expected a non-negative integer, got "${text}"`);
+  return value;
 }
 
 function tokenEffectsSection(effects: TokenEffect | null, note: string | null): string {
@@ -132,15 +197,39 @@ export async function renderFeaturePage(
   const featureId = Number(featureIdText);
   const feature = Number.isInteger(featureId) ? viewerFeature(context.db, featureId) : undefined;
   if (!feature) throw new ViewerRequestError(404, `no feature ${featureIdText} in this database`);
-  const results = featureAcrossRuns(context.db, feature.featureId);
   const runText = parameters.get('run');
-  let shownRun: number | null = null;
-  if (runText !== null && runText !== '') {
-    shownRun = Number(runText);
-    if (!results.some((result) => result.run.id === shownRun))
+  const requestedRun = runText === null || runText === '' ? undefined : keyParameter(parameters, 'run');
+  const state: FeaturePageState = {
+    featureId: feature.featureId,
+    shownRun: requestedRun ?? null,
+    runsBefore: keyParameter(parameters, 'runs-before'),
+    candidatesAfter: keyParameter(parameters, 'candidates-after'),
+    recordsAfter: keyParameter(parameters, 'records-after'),
+  };
+  const { results, olderRuns } = featureAcrossRuns(context.db, feature.featureId, {
+    ...(state.runsBefore === undefined ? {} : { beforeRun: state.runsBefore }),
+    runs: FEATURE_PAGE_CAPS.runs,
+    candidates: FEATURE_PAGE_CAPS.candidates,
+    ...(requestedRun !== undefined && state.candidatesAfter !== undefined
+      ? { candidatesAfter: { runId: requestedRun, candidate: state.candidatesAfter } }
+      : {}),
+  });
+  if (requestedRun !== undefined) {
+    const run = context.db.prepare('SELECT * FROM runs WHERE id = ?').get(requestedRun) as RunRow | undefined;
+    if (!run || !featureInRun(context.db, run, feature.featureId, { candidates: 0 }))
       throw new ViewerRequestError(404, `run ${runText} holds nothing about feature ${feature.featureId}`);
-  } else shownRun = results[0]?.run.id ?? null;
-  const records = shownRun === null ? [] : featureRecordsInRun(context.db, shownRun, feature.featureId);
+  } else state.shownRun = results[0]?.run.id ?? null;
+  const shownRun = state.shownRun;
+  const records =
+    shownRun === null
+      ? []
+      : featureRecordsInRun(context.db, shownRun, feature.featureId, {
+          ...(state.recordsAfter === undefined ? {} : { afterRecord: state.recordsAfter }),
+          limit: FEATURE_PAGE_CAPS.records + 1,
+        });
+  const moreRecords = records.length > FEATURE_PAGE_CAPS.records;
+  if (moreRecords) records.length = FEATURE_PAGE_CAPS.records;
+  const recordCount = shownRun === null ? 0 : countFeatureRecordsInRun(context.db, shownRun, feature.featureId);
   let scale = 0;
   const activations: number[] = [];
   for (const record of records) {
@@ -158,6 +247,19 @@ export async function renderFeaturePage(
           .join(''),
     )
     .join('');
+  const recordsPager =
+    `<nav class="pager" aria-label="records">` +
+    (state.recordsAfter === undefined
+      ? ''
+      : `<a href="${featureLink(state, { recordsAfter: undefined })}" id="first-records">« first records</a>`) +
+    (moreRecords
+      ? `<a href="${featureLink(state, { recordsAfter: records.at(-1)!.id })}" id="more-records" rel="next">more records ›</a>`
+      : '') +
+    `</nav>`;
+  const recordsNote =
+    records.length < recordCount
+      ? ` Records on this page: ${records.length} of ${recordCount} (the histogram is of these).`
+      : '';
   let effects: TokenEffect | null = null;
   let note: string | null = null;
   if (context.models) {
@@ -173,10 +275,12 @@ export async function renderFeaturePage(
     `<h1>${escapeHtml(storedFeatureKey(feature))}</h1>` +
     `<p class="meta">max activation ${fixed(feature.maxActivation)} · density ${fixed(feature.density, 4)} · mean ${fixed(feature.mean)} · variance ${fixed(feature.variance)}</p>` +
     steer +
-    `<h2>Explanations and scores</h2>${explanationsSection(feature, results, shownRun)}` +
+    `<h2>Explanations and scores</h2>${explanationsSection(results, olderRuns, state)}` +
     (shownRun !== null
-      ? `<h2>Records of run ${shownRun}</h2><p class="meta">Hover a token (or focus it) for its values; shading: true activation relative to ${fixed(scale, 2)}, simulation out of 10.</p>` +
-        (records.length ? activationHistogramSvg(activations) + recordsHtml : '<p class="meta">No records stored.</p>')
+      ? `<h2>Records of run ${shownRun}</h2><p class="meta">Hover a token (or focus it) for its values; shading: true activation relative to ${fixed(scale, 2)}, simulation out of 10.${escapeHtml(recordsNote)}</p>` +
+        (records.length
+          ? activationHistogramSvg(activations) + recordsHtml + recordsPager
+          : `<p class="meta">No records stored${state.recordsAfter === undefined ? '' : ' after that one'}.</p>${recordsPager}`)
       : '') +
     tokenEffectsSection(effects, note);
   return { title: storedFeatureKey(feature), body };

@@ -12,10 +12,10 @@ import {
   simulationModeLabel,
 } from '../report/format-leaderboard.ts';
 import { escapeHtml } from '../report/html-escape.ts';
-import { histogramSvg, scoreRange } from '../report/svg-charts.ts';
+import { histogramSvgOfCounts, scoreRange } from '../report/svg-charts.ts';
 import { compareLayers, listRuns, resolveRun, runConfig, runTags, scoreKindsOfRun } from '../store/queries.ts';
 import type { RunRow } from '../store/result-store.ts';
-import { runSummaries, scoreValuesByGroup, type RunSummary } from '../store/viewer-queries.ts';
+import { minimumScore, runSummaries, scoreHistogramsByGroup, type RunSummary } from '../store/viewer-queries.ts';
 import { fixed, href, percent } from './html-page.ts';
 import { ViewerRequestError, type ViewerContext, type ViewerPage } from './viewer-context.ts';
 
@@ -91,9 +91,11 @@ function leaderboardTable(board: Leaderboard): string {
     .join('')}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-/** Histograms of a score kind: one per (model, layer, feature kind, SAE). */
+/** Histograms of a score kind: one per (model, layer, feature kind, SAE), counted in SQL. */
 function histograms(context: ViewerContext, run: RunRow, scoreKind: string): string {
-  const groups = [...scoreValuesByGroup(context.db, run.id, scoreKind).values()].sort(
+  const minimum = minimumScore(context.db, run.id, scoreKind);
+  const range = scoreRange(scoreKind, minimum === null ? [] : [minimum]);
+  const groups = scoreHistogramsByGroup(context.db, run.id, scoreKind, { ...range, bins: 20 }).sort(
     (a, b) =>
       a.model.localeCompare(b.model) ||
       compareLayers(a.layer, b.layer) ||
@@ -101,16 +103,11 @@ function histograms(context: ViewerContext, run: RunRow, scoreKind: string): str
       a.sae.localeCompare(b.sae),
   );
   if (groups.length === 0) return '';
-  let minimum = Number.POSITIVE_INFINITY;
-  for (const group of groups) for (const value of group.values) if (value < minimum) minimum = value;
-  // scoreRange reads only the smallest value (passing all of a million values as arguments would overflow the stack)
-  const range = scoreRange(scoreKind, Number.isFinite(minimum) ? [minimum] : []);
   return `<div class="small-multiples">${groups
     .map((group) =>
-      histogramSvg(group.values, {
+      histogramSvgOfCounts(group.counts, group.clipped, {
         title: `${group.model} · layer ${group.layer} · ${groupKind(group.kind, group.sae)}`,
         ...range,
-        bins: 20,
         width: 300,
         height: 140,
       }),

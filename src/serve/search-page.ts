@@ -1,9 +1,10 @@
 /**
  * @module serve/search-page — `/search`: a run's features by explanation words, layer, feature kind, SAE and score
  * range, sorted by any score kind (or by feature), a page at a time. The "next" link carries the last row's sort key
- * (`after=VALUE:FEATURE`), so every page is a seek in an index whatever its depth, and every page is a plain URL.
+ * (`after=VALUE:FEATURE`), the "previous" link the first row's (`before=VALUE:FEATURE`), so every page is a seek in an
+ * index whatever its depth, and every page is a plain URL.
  * Query parameters: run, q, layer, feature-kind, sae, score, min, max, sort (score-desc | score-asc | feature),
- * after, limit.
+ * after or before, limit.
  */
 import { escapeHtml } from '../report/html-escape.ts';
 import { resolveRun, scoreKindsOfRun, storedFeatureKey } from '../store/queries.ts';
@@ -23,7 +24,7 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
 /** `VALUE:FEATURE` (score sorts) or `FEATURE` (feature order) → the cursor; a malformed one is a 400. */
-export function parseCursor(text: string, sort: SearchSort): SearchCursor {
+export function parseCursor(text: string, sort: SearchSort, parameter = 'after'): SearchCursor {
   const parts = text.split(':');
   const featureId = Number(parts.at(-1));
   const value = parts.length === 2 ? Number(parts[0]) : null;
@@ -33,7 +34,7 @@ export function parseCursor(text: string, sort: SearchSort): SearchCursor {
   if (!valid)
     throw new ViewerRequestError(
       400,
-      `after: expected ${sort === 'feature' ? 'FEATURE' : 'VALUE:FEATURE'}, got "${text}"`,
+      `${parameter}: expected ${sort === 'feature' ? 'FEATURE' : 'VALUE:FEATURE'}, got "${text}"`,
     );
   return { value, featureId };
 }
@@ -76,6 +77,12 @@ export function renderSearchPage(context: ViewerContext, parameters: URLSearchPa
       `limit: expected an integer from 1 to ${MAX_PAGE_SIZE}, got "${parameters.get('limit')}"`,
     );
   const afterText = textParameter(parameters, 'after');
+  const beforeText = textParameter(parameters, 'before');
+  if (afterText !== undefined && beforeText !== undefined)
+    throw new ViewerRequestError(
+      400,
+      'after and before: give one of them (the page after a row, or the page before it)',
+    );
   const search: FeatureSearch = {
     runId: run.id,
     scoreKind,
@@ -90,6 +97,7 @@ export function renderSearchPage(context: ViewerContext, parameters: URLSearchPa
     ...(numberParameter(parameters, 'min') !== undefined ? { minScore: numberParameter(parameters, 'min')! } : {}),
     ...(numberParameter(parameters, 'max') !== undefined ? { maxScore: numberParameter(parameters, 'max')! } : {}),
     ...(afterText !== undefined ? { after: parseCursor(afterText, sort) } : {}),
+    ...(beforeText !== undefined ? { before: parseCursor(beforeText, sort, 'before') } : {}),
   };
   const result = searchFeatures(context.db, search);
   const facets = context.cache.get('facets', () => featureFacets(context.db));
@@ -122,7 +130,7 @@ export function renderSearchPage(context: ViewerContext, parameters: URLSearchPa
     return href('/search', { ...kept, run: String(run.id), ...extra });
   };
   const sortLink = (label: string, target: SearchSort) =>
-    `<a href="${sameSearch({ sort: target, after: undefined })}"${sort === target ? ' aria-current="true"' : ''}>${escapeHtml(label)}</a>`;
+    `<a href="${sameSearch({ sort: target })}"${sort === target ? ' aria-current="true"' : ''}>${escapeHtml(label)}</a>`;
   const rows = result.rows
     .map(
       (row) =>
@@ -136,9 +144,12 @@ export function renderSearchPage(context: ViewerContext, parameters: URLSearchPa
     : '<p class="meta" id="no-results">No features match.</p>';
   const pager =
     `<nav class="pager" aria-label="pages">` +
-    (search.after ? `<a href="${sameSearch({ after: undefined })}" id="first-page">« first page</a>` : '') +
+    (result.previous
+      ? `<a href="${sameSearch({})}" id="first-page">« first page</a>` +
+        `<a href="${sameSearch({ before: formatCursor(result.previous) })}" id="previous-page" rel="prev">‹ previous page</a>`
+      : '') +
     (result.next
-      ? `<a href="${sameSearch({ after: formatCursor(result.next) })}" id="next-page" rel="next">next page »</a>`
+      ? `<a href="${sameSearch({ after: formatCursor(result.next) })}" id="next-page" rel="next">next page ›</a>`
       : '') +
     `</nav>`;
   const note =

@@ -155,9 +155,9 @@ export function viewerHandler(context: ViewerContext) {
 export async function startViewer(options: ViewerOptions): Promise<ViewerServer> {
   const db = openDatabase(options.databasePath, { readonly: true });
   // Reading only: a larger page cache and memory-mapped reads (neither writes anything) keep the index pages that
-  // pagination and feature lookups walk in memory.
+  // pagination and feature lookups walk in memory; 2 GiB is the most mmap SQLite allows unless compiled otherwise.
   db.pragma('cache_size = -131072');
-  db.pragma('mmap_size = 1073741824');
+  db.pragma('mmap_size = 2147418112');
   const models = options.modelDirectories?.length ? new ViewerModels(options.modelDirectories) : null;
   const context: ViewerContext = {
     db,

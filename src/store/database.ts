@@ -41,7 +41,9 @@ export function resolveDatabasePath(explicit?: string): string {
 /**
  * Applies pending migrations in one `BEGIN IMMEDIATE` transaction, reading `user_version` again once the write lock
  * is held: of several processes opening a new database at once, one migrates and the others find it done. Refuses
- * a database newer than this code.
+ * a database newer than this code. Foreign keys are off while migrations run (set back after), as SQLite asks for a
+ * table rebuilt under other tables' references (sqlite.org/lang_altertable.html, "other kinds of table schema
+ * changes"); a migration that rebuilds one keeps every row's id.
  */
 export function migrate(db: SqliteDatabase): void {
   const refuseNewer = (version: number) => {
@@ -54,16 +56,22 @@ export function migrate(db: SqliteDatabase): void {
   const before = db.pragma('user_version', { simple: true }) as number;
   refuseNewer(before);
   if (before === migrations.length) return;
-  db.transaction(() => {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    refuseNewer(current);
-    for (let version = current; version < migrations.length; version++) {
-      const migration = migrations[version]!;
-      if (typeof migration === 'string') db.exec(migration);
-      else migration(db);
-    }
-    db.pragma(`user_version = ${migrations.length}`);
-  }).immediate();
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      refuseNewer(current);
+      for (let version = current; version < migrations.length; version++) {
+        const migration = migrations[version]!;
+        if (typeof migration === 'string') db.exec(migration);
+        else migration(db);
+      }
+      db.pragma(`user_version = ${migrations.length}`);
+    }).immediate();
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys ? 'ON' : 'OFF'}`);
+  }
 }
 
 /** Opens (creating and migrating where needed) the database at `path`; `readonly` opens it for reading only. */

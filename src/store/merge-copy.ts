@@ -1,9 +1,10 @@
 /**
  * @module store/merge-copy — writes a merge's output: the planned runs, then each input's rows. Features are
- * deduplicated by (model, layer, kind, idx, sae), `saes` by name (newest kept, with its metrics), `llm_cache` by key;
- * every other table is copied row by row, its `id` shifted past the output's ids and each column that refers to
- * another table remapped as the schema's foreign keys say (`PRAGMA foreign_key_list`): run and feature ids through
- * the maps built while copying, other ids by that table's shift.
+ * deduplicated by (model, layer, kind, idx, sae), `saes` by name (newest kept, with its metrics), `llm_cache` by key,
+ * record windows by (feature, digest) (store/record-windows: a window both inputs hold is one row); every other table
+ * is copied row by row, its `id` shifted past the output's ids and each column that refers to another table remapped
+ * as the schema's foreign keys say (`PRAGMA foreign_key_list`): run and feature ids through the maps built while
+ * copying, a record's window by finding or adding it in the output, other ids by that table's shift.
  */
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
@@ -11,6 +12,7 @@ import { toFloat32Column } from './float32-column.ts';
 import { MergeError } from './merge-error.ts';
 import type { InputDatabase, Row } from './merge-input.ts';
 import { mergedRunRow, type PlannedRun } from './merge-plan.ts';
+import { RecordWindowWriter } from './record-windows.ts';
 import {
   inReferenceOrder,
   quoteIdentifier as quote,
@@ -87,14 +89,25 @@ const featureStatColumns = ['max_activation', 'density', 'mean', 'variance'];
 
 /**
  * Tables merged by a rule of their own rather than copied row by row: runs (planned), features, saes with
- * sae_metrics and llm_cache (deduplicated), run_leases (a process's hold on a run, not a result: not copied).
+ * sae_metrics, llm_cache and record_windows (deduplicated), run_leases (a process's hold on a run, not a result: not
+ * copied).
  */
-const tablesWithOwnRule = new Set(['runs', 'features', 'saes', 'sae_metrics', 'llm_cache', 'run_leases']);
+const tablesWithOwnRule = new Set([
+  'runs',
+  'features',
+  'saes',
+  'sae_metrics',
+  'llm_cache',
+  'record_windows',
+  'run_leases',
+]);
+
+/** Tables whose ids other tables' rows are remapped to by a rule of their own, not by a shift. */
+const remappedByOwnRule = new Set(['runs', 'features', 'record_windows']);
 
 /** Columns stored in another form by older schemas: converted to the output's form as they are copied. */
 const columnConversions: Record<string, Record<string, (value: unknown) => unknown>> = {
-  records: { activations: toFloat32Column }, // JSON text in inputs of schema ≤ 5
-  simulations: { expected: toFloat32Column },
+  simulations: { expected: toFloat32Column }, // JSON text in inputs of schema ≤ 5
 };
 
 /** The tables copied row by row (every table of the output's schema without a rule of its own), referenced ones first. */
@@ -107,7 +120,7 @@ export function copiedTables(output: SqliteDatabase): TableShape[] {
   const shifted = new Set(shapes.filter((shape) => shape.hasIdKey).map((shape) => shape.name));
   for (const shape of shapes) {
     for (const key of shape.foreignKeys) {
-      const known = key.table === 'runs' || key.table === 'features' || shifted.has(key.table);
+      const known = remappedByOwnRule.has(key.table) || shifted.has(key.table);
       if (!known || key.referencedColumn !== 'id') {
         throw new Error(
           `merge cannot remap ${shape.name}.${key.column}: it refers to ${key.table}.${key.referencedColumn}`,
@@ -197,6 +210,42 @@ function copyFeatures(input: InputDatabase, output: OutputWriter): Map<number, n
   return featureIds;
 }
 
+/**
+ * Records with their windows (`adjust` remapping each record's own ids): each record's window, read from the input's
+ * `record_windows` or, in an input of schema ≤ 11, from the record's own tokens and activations columns (JSON text
+ * activations of schema ≤ 5 converted), is found or added among the output's windows of its feature, and the record
+ * points at it. Windows no record of the input uses are not copied.
+ */
+function copyRecords(
+  input: InputDatabase,
+  output: OutputWriter,
+  adjust: (row: Row) => void,
+  windows: RecordWindowWriter,
+): number {
+  const inputColumns = input.columns.get('records');
+  if (!inputColumns) return 0;
+  const columns = sharedColumns(input, output, 'records').filter((column) => column !== 'window_id');
+  const selected = columns.map((column) => `r.${quote(column)}`).join(', ');
+  const select = inputColumns.includes('window_id')
+    ? `SELECT ${selected}, w.tokens AS window_tokens, w.activations AS window_activations
+       FROM records r LEFT JOIN record_windows w ON w.id = r.window_id ORDER BY r.rowid`
+    : `SELECT ${selected}, r.tokens AS window_tokens, r.activations AS window_activations FROM records r ORDER BY r.rowid`;
+  const insert = output.statement(
+    `INSERT INTO records (${[...columns, 'window_id'].map(quote).join(', ')}) VALUES (${[...columns, 'window_id'].map(() => '?').join(', ')})`,
+  );
+  let copied = 0;
+  for (const row of input.db.prepare(select).iterate() as IterableIterator<Row>) {
+    const { window_tokens: tokens, window_activations: activations, ...record } = row;
+    if (tokens === null || activations === null)
+      throw new MergeError(`${input.label}: record ${String(record.id)} has no window in its record_windows table`);
+    adjust(record); // assigns existing keys only: the values stay in column order
+    const windowId = windows.idOfStored(record.feature_id as number, String(tokens), toFloat32Column(activations));
+    insert.run(...Object.values(record), windowId);
+    copied += 1;
+  }
+  return copied;
+}
+
 /** Copies one input's rows (runs already created: `runIds` maps its run ids to the output's). */
 export function copyInput(
   input: InputDatabase,
@@ -224,21 +273,24 @@ export function copyInput(
   const shift = (row: Row, column: string, by: number) => {
     if (row[column] !== null && row[column] !== undefined) row[column] = (row[column] as number) + by;
   };
+  const windows = new RecordWindowWriter(output.db);
   for (const shape of tables) {
     context.table = shape.name;
     const conversions = Object.entries(columnConversions[shape.name] ?? {});
     const ownOffset = offset.get(shape.name);
-    copyTable(input, output, shape.name, (row) => {
+    const adjust = (row: Row) => {
       if (ownOffset !== undefined) shift(row, 'id', ownOffset);
       for (const [column, convert] of conversions) if (column in row) row[column] = convert(row[column]);
       for (const key of shape.foreignKeys) {
-        if (!(key.column in row)) continue;
+        if (!(key.column in row) || key.table === 'record_windows') continue; // windows: copyRecords
         if (key.table === 'runs' || key.table === 'features') {
           const ids = key.table === 'runs' ? runs : features;
           row[key.column] = key.notNull ? ids.map(row[key.column]) : ids.mapOptional(row[key.column]);
         } else shift(row, key.column, offset.get(key.table)!);
       }
-    });
+    };
+    if (shape.name === 'records') copyRecords(input, output, adjust, windows);
+    else copyTable(input, output, shape.name, adjust);
   }
 }
 

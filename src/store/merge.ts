@@ -23,9 +23,10 @@
  * and code version) is refused rather than copied twice.
  *
  * Features are deduplicated by (model, layer, kind, idx, sae) (first non-null stats kept), `llm_cache` by key
- * (first kept), `saes` by name (the row with the newest `updated_at` kept, with its `sae_metrics`). Rows of the
- * other tables keep their order; their ids are shifted past the ids already in the output, and the columns that
- * refer to other tables are remapped as the schema's foreign keys declare them (store/merge-copy.ts).
+ * (first kept), `saes` by name (the row with the newest `updated_at` kept, with its `sae_metrics`), record windows by
+ * (feature, digest) (a window that several inputs hold is one row; an input of schema ≤ 11 has its windows in its
+ * records). Rows of the other tables keep their order; their ids are shifted past the ids already in the output, and
+ * the columns that refer to other tables are remapped as the schema's foreign keys declare them (store/merge-copy.ts).
  *
  * Inputs are opened read-only, each read in one read transaction (a consistent snapshot). The output is written in
  * one transaction to a temporary file beside it, checked (`PRAGMA integrity_check`, `foreign_key_check`) and then

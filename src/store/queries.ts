@@ -104,11 +104,17 @@ export function resolveRun(db: SqliteDatabase, reference: string): RunRow | unde
   return db.prepare('SELECT * FROM runs ORDER BY id DESC LIMIT 1').get() as RunRow | undefined;
 }
 
-/** Score kinds stored for a run, sorted. */
+/**
+ * Score kinds stored for a run, sorted: one seek in the index scores_by_run_kind_value per kind (from one kind to the
+ * next), not a read of every score of the run.
+ */
 export function scoreKindsOfRun(db: SqliteDatabase, runId: number): string[] {
-  return (
-    db.prepare('SELECT DISTINCT kind FROM scores WHERE run_id = ? ORDER BY kind').all(runId) as { kind: string }[]
-  ).map((r) => r.kind);
+  const first = db.prepare('SELECT MIN(kind) FROM scores WHERE run_id = ?').pluck();
+  const next = db.prepare('SELECT MIN(kind) FROM scores WHERE run_id = ? AND kind > ?').pluck();
+  const kinds: string[] = [];
+  for (let kind = first.get(runId) as string | null; kind !== null; kind = next.get(runId, kind) as string | null)
+    kinds.push(kind);
+  return kinds;
 }
 
 /** How simulations were made, as leaderboards show it: the mode, and the records per call unless all (null). */
@@ -123,7 +129,10 @@ export function simulationModesOfRun(db: SqliteDatabase, runId: number): string[
   return (
     db
       .prepare(
-        `SELECT DISTINCT simulation_mode AS mode, records_per_call AS recordsPerCall FROM scores
+        // through the unique index (run_id, feature_id, kind): the rows in the order written, not the value index's
+        // random order (store/score-streams.ts)
+        `SELECT DISTINCT simulation_mode AS mode, records_per_call AS recordsPerCall
+         FROM scores INDEXED BY sqlite_autoindex_scores_1
          WHERE run_id = ? AND simulation_mode IS NOT NULL ORDER BY mode, records_per_call`,
       )
       .all(runId) as { mode: string; recordsPerCall: number | null }[]
@@ -444,9 +453,10 @@ export function scoreRecordsOfRun(
   const rows = db
     .prepare(
       `SELECT featureId, source, position, tokens, activations, expected FROM (
-         SELECT r.feature_id AS featureId, r.source, r.position, r.tokens, r.activations, s.expected,
+         SELECT r.feature_id AS featureId, r.source, r.position, w.tokens, w.activations, s.expected,
                 ROW_NUMBER() OVER (PARTITION BY r.feature_id, r.source ORDER BY s.id IS NULL, r.position, r.id DESC) AS rank
          FROM records r
+         JOIN record_windows w ON w.id = r.window_id
          LEFT JOIN explanations e ON e.run_id = r.run_id AND e.feature_id = r.feature_id
          LEFT JOIN simulations s ON s.explanation_id = e.id AND s.record_id = r.id
          WHERE r.run_id = @runId AND r.split = 'score' AND r.source IN (SELECT value FROM json_each(@sources))${page}
@@ -486,7 +496,8 @@ export function scorePromptVersionsOfRun(db: SqliteDatabase, runId: number, scor
   return (
     db
       .prepare(
-        'SELECT DISTINCT prompt_version AS version FROM scores WHERE run_id = ? AND kind = ? AND prompt_version IS NOT NULL ORDER BY version',
+        `SELECT DISTINCT prompt_version AS version FROM scores INDEXED BY sqlite_autoindex_scores_1
+         WHERE run_id = ? AND kind = ? AND prompt_version IS NOT NULL ORDER BY version`,
       )
       .all(runId, scoreKind) as { version: string }[]
   ).map((r) => r.version);

@@ -1,8 +1,9 @@
 /**
  * @module store/result-store — typed writes and reads of runs and per-feature results. Every unit of work (one
  * feature: its records, explanation, simulations, scores and the run_features marker) is one transaction, so a
- * run killed at any point resumes with no feature lost or duplicated. Each score carries the version of its scorer's
- * prompt; a judged scorer's answers go to `judgements` in the same transaction.
+ * run killed at any point resumes with no feature lost or duplicated. A record's window (tokens, activations) is
+ * stored once per feature (store/record-windows), found or added in that transaction. Each score carries the
+ * version of its scorer's prompt; a judged scorer's answers go to `judgements` in the same transaction.
  */
 import { featureKey } from '../records/feature-key.ts';
 import type { FeatureId, FeatureKind, FeatureRecord, RecordSource, RecordSplit } from '../records/types.ts';
@@ -10,6 +11,7 @@ import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.ts';
 import { preparedStatements } from './prepared-statements.ts';
 import { encodeFloat32Column } from './float32-column.ts';
+import { RecordWindowWriter } from './record-windows.ts';
 
 export type RunStatus = 'running' | 'finished' | 'interrupted' | 'failed';
 
@@ -153,6 +155,9 @@ export class ResultStore {
   /** `writeFeatureResult` as one transaction, wrapped once (better-sqlite3 builds several functions per wrap). */
   private readonly saveTransaction: (runId: number, result: FeatureResult, calls: readonly LlmCallRow[]) => void;
 
+  /** A feature's windows, stored once however many runs use them (migration 12); prepared at the first write. */
+  private windowWriter: RecordWindowWriter | undefined;
+
   constructor(readonly db: SqliteDatabase) {
     this.sql = preparedStatements(db);
     this.saveTransaction = db.transaction((runId: number, result: FeatureResult, calls: readonly LlmCallRow[]) =>
@@ -271,19 +276,13 @@ export class ResultStore {
       featureId,
     );
     const insertRecord = this.sql(
-      `INSERT INTO records (run_id, feature_id, split, source, position, tokens, activations) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO records (run_id, feature_id, split, source, position, window_id) VALUES (?, ?, ?, ?, ?, ?)`,
     );
-    const recordIds = (result.records ?? []).map((record, position) =>
+    const records = result.records ?? [];
+    const windowIds = (this.windowWriter ??= new RecordWindowWriter(this.db)).idsOf(featureId, records);
+    const recordIds = records.map((record, position) =>
       Number(
-        insertRecord.run(
-          runId,
-          featureId,
-          record.split,
-          record.source,
-          position,
-          JSON.stringify(record.tokens),
-          encodeFloat32Column(record.activations),
-        ).lastInsertRowid,
+        insertRecord.run(runId, featureId, record.split, record.source, position, windowIds[position]).lastInsertRowid,
       ),
     );
     if (result.status === 'scored') {

@@ -175,7 +175,7 @@ describe('resume keys', () => {
     const overlap = store.db
       .prepare(
         `SELECT COUNT(*) AS n FROM records e JOIN records s ON s.feature_id = e.feature_id AND s.run_id = e.run_id
-         WHERE e.run_id = ? AND e.split = 'explain' AND s.split != 'explain' AND e.tokens = s.tokens AND e.activations = s.activations`,
+         WHERE e.run_id = ? AND e.split = 'explain' AND s.split != 'explain' AND e.window_id = s.window_id`,
       )
       .get(runId);
     expect(overlap).toEqual({ n: 0 });

@@ -110,6 +110,12 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
     const second = await resultIds(page);
     expect(second).toHaveLength(4);
     expect(second.filter((id) => first.includes(id))).toEqual([]);
+    // and back by keyboard: the previous page is the first one again
+    await page.locator('#previous-page').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/before=/);
+    expect(await resultIds(page)).toEqual(first);
+    expect(await page.locator('#previous-page').count()).toBe(0);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -131,6 +137,17 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
       await page.waitForLoadState();
     }
     expect(seen.size).toBe(10); // layer 2 holds features 2, 5, … 29, every one scored
+    // back from the last page by mouse, page by page, to the first
+    const backward: number[] = [];
+    for (let pages = 0; pages < 10; pages++) {
+      backward.unshift(...(await resultIds(page)));
+      const previous = page.locator('#previous-page');
+      if ((await previous.count()) === 0) break;
+      const shown = page.url();
+      await previous.click();
+      await page.waitForURL((url) => url.href !== shown);
+    }
+    expect(backward).toEqual([...seen]);
     expect(problems).toEqual([]);
     await page.close();
   });

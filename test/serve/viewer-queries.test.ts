@@ -8,10 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { histogramSvg, histogramSvgOfCounts, scoreRange } from '../../src/report/svg-charts.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { mergeDatabases } from '../../src/store/merge.ts';
 import { migrations } from '../../src/store/migrations.ts';
-import { explanationMatchQuery, searchFeatures, type SearchCursor } from '../../src/store/viewer-queries.ts';
+import { explanationMatchQuery, explanationWordTest } from '../../src/store/explanation-words.ts';
+import {
+  minimumScore,
+  scoreHistogramsByGroup,
+  searchFeatures,
+  type FeatureSearch,
+  type SearchCursor,
+  type SearchTuning,
+} from '../../src/store/viewer-queries.ts';
 import { buildViewerFixture } from './viewer-fixture.ts';
 
 const matches = (db: Database.Database, words: string) =>
@@ -96,50 +105,198 @@ describe('viewer queries', () => {
     expect(explanationMatchQuery('<> ""')).toBeNull();
   });
 
+  /** Only the walk of the sort order; only the matching explanations; the default choice between them. */
+  const strategies: Record<string, SearchTuning> = {
+    walk: { walkBudget: Number.POSITIVE_INFINITY, fewMatches: 0 },
+    matches: { walkBudget: 0, fewMatches: 1_000_000 },
+    'walk, then matches': { walkBudget: 3, fewMatches: 1_000_000 },
+    'walk, count, walk on': { walkBudget: 3, fewMatches: 1 },
+  };
+
+  /** Every page of a search, following `next` links, then back from the last page following `previous` links. */
+  function everyPage(db: Database.Database, search: Omit<FeatureSearch, 'limit'>, tuning: SearchTuning) {
+    const forward: number[][] = [];
+    let after: SearchCursor | undefined;
+    let last: SearchCursor | null = null;
+    for (let pages = 0; pages < 50; pages++) {
+      const page = searchFeatures(db, { ...search, limit: 4, ...(after ? { after } : {}) }, tuning);
+      forward.push(page.rows.map((row) => row.featureId));
+      expect(page.previous === null).toBe(after === undefined);
+      if (!page.next) {
+        last = page.previous;
+        break;
+      }
+      after = page.next;
+    }
+    const backward: number[][] = [];
+    for (let before = last, pages = 0; before !== null && pages < 50; pages++) {
+      const page = searchFeatures(db, { ...search, limit: 4, before }, tuning);
+      backward.unshift(page.rows.map((row) => row.featureId));
+      before = page.previous;
+    }
+    return { forward, backward };
+  }
+
   it.each([
-    ['score-desc', undefined],
-    ['score-asc', undefined],
-    ['feature', undefined],
-    ['score-desc', '1'],
-    ['feature', '2'],
+    ['score-desc', undefined, 'tokens'],
+    ['score-asc', undefined, 'tokens'],
+    ['feature', undefined, 'tokens'],
+    ['score-desc', '1', 'tokens'],
+    ['feature', '2', 'TOKEN lik'],
+    ['score-desc', undefined, 'plural'],
   ] as const)(
-    'finds the same pages (%s, layer %s) whether a text search starts from the matches or from the sort order',
-    (sort, layer) => {
+    'finds the same pages (%s, layer %s, "%s") whichever way a text search starts, forward and back',
+    (sort, layer, text) => {
       const fixture = buildViewerFixture();
       const db = openDatabase(fixture.path, { readonly: true });
       try {
-        const all = (fewMatches: number) => {
-          const ids: number[] = [];
-          let after: SearchCursor | undefined;
-          for (let pages = 0; pages < 50; pages++) {
-            const page = searchFeatures(
-              db,
-              {
-                runId: fixture.baselineRun,
-                scoreKind: 'correlation.all',
-                sort,
-                text: 'tokens',
-                limit: 4,
-                minScore: -0.5,
-                ...(layer ? { layer } : {}),
-                ...(after ? { after } : {}),
-              },
-              { fewMatches },
-            );
-            ids.push(...page.rows.map((row) => row.featureId));
-            if (!page.next) break;
-            after = page.next;
-          }
-          return ids;
-        };
-        const fromMatches = all(1_000);
-        expect(fromMatches.length).toBeGreaterThan(layer ? 6 : 20);
-        expect(all(1)).toEqual(fromMatches);
+        const search = {
+          runId: fixture.baselineRun,
+          scoreKind: 'correlation.all',
+          sort,
+          text,
+          minScore: -0.5,
+          ...(layer ? { layer } : {}),
+        } satisfies Omit<FeatureSearch, 'limit'>;
+        const expected = everyPage(db, search, strategies.matches!);
+        const ids = expected.forward.flat();
+        if (text === 'plural') expect(ids).toEqual([fixture.featureId(1)]);
+        else expect(ids.length).toBeGreaterThan(layer ? 6 : 20);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(expected.backward.slice(1)).toEqual(expected.forward.slice(1, -1)); // the first page back is whole
+        for (const tuning of Object.values(strategies)) expect(everyPage(db, search, tuning)).toEqual(expected);
       } finally {
         db.close();
       }
     },
   );
+
+  it('pages back by keyset: the page before a cursor ends just before it; near the start it is the first page', () => {
+    const fixture = buildViewerFixture();
+    const db = openDatabase(fixture.path, { readonly: true });
+    try {
+      const search = { runId: fixture.baselineRun, scoreKind: 'correlation.all', sort: 'feature' } as const;
+      const all = searchFeatures(db, { ...search, limit: 500 }).rows.map((row) => row.featureId);
+      expect(all).toHaveLength(30);
+      const before = { value: null, featureId: all[20]! };
+      const page = searchFeatures(db, { ...search, limit: 5, before });
+      expect(page.rows.map((row) => row.featureId)).toEqual(all.slice(15, 20));
+      expect(page.next).toEqual({ value: null, featureId: all[19] });
+      expect(page.previous).toEqual({ value: null, featureId: all[15] });
+      const nearStart = searchFeatures(db, { ...search, limit: 5, before: { value: null, featureId: all[2]! } });
+      expect(nearStart.rows.map((row) => row.featureId)).toEqual(all.slice(0, 5));
+      expect(nearStart.previous).toBeNull();
+      const scored = searchFeatures(db, {
+        ...search,
+        sort: 'score-desc',
+        limit: 3,
+        before: { value: 0.5, featureId: fixture.featureId(2) },
+      });
+      // 0.5 is the score of features 1, 2, 6, 7, 11, …: in descending order, 11, 7 and 6 come just before 2
+      expect(scored.rows.map((row) => [row.value, row.featureId])).toEqual(
+        [11, 7, 6].map((index) => [0.5, fixture.featureId(index)]),
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it('tests one explanation for the words as FTS5 matches them', () => {
+    const db = openDatabase(join(mkdtempSync(join(tmpdir(), 'autointerp-fts-')), 'words.db'));
+    try {
+      const texts = [
+        'Plural nouns, such as "dogs"',
+        'the token_id of commas',
+        'Café au lait; naïve Straße',
+        'ÉCOLE and résumé',
+        '你好世界 and ünïcode',
+        'x-ray v1.2 C++',
+        '',
+      ];
+      db.exec(`
+        INSERT INTO runs (id, name, config, code_version, prompt_versions, explainer, simulator, is_baseline, source, started_at, status)
+          VALUES (1, 'r', '{}', 'x', '{}', 'e', 's', 0, 'f', '2026-01-01', 'finished');`);
+      const insertFeature = db.prepare(
+        "INSERT INTO features (id, model, layer, kind, idx) VALUES (?, 'm', '0', 'neuron', ?)",
+      );
+      const insertExplanation = db.prepare(
+        "INSERT INTO explanations (id, run_id, feature_id, text, explainer, prompt_version, is_baseline, created_at) VALUES (?, 1, ?, ?, 'e', 'v', 0, 'now')",
+      );
+      texts.forEach((text, i) => {
+        insertFeature.run(i + 1, i);
+        insertExplanation.run(i + 1, i + 1, text);
+      });
+      const queries = [
+        'plural dog',
+        'DOGS',
+        'nouns such',
+        'token id',
+        'token_id',
+        'tok comma',
+        'cafe',
+        'café',
+        'naive',
+        'strasse',
+        'straß',
+        'ecole',
+        'résumé',
+        'RESUME',
+        '你好',
+        '世界',
+        'unicode',
+        'x ray',
+        'v1',
+        '1.2',
+        'c',
+        'og',
+      ];
+      for (const query of queries) {
+        const test = explanationWordTest(query)!;
+        const byFts = matches(db, query);
+        const byTest = texts.flatMap((text, i) => (test(text) ? [i + 1] : []));
+        expect(byTest, query).toEqual(byFts);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it.each([
+    ['correlation.all', 5],
+    ['absdev.all', 20],
+  ])('counts the per-layer histograms of %s in SQL exactly as histogramSvg bins the values (%i bins)', (kind, bins) => {
+    const fixture = buildViewerFixture();
+    const writer = openDatabase(fixture.path);
+    // values on bin edges, below the range and above it
+    writer
+      .prepare('UPDATE scores SET value = ? WHERE run_id = ? AND kind = ? AND feature_id = ?')
+      .run(-3, fixture.baselineRun, kind, fixture.featureId(4));
+    writer
+      .prepare('UPDATE scores SET value = ? WHERE run_id = ? AND kind = ? AND feature_id = ?')
+      .run(1.5, fixture.baselineRun, kind, fixture.featureId(8));
+    writer.close();
+    const db = openDatabase(fixture.path, { readonly: true });
+    try {
+      const range = scoreRange(kind, [minimumScore(db, fixture.baselineRun, kind)!]);
+      const histograms = scoreHistogramsByGroup(db, fixture.baselineRun, kind, { ...range, bins });
+      expect(histograms.map((group) => group.layer).sort()).toEqual(['0', '1', '2']);
+      for (const group of histograms) {
+        const values = (
+          db
+            .prepare(
+              `SELECT s.value FROM scores s JOIN features f ON f.id = s.feature_id
+               WHERE s.run_id = ? AND s.kind = ? AND s.value IS NOT NULL AND f.layer = ?`,
+            )
+            .all(fixture.baselineRun, kind, group.layer) as { value: number }[]
+        ).map((row) => row.value);
+        const options = { title: `layer ${group.layer}`, ...range, bins };
+        expect(histogramSvgOfCounts(group.counts, group.clipped, options)).toBe(histogramSvg(values, options));
+      }
+      expect(histograms.reduce((sum, group) => sum + group.clipped, 0)).toBe(2); // -3 and 1.5
+    } finally {
+      db.close();
+    }
+  });
 
   it('reads a page sorted by score by seeking in the index: no sort step, no scan of the rows before it', () => {
     const fixture = buildViewerFixture();

@@ -208,6 +208,27 @@ describe('autointerp serve: search', () => {
     expect((await get('/search?sort=sideways')).status).toBe(400);
     expect((await get('/search?after=1:x')).status).toBe(400);
     expect((await get('/search?limit=0')).status).toBe(400);
+    expect((await get('/search?before=x')).status).toBe(400);
+    const both = await get('/search?after=0.5:3&before=0.5:9');
+    expect(both.status).toBe(400);
+    expect(both.html).toContain('after and before');
+  });
+
+  it('pages back by its previous-page links (keyset, before=FIRST ROW) to the first page, which has none', async () => {
+    const forward = await walk(`/search?run=${fixture.baselineRun}&sort=score-desc&limit=4`);
+    let path = `/search?run=${fixture.baselineRun}&sort=score-desc&limit=4`;
+    for (let pages = 1; pages < forward.pages; pages++) path = resultsOf((await get(path)).html).next!;
+    const backward: number[][] = [];
+    for (let pages = 0; pages < 100; pages++) {
+      const { html } = await get(path);
+      backward.unshift(resultsOf(html).featureIds);
+      const previous = /<a href="([^"]+)" id="previous-page" rel="prev"/.exec(html);
+      if (!previous) break;
+      expect(previous[1]).toContain('before=');
+      path = previous[1]!.replaceAll('&amp;', '&');
+    }
+    expect(backward).toHaveLength(forward.pages);
+    expect(backward.flat()).toEqual(forward.featureIds);
   });
 
   it.each([

@@ -44,7 +44,7 @@ describe('float32 series columns', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(migrations.length);
     const row = db
       .prepare(
-        'SELECT r.activations, s.expected, typeof(r.activations) AS a, typeof(s.expected) AS e FROM records r JOIN simulations s ON s.record_id = r.id',
+        'SELECT w.activations, s.expected, typeof(w.activations) AS a, typeof(s.expected) AS e FROM records r JOIN record_windows w ON w.id = r.window_id JOIN simulations s ON s.record_id = r.id',
       )
       .get() as {
       activations: Buffer;

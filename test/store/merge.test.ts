@@ -302,6 +302,37 @@ describe('mergeDatabases', () => {
     );
   }, 60_000);
 
+  it('keeps one row of a window that several inputs hold, and every record reads the window it had', () => {
+    // full.db and the shards ran over the same features: the same windows, once per input.
+    mergeDatabases([path('full.db'), ...shardFiles.map(path)], path('windows.db'));
+    expect(checks('windows.db')).toEqual({ integrity: 'ok', foreignKeys: [] });
+    const count = (file: string, table: string) => {
+      const db = readOnly(file);
+      const n = (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+      db.close();
+      return n;
+    };
+    expect(count('windows.db', 'records')).toBe(2 * count('full.db', 'records'));
+    expect(count('windows.db', 'record_windows')).toBe(count('full.db', 'record_windows'));
+    const contents = (file: string, runId: number) => {
+      const db = readOnly(file);
+      const rows = db
+        .prepare(
+          `SELECT f.model || '/' || f.layer || '/' || f.kind || '/' || f.idx AS key, r.split, r.source, r.position,
+                  w.feature_id = r.feature_id AS own, w.tokens, w.activations
+           FROM records r JOIN features f ON f.id = r.feature_id JOIN record_windows w ON w.id = r.window_id
+           WHERE r.run_id = ? ORDER BY key, r.split, r.source, r.position`,
+        )
+        .all(runId);
+      db.close();
+      return rows;
+    };
+    const full = contents('full.db', 1);
+    expect(full.length).toBe(count('full.db', 'records'));
+    expect(contents('windows.db', 1)).toEqual(full); // full.db's run, copied
+    expect(contents('windows.db', 2)).toEqual(full); // the shards' run, merged: the same windows
+  });
+
   it('remaps batches and their requests, deduplicates the response cache by key and SAEs by name (newest kept)', () => {
     const files = ['extra0.db', 'extra1.db'];
     copyFileSync(path('shard0.db'), path(files[0]!));
@@ -427,7 +458,7 @@ describe('mergeDatabases', () => {
     // The old JSON series arrive in the current format.
     const record = db
       .prepare(
-        `SELECT r.activations, s.expected FROM records r JOIN simulations s ON s.record_id = r.id JOIN explanations e ON e.id = s.explanation_id WHERE r.run_id = 1`,
+        `SELECT w.activations, s.expected FROM records r JOIN record_windows w ON w.id = r.window_id JOIN simulations s ON s.record_id = r.id JOIN explanations e ON e.id = s.explanation_id WHERE r.run_id = 1`,
       )
       .get() as { activations: Buffer; expected: Buffer };
     expect(Buffer.isBuffer(record.activations) && Buffer.isBuffer(record.expected)).toBe(true);
