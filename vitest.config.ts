@@ -44,11 +44,16 @@ export const slowTestFiles = [
   // models and SAEs: training, extraction, ablation
   'test/sae/train-sae.test.ts',
   'test/sae/train-on-cache.test.ts',
+  'test/sae/parallel-sae-step.test.ts', // SAE gradient workers, each loading tfjs
   'test/sae/embedded-saes.test.ts',
   'test/sae/metrics.test.ts',
   'test/subject/embedded-model.test.ts',
   'test/subject/extract.test.ts',
+  'test/subject/parallel-forward.test.ts', // worker threads, each loading tfjs: forward passes and extraction on 2 workers
+  'test/subject/worker-pool.test.ts', // worker threads started through tsx
   'test/subject/extract-cli.test.ts',
+  'test/subject/extract-sae-cli.test.ts', // extraction and an SAE's records through the CLI, in-process
+  'test/subject/extract-streamed.test.ts', // extractions of a corpus and of four copies of it
   'test/subject/feature-ablation.test.ts',
   'test/subject/gpt2-model.test.ts',
   'test/subject/load-gpt2.test.ts',

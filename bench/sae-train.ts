@@ -18,12 +18,18 @@
  * 3); medians. AuxK has no PyTorch twin here. Printed as a Markdown table of tokens/s and autointerp / PyTorch, with
  * the torch build, its BLAS and the machine's load.
  *
- * Run: `npx tsx bench/sae-train.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 3] [--skip-torch]`. Prints
- * numbers only.
+ * Worker threads (issue 19 item 4): the standard and topk cases also run data-parallel
+ * (`SaeTrainer.trainStepParallel`: the batch's rows split between this thread and `--workers` − 1 gradient workers,
+ * sae/sae-gradient-pool.ts; default every CPU, 1 skips it) on a second trainer, one parallel step timed right after
+ * each one-thread step, and are compared with PyTorch on as many threads.
+ *
+ * Run: `npx tsx bench/sae-train.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 3] [--workers N]
+ * [--cases 4,16] [--skip-torch]`. Prints numbers only.
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { mulberry32, randomGaussian } from '../src/common/random.ts';
+import { SaeGradientPool } from '../src/sae/sae-gradient-pool.ts';
 import { SaeTrainer } from '../src/sae/sae-trainer.ts';
 import type { SaeTrainingOptions } from '../src/sae/training-options.ts';
 import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/backend.ts';
@@ -37,6 +43,7 @@ import {
   type TorchPeerOutput,
   torchPeerPython,
 } from './torch-peer.ts';
+import { addCpu, type CpuSpent, cpuSince, idleCoresMilliseconds, threadCpu } from './thread-cpu.ts';
 import { median, timeIt } from './timing.ts';
 
 const { values } = parseArgs({
@@ -44,8 +51,11 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'auto' },
     rounds: { type: 'string', default: '3' },
     'skip-torch': { type: 'boolean', default: false },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    cases: { type: 'string', default: '4,16' },
   },
 });
+const workers = Math.max(1, Number(values.workers));
 const choice = await initBackendOrExit(values.backend as BackendPreference);
 const rounds = Math.max(1, Number(values.rounds));
 console.log(`backend: ${choice.description}${choice.skipped.length ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`);
@@ -88,7 +98,7 @@ interface Case {
   auxK: boolean;
 }
 const cases: Case[] = [];
-for (const expansion of [4, 16]) {
+for (const expansion of values.cases.split(',').map(Number)) {
   cases.push({ name: `standard ${expansion}×`, architecture: 'standard', expansion, auxK: false });
   cases.push({ name: `topk k=32 ${expansion}×`, architecture: 'topk', expansion, auxK: false });
   cases.push({ name: `topk k=32 + AuxK ${expansion}×`, architecture: 'topk', expansion, auxK: true });
@@ -127,7 +137,16 @@ for (const { name, architecture, expansion, auxK } of cases) {
   let next = 0;
   // reading the step's metrics (a few scalars) ends the timing on asynchronous backends too
   const step = () => void trainer.trainStep(data[next++ % data.length]!, true);
+  // The same steps data-parallel, on a second trainer (AuxK cases: one thread only).
+  const pool =
+    workers > 1 && !auxK
+      ? await SaeGradientPool.start({ sae: options.sae, workers: workers - 1, backend: tf.getBackend() })
+      : null;
+  const parallelTrainer = pool ? SaeTrainer.create(options, [data[0]!]) : null;
+  let parallelNext = 0;
+  const parallelStep = () => parallelTrainer!.trainStepParallel(data[parallelNext++ % data.length]!, pool!, true);
   step();
+  if (pool) await parallelStep();
   const warmStepMs = timeIt(step);
   runSquare();
   // Each round times one step, then the square matmul repeated for about as long, so both see the same machine load.
@@ -135,9 +154,21 @@ for (const { name, architecture, expansion, auxK } of cases) {
   const stepMs: number[] = [];
   const stepRates: number[] = [];
   const squareMs: number[] = [];
+  const parallelMs: number[] = [];
+  let oneThreadCpu: CpuSpent = { main: 0, busiestOther: 0, others: 0 };
+  let parallelCpu: CpuSpent = { main: 0, busiestOther: 0, others: 0 };
   let auxSteps = 0;
   for (let round = 0; round < rounds; round++) {
+    let before = threadCpu();
     const ms = timeIt(step);
+    oneThreadCpu = addCpu(oneThreadCpu, cpuSince(before, threadCpu()));
+    if (pool) {
+      before = threadCpu();
+      const start = performance.now();
+      await parallelStep();
+      parallelMs.push(performance.now() - start);
+      parallelCpu = addCpu(parallelCpu, cpuSince(before, threadCpu()));
+    }
     const products = trainer.lastStepDeadLatents > 0 ? 16 : 10;
     if (products === 16) auxSteps++;
     stepMs.push(ms);
@@ -149,6 +180,8 @@ for (const { name, architecture, expansion, auxK } of cases) {
     );
   }
   trainer.dispose();
+  parallelTrainer?.dispose();
+  await pool?.close();
   const stepRate = median(stepRates);
   const squareRate = squareFlops / median(squareMs) / 1e6;
   const counted = auxK ? `10 or 16·B·d_in·d_sae; AuxK ran on ${auxSteps} of ${rounds} timed steps` : '10·B·d_in·d_sae';
@@ -158,6 +191,18 @@ for (const { name, architecture, expansion, auxK } of cases) {
   console.log(
     `  train step:         ${median(stepMs).toFixed(1)} ms  ${((batch / median(stepMs)) * 1000).toFixed(0)} tokens/s  ${stepRate.toFixed(1)} GFLOP/s`,
   );
+  if (pool)
+    console.log(
+      `  train step, ${workers} threads (this one + ${workers - 1} gradient worker${workers > 2 ? 's' : ''}): ${median(parallelMs).toFixed(1)} ms  ${((batch / median(parallelMs)) * 1000).toFixed(0)} tokens/s  (${(median(stepMs) / median(parallelMs)).toFixed(2)}× one thread)`,
+    );
+  if (pool && oneThreadCpu.main > 0) {
+    // Thread CPU time is the work each thread did, whatever the machine's load (bench/thread-cpu.ts).
+    const cores = availableParallelism();
+    const critical = idleCoresMilliseconds(parallelCpu, cores) / rounds;
+    console.log(
+      `  thread CPU per step: one thread ${(oneThreadCpu.main / rounds).toFixed(0)} ms; ${workers} threads: this one ${(parallelCpu.main / rounds).toFixed(0)} ms, busiest worker ${(parallelCpu.busiestOther / rounds).toFixed(0)} ms → ${(idleCoresMilliseconds(oneThreadCpu, cores) / rounds / critical || 0).toFixed(2)}× at most on ${cores} idle cores (the wall-clock ratio above is the loaded machine's)`,
+    );
+  }
   console.log(`  square 1024 matmul: ${median(squareMs).toFixed(1)} ms  ${squareRate.toFixed(1)} GFLOP/s`);
   console.log(`  ratio step / square matmul FLOP/s: ${(stepRate / squareRate).toFixed(2)} (target ≥ 0.5)`);
   if (auxK || 'skipped' in torchPython) continue;
@@ -179,7 +224,13 @@ for (const { name, architecture, expansion, auxK } of cases) {
     threadCounts,
   );
   torchBuild ??= peer.build;
-  peerRows.push({ name, itemsPerIteration: batch, autointerpMilliseconds: stepMs, torch: peer.torch });
+  peerRows.push({
+    name,
+    itemsPerIteration: batch,
+    autointerpMilliseconds: stepMs,
+    autointerpWorkers: pool ? { workers, milliseconds: parallelMs } : null,
+    torch: peer.torch,
+  });
   console.log(`  PyTorch ran it (${describeLoad()})`);
 }
 square.dispose();
@@ -188,7 +239,9 @@ console.log('\nPyTorch peer: SAE training steps, tokens/s (rows of the batch per
 if ('skipped' in torchPython) {
   console.log(torchPython.skipped);
 } else {
-  console.log(`autointerp: ${choice.description}, 1 thread · PyTorch: ${describeTorchBuild(torchBuild!)}`);
+  console.log(
+    `autointerp: ${choice.description}, 1 thread${workers > 1 ? ` and ${workers} threads (data-parallel gradients, a backend each)` : ''} · PyTorch: ${describeTorchBuild(torchBuild!)}`,
+  );
   console.log(`${loadBefore} before`);
   console.log(`\n${formatPeerTable(peerRows, threadCounts)}\n`);
   console.log(`${describeLoad()} after`);

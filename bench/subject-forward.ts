@@ -15,8 +15,12 @@
  * to one scalar read back on both sides. Printed as a Markdown table of tokens/s and autointerp / PyTorch, with the
  * torch build, its BLAS and the machine's load.
  *
+ * Worker threads (issue 19 item 4): each peer case also runs in autointerp with its batch's rows split across
+ * `--workers` forward workers (subject/parallel-forward.ts; default every CPU, 1 skips it), timed interleaved with the
+ * one-thread pass (one, then the other, each round), and compared with PyTorch on as many threads.
+ *
  * Run: `npx tsx bench/subject-forward.ts [--backend auto|wasm|cpu|node|node-gpu] [--rounds 5] [--peer-rounds 3]
- * [--skip-torch]`. Prints numbers only.
+ * [--workers N] [--peer-cases brown,gpt2-1,gpt2-8] [--skip-torch]`. Prints numbers only.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +29,7 @@ import { initBackendOrExit, tf, type BackendPreference } from '../src/subject/ba
 import { toHfConfig } from '../src/subject/gpt2-config.ts';
 import { Gpt2Model } from '../src/subject/gpt2-model.ts';
 import { loadGpt2Folder } from '../src/subject/load-gpt2.ts';
+import { ForwardPool } from '../src/subject/parallel-forward.ts';
 import { initGpt2Weights } from '../src/subject/train-lm.ts';
 import type { Gpt2Config, Gpt2Weights } from '../src/subject/types.ts';
 import {
@@ -37,6 +42,7 @@ import {
   type TorchPeerOutput,
   torchPeerPython,
 } from './torch-peer.ts';
+import { addCpu, type CpuSpent, cpuSince, idleCoresMilliseconds, threadCpu } from './thread-cpu.ts';
 import { median, timeIt } from './timing.ts';
 
 const { values } = parseArgs({
@@ -45,6 +51,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     'peer-rounds': { type: 'string', default: '3' },
     'skip-torch': { type: 'boolean', default: false },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    'peer-cases': { type: 'string', default: 'brown,gpt2-1,gpt2-8' },
   },
 });
 const choice = await initBackendOrExit(values.backend as BackendPreference);
@@ -166,6 +174,8 @@ const gpt2Small: Gpt2Config = {
   activation: 'gelu_new',
 };
 interface PeerCase {
+  /** For --peer-cases. */
+  key: string;
   name: string;
   config: Gpt2Config;
   /** The weights' folder (read by both sides), or null for seeded random weights of the config's shapes. */
@@ -175,15 +185,37 @@ interface PeerCase {
 }
 const peerCases: PeerCase[] = [
   {
+    key: 'brown',
     name: 'brown-1l, 16×64 tokens',
     config: loadGpt2Folder(brownFolder).config,
     folder: brownFolder,
     batch: 16,
     length: 64,
   },
-  { name: 'GPT-2 small (12 layers), 1×128 tokens', config: gpt2Small, folder: null, batch: 1, length: 128 },
-  { name: 'GPT-2 small (12 layers), 8×128 tokens', config: gpt2Small, folder: null, batch: 8, length: 128 },
-];
+  {
+    key: 'gpt2-1',
+    name: 'GPT-2 small (12 layers), 1×128 tokens',
+    config: gpt2Small,
+    folder: null,
+    batch: 1,
+    length: 128,
+  },
+  {
+    key: 'gpt2-8',
+    name: 'GPT-2 small (12 layers), 8×128 tokens',
+    config: gpt2Small,
+    folder: null,
+    batch: 8,
+    length: 128,
+  },
+].filter((peer) => values['peer-cases'].split(',').includes(peer.key));
+const workers = Math.max(1, Number(values.workers));
+/** Milliseconds an asynchronous run took. */
+const timeItAsync = async (run: () => Promise<unknown>): Promise<number> => {
+  const start = performance.now();
+  await run();
+  return performance.now() - start;
+};
 const peerRounds = Math.max(1, Number(values['peer-rounds']));
 console.log(`\nPyTorch peer: forward pass, one warm-up then ${peerRounds} timed passes per side, medians`);
 const torchPython = torchPeerPython(values['skip-torch']);
@@ -203,8 +235,34 @@ if ('skipped' in torchPython) {
     const model = Gpt2Model.fromWeights(peer.config, weights);
     const ids = Int32Array.from({ length: tokens }, (_, i) => (i * 7919) % peer.config.vocabSize);
     const run = () => tf.tidy(() => settle(model.forward(ids, peer.batch).logits!));
+    // Rows split across the workers: a batch of one row has nothing to split.
+    const pool =
+      workers > 1 && peer.batch > 1
+        ? await ForwardPool.start({ config: peer.config, weights, workers, backend: tf.getBackend() })
+        : null;
+    const runPool = () => pool!.splitLogitSum(ids.slice(), peer.batch);
     run();
-    const autointerpMilliseconds = Array.from({ length: peerRounds }, () => timeIt(run));
+    if (pool) await runPool();
+    const autointerpMilliseconds: number[] = [];
+    const workerMilliseconds: number[] = [];
+    let oneThreadCpu: CpuSpent = { main: 0, busiestOther: 0, others: 0 };
+    let poolCpu: CpuSpent = { main: 0, busiestOther: 0, others: 0 };
+    for (let round = 0; round < peerRounds; round++) {
+      let before = threadCpu();
+      autointerpMilliseconds.push(timeIt(run));
+      oneThreadCpu = addCpu(oneThreadCpu, cpuSince(before, threadCpu()));
+      if (pool) {
+        before = threadCpu();
+        workerMilliseconds.push(await timeItAsync(runPool));
+        poolCpu = addCpu(poolCpu, cpuSince(before, threadCpu()));
+      }
+    }
+    if (pool && poolCpu.busiestOther > 0)
+      // The work each thread did, whatever the load: the split pass's critical path is its busiest worker.
+      console.log(
+        `  ${peer.name}: thread CPU per pass: one thread ${(oneThreadCpu.main / peerRounds).toFixed(0)} ms; ${workers} workers: busiest ${(poolCpu.busiestOther / peerRounds).toFixed(0)} ms, all ${(poolCpu.others / peerRounds).toFixed(0)} ms, this thread ${(poolCpu.main / peerRounds).toFixed(0)} ms → ${(idleCoresMilliseconds(oneThreadCpu, availableParallelism()) / idleCoresMilliseconds(poolCpu, availableParallelism())).toFixed(2)}× at most on idle cores`,
+      );
+    await pool?.close();
     model.dispose();
     const timings = runTorchPeerAtThreadCounts(
       torchPython.python,
@@ -220,10 +278,18 @@ if ('skipped' in torchPython) {
       threadCounts,
     );
     build ??= timings.build;
-    rows.push({ name: peer.name, itemsPerIteration: tokens, autointerpMilliseconds, torch: timings.torch });
+    rows.push({
+      name: peer.name,
+      itemsPerIteration: tokens,
+      autointerpMilliseconds,
+      autointerpWorkers: pool ? { workers, milliseconds: workerMilliseconds } : null,
+      torch: timings.torch,
+    });
     console.log(`  ${peer.name}: done (${describeLoad()})`);
   }
-  console.log(`autointerp: ${choice.description}, 1 thread · PyTorch: ${describeTorchBuild(build!)}`);
+  console.log(
+    `autointerp: ${choice.description}, 1 thread${workers > 1 ? ` and ${workers} forward workers (a backend each, the batch's rows split)` : ''} · PyTorch: ${describeTorchBuild(build!)}`,
+  );
   console.log(`\n${formatPeerTable(rows, threadCounts)}\n`);
   console.log(`${describeLoad()} after`);
 }

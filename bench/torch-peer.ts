@@ -122,6 +122,8 @@ export interface PeerRow {
   /** What one iteration processes, in the unit of `unit` (tokens of a forward pass, rows of a training step). */
   itemsPerIteration: number;
   autointerpMilliseconds: number[];
+  /** autointerp with the batch's rows split across N forward workers (subject/parallel-forward.ts), when measured. */
+  autointerpWorkers?: { workers: number; milliseconds: number[] } | null;
   /** Per PyTorch thread count, its timed iterations; absent where PyTorch did not run the case. */
   torch: { threads: number; milliseconds: number[] }[] | null;
 }
@@ -134,21 +136,28 @@ function formatRate(value: number): string {
 
 /**
  * The Markdown table of the rows: per case autointerp's tokens/s, PyTorch's at each thread count, and autointerp /
- * PyTorch (> 1: autointerp faster). Medians of the timed iterations.
+ * PyTorch (> 1: autointerp faster). Medians of the timed iterations. When rows measured autointerp on N workers, two
+ * more columns: its tokens/s (after autointerp's) and, last, its ratio to PyTorch with N threads.
  */
 export function formatPeerTable(rows: readonly PeerRow[], threadCounts: readonly number[], unit = 'tokens/s'): string {
+  const workers = rows.find((row) => row.autointerpWorkers)?.autointerpWorkers?.workers ?? null;
   const header = [
     'case',
     `autointerp ${unit}`,
+    ...(workers === null ? [] : [`autointerp ${workers} workers`, `${workers} workers / 1`]),
     ...threadCounts.flatMap((threads) => [
       `PyTorch ${threads} thread${threads === 1 ? '' : 's'}`,
       `autointerp / PyTorch ${threads}t`,
     ]),
+    ...(workers === null ? [] : [`autointerp ${workers} workers / PyTorch ${workers}t`]),
   ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of rows) {
     const ours = rate(row.itemsPerIteration, row.autointerpMilliseconds);
+    const parallel = row.autointerpWorkers ? rate(row.itemsPerIteration, row.autointerpWorkers.milliseconds) : null;
     const cells = [row.name, formatRate(ours)];
+    if (workers !== null)
+      cells.push(...(parallel === null ? ['—', '—'] : [formatRate(parallel), `${(parallel / ours).toFixed(2)}×`]));
     for (const threads of threadCounts) {
       const peer = row.torch?.find((entry) => entry.threads === threads);
       if (!peer) {
@@ -157,6 +166,12 @@ export function formatPeerTable(rows: readonly PeerRow[], threadCounts: readonly
       }
       const theirs = rate(row.itemsPerIteration, peer.milliseconds);
       cells.push(formatRate(theirs), `${(ours / theirs).toFixed(2)}×`);
+    }
+    if (workers !== null) {
+      const peer = row.torch?.find((entry) => entry.threads === workers);
+      cells.push(
+        parallel === null || !peer ? '—' : `${(parallel / rate(row.itemsPerIteration, peer.milliseconds)).toFixed(2)}×`,
+      );
     }
     lines.push(`| ${cells.join(' | ')} |`);
   }

@@ -5,15 +5,14 @@
  * (Ctrl+C; the batches done are kept, `--resume` continues).
  */
 import { abortOnSignals } from './abort-on-signals.ts';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import type { BackendPreference } from '../subject/backend.ts';
 import type { ExtractionProgress } from '../subject/extract-activations.ts';
-import { featureKey } from '../records/feature-key.ts';
 import { UsageError } from './errors.ts';
+import { loadSaeColumns, writeExtractRecords, type SaeColumns } from './extract-records.ts';
 import { compactCount } from './progress.ts';
 import { deprecatedOption, positiveInteger, renamedOptionValue } from './shared-options.ts';
 
@@ -50,8 +49,10 @@ interface ExtractFlags {
   resume?: boolean;
   recordsOut?: string;
   labelsOut?: string;
+  sae?: string;
   features: string;
   backend: BackendPreference;
+  workers: number;
   progress: boolean;
   verbose?: boolean;
 }
@@ -96,10 +97,6 @@ function defaultCacheDir(modelName: string, hook: string): string {
   return join('autointerp-cache', modelName, hook);
 }
 
-function defaultLabelsPath(recordsOut: string): string {
-  return `${recordsOut.replace(/\.jsonl$/i, '')}.labels.json`;
-}
-
 export function registerExtractCommand(program: Command): void {
   program
     .command('extract')
@@ -135,8 +132,18 @@ export function registerExtractCommand(program: Command): void {
       '--labels-out <file.json>',
       'POS reference labels (Brown corpora) go here (default: beside --records-out, .labels.json)',
     )
+    .option(
+      '--sae <dir>',
+      "build --records-out for the latents of this SAE (SAELens or sparsify folder reading --hook) instead of the hook's neurons",
+    )
     .option('--features <list>', 'features to build records for: all, or e.g. 0-15 or 3,7,100-120', 'all')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...backendChoices]).default('auto'))
+    .option(
+      '--workers <n>',
+      'forward passes on this many worker threads, a wasm backend each (batch i on one, i + 1 on the next; the same cache)',
+      positiveInteger,
+      1,
+    )
     .option('--no-progress', 'no progress bar')
     .option('--verbose', 'say why faster tfjs backends are absent, with their errors')
     .action(async (flags: ExtractFlags, command: Command) => {
@@ -151,30 +158,33 @@ export function registerExtractCommand(program: Command): void {
         initBackend,
         describeBackendChoice,
         loadSubjectModel,
-        readExtractionCorpus,
+        openExtractionCorpus,
         extractActivations,
         extractionWidth,
         parseFeatureList,
-        recordsFromCache,
-        writeFeatureRecordsJsonl,
       } = library;
+      if (flags.sae && !flags.recordsOut) throw new UsageError('--sae builds records: give --records-out too');
       const backend = await initBackend(flags.backend);
       process.stderr.write(`${describeBackendChoice(backend, flags.verbose)}\n`);
       const subject = await loadSubjectModel(flags.model);
       let features: number[] | 'all' = 'all';
+      let sae: SaeColumns | null = null;
       try {
         const width = extractionWidth(subject, flags.hook);
-        if (flags.recordsOut) features = parseFeatureList(flags.features, width);
+        if (flags.sae) sae = await loadSaeColumns(flags.sae, flags.hook);
+        if (flags.recordsOut) features = parseFeatureList(flags.features, sae?.width ?? width);
       } catch (error) {
         subject.model.dispose();
+        sae?.dispose();
         if (error instanceof RangeError) throw new UsageError(`--features: ${error.message}`);
         throw error;
       }
       let corpus;
       try {
-        corpus = readExtractionCorpus(flags.corpus);
+        corpus = openExtractionCorpus(flags.corpus);
       } catch (error) {
         subject.model.dispose();
+        sae?.dispose();
         throw error;
       }
       const cacheDir = flags.cache ?? defaultCacheDir(subject.name, flags.hook);
@@ -191,11 +201,15 @@ export function registerExtractCommand(program: Command): void {
           corpus,
           cacheDir,
           batchSize: batchSequences,
+          workers: flags.workers,
           resume: flags.resume ?? false,
           signal: stop.signal,
           onProgress: (update) => progress.update(update),
           ...(flags.tokens !== undefined ? { maxTokens: flags.tokens } : {}),
         });
+      } catch (error) {
+        sae?.dispose();
+        throw error;
       } finally {
         progress.stop();
         stop.dispose();
@@ -209,35 +223,22 @@ export function registerExtractCommand(program: Command): void {
       );
       if (result.interrupted) {
         process.stderr.write(`interrupted: continue with the same command and --resume\n`);
+        sae?.dispose();
         process.exitCode = 130;
         return;
       }
       if (!flags.recordsOut) return;
-      const built = recordsFromCache(cacheDir, { features });
-      await writeFeatureRecordsJsonl(flags.recordsOut, built.records);
-      process.stderr.write(
-        `records: ${built.records.length} features written to ${flags.recordsOut} (from ${built.tokens} tokens; the inserted <|endoftext|> left out)\n`,
-      );
-      if (header.tagVocabulary) {
-        const labelsPath = flags.labelsOut ?? defaultLabelsPath(flags.recordsOut);
-        const ids = new Map(built.records.map((record) => [featureKey(record.id), record.id]));
-        const labels = [...built.referenceLabels].map(([key, label]) => ({ key, feature: ids.get(key), ...label }));
-        const file = {
-          source: {
-            cache: cacheDir,
-            model: header.model,
-            hook: header.hook,
-            corpus: header.corpus.path,
-            tokens: built.tokens,
-          },
-          measure: "point-biserial r between the activation and the indicator of the token's Brown base tag",
-          threshold: built.minLabelCorrelation,
-          labels,
-        };
-        writeFileSync(labelsPath, `${JSON.stringify(file, null, 2)}\n`);
-        process.stderr.write(
-          `reference labels: ${labels.length} of ${built.records.length} features track a Brown tag with r ≥ ${built.minLabelCorrelation} → ${labelsPath}\n`,
-        );
+      try {
+        await writeExtractRecords({
+          cacheDir,
+          header,
+          recordsOut: flags.recordsOut,
+          features,
+          ...(flags.labelsOut ? { labelsOut: flags.labelsOut } : {}),
+          ...(sae ? { columns: sae.source } : {}),
+        });
+      } finally {
+        sae?.dispose();
       }
     });
 }

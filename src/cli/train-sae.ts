@@ -86,6 +86,7 @@ interface TrainFlags extends EvaluationFlags {
   checkpointEvery: number;
   resume?: boolean;
   dtype: 'f32' | 'f16';
+  workers: number;
 }
 
 function addEvaluationOptions(command: Command): Command {
@@ -299,7 +300,13 @@ export function registerTrainSaeCommands(program: Command): void {
     .option('--no-normalize', 'train on the raw activations (default: scaled to mean norm √d_in, undone on decoding)')
     .option('--checkpoint-every <n>', 'steps between checkpoints in <out>/checkpoint', positiveInteger, 200)
     .option('--resume', 'continue the checkpoint in <out>/checkpoint')
-    .addOption(new Option('--dtype <type>', 'weight dtype of the saved file').choices(['f32', 'f16']).default('f32'));
+    .addOption(new Option('--dtype <type>', 'weight dtype of the saved file').choices(['f32', 'f16']).default('f32'))
+    .option(
+      '--workers <n>',
+      "threads per step: each batch's rows split between this one and n − 1 workers, a wasm backend each",
+      positiveInteger,
+      1,
+    );
   addEvaluationOptions(train).action(async (flags: TrainFlags, command: Command) => {
     const batchSize = renamedOptionValue<number>(
       command,
@@ -339,6 +346,7 @@ export function registerTrainSaeCommands(program: Command): void {
         dtype: flags.dtype === 'f16' ? 'F16' : 'F32',
         onProgress: (progress) => bar.update(progress),
         signal: stop.signal,
+        workers: flags.workers,
       });
     } finally {
       bar.stop();

@@ -23,7 +23,9 @@ import { mulberry32, randomGaussian } from '../common/random.ts';
 import { estimateActivationScale } from './activation-scale.ts';
 import { adamStep, type AdamSlot } from './adam.ts';
 import { geometricMedian, rowMean } from './geometric-median.ts';
-import { saeLossAndGradients } from './sae-gradients.ts';
+import { rowShares } from '../subject/parallel-forward.ts';
+import { combineGradientPasses, type GradientShare, type SaeGradientWorkers } from './parallel-sae-gradients.ts';
+import { saeLossAndGradients, type SaeGradientOutput } from './sae-gradients.ts';
 import type { SaeTrainerState, StateTensor } from './trainer-state.ts';
 import {
   l1CoefficientAt,
@@ -48,6 +50,14 @@ export interface SaeStepMetrics {
   fvu: number | null;
   /** Latents not fired for `deadTokens` tokens, as a fraction of d_sae. */
   deadFraction: number;
+}
+
+/** What one step's loss needs besides the batch and the weights. */
+interface StepContext {
+  /** λₜ of the standard loss (0 for topk). */
+  l1Coefficient: number;
+  /** TopK with dead latents: their mask, count and AuxK's k_aux maximum and α; null: no AuxK term this step. */
+  auxK: { deadMask: tf.Tensor2D; deadCount: number; maximum: number; coefficient: number } | null;
 }
 
 const parameterNames = ['W_enc', 'b_enc', 'W_dec', 'b_dec'] as const;
@@ -206,36 +216,149 @@ export class SaeTrainer {
    * Returns the step's metrics when `readMetrics` (a host read), else null.
    */
   trainStep(batch: Float32Array, readMetrics = false): SaeStepMetrics | null {
-    const { dIn, architecture } = this.options.sae;
+    checkBatch(batch, this.options.sae.dIn);
+    const context = this.stepContext();
+    try {
+      return this.applyStep(batch, readMetrics, (x) => this.gradientsOf(x, context));
+    } finally {
+      context.auxK?.deadMask.dispose();
+    }
+  }
+
+  /**
+   * The same step, data-parallel (issue 19 item 4): the batch's rows split between this thread and the workers of
+   * `workers` (each with its own backend), which compute the gradients of their rows from the current weights; the
+   * gradients, weighted by rows, are summed here and the rest of the step (clipping, Adam, decoder norms, counters)
+   * runs once, here. The same step as `trainStep` to float tolerance (sums in another order).
+   */
+  async trainStepParallel(
+    batch: Float32Array,
+    workers: SaeGradientWorkers,
+    readMetrics = false,
+  ): Promise<SaeStepMetrics | null> {
+    const { dIn } = this.options.sae;
     checkBatch(batch, dIn);
+    const context = this.stepContext();
+    let local: SaeGradientOutput | null = null;
+    try {
+      const rows = batch.length / dIn;
+      const [own, ...others] = rowShares(rows, workers.size + 1);
+      const { W_enc, b_enc, W_decT, b_dec } = this.tensors;
+      const remote = workers.gradients(
+        { W_enc, b_enc, W_decT, b_dec },
+        others.map(({ first, count }) => batch.subarray(first * dIn, (first + count) * dIn)),
+        {
+          activationScale: this.activationScale,
+          l1Coefficient: context.l1Coefficient,
+          auxK: context.auxK && { ...context.auxK, deadMask: context.auxK.deadMask.dataSync() as Float32Array },
+        },
+      );
+      // This thread's share, computed while the workers compute theirs.
+      const [dEncoder, dEncoderBias, dDecoderT, dDecoderBias, mse, squaredError, auxiliaryLoss, counts] = tf.tidy(
+        () => {
+          const pass = this.gradientsOf(this.scaledInput(batch.subarray(0, own!.count * dIn), own!.count), context);
+          const { gradients } = pass;
+          return [
+            gradients.W_enc,
+            gradients.b_enc,
+            gradients.W_decT,
+            gradients.b_dec,
+            pass.mse,
+            pass.squaredError,
+            pass.auxiliaryLoss,
+            pass.counts,
+          ];
+        },
+      );
+      local = {
+        gradients: {
+          W_enc: dEncoder as tf.Tensor2D,
+          b_enc: dEncoderBias as tf.Tensor1D,
+          W_decT: dDecoderT as tf.Tensor2D,
+          b_dec: dDecoderBias as tf.Tensor1D,
+        },
+        mse: mse as tf.Scalar,
+        squaredError: squaredError as tf.Scalar,
+        auxiliaryLoss: auxiliaryLoss as tf.Scalar,
+        counts: counts as tf.Tensor2D,
+      };
+      const parts: GradientShare[] = [
+        { rows: own!.count, pass: local },
+        ...(await remote).map((pass, index) => ({ rows: others[index]!.count, pass })),
+      ];
+      return this.applyStep(batch, readMetrics, () => combineGradientPasses(parts, rows, this.options.sae));
+    } finally {
+      if (local)
+        tf.dispose([
+          ...Object.values(local.gradients),
+          local.mse,
+          local.squaredError,
+          local.auxiliaryLoss,
+          local.counts,
+        ]);
+      context.auxK?.deadMask.dispose();
+    }
+  }
+
+  /** What the loss of this step needs besides the batch: λₜ, and for topk the dead latents (one scalar read). */
+  private stepContext(): StepContext {
+    const options = this.options;
+    const topk = options.sae.architecture === 'topk';
+    let auxK: StepContext['auxK'] = null;
+    let deadCount = 0;
+    if (topk) {
+      // TopK: the dead mask from before this step decides AuxK's k.
+      const deadMask = tf.tidy(
+        () => tf.step(tf.sub(this.tensors.tokensSinceFired, options.deadTokens - 0.5)) as tf.Tensor2D,
+      );
+      const count = tf.sum(deadMask);
+      deadCount = Math.round(count.dataSync()[0]!);
+      count.dispose();
+      if (deadCount > 0) auxK = { deadMask, deadCount, maximum: options.auxK, coefficient: options.auxKCoefficient };
+      else deadMask.dispose();
+    }
+    this.lastDeadCount = deadCount;
+    return { l1Coefficient: topk ? 0 : l1CoefficientAt(this.stepCount, options), auxK };
+  }
+
+  /** The batch's rows as a tensor, multiplied by the activation scale. */
+  private scaledInput(rowsData: Float32Array, rows: number): tf.Tensor2D {
+    const x = tf.tensor2d(rowsData, [rows, this.options.sae.dIn]);
+    return this.activationScale === 1 ? x : (tf.mul(x, this.activationScale) as tf.Tensor2D);
+  }
+
+  /** The loss's gradients on `x` at the current weights. */
+  private gradientsOf(x: tf.Tensor2D, context: StepContext): SaeGradientOutput {
+    const { W_enc, b_enc, W_decT, b_dec } = this.tensors;
+    return saeLossAndGradients({
+      x,
+      W_enc,
+      b_enc,
+      W_decT,
+      b_dec,
+      sae: this.options.sae,
+      l1Coefficient: context.l1Coefficient,
+      auxK: context.auxK,
+    });
+  }
+
+  /** The step after the gradients (`passOf(x)`, x the whole scaled batch): clipping, Adam, counters, metrics. */
+  private applyStep(
+    batch: Float32Array,
+    readMetrics: boolean,
+    passOf: (x: tf.Tensor2D) => SaeGradientOutput,
+  ): SaeStepMetrics | null {
+    const { dIn, architecture } = this.options.sae;
     const rows = batch.length / dIn;
     const options = this.options;
     const t = this.stepCount + 1;
     const learningRate = learningRateAt(this.stepCount, options);
     const topk = architecture === 'topk';
-
-    // TopK: the dead mask from before this step decides AuxK's k (one scalar read).
-    let deadCount = 0;
-    let deadMask: tf.Tensor2D | null = null;
-    if (topk) {
-      deadMask = tf.tidy(() => tf.step(tf.sub(this.tensors.tokensSinceFired, options.deadTokens - 0.5)) as tf.Tensor2D);
-      const count = tf.sum(deadMask);
-      deadCount = Math.round(count.dataSync()[0]!);
-      count.dispose();
-    }
-    this.lastDeadCount = deadCount;
-
     const { W_enc, b_enc, W_decT, b_dec } = this.tensors;
     let result!: { tensors: TrainerTensors; metrics: tf.Tensor | null };
     tf.tidy(() => {
-      let x = tf.tensor2d(batch, [rows, dIn]);
-      if (this.activationScale !== 1) x = tf.mul(x, this.activationScale);
-      const l1 = topk ? 0 : l1CoefficientAt(this.stepCount, options);
-      const auxK =
-        topk && deadCount > 0
-          ? { deadMask: deadMask!, deadCount, maximum: options.auxK, coefficient: options.auxKCoefficient }
-          : null;
-      const pass = saeLossAndGradients({ x, W_enc, b_enc, W_decT, b_dec, sae: options.sae, l1Coefficient: l1, auxK });
+      const x = this.scaledInput(batch, rows);
+      const pass = passOf(x);
       const { mse, squaredError, auxiliaryLoss, counts } = pass;
       let { W_decT: dDecoderT } = pass.gradients;
       if (topk) {
@@ -309,7 +432,6 @@ export class SaeTrainer {
         tf.keep(tensor);
       if (metrics) tf.keep(metrics);
     });
-    deadMask?.dispose();
     disposeTrainerTensors(this.tensors);
     this.tensors = result.tensors;
     this.stepCount += 1;

@@ -50,6 +50,8 @@ export interface TrainOnCacheOptions {
   reportEvery?: number;
   onProgress?: TrainSaeOptions['onProgress'];
   signal?: AbortSignal;
+  /** Threads a step runs on (default 1; see TrainSaeOptions.workers). */
+  workers?: number;
 }
 
 export interface TrainOnCacheResult {
@@ -111,6 +113,7 @@ export async function trainSaeOnCache(options: TrainOnCacheOptions): Promise<Tra
     ...(options.reportEvery !== undefined ? { reportEvery: options.reportEvery } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
   });
   if (training.interrupted) return { training, options: resolved, outDir: null, checkpointDir };
   saveSaeLens(options.outDir, training.config, training.weights, {

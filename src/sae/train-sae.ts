@@ -3,8 +3,11 @@
  * the batches, runs the trainer (./sae-trainer.ts) step by step, reports progress, saves and resumes checkpoints
  * (./checkpoint.ts) and returns the trained SAE with its feature densities.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { readTrainerCheckpoint, writeTrainerCheckpoint } from './checkpoint.ts';
 import { logFeatureSparsity } from './metrics.ts';
+import { workerBackend } from '../subject/parallel-forward.ts';
+import { SaeGradientPool } from './sae-gradient-pool.ts';
 import { SaeTrainer, type SaeStepMetrics } from './sae-trainer.ts';
 import {
   l1CoefficientAt,
@@ -52,6 +55,12 @@ export interface TrainSaeOptions extends SaeTrainingOptions {
   checkpoint?: { directory: string; every: number };
   /** When aborted, training stops after the step in flight, saves the checkpoint and returns (`interrupted`). */
   signal?: AbortSignal;
+  /**
+   * Threads a step runs on (default 1): with N > 1, each batch's rows are split between this thread and N − 1 gradient
+   * workers, a wasm backend each (`SaeTrainer.trainStepParallel`; the same training to float tolerance, so a resume
+   * may use another count). Not part of the checkpoint's options.
+   */
+  workers?: number;
 }
 
 export interface TrainSaeResult {
@@ -118,8 +127,13 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
   if (options.checkpoint && !(Number.isInteger(options.checkpoint.every) && options.checkpoint.every > 0)) {
     throw new InputError(`checkpoint.every must be a positive integer, got ${options.checkpoint.every}`);
   }
+  const workers = options.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers > 0))
+    throw new InputError(`workers must be a positive integer, got ${workers}`);
+  if (workers > 1) workerBackend(tf.getBackend()); // refused before anything is read or written
   const started = performance.now();
   let trainer: SaeTrainer | null = null;
+  let pool: SaeGradientPool | null = null;
   let resumedFrom: number | null = null;
   const saved = options.checkpoint ? readTrainerCheckpoint(options.checkpoint.directory) : null;
   if (saved) {
@@ -147,6 +161,8 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
       if (pending.length === 0) throw new RangeError('the activation source gave no batch');
       trainer = SaeTrainer.create(resolved, pending);
     }
+    if (workers > 1 && trainer.step < resolved.steps)
+      pool = await SaeGradientPool.start({ sae: resolved.sae, workers: workers - 1, backend: tf.getBackend() });
     let lastMetrics: SaeStepMetrics | null = null;
     const windowStart = resolved.steps - resolved.densityWindowSteps;
     while (trainer.step < resolved.steps && !options.signal?.aborted) {
@@ -158,7 +174,10 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
       }
       if (trainer.step === windowStart) trainer.resetDensityWindow();
       const last = trainer.step + 1 === resolved.steps;
-      const metrics = trainer.trainStep(batch, (trainer.step + 1) % reportEvery === 0 || last);
+      const readMetrics = (trainer.step + 1) % reportEvery === 0 || last;
+      const metrics = pool
+        ? await trainer.trainStepParallel(batch, pool, readMetrics)
+        : trainer.trainStep(batch, readMetrics);
       if (metrics) lastMetrics = metrics;
       options.onProgress?.({
         step: trainer.step,
@@ -192,6 +211,7 @@ export async function trainSae(source: ActivationBatchSource, options: TrainSaeO
       interrupted: trainer.step < resolved.steps && options.signal?.aborted === true,
     };
   } finally {
+    await pool?.close();
     trainer?.dispose();
     await batches.return(undefined);
   }

@@ -444,6 +444,14 @@ export class ActivationCacheWriter {
     }
   }
 
+  /** The last committed sequence, null when there is none: where a resumed extraction continues. */
+  lastSequence(): CacheSequence | null {
+    if (this.header.sequences === 0) return null;
+    const raw = new Int32Array(sequenceFields);
+    readAll(this.fds.get(cacheFiles.sequences)!, bytesOf(raw), (this.header.sequences - 1) * sequenceFields * 4);
+    return { document: raw[0]!, offset: raw[1]!, length: raw[2]! };
+  }
+
   /** Records whether every sequence of the corpus is in the cache (rewrites the header when it changes). */
   setCorpusComplete(complete: boolean): void {
     if (this.header.corpusComplete === complete) return;

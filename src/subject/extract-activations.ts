@@ -3,10 +3,13 @@
  * point in an activation cache (subject/activation-cache.ts); records are built from the cache by
  * ./records-from-cache.ts.
  *
- * The sequences (./sequence-plan.ts) are run in batches (padded to the batch's longest; causal attention keeps
- * padding from reaching real tokens) with the hook captured and the forward pass stopped there. The writes of one
- * batch (thread pool) overlap the forward pass of the next. Memory holds two batches of activations and the corpus's
- * token ids (4 + 2 bytes a token), never the corpus's activations.
+ * The corpus is streamed (./extraction-corpus.ts: a first pass for the digest, document count and tag vocabulary the
+ * header holds; then the documents one at a time) and its sequences planned as the documents arrive
+ * (./sequence-plan.ts); they are run in batches (padded to the batch's longest; causal attention keeps padding from
+ * reaching real tokens) with the hook captured and the forward pass stopped there. The writes of one batch (thread
+ * pool) overlap the forward pass of the next. Memory holds two batches of activations and the token ids of the
+ * current document and batch, never the corpus's tokens or activations; a resume reads the cache's last sequence and
+ * skips the documents before it without tokenizing them.
  */
 import { copyFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -19,16 +22,20 @@ import {
   type ActivationCacheHeader,
   type ActivationCacheIdentity,
 } from './activation-cache.ts';
-import { readExtractionCorpus, type ExtractionCorpus } from './extraction-corpus.ts';
+import { openExtractionCorpus, type ExtractionCorpus } from './extraction-corpus.ts';
 import { hookWidth } from './gpt2-model.ts';
 import { loadSubjectModel, type SubjectModel } from './load-subject.ts';
-import { planSequences, type SequencePlan } from './sequence-plan.ts';
+import { ForwardPool, workerBackend } from './parallel-forward.ts';
+import { SequencePlanMismatchError, SequencePlanner, type SequenceBatch } from './sequence-plan.ts';
 
 export interface ExtractionProgress {
   /** Sequences and tokens in the cache (resumed ones included). */
   sequences: number;
   tokens: number;
-  /** Tokens the cache will hold when this run ends. */
+  /**
+   * Tokens the cache will hold when this run ends: estimated from the share of the corpus file read so far (and capped
+   * by maxTokens) until the plan reaches its end, exact from then on.
+   */
   tokensPlanned: number;
   /** Tokens extracted by this run per second of its own time. */
   tokensPerSecond: number;
@@ -41,7 +48,7 @@ export interface ExtractOptions {
   modelDir: string | SubjectModel;
   /** Hook point, e.g. `blocks.0.mlp.hook_post`. */
   hook: string;
-  /** Corpus file (see readExtractionCorpus), or a corpus already read. */
+  /** Corpus file (see openExtractionCorpus), or a corpus already opened. */
   corpus: string | ExtractionCorpus;
   /** Stop before the first sequence that would take the cache past this many tokens (default: the whole corpus). */
   maxTokens?: number;
@@ -59,6 +66,12 @@ export interface ExtractOptions {
   onProgress?: (progress: ExtractionProgress) => void;
   /** Aborting stops before the next forward pass; batches already computed are committed; the result has `interrupted: true`. */
   signal?: AbortSignal;
+  /**
+   * Forward passes on this many worker threads, each with its own backend (subject/parallel-forward.ts): batch i on
+   * one worker while batch i + 1 runs on the next, committed in order, the cache byte-identical. Default 1: the
+   * forward pass runs on this thread. wasm and cpu backends only.
+   */
+  workers?: number;
 }
 
 export interface ExtractResult {
@@ -70,10 +83,12 @@ export interface ExtractResult {
   sequencesAdded: number;
   batches: number;
   seconds: number;
-  /** tokensAdded / seconds of the batch loop (forward, read back, half-float conversion, writes). */
+  /** tokensAdded / seconds of the batch loop (reading and tokenizing the documents, forward, read back, half-float conversion, writes). */
   tokensPerSecond: number;
   /** Stopped by the abort signal before the plan was done. */
   interrupted: boolean;
+  /** Most token ids held at once by the plan (the current document's and a batch's): bounded, whatever the corpus size. */
+  peakTokensHeld: number;
 }
 
 /** A hook that cannot be extracted; the message lists the valid ones. */
@@ -115,9 +130,13 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
   const batchSize = options.batchSize ?? 16;
   if (!(Number.isInteger(batchSize) && batchSize > 0))
     throw new ExtractionSetupError(`batch size must be a positive integer, got ${batchSize}`);
+  const workers = options.workers ?? 1;
+  if (!(Number.isInteger(workers) && workers > 0))
+    throw new ExtractionSetupError(`workers must be a positive integer, got ${workers}`);
+  if (workers > 1) workerBackend(tf.getBackend()); // refused before the cache folder is made
   const maxTokens = options.maxTokens ?? Infinity;
   if (!(maxTokens > 0)) throw new ExtractionSetupError(`maxTokens must be positive, got ${maxTokens}`);
-  const corpus = typeof options.corpus === 'string' ? readExtractionCorpus(options.corpus) : options.corpus;
+  const corpus = typeof options.corpus === 'string' ? openExtractionCorpus(options.corpus) : options.corpus;
 
   const identity: ActivationCacheIdentity = {
     format: activationCacheFormat,
@@ -130,22 +149,68 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
     sequenceLength: config.nPositions,
     dtype: 'f16',
     bosTokenId: tokenizer.eosId,
-    corpus: { path: corpus.path, format: corpus.format, digest: corpus.digest, documents: corpus.documents.length },
+    corpus: { path: corpus.path, format: corpus.format, digest: corpus.digest, documents: corpus.documentCount },
     tagVocabulary: corpus.tagVocabulary,
   };
   const writer = ActivationCacheWriter.open(options.cacheDir, identity, { resume: options.resume ?? false });
+  let pool: ForwardPool | null = null;
+  // Batches planned and started (their forward pass running), not yet taken.
+  const ahead: { batch: SequenceBatch; activations: Promise<Float32Array> }[] = [];
   try {
     for (const file of subject.tokenizerFiles) copyFileSync(file, join(options.cacheDir, basename(file)));
-    const plan = planSequences(corpus, tokenizer, config.nPositions, maxTokens);
     const resumedSequences = writer.state.sequences;
     const resumedTokens = writer.state.tokens;
-    if (resumedSequences <= plan.sequences.length && plan.starts[resumedSequences] !== resumedTokens) {
-      throw new ExtractionSetupError(
-        `the cache in ${options.cacheDir} holds ${resumedTokens} tokens in ${resumedSequences} sequences, which do not match this corpus's sequences`,
-      );
-    }
-    const tokensPlanned = Math.max(resumedTokens, plan.starts[plan.sequences.length]!);
+    const planner = new SequencePlanner(corpus, tokenizer, {
+      sequenceLength: config.nPositions,
+      maxTokens,
+      batchSize,
+      resumeFrom: { sequences: resumedSequences, tokens: resumedTokens, last: writer.lastSequence() },
+    });
+    const plannedBatches = planner.batches();
+    const planNext = (): SequenceBatch | null => {
+      try {
+        const next = plannedBatches.next();
+        return next.done ? null : next.value;
+      } catch (error) {
+        if (!(error instanceof SequencePlanMismatchError)) throw error;
+        throw new ExtractionSetupError(
+          `the cache in ${options.cacheDir} holds ${resumedTokens} tokens in ${resumedSequences} sequences, which do not match this corpus's sequences: ${error.message}`,
+          { cause: error },
+        );
+      }
+    };
+    const tokensPlanned = (): number => {
+      if (planner.finished) return Math.max(writer.state.tokens, planner.tokens);
+      const share = corpus.bytes > 0 ? planner.bytesRead / corpus.bytes : 0;
+      const estimate = share > 0 ? Math.round(planner.tokens / share) : planner.tokens;
+      return Math.max(writer.state.tokens, planner.tokens, Math.min(maxTokens, estimate));
+    };
     const padId = tokenizer.eosId ?? 0;
+    let firstBatch = planNext();
+    if (workers > 1 && firstBatch) {
+      const weights = await subject.model.toWeights();
+      pool = await ForwardPool.start({ config, weights, workers, backend: tf.getBackend() });
+    }
+    const forwardPool = pool;
+    // With workers, the batches after the one taken run ahead, one per worker; without, each runs when taken.
+    const depth = pool?.size ?? 1;
+    const start = (batch: SequenceBatch) =>
+      ahead.push({ batch, activations: runBatch(subject, options.hook, width, batch, padId, forwardPool) });
+    const take = (): { batch: SequenceBatch; activations: Promise<Float32Array> } | null => {
+      if (ahead.length === 0) {
+        const batch = firstBatch ?? planNext();
+        firstBatch = null;
+        if (!batch) return null;
+        start(batch);
+      }
+      const taken = ahead.shift()!;
+      while (ahead.length < depth - 1) {
+        const batch = planNext();
+        if (!batch) break;
+        start(batch);
+      }
+      return taken;
+    };
     const started = performance.now();
     let batches = 0;
     let interrupted = false;
@@ -161,30 +226,28 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
       options.onProgress?.({
         sequences: writer.state.sequences,
         tokens: writer.state.tokens,
-        tokensPlanned,
+        tokensPlanned: tokensPlanned(),
         tokensPerSecond: (writer.state.tokens - resumedTokens) / Math.max(seconds, 1e-9),
         batches,
       });
     };
     try {
-      let next = resumedSequences;
-      while (next < plan.sequences.length) {
+      for (;;) {
         if (options.signal?.aborted) {
           interrupted = true;
           break;
         }
-        const last = Math.min(plan.sequences.length, next + batchSize);
-        const firstToken = plan.starts[next]!;
-        const endToken = plan.starts[last]!;
-        const activations = await runBatch(subject, options.hook, width, plan, next, last, padId);
+        const next = take();
+        if (!next) break;
+        const { batch } = next;
+        const activations = await next.activations;
         await settle();
         pending = writer.append({
-          sequences: plan.sequences.slice(next, last),
-          tokens: plan.tokens.subarray(firstToken, endToken),
+          sequences: batch.sequences,
+          tokens: batch.tokens,
           activations,
-          ...(plan.tags ? { tags: plan.tags.subarray(firstToken, endToken) } : {}),
+          ...(batch.tags ? { tags: batch.tags } : {}),
         });
-        next = last;
       }
       await settle();
     } catch (error) {
@@ -192,7 +255,9 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
       if (pending) await (pending as Promise<void>).catch(() => undefined);
       throw error;
     }
-    if (!interrupted && writer.state.sequences === plan.sequences.length) writer.setCorpusComplete(plan.corpusComplete);
+    // A resume that adds nothing because the cache already holds maxTokens leaves the header as it was.
+    if (!interrupted && (writer.state.sequences > resumedSequences || planner.corpusComplete))
+      writer.setCorpusComplete(planner.corpusComplete);
     const seconds = (performance.now() - started) / 1000;
     const tokensAdded = writer.state.tokens - resumedTokens;
     return {
@@ -205,30 +270,55 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
       seconds,
       tokensPerSecond: seconds > 0 ? tokensAdded / seconds : 0,
       interrupted,
+      peakTokensHeld: planner.peakTokensHeld,
     };
   } finally {
+    // Batches started ahead and not taken: their results (or errors) are dropped.
+    for (const { activations } of ahead) activations.catch(() => undefined);
+    await pool?.close();
     writer.close();
   }
 }
 
-/** Runs sequences [first, last) of the plan, padded to the longest; returns the hook's activations of their real tokens. */
+/**
+ * Runs the sequences of a batch, padded to the longest, on this thread or on a worker of `pool`; returns the hook's
+ * activations of their real tokens.
+ */
 async function runBatch(
   subject: SubjectModel,
   hook: string,
   width: number,
-  plan: SequencePlan,
-  first: number,
-  last: number,
+  batch: SequenceBatch,
   padId: number,
+  pool: ForwardPool | null = null,
 ): Promise<Float32Array> {
-  const rows = last - first;
+  const rows = batch.sequences.length;
   let length = 0;
-  for (let index = first; index < last; index++) length = Math.max(length, plan.sequences[index]!.length);
+  for (const sequence of batch.sequences) length = Math.max(length, sequence.length);
   const ids = new Int32Array(rows * length).fill(padId);
   for (let row = 0; row < rows; row++) {
-    const start = plan.starts[first + row]!;
-    ids.set(plan.tokens.subarray(start, plan.starts[first + row + 1]!), row * length);
+    ids.set(batch.tokens.subarray(batch.starts[row]!, batch.starts[row + 1]!), row * length);
   }
+  const data = pool ? await pool.hookActivations(ids, rows, hook) : await hookOnThisThread(subject, ids, rows, hook);
+  const tokenCount = batch.tokens.length;
+  if (tokenCount === rows * length) return data;
+  const out = new Float32Array(tokenCount * width);
+  let at = 0;
+  for (let row = 0; row < rows; row++) {
+    const count = batch.sequences[row]!.length * width;
+    out.set(data.subarray(row * length * width, row * length * width + count), at);
+    at += count;
+  }
+  return out;
+}
+
+/** The hook's activation [rows, length, width] of a padded batch, computed on this thread's backend. */
+async function hookOnThisThread(
+  subject: SubjectModel,
+  ids: Int32Array,
+  rows: number,
+  hook: string,
+): Promise<Float32Array> {
   const captured = tf.tidy(() => {
     let activation: tf.Tensor | undefined;
     subject.model.forward(ids, rows, {
@@ -242,20 +332,9 @@ async function runBatch(
     if (!activation) throw new Error(`hook ${hook} did not run`);
     return activation;
   });
-  let data: Float32Array;
   try {
-    data = (await captured.data()) as Float32Array;
+    return (await captured.data()) as Float32Array;
   } finally {
     captured.dispose();
   }
-  const tokenCount = plan.starts[last]! - plan.starts[first]!;
-  if (tokenCount === rows * length) return data;
-  const out = new Float32Array(tokenCount * width);
-  let at = 0;
-  for (let row = 0; row < rows; row++) {
-    const count = plan.sequences[first + row]!.length * width;
-    out.set(data.subarray(row * length * width, row * length * width + count), at);
-    at += count;
-  }
-  return out;
 }

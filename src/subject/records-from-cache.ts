@@ -2,7 +2,9 @@
  * @module subject/records-from-cache — builds FeatureRecords from an activation cache, with Brown POS reference
  * labels where the corpus carries tags.
  *
- * Records: built per column chunk of the cache with `buildFeatureRecords`; windows never cross a sequence (each
+ * Records: built per column chunk of the cache with `buildFeatureRecords` (`recordChunksFromCache` hands them out a
+ * chunk at a time, so a caller that writes them as they come holds one chunk's records; a feature source with
+ * `chunks`, as an SAE's, computes all its chunks in one pass over the cache); windows never cross a sequence (each
  * sequence is one context the model saw). The inserted `<|endoftext|>` at the start of each document is left out of
  * records and of their stats: it is not text of the corpus, and position-0 activations of an attention-sink token are
  * outliers that would fill every top list (TransformerLens users drop BOS from max-activating examples too). The first
@@ -33,6 +35,17 @@ export interface FeatureColumnSource {
   kind: FeatureKind;
   sae?: string;
   read(cache: ActivationCache, features: readonly number[], rows: Int32Array): Float32Array;
+  /**
+   * Optional: every chunk of `features` (at most `chunkFeatures` each, in order) for the given rows, for a source that
+   * computes all its features of a row block at once (an SAE's encoder) and so reads the cache once for all chunks,
+   * not once per chunk as `read` does.
+   */
+  chunks?(
+    cache: ActivationCache,
+    features: readonly number[],
+    chunkFeatures: number,
+    rows: Int32Array,
+  ): Iterable<ColumnChunk>;
 }
 
 export interface RecordsFromCacheOptions extends BuildRecordsOptions {
@@ -65,8 +78,41 @@ export interface RecordsFromCacheResult {
   minLabelCorrelation: number;
 }
 
+/** The records (and labels) of one column chunk. */
+export interface RecordsFromCacheChunk {
+  records: FeatureRecord[];
+  referenceLabels: Map<string, ReferenceLabel>;
+  bestTags: Map<string, TagAssociation>;
+}
+
+/** What {@link recordChunksFromCache} returns when done. */
+export interface RecordsFromCacheSummary {
+  tokens: number;
+  minLabelCorrelation: number;
+}
+
 /** Builds FeatureRecords (and POS reference labels) for features of a cache, one column chunk at a time. */
 export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOptions = {}): RecordsFromCacheResult {
+  const records: FeatureRecord[] = [];
+  const referenceLabels = new Map<string, ReferenceLabel>();
+  const bestTags = new Map<string, TagAssociation>();
+  const chunks = recordChunksFromCache(cacheDir, options);
+  for (let next = chunks.next(); ; next = chunks.next()) {
+    if (next.done) return { records, referenceLabels, bestTags, ...next.value };
+    records.push(...next.value.records);
+    for (const [key, label] of next.value.referenceLabels) referenceLabels.set(key, label);
+    for (const [key, association] of next.value.bestTags) bestTags.set(key, association);
+  }
+}
+
+/**
+ * {@link recordsFromCache} a chunk at a time, so that the caller can write each chunk's records and let them go:
+ * memory holds one chunk's records, not every feature's.
+ */
+export function* recordChunksFromCache(
+  cacheDir: string,
+  options: RecordsFromCacheOptions = {},
+): Generator<RecordsFromCacheChunk, RecordsFromCacheSummary> {
   const cache = ActivationCache.open(cacheDir);
   const { header } = cache;
   const width = options.columns?.width ?? header.width;
@@ -136,9 +182,6 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
 
   const model = options.model ?? header.model;
   const layer = options.layer ?? header.hook;
-  const records: FeatureRecord[] = [];
-  const referenceLabels = new Map<string, ReferenceLabel>();
-  const bestTags = new Map<string, TagAssociation>();
   const buildOptions: BuildRecordsOptions = {
     windowSize: options.windowSize,
     topK: options.topK,
@@ -150,32 +193,34 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
   let done = 0;
   const source = options.columns;
   const chunks: Iterable<ColumnChunk> = source
-    ? (function* () {
-        for (let first = 0; first < features.length; first += chunkFeatures) {
-          const chunk = features.slice(first, first + chunkFeatures);
-          yield { features: chunk, values: source.read(cache, chunk, rows) };
-        }
-      })()
+    ? source.chunks
+      ? source.chunks(cache, features, chunkFeatures, rows)
+      : (function* () {
+          for (let first = 0; first < features.length; first += chunkFeatures) {
+            const chunk = features.slice(first, first + chunkFeatures);
+            yield { features: chunk, values: source.read(cache, chunk, rows) };
+          }
+        })()
     : cache.columnChunks(features, chunkFeatures, { rows });
   for (const chunk of chunks) {
+    const referenceLabels = new Map<string, ReferenceLabel>();
+    const bestTags = new Map<string, TagAssociation>();
     const ids: FeatureId[] = chunk.features.map((index) =>
       source
         ? { model, layer, kind: source.kind, index, ...(source.sae ? { sae: source.sae } : {}) }
         : { model, layer, kind: 'neuron', index },
     );
-    records.push(
-      ...buildFeatureRecords(
-        {
-          tokens: tokenStrings,
-          values: chunk.values,
-          nFeatures: chunk.features.length,
-          documentStarts,
-          tokenIds: rowTokenIds,
-          contextIds,
-        },
-        ids,
-        buildOptions,
-      ),
+    const records = buildFeatureRecords(
+      {
+        tokens: tokenStrings,
+        values: chunk.values,
+        nFeatures: chunk.features.length,
+        documentStarts,
+        tokenIds: rowTokenIds,
+        contextIds,
+      },
+      ids,
+      buildOptions,
     );
     if (rowBaseTag) {
       const associations = tagAssociations(chunk.values, chunk.features.length, rowBaseTag, baseTags);
@@ -195,8 +240,9 @@ export function recordsFromCache(cacheDir: string, options: RecordsFromCacheOpti
     }
     done += chunk.features.length;
     options.onChunk?.(done, features.length);
+    yield { records, referenceLabels, bestTags };
   }
-  return { records, referenceLabels, bestTags, tokens: rows.length, minLabelCorrelation };
+  return { tokens: rows.length, minLabelCorrelation };
 }
 
 /** Display strings of the kept tokens, one tokenizer call per distinct id. */

@@ -120,6 +120,38 @@ describe('PyTorch peer helpers', () => {
     ]);
   });
 
+  it('with autointerp measured on N workers: its tokens/s and speed-up beside autointerp, and its ratio to PyTorch N threads last', () => {
+    const table = formatPeerTable(
+      [
+        // autointerp 100 ms → 1,280 tokens/s; 2 workers 64 ms → 2,000 (1.56×); PyTorch 2 threads 50 ms → 2,560
+        {
+          name: 'brown-1l, 16×64',
+          itemsPerIteration: 128,
+          autointerpMilliseconds: [100],
+          autointerpWorkers: { workers: 2, milliseconds: [64] },
+          torch: [
+            { threads: 1, milliseconds: [100] },
+            { threads: 2, milliseconds: [50] },
+          ],
+        },
+        {
+          name: 'one row',
+          itemsPerIteration: 128,
+          autointerpMilliseconds: [100],
+          autointerpWorkers: null,
+          torch: null,
+        },
+      ],
+      [1, 2],
+    );
+    expect(table.split('\n')).toEqual([
+      '| case | autointerp tokens/s | autointerp 2 workers | 2 workers / 1 | PyTorch 1 thread | autointerp / PyTorch 1t | PyTorch 2 threads | autointerp / PyTorch 2t | autointerp 2 workers / PyTorch 2t |',
+      '|---|---|---|---|---|---|---|---|---|',
+      '| brown-1l, 16×64 | 1280 | 2000 | 1.56× | 1280 | 1.00× | 2560 | 0.50× | 0.78× |',
+      '| one row | 1280 | — | — | — | — | — | — | — |',
+    ]);
+  });
+
   it('describes the torch build with the BLAS library it loaded, and the load with its CPU count', () => {
     const build = describeTorchBuild(output);
     expect(build).toContain('torch 1.13.0a0');

@@ -1,0 +1,164 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/subject/backend.ts';
+import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corpus-sample.ts';
+import { extractActivations, ExtractionSetupError } from '../../src/subject/extract-activations.ts';
+import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
+import { loadSubjectModel, type SubjectModel } from '../../src/subject/load-subject.ts';
+import { ForwardPool, rowShares, workerBackend } from '../../src/subject/parallel-forward.ts';
+import { initGpt2Weights } from '../../src/subject/train-lm.ts';
+import type { Gpt2Config } from '../../src/subject/types.ts';
+import { cli } from '../helpers/run-cli.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const temporary = mkdtempSync(join(tmpdir(), 'autointerp-parallel-forward-'));
+const modelDir = join(temporary, 'tiny-gpt2');
+const corpusFile = join(temporary, 'corpus.jsonl');
+const hook = 'blocks.0.mlp.hook_post';
+const config: Gpt2Config = {
+  vocabSize: 4096,
+  nPositions: 16,
+  nEmbd: 16,
+  nLayer: 2,
+  nHead: 2,
+  nInner: 24,
+  layerNormEpsilon: 1e-5,
+  activation: 'gelu_new',
+};
+let subject: SubjectModel;
+let pool: ForwardPool;
+let folders = 0;
+const freshFolder = () => join(temporary, `cache-${folders++}`);
+
+function filesOf(directory: string): Record<string, Buffer> {
+  return Object.fromEntries(
+    readdirSync(directory)
+      .sort()
+      .map((name) => [name, readFileSync(join(directory, name))]),
+  );
+}
+
+/** The hook's activation of a batch on this thread. */
+function hookHere(ids: Int32Array, rows: number, hookName = hook): Float32Array {
+  const captured = tf.tidy(() => {
+    let value: tf.Tensor | undefined;
+    subject.model.forward(ids, rows, { hooks: { [hookName]: (a) => void (value = a) }, stopAt: hookName });
+    return value!;
+  });
+  const data = captured.dataSync() as Float32Array;
+  captured.dispose();
+  return data;
+}
+
+const rows = 5;
+const length = 16;
+const ids = Int32Array.from({ length: rows * length }, (_, index) => (index * 7919) % config.vocabSize);
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  mkdirSync(modelDir, { recursive: true });
+  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 11), { dtype: 'F32' });
+  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  const documents = readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl')).slice(0, 3);
+  const lines = documents.map((document) => {
+    const words = document.words.filter((word) => word.end <= 900);
+    return formatCorpusSampleLine({ ...document, text: document.text.slice(0, words.at(-1)!.end), words });
+  });
+  writeFileSync(corpusFile, `${lines.join('\n')}\n`);
+  subject = await loadSubjectModel(modelDir);
+  pool = await ForwardPool.start({
+    config,
+    weights: await subject.model.toWeights(),
+    workers: 2,
+    backend: tf.getBackend(),
+  });
+});
+afterAll(async () => {
+  await pool?.close();
+  subject?.model.dispose();
+  rmSync(temporary, { recursive: true, force: true });
+});
+
+describe('ForwardPool: data-parallel forward passes on worker threads (issue 19 item 4)', () => {
+  it('a whole batch on a worker gives the bytes of this thread; rows split across 2 workers agree to float tolerance', async () => {
+    expect(pool.backends).toEqual(['wasm (SIMD, 1 thread)', 'wasm (SIMD, 1 thread)']);
+    const here = hookHere(ids, rows);
+    const whole = await pool.hookActivations(ids.slice(), rows, hook);
+    expect(Array.from(whole)).toEqual(Array.from(here));
+    const split = await pool.splitHookActivations(ids.slice(), rows, hook);
+    expect(split).toHaveLength(here.length);
+    for (let at = 0; at < here.length; at++)
+      expect(Math.abs(split[at]! - here[at]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(here[at]!)));
+    const sumHere = tf.tidy(() => tf.sum(subject.model.forward(ids, rows).logits!).dataSync()[0]!);
+    expect(await pool.splitLogitSum(ids.slice(), rows)).toBeCloseTo(sumHere, 2);
+  });
+
+  it('a request that fails in a worker rejects with its reason, and the workers go on', async () => {
+    await expect(pool.hookActivations(ids.slice(), rows, 'blocks.9.hook_resid_post')).rejects.toThrow(
+      /forward worker [12] of 2: unknown hook point "blocks\.9\.hook_resid_post"/,
+    );
+    expect(Array.from(await pool.hookActivations(ids.slice(), rows, hook))).toEqual(Array.from(hookHere(ids, rows)));
+  });
+
+  it('splits rows into contiguous shares and refuses tfjs-node, which uses every core already', () => {
+    expect(rowShares(5, 2)).toEqual([
+      { first: 0, count: 3 },
+      { first: 3, count: 2 },
+    ]);
+    expect(rowShares(1, 3)).toEqual([{ first: 0, count: 1 }]);
+    expect(workerBackend('wasm')).toBe('wasm');
+    expect(() => workerBackend('tensorflow')).toThrow(/--workers: .* not "tensorflow"/);
+  });
+
+  it('a process that closes its pool exits by itself: no worker is left running', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/forward-pool-exits.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000, // a hang guard only
+    });
+    expect(result.signal, result.stderr).toBeNull();
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('closed after a forward pass (logit sum finite: true)');
+  });
+});
+
+describe('extractActivations with --workers (issue 19 item 4)', () => {
+  it('`extract --workers 2` writes the bytes of 1 worker; a 2-worker run that crashed resumes to the same bytes', async () => {
+    const common = { modelDir: subject, hook, corpus: corpusFile, batchSize: 3, maxTokens: 500 };
+    const straight = freshFolder();
+    await extractActivations({ ...common, cacheDir: straight });
+    const parallel = freshFolder();
+    const flags = ['--model', modelDir, '--hook', hook, '--corpus', corpusFile, '--tokens', '500'];
+    const run = await cli(['extract', ...flags, '--batch-sequences', '3', '--cache', parallel, '--workers', '2']);
+    expect(run.stderr).toMatch(/cache .*: \d+ tokens in \d+ sequences/);
+    expect(run.code, run.stderr).toBe(0);
+    expect(filesOf(parallel)).toEqual(filesOf(straight));
+    const refused = await cli(['extract', ...flags, '--cache', freshFolder(), '--workers', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--workers/);
+
+    const crashed = freshFolder();
+    let batches = 0;
+    await expect(
+      extractActivations({
+        ...common,
+        cacheDir: crashed,
+        workers: 2,
+        onProgress: () => {
+          if (++batches === 3) throw new Error('simulated crash');
+        },
+      }),
+    ).rejects.toThrow('simulated crash');
+    await extractActivations({ ...common, cacheDir: crashed, workers: 2, resume: true });
+    expect(filesOf(crashed)).toEqual(filesOf(straight));
+
+    await expect(extractActivations({ ...common, cacheDir: freshFolder(), workers: 0 })).rejects.toThrow(
+      ExtractionSetupError,
+    );
+  });
+});
