@@ -1,7 +1,8 @@
 /**
  * @module bench/records-load — reading a JSONL records file, step by step, per feature: splitting it into lines with
  * `node:readline` (what the loader used) and with records/read-lines (what it uses), interleaved in one run, then
- * JSON.parse and validation of the lines, and the whole loader with its digest. Synthetic data shaped like
+ * JSON.parse and validation of the lines (the loader's, which takes records/canonical-record's fast path for records the
+ * schema would return unchanged, and the zod schema alone, interleaved), and the whole loader with its digest. Synthetic data shaped like
  * bench/pipeline-overhead's: 1,000 features of 20 top + 10 random windows of 64 tokens.
  * Run: `npx tsx bench/records-load.ts [features]`. Prints numbers only.
  */
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseFeatureRecord } from '../src/records/jsonl.ts';
+import { FeatureRecordSchema } from '../src/records/types.ts';
 import { loadFeatureRecordsWithDigest } from '../src/records/load.ts';
 import { mulberry32 } from '../src/common/random.ts';
 import { readLines } from '../src/records/read-lines.ts';
@@ -49,6 +51,7 @@ const times = {
   readLines: [] as number[],
   parse: [] as number[],
   validate: [] as number[],
+  schema: [] as number[],
   load: [] as number[],
 };
 for (let round = 0; round < 6; round++) {
@@ -65,6 +68,9 @@ for (let round = 0; round < 6; round++) {
   values.forEach((value, i) => parseFeatureRecord(value, file, `line ${i + 1}`));
   const validateMs = performance.now() - started;
   started = performance.now();
+  for (const value of values) FeatureRecordSchema.parse(value);
+  const schemaMs = performance.now() - started;
+  started = performance.now();
   await loadFeatureRecordsWithDigest(file);
   const loadMs = performance.now() - started;
   if (round === 0) continue; // warm-up
@@ -72,6 +78,7 @@ for (let round = 0; round < 6; round++) {
   times.readLines.push(readLinesMs);
   times.parse.push(parseMs);
   times.validate.push(validateMs);
+  times.schema.push(schemaMs);
   times.load.push(loadMs);
 }
 rmSync(directory, { recursive: true, force: true });
@@ -82,7 +89,10 @@ console.log(
   `  lines with records/read-lines:  ${perFeature(median(times.readLines))}   (readline / read-lines: ${(median(times.readline) / median(times.readLines)).toFixed(1)}×)`,
 );
 console.log(`  JSON.parse of the lines:        ${perFeature(median(times.parse))}`);
-console.log(`  validation (zod schemas):       ${perFeature(median(times.validate))}`);
+console.log(`  validation (parseFeatureRecord): ${perFeature(median(times.validate))}`);
+console.log(
+  `  validation (zod schema alone):  ${perFeature(median(times.schema))}   (schema / parseFeatureRecord: ${(median(times.schema) / median(times.validate)).toFixed(1)}×)`,
+);
 console.log(
   `  loadFeatureRecordsWithDigest:   ${perFeature(median(times.load))}   (all of it, sha256 of the file included)`,
 );

@@ -1,8 +1,8 @@
 /**
  * @module pipeline/hold-run — what a started run holds while it works: its lease, renewed by a heartbeat (a lease
  * another process took over is noted, and the run stops at the next feature), a disk reserve (room to record the
- * end on a full disk), and an exit hook that marks the run interrupted when the process is forced out (second
- * Ctrl+C) without unwinding.
+ * end on a full disk), and an exit hook that commits the features saved since the last commit and marks the run
+ * interrupted when the process is forced out (second Ctrl+C) without unwinding.
  */
 import { reserveDiskSpace, type DiskReserve } from '../store/disk-reserve.ts';
 import type { ResultStore } from '../store/result-store.ts';
@@ -24,6 +24,8 @@ export function holdRun(store: ResultStore, runId: number, lease: RunLease, ttlM
   const markInterruptedOnExit = () => {
     try {
       if (!store.db.open) return;
+      // The features saved since the last commit (pipeline/commit-group.ts) are whole: each save is synchronous.
+      if (store.db.inTransaction) store.db.exec('COMMIT');
       if (store.getRun(runId)?.status === 'running') store.setRunStatus(runId, 'interrupted');
       lease.release();
       reserve.free();

@@ -1,7 +1,8 @@
 /**
  * @module pipeline/run-pipeline — runs (or resumes) a whole run: validates every record first (a pass over the source
- * that keeps none), then streams the features from the source through bounded concurrency, saving each as one
- * transaction the moment it completes (memory does not grow with the number of features). A stop
+ * that keeps none), then streams the features from the source through bounded concurrency, saving each the moment it
+ * completes (features done close together share a commit: save-features.ts; memory does not grow with the number of
+ * features). A stop
  * signal (first Ctrl+C), a spent budget (`maxCostUsd`) or a run of consecutive failures (an unreachable provider)
  * stops scheduling new features, lets the ones in flight finish and marks the run "interrupted". Failed features
  * are retried by a resume. Providers the pipeline creates get the reliability wrappers (cache, retry, rate limit)
@@ -51,7 +52,7 @@ import type { CallEvent, FeatureContext, ProcessedFeature } from './process-feat
 import { recordRunSaes } from './record-saes.ts';
 import { resolveRunConfig, runName } from './resolve-run-config.ts';
 import { finishRun, type RunSummary } from './run-summary.ts';
-import { createFeatureSaver } from './save-features.ts';
+import { createFeatureSaver, type FeatureSaver } from './save-features.ts';
 
 export interface PipelineEvents {
   /** Called once the records are loaded: features in the run and how many a resumed run had already finished. */
@@ -223,6 +224,7 @@ export async function runPipeline(
     store.setRunStatus(runId, 'running');
     const runStore = store;
     const runHold = (hold = holdRun(runStore, runId, heldLease, options.lease?.ttlMs));
+    let saver: FeatureSaver | undefined;
 
     try {
       // The run's pending features, read from the source as workers free up (the settled keys were read under the lease).
@@ -237,7 +239,7 @@ export async function runPipeline(
         ...(needsJudge ? { judge: providers.judge } : {}),
       });
 
-      const saver = createFeatureSaver(runStore, runId, heldLease, options.events?.onFeatureDone);
+      saver = createFeatureSaver(runStore, runId, heldLease, options.events?.onFeatureDone);
       const { tally } = saver;
       let stoppedBy: RunSummary['stoppedBy'];
       // One transaction: a commit that fails (a full disk) then throws here; the INSERT … RETURNING inside, committed
@@ -314,6 +316,7 @@ export async function runPipeline(
       } finally {
         models?.dispose();
       }
+      saver.flush(); // the last features' commit
       return finishRun({
         store: runStore,
         runId,
@@ -325,16 +328,22 @@ export async function runPipeline(
         startedAt,
       });
     } catch (error) {
-      // Another process took the run over: it is that process's to mark; this one only stops.
-      if (error instanceof LeaseLostError) throw error;
+      // The features saved since the last commit were saved under the lease: committed if the database lets them be.
+      if (error instanceof LeaseLostError) {
+        saver?.close();
+        throw error; // another process took the run over: it is that process's to mark; this one only stops
+      }
       let message = describeFatal(runId, error, runStore.db);
       runHold.freeReserve(); // room to record the end on a full disk
+      saver?.close();
       try {
         runStore.setRunStatus(runId, 'failed');
       } catch (markError) {
         message += `; marking it failed failed too (${(markError as Error).message}): resume it with \`autointerp run --resume ${runId}\``;
       }
       throw new RunFailedError(runId, message, { cause: error });
+    } finally {
+      saver?.close();
     }
   } finally {
     hold?.end();

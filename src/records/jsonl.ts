@@ -1,6 +1,7 @@
 /** @module records/jsonl — the native exchange format: JSONL, one FeatureRecord a line. */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { isCanonicalFeatureRecord } from './canonical-record.ts';
 import { RecordFormatError } from './errors.ts';
 import { readLines } from './read-lines.ts';
 import { FeatureRecordSchema, type FeatureRecord } from './types.ts';
@@ -19,6 +20,7 @@ function parseJsonLine(text: string, file: string, lineNumber: number): unknown 
 
 /** Validates one parsed line as a FeatureRecord, or throws a RecordFormatError naming file, line and field. */
 export function parseFeatureRecord(value: unknown, file: string, location: string): FeatureRecord {
+  if (isCanonicalFeatureRecord(value)) return value; // what the schema would return, without its copies
   const parsed = FeatureRecordSchema.safeParse(value);
   if (!parsed.success) {
     const { location: field, reason } = describeZodError(parsed.error);
