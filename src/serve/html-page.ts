@@ -72,13 +72,15 @@ export interface PageFrame {
   /** The database file shown in the navigation bar. */
   databaseLabel: string;
   body: string;
+  /** Reload after this many seconds (`<meta http-equiv="refresh">`: no script). */
+  refreshSeconds?: number;
 }
 
 /** A whole HTML document around `body` (already HTML). */
 export function renderPage(frame: PageFrame): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(frame.title)} · autointerp</title>
+<title>${escapeHtml(frame.title)} · autointerp</title>${frame.refreshSeconds === undefined ? '' : `<meta http-equiv="refresh" content="${frame.refreshSeconds}">`}
 <link rel="icon" href="data:,">
 <style>${REPORT_STYLE}${VIEWER_STYLE}</style></head>
 <body>

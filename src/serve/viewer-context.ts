@@ -6,6 +6,7 @@
  */
 import { InputError } from '../common/errors.ts';
 import type { SqliteDatabase } from '../store/database.ts';
+import type { RunSectionsComputer } from './run-sections-computer.ts';
 import type { ViewerModels } from './viewer-models.ts';
 
 /** A handler's error that is the user's: answered with `status` and the message as the page. */
@@ -37,6 +38,19 @@ export class ViewerCache {
     this.entries.set(key, value);
     return value;
   }
+
+  /** Forgets `key` (e.g. a failed background computation, so that the next view tries again). */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+/** Where a run page's leaderboard and histograms are computed. */
+export interface RunSectionsPolicy {
+  /** Off the request path (serve/run-sections-computer); null: always on it. */
+  computer: RunSectionsComputer | null;
+  /** A database of at most this many features (its largest feature id) is answered on the request path. */
+  inlineUpTo: number;
 }
 
 export interface ViewerContext {
@@ -48,10 +62,13 @@ export interface ViewerContext {
   models: ViewerModels | null;
   /** Answer only requests whose Host is a loopback name (the server listens on loopback). */
   loopbackOnly: boolean;
+  runSections: RunSectionsPolicy;
 }
 
 /** A page: its title and body HTML (the frame is added by the server). */
 export interface ViewerPage {
   title: string;
   body: string;
+  /** Reload the page after this many seconds (a page whose content is still being computed). */
+  refreshSeconds?: number;
 }

@@ -13,7 +13,8 @@ import { renderComparePage } from './compare-page.ts';
 import { ViewerModels } from './viewer-models.ts';
 import { renderFeaturePage } from './feature-page.ts';
 import { CONTENT_SECURITY_POLICY, renderPage } from './html-page.ts';
-import { renderRunPage, renderRunsPage } from './runs-page.ts';
+import { type RunSectionsComputer, workerSectionsComputer } from './run-sections-computer.ts';
+import { renderRunPage, renderRunsPage, warmNewestRunPage } from './runs-page.ts';
 import { renderSearchPage } from './search-page.ts';
 import { renderSteerPage } from './steer-page.ts';
 import { ViewerCache, ViewerRequestError, type ViewerContext, type ViewerPage } from './viewer-context.ts';
@@ -30,7 +31,20 @@ export interface ViewerOptions {
   port?: number;
   /** Subject model folders whose features get output tokens and steering (default none). */
   modelDirectories?: readonly string[];
+  /**
+   * A database of at most this many features renders run pages' leaderboards and histograms on the request path
+   * (default 2,000: under a second, bootstrap included, measured at load 9); a larger one in a worker thread, the page
+   * saying so meanwhile.
+   */
+  runSectionsInlineUpTo?: number;
+  /** Where the run sections of a large database are computed (default: a worker thread; tests inject their own). */
+  runSectionsComputer?: RunSectionsComputer;
+  /** Start computing the newest run's page at start (default true; only for a database over the inline size). */
+  warmNewestRun?: boolean;
 }
+
+/** The database size up to which run pages are rendered on the request path (bench/serve.ts measures it). */
+export const DEFAULT_RUN_SECTIONS_INLINE_UP_TO = 2_000;
 
 export interface ViewerServer {
   url: string;
@@ -165,6 +179,10 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
     cache: new ViewerCache(db),
     models,
     loopbackOnly: ['127.0.0.1', '::1', 'localhost'].includes(options.host ?? DEFAULT_VIEWER_HOST),
+    runSections: {
+      computer: options.runSectionsComputer ?? workerSectionsComputer(options.databasePath),
+      inlineUpTo: options.runSectionsInlineUpTo ?? DEFAULT_RUN_SECTIONS_INLINE_UP_TO,
+    },
   };
   const server = createServer(viewerHandler(context));
   const host = options.host ?? DEFAULT_VIEWER_HOST;
@@ -180,6 +198,7 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
     db.close();
     throw error;
   }
+  if (options.warmNewestRun !== false) warmNewestRunPage(context);
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -190,6 +209,7 @@ export async function startViewer(options: ViewerOptions): Promise<ViewerServer>
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await models?.dispose();
+      await context.runSections.computer?.close();
       db.close();
     },
   };

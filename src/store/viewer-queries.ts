@@ -3,8 +3,8 @@
  * text (FTS5, migration 10), layer, kind, SAE and score range, sorted by a score kind or by feature, one page at a
  * time by keyset pagination (the next page starts after the last row's sort key, the previous page ends before the
  * first row's: a seek in an index, never an OFFSET scan); what a feature holds, each list a page by keyset (runs,
- * candidate explanations, records); a run's summary (unit counts, LLM cost) and per-layer score histograms counted in
- * SQL. Nothing here writes.
+ * candidate explanations, records); a run's summary (unit counts, LLM cost) and its smallest score (the histograms'
+ * range: serve/score-histograms counts them). Nothing here writes.
  */
 import type { SqliteDatabase } from './database.ts';
 import { explanationMatchQuery, explanationWordTest } from './explanation-words.ts';
@@ -582,18 +582,6 @@ export function runSummaries(db: SqliteDatabase): Map<number, RunSummary> {
   return summaries;
 }
 
-/** A histogram of a run's defined scores of one kind over the features of one (model, layer, kind, SAE). */
-export interface ScoreHistogram {
-  model: string;
-  layer: string;
-  kind: string;
-  sae: string;
-  /** `bins` counts over [low, high]; a value outside it is counted in the end bin it is beyond. */
-  counts: number[];
-  /** How many values were outside [low, high]. */
-  clipped: number;
-}
-
 /** The smallest defined score of a kind in a run (a seek in scores_by_run_kind_value); null when none. */
 export function minimumScore(db: SqliteDatabase, runId: number, scoreKind: string): number | null {
   return (
@@ -601,52 +589,6 @@ export function minimumScore(db: SqliteDatabase, runId: number, scoreKind: strin
       .prepare('SELECT MIN(value) AS low FROM scores WHERE run_id = ? AND kind = ? AND value IS NOT NULL')
       .get(runId, scoreKind) as { low: number | null }
   ).low;
-}
-
-/**
- * Per-layer histograms of a run's defined scores of one kind, counted in SQL: the scores in feature order
- * (scores_by_run_kind_feature, so the features are read in the order they are stored), each value's bin computed as
- * report/svg-charts `histogramSvg` computes it, grouped by the feature's model, layer, kind and SAE. A million scores
- * never cross into JavaScript.
- */
-export function scoreHistogramsByGroup(
-  db: SqliteDatabase,
-  runId: number,
-  scoreKind: string,
-  range: { low: number; high: number; bins: number },
-): ScoreHistogram[] {
-  const rows = db
-    .prepare(
-      `SELECT model, layer, kind, sae, bin, COUNT(*) AS n, SUM(outside) AS clipped
-       FROM (SELECT f.model, f.layer, f.kind, f.sae,
-                    MIN(@bins - 1, MAX(0, CAST(((s.value - @low) / @width) * @bins AS INTEGER))) AS bin,
-                    ((s.value - @low) / @width < 0 OR (s.value - @low) / @width > 1) AS outside
-             FROM scores s INDEXED BY scores_by_run_kind_feature JOIN features f ON f.id = s.feature_id
-             WHERE s.run_id = @runId AND s.kind = @scoreKind AND s.value IS NOT NULL)
-       GROUP BY model, layer, kind, sae, bin`,
-    )
-    .all({ bins: range.bins, low: range.low, width: range.high - range.low, runId, scoreKind }) as {
-    model: string;
-    layer: string;
-    kind: string;
-    sae: string;
-    bin: number;
-    n: number;
-    clipped: number;
-  }[];
-  const groups = new Map<string, ScoreHistogram>();
-  for (const row of rows) {
-    const key = JSON.stringify([row.model, row.layer, row.kind, row.sae]);
-    let group = groups.get(key);
-    if (!group) {
-      group = { model: row.model, layer: row.layer, kind: row.kind, sae: row.sae, counts: [], clipped: 0 };
-      group.counts = new Array<number>(range.bins).fill(0);
-      groups.set(key, group);
-    }
-    group.counts[row.bin] = (group.counts[row.bin] ?? 0) + row.n;
-    group.clipped += row.clipped;
-  }
-  return [...groups.values()];
 }
 
 /** The SAE folder recorded for an SAE name (`saes.path`), if any. */

@@ -13,9 +13,9 @@ import { openDatabase } from '../../src/store/database.ts';
 import { mergeDatabases } from '../../src/store/merge.ts';
 import { migrations } from '../../src/store/migrations.ts';
 import { explanationMatchQuery, explanationWordTest } from '../../src/store/explanation-words.ts';
+import { scoreHistogramsByGroup } from '../../src/serve/score-histograms.ts';
 import {
   minimumScore,
-  scoreHistogramsByGroup,
   searchFeatures,
   type FeatureSearch,
   type SearchCursor,
@@ -264,39 +264,42 @@ describe('viewer queries', () => {
   it.each([
     ['correlation.all', 5],
     ['absdev.all', 20],
-  ])('counts the per-layer histograms of %s in SQL exactly as histogramSvg bins the values (%i bins)', (kind, bins) => {
-    const fixture = buildViewerFixture();
-    const writer = openDatabase(fixture.path);
-    // values on bin edges, below the range and above it
-    writer
-      .prepare('UPDATE scores SET value = ? WHERE run_id = ? AND kind = ? AND feature_id = ?')
-      .run(-3, fixture.baselineRun, kind, fixture.featureId(4));
-    writer
-      .prepare('UPDATE scores SET value = ? WHERE run_id = ? AND kind = ? AND feature_id = ?')
-      .run(1.5, fixture.baselineRun, kind, fixture.featureId(8));
-    writer.close();
-    const db = openDatabase(fixture.path, { readonly: true });
-    try {
-      const range = scoreRange(kind, [minimumScore(db, fixture.baselineRun, kind)!]);
-      const histograms = scoreHistogramsByGroup(db, fixture.baselineRun, kind, { ...range, bins });
-      expect(histograms.map((group) => group.layer).sort()).toEqual(['0', '1', '2']);
-      for (const group of histograms) {
-        const values = (
-          db
-            .prepare(
-              `SELECT s.value FROM scores s JOIN features f ON f.id = s.feature_id
+  ])(
+    'counts the per-layer histograms of %s from the score stream exactly as histogramSvg bins the values (%i bins)',
+    (kind, bins) => {
+      const fixture = buildViewerFixture();
+      const writer = openDatabase(fixture.path);
+      // values on bin edges, below the range and above it
+      writer
+        .prepare('UPDATE scores SET value = ? WHERE run_id = ? AND kind = ? AND feature_id = ?')
+        .run(-3, fixture.baselineRun, kind, fixture.featureId(4));
+      writer
+        .prepare('UPDATE scores SET value = ? WHERE run_id = ? AND kind = ? AND feature_id = ?')
+        .run(1.5, fixture.baselineRun, kind, fixture.featureId(8));
+      writer.close();
+      const db = openDatabase(fixture.path, { readonly: true });
+      try {
+        const range = scoreRange(kind, [minimumScore(db, fixture.baselineRun, kind)!]);
+        const histograms = scoreHistogramsByGroup(db, fixture.baselineRun, kind, { ...range, bins });
+        expect(histograms.map((group) => group.layer).sort()).toEqual(['0', '1', '2']);
+        for (const group of histograms) {
+          const values = (
+            db
+              .prepare(
+                `SELECT s.value FROM scores s JOIN features f ON f.id = s.feature_id
                WHERE s.run_id = ? AND s.kind = ? AND s.value IS NOT NULL AND f.layer = ?`,
-            )
-            .all(fixture.baselineRun, kind, group.layer) as { value: number }[]
-        ).map((row) => row.value);
-        const options = { title: `layer ${group.layer}`, ...range, bins };
-        expect(histogramSvgOfCounts(group.counts, group.clipped, options)).toBe(histogramSvg(values, options));
+              )
+              .all(fixture.baselineRun, kind, group.layer) as { value: number }[]
+          ).map((row) => row.value);
+          const options = { title: `layer ${group.layer}`, ...range, bins };
+          expect(histogramSvgOfCounts(group.counts, group.clipped, options)).toBe(histogramSvg(values, options));
+        }
+        expect(histograms.reduce((sum, group) => sum + group.clipped, 0)).toBe(2); // -3 and 1.5
+      } finally {
+        db.close();
       }
-      expect(histograms.reduce((sum, group) => sum + group.clipped, 0)).toBe(2); // -3 and 1.5
-    } finally {
-      db.close();
-    }
-  });
+    },
+  );
 
   it('reads a page sorted by score by seeking in the index: no sort step, no scan of the rows before it', () => {
     const fixture = buildViewerFixture();
