@@ -1,36 +1,23 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corpus-sample.ts';
-import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
-import { initGpt2Weights } from '../../src/subject/train-lm.ts';
-import type { Gpt2Config } from '../../src/subject/types.ts';
 import { cli as runCli } from '../helpers/run-cli.ts';
+import { tinyGpt2Config, writeTinyGpt2Folder } from '../helpers/tiny-gpt2.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-extract-cli-'));
 const modelDir = join(directory, 'tiny');
 const corpus = join(directory, 'corpus.jsonl');
-const config: Gpt2Config = {
-  vocabSize: 4096,
-  nPositions: 16,
-  nEmbd: 16,
-  nLayer: 1,
-  nHead: 2,
-  nInner: 24,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const config = tinyGpt2Config();
 
 /** `autointerp <args>` in-process, in the test folder. */
 const cli = (args: string[]) => runCli(args, { cwd: directory });
 
 beforeAll(() => {
-  mkdirSync(modelDir);
-  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 3), { dtype: 'F32' });
-  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  writeTinyGpt2Folder(modelDir, config, 3);
   const documents = readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl')).slice(0, 2);
   const lines = documents.map((document) => {
     const words = document.words.filter((word) => word.end <= 1500);

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,34 +7,21 @@ import { mulberry32 } from '../../src/common/random.ts';
 import { saveSaeLens } from '../../src/sae/formats.ts';
 import type { SaeConfig } from '../../src/sae/types.ts';
 import { readCorpusSample } from '../../src/subject/corpus-sample.ts';
-import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
-import { initGpt2Weights } from '../../src/subject/train-lm.ts';
-import type { Gpt2Config } from '../../src/subject/types.ts';
 import { cli as runCli } from '../helpers/run-cli.ts';
+import { tinyGpt2Config, writeTinyGpt2Folder } from '../helpers/tiny-gpt2.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-extract-sae-cli-'));
 const modelDir = join(directory, 'tiny');
 const saeDir = join(directory, 'tiny-sae-4x');
 const corpus = join(directory, 'corpus.txt');
-const config: Gpt2Config = {
-  vocabSize: 4096,
-  nPositions: 16,
-  nEmbd: 16,
-  nLayer: 1,
-  nHead: 2,
-  nInner: 24,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const config = tinyGpt2Config();
 const dSae = 96;
 
 const cli = (args: string[]) => runCli(args, { cwd: directory });
 
 beforeAll(() => {
-  mkdirSync(modelDir);
-  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 3), { dtype: 'F32' });
-  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  writeTinyGpt2Folder(modelDir, config, 3);
   const texts = readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl'))
     .slice(0, 2)
     .map((document) => document.text.slice(0, 1000));

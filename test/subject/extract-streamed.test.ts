@@ -1,14 +1,4 @@
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  closeSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,25 +7,14 @@ import { ActivationCache } from '../../src/subject/activation-cache.ts';
 import { initBackend } from '../../src/subject/backend.ts';
 import { readCorpusSample } from '../../src/subject/corpus-sample.ts';
 import { extractActivations, ExtractionSetupError } from '../../src/subject/extract-activations.ts';
-import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { loadSubjectModel, type SubjectModel } from '../../src/subject/load-subject.ts';
-import { initGpt2Weights } from '../../src/subject/train-lm.ts';
-import type { Gpt2Config } from '../../src/subject/types.ts';
+import { tinyGpt2Config, writeTinyGpt2Folder } from '../helpers/tiny-gpt2.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-extract-streamed-'));
 const hook = 'blocks.0.mlp.hook_post';
 const sequenceLength = 16;
-const config: Gpt2Config = {
-  vocabSize: 4096,
-  nPositions: sequenceLength,
-  nEmbd: 16,
-  nLayer: 1,
-  nHead: 2,
-  nInner: 24,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const config = tinyGpt2Config({ nPositions: sequenceLength });
 let subject: SubjectModel;
 const texts = readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl'))
   .slice(0, 3)
@@ -52,9 +31,7 @@ function writeCorpus(copies: number): string {
 beforeAll(async () => {
   await initBackend('wasm');
   const modelDir = join(temporary, 'tiny-gpt2');
-  mkdirSync(modelDir, { recursive: true });
-  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 3), { dtype: 'F32' });
-  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  writeTinyGpt2Folder(modelDir, config, 3);
   subject = await loadSubjectModel(modelDir);
 });
 afterAll(() => {

@@ -19,23 +19,14 @@ import { tagAssociations } from '../../src/subject/tag-associations.ts';
 import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { loadSubjectModel, SubjectModelError, type SubjectModel } from '../../src/subject/load-subject.ts';
 import { initGpt2Weights } from '../../src/subject/train-lm.ts';
-import type { Gpt2Config } from '../../src/subject/types.ts';
+import { tinyGpt2Config, writeTinyGpt2Folder } from '../helpers/tiny-gpt2.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-extract-'));
 const modelDir = join(temporary, 'tiny-gpt2');
 const corpusFile = join(temporary, 'corpus.jsonl');
 const hook = 'blocks.0.mlp.hook_post';
-const config: Gpt2Config = {
-  vocabSize: 4096,
-  nPositions: 16,
-  nEmbd: 16,
-  nLayer: 1,
-  nHead: 2,
-  nInner: 24,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const config = tinyGpt2Config();
 let subject: SubjectModel;
 let folders = 0;
 const freshFolder = () => join(temporary, `cache-${folders++}`);
@@ -73,9 +64,7 @@ function directActivation(ids: Int32Array): Float32Array {
 
 beforeAll(async () => {
   await initBackend('wasm');
-  mkdirSync(modelDir, { recursive: true });
-  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 7), { dtype: 'F32' });
-  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  writeTinyGpt2Folder(modelDir, config, 7);
   writeSmallCorpus(corpusFile, 3, 1200);
   subject = await loadSubjectModel(modelDir);
 });

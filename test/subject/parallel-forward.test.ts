@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,28 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/subject/backend.ts';
 import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corpus-sample.ts';
 import { extractActivations, ExtractionSetupError } from '../../src/subject/extract-activations.ts';
-import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { loadSubjectModel, type SubjectModel } from '../../src/subject/load-subject.ts';
 import { ForwardPool, rowShares, workerBackend } from '../../src/subject/parallel-forward.ts';
-import { initGpt2Weights } from '../../src/subject/train-lm.ts';
-import type { Gpt2Config } from '../../src/subject/types.ts';
 import { cli } from '../helpers/run-cli.ts';
+import { tinyGpt2Config, writeTinyGpt2Folder } from '../helpers/tiny-gpt2.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-parallel-forward-'));
 const modelDir = join(temporary, 'tiny-gpt2');
 const corpusFile = join(temporary, 'corpus.jsonl');
 const hook = 'blocks.0.mlp.hook_post';
-const config: Gpt2Config = {
-  vocabSize: 4096,
-  nPositions: 16,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 2,
-  nInner: 24,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const config = tinyGpt2Config({ nLayer: 2 });
 let subject: SubjectModel;
 let pool: ForwardPool;
 let folders = 0;
@@ -61,9 +50,7 @@ const ids = Int32Array.from({ length: rows * length }, (_, index) => (index * 79
 
 beforeAll(async () => {
   await initBackend('wasm');
-  mkdirSync(modelDir, { recursive: true });
-  saveGpt2Folder(modelDir, config, initGpt2Weights(config, 11), { dtype: 'F32' });
-  copyFileSync(join(root, 'data/subject/tokenizer.json'), join(modelDir, 'tokenizer.json'));
+  writeTinyGpt2Folder(modelDir, config, 11);
   const documents = readCorpusSample(join(root, 'data/corpus/brown-heldout.jsonl')).slice(0, 3);
   const lines = documents.map((document) => {
     const words = document.words.filter((word) => word.end <= 900);
