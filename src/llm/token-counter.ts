@@ -7,7 +7,8 @@ import type { TiktokenBPE } from 'js-tiktoken/lite';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
 
-const encoders = new Map<EncodingName, Tiktoken>();
+/** One load per encoding, shared by every caller, those that ask while it loads included. */
+const encoders = new Map<EncodingName, Promise<Tiktoken>>();
 
 async function loadRanks(name: EncodingName): Promise<TiktokenBPE> {
   const module =
@@ -17,12 +18,16 @@ async function loadRanks(name: EncodingName): Promise<TiktokenBPE> {
   return module.default as TiktokenBPE;
 }
 
-/** Loads (once) and returns the encoder. Loading o200k_base takes a few hundred milliseconds. */
-export async function getEncoder(name: EncodingName = 'o200k_base'): Promise<Tiktoken> {
+/**
+ * Loads (once) and returns the encoder. Loading o200k_base takes a few hundred milliseconds of CPU: callers that ask at
+ * the same time (a run's concurrent features) wait for the one load instead of each building an encoder.
+ */
+export function getEncoder(name: EncodingName = 'o200k_base'): Promise<Tiktoken> {
   let encoder = encoders.get(name);
   if (!encoder) {
-    encoder = new Tiktoken(await loadRanks(name));
+    encoder = loadRanks(name).then((ranks) => new Tiktoken(ranks));
     encoders.set(name, encoder);
+    encoder.catch(() => encoders.delete(name)); // a failed load is tried again by the next caller
   }
   return encoder;
 }

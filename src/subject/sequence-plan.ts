@@ -5,6 +5,7 @@
  * while the total stays ≤ it. Sequences are handed out in batches; memory holds the batch being filled and the current
  * document's tokens, never the corpus's.
  */
+import { InputError } from '../common/errors.ts';
 import type { CacheSequence } from './activation-cache.ts';
 import type { ExtractionCorpus } from './extraction-corpus.ts';
 import { tokenTags } from './token-tags.ts';
@@ -36,8 +37,8 @@ export interface SequencePlanOptions {
   resumeFrom?: PlanResumePoint;
 }
 
-/** A resume point that is not a sequence of this corpus (the cache was cut another way). */
-export class SequencePlanMismatchError extends Error {
+/** A resume point that is not a sequence of this corpus (the cache was cut another way): bad input, not a bug. */
+export class SequencePlanMismatchError extends InputError {
   override readonly name = 'SequencePlanMismatchError';
 }
 

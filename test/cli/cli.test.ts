@@ -13,56 +13,8 @@ function cli(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('autointerp CLI', () => {
-  it('runs the demo offline end to end: progress, leaderboard, a finished run, a score for every active feature', async () => {
-    const db = join(directory, 'demo.db');
-    // Ablation through the subject model is left out here (test/pipeline/ablation-in-pipeline.test.ts covers it, and CI
-    // runs the full `npm start`): it is most of the demo's time.
-    const result = await cli(['run', '--demo', '--no-ablation'], { AUTOINTERP_DB: db });
-    expect(result.stderr).toMatch(/BASELINE/);
-    expect(result.stderr).toMatch(/autointerp \[.*\] \d+\/\d+ features/); // progress bar (non-TTY lines)
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Leaderboard — run 1/);
-    expect(result.stdout).toMatch(/BASELINE: offline rule-based/);
-    const database = new Database(db, { readonly: true });
-    const run = database.prepare('SELECT status, explainer, simulator, is_baseline FROM runs').get();
-    expect(run).toEqual({
-      status: 'finished',
-      explainer: 'baseline:rule-based-v1',
-      simulator: 'baseline:rule-based-v1',
-      is_baseline: 1,
-    });
-    const perFeature = database
-      .prepare(
-        `SELECT f.max_activation AS max, s.value, s.reason FROM scores s JOIN features f ON f.id = s.feature_id WHERE s.kind = 'correlation.all'`,
-      )
-      .all() as { max: number; value: number | null; reason: string | null }[];
-    const features = (database.prepare('SELECT COUNT(*) AS n FROM features').get() as { n: number }).n;
-    expect(perFeature).toHaveLength(features);
-    // Every active feature is scored; the baseline's explanation of one may name no token of the score records, whose
-    // simulation is then constant: a null score with that reason (at most a couple of the 88 features).
-    let constant = 0;
-    for (const row of perFeature) {
-      if (row.max > 0 && row.value === null) {
-        expect(row.reason, `feature with max ${row.max}`).toBe('constant simulated activations');
-        constant += 1;
-      } else if (row.max <= 0) expect(row.reason).toMatch(/never activates/);
-    }
-    expect(constant).toBeLessThanOrEqual(2);
-    const explanations = database
-      .prepare('SELECT DISTINCT explainer, is_baseline, prompt_version FROM explanations')
-      .all();
-    expect(explanations).toEqual([
-      { explainer: 'baseline:rule-based-v1', is_baseline: 1, prompt_version: 'explain.v1' },
-    ]);
-    database.close();
-
-    const board = await cli(['leaderboard', '--json', '--db', db]);
-    expect(board.code).toBe(0);
-    const json = JSON.parse(board.stdout) as { baseline: boolean; rows: { layer: string }[] };
-    expect(json.baseline).toBe(true);
-    expect(new Set(json.rows.map((r) => r.layer)).size).toBeGreaterThanOrEqual(3);
-  });
-
+  // The demo end to end (progress, leaderboard, a finished run, a score for every active feature): test/cli/demo-run.test.ts,
+  // on the one whole demo run the demo's checks share.
   it('prints help for every command that `autointerp --help` lists', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);

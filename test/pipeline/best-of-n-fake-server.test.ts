@@ -34,10 +34,14 @@ const planted = readFileSync(demoPlantedPath, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as FeatureRecord);
-/** Planted features that fire (a "nothing" feature has no right explanation to find). */
+/**
+ * Planted features that fire (a "nothing" feature has no right explanation to find): four, each run over HTTP with up
+ * to 4 candidates, revisions and batches (the file's 13 runs took 56 s at load 3–9 on 2 cores with eight). With four,
+ * best-of-4 still beats one-shot held out by far more than the 0.1 asked (0.73 against 0.30).
+ */
 const chosen = planted
   .filter((feature) => !truthOf.get(featureKey(feature.id))!.explanation.startsWith('nothing'))
-  .slice(0, 8);
+  .slice(0, 4);
 const source = join(directory, 'planted.jsonl');
 writeFileSync(source, `${chosen.map((feature) => JSON.stringify(feature)).join('\n')}\n`);
 

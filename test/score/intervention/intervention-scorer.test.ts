@@ -144,18 +144,17 @@ describe('intervention scorer', () => {
     expect(promptIds().map((prompt) => generate(subject.model, prompt, { maxNewTokens: 10 }))).toEqual(before);
   });
 
-  it('scores the POS reference label of brown-1l-1x latent 103 ("the verb has") above a wrong label', async () => {
+  it('scores what brown-1l-1x latent 103 writes ("been"), not its input-side POS label ("the verb has"), as the colon latent', async () => {
     const judge = createBaselineProvider();
     const label = referenceLabel('brown-1l-1x-labels.json', 'brown-1l/blocks.0.mlp.hook_post/sae/103@brown-1l-1x');
     expect(label).toBe('Brown tag "hvz": the verb "has"');
-    const wrong = referenceLabel('brown-1l-1x-labels.json', 'brown-1l/blocks.0.mlp.hook_post/sae/352@brown-1l-1x');
-    const truth = valueOf(await scoreOf(hasLatent, label, judge), 'intervention.score');
-    const other = valueOf(await scoreOf(hasLatent, wrong, judge), 'intervention.score');
-    // Measured: 1 against 0. The clamped model writes "been been been…": the baseline reads the label's "verb" as
-    // every verb (interpret-explanation), so "been" counts, and every steered text is at least a third verbs, no
-    // plain one is; its quoted "has" never appears (the latent fires ON "has" and makes the model write what follows).
-    expect(truth).toBe(1);
-    expect(other).toBe(0);
+    const output = valueOf(await scoreOf(hasLatent, 'the token "been"', judge), 'intervention.score');
+    const input = valueOf(await scoreOf(hasLatent, label, judge), 'intervention.score');
+    // The clamped model writes "been been been…" and never its quoted "has" (the latent fires ON "has" and makes the
+    // model write what follows): the baseline judge reads the label as the token "has" (its "verb" names the quoted
+    // token, not every verb: interpret-explanation), which no text shows, steered or not.
+    expect(output).toBe(1);
+    expect(input).toBe(0);
   });
 
   it('measures the output side: "opening quotation marks" scores 22/24 on the colon latent, its input-side label "colons" 0', async () => {
