@@ -40,6 +40,7 @@ export const slowTestFiles = [
   'test/pipeline/best-of-n-resume.test.ts', // 4.1–9.7 s: best-of-n runs aborted mid-search and resumed
   'test/pipeline/simulation-protocol.test.ts', // 7.2–10.6 s: eight runs
   'test/pipeline/streaming-memory.test.ts',
+  'test/report/streamed-reports.test.ts', // 10,000-feature databases, the streamed reports against in-memory oracles
   // models and SAEs: training, extraction, ablation
   'test/sae/train-sae.test.ts',
   'test/sae/train-on-cache.test.ts',
@@ -50,6 +51,7 @@ export const slowTestFiles = [
   'test/subject/extract.test.ts',
   'test/subject/parallel-forward.test.ts', // worker threads, each loading tfjs: forward passes and extraction on 2 workers
   'test/subject/worker-pool.test.ts', // worker threads started through tsx
+  'test/serve/run-sections-background.test.ts', // the viewer's worker thread, started through tsx
   'test/subject/extract-cli.test.ts',
   'test/subject/extract-sae-cli.test.ts', // extraction and an SAE's records through the CLI, in-process
   'test/subject/extract-streamed.test.ts', // extractions of a corpus and of four copies of it

@@ -23,19 +23,33 @@ import { ViewerRequestError, type ViewerContext, type ViewerPage } from './viewe
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 
-/** `VALUE:FEATURE` (score sorts) or `FEATURE` (feature order) → the cursor; a malformed one is a 400. */
+/** A score as `formatCursor` writes one (JavaScript's shortest form of a finite number). */
+const CURSOR_VALUE = /^-?\d+(\.\d+)?(e[+-]\d+)?$/;
+/** A feature id: digits only (no sign, exponent, hexadecimal or spaces). */
+const CURSOR_FEATURE = /^\d+$/;
+
+/**
+ * `VALUE:FEATURE` (score sorts) or `FEATURE` (feature order) → the cursor; a malformed one is a 400: the feature must
+ * be digits and a safe integer, the value a finite number written as a number.
+ */
 export function parseCursor(text: string, sort: SearchSort, parameter = 'after'): SearchCursor {
   const parts = text.split(':');
-  const featureId = Number(parts.at(-1));
-  const value = parts.length === 2 ? Number(parts[0]) : null;
+  const expected = sort === 'feature' ? 'FEATURE' : 'VALUE:FEATURE';
+  const featureText = parts.at(-1)!;
+  const valueText = parts.length === 2 ? parts[0]! : null;
+  const featureId = Number(featureText);
+  const value = valueText === null ? null : Number(valueText);
   const valid =
-    Number.isInteger(featureId) &&
-    (sort === 'feature' ? parts.length === 1 : parts.length === 2 && parts[0] !== '' && Number.isFinite(value));
-  if (!valid)
-    throw new ViewerRequestError(
-      400,
-      `${parameter}: expected ${sort === 'feature' ? 'FEATURE' : 'VALUE:FEATURE'}, got "${text}"`,
-    );
+    CURSOR_FEATURE.test(featureText) &&
+    Number.isSafeInteger(featureId) &&
+    (sort === 'feature'
+      ? parts.length === 1
+      : valueText !== null && CURSOR_VALUE.test(valueText) && Number.isFinite(value));
+  if (!valid) {
+    const featureProblem =
+      CURSOR_FEATURE.test(featureText) && !Number.isSafeInteger(featureId) ? ' (FEATURE beyond safe integers)' : '';
+    throw new ViewerRequestError(400, `${parameter}: expected ${expected}${featureProblem}, got "${text}"`);
+  }
   return { value, featureId };
 }
 

@@ -84,7 +84,8 @@ interface SearchQuery {
  * rows before the first row's key in the reverse order (then reverses them). A text search walks the sort order and
  * keeps the rows whose explanation has the words (explanation-words.ts) while that fills the page within
  * `walkBudget` rows; when it does not and few explanations match (FTS5, counted up to `fewMatches`), it starts from
- * those explanations instead and sorts them; else it walks on.
+ * those explanations instead and sorts them; else it walks on. Words beyond ASCII always start from the FTS5 matches
+ * (only FTS5 folds them), so either path gives the same rows.
  */
 export function searchFeatures(
   db: SqliteDatabase,
@@ -165,8 +166,18 @@ export function searchFeatures(
     return finish(db.prepare(`${sql} LIMIT ?`).all(...parameters, wanted) as FeatureSearchRow[]);
   }
   const match = explanationMatchQuery(text);
+  if (match === null) return { rows: [], next: null, previous: null };
+  const matchesFirstPage = () => {
+    const parameters = [search.scoreKind, match, search.runId, ...keysetParametersOf(cursor), ...conditionParameters];
+    return finish(
+      db
+        .prepare(matchesFirst(byScore, keysetOf(cursor), and, direction))
+        .all(...parameters, wanted) as FeatureSearchRow[],
+    );
+  };
+  // Words beyond ASCII have no JavaScript test that agrees with FTS5 (explanation-words.ts): FTS5 alone answers them.
   const hasWords = explanationWordTest(text);
-  if (match === null || hasWords === null) return { rows: [], next: null, previous: null };
+  if (hasWords === null) return matchesFirstPage();
 
   const rows: FeatureSearchRow[] = [];
   /**
@@ -190,13 +201,7 @@ export function searchFeatures(
   };
   const stopped = walkOn(cursor, tuning.walkBudget);
   if (stopped === null) return finish(withFeatures(rows));
-  if (countMatchesUpTo(db, match, tuning.fewMatches) < tuning.fewMatches) {
-    const keysetParameters = keysetParametersOf(cursor);
-    const parameters = [search.scoreKind, match, search.runId, ...keysetParameters, ...conditionParameters, wanted];
-    return finish(
-      db.prepare(matchesFirst(byScore, keysetOf(cursor), and, direction)).all(...parameters) as FeatureSearchRow[],
-    );
-  }
+  if (countMatchesUpTo(db, match, tuning.fewMatches) < tuning.fewMatches) return matchesFirstPage();
   // Many explanations match, only not in this part of the order: walk on from the last row walked.
   walkOn(stopped.resumeFrom, Number.POSITIVE_INFINITY);
   return finish(withFeatures(rows));

@@ -251,7 +251,13 @@ describe('viewer queries', () => {
         'og',
       ];
       for (const query of queries) {
-        const test = explanationWordTest(query)!;
+        const test = explanationWordTest(query);
+        // beyond ASCII only FTS5 answers (explanation-words.ts)
+        if (!/^[\u0000-\u007f]*$/.test(query)) {
+          expect(test, query).toBeNull();
+          continue;
+        }
+        if (test === null) throw new Error(`no word test for ${query}`);
         const byFts = matches(db, query);
         const byTest = texts.flatMap((text, i) => (test(text) ? [i + 1] : []));
         expect(byTest, query).toEqual(byFts);

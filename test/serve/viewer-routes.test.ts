@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/store/migrations.ts';
+import { formatCursor, parseCursor } from '../../src/serve/search-page.ts';
 import { isLoopbackHost, startViewer, type ViewerServer } from '../../src/serve/viewer-server.ts';
 import { cli } from '../helpers/run-cli.ts';
 import { withUnwritableFile } from '../helpers/unwritable-file.ts';
@@ -212,6 +213,36 @@ describe('autointerp serve: search', () => {
     const both = await get('/search?after=0.5:3&before=0.5:9');
     expect(both.status).toBe(400);
     expect(both.html).toContain('after and before');
+  });
+
+  it.each([
+    ['before=0.5:', 'empty feature'],
+    ['before=0.5:99999999999999999999', 'feature beyond safe integers'],
+    ['after=0.5:9007199254740993', 'feature beyond safe integers'],
+    ['before=0.5:-5', 'signed feature'],
+    ['before=0.5:1e20', 'feature in exponent form'],
+    ['before=%200.5%20:%201%20', 'spaces'],
+    ['before=-0x1:1', 'hexadecimal value'],
+    ['before=1e309:1', 'infinite value'],
+    ['sort=feature&before=%20', 'blank feature'],
+    ['sort=feature&before=99999999999999999999', 'feature beyond safe integers'],
+    ['sort=feature&before=1e300', 'feature in exponent form'],
+    ['sort=feature&before=0x10', 'hexadecimal feature'],
+    ['sort=feature&after=<script>1', 'markup'],
+  ])('rejects the cursor %s (%s) with 400 and an escaped message', async (query, _why) => {
+    const page = await get(`/search?run=${fixture.baselineRun}&${query.replace('<script>', '%3Cscript%3E')}`);
+    expect(page.status).toBe(400);
+    expect(page.html).toMatch(/(after|before): expected (VALUE:)?FEATURE/);
+    expect(page.html).not.toContain('<script>1');
+  });
+
+  it('reads back every cursor it writes, scores in any number form included', () => {
+    for (const value of [0.5, -0.25, 1e-7, -1.5e-10, 1e21, 5e-324, 0])
+      expect(parseCursor(formatCursor({ value, featureId: 42 }), 'score-desc')).toEqual({ value, featureId: 42 });
+    expect(parseCursor(formatCursor({ value: null, featureId: 9007199254740991 }), 'feature')).toEqual({
+      value: null,
+      featureId: 9007199254740991,
+    });
   });
 
   it('pages back by its previous-page links (keyset, before=FIRST ROW) to the first page, which has none', async () => {
