@@ -33,6 +33,7 @@ import { type RunCostPerFeature, runCostPerFeature } from '../store/run-cost-que
 import { normalApproximationMinimum, pairedBootstrapDifference, type PairedDifference } from './bootstrap.ts';
 import { InputError } from '../common/errors.ts';
 import { featureGroupIndex, type GrowableArray, growableFloat64 } from './feature-groups.ts';
+import type { FeatureSlots } from './feature-slots.ts';
 import { scoreFamily } from './score-families.ts';
 
 export interface CompareOptions {
@@ -273,25 +274,29 @@ class ReasonList {
   }
 }
 
-function loadSide(db: SqliteDatabase, run: RunRow, scoreKind: string, size: number, reasons: ReasonList): Side {
+/** One run's side, in arrays indexed by feature slot (report/feature-slots.ts). */
+function loadSide(db: SqliteDatabase, run: RunRow, scoreKind: string, slots: FeatureSlots, reasons: ReasonList): Side {
   const side: Side = {
-    values: new Float64Array(size),
-    statuses: new Uint8Array(size),
-    reasons: new Int32Array(size).fill(-1),
+    values: new Float64Array(slots.size),
+    statuses: new Uint8Array(slots.size),
+    reasons: new Int32Array(slots.size).fill(-1),
   };
   for (const [value, featureId] of definedScoresInValueOrder(db, run.id, scoreKind)) {
-    side.values[featureId] = value;
-    side.statuses[featureId] = SCORED;
+    const slot = slots.slotOf(featureId);
+    side.values[slot] = value;
+    side.statuses[slot] = SCORED;
   }
   for (const [featureId, reason] of nullScoresOfRun(db, run.id, scoreKind)) {
-    side.statuses[featureId] = SIDE_STATUSES.indexOf('null');
-    side.reasons[featureId] = reasons.indexOf(reason ?? 'unknown');
+    const slot = slots.slotOf(featureId);
+    side.statuses[slot] = SIDE_STATUSES.indexOf('null');
+    side.reasons[slot] = reasons.indexOf(reason ?? 'unknown');
   }
   // units of work with no score of this kind: failed, skipped, or scored without this kind
   for (const [featureId, status, reason] of unitsWithoutScoreOfKind(db, run.id, scoreKind)) {
+    const slot = slots.slotOf(featureId);
     const failedOrSkipped = status === 'failed' || status === 'skipped';
-    side.statuses[featureId] = SIDE_STATUSES.indexOf(failedOrSkipped ? status : 'null');
-    side.reasons[featureId] = reasons.indexOf(
+    side.statuses[slot] = SIDE_STATUSES.indexOf(failedOrSkipped ? status : 'null');
+    side.reasons[slot] = reasons.indexOf(
       failedOrSkipped ? (reason ?? 'unknown') : 'scored, but no score of this kind stored',
     );
   }
@@ -323,7 +328,8 @@ class MostMoved {
   ) {}
 
   private compare(a: MovedCandidate, b: MovedCandidate): number {
-    const byDifference = this.direction * (b.difference - a.difference);
+    // a comparison, not a subtraction: two infinite differences of one sign tie (their subtraction is NaN)
+    const byDifference = this.direction * (b.difference < a.difference ? -1 : b.difference > a.difference ? 1 : 0);
     if (byDifference !== 0) return byDifference;
     a.featureKey ??= this.keyOf(a);
     b.featureKey ??= this.keyOf(b);
@@ -350,7 +356,7 @@ const pairedValues = (): PairedValues => ({ baseline: growableFloat64(), candida
 
 /**
  * The comparison of two runs on one score kind. Each run's scores are read as (value, feature id) from the index into
- * arrays indexed by feature id (13 bytes a feature id per run), then walked in feature id order: a paired feature adds
+ * arrays indexed by feature slot (13 bytes a feature per run; report/feature-slots.ts), then walked in feature id order: a paired feature adds
  * its two values to its layer's arrays and is offered to the bounded most-moved lists; an unpaired one is counted.
  * Memory is these arrays (with the paired values' and the statistics' copies, under 100 bytes a feature), never a row
  * per feature.
@@ -375,10 +381,10 @@ export function compareRuns(
       throw new ComparisonError(`run ${run.id} has no "${scoreKind}" scores (it has: ${kinds.join(', ')})`);
     }
   }
-  const { groups, groupOf } = featureGroupIndex(db);
+  const { groups, slots, groupOf } = featureGroupIndex(db);
   const reasons = new ReasonList();
-  const baseline = loadSide(db, baselineRun, scoreKind, groupOf.length, reasons);
-  const candidate = loadSide(db, candidateRun, scoreKind, groupOf.length, reasons);
+  const baseline = loadSide(db, baselineRun, scoreKind, slots, reasons);
+  const candidate = loadSide(db, candidateRun, scoreKind, slots, reasons);
 
   const indexOf = featureIndexLookup(db);
   const keyOf = (moved: MovedCandidate) =>
@@ -389,15 +395,16 @@ export function compareRuns(
   const byGroup = new Map<number, PairedValues>();
   const unpaired = new Map<string, UnpairedCount>();
   let features = 0;
-  for (let featureId = 0; featureId < groupOf.length; featureId++) {
-    const left = baseline.statuses[featureId]!;
-    const right = candidate.statuses[featureId]!;
+  for (let slot = 0; slot < slots.size; slot++) {
+    const left = baseline.statuses[slot]!;
+    const right = candidate.statuses[slot]!;
     if (left === 0 && right === 0) continue;
     features++;
+    const featureId = slots.featureIdOf(slot);
     if (left === SCORED && right === SCORED) {
-      const group = groupOf[featureId]!;
-      const a = baseline.values[featureId]!;
-      const b = candidate.values[featureId]!;
+      const group = groupOf[slot]!;
+      const a = baseline.values[slot]!;
+      const b = candidate.values[slot]!;
       let layer = byGroup.get(group);
       if (!layer) byGroup.set(group, (layer = pairedValues()));
       for (const values of [layer, all]) {
@@ -423,7 +430,7 @@ export function compareRuns(
       ['baseline', baseline],
       ['candidate', candidate],
     ] as const) {
-      const reason = side.reasons[featureId]!;
+      const reason = side.reasons[slot]!;
       if (reason >= 0) {
         const text = `${label}: ${reasons.texts[reason]}`;
         entry.reasons[text] = (entry.reasons[text] ?? 0) + 1;

@@ -1,10 +1,12 @@
 /**
  * @module report/feature-groups — every stored feature's (model, layer, kind, SAE) as a small group number in a typed
- * array indexed by feature id, so that scores streamed as (value, feature id) are grouped without a join or a string
- * per row (the leaderboard's rows, compare's layers). About 4 bytes per feature id.
+ * array indexed by feature slot (report/feature-slots.ts: the feature id itself unless ids are sparse), so that scores
+ * streamed as (value, feature id) are grouped without a join or a string per row (the leaderboard's rows, compare's
+ * layers). About 4 bytes per feature id.
  */
 import type { SqliteDatabase } from '../store/database.ts';
-import { featureIdsOfPrefix, featurePrefixes, largestFeatureId } from '../store/score-streams.ts';
+import { featureIdsOfPrefix, featurePrefixes } from '../store/score-streams.ts';
+import { type FeatureSlots, featureSlots } from './feature-slots.ts';
 
 /** The identity a feature shares with the others of its leaderboard row and compare layer. */
 export interface FeatureGroup {
@@ -17,7 +19,9 @@ export interface FeatureGroup {
 
 export interface FeatureGroupIndex {
   groups: FeatureGroup[];
-  /** The group number of each feature id; -1 where the feature is in no group kept (or there is no such id). */
+  /** Each feature's slot (`slots.slotOf(featureId)`), the index of `groupOf` and of the callers' arrays. */
+  slots: FeatureSlots;
+  /** The group number of each feature slot; -1 where the feature is in no group kept (or there is no such id). */
   groupOf: Int32Array;
 }
 
@@ -29,7 +33,8 @@ export interface FeatureGroupFilters {
 }
 
 export function featureGroupIndex(db: SqliteDatabase, filters: FeatureGroupFilters = {}): FeatureGroupIndex {
-  const groupOf = new Int32Array(largestFeatureId(db) + 1).fill(-1);
+  const slots = featureSlots(db);
+  const groupOf = new Int32Array(slots.size).fill(-1);
   const groups: FeatureGroup[] = [];
   for (const prefix of featurePrefixes(db)) {
     if (
@@ -40,10 +45,10 @@ export function featureGroupIndex(db: SqliteDatabase, filters: FeatureGroupFilte
       continue;
     for (const [sae, ids] of featureIdsOfPrefix(db, prefix)) {
       const group = groups.push({ ...prefix, sae }) - 1;
-      for (const id of ids) groupOf[id] = group;
+      for (const id of ids) groupOf[slots.slotOf(id)] = group;
     }
   }
-  return { groups, groupOf };
+  return { groups, slots, groupOf };
 }
 
 /** A typed array that grows as values are appended, read back as a view of the filled part. */

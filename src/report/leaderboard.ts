@@ -35,6 +35,7 @@ import {
   lowerBound,
   upperBound,
 } from './feature-groups.ts';
+import type { FeatureSlots } from './feature-slots.ts';
 import { scorerColumnKinds } from './score-families.ts';
 import { stableMean } from './stable-mean.ts';
 
@@ -121,12 +122,13 @@ const ablationKind = 'ablation.all';
 /** How a row's simulations were made, as the mode column shows it (the mode, and records per call unless all). */
 export { simulationProtocolLabel };
 
-/** The scores of one feature group made with one protocol, as streamed: values ascending, their feature ids beside. */
+/** The scores of one feature group made with one protocol, as streamed: values ascending, their feature slots beside. */
 interface ProtocolGroup {
   group: number;
   protocol: number;
   values: GrowableArray<Float64Array>;
-  featureIds: GrowableArray<Int32Array>;
+  /** The slot of each value's feature (report/feature-slots.ts; slots are in feature id order). */
+  featureSlots: GrowableArray<Int32Array>;
   /** Null scores, counted by reason in the order of each reason's first feature id. */
   nullReasons: Map<string, { count: number; firstFeatureId: number }>;
   nullCount: number;
@@ -143,7 +145,7 @@ interface RowGroup {
 }
 
 /**
- * Per feature id, the index of its protocol in `protocols` (null when the run used one protocol for every score of
+ * Per feature slot, the index of its protocol in `protocols` (null when the run used one protocol for every score of
  * the kind, the usual case: then no per-feature read is needed).
  */
 function protocolIndex(
@@ -151,12 +153,15 @@ function protocolIndex(
   runId: number,
   scoreKind: string,
   protocols: readonly ScoreProtocol[],
-  size: number,
+  slots: FeatureSlots,
 ): Uint16Array | null {
   if (protocols.length <= 1) return null;
-  const index = new Uint16Array(size);
+  const index = new Uint16Array(slots.size);
   protocols.forEach((protocol, p) => {
-    for (const featureId of featureIdsOfProtocol(db, runId, scoreKind, protocol)) index[featureId] = p;
+    for (const featureId of featureIdsOfProtocol(db, runId, scoreKind, protocol)) {
+      const slot = slots.slotOf(featureId);
+      if (slot >= 0) index[slot] = p;
+    }
   });
   return index;
 }
@@ -175,22 +180,22 @@ export function buildLeaderboard(
 ): Leaderboard {
   const filters = options.filters ?? {};
   const topCount = options.top ?? 3;
-  const { groups, groupOf } = featureGroupIndex(db, {
+  const { groups, slots, groupOf } = featureGroupIndex(db, {
     ...(filters.model === undefined ? {} : { model: filters.model }),
     ...(filters.layer === undefined ? {} : { layer: filters.layer }),
     ...(filters.featureKind === undefined ? {} : { kind: filters.featureKind }),
   });
   const protocols = scoreProtocolsOfRun(db, run.id, scoreKind);
-  const protocolOf = protocolIndex(db, run.id, scoreKind, protocols, groupOf.length);
+  const protocolOf = protocolIndex(db, run.id, scoreKind, protocols, slots);
   const protocolCount = Math.max(1, protocols.length);
 
-  // each feature's protocol group (group × protocol), -1 when it has no score of the kind or is filtered out
-  const partOf = new Int32Array(groupOf.length).fill(-1);
+  // each feature slot's protocol group (group × protocol), -1 when it has no score of the kind or is filtered out
+  const partOf = new Int32Array(slots.size).fill(-1);
   const parts: (ProtocolGroup | undefined)[] = new Array(groups.length * protocolCount).fill(undefined);
-  const partFor = (featureId: number): ProtocolGroup | undefined => {
-    const group = groupOf[featureId] ?? -1;
+  const partFor = (featureId: number, slot: number): ProtocolGroup | undefined => {
+    const group = groupOf[slot] ?? -1;
     if (group < 0) return undefined;
-    const protocol = protocolOf === null ? 0 : protocolOf[featureId]!;
+    const protocol = protocolOf === null ? 0 : protocolOf[slot]!;
     const key = group * protocolCount + protocol;
     let part = parts[key];
     if (!part) {
@@ -198,25 +203,26 @@ export function buildLeaderboard(
         group,
         protocol,
         values: growableFloat64(),
-        featureIds: growableInt32(),
+        featureSlots: growableInt32(),
         nullReasons: new Map(),
         nullCount: 0,
         firstFeatureId: featureId,
       };
       parts[key] = part;
     }
-    partOf[featureId] = key;
+    partOf[slot] = key;
     if (featureId < part.firstFeatureId) part.firstFeatureId = featureId;
     return part;
   };
   for (const [value, featureId] of definedScoresInValueOrder(db, run.id, scoreKind)) {
-    const part = partFor(featureId);
+    const slot = slots.slotOf(featureId);
+    const part = partFor(featureId, slot);
     if (!part) continue;
     part.values.push(value);
-    part.featureIds.push(featureId);
+    part.featureSlots.push(slot);
   }
   for (const [featureId, reason] of nullScoresOfRun(db, run.id, scoreKind).sort((a, b) => a[0] - b[0])) {
-    const part = partFor(featureId);
+    const part = partFor(featureId, slots.slotOf(featureId));
     if (!part) continue;
     part.nullCount++;
     const counted = part.nullReasons.get(reason ?? 'unknown');
@@ -271,14 +277,14 @@ export function buildLeaderboard(
   const listed = new Map<FeatureScoreRef, number>(); // each listed feature's id, for its explanation
   let rows: LeaderboardRow[] = rowGroups.map((rowGroup) => {
     const { group, protocol, failed } = rowGroup;
-    const { values, featureIds } = sortedScoresOf(rowGroup.parts);
+    const { values, featureSlots } = sortedScoresOf(rowGroup.parts);
     const n = values.length;
     const nullCount = rowGroup.parts.reduce((sum, part) => sum + part.nullCount, 0);
     const nullReasons: Record<string, number> = {};
     for (const part of rowGroup.parts)
       for (const [reason, { count }] of [...part.nullReasons].sort((a, b) => a[1].firstFeatureId - b[1].firstFeatureId))
         nullReasons[reason] = (nullReasons[reason] ?? 0) + count;
-    const { highest, lowest } = extremes(db, values, featureIds, Math.max(1, topCount));
+    const { highest, lowest } = extremes(db, values, featureSlots, slots, Math.max(1, topCount));
     const ref = (member: RankedScore): FeatureScoreRef => {
       const reference: FeatureScoreRef = {
         model: group.model,
@@ -322,7 +328,7 @@ export function buildLeaderboard(
   // those other rows were stored with), so judged scores line up with the simulation's rows. Streamed in ascending
   // order of value, so each row's values arrive sorted.
   const rowOfFeature = (featureId: number): number => {
-    const part = partOf[featureId] ?? -1;
+    const part = partOf[slots.slotOf(featureId)] ?? -1;
     return part < 0 ? -1 : rowOfPart.get(part)!;
   };
   const valuesByRow = (kind: string): { values: Float64Array[]; any: boolean } => {
@@ -368,22 +374,28 @@ export function buildLeaderboard(
 const featureGroupId = (group: { model: string; layer: string; kind: string; sae: string }) =>
   [group.model, group.layer, group.kind, group.sae].join('\u0000');
 
-/** A row's defined scores, ascending, with their feature ids: one part's as streamed, several merged. */
-function sortedScoresOf(parts: readonly ProtocolGroup[]): { values: Float64Array; featureIds: Int32Array } {
+/** A row's defined scores, ascending (ties by feature), with their feature slots: one part's as streamed, several merged. */
+function sortedScoresOf(parts: readonly ProtocolGroup[]): { values: Float64Array; featureSlots: Int32Array } {
   const filled = parts.filter((part) => part.values.length > 0);
   if (filled.length <= 1)
     return {
       values: filled[0]?.values.view() ?? new Float64Array(0),
-      featureIds: filled[0]?.featureIds.view() ?? new Int32Array(0),
+      featureSlots: filled[0]?.featureSlots.view() ?? new Int32Array(0),
     };
   const values = filled.flatMap((part) => [...part.values.view()]);
-  const featureIds = filled.flatMap((part) => [...part.featureIds.view()]);
-  const order = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]! || featureIds[a]! - featureIds[b]!);
+  const featureSlots = filled.flatMap((part) => [...part.featureSlots.view()]);
+  // comparisons, not differences: two infinities of one sign differ by NaN, which would skip the tie-break
+  const order = values
+    .map((_, i) => i)
+    .sort((a, b) => ascending(values[a]!, values[b]!) || featureSlots[a]! - featureSlots[b]!);
   return {
     values: Float64Array.from(order, (i) => values[i]!),
-    featureIds: Int32Array.from(order, (i) => featureIds[i]!),
+    featureSlots: Int32Array.from(order, (i) => featureSlots[i]!),
   };
 }
+
+/** −1, 0 or 1 as `a` sorts before, with or after `b` (ascending; equal infinities tie). */
+const ascending = (a: number, b: number): number => (a < b ? -1 : a > b ? 1 : 0);
 
 interface RankedScore {
   featureId: number;
@@ -392,7 +404,7 @@ interface RankedScore {
 }
 
 /** Best first: higher value, then lower index. */
-const byRank = (a: RankedScore, b: RankedScore) => b.value - a.value || a.index - b.index;
+const byRank = (a: RankedScore, b: RankedScore) => ascending(b.value, a.value) || a.index - b.index;
 
 /**
  * The `count` best features, best first, and the `count` worst, worst first: what sorting every feature and slicing
@@ -402,21 +414,20 @@ const byRank = (a: RankedScore, b: RankedScore) => b.value - a.value || a.index 
 function extremes(
   db: SqliteDatabase,
   values: Float64Array,
-  featureIds: Int32Array,
+  featureSlots: Int32Array,
+  slots: FeatureSlots,
   count: number,
 ): { highest: RankedScore[]; lowest: RankedScore[] } {
+  const featureIdAt = (i: number) => slots.featureIdOf(featureSlots[i]!);
   const n = values.length;
   if (n === 0) return { highest: [], lowest: [] };
   const highFrom = lowerBound(values, values[Math.max(0, n - count)]!);
   const lowTo = upperBound(values, values[Math.min(n, count) - 1]!);
   const candidates = [...new Set([...range(highFrom, n), ...range(0, lowTo)])];
-  const indexes = featureIndexesOf(
-    db,
-    candidates.map((i) => featureIds[i]!),
-  );
+  const indexes = featureIndexesOf(db, candidates.map(featureIdAt));
   const ranked = (from: number, to: number) =>
     range(from, to)
-      .map((i) => ({ featureId: featureIds[i]!, index: indexes.get(featureIds[i]!)!, value: values[i]! }))
+      .map((i) => ({ featureId: featureIdAt(i), index: indexes.get(featureIdAt(i))!, value: values[i]! }))
       .sort(byRank);
   return {
     highest: ranked(highFrom, n).slice(0, count),

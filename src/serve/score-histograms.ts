@@ -47,7 +47,7 @@ export function scoreHistogramsByGroup(
   const seen: number[] = [];
   const listed = new Uint8Array(groups.groups.length);
   for (const [value, featureId] of definedScoresInValueOrder(db, runId, scoreKind)) {
-    const group = groups.groupOf[featureId] ?? -1;
+    const group = groups.groupOf[groups.slots.slotOf(featureId)] ?? -1;
     if (group < 0) continue;
     if (listed[group] === 0) {
       listed[group] = 1;

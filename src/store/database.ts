@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { migrations } from './migrations.ts';
+import { refuseUpgradeUnderLiveRun, UpgradeBlockedError, type UpgradeGuardOptions } from './upgrade-guard.ts';
 import { InputError } from '../common/errors.ts';
 
 export type SqliteDatabase = Database.Database;
@@ -31,6 +32,8 @@ export interface OpenDatabaseOptions {
   readonly?: boolean;
   /** Refuse a missing file instead of creating it (read-only opening implies it). */
   mustExist?: boolean;
+  /** How an upgrade tells a live run of another process, which refuses it (tests inject a clock). */
+  upgradeGuard?: UpgradeGuardOptions;
 }
 
 /** The database path a command should use: explicit option, then AUTOINTERP_DB, then ./autointerp.db. */
@@ -43,9 +46,10 @@ export function resolveDatabasePath(explicit?: string): string {
  * is held: of several processes opening a new database at once, one migrates and the others find it done. Refuses
  * a database newer than this code. Foreign keys are off while migrations run (set back after), as SQLite asks for a
  * table rebuilt under other tables' references (sqlite.org/lang_altertable.html, "other kinds of table schema
- * changes"); a migration that rebuilds one keeps every row's id.
+ * changes"); a migration that rebuilds one keeps every row's id. An older database on which another process is
+ * running a run (a live lease: an older autointerp writing) is not upgraded under it (store/upgrade-guard).
  */
-export function migrate(db: SqliteDatabase): void {
+export function migrate(db: SqliteDatabase, upgradeGuard: UpgradeGuardOptions = {}): void {
   const refuseNewer = (version: number) => {
     if (version > migrations.length) {
       throw new InputError(
@@ -62,6 +66,7 @@ export function migrate(db: SqliteDatabase): void {
     db.transaction(() => {
       const current = db.pragma('user_version', { simple: true }) as number;
       refuseNewer(current);
+      if (current < migrations.length) refuseUpgradeUnderLiveRun(db, current, migrations.length, upgradeGuard);
       for (let version = current; version < migrations.length; version++) {
         const migration = migrations[version]!;
         if (typeof migration === 'string') db.exec(migration);
@@ -76,7 +81,7 @@ export function migrate(db: SqliteDatabase): void {
 
 /** Opens (creating and migrating where needed) the database at `path`; `readonly` opens it for reading only. */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
-  if (options.readonly) return openReadOnly(path);
+  if (options.readonly) return openReadOnly(path, options.upgradeGuard);
   if (options.mustExist && path !== ':memory:' && !existsSync(path))
     throw new DatabaseOpenError(`no database at ${path}`);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -92,7 +97,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
   const deadline = Date.now() + OPEN_RETRY_MS;
   for (let attempt = 0; ; attempt++) {
     try {
-      configureAndMigrate(db);
+      configureAndMigrate(db, options.upgradeGuard);
       return db;
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_BUSY' && Date.now() < deadline) {
@@ -100,6 +105,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
         continue;
       }
       db.close();
+      if (error instanceof UpgradeBlockedError) throw error;
       // e.g. "attempt to write a readonly database": name the file (commands that only read open it read-only)
       throw new DatabaseOpenError(`cannot open database ${path} for writing: ${(error as Error).message}`);
     }
@@ -110,7 +116,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
 const OPEN_RETRY_MS = 30_000;
 
 /** Connection settings and schema migration; safe to repeat on the same connection. */
-function configureAndMigrate(db: SqliteDatabase): void {
+function configureAndMigrate(db: SqliteDatabase, upgradeGuard?: UpgradeGuardOptions): void {
   // First, so that every statement below waits for a process that holds the lock (e.g. one migrating).
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
@@ -119,7 +125,7 @@ function configureAndMigrate(db: SqliteDatabase): void {
   // checkpoints copy the same index pages over and over (measured: ~0.2 ms less per feature).
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('foreign_keys = ON');
-  migrate(db);
+  migrate(db, upgradeGuard);
 }
 
 /** Blocks this thread for `ms` milliseconds (opening a database is synchronous). */
@@ -130,9 +136,10 @@ function sleepSync(ms: number): void {
 /**
  * Read-only: never creates the file or writes to it (leaderboard, report, export, compare, regress work on databases
  * the user may not write, e.g. a shared results file). A database of an older schema is upgraded first where the file
- * is writable (the migrations add tables and columns, never change results), and refused with a way out where not.
+ * is writable (the migrations add tables and columns, never change results), and refused with a way out where not
+ * (or while another process runs a run on it: store/upgrade-guard).
  */
-function openReadOnly(path: string): SqliteDatabase {
+function openReadOnly(path: string, upgradeGuard?: UpgradeGuardOptions): SqliteDatabase {
   if (!existsSync(path)) throw new DatabaseOpenError(`no database at ${path}`);
   if (!statSync(path).isFile()) throw new DatabaseOpenError(`${path} is not a database file`);
   let db: SqliteDatabase;
@@ -165,13 +172,14 @@ function openReadOnly(path: string): SqliteDatabase {
     // read-only opening), then read as usual; where it is not, say how to read it.
     db.close();
     try {
-      openDatabase(path).close();
+      openDatabase(path, { upgradeGuard }).close();
     } catch (error) {
+      if (error instanceof UpgradeBlockedError) throw error;
       throw new DatabaseOpenError(
         `database ${path} has schema version ${version}, older than this autointerp (${migrations.length}), and cannot be upgraded where it is (${(error as Error).message}); copy it to a writable folder and open the copy`,
       );
     }
-    return openReadOnly(path);
+    return openReadOnly(path, upgradeGuard);
   }
   return db;
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { SqliteDatabase } from './database.ts';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { AutointerpError, InputError } from '../common/errors.ts';
 
 /** Heartbeats older than this make a lease stale (another host cannot see whether the holder's process lives). */
@@ -59,7 +59,8 @@ export interface RunLease {
   release(): void;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether process `pid` of this host lives (`process.kill(pid, 0)` succeeds, or fails with EPERM). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

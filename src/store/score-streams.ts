@@ -3,13 +3,23 @@
  * keys: a run's defined scores of one kind as (value, feature id) in ascending order of value straight from the
  * covering index scores_by_run_kind_value (no join), the features of each (model, layer, kind, SAE) group as ids, and
  * the few rows that carry text (null scores' reasons, unfinished units). The leaderboard and compare join them in
- * typed arrays indexed by feature id (report/feature-groups.ts).
+ * typed arrays indexed by feature slot (report/feature-slots.ts: the id itself unless ids are sparse).
  */
 import type { SqliteDatabase } from './database.ts';
 
-/** The largest feature id (0 when there are none): the size of arrays indexed by feature id. */
+/** The largest feature id (0 when there are none): the size of arrays indexed by feature id where ids are dense. */
 export function largestFeatureId(db: SqliteDatabase): number {
   return (db.prepare('SELECT MAX(id) FROM features').pluck().get() as number | null) ?? 0;
+}
+
+/** How many features are stored (decides whether arrays indexed by feature id would be mostly empty). */
+export function featureIdCount(db: SqliteDatabase): number {
+  return db.prepare('SELECT COUNT(*) FROM features').pluck().get() as number;
+}
+
+/** Every feature id, ascending (for a database whose ids are too sparse to index arrays by). */
+export function featureIdsAscending(db: SqliteDatabase): Float64Array {
+  return Float64Array.from(db.prepare('SELECT id FROM features ORDER BY id').pluck().all() as number[]);
 }
 
 /** A (model, layer, kind) of the features table: the first three columns of its unique index. */
