@@ -77,27 +77,3 @@ export class GrowableArray<T extends Float64Array | Int32Array> {
 
 export const growableFloat64 = () => new GrowableArray((length) => new Float64Array(length));
 export const growableInt32 = () => new GrowableArray((length) => new Int32Array(length));
-
-/** The first position in ascending `sorted` whose value is ≥ `value` (`sorted.length` when none). */
-export function lowerBound(sorted: ArrayLike<number>, value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle]! < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** The first position in ascending `sorted` whose value is > `value` (`sorted.length` when none). */
-export function upperBound(sorted: ArrayLike<number>, value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle]! <= value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}

@@ -4,6 +4,7 @@
  * ids, found by binary search (a database with a few huge ids, e.g. 2^33, would otherwise need arrays of that
  * length). Slots keep the ids' order: a smaller slot is a smaller feature id.
  */
+import { lowerBound } from '../common/sorted-search.ts';
 import type { SqliteDatabase } from '../store/database.ts';
 import { featureIdCount, featureIdsAscending, largestFeatureId } from '../store/score-streams.ts';
 
@@ -43,13 +44,7 @@ export function sparseSlots(ids: Float64Array): FeatureSlots {
   return {
     size: ids.length,
     slotOf(featureId) {
-      let low = 0;
-      let high = ids.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (ids[middle]! < featureId) low = middle + 1;
-        else high = middle;
-      }
+      const low = lowerBound(ids, featureId);
       return ids[low] === featureId ? low : -1;
     },
     featureIdOf: (slot) => ids[slot]!,

@@ -25,6 +25,7 @@ import {
   scoreProtocolsOfRun,
 } from '../store/score-streams.ts';
 import type { RunRow } from '../store/result-store.ts';
+import { lowerBound, upperBound } from '../common/sorted-search.ts';
 import { type ConfidenceInterval, meanInterval } from './bootstrap.ts';
 import {
   type FeatureGroup,
@@ -32,8 +33,6 @@ import {
   type GrowableArray,
   growableFloat64,
   growableInt32,
-  lowerBound,
-  upperBound,
 } from './feature-groups.ts';
 import type { FeatureSlots } from './feature-slots.ts';
 import { scorerColumnKinds } from './score-families.ts';
