@@ -9,7 +9,8 @@
  * features < 5 s. Each size runs in processes of its own (peak RSS is per process).
  *
  * Run: `npx tsx bench/scale.ts [sizes…] [--keep]` (default 10000 100000; the source file is about 21 kB a feature and
- * the database about as much again, so 10^6 needs some 45 GB of disk). Not part of `npm run bench`: 10^5 takes minutes.
+ * the database about as much again, so 10^6 needs some 45 GB of disk). One size alone: `npx tsx bench/scale.ts 1000000`.
+ * `--help` prints this. Not part of `npm run bench`: 10^5 takes minutes.
  */
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,8 +27,23 @@ const { values: flags, positionals } = parseArgs({
     size: { type: 'string' },
     directory: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (flags.help) {
+  console.log(`Usage: npx tsx bench/scale.ts [sizes…] [--keep]
+
+Runs the whole pipeline over synthetic features (30 windows × 64 tokens) with the zero-latency mock provider into
+SQLite, once per size, each size in processes of its own; prints peak RSS, overhead per feature (wall and CPU, the
+mock's time subtracted), database bytes per feature and the times of leaderboard, compare and export.
+
+  sizes…   feature counts, run one after the other (default: 10000 100000); one size alone: bench/scale.ts 1000000
+  --keep   keep each size's source and database (their folder is printed)
+
+Disk: about 45 kB a feature (source and database), so 10^6 needs some 45 GB.`);
+  process.exit(0);
+}
 
 const windowSize = 64;
 const topWindows = 20;
@@ -215,7 +231,7 @@ else {
   console.log(
     [
       'what bounds each number:',
-      '  peak RSS: flat (modules, tokenizer, SQLite cache, features in flight) plus ~130 bytes a feature (duplicate check; on resume, the settled keys)',
+      '  peak RSS: flat (modules, SQLite cache, features in flight; the tokenizer only where a prompt may not fit its bound) plus ~130 bytes a feature (duplicate check; on resume, the settled keys)',
       '  overhead: two passes over the source (a JSON parse each, validated by a fast path), prompts, scoring, and the SQLite writes of every feature (a commit shared by the features done within 100 ms)',
       '  database bytes: the windows, stored with each run (tokens as JSON, activations and predictions as float32)',
       '  leaderboard / compare: reading every score as (value, feature id) from the index (intervals: bootstrap below 5,000 values, normal approximation from there); compare keeps typed arrays per feature id, not rows',

@@ -2,6 +2,7 @@
  * @module llm/token-counter — counts and splits text with a real BPE tokenizer (OpenAI's o200k_base / cl100k_base
  * via js-tiktoken, ranks bundled in the package, no download). Used for context budgets and usage accounting.
  */
+import { createRequire } from 'node:module';
 import { Tiktoken } from 'js-tiktoken/lite';
 import type { TiktokenBPE } from 'js-tiktoken/lite';
 
@@ -9,6 +10,8 @@ export type EncodingName = 'o200k_base' | 'cl100k_base';
 
 /** One load per encoding, shared by every caller, those that ask while it loads included. */
 const encoders = new Map<EncodingName, Promise<Tiktoken>>();
+/** The encoders loaded so far (by either `getEncoder` or `encoderNow`). */
+const loadedEncoders = new Map<EncodingName, Tiktoken>();
 
 async function loadRanks(name: EncodingName): Promise<TiktokenBPE> {
   const module =
@@ -25,9 +28,28 @@ async function loadRanks(name: EncodingName): Promise<TiktokenBPE> {
 export function getEncoder(name: EncodingName = 'o200k_base'): Promise<Tiktoken> {
   let encoder = encoders.get(name);
   if (!encoder) {
-    encoder = loadRanks(name).then((ranks) => new Tiktoken(ranks));
+    encoder = loadRanks(name).then((ranks) => {
+      const loaded = loadedEncoders.get(name) ?? new Tiktoken(ranks);
+      loadedEncoders.set(name, loaded);
+      return loaded;
+    });
     encoders.set(name, encoder);
     encoder.catch(() => encoders.delete(name)); // a failed load is tried again by the next caller
+  }
+  return encoder;
+}
+
+/**
+ * The encoder, loaded synchronously when no load has finished yet (the ranks' CommonJS build): for callers that count
+ * only now and then and should not pay the load when they never count (a run whose prompts fit their bound).
+ */
+export function encoderNow(name: EncodingName = 'o200k_base'): Tiktoken {
+  let encoder = loadedEncoders.get(name);
+  if (!encoder) {
+    const ranks = createRequire(import.meta.url)(`js-tiktoken/ranks/${name}`) as TiktokenBPE;
+    encoder = new Tiktoken(ranks);
+    loadedEncoders.set(name, encoder);
+    encoders.set(name, Promise.resolve(encoder));
   }
   return encoder;
 }

@@ -18,7 +18,7 @@
  * (process-feature.ts), saving (save-features.ts, a separate step) and the summary (run-summary.ts); this function
  * wires them in order.
  */
-import { getEncoder } from '../llm/token-counter.ts';
+import { encoderNow } from '../llm/token-counter.ts';
 import { loadPriceTable } from '../llm/price-table.ts';
 import { loadExplainTemplate } from '../explain/explain-template.ts';
 import { loadSimulateTemplate } from '../simulate/simulate-template.ts';
@@ -208,8 +208,9 @@ export async function runPipeline(
     const usedProviders: RunProviders = needsJudge ? providers : { ...providers, judge: simulator };
     const batchClients = config.batch ? buildBatchClients(config, options.batchClients, usedProviders) : undefined;
     requireBudgetPrices(config, prices, usedProviders);
-    const encoder = await getEncoder();
-    const countTokens = (text: string) => encoder.encode(text, 'all').length;
+    // The tokenizer is loaded at the first count (over a second of CPU): a run whose prompts all fit their bound
+    // (simulate/plan-simulation-calls `boundCallCosts`, the usual case) never loads it.
+    const countTokens = (text: string) => encoderNow().encode(text, 'all').length;
 
     const runId =
       resumed?.id ??

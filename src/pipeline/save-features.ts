@@ -52,12 +52,12 @@ export function createFeatureSaver(
       else tally.spent.costUsd += call.costUsd;
     }
   };
-  // One savepoint: the lease is still this invocation's (its heartbeat renewed), then the unit of work. The group's
-  // write transaction holds the database's write lock until its commit, so no other process takes the lease between.
-  const saveHeld = store.db.transaction((processed: ProcessedFeature) => {
-    lease.heartbeat();
-    store.saveFeatureResult(runId, processed.result, processed.calls);
-  });
+  // One savepoint: the lease is still this invocation's (its heartbeat renewed), then the unit of work (the heartbeat
+  // runs inside the store's own savepoint: one savepoint a feature, not two nested). The group's write transaction
+  // holds the database's write lock until its commit, so no other process takes the lease between.
+  const renewLease = () => lease.heartbeat();
+  const saveHeld = (processed: ProcessedFeature) =>
+    store.saveFeatureResult(runId, processed.result, processed.calls, renewLease);
   const group = createCommitGroup(store.db, commits);
   // A feature's savepoints journal every page they change, in a temporary file by default: measured over 3,000
   // features, a commit each wrote 325 kB a feature, 201 kB with these journals in memory (freed at each RELEASE), and

