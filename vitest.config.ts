@@ -79,8 +79,8 @@ export default defineConfig({
     // One worker per core (vitest's default leaves one core idle): the slow files spend much of their time waiting on
     // child processes and servers; on 2 cores the slow project took 222 s instead of about 350 s.
     maxWorkers: availableParallelism(),
-    // bin/autointerp.js spawned by a test runs src/ through tsx, never a build in dist/ (bin/launch-target.js).
-    env: { AUTOINTERP_FROM_SOURCE: '1' },
+    // bin/autointerp.js spawned by a test runs the build in dist/ when it is built from the current src/, else src/
+    // through tsx (bin/launch-target.js): either way what src/ says. The tests never build dist/ themselves.
     projects: [
       // Unit files share one module graph per worker (no re-import of the CLI, tfjs or the SDKs for every file): a
       // unit test leaves no module state behind; one that must replace a module goes in isolatedUnitTestFiles.

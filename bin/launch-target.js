@@ -3,7 +3,7 @@
  * start), else the TypeScript source in src/ through tsx. The build is current when its stamp (written by
  * scripts/build-dist.ts with the time the build started) is not older than any file or folder under src/: an edit, a
  * `git pull` or a deleted file after the build makes it stale, and the source runs instead until `npm install` or
- * `npm run build` builds it again. AUTOINTERP_FROM_SOURCE=1 always runs the source (the tests set it).
+ * `npm run build` builds it again. AUTOINTERP_FROM_SOURCE=1 always runs the source.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

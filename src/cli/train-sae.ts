@@ -327,6 +327,7 @@ export function registerTrainSaeCommands(program: Command): void {
       forced: 'the last checkpoint is kept: continue with --resume',
     });
     const bar = createTrainingBar(flags.progress && process.stderr.isTTY === true);
+    let announced = false;
     let result;
     try {
       result = await library.trainSaeOnCache({
@@ -344,7 +345,16 @@ export function registerTrainSaeCommands(program: Command): void {
         checkpointEvery: flags.checkpointEvery,
         resume: flags.resume ?? false,
         dtype: flags.dtype === 'f16' ? 'F16' : 'F32',
-        onProgress: (progress) => bar.update(progress),
+        onProgress: (progress) => {
+          // One line after the first step (the Ctrl+C handler is in place by then): how far it goes, how to stop it.
+          if (!announced) {
+            announced = true;
+            process.stderr.write(
+              `training: step ${progress.step} of ${progress.steps} done; Ctrl+C stops after the step in flight and saves a checkpoint for --resume\n`,
+            );
+          }
+          bar.update(progress);
+        },
         signal: stop.signal,
         workers: flags.workers,
       });

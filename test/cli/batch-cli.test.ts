@@ -79,11 +79,26 @@ async function liveRun(name: string, config: PipelineConfigInput): Promise<strin
 
 let server: FakeLlmServer;
 let source: string;
+/** While true, the server holds every poll of a batch until the client goes away (never answered). */
+let holdingPolls = false;
 
 describe('autointerp run --batch: leave while a batch is pending, resume', () => {
   beforeAll(async () => {
-    // A batch ends on its third poll and not before 1.5 s: a process that submits and is stopped at once leaves it pending.
-    server = await startFakeLlmServer({ lexiconPath, batch: { pollsUntilDone: 3, minDurationMs: 1500 } });
+    // A batch ends on its third poll, never on time. While `holdingPolls`, a poll hangs until its client goes away: a
+    // process killed right after its submission leaves the batch pending however long the kill takes to land.
+    server = await startFakeLlmServer({
+      lexiconPath,
+      batch: { pollsUntilDone: 3 },
+      intercept: async (context, next) => {
+        if (!holdingPolls || context.request.method !== 'GET' || !context.request.path.includes('batches/'))
+          return next();
+        await new Promise<void>((resolve) => {
+          if (context.signal.aborted) resolve();
+          context.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        return { status: 504, headers: {}, body: 'held until the client went away (never sent)' };
+      },
+    });
     source = writeFeaturesJsonl(join(directory, 'four.jsonl'), syntheticFeatures(4));
   });
   afterAll(async () => {
@@ -196,6 +211,7 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
 
     const db = join(directory, 'anthropic-batch.db');
     const from = server.requests.length;
+    holdingPolls = true;
     const child = spawn(
       process.execPath,
       [
@@ -230,6 +246,7 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     await Promise.race([submitted, exited]);
     child.kill('SIGKILL');
     expect(await exited, stderr).toBeNull();
+    holdingPolls = false;
     const explainBatch = /submitted explain batch (msgbatch_fake\d+)/.exec(stderr)![1]!;
     expect(query(db, 'SELECT phase, batch_id, ingested FROM llm_batches')).toEqual([
       { phase: 'explain', batch_id: explainBatch, ingested: 0 },

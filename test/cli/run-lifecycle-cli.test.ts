@@ -1,12 +1,13 @@
 /**
  * The run lifecycle as a user sees it (exit codes, one-line errors, what is left in the database): a full disk, Ctrl+C
  * on an offline run, a run another process holds, a provider without its key, bad input, and the read-only commands
- * on a database that cannot be written or does not exist. Spawns the CLI where exit codes and signals matter.
+ * on a database that cannot be written or does not exist. Spawns the CLI where the process matters (signals, and the
+ * full disk: its bug was the process's exit code); the other commands run in this process (test/helpers/run-cli.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, statfsSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { startFakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
+import { cli as runCli } from '../helpers/run-cli.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,7 +56,8 @@ function startCli(args: string[], env: Record<string, string | undefined> = {}):
   return { exited, stderr: () => stderr, printed, signal: (name) => child.kill(name) };
 }
 
-const cli = (args: string[], env: Record<string, string | undefined> = {}) => startCli(args, env).exited;
+/** `autointerp <args>` in this process, in the test folder. */
+const cli = (args: string[]) => runCli(args, { cwd: directory, env: { AUTOINTERP_DB: '' } });
 
 function query(path: string, sql: string): unknown[] {
   const database = new Database(path, { readonly: true, fileMustExist: true });
@@ -83,6 +86,22 @@ function mountTmpfs(path: string, size: string): string | undefined {
 
 const unmount = (path: string | undefined) => path && execFileSync('umount', [path], { stdio: 'pipe' });
 
+/**
+ * Takes the free space of the file system holding `path` with one write of that many bytes: space another process
+ * frees meanwhile (the run's disk reserve, when its write fails) stays free for it.
+ */
+function fillDisk(path: string): void {
+  const { bavail, bsize } = statfsSync(dirname(path));
+  const descriptor = openSync(path, 'w');
+  try {
+    writeSync(descriptor, Buffer.alloc(bavail * bsize, 1));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error; // the run took the last blocks first
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 describe('a fatal error: one line, exit 2, the run marked failed', () => {
   let full: string | undefined;
   beforeAll(() => {
@@ -90,12 +109,18 @@ describe('a fatal error: one line, exit 2, the run marked failed', () => {
   });
   afterAll(() => unmount(full));
 
-  it('the disk fills up during the run (a 512 KiB tmpfs)', async (context) => {
+  it('the disk fills up during the run (a 512 KiB tmpfs, filled by another file once the run has started)', async (context) => {
     if (!full) return context.skip('mount is not permitted here');
     const db = join(full, 'full.db');
+    const child = startCli(['run', '--demo', '--no-ablation', '--db', db, '--no-progress']);
+    // Once the run has started (its start line: the run row and the disk reserve are written), another file takes
+    // what is left of the disk, so the run's next write finds it full: a few features in, rather than after the run
+    // filled 512 KiB with results itself.
+    await child.printed('run 1: ');
+    fillDisk(join(full, 'filler'));
     // Before the fix: exit 13 with no message, the run left "running".
-    const result = await cli(['run', '--demo', '--no-ablation', '--db', db, '--no-progress']);
-    expect(result.code).toBe(2);
+    const result = await child.exited;
+    expect(result.code, result.stderr).toBe(2);
     const lines = result.stderr.trim().split('\n');
     expect(lines.at(-1)).toBe(`autointerp: error: run 1 failed: database ${db}: database or disk is full`);
     expect(lines).toHaveLength(2); // the start line and the error

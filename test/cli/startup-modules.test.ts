@@ -1,11 +1,13 @@
 /**
  * Start-up loads only what a command needs: `autointerp --help` and `autointerp leaderboard` load no LLM SDK, no
  * tokenizer, no tfjs, not the pipeline (each command imports those when it runs) and no zod (the option defaults come
- * from pipeline/config-defaults.ts, `featureKey` from records/feature-key.ts). A spawned CLI (from the sources,
- * through bin/autointerp.js) with a module hook that lists every module it loads.
+ * from pipeline/config-defaults.ts, `featureKey` from records/feature-key.ts). A spawned CLI (bin/autointerp.js: the
+ * build in dist/ when it is current, else the sources through tsx) with a module hook that lists every module it
+ * loads; a module of the build is named by its source file (dist/cli/main.js as src/cli/main.ts), so either way the
+ * same modules are expected.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,18 +29,22 @@ writeFileSync(
   `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooksFile).href)});\n`,
 );
 
-/** The modules `autointerp args` loads, as paths relative to the repository (packages as node_modules/<name>/…). */
+/**
+ * The modules `autointerp args` loads, as paths relative to the repository (packages as node_modules/<name>/…, the
+ * build's modules as their sources: dist/a/b.js as src/a/b.ts).
+ */
 function modulesLoadedBy(args: readonly string[]): { status: number | null; modules: string[] } {
   const result = spawnSync(process.execPath, ['--import', registerFile, join(root, 'bin/autointerp.js'), ...args], {
     cwd: scratch,
     encoding: 'utf8',
-    env: { ...process.env, AUTOINTERP_FROM_SOURCE: '1' },
+    env: process.env,
     timeout: 120_000,
   });
   const modules = result.stderr
     .split('\n')
     .filter((line) => line.startsWith('LOADED '))
-    .map((line) => decodeURIComponent(new URL(line.slice('LOADED '.length)).pathname).replace(`${root}/`, ''));
+    .map((line) => decodeURIComponent(new URL(line.slice('LOADED '.length)).pathname).replace(`${root}/`, ''))
+    .map((module) => module.replace(/^dist\/(.*)\.js$/, 'src/$1.ts'));
   return { status: result.status, modules };
 }
 
@@ -72,5 +78,34 @@ describe('start-up loads only what the command needs', () => {
     expect(status).toBe(2); // the database does not exist: a usage error, after the command's modules loaded
     expect(modules).toContain('src/report/leaderboard.ts');
     expect(heavyModules(modules)).toEqual([]);
+  });
+});
+
+describe('bin/autointerp.js runs the build only when it is current', () => {
+  /** A package folder with this repository's launcher and stand-in entries that say which of them ran. */
+  function standInPackage(): string {
+    const folder = join(scratch, 'package');
+    for (const path of ['bin', 'src/cli', 'dist/cli']) mkdirSync(join(folder, path), { recursive: true });
+    writeFileSync(join(folder, 'package.json'), '{ "type": "module" }\n');
+    for (const file of ['bin/autointerp.js', 'bin/launch-target.js'])
+      copyFileSync(join(root, file), join(folder, file));
+    symlinkSync(join(root, 'node_modules'), join(folder, 'node_modules')); // tsx, for the source
+    writeFileSync(join(folder, 'src/cli/bin.ts'), "const entry: string = 'source';\nprocess.stdout.write(entry);\n");
+    writeFileSync(join(folder, 'dist/cli/bin.js'), "process.stdout.write('dist');\n");
+    writeFileSync(join(folder, 'dist/build-stamp.json'), '{}\n');
+    for (const path of ['src/cli/bin.ts', 'src/cli', 'src']) utimesSync(join(folder, path), 1_000, 1_000);
+    utimesSync(join(folder, 'dist/build-stamp.json'), 2_000, 2_000);
+    return folder;
+  }
+  const entryRun = (folder: string, environment: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [join(folder, 'bin/autointerp.js')], { encoding: 'utf8', env: environment }).stdout;
+
+  // (AUTOINTERP_FROM_SOURCE, and the other reasons for the source, are test/cli/launch-target.test.ts's.)
+  it('the build when no source changed after it, the source through tsx after an edit', () => {
+    const folder = standInPackage();
+    const { AUTOINTERP_FROM_SOURCE: _, ...environment } = process.env;
+    expect(entryRun(folder, environment)).toBe('dist');
+    utimesSync(join(folder, 'src/cli/bin.ts'), 3_000, 3_000); // an edit after the build
+    expect(entryRun(folder, environment)).toBe('source');
   });
 });

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const extracted = await cli([
     'extract',
     '--tokens',
-    '2000',
+    '1000', // about 1,000 rows of width 512: batches are drawn epoch after epoch
     '--cache',
     'cache',
     '--backend',
@@ -45,7 +45,7 @@ describe('autointerp train-sae / sae-metrics', () => {
       '--eval-cache',
       'cache',
       '--eval-tokens',
-      '1000',
+      '500',
       '--db',
       'sae.db',
       '--backend',
@@ -112,7 +112,7 @@ describe('autointerp train-sae / sae-metrics', () => {
       '--eval-cache',
       'cache',
       '--eval-tokens',
-      '500',
+      '256',
       '--no-splice',
       '--name',
       'renamed',
@@ -135,20 +135,21 @@ describe('autointerp train-sae / sae-metrics', () => {
   }, 600_000); // a hang guard only: training takes minutes on 2 busy cores
 
   it('stops on Ctrl+C with its checkpoint saved (exit 130) and --resume finishes the run', async () => {
+    // A tiny SAE (16 latents, 16 rows a step: a few ms a step) and the default checkpoint interval: the checkpoint
+    // tested is the one Ctrl+C saves. The signal goes as soon as the child says its first step is done (its Ctrl+C
+    // handler is in place by then), 399 steps before it could end by itself; the resume does the rest in-process.
     const args = [
       'train-sae',
       '--cache',
       'cache',
       '--out',
       'sae-int',
-      '--expansion',
-      '1',
+      '--latents',
+      '16',
       '--steps',
-      '600',
-      '--batch',
-      '64',
-      '--checkpoint-every',
-      '2',
+      '400',
+      '--batch-size',
+      '16',
       '--db',
       'int.db',
       '--backend',
@@ -157,16 +158,20 @@ describe('autointerp train-sae / sae-metrics', () => {
     ];
     const child = spawn(process.execPath, [bin, ...args], { cwd: directory });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const checkpoint = join(directory, 'sae-int', 'checkpoint', 'latest.json');
-    // Waits for the first checkpoint however loaded the machine is (the test's timeout is the hang guard), and not
-    // past the process's end.
-    for (let poll = 0; poll < 10_000 && !existsSync(checkpoint) && child.exitCode === null; poll++)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const firstStepDone = new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/^training: step 1 of 400 done; Ctrl\+C stops/m.test(stderr)) resolve();
+      }),
+    );
+    await Promise.race([firstStepDone, closed]);
     child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const code = await closed;
     expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/stopping after the step in flight/);
     expect(stderr).toMatch(/interrupted: checkpoint in .*--resume/);
+    expect(existsSync(join(directory, 'sae-int', 'checkpoint', 'latest.json'))).toBe(true);
     expect(existsSync(join(directory, 'sae-int', 'cfg.json'))).toBe(false);
 
     const refused = await cli(args);
@@ -174,7 +179,9 @@ describe('autointerp train-sae / sae-metrics', () => {
     expect(refused.stderr).toMatch(/holds a checkpoint .*resume/);
     const resumed = await cli([...args, '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stderr).toMatch(/resumed at step \d+/);
+    expect(resumed.stderr).toMatch(/resumed at step [1-9]\d*/);
+    expect(resumed.stderr).toMatch(/trained 400 steps/);
     expect(existsSync(join(directory, 'sae-int', 'cfg.json'))).toBe(true);
-  }, 600_000); // a hang guard only: training takes minutes on 2 busy cores
+    expect(existsSync(join(directory, 'sae-int', 'checkpoint'))).toBe(false);
+  }, 600_000); // a hang guard only
 });

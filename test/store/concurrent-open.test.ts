@@ -5,11 +5,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { launchTarget } from '../../bin/launch-target.js';
 import { migrations } from '../../src/store/migrations.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-concurrent-open-'));
-const databaseModule = fileURLToPath(new URL('../../src/store/database.ts', import.meta.url));
+// The children load the store as `autointerp` would: from the build in dist/ when it is current (no tsx to start), else
+// from the sources through tsx.
+const fromBuild = launchTarget(root, process.env).entry === 'dist';
+const databaseModule = join(root, fromBuild ? 'dist/store/database.js' : 'src/store/database.ts');
+const loader = fromBuild ? [] : ['--import', 'tsx'];
 const processes = 6;
 const trials = 3; // the code before the fix failed in about 2 of 3 trials
 
@@ -19,7 +24,7 @@ const goFileOf = (trial: number) => join(directory, `go-${trial}`);
 // Each child takes part in every trial (one process start per child, not per trial): it says "ready <trial>", then
 // opens that trial's new database once its "go" file appears (a barrier: all of them are started, loaded and waiting),
 // so their migrations overlap.
-const script = join(directory, 'open-at-once.mts');
+const script = join(directory, 'open-at-once.mjs');
 writeFileSync(
   script,
   `import { existsSync } from 'node:fs';
@@ -44,7 +49,7 @@ interface Child {
 }
 
 function startChild(): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, directory, String(trials)], { cwd: root });
+  const child = spawn(process.execPath, [...loader, script, directory, String(trials)], { cwd: root });
   let stderr = '';
   let stdout = '';
   let hasExited = false;
