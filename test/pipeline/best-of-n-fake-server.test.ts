@@ -35,13 +35,15 @@ const planted = readFileSync(demoPlantedPath, 'utf8')
   .filter((line) => line.trim() !== '')
   .map((line) => JSON.parse(line) as FeatureRecord);
 /**
- * Planted features that fire (a "nothing" feature has no right explanation to find): four, each run over HTTP with up
- * to 4 candidates, revisions and batches (the file's 13 runs took 56 s at load 3–9 on 2 cores with eight). With four,
- * best-of-4 still beats one-shot held out by far more than the 0.1 asked (0.73 against 0.30).
+ * Planted features that fire (a "nothing" feature has no right explanation to find): three, each run over HTTP with
+ * up to 4 candidates, revisions and batches (the file's runs took 56 s at load 3–9 on 2 cores with eight, 34 s with
+ * four). The second to the fourth: one-shot's candidate is wrong for two of them and unscorable for the third, so
+ * best-of-4 beats one-shot held out by far more than the 0.1 asked (0.64 against -0.05; the server's answers are a
+ * deterministic function of the prompt, so every run sees these values).
  */
 const chosen = planted
   .filter((feature) => !truthOf.get(featureKey(feature.id))!.explanation.startsWith('nothing'))
-  .slice(0, 4);
+  .slice(1, 4);
 const source = join(directory, 'planted.jsonl');
 writeFileSync(source, `${chosen.map((feature) => JSON.stringify(feature)).join('\n')}\n`);
 
@@ -75,6 +77,25 @@ const uncachedCalls = (store: ResultStore, runId: number) =>
 /** Requests the database sent through Batch APIs. */
 const batchRequests = (store: ResultStore) =>
   (store.db.prepare('SELECT COUNT(*) AS n FROM llm_batch_requests').get() as { n: number }).n;
+
+/** The live best-of-4 run over HTTP, in a database of its own: run once, read by the tests that compare with it. */
+const liveBestOf4Config = () => ({
+  source,
+  scorers: ['correlation'],
+  ablation: false,
+  explanations: 4,
+  explainer: 'openai-compatible:rule-based-v1',
+  simulator: 'openai-compatible:rule-based-v1',
+  baseUrl: server.url,
+});
+let liveBestOf4: Promise<{ store: ResultStore; summary: Awaited<ReturnType<typeof runPipeline>> }> | undefined;
+function runLiveBestOf4() {
+  liveBestOf4 ??= (async () => {
+    const store = new ResultStore(openDatabase(join(directory, 'live.db')));
+    return { store, summary: await runPipeline(liveBestOf4Config(), { store }) };
+  })();
+  return liveBestOf4;
+}
 
 /** The answers the server gave, by quality (the double's own account, for the test to see the mix). */
 const answered = new Map<ExplanationQuality, number>();
@@ -123,27 +144,17 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
   });
 
   it('through the OpenAI-compatible provider: best-of-4 beats one-shot held out, and the selection bias is reported', async () => {
-    const store = new ResultStore(openDatabase(join(directory, 'runs.db')));
-    const run = async (explanations: number) => {
-      const summary = await runPipeline(
-        {
-          source,
-          scorers: ['correlation'],
-          ablation: false,
-          explanations,
-          explainer: 'openai-compatible:rule-based-v1',
-          simulator: 'openai-compatible:rule-based-v1',
-          baseUrl: server.url,
-        },
-        { store },
-      );
-      const { mean } = store.db
-        .prepare(`SELECT AVG(value) AS mean FROM scores WHERE run_id = ? AND kind = 'correlation.all'`)
-        .get(summary.runId) as { mean: number };
-      return { summary, heldOut: mean };
-    };
-    const oneShot = await run(1);
-    const bestOf4 = await run(4);
+    const heldOutOf = (store: ResultStore, runId: number) =>
+      (
+        store.db
+          .prepare(`SELECT AVG(value) AS mean FROM scores WHERE run_id = ? AND kind = 'correlation.all'`)
+          .get(runId) as { mean: number }
+      ).mean;
+    const oneShotStore = new ResultStore(openDatabase(join(directory, 'one-shot.db')));
+    const oneShotSummary = await runPipeline({ ...liveBestOf4Config(), explanations: 1 }, { store: oneShotStore });
+    const oneShot = { summary: oneShotSummary, heldOut: heldOutOf(oneShotStore, oneShotSummary.runId) };
+    const live = await runLiveBestOf4();
+    const bestOf4 = { summary: live.summary, heldOut: heldOutOf(live.store, live.summary.runId) };
     expect(oneShot.summary.scored).toBe(chosen.length);
     expect(bestOf4.summary.scored).toBe(chosen.length);
     // The server's candidates were of every quality.
@@ -159,17 +170,8 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
   });
 
   it('--batch: the same candidates, winners and scores as a live best-of-4 run, with zero live model calls', async () => {
-    const config = {
-      source,
-      scorers: ['correlation'],
-      ablation: false,
-      explanations: 4,
-      explainer: 'openai-compatible:rule-based-v1',
-      simulator: 'openai-compatible:rule-based-v1',
-      baseUrl: server.url,
-    };
-    const liveStore = new ResultStore(openDatabase(join(directory, 'live.db')));
-    const live = await runPipeline(config, { store: liveStore });
+    const config = liveBestOf4Config();
+    const { store: liveStore, summary: live } = await runLiveBestOf4(); // the live run of the test above
     const batchStore = new ResultStore(openDatabase(join(directory, 'batch.db')));
     const from = server.requests.length;
     const batched = await runPipeline({ ...config, batch: true, batchPollMs: 5 }, { store: batchStore });
@@ -265,20 +267,20 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
     const fullStore = new ResultStore(openDatabase(join(directory, 'revise-full.db')));
     const full = await runPipeline(config, { store: fullStore });
     expect(full).toMatchObject({ status: 'finished', scored: chosen.length });
-    // The cap: what the first 3 features cost (in source order). The estimate (revise prompts bounded by the prompt
-    // builder, revisions' calibration simulations) is an upper bound: at most 3 are admitted, and spend stays under.
+    // The cap: what the first 2 features cost (in source order). The estimate (revise prompts bounded by the prompt
+    // builder, revisions' calibration simulations) is an upper bound: at most 2 are admitted, and spend stays under.
     const perFeature = fullStore.db
       .prepare(
         `SELECT SUM(c.cost_usd) AS cost FROM llm_calls c JOIN features f ON f.id = c.feature_id
           WHERE c.run_id = ? GROUP BY c.feature_id ORDER BY MIN(c.id)`,
       )
       .all(full.runId) as { cost: number }[];
-    const cap = perFeature.slice(0, 3).reduce((sum, row) => sum + row.cost, 0) * 1.0001;
+    const cap = perFeature.slice(0, 2).reduce((sum, row) => sum + row.cost, 0) * 1.0001;
     const store = new ResultStore(openDatabase(join(directory, 'revise-capped.db')));
     const capped = await runPipeline({ ...config, maxCostUsd: cap }, { store });
     expect(capped).toMatchObject({ status: 'interrupted', stoppedBy: 'budget' });
     expect(capped.scored).toBeGreaterThan(0);
-    expect(capped.scored).toBeLessThanOrEqual(3);
+    expect(capped.scored).toBeLessThanOrEqual(2);
     expect(capped.costUsd).toBeLessThanOrEqual(cap);
     const revisions = store.db
       .prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE run_id = ? AND purpose = 'revise'`)

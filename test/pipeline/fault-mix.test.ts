@@ -16,7 +16,7 @@ const directory = mkdtempSync(join(tmpdir(), 'autointerp-faults-'));
 const lexiconPath = fileURLToPath(new URL('../fixtures/lexicon-small.json', import.meta.url));
 
 describe('a run under a fault mix against the fake server', () => {
-  it('completes 220 features: every one scored or failed with a reason, no window over the request limit', async () => {
+  it('completes 110 features: every one scored or failed with a reason, no window over the request limit', async () => {
     const faults: Record<string, number> = {};
     // A hung request is timed out the moment the server holds it (an explicit trigger, not a timer): on a loaded
     // machine a 1-second client timeout also cut healthy requests, ten features in a row failed and the run stopped
@@ -50,7 +50,10 @@ describe('a run under a fault mix against the fake server', () => {
     const sends = recordSends(server.url, trigger.fetch);
     vi.stubGlobal('fetch', sends.fetch);
     try {
-      const source = writeFeaturesJsonl(join(directory, 'many.jsonl'), syntheticFeatures(220, { dead: false }));
+      // 110 features (it was 220): about 290 requests, and the seeded mix (a function of the seed and each request's
+      // body, so the same on every run) still draws every fault kind: 33 rate limits, 15 server errors, 4 hangs,
+      // 6 malformed bodies, 2 truncated, 13 without logprobs.
+      const source = writeFeaturesJsonl(join(directory, 'many.jsonl'), syntheticFeatures(110, { dead: false }));
       const store = new ResultStore(openDatabase(join(directory, 'faults.db')));
       const limit = 60; // requests per 1-second window (high, to keep the test short; the run still presses against it)
       const summary = await runPipeline(
@@ -69,13 +72,13 @@ describe('a run under a fault mix against the fake server', () => {
         },
         { store },
       );
-      expect(summary).toMatchObject({ status: 'finished', total: 220 });
-      expect(summary.scored + summary.failed).toBe(220);
+      expect(summary).toMatchObject({ status: 'finished', total: 110 });
+      expect(summary.scored + summary.failed).toBe(110);
       const rows = store.db.prepare('SELECT status, reason FROM run_features WHERE run_id = ?').all(summary.runId) as {
         status: string;
         reason: string | null;
       }[];
-      expect(rows).toHaveLength(220);
+      expect(rows).toHaveLength(110);
       for (const row of rows) {
         if (row.status === 'failed') expect(row.reason).toBeTruthy();
         else expect(row.status).toBe('scored');
@@ -84,13 +87,13 @@ describe('a run under a fault mix against the fake server', () => {
         .prepare(`SELECT COUNT(DISTINCT feature_id) AS n FROM scores WHERE run_id = ? AND kind = 'correlation.all'`)
         .get(summary.runId);
       expect(scored).toEqual({ n: summary.scored });
-      expect(summary.scored).toBeGreaterThan(200); // retries turn almost every fault into an answer
+      expect(summary.scored).toBeGreaterThan(100); // retries turn almost every fault into an answer
       // every fault kind happened, and the limiter held as the client sent: no 1-second window of sends over the limit
       for (const kind of ['rateLimited', 'serverError', 'hang', 'malformedJson', 'missingLogprobs'])
         expect(faults[kind], kind).toBeGreaterThan(0);
       expect(trigger.timedOut()).toBe(faults.hang); // every hang ended as a timeout of its request
       const sent = sends.times('POST');
-      expect(sent.length).toBeGreaterThan(220); // the requests went through the recording fetch
+      expect(sent.length).toBeGreaterThan(110); // the requests went through the recording fetch
       expect(peakInWindow(sent, 1000)).toBeLessThanOrEqual(limit);
       // arrivals at the server are logged only: their spacing depends on the machine's load
       const arrivals = server.requests.filter((r) => r.method === 'POST').map((r) => r.receivedAtMs);

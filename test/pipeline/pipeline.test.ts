@@ -8,26 +8,16 @@ import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { mockProviders } from '../helpers/echo-mock.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+import { perfectProviders, testPrompts } from '../helpers/pipeline-mocks.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-pipeline-'));
 /** The test prompts, and the scorers these tests are about (simulation; the judged scorers would add calls). */
-const settings = {
-  explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
-  simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
-  scorers: ['correlation', 'ablation'],
-};
+const settings = { ...testPrompts, scorers: ['correlation', 'ablation'] };
 
 const writeJsonl = (name: string, features: FeatureRecord[]): string =>
   writeFeaturesJsonl(join(directory, name), features);
 
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
-
-/** The explainer names the right token for feature i (found from the prompt) — a perfect mock. */
-const perfect = () =>
-  mockProviders(
-    () => 'tokens like t',
-    (token) => (/^t\d+$/.test(token) ? 10 : 0),
-  );
 
 function scoresOf(store: ResultStore, runId: number) {
   return store.db
@@ -41,7 +31,7 @@ describe('runPipeline', () => {
   it('explains, simulates in one call per feature, scores and stores every feature', async () => {
     const source = writeJsonl('six.jsonl', syntheticFeatures(6));
     const store = openStore('six.db');
-    const { explainer, simulator } = perfect();
+    const { explainer, simulator } = perfectProviders();
     const summary = await runPipeline({ source, concurrency: 3, ...settings }, { store, explainer, simulator });
     expect(summary).toMatchObject({ status: 'finished', total: 7, scored: 6, skipped: 1, failed: 0 });
     expect(explainer.requests).toHaveLength(6);
@@ -89,12 +79,15 @@ describe('runPipeline', () => {
     const features = syntheticFeatures(12);
     const source = writeJsonl('twelve.jsonl', features);
     const reference = openStore('reference.db');
-    const full = await runPipeline({ source, concurrency: 2, ...settings }, { store: reference, ...perfect() });
+    const full = await runPipeline(
+      { source, concurrency: 2, ...settings },
+      { store: reference, ...perfectProviders() },
+    );
 
     const store = openStore('resumed.db');
     const controller = new AbortController();
     let done = 0;
-    const firstProviders = perfect();
+    const firstProviders = perfectProviders();
     const first = await runPipeline(
       { source, concurrency: 2, ...settings },
       {
@@ -108,7 +101,7 @@ describe('runPipeline', () => {
     expect(first.processedNow).toBeLessThan(13);
     expect(store.getRun(first.runId)!.status).toBe('interrupted');
 
-    const providers = perfect();
+    const providers = perfectProviders();
     const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...providers });
     expect(second).toMatchObject({ runId: first.runId, status: 'finished', total: 13 });
     expect(first.processedNow + second.processedNow).toBe(13);
@@ -119,7 +112,7 @@ describe('runPipeline', () => {
       .get(first.runId);
     expect(counts).toEqual({ n: 13, d: 13 });
     expect(scoresOf(store, first.runId)).toEqual(scoresOf(reference, full.runId));
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfectProviders() })).rejects.toThrow(
       /already finished/,
     );
   });
@@ -129,7 +122,7 @@ describe('runPipeline', () => {
     const path = join(directory, 'bad.jsonl');
     writeFileSync(path, `${good[0]}\n${good[1]!.replace('"activations":[1,0', '"activations":[1e999,0')}\n`);
     const store = openStore('bad.db');
-    await expect(runPipeline({ source: path, ...settings }, { store, ...perfect() })).rejects.toThrow(
+    await expect(runPipeline({ source: path, ...settings }, { store, ...perfectProviders() })).rejects.toThrow(
       /bad\.jsonl \(line 2, top\[0\]\.activations\[0\]\): must be a finite number/,
     );
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
@@ -138,7 +131,7 @@ describe('runPipeline', () => {
   it('records a failed explanation with its reason and goes on', async () => {
     const source = writeJsonl('fail.jsonl', syntheticFeatures(3));
     const store = openStore('fail.db');
-    const { simulator } = perfect();
+    const { simulator } = perfectProviders();
     const { explainer } = mockProviders(
       (i) => (i === 1 ? '' : 'tokens like t'),
       () => 0,
@@ -158,10 +151,10 @@ describe('resume keys', () => {
     const controller = new AbortController();
     const first = await runPipeline(
       { source, concurrency: 1, ...settings },
-      { store, ...perfect(), signal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
+      { store, ...perfectProviders(), signal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
     );
     expect(first.status).toBe('interrupted');
-    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() });
+    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfectProviders() });
     expect(second).toMatchObject({ status: 'finished', total: 4 });
     expect(store.db.prepare('SELECT COUNT(*) AS n FROM run_features WHERE run_id = ?').get(first.runId)).toEqual({
       n: 4,
@@ -171,7 +164,7 @@ describe('resume keys', () => {
   it('keeps explained and scored records apart in the database, by content', async () => {
     const source = writeJsonl('apart.jsonl', syntheticFeatures(4));
     const store = openStore('apart.db');
-    const { runId } = await runPipeline({ source, ...settings }, { store, ...perfect() });
+    const { runId } = await runPipeline({ source, ...settings }, { store, ...perfectProviders() });
     const overlap = store.db
       .prepare(
         `SELECT COUNT(*) AS n FROM records e JOIN records s ON s.feature_id = e.feature_id AND s.run_id = e.run_id
@@ -196,7 +189,7 @@ describe('failures, stops and resume', () => {
   it('retries failed features on resume and replaces their failure rows', async () => {
     const source = writeJsonl('retry-failed.jsonl', syntheticFeatures(5));
     const store = openStore('retry-failed.db');
-    const { simulator } = perfect();
+    const { simulator } = perfectProviders();
     // Feature 2's explanation is empty (a failure) on the first invocation only.
     const flaky = mockProviders(
       (i) => (i === 2 ? '' : 'tokens like t'),
@@ -209,7 +202,7 @@ describe('failures, stops and resume', () => {
       failed: 1,
       lastFailure: expect.stringMatching(/no explanation/),
     });
-    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() });
+    const second = await runPipeline(undefined, { store, resumeRunId: first.runId, ...perfectProviders() });
     expect(second).toMatchObject({ status: 'finished', scored: 5, failed: 0, processedNow: 1 });
     const rows = store.db
       .prepare('SELECT status, COUNT(*) AS n FROM run_features WHERE run_id = ? GROUP BY status ORDER BY status')
@@ -218,7 +211,7 @@ describe('failures, stops and resume', () => {
       { status: 'scored', n: 5 },
       { status: 'skipped', n: 1 },
     ]);
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfectProviders() })).rejects.toThrow(
       /no failed feature/,
     );
   });
@@ -226,7 +219,7 @@ describe('failures, stops and resume', () => {
   it('stops scheduling after a run of consecutive failures instead of failing every feature', async () => {
     const source = writeJsonl('all-fail.jsonl', syntheticFeatures(30));
     const store = openStore('all-fail.db');
-    const { simulator } = perfect();
+    const { simulator } = perfectProviders();
     const broken = mockProviders(
       () => '',
       () => 0,
@@ -248,12 +241,17 @@ describe('failures, stops and resume', () => {
     const controller = new AbortController();
     const first = await runPipeline(
       { source, concurrency: 1, ...settings },
-      { store, ...perfect(), stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
+      {
+        store,
+        ...perfectProviders(),
+        stopSignal: controller.signal,
+        events: { onFeatureDone: () => controller.abort() },
+      },
     );
     expect(first).toMatchObject({ status: 'interrupted', stoppedBy: 'signal', processedNow: 1 });
     features[3]!.top[0]!.activations[0] = 1.5;
     writeJsonl('changing.jsonl', features);
-    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfect() })).rejects.toThrow(
+    await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...perfectProviders() })).rejects.toThrow(
       /changed since run 1 started/,
     );
   });

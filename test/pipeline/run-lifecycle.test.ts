@@ -11,19 +11,11 @@ import { RunFailedError } from '../../src/pipeline/run-failed-error.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore, type FeatureResult, type LlmCallRow } from '../../src/store/result-store.ts';
 import { RunLeasedError } from '../../src/store/run-lease.ts';
-import { echoResult, mockProviders } from '../helpers/echo-mock.ts';
+import { echoResult } from '../helpers/echo-mock.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+import { perfectProviders, testPrompts } from '../helpers/pipeline-mocks.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-lifecycle-'));
-const prompts = {
-  explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
-  simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
-};
-const perfect = () =>
-  mockProviders(
-    () => 'tokens like t',
-    (token) => (/^t\d+$/.test(token) ? 10 : 0),
-  );
 const statusOf = (store: ResultStore, runId: number) => store.getRun(runId)?.status;
 const leases = (store: ResultStore) => store.db.prepare('SELECT run_id, pid FROM run_leases').all();
 
@@ -58,9 +50,10 @@ describe('a fatal error ends the run: failed, one error, the promise settles', (
     const path = join(directory, 'full.db');
     const store = new FullDiskStore(path, 3);
     // Before the fix, p-limit's clearQueue left the queued features unsettled: this promise never settled.
-    const outcome = await runPipeline({ source, concurrency: 4, ...prompts }, { store, ...perfect() }).catch(
-      (error: unknown) => error,
-    );
+    const outcome = await runPipeline(
+      { source, concurrency: 4, ...testPrompts },
+      { store, ...perfectProviders() },
+    ).catch((error: unknown) => error);
     expect(outcome).toBeInstanceOf(RunFailedError);
     expect((outcome as Error).message).toBe(`run 1 failed: database ${path}: database or disk is full`);
     expect(statusOf(store, 1)).toBe('failed');
@@ -71,7 +64,7 @@ describe('a fatal error ends the run: failed, one error, the promise settles', (
   it('a bug in a stage (a thrown error) fails the run the same way', async () => {
     const source = writeFeaturesJsonl(join(directory, 'bug.jsonl'), syntheticFeatures(6));
     const store = new ResultStore(openDatabase(join(directory, 'bug.db')));
-    const { explainer } = perfect();
+    const { explainer } = perfectProviders();
     const simulator = createMockProvider({
       model: 'simulator',
       respond: () => {
@@ -80,7 +73,7 @@ describe('a fatal error ends the run: failed, one error, the promise settles', (
     });
     // A provider error is a feature failure, not fatal; an error from the event hook is a bug of the caller's code.
     const outcome = await runPipeline(
-      { source, concurrency: 2, ...prompts },
+      { source, concurrency: 2, ...testPrompts },
       {
         store,
         explainer,
@@ -103,8 +96,13 @@ describe('one process at a time per run', () => {
     const store = new ResultStore(openDatabase(join(directory, 'held.db')));
     const controller = new AbortController();
     const first = await runPipeline(
-      { source, concurrency: 1, ...prompts },
-      { store, ...perfect(), stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
+      { source, concurrency: 1, ...testPrompts },
+      {
+        store,
+        ...perfectProviders(),
+        stopSignal: controller.signal,
+        events: { onFeatureDone: () => controller.abort() },
+      },
     );
     expect(first).toMatchObject({ status: 'interrupted', processedNow: 1 });
     expect(leases(store)).toEqual([]); // released when it stopped
@@ -122,11 +120,11 @@ describe('one process at a time per run', () => {
         return textResult(' tokens like t.');
       },
     });
-    const { simulator } = perfect();
+    const { simulator } = perfectProviders();
     const resumeA = runPipeline(undefined, { store, resumeRunId: first.runId, explainer: slow, simulator });
     await inCall;
     expect(leases(store)).toEqual([{ run_id: first.runId, pid: process.pid }]);
-    const second = perfect();
+    const second = perfectProviders();
     await expect(runPipeline(undefined, { store, resumeRunId: first.runId, ...second })).rejects.toThrow(
       RunLeasedError,
     );
@@ -152,7 +150,7 @@ describe('providers are checked before a run exists', () => {
       explainer: 'openai-compatible:m',
       simulator: 'baseline',
       baseUrl: `http://127.0.0.1:${port}/v1`,
-      ...prompts,
+      ...testPrompts,
     };
     const outcome = await runPipeline(config, { store: () => (opened++, new ResultStore(openDatabase(path))) }).catch(
       (error: unknown) => error,
@@ -172,7 +170,7 @@ describe('providers are checked before a run exists', () => {
     try {
       const store = new ResultStore(openDatabase(join(directory, 'nokey.db')));
       await expect(
-        runPipeline({ source, explainer: 'anthropic:claude-x', simulator: 'baseline', ...prompts }, { store }),
+        runPipeline({ source, explainer: 'anthropic:claude-x', simulator: 'baseline', ...testPrompts }, { store }),
       ).rejects.toThrow('anthropic:claude-x: no API key: set ANTHROPIC_API_KEY in the environment');
       expect(store.db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 0 });
     } finally {
@@ -185,7 +183,7 @@ describe('providers are checked before a run exists', () => {
     writeFileSync(source, '{"not": "a feature record"}\n');
     let opened = 0;
     await expect(
-      runPipeline({ source, ...prompts }, { store: () => (opened++, new ResultStore(openDatabase(':memory:'))) }),
+      runPipeline({ source, ...testPrompts }, { store: () => (opened++, new ResultStore(openDatabase(':memory:'))) }),
     ).rejects.toThrow();
     expect(opened).toBe(0);
   });
@@ -203,7 +201,10 @@ describe('providers are checked before a run exists', () => {
       model: 'simulator',
       respond: (request) => echoResult(request.prompt ?? '', () => 0),
     });
-    const summary = await runPipeline({ source, concurrency: 1, ...prompts }, { store, explainer: noKey, simulator });
+    const summary = await runPipeline(
+      { source, concurrency: 1, ...testPrompts },
+      { store, explainer: noKey, simulator },
+    );
     expect(summary).toMatchObject({ failed: 4, unpricedCalls: 0 });
     expect(store.db.prepare(`SELECT COUNT(*) AS n FROM llm_calls WHERE status LIKE 'error:%'`).get()).toEqual({ n: 4 });
     const resumed = await runPipeline(undefined, { store, resumeRunId: summary.runId, explainer: noKey, simulator });

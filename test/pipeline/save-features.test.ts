@@ -6,19 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
-import { mockProviders } from '../helpers/echo-mock.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+import { perfectProviders, testPrompts } from '../helpers/pipeline-mocks.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-save-features-'));
-const prompts = {
-  explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
-  simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
-};
-const perfect = () =>
-  mockProviders(
-    () => 'tokens like t',
-    (token) => (/^t\d+$/.test(token) ? 10 : 0),
-  );
 
 describe('saving a run: features done close together share a commit', () => {
   it('a feature is saved when done and committed with its group; every one is committed when the run ends', async () => {
@@ -30,10 +21,10 @@ describe('saving a run: features done close together share a commit', () => {
     const seenByOthers: number[] = [];
     const tempStore: unknown[] = [];
     const summary = await runPipeline(
-      { source, concurrency: 2, ...prompts },
+      { source, concurrency: 2, ...testPrompts },
       {
         store,
-        ...perfect(),
+        ...perfectProviders(),
         events: {
           // Called right after the save, before the group's timer can fire: another connection does not see it yet.
           onFeatureDone: () => {

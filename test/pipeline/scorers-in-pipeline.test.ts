@@ -22,25 +22,15 @@ import { correlationScorer } from '../../src/score/correlation/correlation-score
 import type { Judgement, Scorer } from '../../src/score/scorer.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
-import { mockProviders } from '../helpers/echo-mock.ts';
 import { createBaselineRun } from '../helpers/baseline-run.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+import { perfectProviders, testPrompts } from '../helpers/pipeline-mocks.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-scorers-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-const prompts = {
-  explainPrompt: new URL('../fixtures/prompts/explain.test.json', import.meta.url).pathname,
-  simulatePrompt: new URL('../fixtures/prompts/simulate.test.json', import.meta.url).pathname,
-};
 const source = writeFeaturesJsonl(join(directory, 'three.jsonl'), syntheticFeatures(3));
 let databases = 0;
 const openStore = () => new ResultStore(openDatabase(join(directory, `run-${++databases}.db`)));
-
-const perfect = () =>
-  mockProviders(
-    () => 'tokens like t',
-    (token) => (/^t\d+$/.test(token) ? 10 : 0),
-  );
 
 /** A judged scorer: asks the judge once per feature, scores 1 when it answers "yes", keeps the answer as a judgement. */
 const judgedScorer: Scorer = {
@@ -134,11 +124,11 @@ describe('selecting scorers', () => {
   });
 
   it('a run with an unknown scorer fails before anything is written', async () => {
-    const { explainer, simulator } = perfect();
+    const { explainer, simulator } = perfectProviders();
     const path = join(directory, 'never.db');
     await expect(
       runPipeline(
-        { source, scorers: ['nope'], ...prompts },
+        { source, scorers: ['nope'], ...testPrompts },
         { store: () => new ResultStore(openDatabase(path)), explainer, simulator, scorers: registry },
       ),
     ).rejects.toThrow(/unknown scorer "nope"; known: correlation, judged, absent, flaky/);
@@ -193,10 +183,10 @@ describe('the judge', () => {
 describe('scorers in a run', () => {
   it('stores each scorer’s rows with its prompt version, the judge’s answers, and logs its calls under its name', async () => {
     const store = openStore();
-    const { explainer, simulator } = perfect();
+    const { explainer, simulator } = perfectProviders();
     const judge = yesJudge();
     const summary = await runPipeline(
-      { source, scorers: ['correlation', 'judged', 'absent'], ...prompts },
+      { source, scorers: ['correlation', 'judged', 'absent'], ...testPrompts },
       { store, explainer, simulator, judge, scorers: registry },
     );
     expect(summary).toMatchObject({ status: 'finished', scored: 3, skipped: 1, failed: 0 });
@@ -266,9 +256,9 @@ describe('scorers in a run', () => {
   it('without a simulation scorer nothing is simulated; the judge defaults to the simulator; seeds are per feature', async () => {
     const store = openStore();
     const simulator = yesJudge();
-    const { explainer } = perfect();
+    const { explainer } = perfectProviders();
     const summary = await runPipeline(
-      { source, scorers: ['judged'], ...prompts },
+      { source, scorers: ['judged'], ...testPrompts },
       { store, explainer, simulator, scorers: registry },
     );
     expect(summary).toMatchObject({ scored: 3, failed: 0 });
@@ -293,9 +283,9 @@ describe('scorers in a run', () => {
   it('a scorer that throws fails its feature at the score stage, named in the reason; a resume retries it', async () => {
     failing = true;
     const store = openStore();
-    const { explainer, simulator } = perfect();
+    const { explainer, simulator } = perfectProviders();
     const first = await runPipeline(
-      { source, scorers: ['correlation', 'flaky'], ...prompts },
+      { source, scorers: ['correlation', 'flaky'], ...testPrompts },
       { store, explainer, simulator, scorers: registry },
     );
     expect(first).toMatchObject({ scored: 2, skipped: 1, failed: 1 });

@@ -3,7 +3,7 @@
  * `shardFromEnvironment`), and a sharded run through the in-process CLI with those variables set, merged with
  * `autointerp merge` into the same features and scores as a one-shard run.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -75,10 +75,16 @@ describe('shardFromEnvironment', () => {
 describe('run --shard auto (in-process CLI)', () => {
   const directory = mkdtempSync(join(tmpdir(), 'autointerp-shard-auto-'));
   const path = (name: string) => join(directory, name);
+  /**
+   * The demo's first 8 planted features (of 24): enough for every shard of 3 to hold some and for the merge to be
+   * compared feature by feature; the whole run and the five shard runs process 24 features instead of 72.
+   */
+  const records = path('planted-8.jsonl');
+  writeFileSync(records, `${readFileSync(demoPlantedPath, 'utf8').split('\n').slice(0, 8).join('\n')}\n`);
   const runArguments = (database: string) => [
     'run',
     '--records',
-    demoPlantedPath,
+    records,
     '--explainer',
     'baseline',
     '--simulator',

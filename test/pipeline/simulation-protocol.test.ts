@@ -18,20 +18,15 @@ import { buildLeaderboard } from '../../src/report/leaderboard.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { chatLogprobAnswer, chatSimulationTargets } from '../helpers/chat-simulation.ts';
-import { mockProviders } from '../helpers/echo-mock.ts';
 import { cli as runCli } from '../helpers/run-cli.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
+import { perfectProviders } from '../helpers/pipeline-mocks.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-protocol-'));
 const source = writeFeaturesJsonl(join(directory, 'four.jsonl'), syntheticFeatures(4)); // 4 live features + 1 dead
 /** The scorers whose calls these tests count (the simulation's). */
 const scorers = ['correlation', 'ablation'];
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
-const perfect = () =>
-  mockProviders(
-    () => 'tokens like t',
-    (token) => (/^t\d+$/.test(token) ? 10 : 0),
-  );
 /** Held-out records simulated per feature by default: 5 + 5 scored, calibration records beside them. */
 const heldOutRecords = (request: LlmRequest) =>
   request.prompt!.slice(request.prompt!.lastIndexOf('Explanation of neuron')).split('<start>').length - 1;
@@ -39,7 +34,7 @@ const heldOutRecords = (request: LlmRequest) =>
 describe('records per call in runs', () => {
   it('recordsPerCall 1: one simulation call per held-out record, the protocol stored and shown apart from "all"', async () => {
     const store = openStore('one.db');
-    const one = perfect();
+    const one = perfectProviders();
     const summary = await runPipeline({ source, scorers, recordsPerCall: 1 }, { store, ...one });
     expect(summary).toMatchObject({ status: 'finished', scored: 4, skipped: 1, failed: 0 });
     expect(one.simulator.requests.length).toBeGreaterThan(4 * 10);
@@ -50,7 +45,7 @@ describe('records per call in runs', () => {
     expect(stored).toEqual([{ n: 1 }]);
     expect(store.db.prepare('SELECT DISTINCT records_per_call AS n FROM simulations').all()).toEqual([{ n: 1 }]);
 
-    const all = perfect();
+    const all = perfectProviders();
     const whole = await runPipeline({ source, scorers }, { store, ...all });
     expect(all.simulator.requests).toHaveLength(4); // the default: every held-out record of a feature in one call
     expect(
@@ -88,7 +83,7 @@ describe('records per call in runs', () => {
 
   it('the context budget splits a feature whose records do not fit one call', async () => {
     const store = openStore('budget.db');
-    const providers = perfect();
+    const providers = perfectProviders();
     const summary = await runPipeline({ source, scorers, contextTokens: 1_200 }, { store, ...providers });
     expect(summary).toMatchObject({ scored: 4, failed: 0 });
     expect(providers.simulator.requests.length).toBeGreaterThan(4);
@@ -176,7 +171,7 @@ describe('incomplete answers in batch runs', () => {
 describe('incomplete answers in runs (issue 13, item 3)', () => {
   it('every feature answered incompletely: retried with fewer records per call, then failed with the reason; exit code 2', async () => {
     const store = openStore('incomplete.db');
-    const { explainer } = perfect();
+    const { explainer } = perfectProviders();
     const simulator = createMockProvider({
       model: 'half',
       capabilities: { promptLogprobs: false },
@@ -227,6 +222,8 @@ describe('autointerp run --records-per-call (CLI)', () => {
       '--limit',
       '2',
       '--no-ablation',
+      '--scorers',
+      'correlation', // the simulation's scorer: the demo's judged and intervention scorers would add work this test is not about
       '--no-progress',
       '--records-per-call',
       '2',
