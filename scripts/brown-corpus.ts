@@ -38,11 +38,20 @@ export function displayText(word: string): string {
   return word;
 }
 
+/** Parsed tags by their text: the corpus has a few hundred distinct tags over a million tokens, which share them. */
+const parsedTags = new Map<string, Readonly<BrownTag>>();
+
 function parseToken(item: string): BrownToken | null {
   const slash = item.lastIndexOf('/');
   if (slash <= 0 || slash === item.length - 1) return null;
   const word = item.slice(0, slash);
-  return { word, text: displayText(word), tag: parseBrownTag(item.slice(slash + 1)) };
+  const rawTag = item.slice(slash + 1);
+  let tag = parsedTags.get(rawTag);
+  if (tag === undefined) {
+    tag = Object.freeze(parseBrownTag(rawTag));
+    parsedTags.set(rawTag, tag);
+  }
+  return { word, text: displayText(word), tag };
 }
 
 /** Reads one Brown file: one sentence per non-blank line. */

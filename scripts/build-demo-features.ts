@@ -79,7 +79,7 @@ export interface DemoSourceResult {
 }
 
 /** Latents of an SAE considered for the sample: all of a small one, else a seeded random `candidates` of them. */
-function candidateLatents(width: number): number[] | 'all' {
+export function candidateLatents(width: number): number[] | 'all' {
   const { candidates, seed } = demoFeatureSettings;
   if (width <= candidates) return 'all';
   const random = mulberry32(seed + width);
@@ -91,15 +91,28 @@ function candidateLatents(width: number): number[] | 'all' {
   return pool.slice(0, candidates).sort((a, b) => a - b);
 }
 
-/** The sample of one source from an extracted cache (see the module comment). */
-function sampleSource(cacheDir: string, columns?: FeatureColumnSource): Omit<DemoSourceResult, 'source'> {
+/** The record settings of a source (its SAE's columns for a latent source). */
+function recordSettings(columns?: FeatureColumnSource) {
   const s = demoFeatureSettings;
-  const base = {
+  return {
     ...s.records,
     model: s.model,
     layer: s.hook,
     ...(columns ? { columns, chunkFeatures: s.candidates } : {}),
   };
+}
+
+/** A reference label as the labels files hold it. */
+function demoLabel(feature: string, label: { tag: string; description: string; score: number }): DemoLabel {
+  return { feature, tag: label.tag, description: label.description, r: Number(label.score.toFixed(4)) };
+}
+
+const byFeature = (a: DemoLabel, b: DemoLabel): number => (a.feature < b.feature ? -1 : 1);
+
+/** The sample of one source from an extracted cache (see the module comment). */
+function sampleSource(cacheDir: string, columns?: FeatureColumnSource): Omit<DemoSourceResult, 'source'> {
+  const s = demoFeatureSettings;
+  const base = recordSettings(columns);
   // Stats and labels of every candidate are needed to choose; records are then built for the chosen ones only.
   const features = columns ? candidateLatents(columns.width) : 'all';
   const all = recordsFromCache(cacheDir, { ...base, features, topK: 1, randomCount: 0, quantileBins: 0 });
@@ -117,40 +130,60 @@ function sampleSource(cacheDir: string, columns?: FeatureColumnSource): Omit<Dem
     ...picked,
   ].sort((a, b) => a - b);
   const built = recordsFromCache(cacheDir, { ...base, features: indices });
-  const labels = ranked
-    .map(([feature, label]) => ({
-      feature,
-      tag: label.tag,
-      description: label.description,
-      r: Number(label.score.toFixed(4)),
-    }))
-    .sort((a, b) => (a.feature < b.feature ? -1 : 1));
+  const labels = ranked.map(([feature, label]) => demoLabel(feature, label)).sort(byFeature);
   return { records: built.records, labels, tokens: built.tokens };
+}
+
+/** Runs `use` with the feature columns of `source` (none for the neurons; the SAE loaded, and disposed after). */
+function withColumns<T>(source: DemoSource, use: (columns?: FeatureColumnSource) => T): T {
+  if (source.kind === 'neuron') return use();
+  const loaded = loadSaeLens(join(root, 'data/sae', source.name));
+  const sae = SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
+  try {
+    return use(saeColumnSource(sae, source.name));
+  } finally {
+    sae.dispose();
+  }
+}
+
+/** Extracts the sample (the held-out corpus through brown-1l, at the hook) into `cacheDir`, as the script does. */
+export async function extractDemoSample(cacheDir: string): Promise<void> {
+  const s = demoFeatureSettings;
+  await initBackend('wasm');
+  await extractActivations({ modelDir: s.modelDir, hook: s.hook, corpus: s.corpus, cacheDir, modelName: s.model });
+}
+
+/** Chooses the sample of `source` from an extracted cache and builds its records and labels (nothing written). */
+export function sampleDemoSource(cacheDir: string, source: DemoSource): DemoSourceResult {
+  return { source, ...withColumns(source, (columns) => sampleSource(cacheDir, columns)) };
+}
+
+/**
+ * The records of the given features of `source`, built from an extracted cache as the sample's are, and the
+ * reference label of each of them that has one (ordered by feature; `score` unrounded): what the sample holds for
+ * these features, without choosing them (which needs the stats and labels of every candidate).
+ */
+export function demoSourceRecords(
+  cacheDir: string,
+  source: DemoSource,
+  features: number[],
+): { records: FeatureRecord[]; labels: (DemoLabel & { score: number })[] } {
+  return withColumns(source, (columns) => {
+    const built = recordsFromCache(cacheDir, { ...recordSettings(columns), features });
+    const labels = [...built.referenceLabels.entries()]
+      .map(([feature, label]) => ({ ...demoLabel(feature, label), score: label.score }))
+      .sort(byFeature);
+    return { records: built.records, labels };
+  });
 }
 
 /** Extracts the sample once and returns each source's chosen records and labels (nothing written). */
 export async function buildDemoFeatures(sources: readonly DemoSource[] = demoSources): Promise<DemoSourceResult[]> {
-  const s = demoFeatureSettings;
-  await initBackend('wasm');
   const directory = mkdtempSync(join(tmpdir(), 'autointerp-demo-features-'));
   const cacheDir = join(directory, 'cache');
   try {
-    await extractActivations({ modelDir: s.modelDir, hook: s.hook, corpus: s.corpus, cacheDir, modelName: s.model });
-    const results: DemoSourceResult[] = [];
-    for (const source of sources) {
-      if (source.kind === 'neuron') {
-        results.push({ source, ...sampleSource(cacheDir) });
-        continue;
-      }
-      const loaded = loadSaeLens(join(root, 'data/sae', source.name));
-      const sae = SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
-      try {
-        results.push({ source, ...sampleSource(cacheDir, saeColumnSource(sae, source.name)) });
-      } finally {
-        sae.dispose();
-      }
-    }
-    return results;
+    await extractDemoSample(cacheDir);
+    return sources.map((source) => sampleDemoSource(cacheDir, source));
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoPaths, demoSettings } from '../scripts/build-demo-dataset.ts';
 import type { GroundTruthEntry } from '../scripts/build-demo-dataset.ts';
+import type { DemoLabel, DemoSource } from '../scripts/build-demo-features.ts';
 import { explanationCorrelation } from '../scripts/explanation-check.ts';
 import { loadConceptLexicon } from '../src/llm/baseline/concept-lexicon.ts';
 import { loadExplainTemplate } from '../src/explain/explain-template.ts';
@@ -122,30 +125,81 @@ describe('few-shot prompts (prompts/*.v1.json)', () => {
 });
 
 describe('demo real features (embedded model brown-1l and its SAEs)', () => {
-  it('the committed neuron and SAE-latent records and POS labels are what a fresh extraction of the embedded model gives', async () => {
-    const { buildDemoFeatures, demoFeatureSettings, demoFiles } = await import('../scripts/build-demo-features.ts');
-    for (const { source, records, labels } of await buildDemoFeatures()) {
-      const files = demoFiles(source);
-      const committed = readFileSync(files.records, 'utf8')
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line));
-      expect(committed).toHaveLength(demoFeatureSettings.labelled + demoFeatureSettings.random);
-      expect(JSON.parse(JSON.stringify(records))).toEqual(committed);
-      const committedLabels = JSON.parse(readFileSync(files.labels, 'utf8')) as { labels: unknown[] };
-      expect(labels).toEqual(committedLabels.labels);
-      expect(labels.length).toBeGreaterThan(0);
-      for (const record of committed) {
-        expect(record.id).toMatchObject({
-          model: 'brown-1l',
-          layer: 'blocks.0.mlp.hook_post',
-          kind: source.kind,
-          ...(source.kind === 'sae' ? { sae: source.name } : {}),
-        });
-        // The top record really holds the feature's largest activation over the sample, and can be run again.
-        expect(Math.max(...record.top[0].activations)).toBeCloseTo(record.stats.maxActivation, 5);
-        expect(record.top[0].tokenIds).toHaveLength(record.top[0].tokens.length);
-      }
-    }
+  const directory = mkdtempSync(join(tmpdir(), 'autointerp-demo-features-'));
+  const cacheDir = join(directory, 'cache');
+  beforeAll(async () => {
+    const { extractDemoSample } = await import('../scripts/build-demo-features.ts');
+    await extractDemoSample(cacheDir); // the whole sample, afresh, as the script extracts it
   }, 300_000);
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  const committedOf = async (source: DemoSource) => {
+    const { demoFeatureSettings, demoFiles } = await import('../scripts/build-demo-features.ts');
+    const files = demoFiles(source);
+    const records = readFileSync(files.records, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(records).toHaveLength(demoFeatureSettings.labelled + demoFeatureSettings.random);
+    const labels = (JSON.parse(readFileSync(files.labels, 'utf8')) as { labels: DemoLabel[] }).labels;
+    expect(labels.length).toBeGreaterThan(0);
+    for (const record of records) {
+      expect(record.id).toMatchObject({
+        model: 'brown-1l',
+        layer: 'blocks.0.mlp.hook_post',
+        kind: source.kind,
+        ...(source.kind === 'sae' ? { sae: source.name } : {}),
+      });
+      // The top record really holds the feature's largest activation over the sample, and can be run again.
+      expect(Math.max(...record.top[0].activations)).toBeCloseTo(record.stats.maxActivation, 5);
+      expect(record.top[0].tokenIds).toHaveLength(record.top[0].tokens.length);
+    }
+    return { records, labels };
+  };
+
+  // The whole choice (the best-labelled and the random features among every candidate) for the neurons and the 1×
+  // SAE's latents (every one a candidate); the 4× and 16× SAEs share that code and differ only in their candidates.
+  it.each([
+    { title: 'neuron', source: { kind: 'neuron' } },
+    { title: 'brown-1l-1x latent', source: { kind: 'sae', name: 'brown-1l-1x' } },
+  ] as { title: string; source: DemoSource }[])(
+    'the committed $title records and POS labels are the sample a fresh extraction of the embedded model gives',
+    async ({ source }) => {
+      const { sampleDemoSource } = await import('../scripts/build-demo-features.ts');
+      const committed = await committedOf(source);
+      const { records, labels } = sampleDemoSource(cacheDir, source);
+      expect(JSON.parse(JSON.stringify(records))).toEqual(committed.records);
+      expect(labels).toEqual(committed.labels);
+    },
+    300_000,
+  );
+
+  it.each(['brown-1l-4x', 'brown-1l-16x'])(
+    "the committed %s latents' records are what a fresh extraction gives them, and their labels are its best",
+    async (name) => {
+      const { candidateLatents, demoFeatureSettings, demoSourceRecords } = await import(
+        '../scripts/build-demo-features.ts'
+      );
+      const source: DemoSource = { kind: 'sae', name };
+      const committed = await committedOf(source);
+      const indices = committed.records.map((record) => record.id.index as number);
+      // every latent is one of the SAE's seeded candidates
+      const config = new URL(`../data/sae/${name}/cfg.json`, import.meta.url);
+      const width = (JSON.parse(readFileSync(config, 'utf8')) as { d_sae: number }).d_sae;
+      const candidates = candidateLatents(width);
+      expect(candidates).toHaveLength(demoFeatureSettings.candidates);
+      for (const index of indices) expect(candidates).toContain(index);
+      // the records, over the whole sample (top and random windows, quantiles, stats), as the script builds them
+      const { records, labels } = demoSourceRecords(cacheDir, source, indices);
+      expect(JSON.parse(JSON.stringify(records))).toEqual(committed.records);
+      // the labelled ones are the best-labelled of the 16, with the labels and r the script wrote
+      const best = [...labels]
+        .sort((a, b) => b.score - a.score)
+        .slice(0, demoFeatureSettings.labelled)
+        .map(({ score: _, ...label }) => label)
+        .sort((a, b) => (a.feature < b.feature ? -1 : 1));
+      expect(best).toEqual(committed.labels);
+    },
+    300_000,
+  );
 });

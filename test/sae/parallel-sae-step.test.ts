@@ -6,28 +6,26 @@ import { saeLossAndGradients } from '../../src/sae/sae-gradients.ts';
 import { SaeTrainer } from '../../src/sae/sae-trainer.ts';
 import { trainSae } from '../../src/sae/train-sae.ts';
 import type { SaeTrainingOptions } from '../../src/sae/training-options.ts';
-import { createToyData } from '../../src/sae/toy-data.ts';
 import type { SaeArchitecture } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
+import { type ToySaeSetup, toyData, toySaeConfig } from '../helpers/toy-sae.ts';
 
-const dIn = 16;
-const dSae = 48;
+const setup: ToySaeSetup = {
+  dimensions: 16,
+  features: 40,
+  activationProbability: 0.08,
+  seed: 5,
+  dSae: 48,
+  k: 4,
+  l1Coefficient: 1,
+};
+const { dimensions: dIn, dSae } = setup;
 const rows = 37; // shares of 19 and 18 rows
-const toy = createToyData({ dimensions: dIn, features: 40, activationProbability: 0.08, seed: 5 });
+const toy = toyData(setup);
 
 function optionsFor(architecture: SaeArchitecture): SaeTrainingOptions {
   return {
-    sae: {
-      dIn,
-      dSae,
-      architecture,
-      k: 4,
-      l1Coefficient: 1,
-      applyBDecToInput: true,
-      normalizeActivations: 'expected_average_only_in',
-      hookName: 'toy',
-      modelName: 'toy',
-    },
+    sae: toySaeConfig(setup, architecture),
     steps: 100,
     learningRate: 3e-3,
     // topk: a latent idle for one batch is dead, so AuxK runs from the second step

@@ -131,7 +131,10 @@ describe('cache batches', () => {
 describe('splice evaluation', () => {
   it('an exact reconstruction recovers all the CE loss (KL 0); an SAE that outputs zeros recovers none', async () => {
     const cache = ActivationCache.open(cacheDir);
-    const sequences = sequencesOf(cache);
+    // 16 of the cache's 46 sequences (about 1,000 predictions): what is exact here holds at any size, and the original
+    // CE (4.80 on these, 4.93 on all 46) sits well inside its sanity bounds
+    const sequences = sequencesOf(cache).slice(0, 16);
+    expect(sequences).toHaveLength(16);
     const exact = exactSae(512);
     const perfect = await evaluateSplice(subject.model, exact, sequences, { bosTokenId: cache.header.bosTokenId });
     exact.dispose();

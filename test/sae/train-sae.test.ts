@@ -6,12 +6,12 @@ import { checkpointFiles, readTrainerCheckpoint } from '../../src/sae/checkpoint
 import { evaluateSae } from '../../src/sae/evaluate-sae.ts';
 import { meanMaxCosineSimilarity } from '../../src/sae/metrics.ts';
 import { SparseAutoencoder } from '../../src/sae/sae-model.ts';
-import { createToyData } from '../../src/sae/toy-data.ts';
 import { estimateActivationScale } from '../../src/sae/activation-scale.ts';
 import { SaeTrainer } from '../../src/sae/sae-trainer.ts';
 import { trainSae, type SaeTrainingProgress, type TrainSaeOptions } from '../../src/sae/train-sae.ts';
 import type { SaeArchitecture } from '../../src/sae/types.ts';
 import { initBackend } from '../../src/subject/backend.ts';
+import { type ToySaeSetup, toyData, toySaeConfig } from '../helpers/toy-sae.ts';
 
 const temporary = mkdtempSync(join(tmpdir(), 'autointerp-sae-train-'));
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));
@@ -24,32 +24,32 @@ beforeAll(async () => {
 
 describe('toy ground truth (seed 000 style): the trainer recovers known features in superposition', () => {
   // 64 unit features in 32 dimensions, each active with p = 0.03 (≈ 1.9 per sample) and magnitude U[0.25, 1].
-  const d = 32;
-  const features = 64;
+  const setup: ToySaeSetup = {
+    dimensions: 32,
+    features: 64,
+    activationProbability: 0.03,
+    seed: 1,
+    dSae: 128,
+    k: 4,
+    l1Coefficient: 1,
+  };
+  const { dimensions: d, features } = setup;
   const rows = 256;
   for (const architecture of ['standard', 'topk'] as SaeArchitecture[]) {
     it(`${architecture}: mean max cosine similarity of decoder rows to the true features ≥ 0.9`, async () => {
-      const toy = createToyData({ dimensions: d, features, activationProbability: 0.03, seed: 1 });
-      const steps = 1000;
+      const toy = toyData(setup);
+      // 400 steps (1000 before): over toy seeds 1–4 both architectures reach a mean max cosine similarity ≥ 0.990
+      // (bound 0.9) and an FVU ≤ 0.078 (bound 0.2), trained and on fresh data
+      const steps = 400;
       const progress: SaeTrainingProgress[] = [];
       const result = await trainSae((index) => toy.batch(index, rows), {
-        sae: {
-          dIn: d,
-          dSae: 2 * features,
-          architecture,
-          k: 4,
-          l1Coefficient: 1,
-          applyBDecToInput: true,
-          normalizeActivations: 'expected_average_only_in',
-          hookName: 'toy',
-          modelName: 'toy',
-        },
+        sae: toySaeConfig(setup, architecture),
         steps,
         learningRate: 3e-3,
-        decaySteps: 200,
+        decaySteps: 80,
         deadTokens: 20_000,
         seed: 1,
-        reportEvery: 250,
+        reportEvery: 100,
         onProgress: (p) => progress.push(p),
       });
       const mmcs = meanMaxCosineSimilarity(toy.directions, result.weights.W_dec, d);
@@ -58,7 +58,7 @@ describe('toy ground truth (seed 000 style): the trainer recovers known features
       expect(result.tokens).toBe(steps * rows);
       expect(progress).toHaveLength(steps);
       const reported = progress.filter((p) => p.metrics !== null);
-      expect(reported.map((p) => p.step)).toEqual([250, 500, 750, 1000]);
+      expect(reported.map((p) => p.step)).toEqual([100, 200, 300, 400]);
       const last = reported.at(-1)!.metrics!;
       expect(last.fvu).toBeLessThan(0.2);
       if (architecture === 'topk') expect(last.l0).toBeLessThanOrEqual(4);
@@ -83,21 +83,19 @@ describe('toy ground truth (seed 000 style): the trainer recovers known features
 });
 
 describe('checkpoint and resume', () => {
-  const d = 8;
+  const setup: ToySaeSetup = {
+    dimensions: 8,
+    features: 12,
+    activationProbability: 0.1,
+    seed: 3,
+    dSae: 24,
+    k: 3,
+    l1Coefficient: 0.5,
+  };
   const rows = 32;
-  const toy = createToyData({ dimensions: d, features: 12, activationProbability: 0.1, seed: 3 });
+  const toy = toyData(setup);
   const optionsFor = (architecture: SaeArchitecture, directory: string): TrainSaeOptions => ({
-    sae: {
-      dIn: d,
-      dSae: 24,
-      architecture,
-      k: 3,
-      l1Coefficient: 0.5,
-      applyBDecToInput: true,
-      normalizeActivations: 'expected_average_only_in',
-      hookName: 'toy',
-      modelName: 'toy',
-    },
+    sae: toySaeConfig(setup, architecture),
     steps: 60,
     learningRate: 3e-3,
     decaySteps: 10,

@@ -66,11 +66,52 @@ afterEach(async () => {
   for (const viewer of open.splice(0)) await viewer.close();
 });
 
+/** The real worker's computer, keeping each answer it was asked for so that a test can await them. */
+class AwaitedComputer implements RunSectionsComputer {
+  private readonly pending: Promise<unknown>[] = [];
+
+  constructor(private readonly inner: RunSectionsComputer) {}
+
+  private kept<T>(answer: Promise<T>): Promise<T> {
+    this.pending.push(answer);
+    return answer;
+  }
+
+  compute(runId: number, scoreKind: string): Promise<RunSections> {
+    return this.kept(this.inner.compute(runId, scoreKind));
+  }
+
+  summaries(): Promise<Map<number, RunSummary>> {
+    return this.kept(this.inner.summaries());
+  }
+
+  /**
+   * Every answer asked for so far, settled. The viewer attached its own handler to each answer when it asked for it,
+   * before this awaits it: by then each answer is in the viewer's cache.
+   */
+  async settled(): Promise<void> {
+    while (this.pending.length > 0) await Promise.allSettled(this.pending.splice(0));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 async function viewerOf(fixture: ViewerFixture, options: Parameters<typeof startViewer>[0]): Promise<ViewerServer> {
   const viewer = await startViewer({ ...options, databasePath: fixture.path, port: 0 });
   open.push(viewer);
   return viewer;
 }
+
+/** A viewer that computes the run sections with `computer` for a database of any size, not warming the newest run. */
+const backgroundViewerOf = (fixture: ViewerFixture, computer: RunSectionsComputer) =>
+  viewerOf(fixture, {
+    databasePath: fixture.path,
+    runSectionsInlineUpTo: 0,
+    runSectionsComputer: computer,
+    warmNewestRun: false,
+  });
 
 async function get(viewer: ViewerServer, path: string): Promise<{ status: number; html: string }> {
   const response = await fetch(`${viewer.url}${path}`);
@@ -78,11 +119,10 @@ async function get(viewer: ViewerServer, path: string): Promise<{ status: number
 }
 
 /** Requests `path` until nothing on it is still being computed (at most `attempts` requests). */
-async function untilComputed(viewer: ViewerServer, path: string, attempts: number, between = () => Promise.resolve()) {
+async function untilComputed(viewer: ViewerServer, path: string, attempts: number) {
   for (let attempt = 0; attempt < attempts; attempt++) {
     const page = await get(viewer, path);
     if (!/id="(leaderboard|counts)-computing"/.test(page.html)) return page;
-    await between();
   }
   throw new Error(`${path} was still computing after ${attempts} requests`);
 }
@@ -95,12 +135,7 @@ describe('the run page of a large database', () => {
   it('answers with a reloading placeholder, serves other pages meanwhile, then shows the sections', async () => {
     const fixture = buildViewerFixture();
     const computer = new HeldComputer();
-    const viewer = await viewerOf(fixture, {
-      databasePath: fixture.path,
-      runSectionsInlineUpTo: 0,
-      runSectionsComputer: computer,
-      warmNewestRun: false,
-    });
+    const viewer = await backgroundViewerOf(fixture, computer);
     const path = `/run/${fixture.baselineRun}`;
     const sections = { type: 'sections', runId: fixture.baselineRun, scoreKind: 'correlation.all' };
 
@@ -149,12 +184,7 @@ describe('the run page of a large database', () => {
   it('shows a failed computation once, then tries again on the next view', async () => {
     const fixture = buildViewerFixture();
     const computer = new HeldComputer();
-    const viewer = await viewerOf(fixture, {
-      databasePath: fixture.path,
-      runSectionsInlineUpTo: 0,
-      runSectionsComputer: computer,
-      warmNewestRun: false,
-    });
+    const viewer = await backgroundViewerOf(fixture, computer);
     const path = `/run/${fixture.candidateRun}`;
     await get(viewer, path);
     computer.failAll('the worker <died>');
@@ -192,17 +222,16 @@ describe('the run page of a large database', () => {
 
   it('renders in its worker thread exactly what the request path renders', async () => {
     const fixture = buildViewerFixture();
-    const inBackground = await viewerOf(fixture, { databasePath: fixture.path, runSectionsInlineUpTo: 0 });
+    const worker = new AwaitedComputer(workerSectionsComputer(fixture.path));
+    const inBackground = await backgroundViewerOf(fixture, worker);
     const inline = await viewerOf(fixture, { databasePath: fixture.path });
     for (const run of [fixture.candidateRun, fixture.baselineRun]) {
       const path = `/run/${run}?score=correlation.all`;
-      // the worker starts once (a second or two under tsx); then each request takes milliseconds
-      const page = await untilComputed(
-        inBackground,
-        path,
-        600,
-        () => new Promise((resolve) => setTimeout(resolve, 50)),
-      );
+      // the first view asks the worker (started on that request, however long it takes); the next shows its answer
+      expect((await get(inBackground, path)).html).toContain('id="leaderboard-computing"');
+      await worker.settled();
+      const page = await get(inBackground, path);
+      expect(page.html).not.toMatch(/id="(leaderboard|counts)-(computing|failed)"/);
       expect(sectionsPart(page.html)).toContain('id="leaderboard"');
       expect(sectionsPart(page.html)).toBe(sectionsPart((await get(inline, path)).html));
       expect(page.html).toMatch(/\d+ scored · \d+ skipped/);

@@ -91,9 +91,9 @@ describe('the intervention scorer on the output truth (baseline judge)', () => {
   it('separates true from wrong explanations, in process and through the fake LLM server alike', async () => {
     const some = cases.filter((truthCase) => chosen.includes(truthCase.name));
     expect(some.map((truthCase) => truthCase.name).sort()).toEqual([...chosen].sort());
-    const validate = (judge: ReturnType<typeof createBaselineProvider>) =>
+    const validate = (judge: ReturnType<typeof createBaselineProvider>, cases = some) =>
       validateScorers({
-        cases: some,
+        cases,
         scorers: [interventionScorer],
         simulator: judge,
         judge,
@@ -107,11 +107,18 @@ describe('the intervention scorer on the output truth (baseline judge)', () => {
     expect(row!.unscored).toBe(0);
     expect(row!.pooledAuroc).toBeGreaterThanOrEqual(0.9);
     expect(row!.trueFirstRate).toBe(1);
+    // Over HTTP, two of the four (a latent writing " been", one writing “): the judge's answers, through the server
+    // and back as JSON, give every candidate the value it has in process.
+    const overHttpCases = [latent(103, 'brown-1l-1x'), latent(67, 'brown-1l-1x')];
     const overHttp = await validate(
       createOpenAiCompatibleProvider({ model: 'rule-based-v1', baseURL: server.url, apiKey: 'not-needed' }),
+      some.filter((truthCase) => overHttpCases.includes(truthCase.name)),
     );
-    expect(overHttp.candidates.map((candidate) => candidate.value)).toEqual(
-      offline.candidates.map((candidate) => candidate.value),
-    );
+    const valuesOf = (candidates: typeof offline.candidates) =>
+      candidates
+        .filter((candidate) => overHttpCases.includes(candidate.feature))
+        .map(({ feature, explanation, value }) => ({ feature, explanation, value }));
+    expect(valuesOf(overHttp.candidates)).toHaveLength(2 * 4);
+    expect(valuesOf(overHttp.candidates)).toEqual(valuesOf(offline.candidates));
   });
 });
