@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/helpers/longest-first-sequencer.ts';
 
 /** Test files that spawn processes, train or run models, drive a browser or run the whole demo. */
 export const slowTestFiles = [
@@ -79,6 +80,8 @@ export default defineConfig({
     // One worker per core (vitest's default leaves one core idle): the slow files spend much of their time waiting on
     // child processes and servers; on 2 cores the slow project took 222 s instead of about 350 s.
     maxWorkers: availableParallelism(),
+    // The longest files start first, with or without vitest's cache of the last run (a fresh checkout has none).
+    sequence: { sequencer: LongestFirstSequencer },
     // bin/autointerp.js spawned by a test runs the build in dist/ when it is built from the current src/, else src/
     // through tsx (bin/launch-target.js): either way what src/ says. The tests never build dist/ themselves.
     projects: [
@@ -99,6 +102,8 @@ export default defineConfig({
         test: {
           name: 'slow',
           include: slowTestFiles,
+          // Says which entry spawned CLIs run (dist/ when current, else the sources through tsx, slower to start).
+          globalSetup: ['test/helpers/spawned-entry-notice.ts'],
           // One module graph per worker here too (tfjs, the CLI and the SDKs imported once, not once per file: the
           // whole suite took 287 s instead of 349 s, one run after the other on a quiet machine): a slow test leaves no module state behind either
           // (fault-mix's stubbed fetch is unstubbed after it).
