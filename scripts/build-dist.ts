@@ -8,11 +8,12 @@
  * loudly; with no TypeScript installed (a production install) it says so and builds nothing.
  */
 import { spawnSync } from 'node:child_process';
-import { renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildStampFile } from '../bin/launch-target.js';
+import { replaceFolder } from './replace-folder.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -54,14 +55,6 @@ writeFileSync(stamp, `${JSON.stringify({ builtFrom: 'src', startedAt: startedAt.
 utimesSync(stamp, startedAt, startedAt);
 // The swap: dist/ is missing only between the two renames (a launcher starting then runs the sources, never a half
 // build); a process that loaded the old build keeps its open files, and the paths it imports later exist again.
-let hadPrevious = true;
-try {
-  renameSync(dist, previous);
-} catch (error) {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  hadPrevious = false;
-}
-renameSync(next, dist);
-if (hadPrevious) rmSync(previous, { recursive: true, force: true });
+replaceFolder(next, dist, previous);
 const seconds = ((Date.now() - startedAt.getTime()) / 1000).toFixed(1);
 process.stdout.write(`autointerp build: dist/ compiled from src/ in ${seconds} s\n`);
