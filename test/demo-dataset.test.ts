@@ -175,7 +175,7 @@ describe('demo real features (embedded model brown-1l and its SAEs)', () => {
   );
 
   it.each(['brown-1l-4x', 'brown-1l-16x'])(
-    "the committed %s latents' records are what a fresh extraction gives them, and their labels are its best",
+    'the committed %s latents (among its seeded candidates) have the records a fresh extraction gives them, and the best labels of those 16',
     async (name) => {
       const { candidateLatents, demoFeatureSettings, demoSourceRecords } = await import(
         '../scripts/build-demo-features.ts'
