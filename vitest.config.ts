@@ -71,7 +71,10 @@ export const slowTestFiles = [
 ];
 
 /** Test files that replace modules (vi.mock): they need a fresh module graph of their own. */
-export const isolatedUnitTestFiles = ['test/pipeline/one-source-of-defaults.test.ts'];
+export const isolatedUnitTestFiles = [
+  'test/pipeline/one-source-of-defaults.test.ts',
+  'test/pipeline/batch-tokenizer.test.ts', // wraps llm/token-counter's getEncoder
+];
 
 export default defineConfig({
   test: {

@@ -38,8 +38,17 @@ export function displayText(word: string): string {
   return word;
 }
 
-/** Parsed tags by their text: the corpus has a few hundred distinct tags over a million tokens, which share them. */
+/**
+ * Parsed tags by their text: the corpus has a few hundred distinct tags over a million tokens, which share them, so
+ * each is frozen deeply (its `parts` array too): a caller that changed one would change every token with that tag.
+ */
 const parsedTags = new Map<string, Readonly<BrownTag>>();
+
+/** A parsed tag frozen with its `parts`, to be shared by every token that has it. */
+function frozenBrownTag(rawTag: string): Readonly<BrownTag> {
+  const tag = parseBrownTag(rawTag);
+  return Object.freeze({ ...tag, parts: Object.freeze(tag.parts) });
+}
 
 function parseToken(item: string): BrownToken | null {
   const slash = item.lastIndexOf('/');
@@ -48,7 +57,7 @@ function parseToken(item: string): BrownToken | null {
   const rawTag = item.slice(slash + 1);
   let tag = parsedTags.get(rawTag);
   if (tag === undefined) {
-    tag = Object.freeze(parseBrownTag(rawTag));
+    tag = frozenBrownTag(rawTag);
     parsedTags.set(rawTag, tag);
   }
   return { word, text: displayText(word), tag };

@@ -18,7 +18,7 @@
  * (process-feature.ts), saving (save-features.ts, a separate step) and the summary (run-summary.ts); this function
  * wires them in order.
  */
-import { encoderNow } from '../llm/token-counter.ts';
+import { countTokensNow, getEncoder } from '../llm/token-counter.ts';
 import { loadPriceTable } from '../llm/price-table.ts';
 import { loadExplainTemplate } from '../explain/explain-template.ts';
 import { loadSimulateTemplate } from '../simulate/simulate-template.ts';
@@ -208,9 +208,12 @@ export async function runPipeline(
     const usedProviders: RunProviders = needsJudge ? providers : { ...providers, judge: simulator };
     const batchClients = config.batch ? buildBatchClients(config, options.batchClients, usedProviders) : undefined;
     requireBudgetPrices(config, prices, usedProviders);
-    // The tokenizer is loaded at the first count (over a second of CPU): a run whose prompts all fit their bound
-    // (simulate/plan-simulation-calls `boundCallCosts`, the usual case) never loads it.
-    const countTokens = (text: string) => encoderNow().encode(text, 'all').length;
+    // The tokenizer is loaded at the first count (over a second of CPU): a live run whose prompts all fit their bound
+    // (simulate/plan-simulation-calls `boundCallCosts`, the usual case) never loads it. Batch mode always counts: it
+    // loads it here, before the run exists, so that the load blocks no request, heartbeat or commit timer mid-run and a
+    // broken tokenizer install fails the run before it starts.
+    if (batchClients) await getEncoder();
+    const countTokens = (text: string) => countTokensNow(text);
 
     const runId =
       resumed?.id ??

@@ -52,12 +52,14 @@ export function createFeatureSaver(
       else tally.spent.costUsd += call.costUsd;
     }
   };
-  // One savepoint: the lease is still this invocation's (its heartbeat renewed), then the unit of work (the heartbeat
-  // runs inside the store's own savepoint: one savepoint a feature, not two nested). The group's write transaction
-  // holds the database's write lock until its commit, so no other process takes the lease between.
-  const renewLease = () => lease.heartbeat();
-  const saveHeld = (processed: ProcessedFeature) =>
-    store.saveFeatureResult(runId, processed.result, processed.calls, renewLease);
+  // Inside the group's write transaction: the lease is still this invocation's (its heartbeat renewed; a takeover
+  // throws LeaseLostError before anything of the feature is written), then the feature (the store's one savepoint a
+  // feature). The transaction holds the database's write lock until its commit, so no other process takes the lease
+  // between. The saver renews the lease itself: a store that overrides `saveFeatureResult` cannot drop the renewal.
+  const saveHeld = (processed: ProcessedFeature) => {
+    lease.heartbeat();
+    store.saveFeatureResult(runId, processed.result, processed.calls);
+  };
   const group = createCommitGroup(store.db, commits);
   // A feature's savepoints journal every page they change, in a temporary file by default: measured over 3,000
   // features, a commit each wrote 325 kB a feature, 201 kB with these journals in memory (freed at each RELEASE), and

@@ -18,7 +18,22 @@ const littleEndianHost = endianness() === 'LE';
  * window's activations and every simulated record's expected values).
  */
 export function encodeFloat32Column(values: readonly (number | null)[]): Buffer {
-  const blob = Buffer.allocUnsafe(values.length * 4);
+  return encodeFloat32ColumnInto(values, Buffer.allocUnsafe(values.length * 4));
+}
+
+/**
+ * Writes the BLOB of `values` into the first `values.length * 4` bytes of `target` and returns those bytes. A target
+ * that starts on a 4-byte boundary of its memory (every `Buffer.allocUnsafe`: the pool hands out 8-byte aligned slices)
+ * is written through a Float32Array; any other (a subarray at an odd offset), and every target on a big-endian host,
+ * through `writeFloatLE`.
+ */
+export function encodeFloat32ColumnInto(values: readonly (number | null)[], target: Buffer): Buffer {
+  const bytes = values.length * 4;
+  if (target.byteLength < bytes)
+    throw new RangeError(
+      `float32 series of ${values.length} values needs ${bytes} bytes, the target has ${target.byteLength}`,
+    );
+  const blob = target.subarray(0, bytes);
   if (littleEndianHost && blob.byteOffset % 4 === 0) {
     const floats = new Float32Array(blob.buffer, blob.byteOffset, values.length);
     for (let i = 0; i < values.length; i++) floats[i] = values[i] ?? Number.NaN;

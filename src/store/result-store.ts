@@ -153,23 +153,15 @@ export class ResultStore {
   private readonly sql: (text: string) => Statement;
 
   /** `writeFeatureResult` as one transaction, wrapped once (better-sqlite3 builds several functions per wrap). */
-  private readonly saveTransaction: (
-    runId: number,
-    result: FeatureResult,
-    calls: readonly LlmCallRow[],
-    first: (() => void) | undefined,
-  ) => void;
+  private readonly saveTransaction: (runId: number, result: FeatureResult, calls: readonly LlmCallRow[]) => void;
 
   /** A feature's windows, stored once however many runs use them (migration 12); prepared at the first write. */
   private windowWriter: RecordWindowWriter | undefined;
 
   constructor(readonly db: SqliteDatabase) {
     this.sql = preparedStatements(db);
-    this.saveTransaction = db.transaction(
-      (runId: number, result: FeatureResult, calls: readonly LlmCallRow[], first: (() => void) | undefined) => {
-        first?.();
-        this.writeFeatureResult(runId, result, calls);
-      },
+    this.saveTransaction = db.transaction((runId: number, result: FeatureResult, calls: readonly LlmCallRow[]) =>
+      this.writeFeatureResult(runId, result, calls),
     );
   }
 
@@ -270,11 +262,11 @@ export class ResultStore {
 
   /**
    * Writes one feature's whole result in one transaction (and its LLM calls). A failed attempt recorded earlier is
-   * replaced; a second write of a settled feature is refused (unique constraints). `first` runs first inside the same
-   * transaction (a run's lease renewal: what it throws rolls the feature back), so a caller needs no savepoint of its own.
+   * replaced; a second write of a settled feature is refused (unique constraints). Inside an open transaction (a run's
+   * commit group) it is a savepoint of its own: a write that fails rolls back this feature only.
    */
-  saveFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[] = [], first?: () => void): void {
-    this.saveTransaction(runId, result, calls, first);
+  saveFeatureResult(runId: number, result: FeatureResult, calls: readonly LlmCallRow[] = []): void {
+    this.saveTransaction(runId, result, calls);
   }
 
   /** The rows of one feature's result; `saveFeatureResult` runs it as one transaction. */

@@ -8,7 +8,7 @@ export interface BrownTag {
   /** The tag as written, lower case. */
   raw: string;
   /** Base tags, without prefixes (fw-), suffixes (-tl, -hl, -nc), possessive `$` or negation `*`; "+" splits. */
-  parts: string[];
+  parts: readonly string[];
   /** A `*` (negation) in the tag: "not" is tagged `*`, "didn't" `dod*`. */
   negated: boolean;
   /** Part of a title (`-tl`). */

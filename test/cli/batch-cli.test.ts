@@ -212,41 +212,44 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     const db = join(directory, 'anthropic-batch.db');
     const from = server.requests.length;
     holdingPolls = true;
-    const child = spawn(
-      process.execPath,
-      [
-        autointerpBinary,
-        'run',
-        '--records',
-        source,
-        '--scorers',
-        'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
-        ...provider,
-        '--db',
-        db,
-        '--no-progress',
-        '--batch',
-        '--batch-poll',
-        '0.05',
-      ],
-      {
-        cwd: directory,
-        env: environment,
-      },
-    );
     let stderr = '';
-    const submitted = new Promise<void>((resolve) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString('utf8');
-        if (/submitted explain batch/.test(stderr)) resolve();
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          autointerpBinary,
+          'run',
+          '--records',
+          source,
+          '--scorers',
+          'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
+          ...provider,
+          '--db',
+          db,
+          '--no-progress',
+          '--batch',
+          '--batch-poll',
+          '0.05',
+        ],
+        {
+          cwd: directory,
+          env: environment,
+        },
+      );
+      const submitted = new Promise<void>((resolve) => {
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString('utf8');
+          if (/submitted explain batch/.test(stderr)) resolve();
+        });
       });
-    });
-    child.stdout.resume();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await Promise.race([submitted, exited]);
-    child.kill('SIGKILL');
-    expect(await exited, stderr).toBeNull();
-    holdingPolls = false;
+      child.stdout.resume();
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await Promise.race([submitted, exited]);
+      child.kill('SIGKILL');
+      expect(await exited, stderr).toBeNull();
+    } finally {
+      holdingPolls = false; // a failed expect above must not leave the later tests' polls hanging
+    }
     const explainBatch = /submitted explain batch (msgbatch_fake\d+)/.exec(stderr)![1]!;
     expect(query(db, 'SELECT phase, batch_id, ingested FROM llm_batches')).toEqual([
       { phase: 'explain', batch_id: explainBatch, ingested: 0 },

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLlmServer, type FakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import type { RecordedRequest } from '../../src/llm/fake-server/http-exchange.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { mulberry32 } from '../../src/common/random.ts';
 import { openDatabase } from '../../src/store/database.ts';
@@ -65,6 +66,17 @@ function finishedCount(dbPath: string): number {
   }
 }
 
+/**
+ * The prompt of an explain request (a chat request asking for text: the simulation's and the judges' ask for
+ * logprobs), else undefined.
+ */
+function explainPromptOf(request: RecordedRequest): string | undefined {
+  const body = request.body as { messages?: unknown; logprobs?: unknown } | undefined;
+  if (!request.path.endsWith('/chat/completions') || body?.messages === undefined || body.logprobs !== undefined)
+    return undefined;
+  return JSON.stringify(body.messages);
+}
+
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 function resultsOf(dbPath: string) {
@@ -97,29 +109,31 @@ function resultsOf(dbPath: string) {
 
 describe('crash safety: kill -9 at random moments, then --resume', () => {
   let server: FakeLlmServer;
-  // Each cycle's kill target, in finished features: once the run has finished that many, model requests that arrive
-  // hang until the killed child goes away, so it cannot finish more than the features whose requests were already
-  // answered (at most `concurrency`), however loaded the machine is and however late the kill comes.
+  // From each cycle's hold point on, model requests that arrive hang until the killed child goes away. The hold point
+  // is counted by the server, which cannot lag: distinct features whose explain request it has answered (over all cycles:
+  // a resumed feature's explain counts once). The database's count of finished features trails the features finished
+  // by up to a commit group's delay (100 ms), while the server would keep answering; the server's count does not.
   let holdFrom: number | undefined;
-  const holding = () => {
-    if (holdFrom === undefined) return false;
-    try {
-      return finishedCount(join(directory, 'killed.db')) >= holdFrom;
-    } catch {
-      return false; // not created or not migrated yet
-    }
-  };
+  /** The explain prompts answered (one a feature: a feature explained again asks the same). */
+  const explained = new Set<string>();
+  const holding = () => holdFrom !== undefined && explained.size >= holdFrom;
   beforeAll(async () => {
     server = await startFakeLlmServer({
       lexiconPath,
       latencyMs: 20,
       intercept: async (context, next) => {
-        if (context.request.method !== 'POST' || !holding()) return next();
-        await new Promise<void>((resolve) => {
-          if (context.signal.aborted) resolve();
-          context.signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-        return { status: 504, headers: {}, body: 'held until the client went away (never sent)' };
+        if (context.request.method !== 'POST') return next();
+        if (holding()) {
+          await new Promise<void>((resolve) => {
+            if (context.signal.aborted) resolve();
+            context.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
+          return { status: 504, headers: {}, body: 'held until the client went away (never sent)' };
+        }
+        const response = await next();
+        const prompt = explainPromptOf(context.request);
+        if (prompt !== undefined && response.status === 200) explained.add(prompt);
+        return response;
       },
     });
   });
@@ -167,19 +181,23 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
       '4',
       ...common,
     ];
-    // Seeded random kill moments, spread over the run: the k-th kill (of n) comes once the run has finished a random
-    // number of features between k/n and (k+1)/n of the way through its first total - 6 (cycle 0: right after the run
-    // starts; the last kill leaves at least 6 features), then a further random 0-40 ms, so that kills land between
-    // features and inside requests and transactions alike. From the target on, the server holds new model requests:
-    // the features whose requests were answered by then may finish, no other (at most `concurrency`, 4 < 6).
+    // Seeded random kill moments, spread over the run: the k-th kill (of n) comes once the run has finished (committed)
+    // a random number of features between k/n and (k+1)/n of the way through its first total - 8 (cycle 0: right after
+    // the run starts), then a further random 0-40 ms, so that kills land between features and inside requests and
+    // transactions alike. The server holds new model requests once it has answered the explains of target + 4
+    // features (4 = concurrency). Reached by construction: when the hold begins, at most 4 explained features are in
+    // flight (features run in source order, a resumed feature before any new one), so target of them have finished,
+    // and the commit group commits them within its delay. Bounded by construction: explains in flight then add at most
+    // 3, so at most target + 7 <= 18 of the 19 live features are ever explained before the kill, and no child can
+    // finish the run itself, however late the kill comes.
     const random = mulberry32(2024);
     let killed = 0;
     let finished = false;
     const progress: number[] = [];
     for (let cycle = 0; cycle < kills; cycle++) {
-      const target = Math.floor(((cycle + random()) / kills) * (total - 6));
+      const target = Math.floor(((cycle + random()) / kills) * (total - 8));
       const delayMs = Math.floor(random() * 40);
-      holdFrom = target;
+      holdFrom = target + 4;
       const child = startCli(cycle === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
       await child.started;
       while (!child.hasExited() && finishedCount(killedPath) < target) await sleep(10);

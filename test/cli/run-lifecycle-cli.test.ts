@@ -5,8 +5,8 @@
  * full disk: its bug was the process's exit code); the other commands run in this process (test/helpers/run-cli.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, statfsSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, statfsSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -87,20 +87,23 @@ function mountTmpfs(path: string, size: string): string | undefined {
 const unmount = (path: string | undefined) => path && execFileSync('umount', [path], { stdio: 'pipe' });
 
 /**
- * Takes the free space of the file system holding `path` with one write of that many bytes: space another process
- * frees meanwhile (the run's disk reserve, when its write fails) stays free for it.
+ * Fills the file system holding `path` with that file until `headroomBytes` are left free (as statfs counts them), so
+ * that the run started next fills the rest itself and nothing else writes beside it (a filler written once the run
+ * has started could take the disk reserve the run frees to record its failure).
  */
-function fillDisk(path: string): void {
+function fillDiskLeaving(path: string, headroomBytes: number): void {
   const { bavail, bsize } = statfsSync(dirname(path));
-  const descriptor = openSync(path, 'w');
-  try {
-    writeSync(descriptor, Buffer.alloc(bavail * bsize, 1));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error; // the run took the last blocks first
-  } finally {
-    closeSync(descriptor);
-  }
+  writeFileSync(path, Buffer.alloc(bavail * bsize - headroomBytes, 1));
+  const left = statfsSync(dirname(path));
+  expect(left.bavail * left.bsize).toBe(headroomBytes);
 }
+
+/**
+ * What the run is left on its disk: room for its start (the database's schema in the WAL and its shared memory, about
+ * 200 KiB, and the 64 KiB disk reserve) and a few features, so that it fills the disk a few features in. Measured on
+ * a 512 KiB tmpfs: 160 KiB fails to open the database, 240-400 KiB fail a few features in as asked.
+ */
+const RUN_HEADROOM_BYTES = 320 * 1024;
 
 describe('a fatal error: one line, exit 2, the run marked failed', () => {
   let full: string | undefined;
@@ -109,15 +112,13 @@ describe('a fatal error: one line, exit 2, the run marked failed', () => {
   });
   afterAll(() => unmount(full));
 
-  it('the disk fills up during the run (a 512 KiB tmpfs, filled by another file once the run has started)', async (context) => {
+  it('the disk fills up during the run (a 512 KiB tmpfs, filled before the run to leave it 320 KiB)', async (context) => {
     if (!full) return context.skip('mount is not permitted here');
     const db = join(full, 'full.db');
+    // The disk is filled before the run starts, leaving it room for its start and a few features: its writes fill the
+    // rest, a few features in, and the reserve it frees then is its own to record the failure with.
+    fillDiskLeaving(join(full, 'filler'), RUN_HEADROOM_BYTES);
     const child = startCli(['run', '--demo', '--no-ablation', '--db', db, '--no-progress']);
-    // Once the run has started (its start line: the run row and the disk reserve are written), another file takes
-    // what is left of the disk, so the run's next write finds it full: a few features in, rather than after the run
-    // filled 512 KiB with results itself.
-    await child.printed('run 1: ');
-    fillDisk(join(full, 'filler'));
     // Before the fix: exit 13 with no message, the run left "running".
     const result = await child.exited;
     expect(result.code, result.stderr).toBe(2);
@@ -209,23 +210,29 @@ describe('Ctrl+C and the run lease', () => {
       { source, concurrency: 1 },
       { store, stopSignal: controller.signal, events: { onFeatureDone: () => controller.abort() } },
     );
-    // This test process holds the run (as a `run` in another terminal would).
-    store.db
-      .prepare(
-        `INSERT INTO run_leases (run_id, holder, host, pid, acquired_at, heartbeat_at) VALUES (1, 'x', ?, ?, ?, ?)`,
-      )
-      .run((await import('node:os')).hostname(), process.pid, Date.now(), Date.now());
-    store.db.close();
-    const before = query(db, 'SELECT * FROM run_features');
-    const result = await cli(['run', '--resume', '1', '--db', db, '--no-progress']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(
-      new RegExp(
-        `^autointerp: run 1 is being run by process ${process.pid} on .* \\(last heartbeat \\d+ s ago\\); wait for it to end or stop it`,
-      ),
-    );
-    expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(query(db, 'SELECT * FROM run_features')).toEqual(before);
+    // Another live process of this host holds the run (as a `run` in another terminal would): a sleeping child, not
+    // this test process (whose in-process `cli` below would otherwise be refused by its own pid).
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1e6)'], { stdio: 'ignore' });
+    try {
+      store.db
+        .prepare(
+          `INSERT INTO run_leases (run_id, holder, host, pid, acquired_at, heartbeat_at) VALUES (1, 'x', ?, ?, ?, ?)`,
+        )
+        .run(hostname(), holder.pid, Date.now(), Date.now());
+      store.db.close();
+      const before = query(db, 'SELECT * FROM run_features');
+      const result = await cli(['run', '--resume', '1', '--db', db, '--no-progress']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^autointerp: run 1 is being run by process ${holder.pid} on .* \\(last heartbeat \\d+ s ago\\); wait for it to end or stop it`,
+        ),
+      );
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(query(db, 'SELECT * FROM run_features')).toEqual(before);
+    } finally {
+      holder.kill();
+    }
   });
 });
 

@@ -97,8 +97,16 @@ describe('bin/autointerp.js runs the build only when it is current', () => {
     utimesSync(join(folder, 'dist/build-stamp.json'), 2_000, 2_000);
     return folder;
   }
-  const entryRun = (folder: string, environment: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, [join(folder, 'bin/autointerp.js')], { encoding: 'utf8', env: environment }).stdout;
+  /** What the launcher printed; a hang is cut off at the timeout (a null status), not left blocking the worker. */
+  const entryRun = (folder: string, environment: NodeJS.ProcessEnv) => {
+    const launched = spawnSync(process.execPath, [join(folder, 'bin/autointerp.js')], {
+      encoding: 'utf8',
+      env: environment,
+      timeout: 120_000,
+    });
+    expect(launched.status, launched.stderr).toBe(0);
+    return launched.stdout;
+  };
 
   // (AUTOINTERP_FROM_SOURCE, and the other reasons for the source, are test/cli/launch-target.test.ts's.)
   it('the build when no source changed after it, the source through tsx after an edit', () => {

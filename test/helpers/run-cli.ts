@@ -20,7 +20,15 @@ export interface CliCallOptions {
   cwd?: string;
   /** Environment variables set for the call; undefined removes one. Restored afterwards. */
   env?: Record<string, string | undefined>;
+  /**
+   * A hang guard: a call still running after this many milliseconds (default CLI_HANG_TIMEOUT_MS) rejects, naming its
+   * command line, and frees the queue, so that one hung command does not block every later call of the worker.
+   */
+  timeoutMs?: number;
 }
+
+/** A hang guard, not a time limit: generous beside the longest in-process command (a demo run, loaded machine). */
+export const CLI_HANG_TIMEOUT_MS = 300_000;
 
 /** The real launcher, for the tests that must spawn a process. */
 export const autointerpBinary = fileURLToPath(new URL('../../bin/autointerp.js', import.meta.url));
@@ -28,18 +36,50 @@ export const autointerpBinary = fileURLToPath(new URL('../../bin/autointerp.js',
 /** The environment every CLI test starts from: no real provider keys, so nothing can reach a paid API. */
 const offlineEnvironment: Record<string, string | undefined> = { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' };
 
-let queue: Promise<unknown> = Promise.resolve();
+/** A command-line entry point: `runCli`, or a stand-in in the helper's own tests. */
+export type CliEntry = (args: readonly string[]) => Promise<number>;
+
+/** A `cli` function over `entry`: its calls queued one at a time, each under the hang guard. */
+export function createCliQueue(
+  entry: CliEntry,
+): (args: readonly string[], options?: CliCallOptions) => Promise<CliResult> {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (args, options = {}) => {
+    const call = queue.then(() => runGuarded(entry, args, options));
+    queue = call.catch(() => undefined);
+    return call;
+  };
+}
 
 /** Runs `autointerp <args>` in-process and resolves to its exit code and captured output. */
-export function cli(args: readonly string[], options: CliCallOptions = {}): Promise<CliResult> {
-  const call = queue.then(() => runCaptured(args, options));
-  queue = call.catch(() => undefined);
-  return call;
+export const cli = createCliQueue(runCli);
+
+/** The call, or its rejection once it has run `timeoutMs` (the process's streams, environment, folder given back). */
+function runGuarded(entry: CliEntry, args: readonly string[], options: CliCallOptions): Promise<CliResult> {
+  const timeoutMs = options.timeoutMs ?? CLI_HANG_TIMEOUT_MS;
+  let restore = () => {};
+  const running = runCaptured(entry, args, options, (giveBack) => (restore = giveBack));
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      restore();
+      reject(
+        new Error(`autointerp ${args.join(' ')}: still running after ${timeoutMs} ms (a hang?); later calls go on`),
+      );
+    }, timeoutMs);
+  });
+  return Promise.race([running, hung]).finally(() => clearTimeout(timer));
 }
 
 type Write = typeof process.stdout.write;
 
-async function runCaptured(args: readonly string[], options: CliCallOptions): Promise<CliResult> {
+/** `onStart` receives the function that gives the process back its streams, environment and folder (once). */
+async function runCaptured(
+  entry: CliEntry,
+  args: readonly string[],
+  options: CliCallOptions,
+  onStart: (restore: () => void) => void,
+): Promise<CliResult> {
   const output = { stdout: '', stderr: '' };
   const originalWrites = { stdout: process.stdout.write, stderr: process.stderr.write };
   const capture = (stream: 'stdout' | 'stderr'): Write =>
@@ -74,15 +114,22 @@ async function runCaptured(args: readonly string[], options: CliCallOptions): Pr
     warn: toStream('stderr'),
     error: toStream('stderr'),
   });
-  try {
-    const code = await runCli(args);
-    return { code, ...output };
-  } finally {
+  let restored = false;
+  const restore = () => {
+    if (restored) return; // given back already (by the hang guard, while this call went on)
+    restored = true;
     process.stdout.write = originalWrites.stdout;
     process.stderr.write = originalWrites.stderr;
     Object.assign(console, consoleBefore);
     process.chdir(folderBefore);
     for (const [name, value] of environmentBefore) setVariable(name, value);
+  };
+  onStart(restore);
+  try {
+    const code = await entry(args);
+    return { code, ...output };
+  } finally {
+    restore();
   }
 }
 

@@ -10,7 +10,7 @@ import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { RunFailedError } from '../../src/pipeline/run-failed-error.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore, type FeatureResult, type LlmCallRow } from '../../src/store/result-store.ts';
-import { RunLeasedError } from '../../src/store/run-lease.ts';
+import { LeaseLostError, RunLeasedError } from '../../src/store/run-lease.ts';
 import { echoResult } from '../helpers/echo-mock.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 import { perfectProviders, testPrompts } from '../helpers/pipeline-mocks.ts';
@@ -19,7 +19,10 @@ const directory = mkdtempSync(join(tmpdir(), 'autointerp-lifecycle-'));
 const statusOf = (store: ResultStore, runId: number) => store.getRun(runId)?.status;
 const leases = (store: ResultStore) => store.db.prepare('SELECT run_id, pid FROM run_leases').all();
 
-/** A store whose `after`-th save fails as SQLite does on a full disk. */
+/**
+ * A store whose `after`-th save fails as SQLite does on a full disk. It overrides the store's 3-argument save as a
+ * user's subclass would; the run's lease renewal is the saver's own (test below), so nothing is to be forwarded.
+ */
 class FullDiskStore extends ResultStore {
   saves = 0;
   constructor(
@@ -136,6 +139,46 @@ describe('one process at a time per run', () => {
     expect(await resumeA).toMatchObject({ status: 'finished', scored: 6, skipped: 1 });
     expect(leases(store)).toEqual([]);
     expect(statusOf(store, first.runId)).toBe('finished');
+  });
+});
+
+describe('a run whose lease another process took over stops', () => {
+  it('through a store that overrides saveFeatureResult: the next save meets the takeover, LeaseLostError, nothing more saved', async () => {
+    const source = writeFeaturesJsonl(join(directory, 'taken.jsonl'), syntheticFeatures(6, { dead: false }));
+    const store = new FullDiskStore(join(directory, 'taken.db'), Number.POSITIVE_INFINITY); // never full
+    const { explainer, simulator } = perfectProviders();
+    let saved = 0;
+    const outcome = await runPipeline(
+      { source, concurrency: 1, ...testPrompts },
+      {
+        store,
+        explainer,
+        simulator,
+        events: {
+          // After the first feature's save: another process holds the run now, with a fresh heartbeat.
+          onFeatureDone: () => {
+            saved += 1;
+            if (saved === 1)
+              store.db
+                .prepare(`UPDATE run_leases SET holder = 'another-process', pid = ?, heartbeat_at = ? WHERE run_id = 1`)
+                .run(process.ppid, Date.now());
+          },
+        },
+      },
+    ).catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(LeaseLostError);
+    expect((outcome as Error).message).toMatch(
+      /run 1 was taken over by process \d+ on .*; stopping without writing more/,
+    );
+    // The second feature reached the saver (its heartbeat threw inside the save) and was not written; none after it ran.
+    expect(store.saves).toBe(1);
+    expect(saved).toBe(1);
+    expect(store.db.prepare('SELECT COUNT(*) AS n FROM run_features').get()).toEqual({ n: 1 });
+    expect(explainer.requests.length).toBe(2); // the first feature's and the second's, no third
+    // The run is the other process's to mark: this one leaves its status and the other's lease alone.
+    expect(statusOf(store, 1)).toBe('running');
+    expect(store.db.prepare('SELECT holder FROM run_leases').all()).toEqual([{ holder: 'another-process' }]);
+    expect(store.db.inTransaction).toBe(false);
   });
 });
 

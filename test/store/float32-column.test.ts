@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.ts';
-import { decodeFloat32Column, encodeFloat32Column, toFloat32Column } from '../../src/store/float32-column.ts';
+import {
+  decodeFloat32Column,
+  encodeFloat32Column,
+  encodeFloat32ColumnInto,
+  toFloat32Column,
+} from '../../src/store/float32-column.ts';
 import { migrations } from '../../src/store/migrations.ts';
 
 describe('float32 series columns', () => {
@@ -22,8 +27,19 @@ describe('float32 series columns', () => {
     const expected = Buffer.alloc(values.length * 4);
     values.forEach((value, i) => expected.writeFloatLE(value ?? Number.NaN, i * 4));
     expect(encodeFloat32Column(values).equals(expected)).toBe(true);
-    for (let i = 0; i < 8; i++) Buffer.allocUnsafe(1 + i); // pooled BLOBs at other offsets of the pool
-    expect(encodeFloat32Column(values).equals(expected)).toBe(true);
+    // Into a target at each offset of a 4-byte word (1 and 3: not a float's boundary, written by writeFloatLE).
+    for (const offset of [0, 1, 2, 3, 4]) {
+      const memory = Buffer.alloc(offset + values.length * 4 + 2, 0xee);
+      const target = memory.subarray(offset);
+      expect(target.byteOffset % 4).toBe((memory.byteOffset + offset) % 4);
+      const written = encodeFloat32ColumnInto(values, target);
+      expect(written.equals(expected), `offset ${offset}`).toBe(true);
+      expect(written.byteOffset).toBe(target.byteOffset);
+      expect([...memory.subarray(0, offset), ...memory.subarray(offset + expected.length)]).toEqual(
+        new Array(offset + 2).fill(0xee),
+      ); // nothing written outside the series
+    }
+    expect(() => encodeFloat32ColumnInto([1, 2], Buffer.alloc(7))).toThrow(/2 values needs 8 bytes, the target has 7/);
   });
 
   it('read a BLOB that does not start on a 4-byte boundary of its buffer', () => {

@@ -109,6 +109,11 @@ beforeAll(async () => {
   const loaded = loadSaeFolder(dataDir('sae/brown-1l-1x'));
   sae1x = SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
 }, 60_000);
+// The slow project shares one process between files (isolate: false): the tensors go with the file.
+afterAll(() => {
+  sae1x?.dispose();
+  subject?.model.dispose();
+});
 
 describe('intervention scorer', () => {
   it('is registered, needs a judge and the subject model, and names its kinds', () => {
