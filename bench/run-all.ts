@@ -16,6 +16,7 @@ const benches: (string | [string, ...string[]])[] = [
   'report.ts',
   'subject-forward.ts',
   'subject-ops.ts',
+  'ablation-passes.ts',
   'extract.ts',
   'sae-train.ts',
   'startup.ts',

@@ -14,11 +14,15 @@
  * so a perfect simulation scores 1.
  *
  * Records of equal total length run together, as many rows per forward pass as keep the logits at or below
- * `maxLogitsPerBatch` floats (at least one row). The JSDs are computed on the backend in float32 by a form that
- * keeps full relative precision however small they are (`jensenShannonRows`; identical distributions give exactly
- * 0), and only one number per window position comes back: reading [positions × V] logits back and taking the JSDs on
- * the host cost ~10× more. The sums over positions are float64, on the host: score/feature-ablation.ts runs these
- * passes and pools them into the score (score/ablation.ts).
+ * `maxLogitsPerBatch` floats (at least one row). The three passes are one (Gpt2Model.forwardBranches): what comes
+ * before the hook runs once, the pass branches there, and only the window positions reach the unembedding, the
+ * log-softmax and the JSD (context positions are never scored); every operation treats rows independently, so the
+ * JSDs are those of three full passes bit for bit (`ablationJsdPerRecordThreePasses`, the earlier way, kept as the
+ * reference: test/subject/forward-branches.test.ts, bench/ablation-passes.ts). The JSDs are computed on the backend
+ * in float32 by a form that keeps full relative precision however small they are (`jensenShannonRows`; identical
+ * distributions give exactly 0), and only one number per window position comes back: reading [positions × V] logits
+ * back and taking the JSDs on the host cost ~10× more. The sums over positions are float64, on the host:
+ * score/feature-ablation.ts runs these passes and pools them into the score (score/ablation.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hookWidth, type Gpt2Model } from './gpt2-model.ts';
@@ -60,7 +64,10 @@ export interface AblationRecord {
 }
 
 export interface AblationPassOptions {
-  /** Logit floats per forward pass (rows × length × vocabulary), default 2²² (16 MB); bounds memory. */
+  /**
+   * Rows per batch: rows × length × vocabulary at most this (at least one row), default 2²² (16 MB of floats); bounds
+   * memory, each of the three branches' logits being at most that big.
+   */
   maxLogitsPerBatch?: number;
   /** Called after each batch with the records done. */
   onProgress?: (done: number, total: number) => void;
@@ -232,28 +239,31 @@ export function jensenShannonRows(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const gap = tf.minimum(tf.abs(tf.sub(a, b)), maxGap);
     const ratio = tf.exp(tf.neg(gap));
-    const twiceMidpoint = tf.mul(tf.exp(tf.maximum(a, b)), tf.add(1, ratio));
+    const onePlusRatio = tf.add(1, ratio);
+    const twiceMidpoint = tf.mul(tf.exp(tf.maximum(a, b)), onePlusRatio);
     const tSquared = tf.square(tf.tanh(tf.div(gap, 2)));
     let series: tf.Tensor = tf.mul(tSquared, seriesCoefficients.at(-1)!);
     for (const coefficient of seriesCoefficients.slice(0, -1).reverse())
       series = tf.mul(tSquared, tf.add(coefficient, series));
     const closed = tf.sub(
       tf.sub(2 * Math.LN2, tf.mul(2, tf.log1p(ratio))),
-      tf.div(tf.mul(tf.mul(2, ratio), gap), tf.add(1, ratio)),
+      tf.div(tf.mul(tf.mul(2, ratio), gap), onePlusRatio),
     );
     const phi = tf.where(tf.less(gap, seriesBelowGap), series, closed);
     return tf.div(tf.sum(tf.mul(twiceMidpoint, phi), 1), 4) as tf.Tensor1D;
   });
 }
 
-/** Per window row of one batch, JSD(orig, simulated) and JSD(orig, mean) (host arrays, in window order). */
-function batchJsd(
-  model: Gpt2Model,
-  target: FeatureTarget,
-  hook: string,
-  part: readonly AblationRecord[],
-  length: number,
-) {
+/** One batch's inputs laid out as [rows, length] (flat), and the flat positions of its windows, in window order. */
+interface BatchLayout {
+  ids: Int32Array;
+  mask: Float32Array;
+  simulated: Float32Array;
+  mean: Float32Array;
+  windowRows: Int32Array;
+}
+
+function batchLayout(part: readonly AblationRecord[], length: number): BatchLayout {
   const rows = part.length;
   const ids = new Int32Array(rows * length);
   const mask = new Float32Array(rows * length);
@@ -271,11 +281,72 @@ function batchJsd(
       windowRows.push(start + t);
     });
   });
+  return { ids, mask, simulated, mean, windowRows: Int32Array.from(windowRows) };
+}
+
+/** Per window row of one batch, JSD(orig, simulated) and JSD(orig, mean), in window order. */
+interface BatchJsd {
+  withSimulated: Float32Array;
+  withMean: Float32Array;
+}
+
+/**
+ * One batch's JSDs: the model runs once up to the hook and branches there (original, simulated, mean;
+ * Gpt2Model.forwardBranches), and only the window positions reach the unembedding, the log-softmax and the JSD.
+ */
+function batchJsd(
+  model: Gpt2Model,
+  target: FeatureTarget,
+  hook: string,
+  part: readonly AblationRecord[],
+  length: number,
+): BatchJsd {
+  const rows = part.length;
+  const { ids, mask, simulated, mean, windowRows } = batchLayout(part, length);
+  const tensors = tf.tidy(() => {
+    const maskTensor = tf.tensor3d(mask, [rows, length, 1]);
+    const patched = (values: Float32Array) => (activation: tf.Tensor3D) =>
+      replaceFeature(activation, target, tf.tensor3d(values, [rows, length, 1]), maskTensor);
+    const logits = tf.tidy(() =>
+      model.forwardBranches(ids, rows, {
+        at: hook,
+        branches: [(activation) => activation, patched(simulated), patched(mean)],
+        positions: windowRows,
+      }),
+    );
+    // Each branch's log-softmax in its own tidy, its logits disposed once used: one branch's intermediates at a time.
+    const [original, withSimulated, withMean] = logits.map((branch) => {
+      const logProbs = tf.tidy(() => tf.logSoftmax(branch) as tf.Tensor2D);
+      branch.dispose();
+      return logProbs;
+    }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    return [jensenShannonRows(original, withSimulated), jensenShannonRows(original, withMean)];
+  });
+  const [withSimulated, withMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [
+    Float32Array,
+    Float32Array,
+  ];
+  tf.dispose(tensors);
+  return { withSimulated, withMean };
+}
+
+/**
+ * The same JSDs by three full forward passes, the logits of every position compared and the window rows picked on
+ * the host: the earlier way, kept as the reference `batchJsd` is checked against (bit for bit) and timed against
+ * (bench/ablation-passes.ts).
+ */
+function batchJsdThreePasses(
+  model: Gpt2Model,
+  target: FeatureTarget,
+  hook: string,
+  part: readonly AblationRecord[],
+  length: number,
+): BatchJsd {
+  const rows = part.length;
+  const { ids, mask, simulated, mean, windowRows } = batchLayout(part, length);
   const vocab = model.config.vocabSize;
   const tensors = tf.tidy(() => {
     const maskTensor = tf.tensor3d(mask, [rows, length, 1]);
-    // Each pass in its own tidy: one pass's intermediates at a time. Every position is compared (the context ones
-    // cost little) and the window rows are picked on the host: wasm's gather of logit rows is slower than the rest.
     const logProbs = (values: Float32Array | null) =>
       tf.tidy(() => {
         const replacement = values && tf.tensor3d(values, [rows, length, 1]);
@@ -304,11 +375,34 @@ function batchJsd(
  * Runs the three forward passes for every record and returns, per record in input order, the JSDs at each window
  * position. Needs a started tfjs backend; yields to the event loop between batches.
  */
-export async function ablationJsdPerRecord(
+export function ablationJsdPerRecord(
   model: Gpt2Model,
   target: FeatureTarget,
   records: readonly AblationRecord[],
   options: AblationPassOptions = {},
+): Promise<RecordJsd[]> {
+  return jsdPerRecord(batchJsd, model, target, records, options);
+}
+
+/**
+ * `ablationJsdPerRecord` by three full forward passes per batch (`batchJsdThreePasses`): the reference for tests and
+ * the bench; same results, bit for bit, slower.
+ */
+export function ablationJsdPerRecordThreePasses(
+  model: Gpt2Model,
+  target: FeatureTarget,
+  records: readonly AblationRecord[],
+  options: AblationPassOptions = {},
+): Promise<RecordJsd[]> {
+  return jsdPerRecord(batchJsdThreePasses, model, target, records, options);
+}
+
+async function jsdPerRecord(
+  batchJsdOf: typeof batchJsd,
+  model: Gpt2Model,
+  target: FeatureTarget,
+  records: readonly AblationRecord[],
+  options: AblationPassOptions,
 ): Promise<RecordJsd[]> {
   const hook = checkTarget(model, target);
   records.forEach((record, index) => checkRecord(record, index, model.config.nPositions));
@@ -323,7 +417,7 @@ export async function ablationJsdPerRecord(
   let done = 0;
   for (const { length, indices } of batches) {
     const part = indices.map((index) => records[index]!);
-    const jsd = batchJsd(model, target, hook, part, length);
+    const jsd = batchJsdOf(model, target, hook, part, length);
     let windowRow = 0;
     part.forEach((record, row) => {
       const end = windowRow + record.tokenIds.length;

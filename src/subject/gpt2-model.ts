@@ -45,6 +45,21 @@ export interface ForwardResult {
   logits: tf.Tensor3D | null;
 }
 
+/** How `forwardBranches` splits one pass into several that differ from a hook point on. */
+export interface BranchOptions {
+  /** The hook point where the branches start: everything before it runs once, for all of them. */
+  at: string;
+  /** One function per branch: the activation at `at` [B, T, width] → the branch's activation there (same shape). */
+  branches: readonly ((activation: tf.Tensor3D) => tf.Tensor3D)[];
+  /** Flat positions (row·T + t) whose logits are computed, in this order. */
+  positions: Int32Array;
+}
+
+/** Hook points after which nothing but the residual stream is carried on: where `forwardBranches` may branch. */
+function canBranchAt(hookName: string): boolean {
+  return !(hookName === 'hook_embed' || hookName === 'hook_pos_embed' || hookName.endsWith('attn.hook_pattern'));
+}
+
 /** Raised internally to stop a forward pass at `stopAt`. */
 class StopForward extends Error {}
 
@@ -278,11 +293,75 @@ export class Gpt2Model {
     }
   }
 
-  private run(flat: Int32Array, rows: number, length: number, hooks: Hooks, stopAt: string | undefined): tf.Tensor3D {
+  /**
+   * Several forward passes over the same token ids [B, T] that differ only from hook point `at` on (e.g. an activation
+   * patched two ways and left as is), with the logits of the given positions only: per branch, [positions, V].
+   * What comes before `at` runs once; after it the branches run as one pass of (branches × B) rows. Every operation of
+   * the model treats rows independently, so each branch's logits are those of `forward` with a hook at `at`, bit for
+   * bit (test/subject/forward-branches.test.ts). Call inside `tf.tidy`. `at` may not be hook_embed, hook_pos_embed or
+   * an attention pattern (more than the residual stream is carried on from there).
+   */
+  forwardBranches(ids: Int32Array, batch: number, options: BranchOptions): tf.Tensor2D[] {
+    const length = batch > 0 ? ids.length / batch : 0;
+    if (!Number.isInteger(length) || length < 1)
+      throw new Error('forwardBranches: token rows must be non-empty and of equal length');
+    if (length > this.config.nPositions)
+      throw new Error(`forwardBranches: ${length} tokens exceed the context of ${this.config.nPositions}`);
+    for (const id of ids) {
+      if (!(id >= 0 && id < this.config.vocabSize))
+        throw new Error(`forwardBranches: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
+    }
+    this.checkHookNames([options.at]);
+    if (!canBranchAt(options.at)) throw new Error(`forwardBranches: cannot branch at ${options.at}`);
+    if (options.branches.length === 0) throw new Error('forwardBranches: no branches');
+    for (const position of options.positions) {
+      if (!(Number.isInteger(position) && position >= 0 && position < ids.length))
+        throw new Error(`forwardBranches: position ${position} outside [0, ${ids.length})`);
+    }
+    // run() stops at the gathered final hidden rows [branches × positions, d]; each branch's unembedding on its own.
+    const hidden = this.run(ids, batch, length, {}, undefined, options);
+    const count = options.positions.length;
+    const d = this.config.nEmbd;
+    return options.branches.map(
+      (_, branch) =>
+        matMul(
+          tf.reshape(tf.slice(hidden, [0, branch * count, 0], [1, count, d]), [count, d]),
+          this.unembedding(),
+        ) as tf.Tensor2D,
+    );
+  }
+
+  private run(
+    flat: Int32Array,
+    batchRows: number,
+    length: number,
+    hooks: Hooks,
+    stopAt: string | undefined,
+    branching?: BranchOptions,
+  ): tf.Tensor3D {
     const { config, params } = this;
     const d = config.nEmbd;
-    const n = rows * length;
+    let rows = batchRows;
+    let n = rows * length;
     const point = (name: string, x: tf.Tensor2D): tf.Tensor2D => {
+      if (branching?.at === name) {
+        const width = x.shape[1];
+        const view = tf.reshape(x, [rows, length, width]) as tf.Tensor3D;
+        const outs = branching.branches.map((branch) => {
+          const out = branch(view);
+          if (out.shape.join() !== view.shape.join())
+            throw new Error(`branch at ${name} returned shape [${out.shape}], expected [${view.shape}]`);
+          return tf.reshape(out, [n, width]) as tf.Tensor2D;
+        });
+        // The residual stream is the only other state carried on from a branch point (canBranchAt).
+        resid = tf.concat(
+          branching.branches.map(() => resid),
+          0,
+        );
+        rows *= outs.length;
+        n *= outs.length;
+        return tf.concat(outs, 0);
+      }
       const hook: HookFn | undefined = hooks[name];
       let out = x;
       if (hook) {
@@ -352,6 +431,19 @@ export class Gpt2Model {
       resid = point(`${p}.hook_resid_post`, tf.add(resid, mlpOut));
     });
     const normalized = point('ln_final.hook_normalized', layerNorm(resid, params.lnF, config.layerNormEpsilon));
+    if (branching) {
+      // Only the wanted positions of each branch reach the unembedding (the [rows, V] logits dominate the pass): the
+      // final hidden rows at them, [1, branches × positions, d], go back to forwardBranches.
+      const perBranch = batchRows * length;
+      const picked = new Int32Array(branching.positions.length * branching.branches.length);
+      branching.branches.forEach((_, branch) => {
+        picked.set(
+          branching.positions.map((position) => branch * perBranch + position),
+          branch * branching.positions.length,
+        );
+      });
+      return tf.reshape(tf.gather(normalized, tf.tensor1d(picked, 'int32')), [1, picked.length, d]);
+    }
     const logits = matMul(normalized, this.unembedding());
     return tf.reshape(logits, [rows, length, config.vocabSize]);
   }
