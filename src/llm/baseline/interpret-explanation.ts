@@ -69,6 +69,8 @@ interface NamedItem {
 
 interface CompiledAlias {
   pattern: RegExp;
+  /** The alias's first word, lower-cased: a text without it (compared lower-cased, ASCII texts only) has no match. */
+  firstWord: string;
   matcher: TokenMatcher;
 }
 
@@ -139,11 +141,11 @@ function aliasesOf(lexicon: ConceptLexicon): CompiledAlias[] {
         .trim()
         .toLowerCase()
         .split(/[\s-]+/)
-        .filter((word) => word.length > 0)
-        .map(escapeRegExp);
+        .filter((word) => word.length > 0);
       if (words.length === 0) continue;
-      const body = words.join('[\\s-]+');
-      aliases.push({ pattern: new RegExp(`(?<![\\p{L}\\p{N}])${body}(?:e?s)?(?![\\p{L}\\p{N}])`, 'giu'), matcher });
+      const body = words.map(escapeRegExp).join('[\\s-]+');
+      const pattern = new RegExp(`(?<![\\p{L}\\p{N}])${body}(?:e?s)?(?![\\p{L}\\p{N}])`, 'giu');
+      aliases.push({ pattern, firstWord: words[0]!, matcher });
     }
   }
   compiledAliases.set(lexicon, aliases);
@@ -169,10 +171,26 @@ function findQuotedTokens(explanation: string): { items: NamedItem[]; masked: st
   return { items, masked };
 }
 
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * Whether an alias cannot occur in the text, told without its regex. Exact for ASCII text only: there, a
+ * case-insensitive match of the alias's first word is the lower-cased word in the lower-cased text, as no character of
+ * a lower-cased alias but "ſ" (which matches "s") folds to an ASCII letter it is not; other text: never skipped.
+ */
+function cannotOccur(alias: CompiledAlias, loweredAsciiText: string | null): boolean {
+  return loweredAsciiText !== null && !alias.firstWord.includes('ſ') && !loweredAsciiText.includes(alias.firstWord);
+}
+
 /** Concept alias occurrences in (quote-masked) text; longest first, overlaps dropped. */
 function findConcepts(masked: string, lexicon: ConceptLexicon): NamedItem[] {
   const candidates: NamedItem[] = [];
+  const loweredAsciiText = isAscii(masked) ? masked.toLowerCase() : null;
   for (const alias of aliasesOf(lexicon)) {
+    if (cannotOccur(alias, loweredAsciiText)) continue;
     for (const match of masked.matchAll(alias.pattern)) {
       candidates.push({ start: match.index, end: match.index + match[0].length, matcher: alias.matcher });
     }
@@ -270,12 +288,40 @@ function predictClause(clause: ExplanationClause, tokens: readonly string[], ind
   return 10 * targetWeight * gate;
 }
 
-/** Reads an explanation into clauses (targets and a context gate each) and a predictor. */
+/** Explanations read per lexicon, kept (up to a bound) because the baseline reads the same one on every call. */
+const INTERPRETATION_CACHE_LIMIT = 4096;
+const interpretations = new WeakMap<ConceptLexicon, Map<string, ExplanationInterpretation>>();
+
+/**
+ * Reads an explanation into clauses (targets and a context gate each) and a predictor. Reading is pure (the text and
+ * the lexicon decide it): a simulator calls this for the same explanation on every call of a feature, so the reading
+ * is kept per lexicon and explanation (a bounded cache, emptied when full); each call gets its own arrays.
+ */
 export function interpretExplanation(
   explanation: string,
   options: InterpretExplanationOptions = {},
 ): ExplanationInterpretation {
   const lexicon = options.lexicon ?? loadConceptLexicon();
+  let cache = interpretations.get(lexicon);
+  if (!cache) {
+    cache = new Map();
+    interpretations.set(lexicon, cache);
+  }
+  let reading = cache.get(explanation);
+  if (!reading) {
+    if (cache.size >= INTERPRETATION_CACHE_LIMIT) cache.clear();
+    reading = readExplanation(explanation, lexicon);
+    cache.set(explanation, reading);
+  }
+  return {
+    ...reading,
+    clauses: reading.clauses.map((clause) => ({ targets: [...clause.targets], context: [...clause.context] })),
+    targets: [...reading.targets],
+    context: [...reading.context],
+  };
+}
+
+function readExplanation(explanation: string, lexicon: ConceptLexicon): ExplanationInterpretation {
   const { items: quotedItems, masked } = findQuotedTokens(explanation);
   const concepts = findConcepts(masked, lexicon).filter((concept) => !labelsQuotedToken(concept, quotedItems, masked));
   const namedItems = [...quotedItems, ...concepts];
