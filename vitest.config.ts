@@ -32,14 +32,14 @@ export const slowTestFiles = [
   'test/demo-dataset.test.ts',
   'test/pipeline/ablation-in-pipeline.test.ts',
   'test/pipeline/fault-mix.test.ts',
-  'test/pipeline/shard-auto.test.ts', // 26.6 s in the unit project (loaded machine): sharded runs and their merges
-  'test/store/merge.test.ts', // 14.9 s: runs and resumes to merge
-  'test/cli/reliable-run.test.ts', // 13.2 s: six `run` invocations
-  'test/pipeline/validate-scorers-cli.test.ts', // 9.3–30.6 s: validate-scorers runs against the fake server
-  'test/pipeline/best-of-n.test.ts', // 30.1 s: best-of-n runs, one-shot runs beside them
-  'test/pipeline/best-of-n-fake-server.test.ts', // 4.9–24 s each: best-of-n runs over HTTP against the fake server
-  'test/pipeline/best-of-n-resume.test.ts', // 4.1–9.7 s: best-of-n runs aborted mid-search and resumed
-  'test/pipeline/simulation-protocol.test.ts', // 7.2–10.6 s: eight runs
+  'test/pipeline/shard-auto.test.ts', // sharded runs and their merges
+  'test/store/merge.test.ts', // runs and resumes to merge
+  'test/cli/reliable-run.test.ts', // six `run` invocations
+  'test/pipeline/validate-scorers-cli.test.ts', // validate-scorers runs against the fake server
+  'test/pipeline/best-of-n.test.ts', // best-of-n runs, one-shot runs beside them
+  'test/pipeline/best-of-n-fake-server.test.ts', // best-of-n runs over HTTP against the fake server
+  'test/pipeline/best-of-n-resume.test.ts', // best-of-n runs aborted mid-search and resumed
+  'test/pipeline/simulation-protocol.test.ts', // eight runs
   'test/pipeline/streaming-memory.test.ts',
   'test/report/streamed-reports.test.ts', // 10,000-feature databases, the streamed reports against in-memory oracles
   // models and SAEs: training, extraction, ablation

@@ -13,16 +13,16 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * for the outcome of any test, only for how soon the suite ends.
  */
 export const longestTestFiles = [
-  'test/cli/demo-run.test.ts',
-  'test/pipeline/best-of-n-fake-server.test.ts',
+  'test/cli/demo-run.test.ts', // 72 s at the end of session 8
   'test/cli/kill-resume.test.ts',
-  'test/pipeline/score-validity.test.ts',
-  'test/subject/parallel-forward.test.ts',
-  'test/pipeline/best-of-n.test.ts',
   'test/demo-dataset.test.ts',
+  'test/pipeline/best-of-n-fake-server.test.ts',
   'test/serve/viewer-browser.test.ts',
   'test/cli/run-lifecycle-cli.test.ts',
+  'test/subject/parallel-forward.test.ts',
+  'test/pipeline/score-validity.test.ts',
   'test/sae/embedded-saes.test.ts',
+  'test/subject/embedded-model.test.ts', // 10.5 s
 ];
 
 export class LongestFirstSequencer extends BaseSequencer {
