@@ -273,15 +273,7 @@ export class Gpt2Model {
   ): ForwardResult {
     const flat = ids instanceof Int32Array ? ids : Int32Array.from(ids.flat());
     const rows = ids instanceof Int32Array ? (batch ?? 1) : ids.length;
-    const length = rows === 0 ? 0 : flat.length / rows;
-    if (!Number.isInteger(length) || length < 1)
-      throw new Error('forward: token rows must be non-empty and of equal length');
-    if (length > this.config.nPositions)
-      throw new Error(`forward: ${length} tokens exceed the context of ${this.config.nPositions}`);
-    for (const id of flat) {
-      if (!(id >= 0 && id < this.config.vocabSize))
-        throw new Error(`forward: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
-    }
+    const length = this.checkTokenRows('forward', flat, rows);
     const hooks = options.hooks ?? {};
     this.checkHookNames(Object.keys(hooks));
     if (options.stopAt !== undefined) this.checkHookNames([options.stopAt]);
@@ -302,15 +294,7 @@ export class Gpt2Model {
    * an attention pattern (more than the residual stream is carried on from there).
    */
   forwardBranches(ids: Int32Array, batch: number, options: BranchOptions): tf.Tensor2D[] {
-    const length = batch > 0 ? ids.length / batch : 0;
-    if (!Number.isInteger(length) || length < 1)
-      throw new Error('forwardBranches: token rows must be non-empty and of equal length');
-    if (length > this.config.nPositions)
-      throw new Error(`forwardBranches: ${length} tokens exceed the context of ${this.config.nPositions}`);
-    for (const id of ids) {
-      if (!(id >= 0 && id < this.config.vocabSize))
-        throw new Error(`forwardBranches: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
-    }
+    const length = this.checkTokenRows('forwardBranches', ids, batch);
     this.checkHookNames([options.at]);
     if (!canBranchAt(options.at)) throw new Error(`forwardBranches: cannot branch at ${options.at}`);
     if (options.branches.length === 0) throw new Error('forwardBranches: no branches');
@@ -329,6 +313,20 @@ export class Gpt2Model {
           this.unembedding(),
         ) as tf.Tensor2D,
     );
+  }
+
+  /** The length of each of `rows` rows of token ids; refuses ragged or empty rows, a row over the context, a bad id. */
+  private checkTokenRows(method: string, ids: Int32Array, rows: number): number {
+    const length = rows > 0 ? ids.length / rows : 0;
+    if (!Number.isInteger(length) || length < 1)
+      throw new Error(`${method}: token rows must be non-empty and of equal length`);
+    if (length > this.config.nPositions)
+      throw new Error(`${method}: ${length} tokens exceed the context of ${this.config.nPositions}`);
+    for (const id of ids) {
+      if (!(id >= 0 && id < this.config.vocabSize))
+        throw new Error(`${method}: token id ${id} outside the vocabulary [0, ${this.config.vocabSize})`);
+    }
+    return length;
   }
 
   private run(
