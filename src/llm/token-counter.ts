@@ -71,14 +71,14 @@ export function encoderNow(name: EncodingName = 'o200k_base'): Tiktoken {
 }
 
 /**
- * Number of tokens of `text` (special tokens counted as text), counted now (the encoder loaded synchronously at the
+ * Number of tokens of `text` (a special token such as `<|endoftext|>` counted as one), counted now (the encoder loaded synchronously at the
  * first count): `encoder.encode(text, 'all').length`, each distinct piece of text encoded once (llm/memoized-encoding).
  */
 export function countTokensNow(text: string, name: EncodingName = 'o200k_base'): number {
   return encodingNow(name).count(text);
 }
 
-/** Number of tokens of `text` (special tokens counted as text). */
+/** Number of tokens of `text` (a special token such as `<|endoftext|>` counted as one). */
 export async function countTokens(text: string, name: EncodingName = 'o200k_base'): Promise<number> {
   return (await getEncoding(name)).count(text);
 }

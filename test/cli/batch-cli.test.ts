@@ -82,6 +82,22 @@ let source: string;
 /** While true, the server holds every poll of a batch until the client goes away (never answered). */
 let holdingPolls = false;
 
+/** `autointerp run --batch` over the features, with the scorers of `liveRun` and a 50 ms poll. */
+const batchRunArguments = (provider: readonly string[], db: string): string[] => [
+  'run',
+  '--records',
+  source,
+  '--scorers',
+  'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
+  ...provider,
+  '--db',
+  db,
+  '--no-progress',
+  '--batch',
+  '--batch-poll',
+  '0.05',
+];
+
 describe('autointerp run --batch: leave while a batch is pending, resume', () => {
   beforeAll(async () => {
     // A batch ends on its third poll, never on time. While `holdingPolls`, a poll hangs until its client goes away: a
@@ -129,22 +145,7 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
 
     const db = join(directory, 'openai-batch.db');
     const from = server.requests.length;
-    const first = await cli([
-      'run',
-      '--records',
-      source,
-      '--scorers',
-      'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
-      ...provider,
-      '--db',
-      db,
-      '--no-progress',
-      '--batch',
-      '--batch-poll',
-      '0.05',
-      '--batch-wait',
-      '0',
-    ]);
+    const first = await cli([...batchRunArguments(provider, db), '--batch-wait', '0']);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(
       /submitted explain batch batch_fake\d+ to openai-compatible:rule-based-v1: 4 requests/,
@@ -214,28 +215,10 @@ describe('autointerp run --batch: leave while a batch is pending, resume', () =>
     holdingPolls = true;
     let stderr = '';
     try {
-      const child = spawn(
-        process.execPath,
-        [
-          autointerpBinary,
-          'run',
-          '--records',
-          source,
-          '--scorers',
-          'correlation', // one explain batch and one simulate batch (a judge's requests would add a batch)
-          ...provider,
-          '--db',
-          db,
-          '--no-progress',
-          '--batch',
-          '--batch-poll',
-          '0.05',
-        ],
-        {
-          cwd: directory,
-          env: environment,
-        },
-      );
+      const child = spawn(process.execPath, [autointerpBinary, ...batchRunArguments(provider, db)], {
+        cwd: directory,
+        env: environment,
+      });
       const submitted = new Promise<void>((resolve) => {
         child.stderr.on('data', (chunk: Buffer) => {
           stderr += chunk.toString('utf8');

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
-import type { BatchClient, BatchItemOutcome, BatchState } from '../../src/llm/batch/types.ts';
-import type { LlmRequest, LlmResult } from '../../src/llm/types.ts';
+import type { LlmRequest } from '../../src/llm/types.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { echoResult } from '../helpers/echo-mock.ts';
 import { perfectProviders, testPrompts } from '../helpers/pipeline-mocks.ts';
+import { inMemoryBatchClient } from '../helpers/in-memory-batch-client.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 /** What the run did, in order: each `getEncoder` call and each batch submitted. */
@@ -31,38 +31,12 @@ vi.mock('../../src/llm/token-counter.ts', async (importOriginal) => {
   };
 });
 
+/** Records a batch submitted for `providerId` among the tokenizer's events. */
+const submitted = (providerId: string) => () => void tokenizer.events.push(`submit ${providerId}`);
+
 const directory = mkdtempSync(join(tmpdir(), 'autointerp-batch-tokenizer-'));
 const source = writeFeaturesJsonl(join(directory, 'two.jsonl'), syntheticFeatures(2, { dead: false }));
 const openStore = (name: string) => new ResultStore(openDatabase(join(directory, name)));
-
-/** An in-memory Batch API answering each request with `respond`; every batch has ended when first seen. */
-function fakeBatchClient(providerId: string, respond: (request: LlmRequest) => LlmResult): BatchClient {
-  const outcomes = new Map<string, BatchItemOutcome[]>();
-  const state = (batchId: string): BatchState => {
-    const total = outcomes.get(batchId)!.length;
-    return { batchId, status: 'completed', ended: true, counts: { total, succeeded: total, failed: 0, pending: 0 } };
-  };
-  return {
-    providerId,
-    api: 'openai',
-    limits: { maxRequests: 10_000, maxBytes: 1e9 },
-    endpointOf: (request) => (request.prompt !== undefined ? '/v1/completions' : '/v1/chat/completions'),
-    itemBytes: (item) => JSON.stringify(item.request).length,
-    async submit(items) {
-      const batchId = `${providerId}-batch-${outcomes.size + 1}`;
-      outcomes.set(
-        batchId,
-        items.map((item) => ({ customId: item.customId, status: 'succeeded' as const, body: respond(item.request) })),
-      );
-      tokenizer.events.push(`submit ${providerId}`);
-      return { ...state(batchId), endpoint: this.endpointOf(items[0]!.request) };
-    },
-    retrieve: async (batchId) => state(batchId),
-    results: async (batchId) => outcomes.get(batchId)!,
-    cancel: async (batchId) => state(batchId),
-    readResponse: (_request, body, batchId) => ({ ...(body as LlmResult), batchId }),
-  };
-}
 
 function batchRun(store: ResultStore) {
   const explainer = createMockProvider({
@@ -83,8 +57,8 @@ function batchRun(store: ResultStore) {
       explainer,
       simulator,
       batchClients: {
-        explainer: fakeBatchClient(explainer.id, () => textResult(' tokens like t0.')),
-        simulator: fakeBatchClient(simulator.id, echo),
+        explainer: inMemoryBatchClient(explainer.id, () => textResult(' tokens like t0.'), submitted(explainer.id)),
+        simulator: inMemoryBatchClient(simulator.id, echo, submitted(simulator.id)),
       },
     },
   );

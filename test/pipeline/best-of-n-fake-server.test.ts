@@ -302,13 +302,7 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
       JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 400 } } }),
     );
     const config = {
-      source,
-      scorers: ['correlation'],
-      ablation: false,
-      explanations: 4,
-      explainer: 'openai-compatible:rule-based-v1',
-      simulator: 'openai-compatible:rule-based-v1',
-      baseUrl: server.url,
+      ...liveBestOf4Config(),
       prices: pricesPath,
       batch: true,
       batchPollMs: 5,

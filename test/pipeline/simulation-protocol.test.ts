@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runExitCode } from '../../src/cli/run.ts';
 import { createMockProvider, textResult } from '../../src/llm/mock-provider.ts';
-import type { BatchClient, BatchItemOutcome, BatchState } from '../../src/llm/batch/types.ts';
 import type { LlmRequest, LlmResult } from '../../src/llm/types.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { formatLeaderboardTable, leaderboardsToCsv } from '../../src/report/format-leaderboard.ts';
@@ -19,6 +18,7 @@ import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
 import { chatLogprobAnswer, chatSimulationTargets } from '../helpers/chat-simulation.ts';
 import { cli as runCli } from '../helpers/run-cli.ts';
+import { inMemoryBatchClient } from '../helpers/in-memory-batch-client.ts';
 import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 import { perfectProviders } from '../helpers/pipeline-mocks.ts';
 
@@ -95,40 +95,6 @@ const targetsOf = chatSimulationTargets;
 /** A chat answer with value 0 for the given tokens of each block. */
 const chatAnswer = (blocks: string[][]): LlmResult => chatLogprobAnswer(blocks, () => 0);
 
-/** An in-memory Batch API answering each request with `respond`; every batch has ended when first seen. */
-function fakeBatchClient(
-  providerId: string,
-  respond: (request: LlmRequest) => LlmResult,
-): BatchClient & { submitted: number[] } {
-  const outcomes = new Map<string, BatchItemOutcome[]>();
-  const submitted: number[] = [];
-  const state = (batchId: string): BatchState => {
-    const total = outcomes.get(batchId)!.length;
-    return { batchId, status: 'completed', ended: true, counts: { total, succeeded: total, failed: 0, pending: 0 } };
-  };
-  return {
-    providerId,
-    api: 'openai',
-    limits: { maxRequests: 10_000, maxBytes: 1e9 },
-    submitted,
-    endpointOf: (request) => (request.prompt !== undefined ? '/v1/completions' : '/v1/chat/completions'),
-    itemBytes: (item) => JSON.stringify(item.request).length,
-    async submit(items) {
-      const batchId = `${providerId}-batch-${outcomes.size + 1}`;
-      outcomes.set(
-        batchId,
-        items.map((item) => ({ customId: item.customId, status: 'succeeded' as const, body: respond(item.request) })),
-      );
-      submitted.push(items.length);
-      return { ...state(batchId), endpoint: '/v1/chat/completions' };
-    },
-    retrieve: async (batchId) => state(batchId),
-    results: async (batchId) => outcomes.get(batchId)!,
-    cancel: async (batchId) => state(batchId),
-    readResponse: (_request, body, batchId) => ({ ...(body as LlmResult), batchId }),
-  };
-}
-
 /** A chat answer giving values for only the first half of each asked record's tokens. */
 const halfAnswer = (request: LlmRequest) =>
   chatAnswer(targetsOf(request).map((block) => block.slice(0, Math.ceil(block.length / 2))));
@@ -147,8 +113,8 @@ describe('incomplete answers in batch runs', () => {
       respond: () => textResult(''),
     });
     // Asked for several records, the simulator answers only the last one; asked for one, it answers it.
-    const simulatorBatches = fakeBatchClient(simulator.id, (request) => chatAnswer(targetsOf(request).slice(-1)));
-    const explainerBatches = fakeBatchClient(explainer.id, () => textResult(' tokens like t.'));
+    const simulatorBatches = inMemoryBatchClient(simulator.id, (request) => chatAnswer(targetsOf(request).slice(-1)));
+    const explainerBatches = inMemoryBatchClient(explainer.id, () => textResult(' tokens like t.'));
     const summary = await runPipeline(
       { source, scorers, batch: true, batchPollMs: 1 },
       { store, explainer, simulator, batchClients: { explainer: explainerBatches, simulator: simulatorBatches } },

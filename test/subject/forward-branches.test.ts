@@ -17,17 +17,9 @@ import {
 import { Gpt2Model, hookPointNames } from '../../src/subject/gpt2-model.ts';
 import { initGpt2Weights } from '../../src/subject/train-lm.ts';
 import type { Gpt2Config } from '../../src/subject/types.ts';
+import { tinyGpt2Config } from '../helpers/tiny-gpt2.ts';
 
-const config: Gpt2Config = {
-  vocabSize: 50,
-  nPositions: 16,
-  nEmbd: 16,
-  nLayer: 2,
-  nHead: 4,
-  nInner: 32,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+const config: Gpt2Config = tinyGpt2Config({ vocabSize: 50, nLayer: 2, nHead: 4, nInner: 32 });
 const rows = 3;
 const length = 8;
 const random = mulberry32(5);
