@@ -28,16 +28,34 @@ function vitestJson(tests: { file: string; name: string; failed: boolean }[]) {
   };
 }
 
-/** Runs .ci/run with a fake npm whose `npm test` writes `results` and exits `testExit`; `ci` may print a warning. */
-function runCi(results: unknown, testExit: number, npmCiOutput = 'added 1 package') {
+/** What the fake `npm run test:scale` reports: its JSON results and its exit status. */
+interface ScaleRun {
+  results: unknown;
+  exit: number;
+}
+
+/**
+ * Runs .ci/run with a fake npm whose `npm test` writes `results` and exits `testExit`; `ci` prints `npmCiOutput`;
+ * `npm run test:scale` writes `scale.results` and exits `scale.exit` when `scale` is given, else writes nothing (as
+ * a project without a scale test would) and exits 0.
+ */
+function runCi(
+  results: unknown,
+  testExit: number,
+  { npmCiOutput = 'added 1 package', scale }: { npmCiOutput?: string; scale?: ScaleRun } = {},
+) {
   const bin = mkdtempSync(join(tmpdir(), 'autointerp-ci-'));
   writeFileSync(join(bin, 'results.json'), JSON.stringify(results));
+  if (scale) writeFileSync(join(bin, 'scale-results.json'), JSON.stringify(scale.results));
+  const writeResults = (file: string) =>
+    `for arg in "$@"; do case "$arg" in --outputFile=*) cp "${bin}/${file}" "\${arg#--outputFile=}" ;; esac; done`;
   const npm = `#!/usr/bin/env bash
-case "$1" in
-  --version) echo 11.0.0 ;;
-  ci) echo ${JSON.stringify(npmCiOutput)} ;;
-  run|start) echo "npm $*" ;;
-  test) for arg in "$@"; do case "$arg" in --outputFile=*) cp "${bin}/results.json" "\${arg#--outputFile=}" ;; esac; done; exit ${testExit} ;;
+case "$1 \${2:-}" in
+  "--version "*) echo 11.0.0 ;;
+  "ci "*) echo ${JSON.stringify(npmCiOutput)} ;;
+  "run test:scale") echo "npm $*"; ${scale ? `${writeResults('scale-results.json')}; exit ${scale.exit}` : 'exit 0'} ;;
+  "run "*|"start "*) echo "npm $*" ;;
+  "test "*) ${writeResults('results.json')}; exit ${testExit} ;;
 esac
 `;
   writeFileSync(join(bin, 'npm'), npm);
@@ -66,21 +84,39 @@ describe('.ci/run', () => {
     expect(lines.slice(-2)).toEqual(['FAILED test/b.test.ts > suite > b breaks', 'tests: 2 passed, 1 failed']);
   });
 
-  it('when tests pass: the summary line last, exit 0', () => {
-    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0);
+  it('when tests pass: the summary line last (the scale test counted in it), exit 0', () => {
+    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0, {
+      scale: {
+        results: vitestJson([{ file: 'test/pipeline/memory.test.ts', name: 'memory > does not grow', failed: false }]),
+        exit: 0,
+      },
+    });
     expect(status).toBe(0);
-    expect(lines.at(-1)).toBe('tests: 1 passed, 0 failed');
+    expect(lines.at(-1)).toBe('tests: 2 passed, 0 failed');
     expect(lines).toContain('demo run: ok');
   });
 
   it('an install-script warning from npm ci fails the run (after the tests, with the summary)', () => {
-    const { status, lines } = runCi(
-      vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]),
-      0,
-      'npm warn install-scripts 1 package has install scripts not yet covered by allowScripts:',
-    );
+    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0, {
+      npmCiOutput: 'npm warn install-scripts 1 package has install scripts not yet covered by allowScripts:',
+    });
     expect(status).toBe(1);
     expect(lines).toContain('── npm ci: FAILED');
     expect(lines.at(-1)).toBe('tests: 1 passed, 0 failed');
+  });
+
+  it('runs the scale test after npm test: its failures are named and counted in the summary, exit non-zero', () => {
+    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0, {
+      scale: {
+        results: vitestJson([{ file: 'test/pipeline/memory.test.ts', name: 'memory > does not grow', failed: true }]),
+        exit: 1,
+      },
+    });
+    expect(status).toBe(1);
+    expect(lines).toContain('── scale test (npm run test:scale): FAILED');
+    expect(lines.slice(-2)).toEqual([
+      'FAILED test/pipeline/memory.test.ts > memory > does not grow',
+      'tests: 1 passed, 1 failed',
+    ]);
   });
 });
