@@ -66,7 +66,6 @@ export const slowTestFiles = [
   // the browser
   'test/report/chromium.test.ts',
   'test/report/report-browser.test.ts',
-  'test/report/report-candidates-browser.test.ts',
   'test/serve/viewer-browser.test.ts',
 ];
 

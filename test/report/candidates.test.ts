@@ -1,7 +1,7 @@
 /**
  * Best-of-n candidates in the reports (issue 17): stored `explanation_candidates` rows reach the HTML report's card
  * data (kind, parent, calibration and held-out scores, selected; hostile text escaped and read back unchanged), the
- * JSON export, and nothing is added for a one-shot feature. The page's rendering: report-candidates-browser.test.ts.
+ * JSON export, and nothing is added for a one-shot feature. The page's rendering: report-browser.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { exportJsonl, type ExportedFeature } from '../../src/report/export.ts';

@@ -1,15 +1,16 @@
 /**
- * The viewer in headless Chromium (one browser for the file): every page loads with no console error, no dialog and
- * no request to anything but the server; tokens and explanations that look like markup stay text; search,
- * sorting and pagination work by keyboard and by mouse; hovering a heat-map token shows its values; compare works
- * from its form. Screenshots of each page go to test-artifacts/serve/.
+ * The viewer in headless Chromium (one browser and one page for the file): every page loads with no console error,
+ * no dialog and no request to anything but the server; tokens and explanations that look like markup stay text;
+ * search, sorting and pagination work by keyboard and by mouse; hovering a heat-map token shows its values; compare
+ * works from its form. The compare page's screenshot goes to test-artifacts/serve/compare.png (the README's picture).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startViewer, type ViewerServer } from '../../src/serve/viewer-server.ts';
-import { findChromium, launchChromium, missingChromiumMessage } from '../report/chromium.ts';
+import { openBrowserPage, POLL_HANG_GUARD, type WatchedPage } from '../helpers/browser-page.ts';
+import { findChromium, missingChromiumMessage } from '../report/chromium.ts';
 import { buildViewerFixture, type ViewerFixture } from './viewer-fixture.ts';
 
 const artifacts = join(new URL('../..', import.meta.url).pathname, 'test-artifacts', 'serve');
@@ -19,15 +20,15 @@ if (!chromiumAvailable) console.warn(`viewer browser tests skipped: ${missingChr
 let fixture: ViewerFixture;
 let viewer: ViewerServer;
 let browser: Browser;
-let context: BrowserContext;
+let watched: WatchedPage;
 
 beforeAll(async () => {
   if (!chromiumAvailable) return;
-  fixture = buildViewerFixture();
-  viewer = await startViewer({ databasePath: fixture.path, port: 0 });
   mkdirSync(artifacts, { recursive: true });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  ({ browser, watched } = await openBrowserPage(async () => {
+    fixture = buildViewerFixture();
+    viewer = await startViewer({ databasePath: fixture.path, port: 0 });
+  }));
 }, 60_000);
 
 afterAll(async () => {
@@ -35,30 +36,19 @@ afterAll(async () => {
   await viewer?.close();
 });
 
-interface Watched {
-  page: Page;
-  problems: string[];
+/** The file's page at `path` (status 200), the events of earlier pages forgotten. */
+async function open(path: string): Promise<Page> {
+  const response = await watched.visit(`${viewer.url}${path}`);
+  expect(response?.status()).toBe(200);
+  return watched.page;
 }
 
-/** A new page at `path`, recording console errors and warnings, page errors, dialogs and foreign requests. */
-async function open(path: string): Promise<Watched> {
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('dialog', (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${String(error)}`));
-  page.on('request', (request) => {
-    if (!request.url().startsWith(`${viewer.url}/`)) problems.push(`request: ${request.url()}`);
-  });
-  const response = await page.goto(`${viewer.url}${path}`);
-  expect(response?.status()).toBe(200);
-  return { page, problems };
-}
+/** The console errors and warnings, page errors, dialogs and requests outside the server since the last `open`. */
+const problems = (): string[] => [
+  ...watched.dialogs.map((message) => `dialog: ${message}`),
+  ...watched.errors.map((message) => `console: ${message}`),
+  ...watched.requests.filter((url) => !url.startsWith(`${viewer.url}/`)).map((url) => `request: ${url}`),
+];
 
 const resultIds = (page: Page) =>
   page
@@ -75,17 +65,16 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
       compare: `/compare?a=${fixture.baselineRun}&b=${fixture.candidateRun}`,
     };
     for (const [name, path] of Object.entries(paths)) {
-      const { page, problems } = await open(path);
-      await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+      const page = await open(path);
+      if (name === 'compare') await page.screenshot({ path: join(artifacts, 'compare.png'), fullPage: true });
       // the hostile explanation and token rendered as text, nothing injected
       expect(await page.locator('main img, main script').count()).toBe(0);
-      expect(problems).toEqual([]);
-      await page.close();
+      expect(problems()).toEqual([]);
     }
   });
 
   it('searches, sorts and pages by keyboard', async () => {
-    const { page, problems } = await open(`/search?run=${fixture.baselineRun}`);
+    const page = await open(`/search?run=${fixture.baselineRun}`);
     await page.locator('body').click({ position: { x: 5, y: 400 } }); // focus away from the search box
     await page.keyboard.press('/');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('q');
@@ -116,12 +105,11 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
     await page.waitForURL(/before=/);
     expect(await resultIds(page)).toEqual(first);
     expect(await page.locator('#previous-page').count()).toBe(0);
-    expect(problems).toEqual([]);
-    await page.close();
+    expect(problems()).toEqual([]);
   });
 
   it('sorts, filters and pages by mouse', async () => {
-    const { page, problems } = await open(`/search?run=${fixture.baselineRun}&limit=5`);
+    const page = await open(`/search?run=${fixture.baselineRun}&limit=5`);
     await page.getByRole('link', { name: '▲' }).click();
     await page.waitForURL(/sort=score-asc/);
     expect(Number(await page.locator('#results tbody tr td.num').first().textContent())).toBeCloseTo(-0.1);
@@ -133,8 +121,9 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
       for (const id of await resultIds(page)) seen.add(id);
       const next = page.locator('#next-page');
       if ((await next.count()) === 0) break;
+      const shown = page.url();
       await next.click();
-      await page.waitForLoadState();
+      await page.waitForURL((url) => url.href !== shown);
     }
     expect(seen.size).toBe(10); // layer 2 holds features 2, 5, … 29, every one scored
     // back from the last page by mouse, page by page, to the first
@@ -148,27 +137,27 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
       await page.waitForURL((url) => url.href !== shown);
     }
     expect(backward).toEqual([...seen]);
-    expect(problems).toEqual([]);
-    await page.close();
+    expect(problems()).toEqual([]);
   });
 
   it("shows a heat-map token's values on hover, and opens a feature from the results by mouse", async () => {
-    const { page, problems } = await open(`/search?run=${fixture.baselineRun}&q=script`);
+    const page = await open(`/search?run=${fixture.baselineRun}&q=script`);
     await page.locator('#results tbody a').first().click();
     await page.waitForURL(/\/feature\//);
     const token = page.locator('.tok[data-true="3.0000"]').first();
     expect(await token.textContent()).toBe('<script>alert(1)</script>');
     await token.hover();
-    await expect.poll(() => page.locator('#token-detail').textContent()).toContain('true 3.000 · simulated 9.00');
+    await expect
+      .poll(() => page.locator('#token-detail').textContent(), POLL_HANG_GUARD)
+      .toContain('true 3.000 · simulated 9.00');
     const control = page.locator('.tok[data-true="1.5000"]').first();
     expect(await control.textContent()).toBe('\\u0007bell\\u001b[31m');
     expect(await page.locator('.explanation').first().textContent()).toContain('<img src=x onerror=alert(2)>');
-    expect(problems).toEqual([]);
-    await page.close();
+    expect(problems()).toEqual([]);
   });
 
   it('compares two runs chosen in its form, regressions first', async () => {
-    const { page, problems } = await open('/compare');
+    const page = await open('/compare');
     await page.locator('#run-a').selectOption(String(fixture.baselineRun));
     await page.locator('#run-b').focus();
     await page.locator('#run-b').selectOption(String(fixture.candidateRun));
@@ -178,7 +167,6 @@ describe.skipIf(!chromiumAvailable)('autointerp serve in headless Chromium', () 
     await page.waitForURL(/a=\d+&b=\d+/);
     const first = await page.locator('#regressions tbody tr td:first-child').first().textContent();
     expect(first).toBe('synthetic/2/neuron/5');
-    expect(problems).toEqual([]);
-    await page.close();
+    expect(problems()).toEqual([]);
   });
 });
