@@ -72,6 +72,8 @@ export interface ExtractOptions {
    * forward pass runs on this thread. wasm and cpu backends only.
    */
   workers?: number;
+  /** Forward passes on the workers of this started pool (of the subject's weights), not on `workers` of its own; left open. */
+  pool?: ForwardPool;
 }
 
 export interface ExtractResult {
@@ -187,13 +189,13 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
     };
     const padId = tokenizer.eosId ?? 0;
     let firstBatch = planNext();
-    if (workers > 1 && firstBatch) {
+    if (workers > 1 && firstBatch && !options.pool) {
       const weights = await subject.model.toWeights();
       pool = await ForwardPool.start({ config, weights, workers, backend: tf.getBackend() });
     }
-    const forwardPool = pool;
+    const forwardPool = options.pool ?? pool;
     // With workers, the batches after the one taken run ahead, one per worker; without, each runs when taken.
-    const depth = pool?.size ?? 1;
+    const depth = forwardPool?.size ?? 1;
     const start = (batch: SequenceBatch) =>
       ahead.push({ batch, activations: runBatch(subject, options.hook, width, batch, padId, forwardPool) });
     const take = (): { batch: SequenceBatch; activations: Promise<Float32Array> } | null => {

@@ -97,6 +97,73 @@ function runLiveBestOf4() {
   return liveBestOf4;
 }
 
+/**
+ * A best-of-n run through Batch APIs, priced and without the LLM cache, in a database of its own: run once (the
+ * requests it sent to the server noted), read by the test that compares it with a live run and by the one that caps
+ * the spend at a part of its cost.
+ */
+interface BatchRun {
+  store: ResultStore;
+  summary: Awaited<ReturnType<typeof runPipeline>>;
+  /** The server's requests during the run. */
+  requests: FakeLlmServer['requests'];
+}
+const batchRuns = new Map<string, Promise<BatchRun>>();
+function runBatchOnce(name: string, config: () => Parameters<typeof runPipeline>[0]): Promise<BatchRun> {
+  let run = batchRuns.get(name);
+  if (run === undefined) {
+    run = (async () => {
+      const store = new ResultStore(openDatabase(join(directory, `${name}.db`)));
+      const from = server.requests.length;
+      const summary = await runPipeline(config(), { store });
+      return { store, summary, requests: server.requests.slice(from) };
+    })();
+    batchRuns.set(name, run);
+  }
+  return run;
+}
+
+/** Writes a prices file charging every openai-compatible model these USD per million tokens; returns its path. */
+function pricesFile(name: string, inputPerMillion: number, outputPerMillion: number): string {
+  const path = join(directory, `${name}.json`);
+  writeFileSync(path, JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion, outputPerMillion } } }));
+  return path;
+}
+
+/** Best-of-4 through Batch APIs (prices: input and output tokens). */
+const batchBestOf4Config = () => ({
+  ...liveBestOf4Config(),
+  prices: pricesFile('prices', 100, 400),
+  batch: true,
+  batchPollMs: 5,
+  cache: false,
+});
+const runBatchBestOf4 = () => runBatchOnce('batch', batchBestOf4Config);
+
+/** Two candidates revised twice, live. */
+const reviseConfig = () => ({
+  source,
+  scorers: ['correlation'],
+  ablation: false,
+  explanations: 2,
+  revise: 2,
+  explainer: 'openai-compatible:rule-based-v1',
+  simulator: 'openai-compatible:rule-based-v1',
+  baseUrl: server.url,
+});
+/**
+ * The same through Batch APIs. Prompt tokens only are priced: the cost estimate's slack (the whole completion budget)
+ * would otherwise hide a missing term in the --max-cost test.
+ */
+const batchReviseConfig = () => ({
+  ...reviseConfig(),
+  prices: pricesFile('revise-prices', 100, 0),
+  batch: true,
+  batchPollMs: 5,
+  cache: false,
+});
+const runBatchRevise = () => runBatchOnce('revise-batch', batchReviseConfig);
+
 /** The answers the server gave, by quality (the double's own account, for the test to see the mix). */
 const answered = new Map<ExplanationQuality, number>();
 let server: FakeLlmServer;
@@ -170,13 +237,11 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
   });
 
   it('--batch: the same candidates, winners and scores as a live best-of-4 run, with zero live model calls', async () => {
-    const config = liveBestOf4Config();
     const { store: liveStore, summary: live } = await runLiveBestOf4(); // the live run of the test above
-    const batchStore = new ResultStore(openDatabase(join(directory, 'batch.db')));
-    const from = server.requests.length;
-    const batched = await runPipeline({ ...config, batch: true, batchPollMs: 5 }, { store: batchStore });
+    // Without the cache (a cached batch run is compared with the live one in the --revise test below)
+    const { store: batchStore, summary: batched, requests } = await runBatchBestOf4();
     expect(batched).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
-    const paths = server.requests.slice(from).map((request) => request.path);
+    const paths = requests.map((request) => request.path);
     expect(paths.filter((path) => /\/v1\/(chat\/)?completions$/.test(path))).toEqual([]); // no live model call
     const batchResults = storedRun(batchStore, batched.runId);
     expect(batchResults.candidates).toHaveLength(4 * chosen.length);
@@ -187,27 +252,17 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
   });
 
   it('--batch --revise: the same candidates, revisions, winners and scores as a live run, zero live model calls; a run left while a revise batch is pending resumes without resubmitting', async () => {
-    const config = {
-      source,
-      scorers: ['correlation'],
-      ablation: false,
-      explanations: 2,
-      revise: 2,
-      explainer: 'openai-compatible:rule-based-v1',
-      simulator: 'openai-compatible:rule-based-v1',
-      baseUrl: server.url,
-    };
+    const config = reviseConfig();
     const liveStore = new ResultStore(openDatabase(join(directory, 'revise-live.db')));
     const live = await runPipeline(config, { store: liveStore });
     const liveResults = storedRun(liveStore, live.runId);
     expect(liveResults.candidates.some((row) => (row as { kind: string }).kind === 'revision')).toBe(true);
     const liveCalls = uncachedCalls(liveStore, live.runId);
 
-    const batchStore = new ResultStore(openDatabase(join(directory, 'revise-batch.db')));
-    const from = server.requests.length;
-    const batched = await runPipeline({ ...config, batch: true, batchPollMs: 5 }, { store: batchStore });
+    // Without the cache (the run left and resumed below has it)
+    const { store: batchStore, summary: batched, requests } = await runBatchRevise();
     expect(batched).toMatchObject({ status: 'finished', scored: chosen.length, failed: 0 });
-    const paths = server.requests.slice(from).map((request) => request.path);
+    const paths = requests.map((request) => request.path);
     expect(paths.filter((path) => /\/v1\/(chat\/)?completions$/.test(path))).toEqual([]); // no live model call
     expect(storedRun(batchStore, batched.runId)).toEqual(liveResults);
     expect(batchRequests(batchStore)).toBe(liveCalls); // each request batched once, none from a guess
@@ -244,28 +299,9 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
   });
 
   it('--batch --revise --max-cost: features are admitted within the cap with their revisions counted; a resume finishes', async () => {
-    // Prompt tokens only: the estimate's slack (the whole completion budget) would otherwise hide a missing term.
-    const pricesPath = join(directory, 'revise-prices.json');
-    writeFileSync(
-      pricesPath,
-      JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 0 } } }),
-    );
-    const config = {
-      source,
-      scorers: ['correlation'],
-      ablation: false,
-      explanations: 2,
-      revise: 2,
-      explainer: 'openai-compatible:rule-based-v1',
-      simulator: 'openai-compatible:rule-based-v1',
-      baseUrl: server.url,
-      prices: pricesPath,
-      batch: true,
-      batchPollMs: 5,
-      cache: false,
-    };
-    const fullStore = new ResultStore(openDatabase(join(directory, 'revise-full.db')));
-    const full = await runPipeline(config, { store: fullStore });
+    // The uncapped run: the batch run of the test above (prompt tokens only priced), run here if that one did not.
+    const { store: fullStore, summary: full } = await runBatchRevise();
+    const config = batchReviseConfig();
     expect(full).toMatchObject({ status: 'finished', scored: chosen.length });
     // The cap: what the first 2 features cost (in source order). The estimate (revise prompts bounded by the prompt
     // builder, revisions' calibration simulations) is an upper bound: at most 2 are admitted, and spend stays under.
@@ -296,19 +332,9 @@ describe('best-of-n against the fake server with mixed-quality candidates (issue
   });
 
   it('--batch --max-cost: best-of-4 features are admitted within the cap (candidates and the winner counted)', async () => {
-    const pricesPath = join(directory, 'prices.json');
-    writeFileSync(
-      pricesPath,
-      JSON.stringify({ prices: { 'openai-compatible:*': { inputPerMillion: 100, outputPerMillion: 400 } } }),
-    );
-    const config = {
-      ...liveBestOf4Config(),
-      prices: pricesPath,
-      batch: true,
-      batchPollMs: 5,
-      cache: false,
-    };
-    const full = await runPipeline(config, { store: new ResultStore(openDatabase(join(directory, 'full.db'))) });
+    // The uncapped run: the batch run of the --batch test above, run here if that one did not.
+    const { summary: full } = await runBatchBestOf4();
+    const config = batchBestOf4Config();
     expect(full).toMatchObject({ status: 'finished', scored: chosen.length });
     const cap = full.costUsd / 2;
     const store = new ResultStore(openDatabase(join(directory, 'capped.db')));

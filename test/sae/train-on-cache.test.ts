@@ -131,10 +131,11 @@ describe('cache batches', () => {
 describe('splice evaluation', () => {
   it('an exact reconstruction recovers all the CE loss (KL 0); an SAE that outputs zeros recovers none', async () => {
     const cache = ActivationCache.open(cacheDir);
-    // 16 of the cache's 46 sequences (about 1,000 predictions): what is exact here holds at any size, and the original
-    // CE (4.80 on these, 4.93 on all 46) sits well inside its sanity bounds
-    const sequences = sequencesOf(cache).slice(0, 16);
-    expect(sequences).toHaveLength(16);
+    // 8 of the cache's 46 sequences (about 500 predictions): what is exact here holds at any size, and the original
+    // CE (4.86 on these; 4.74–5.06 on the other runs of 8 from sequence 8, 16, 24 and 32; 4.93 on all 46) sits well
+    // inside its sanity bounds
+    const sequences = sequencesOf(cache).slice(0, 8);
+    expect(sequences).toHaveLength(8);
     const exact = exactSae(512);
     const perfect = await evaluateSplice(subject.model, exact, sequences, { bosTokenId: cache.header.bosTokenId });
     exact.dispose();

@@ -9,6 +9,7 @@ import { modelLoss, ngramBaselines } from '../../src/subject/evaluate.ts';
 import { Gpt2Model } from '../../src/subject/gpt2-model.ts';
 import { loadGpt2Folder } from '../../src/subject/load-gpt2.ts';
 import { loadTokenizer } from '../../src/subject/tokenizer.ts';
+import { pretokenStream } from '../helpers/pretoken-stream.ts';
 
 const modelDir = fileURLToPath(new URL('../../data/subject/brown-1l/', import.meta.url));
 const samplePath = fileURLToPath(new URL('../../data/corpus/brown-heldout.jsonl', import.meta.url));
@@ -41,10 +42,20 @@ describe('embedded model brown-1l', () => {
     expect(config).toMatchObject({ nLayer: 1, nInner: 512 });
     expect([...weights.values()].reduce((n, t) => n + t.data.length, 0)).toBe(card.parameters);
     const tokenizer = loadTokenizer(modelDir);
-    const sample = tokenStream(
-      tokenizer,
-      readCorpusSample(samplePath).map((d) => d.text),
-    );
+    // The slice is the stream's first windows; documents are tokenized one by one, so the first documents that cover
+    // it give exactly its tokens (the whole 105,514-token sample is not needed).
+    const sliceTokens = sliceWindows * evalWindow;
+    const documents: string[] = [];
+    let sample: Int32Array = new Int32Array(0);
+    for (const document of readCorpusSample(samplePath)) {
+      if (sample.length >= sliceTokens) break;
+      documents.push(document.text);
+      sample = tokenStream(tokenizer, documents);
+    }
+    expect(sample.length).toBeGreaterThanOrEqual(sliceTokens);
+    // The training stream (1.47 M tokens) with each distinct pre-token encoded once: the same ids as tokenStream's
+    // (seen here on the slice's documents), in 40 % of the time.
+    expect(Array.from(pretokenStream(tokenizer, documents))).toEqual(Array.from(sample));
     const model = Gpt2Model.fromWeights(config, weights);
     const slice = card.evaluation.slice;
     expect(slice.windows).toBe(sliceWindows);
@@ -53,7 +64,7 @@ describe('embedded model brown-1l', () => {
     expect(Math.abs(loss.loss - slice.model)).toBeLessThan(1e-4);
     model.dispose();
 
-    const train = tokenStream(
+    const train = pretokenStream(
       tokenizer,
       brownDocumentsText('train').map((d) => d.text),
     );

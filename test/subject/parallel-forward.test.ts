@@ -136,8 +136,12 @@ describe('extractActivations with --workers (issue 19 item 4)', () => {
         },
       }),
     ).rejects.toThrow('simulated crash');
-    await extractActivations({ ...common, cacheDir: crashed, workers: 2, resume: true });
+    // Resumed on the file's pool (2 workers already started; a pool started and closed by the extraction itself is
+    // seen in the crashed run and the process above)
+    await extractActivations({ ...common, cacheDir: crashed, pool, resume: true });
     expect(filesOf(crashed)).toEqual(filesOf(straight));
+    // and the pool goes on after serving an extraction
+    expect(Array.from(await pool.hookActivations(ids.slice(), rows, hook))).toEqual(Array.from(hookHere(ids, rows)));
 
     await expect(extractActivations({ ...common, cacheDir: freshFolder(), workers: 0 })).rejects.toThrow(
       ExtractionSetupError,
