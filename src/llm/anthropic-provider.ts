@@ -7,12 +7,7 @@
  * never appears in an error message, and is never sent over plain http to a host other than loopback
  * (assertSafeEndpoint, checked before any request is built).
  */
-import Anthropic, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { assertSafeEndpoint, endpointIdentity } from './endpoint.ts';
 import { isRetryableStatus } from './openai-compatible-provider.ts';
 import { redactSecret } from './redact-secret.ts';
@@ -56,17 +51,35 @@ export function toAnthropicMessages(messages: readonly ChatMessage[]): {
   return { ...(system ? { system } : {}), messages: turns };
 }
 
+type AnthropicSdk = typeof import('@anthropic-ai/sdk');
+
+/** The SDK once imported: its error classes, for the errors of the calls made through it. */
+let loadedSdk: AnthropicSdk | undefined;
+let sdkImport: Promise<AnthropicSdk> | undefined;
+
+/**
+ * Imports the SDK (once) at the first call that needs a client, not when this module loads: its ~300 modules (with
+ * @opentelemetry/api) are over a third of what `autointerp run` loads, and a run that never calls Anthropic (the
+ * baseline, an OpenAI-compatible server) should not pay for them at every start.
+ */
+function importSdk(): Promise<AnthropicSdk> {
+  sdkImport ??= import('@anthropic-ai/sdk').then((sdk) => (loadedSdk = sdk));
+  return sdkImport;
+}
+
 function toCallError(error: unknown, providerId: string, url: string, secret: string): LlmCallError {
   const prefix = `${providerId}: `;
   const clean = (text: string) => redactSecret(text, secret);
   if (error instanceof LlmCallError) return error;
-  if (error instanceof APIUserAbortError)
+  // An error of an SDK call: the SDK is loaded (a client was made with it).
+  const sdk = loadedSdk;
+  if (sdk && error instanceof sdk.APIUserAbortError)
     return new LlmCallError(`${prefix}request to ${url} aborted`, { url, retryable: false });
-  if (error instanceof APIConnectionTimeoutError)
+  if (sdk && error instanceof sdk.APIConnectionTimeoutError)
     return new LlmCallError(`${prefix}request to ${url} timed out`, { url, retryable: true });
-  if (error instanceof APIConnectionError)
+  if (sdk && error instanceof sdk.APIConnectionError)
     return new LlmCallError(`${prefix}connection to ${url} failed`, { url, retryable: true });
-  if (error instanceof APIError && typeof error.status === 'number') {
+  if (sdk && error instanceof sdk.APIError && typeof error.status === 'number') {
     const retryAfterMs = retryAfterMilliseconds(error.headers ?? undefined);
     // 529 "overloaded" is Anthropic's own retryable status (>= 500 covers it).
     return new LlmCallError(`${prefix}HTTP ${error.status} from ${url}: ${clean(error.message)}`, {
@@ -135,7 +148,8 @@ export interface AnthropicClientSource {
   readonly providerId: string;
   /** The server's identity (endpointIdentity of the base URL in force), for the response-cache key. */
   readonly endpoint: string;
-  acquire(): { client: Anthropic; key: string };
+  /** The client for the key in force (the SDK imported at the first call). */
+  acquire(): Promise<{ client: Anthropic; key: string }>;
 }
 
 export function createAnthropicClientSource(options: AnthropicProviderOptions): AnthropicClientSource {
@@ -156,10 +170,10 @@ export function createAnthropicClientSource(options: AnthropicProviderOptions): 
     throw new LlmCallError(`${providerId}: no API key: set ANTHROPIC_API_KEY in the environment`, { retryable: false });
   }
 
-  const acquire = keyedClient(
+  const acquireLoaded = keyedClient(
     resolveKey,
     (key) =>
-      new Anthropic({
+      new loadedSdk!.default({
         apiKey: key,
         authToken: null,
         // The Messages API's documented key header is `x-api-key`; this SDK version sends `Authorization: Bearer`
@@ -171,6 +185,10 @@ export function createAnthropicClientSource(options: AnthropicProviderOptions): 
         maxRetries: 0,
       }),
   );
+  const acquire = async () => {
+    await importSdk();
+    return acquireLoaded();
+  };
   return { providerId, endpoint: endpointIdentity(baseURL), acquire };
 }
 
@@ -194,7 +212,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Prov
           retryable: false,
         });
       }
-      const { client, key } = clients.acquire();
+      const { client, key } = await clients.acquire();
       const url = `${client.baseURL.replace(/\/+$/, '')}/v1/messages`;
       try {
         const response = await client.messages.create(

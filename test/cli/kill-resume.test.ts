@@ -56,13 +56,24 @@ function startCli(args: string[]): Child {
   return { exited, hasExited: () => hasExited, started, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
 }
 
-/** Features the run has finished so far (its run_features rows), read while the child may be writing. */
-function finishedCount(dbPath: string): number {
+/**
+ * The features the run has finished so far (its run_features rows), read while the child may be writing: one read-only
+ * connection for a cycle's polls (opening one costs about 0.7 ms of CPU, a query a hundredth of that; each read sees
+ * the latest commit).
+ */
+function finishedCounter(dbPath: string): { count(): number; close(): void } {
   const database = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const statement = database.prepare('SELECT COUNT(*) AS n FROM run_features');
+  return { count: () => (statement.get() as { n: number }).n, close: () => database.close() };
+}
+
+/** Features the run has finished so far, read once. */
+function finishedCount(dbPath: string): number {
+  const counter = finishedCounter(dbPath);
   try {
-    return (database.prepare('SELECT COUNT(*) AS n FROM run_features').get() as { n: number }).n;
+    return counter.count();
   } finally {
-    database.close();
+    counter.close();
   }
 }
 
@@ -149,6 +160,10 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
       simulator: 'openai-compatible:rule-based-v1',
       baseUrl: server.url,
       concurrency: 4,
+      // Large enough that every simulation call fits the no-tokenizer bound (simulate/plan-simulation-calls): with the
+      // default 8192 of an unknown model, every child loaded the tokenizer mid-run (about 1.5 s of CPU each, a third of
+      // a cycle), which is not what this test is about.
+      contextTokens: 100_000,
     };
     // The uninterrupted run, in this process while the kill cycles run (against a server of its own, which never
     // holds a request): awaited before the comparison.
@@ -179,6 +194,8 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
       server.url,
       '--concurrency',
       '4',
+      '--context-tokens',
+      String(config.contextTokens),
       ...common,
     ];
     // Seeded random kill moments, spread over the run: the k-th kill (of n) comes once the run has finished (committed)
@@ -200,7 +217,14 @@ describe('crash safety: kill -9 at random moments, then --resume', () => {
       holdFrom = target + 4;
       const child = startCli(cycle === 0 ? firstArgs : ['run', '--resume', '1', ...common]);
       await child.started;
-      while (!child.hasExited() && finishedCount(killedPath) < target) await sleep(10);
+      if (!child.hasExited()) {
+        const finished = finishedCounter(killedPath);
+        try {
+          while (!child.hasExited() && finished.count() < target) await sleep(10);
+        } finally {
+          finished.close();
+        }
+      }
       await sleep(delayMs);
       child.kill();
       const code = await child.exited;

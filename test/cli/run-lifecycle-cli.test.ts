@@ -105,6 +105,13 @@ function fillDiskLeaving(path: string, headroomBytes: number): void {
  */
 const RUN_HEADROOM_BYTES = 320 * 1024;
 
+/**
+ * The scorers of the spawned demo runs: the baseline's own (no ablation, no intervention), so that the child loads no
+ * subject model and no tfjs and runs no steered generation (over 10 s of CPU a run that these tests are not about): what
+ * is left is synchronous baseline work, the case Ctrl+C once failed on.
+ */
+const offlineScorers = ['--scorers', 'correlation,detection,fuzzing'];
+
 describe('a fatal error: one line, exit 2, the run marked failed', () => {
   let full: string | undefined;
   beforeAll(() => {
@@ -118,7 +125,7 @@ describe('a fatal error: one line, exit 2, the run marked failed', () => {
     // The disk is filled before the run starts, leaving it room for its start and a few features: its writes fill the
     // rest, a few features in, and the reserve it frees then is its own to record the failure with.
     fillDiskLeaving(join(full, 'filler'), RUN_HEADROOM_BYTES);
-    const child = startCli(['run', '--demo', '--no-ablation', '--db', db, '--no-progress']);
+    const child = startCli(['run', '--demo', ...offlineScorers, '--db', db, '--no-progress']);
     // Before the fix: exit 13 with no message, the run left "running".
     const result = await child.exited;
     expect(result.code, result.stderr).toBe(2);
@@ -134,7 +141,7 @@ describe('a fatal error: one line, exit 2, the run marked failed', () => {
 describe('Ctrl+C and the run lease', () => {
   it('Ctrl+C stops an offline run without ablation (the baseline is synchronous work): exit 130, run interrupted', async () => {
     const db = join(directory, 'interrupt.db');
-    const child = startCli(['run', '--demo', '--no-ablation', '--concurrency', '1', '--db', db, '--no-progress']);
+    const child = startCli(['run', '--demo', ...offlineScorers, '--concurrency', '1', '--db', db, '--no-progress']);
     // Wait until the run has finished a feature (bounded: the whole demo run would end by itself).
     let finished = 0;
     for (let polls = 0; polls < 30_000 && finished === 0; polls++) {

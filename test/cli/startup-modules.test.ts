@@ -1,10 +1,11 @@
 /**
  * Start-up loads only what a command needs: `autointerp --help` and `autointerp leaderboard` load no LLM SDK, no
  * tokenizer, no tfjs, not the pipeline (each command imports those when it runs) and no zod (the option defaults come
- * from pipeline/config-defaults.ts, `featureKey` from records/feature-key.ts). A spawned CLI (bin/autointerp.js: the
- * build in dist/ when it is current, else the sources through tsx) with a module hook that lists every module it
- * loads; a module of the build is named by its source file (dist/cli/main.js as src/cli/main.ts), so either way the
- * same modules are expected.
+ * from pipeline/config-defaults.ts, `featureKey` from records/feature-key.ts); `autointerp run` against an
+ * OpenAI-compatible server loads no Anthropic SDK (imported at the first Anthropic call). A spawned CLI
+ * (bin/autointerp.js: the build in dist/ when it is current, else the sources through tsx) with a module hook that
+ * lists every module it loads; a module of the build is named by its source file (dist/cli/main.js as
+ * src/cli/main.ts), so either way the same modules are expected.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { syntheticFeatures, writeFeaturesJsonl } from '../helpers/synthetic-features.ts';
 
 const root = join(import.meta.dirname, '../..');
 const scratch = mkdtempSync(join(tmpdir(), 'autointerp-startup-'));
@@ -78,6 +80,32 @@ describe('start-up loads only what the command needs', () => {
     expect(status).toBe(2); // the database does not exist: a usage error, after the command's modules loaded
     expect(modules).toContain('src/report/leaderboard.ts');
     expect(heavyModules(modules)).toEqual([]);
+  });
+
+  it('autointerp run with an OpenAI-compatible provider loads the pipeline and no Anthropic SDK (imported at its first call)', () => {
+    // The provider's server refuses the connection (port 1 on loopback): the pre-flight fails after the run's modules
+    // loaded, before any run row. Before the SDK was imported lazily, this start loaded its 299 modules (248 of
+    // @anthropic-ai/sdk, 51 of @opentelemetry/api): over a third of the modules of every run's start.
+    const features = writeFeaturesJsonl(join(scratch, 'features.jsonl'), syntheticFeatures(1));
+    const provider = 'openai-compatible:rule-based-v1';
+    const { status, modules } = modulesLoadedBy([
+      'run',
+      '--records',
+      features,
+      '--explainer',
+      provider,
+      '--simulator',
+      provider,
+      '--base-url',
+      'http://127.0.0.1:1/v1',
+      '--db',
+      join(scratch, 'refused.db'),
+      '--no-progress',
+    ]);
+    expect(status).toBe(2);
+    expect(modules).toContain('src/pipeline/run-pipeline.ts');
+    expect(modules).toContain('src/llm/anthropic-provider.ts');
+    expect(modules.filter((module) => /node_modules\/(@anthropic-ai|@opentelemetry)\//.test(module))).toEqual([]);
   });
 });
 

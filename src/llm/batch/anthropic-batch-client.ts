@@ -105,7 +105,7 @@ export function createAnthropicBatchClient(options: AnthropicProviderOptions): B
   const requestOptions = (signal: AbortSignal | undefined) => (signal ? { signal } : undefined);
 
   async function call<T>(path: string, run: (client: Anthropic) => Promise<T>): Promise<T> {
-    const { client, key } = clients.acquire();
+    const { client, key } = await clients.acquire();
     const url = `${client.baseURL.replace(/\/+$/, '')}${path}`;
     try {
       return await run(client);
@@ -153,7 +153,7 @@ export function createAnthropicBatchClient(options: AnthropicProviderOptions): B
       const batch = await call(`/v1/messages/batches/${batchId}`, (client) =>
         client.messages.batches.retrieve(batchId, {}, requestOptions(signal)),
       );
-      if (batch.results_url) assertSameServer(batch.results_url, clients.acquire().client.baseURL, providerId);
+      if (batch.results_url) assertSameServer(batch.results_url, (await clients.acquire()).client.baseURL, providerId);
       return call(`/v1/messages/batches/${batchId}/results`, async (client) => {
         const outcomes: BatchItemOutcome[] = [];
         for await (const entry of await client.messages.batches.results(batchId, {}, requestOptions(signal)))
