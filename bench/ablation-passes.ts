@@ -5,12 +5,14 @@
  *
  * Records: held-out Brown text cut into 64-token windows (as the demo's), a quarter of them with 24 tokens of the
  * window's sequence before it as context, a neuron of brown-1l at blocks.0.mlp.hook_post replaced by a noisy copy of
- * its activation. Both paths run each round, the first of the two alternating; prints the medians of each path's wall
+ * its activation at a share of the positions (`--unchanged`, default 0.37 as in the demo, where 37 % of the simulated
+ * values equal the feature's own: the patch leaves those rows as they are and the new path skips them). Both paths run each round, the first of the two alternating; prints the medians of each path's wall
  * and CPU seconds (tfjs-wasm computes on the main thread: its CPU time is the work done, whatever the machine's load),
  * their ratios, whether every JSD is the same float bit for bit, and the load average.
  *
- * Run: `npx tsx bench/ablation-passes.ts [--records 64] [--rounds 5] [--context] [--batch-logits N]` (`--context`:
- * every record gets a context of 0–24 tokens, which the new path does not score; `--batch-logits`: the new path's
+ * Run: `npx tsx bench/ablation-passes.ts [--records 64] [--rounds 5] [--context] [--unchanged 0.37] [--batch-logits N]`
+ * (`--context`: every record gets a context of 0–24 tokens, which the new path does not score; `--unchanged`: the
+ * share of window positions whose simulated value is the feature's own; `--batch-logits`: the new path's
  * `maxLogitsPerBatch`, default the same as the old path's).
  */
 import { loadavg } from 'node:os';
@@ -35,11 +37,14 @@ const { values } = parseArgs({
     records: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '5' },
     context: { type: 'boolean', default: false },
+    unchanged: { type: 'string', default: '0.37' },
     'batch-logits': { type: 'string' },
   },
 });
 const recordCount = Number(values.records);
 const rounds = Number(values.rounds);
+/** Share of window positions whose simulated value is the feature's own (the patch leaves them as they are). */
+const unchangedShare = Number(values.unchanged);
 /** The new path's maxLogitsPerBatch (default: the passes' own default, as the old path). */
 const newOptions = values['batch-logits'] ? { maxLogitsPerBatch: Number(values['batch-logits']) } : {};
 
@@ -63,7 +68,12 @@ const records: AblationRecord[] = sequences.map((sequence, i) => {
   return {
     contextIds: sequence.slice(0, context),
     tokenIds: sequence.slice(context),
-    replacement: { simulated: truth[i]!.slice(context).map((x) => x + 0.3 * randomGaussian(random)), mean },
+    replacement: {
+      simulated: truth[i]!.slice(context).map((x) =>
+        random() < unchangedShare ? x : x + 0.3 * randomGaussian(random),
+      ),
+      mean,
+    },
   };
 });
 
@@ -101,7 +111,14 @@ for (let round = 0; round <= rounds; round++) {
   newTimes.push(after.spent);
 }
 const positions = records.reduce((sum, record) => sum + record.tokenIds.length, 0);
-console.log(`ablation passes, brown-1l ${target.hook}, ${records.length} records, ${positions} scored positions`);
+const unchangedPositions = records.reduce(
+  (sum, record, i) =>
+    sum + record.replacement.simulated.filter((x, t) => x === truth[i]![t + record.contextIds.length]).length,
+  0,
+);
+console.log(
+  `ablation passes, brown-1l ${target.hook}, ${records.length} records, ${positions} scored positions, ${unchangedPositions} of them with the feature's own value`,
+);
 const medians = (times: Spent[]) => ({
   wall: median(times.map((t) => t.wall)),
   cpu: median(times.map((t) => t.cpu)),

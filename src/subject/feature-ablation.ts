@@ -18,11 +18,14 @@
  * before the hook runs once, the pass branches there, and only the window positions reach the unembedding, the
  * log-softmax and the JSD (context positions are never scored); every operation treats rows independently, so the
  * JSDs are those of three full passes bit for bit (`ablationJsdPerRecordThreePasses`, the earlier way, kept as the
- * reference: test/subject/forward-branches.test.ts, bench/ablation-passes.ts). The JSDs are computed on the backend
- * in float32 by a form that keeps full relative precision however small they are (`jensenShannonRows`; identical
- * distributions give exactly 0), and only one number per window position comes back: reading [positions × V] logits
- * back and taking the JSDs on the host cost ~10× more. The sums over positions are float64, on the host:
- * score/feature-ablation.ts runs these passes and pools them into the score (score/ablation.ts).
+ * reference: test/subject/forward-branches.test.ts, bench/ablation-passes.ts). A patched branch's row that equals the
+ * original's at the final layer norm (a window position where a' is the feature's own value and nothing after the hook
+ * mixes positions: 37 % of the demo's) has a JSD of exactly 0: it is found on the backend and neither unembedded nor
+ * log-softmaxed nor compared (`branchJsds`; the same floats bit for bit, ~1.1–1.15× less CPU at the demo's share). The
+ * JSDs are computed on the backend in float32 by a form that keeps full relative precision however small they are
+ * (`jensenShannonRows`; identical distributions give exactly 0), and only one number per window position comes back:
+ * reading [positions × V] logits back and taking the JSDs on the host cost ~10× more. The sums over positions are
+ * float64, on the host: score/feature-ablation.ts runs these passes and pools them into the score (score/ablation.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hookWidth, type Gpt2Model } from './gpt2-model.ts';
@@ -291,8 +294,89 @@ interface BatchJsd {
 }
 
 /**
+ * Indices of the rows of `branch` [N, d] that differ from those of `original` in some entry (a NaN differs from
+ * everything), ascending. A row equal to the original's gives the same logits and log-probabilities (every operation
+ * after the final layer norm treats rows independently), hence a JSD of exactly 0.
+ */
+export function changedRows(original: tf.Tensor2D, branch: tf.Tensor2D): Int32Array {
+  const differs = tf.tidy(() => tf.any(tf.notEqual(original, branch), 1));
+  const flags = differs.dataSync();
+  differs.dispose();
+  const changed: number[] = [];
+  flags.forEach((flag, row) => {
+    if (flag) changed.push(row);
+  });
+  return Int32Array.from(changed);
+}
+
+/** Log-probabilities [N, V] of final-layer-norm rows [N, d]. */
+function logProbabilities(model: Gpt2Model, normalized: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.logSoftmax(model.unembed(normalized)) as tf.Tensor2D);
+}
+
+/**
+ * Rows [0, count) grouped by the branches that change them (the key lists their indices); rows no branch changes are
+ * in no group.
+ */
+function rowsByChangingBranches(count: number, changed: readonly Int32Array[]): Map<string, number[]> {
+  const changingBranches: number[][] = Array.from({ length: count }, () => []);
+  changed.forEach((rows, branch) => {
+    for (const row of rows) changingBranches[row]!.push(branch);
+  });
+  const groups = new Map<string, number[]>();
+  changingBranches.forEach((branches, row) => {
+    if (branches.length === 0) return;
+    const key = branches.join(',');
+    const group = groups.get(key) ?? [];
+    group.push(row);
+    groups.set(key, group);
+  });
+  return groups;
+}
+
+/**
+ * JSD(original, branch) per row for each branch, host. A branch's row equal to the original's (at the final layer
+ * norm) gives exactly 0 and is not unembedded; the rows are grouped by the branches that change them, and each group
+ * (its rows gathered from the [N, d] rows: gathering the [N, V] log-probabilities would cost more than the JSD) is
+ * unembedded once for the original and once per branch that changes it, then goes through the log-softmax and the
+ * JSD. Every operation treats rows independently, so each JSD is the one of all rows at once, bit for bit.
+ */
+function branchJsds(model: Gpt2Model, original: tf.Tensor2D, branches: readonly tf.Tensor2D[]): Float32Array[] {
+  const count = original.shape[0];
+  const jsds = branches.map(() => new Float32Array(count));
+  const groups = rowsByChangingBranches(
+    count,
+    branches.map((branch) => changedRows(original, branch)),
+  );
+  for (const [key, rows] of groups) {
+    const members = key.split(',').map(Number);
+    const values = tf.tidy(() => {
+      const index = rows.length === count ? null : tf.tensor1d(rows, 'int32');
+      const pick = (tensor: tf.Tensor2D) => (index ? (tf.gather(tensor, index) as tf.Tensor2D) : tensor);
+      const originalLogProbs = logProbabilities(model, pick(original));
+      return members.map((branch) => {
+        const branchLogProbs = logProbabilities(model, pick(branches[branch]!));
+        const jsd = jensenShannonRows(originalLogProbs, branchLogProbs);
+        branchLogProbs.dispose();
+        return jsd;
+      });
+    });
+    members.forEach((branch, member) => {
+      const data = values[member]!.dataSync();
+      rows.forEach((row, index) => {
+        jsds[branch]![row] = data[index]!;
+      });
+    });
+    tf.dispose(values);
+  }
+  return jsds;
+}
+
+/**
  * One batch's JSDs: the model runs once up to the hook and branches there (original, simulated, mean;
- * Gpt2Model.forwardBranches), and only the window positions reach the unembedding, the log-softmax and the JSD.
+ * Gpt2Model.forwardBranchesNormalized); only the window positions reach the final layer norm's output, and of those
+ * only the rows where a patched branch differs from the original reach its unembedding, log-softmax and JSD, and the
+ * original's only where some branch differs (`branchJsds`).
  */
 function batchJsd(
   model: Gpt2Model,
@@ -303,31 +387,23 @@ function batchJsd(
 ): BatchJsd {
   const rows = part.length;
   const { ids, mask, simulated, mean, windowRows } = batchLayout(part, length);
-  const tensors = tf.tidy(() => {
+  return tf.tidy(() => {
     const maskTensor = tf.tensor3d(mask, [rows, length, 1]);
     const patched = (values: Float32Array) => (activation: tf.Tensor3D) =>
       replaceFeature(activation, target, tf.tensor3d(values, [rows, length, 1]), maskTensor);
-    const logits = tf.tidy(() =>
-      model.forwardBranches(ids, rows, {
+    const [original, withSimulated, withMean] = tf.tidy(() =>
+      model.forwardBranchesNormalized(ids, rows, {
         at: hook,
         branches: [(activation) => activation, patched(simulated), patched(mean)],
         positions: windowRows,
       }),
-    );
-    // Each branch's log-softmax in its own tidy, its logits disposed once used: one branch's intermediates at a time.
-    const [original, withSimulated, withMean] = logits.map((branch) => {
-      const logProbs = tf.tidy(() => tf.logSoftmax(branch) as tf.Tensor2D);
-      branch.dispose();
-      return logProbs;
-    }) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    return [jensenShannonRows(original, withSimulated), jensenShannonRows(original, withMean)];
+    ) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const [jsdSimulated, jsdMean] = branchJsds(model, original, [withSimulated, withMean]) as [
+      Float32Array,
+      Float32Array,
+    ];
+    return { withSimulated: jsdSimulated, withMean: jsdMean };
   });
-  const [withSimulated, withMean] = tensors.map((tensor) => tensor.dataSync() as Float32Array) as [
-    Float32Array,
-    Float32Array,
-  ];
-  tf.dispose(tensors);
-  return { withSimulated, withMean };
 }
 
 /**

@@ -2,8 +2,9 @@
  * @module subject/gpt2-model — the GPT-2 forward pass in tfjs with TransformerLens-style hook points.
  *
  * Activations flow as [B·T, width] matrices (the fast layout for the wasm backend's products); a hook sees its
- * activation reshaped to [B, T, width] (or [B, H, T, T] for attention patterns) and may return a replacement of the
- * same shape, which is how activations are captured and patched (ablation, steering, SAE splicing).
+ * activation reshaped to [B, T, width] (or [B, H, T, T] for attention patterns; [B, 1, width] in the last block of
+ * `forwardAtPositions`, past its attention) and may return a replacement of the same shape, which is how activations
+ * are captured and patched (ablation, steering, SAE splicing).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { embed, linear, matMul } from './fast-ops.ts';
@@ -294,6 +295,15 @@ export class Gpt2Model {
    * an attention pattern (more than the residual stream is carried on from there).
    */
   forwardBranches(ids: Int32Array, batch: number, options: BranchOptions): tf.Tensor2D[] {
+    return this.forwardBranchesNormalized(ids, batch, options).map((normalized) => this.unembed(normalized));
+  }
+
+  /**
+   * `forwardBranches` short of the unembedding: per branch, the final layer norm's rows at the positions
+   * [positions, d], whose `unembed` is that branch's logits there. Lets a caller unembed only some of the rows (e.g.
+   * those that differ from another branch's). Call inside `tf.tidy`.
+   */
+  forwardBranchesNormalized(ids: Int32Array, batch: number, options: BranchOptions): tf.Tensor2D[] {
     const length = this.checkTokenRows('forwardBranches', ids, batch);
     this.checkHookNames([options.at]);
     if (!canBranchAt(options.at)) throw new Error(`forwardBranches: cannot branch at ${options.at}`);
@@ -302,17 +312,44 @@ export class Gpt2Model {
       if (!(Number.isInteger(position) && position >= 0 && position < ids.length))
         throw new Error(`forwardBranches: position ${position} outside [0, ${ids.length})`);
     }
-    // run() stops at the gathered final hidden rows [branches × positions, d]; each branch's unembedding on its own.
+    // run() stops at the gathered final hidden rows [branches × positions, d], split here per branch.
     const hidden = this.run(ids, batch, length, {}, undefined, options);
     const count = options.positions.length;
     const d = this.config.nEmbd;
     return options.branches.map(
-      (_, branch) =>
-        matMul(
-          tf.reshape(tf.slice(hidden, [0, branch * count, 0], [1, count, d]), [count, d]),
-          this.unembedding(),
-        ) as tf.Tensor2D,
+      (_, branch) => tf.reshape(tf.slice(hidden, [0, branch * count, 0], [1, count, d]), [count, d]) as tf.Tensor2D,
     );
+  }
+
+  /**
+   * The logits [N, V] of final-layer-norm rows [N, d] (ln_final.hook_normalized): each row's are those the full
+   * forward pass gives at its position, bit for bit, whatever the other rows (the product treats rows independently).
+   */
+  unembed(normalized: tf.Tensor2D): tf.Tensor2D {
+    return matMul(normalized, this.unembedding()) as tf.Tensor2D;
+  }
+
+  /**
+   * The final layer norm's output (ln_final.hook_normalized) [B, d] at one position per row of a pass over token ids
+   * [B, T] with `hooks`: `positions[row]` ∈ [0, T). Bit for bit the rows `forward` computes there (every operation
+   * treats rows independently; test/subject/forward-branches.test.ts), for less work: the last block computes its keys
+   * and values at every position, and its queries, attention, MLP and what follows at the chosen positions only, so
+   * its hooks from hook_attn_out on, and ln_final.hook_normalized, see [B, 1, width] (the chosen position of each row;
+   * earlier hooks see [B, T, width]). The last block's attention pattern cannot be hooked. Call inside `tf.tidy`.
+   */
+  forwardAtPositions(ids: Int32Array, batch: number, positions: Int32Array, hooks: Hooks = {}): tf.Tensor2D {
+    const length = this.checkTokenRows('forwardAtPositions', ids, batch);
+    this.checkHookNames(Object.keys(hooks));
+    if (hooks[`blocks.${this.config.nLayer - 1}.attn.hook_pattern`])
+      throw new Error("forwardAtPositions: cannot hook the last block's attention pattern");
+    if (positions.length !== batch)
+      throw new Error(`forwardAtPositions: ${positions.length} positions for ${batch} rows (one per row)`);
+    for (const position of positions) {
+      if (!(Number.isInteger(position) && position >= 0 && position < length))
+        throw new Error(`forwardAtPositions: position ${position} outside [0, ${length})`);
+    }
+    const normalized = this.run(ids, batch, length, hooks, undefined, undefined, positions);
+    return tf.reshape(normalized, [batch, this.config.nEmbd]) as tf.Tensor2D;
   }
 
   /** The length of each of `rows` rows of token ids; refuses ragged or empty rows, a row over the context, a bad id. */
@@ -332,14 +369,18 @@ export class Gpt2Model {
   private run(
     flat: Int32Array,
     batchRows: number,
-    length: number,
+    sequenceLength: number,
     hooks: Hooks,
     stopAt: string | undefined,
     branching?: BranchOptions,
+    /** One position (t) per row: the last block works at these only (forwardAtPositions); the result is [B, 1, d]. */
+    atPositions?: Int32Array,
   ): tf.Tensor3D {
     const { config, params } = this;
     const d = config.nEmbd;
     let rows = batchRows;
+    /** Positions per row: sequenceLength, or 1 in the last block of forwardAtPositions once narrowed. */
+    let length = sequenceLength;
     let n = rows * length;
     const point = (name: string, x: tf.Tensor2D): tf.Tensor2D => {
       if (branching?.at === name) {
@@ -393,17 +434,35 @@ export class Gpt2Model {
       const lower = tf.linalg.bandPart(tf.ones([length, length]), -1, 0);
       return tf.mul(tf.sub(1, lower), -1e9);
     });
+    const lastLayer = params.blocks.length - 1;
     params.blocks.forEach((block, layer) => {
       const p = `blocks.${layer}`;
       resid = point(`${p}.hook_resid_pre`, resid);
       const x = layerNorm(resid, block.ln1, config.layerNormEpsilon);
+      // In the last block of forwardAtPositions, the queries and all that follows at the chosen position of each row.
+      const picked =
+        atPositions && layer === lastLayer
+          ? tf.tensor1d(
+              atPositions.map((position, row) => row * length + position),
+              'int32',
+            )
+          : null;
+      const queryLength = picked ? 1 : length;
       // Three products rather than one fused product and a split of its [B·T, 3d] result (bench/subject-ops: 5.9×).
       const { weights, biases } = this.qkvWeights(layer);
-      const [q, k, v] = weights.map((w, i) => linear(x, w, biases[i]!)) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      const q4 = tf.transpose(tf.reshape(q, [rows, length, heads, headWidth]), [0, 2, 1, 3]);
+      const [q, k, v] = weights.map((w, i) => linear(i === 0 && picked ? tf.gather(x, picked) : x, w, biases[i]!)) as [
+        tf.Tensor2D,
+        tf.Tensor2D,
+        tf.Tensor2D,
+      ];
+      const q4 = tf.transpose(tf.reshape(q, [rows, queryLength, heads, headWidth]), [0, 2, 1, 3]);
       const kT = tf.transpose(tf.reshape(k, [rows, length, heads, headWidth]), [0, 2, 3, 1]);
       const v4 = tf.transpose(tf.reshape(v, [rows, length, heads, headWidth]), [0, 2, 1, 3]);
-      const scores = tf.add(tf.mul(matMul(q4, kT), 1 / Math.sqrt(headWidth)), mask);
+      const causal =
+        picked && atPositions
+          ? tf.reshape(tf.gather(mask, tf.tensor1d(atPositions, 'int32')), [rows, 1, 1, length])
+          : mask;
+      const scores = tf.add(tf.mul(matMul(q4, kT), 1 / Math.sqrt(headWidth)), causal);
       let pattern = tf.softmax(scores);
       const patternHook = hooks[`${p}.attn.hook_pattern`];
       if (patternHook) {
@@ -419,6 +478,12 @@ export class Gpt2Model {
         }
       }
       if (stopAt === `${p}.attn.hook_pattern`) throw new StopForward();
+      if (picked) {
+        // From here on, one position per row: the hooks see [B, 1, width].
+        resid = tf.gather(resid, picked);
+        length = 1;
+        n = rows;
+      }
       const z = tf.reshape(tf.transpose(matMul(pattern, v4), [0, 2, 1, 3]), [n, d]) as tf.Tensor2D;
       const attnOut = point(`${p}.hook_attn_out`, linear(z, block.attnProjW, block.attnProjB));
       resid = point(`${p}.hook_resid_mid`, tf.add(resid, attnOut));
@@ -440,8 +505,12 @@ export class Gpt2Model {
           branch * branching.positions.length,
         );
       });
-      return tf.reshape(tf.gather(normalized, tf.tensor1d(picked, 'int32')), [1, picked.length, d]);
+      // Every row in order (no context, every position scored): the rows as they are, without the gather's copy.
+      const everyRow = picked.length === n && picked.every((row, index) => row === index);
+      const wanted = everyRow ? normalized : tf.gather(normalized, tf.tensor1d(picked, 'int32'));
+      return tf.reshape(wanted, [1, picked.length, d]);
     }
+    if (atPositions) return tf.reshape(normalized, [rows, 1, d]);
     const logits = matMul(normalized, this.unembedding());
     return tf.reshape(logits, [rows, length, config.vocabSize]);
   }

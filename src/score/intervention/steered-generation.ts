@@ -5,7 +5,8 @@
  *
  * One forward pass per generated token for all rows: rows are right-padded to the longest, and each row's next token
  * is read at its own last position, the only one unembedded (the logits of every position cost ~10× the rest of the
- * pass for brown-1l). Attention is causal and positions are absolute, so padding after a row's end
+ * pass for brown-1l) and the only one the last block works at past its keys and values (Gpt2Model.forwardAtPositions:
+ * the same rows bit for bit, for brown-1l's single block a fraction of the work). Attention is causal and positions are absolute, so padding after a row's end
  * never reaches its logits; an unclamped row gets a zero mask, i.e. exactly the model's own activations, and
  * continues as `generate()` would (test/score/intervention checks it). Like delphi's intervention scorer, the clamp
  * starts at the prompt's last position (the one that predicts the first new token) and covers every generated one.
@@ -30,13 +31,20 @@ export interface SteeredGenerationOptions {
   signal?: AbortSignal;
 }
 
-/** The final layer norm's output: the forward stops there and only each row's last position is unembedded. */
-const normalizedHook = 'ln_final.hook_normalized';
-
-/** The feature clamped, per row, to `values[row]` at the positions where `mask` [rows, width, 1] is 1. */
-function rowClampHooks(target: FeatureTarget, values: tf.Tensor3D, mask: tf.Tensor3D): Hooks {
+/**
+ * The feature clamped, per row, to `values[row]` at the positions where `mask` [rows, width, 1] is 1; where the hook
+ * sees only each row's last position ([rows, 1, ·]: the last block of Gpt2Model.forwardAtPositions), where
+ * `lastMask` [rows, 1, 1] is 1 (the clamp always covers a clamped row's last position).
+ */
+function rowClampHooks(target: FeatureTarget, values: tf.Tensor3D, mask: tf.Tensor3D, lastMask: tf.Tensor3D): Hooks {
   return {
-    [targetHook(target)]: (activation) => replaceFeature(activation as tf.Tensor3D, target, values, mask),
+    [targetHook(target)]: (activation) =>
+      replaceFeature(
+        activation as tf.Tensor3D,
+        target,
+        values,
+        activation.shape[1] === mask.shape[1] ? mask : lastMask,
+      ),
   };
 }
 
@@ -68,6 +76,7 @@ export async function generateSteeredRows(
   const active = rows.map(() => true);
   const anyClamped = rows.some((row) => row.clamp !== null);
   const values = Float32Array.from(rows, (row) => row.clamp ?? 0);
+  const lastMask = Float32Array.from(rows, (row) => (row.clamp === null ? 0 : 1));
   for (let step = 0; step < maxNewTokens && active.some(Boolean); step++) {
     signal?.throwIfAborted();
     const width = Math.max(...sequences.map((sequence) => sequence.length));
@@ -76,27 +85,22 @@ export async function generateSteeredRows(
     const lastPositions = new Int32Array(rows.length);
     sequences.forEach((sequence, row) => {
       ids.set(sequence, row * width);
-      lastPositions[row] = row * width + sequence.length - 1;
+      lastPositions[row] = sequence.length - 1;
       if (rows[row]!.clamp === null) return;
       for (let position = rows[row]!.promptIds.length - 1; position < sequence.length; position++)
         mask[row * width + position] = 1;
     });
     const next = tf.tidy(() => {
       const clamp: Hooks = anyClamped
-        ? rowClampHooks(target, tf.tensor3d(values, [rows.length, 1, 1]), tf.tensor3d(mask, [rows.length, width, 1]))
+        ? rowClampHooks(
+            target,
+            tf.tensor3d(values, [rows.length, 1, 1]),
+            tf.tensor3d(mask, [rows.length, width, 1]),
+            tf.tensor3d(lastMask, [rows.length, 1, 1]),
+          )
         : {};
-      const box: { normalized?: tf.Tensor } = {};
-      // A feature of ln_final itself is clamped first, then captured.
-      const clampHere = clamp[normalizedHook];
-      const capture: Hooks = {
-        [normalizedHook]: (normalized, name) => {
-          box.normalized = clampHere?.(normalized, name) ?? normalized;
-          return box.normalized;
-        },
-      };
-      model.forward(ids, rows.length, { hooks: { ...clamp, ...capture }, stopAt: normalizedHook });
-      const flat = tf.reshape(box.normalized!, [rows.length * width, model.config.nEmbd]);
-      const last = tf.gather(flat, tf.tensor1d(lastPositions, 'int32'));
+      // The final layer norm's output at each row's last position (a feature there is clamped first).
+      const last = model.forwardAtPositions(ids, rows.length, lastPositions, clamp);
       // wte [V, d] · lastᵀ [d, rows]: the plain layout (fast on wasm), and only the rows' last positions.
       return tf.argMax(tf.matMul(model.params.wte, tf.transpose(last)), 0);
     });
