@@ -22,7 +22,7 @@ import { loadSubjectModel, type SubjectModel } from '../src/subject/load-subject
 import { readCacheHeader } from '../src/subject/activation-cache.ts';
 import { loadSaeLens } from '../src/sae/formats.ts';
 import { SparseAutoencoder } from '../src/sae/sae-model.ts';
-import { evaluateSaeOnCache, flattenSaeEvaluation, type SaeEvaluation } from '../src/sae/evaluate-on-cache.ts';
+import { evaluateSaesOnCache, flattenSaeEvaluation, type SaeEvaluation } from '../src/sae/evaluate-on-cache.ts';
 import { trainSaeOnCache, trainingRecordFile, type TrainingRecord } from '../src/sae/train-on-cache.ts';
 import { writeTrainingCorpus } from './brown-text.ts';
 
@@ -119,12 +119,25 @@ export async function evaluateEmbeddedSae(
   cacheDir: string,
   tokens: number,
 ): Promise<SaeEvaluation> {
-  const loaded = loadSaeLens(folder);
-  const sae = SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
+  const [evaluation] = await evaluateEmbeddedSaes(subject, [folder], cacheDir, tokens);
+  return evaluation!;
+}
+
+/** `evaluateEmbeddedSae` for several saved folders at once: the splice's SAE-independent passes run once. */
+export async function evaluateEmbeddedSaes(
+  subject: SubjectModel,
+  folders: readonly string[],
+  cacheDir: string,
+  tokens: number,
+): Promise<SaeEvaluation[]> {
+  const saes = folders.map((folder) => {
+    const loaded = loadSaeLens(folder);
+    return SparseAutoencoder.fromWeights(loaded.config, loaded.weights);
+  });
   try {
-    return await evaluateSaeOnCache(sae, cacheDir, { tokens, subject });
+    return await evaluateSaesOnCache(saes, cacheDir, { tokens, subject });
   } finally {
-    sae.dispose();
+    for (const sae of saes) sae.dispose();
   }
 }
 

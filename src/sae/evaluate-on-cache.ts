@@ -12,7 +12,7 @@ import { ActivationCache, type CacheSequence } from '../subject/activation-cache
 import { evaluateSae } from './evaluate-sae.ts';
 import type { SaeMetrics } from './metrics.ts';
 import type { SparseAutoencoder } from './sae-model.ts';
-import { evaluateSplice, type SpliceMetrics } from './splice-evaluation.ts';
+import { evaluateSplices, type SpliceMetrics } from './splice-evaluation.ts';
 import { InputError } from '../common/errors.ts';
 
 export interface EvaluateOnCacheOptions {
@@ -64,12 +64,29 @@ export async function evaluateSaeOnCache(
   cacheDir: string,
   options: EvaluateOnCacheOptions = {},
 ): Promise<SaeEvaluation> {
+  const [evaluation] = await evaluateSaesOnCache([sae], cacheDir, options);
+  return evaluation!;
+}
+
+/**
+ * `evaluateSaeOnCache` for several SAEs of the cache's hook (a sweep) over the same slice: the cache is read once and
+ * the splice's original and zero-ablated passes are shared (./splice-evaluation `evaluateSplices`); each SAE's
+ * evaluation is the one `evaluateSaeOnCache` gives for it alone. Progress counts over all the SAEs.
+ */
+export async function evaluateSaesOnCache(
+  saes: readonly SparseAutoencoder[],
+  cacheDir: string,
+  options: EvaluateOnCacheOptions = {},
+): Promise<SaeEvaluation[]> {
+  if (saes.length === 0) return [];
   const cache = ActivationCache.open(cacheDir);
   const { header } = cache;
-  if (header.hook !== sae.config.hookName)
-    throw new InputError(`the SAE reads ${sae.config.hookName}, but the cache ${cacheDir} holds ${header.hook}`);
-  if (header.width !== sae.dIn)
-    throw new InputError(`the SAE reads ${sae.dIn} values per token, the cache ${cacheDir} has ${header.width}`);
+  for (const sae of saes) {
+    if (header.hook !== sae.config.hookName)
+      throw new InputError(`the SAE reads ${sae.config.hookName}, but the cache ${cacheDir} holds ${header.hook}`);
+    if (header.width !== sae.dIn)
+      throw new InputError(`the SAE reads ${sae.dIn} values per token, the cache ${cacheDir} has ${header.width}`);
+  }
   if (options.subject && options.subject.digests.model !== header.modelDigest) {
     throw new InputError(
       `the subject model ${options.subject.directory} is not the model the cache ${cacheDir} was extracted with (${header.model})`,
@@ -93,19 +110,30 @@ export async function evaluateSaeOnCache(
   if (rows.length === 0) throw new InputError(`no tokens to evaluate on in ${cacheDir} within ${limit} tokens`);
   const batchRows = options.batchRows ?? 2048;
   const rowIndex = Int32Array.from(rows);
-  const batches = function* () {
-    for (let start = 0; start < rowIndex.length; start += batchRows) {
-      yield cache.readRowSet(rowIndex.subarray(start, start + batchRows));
-      options.onProgress?.('reconstruction', Math.min(rowIndex.length, start + batchRows), rowIndex.length);
-    }
-  };
-  const reconstruction = await evaluateSae(sae, batches());
-  const splice = options.subject
-    ? await evaluateSplice(options.subject.model, sae, sequences, {
+  const reconstructions: SaeMetrics[] = [];
+  for (const [index, sae] of saes.entries()) {
+    const before = index * rowIndex.length;
+    const batches = function* () {
+      for (let start = 0; start < rowIndex.length; start += batchRows) {
+        yield cache.readRowSet(rowIndex.subarray(start, start + batchRows));
+        const done = before + Math.min(rowIndex.length, start + batchRows);
+        options.onProgress?.('reconstruction', done, saes.length * rowIndex.length);
+      }
+    };
+    reconstructions.push(await evaluateSae(sae, batches()));
+  }
+  const splices = options.subject
+    ? await evaluateSplices(options.subject.model, saes, sequences, {
         batch: options.batchSequences ?? 16,
         bosTokenId: header.bosTokenId,
         onProgress: (done, total) => options.onProgress?.('splice', done, total),
       })
     : null;
-  return { cache: cacheDir, sequences: chosen.length, tokens: at, reconstruction, splice };
+  return reconstructions.map((reconstruction, index) => ({
+    cache: cacheDir,
+    sequences: chosen.length,
+    tokens: at,
+    reconstruction,
+    splice: splices ? splices[index]! : null,
+  }));
 }

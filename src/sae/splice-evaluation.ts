@@ -12,7 +12,8 @@
  *
  * Positions: a sequence that starts with the `<|endoftext|>` the extraction inserted (`bosTokenId`) keeps its
  * original activations at that position (the SAE was not trained on it) and its prediction there is not counted.
- * Only sums come back to the host; memory is one batch of logits.
+ * Several SAEs of one hook (`evaluateSplices`) share each batch's original and zero-ablated passes; only the
+ * reconstructed pass runs per SAE. Only sums come back to the host; memory is a few batches of logits.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Model } from '../subject/gpt2-model.ts';
@@ -60,7 +61,29 @@ export async function evaluateSplice(
   sequences: readonly Int32Array[],
   options: SpliceOptions = {},
 ): Promise<SpliceMetrics> {
-  const hook = sae.config.hookName;
+  const [metrics] = await evaluateSplices(model, [sae], sequences, options);
+  return metrics!;
+}
+
+/**
+ * The metrics of splicing each of `saes` (all reading one hook point) into `model`, over `sequences`: per batch the
+ * original and the zero-ablated passes run once and are shared, and only the reconstructed pass runs per SAE. Each
+ * SAE's metrics are those `evaluateSplice` gives for it alone, bit for bit (the same operations on the same inputs).
+ */
+export async function evaluateSplices(
+  model: Gpt2Model,
+  saes: readonly SparseAutoencoder[],
+  sequences: readonly Int32Array[],
+  options: SpliceOptions = {},
+): Promise<SpliceMetrics[]> {
+  if (saes.length === 0) return [];
+  const hook = saes[0]!.config.hookName;
+  for (const sae of saes) {
+    if (sae.config.hookName !== hook)
+      throw new InputError(
+        `the SAEs read different hook points (${hook} and ${sae.config.hookName}); evaluate them apart`,
+      );
+  }
   if (!model.hookPoints.includes(hook))
     throw new InputError(`the SAE reads ${hook}, which is not a hook point of the subject model`);
   const batchSize = options.batch ?? 16;
@@ -76,17 +99,28 @@ export async function evaluateSplice(
     group.push(sequence);
     byLength.set(sequence.length, group);
   }
-  const sums: Sums = { ceOriginal: 0, ceReconstructed: 0, ceZero: 0, klReconstructed: 0, klZero: 0, predictions: 0 };
+  const sums: Sums[] = saes.map(() => ({
+    ceOriginal: 0,
+    ceReconstructed: 0,
+    ceZero: 0,
+    klReconstructed: 0,
+    klZero: 0,
+    predictions: 0,
+  }));
   let done = 0;
   for (const [length, group] of byLength) {
     for (let first = 0; first < group.length; first += batchSize) {
       const part = group.slice(first, first + batchSize);
-      addBatch(model, sae, hook, part, length, bos, sums);
+      addBatch(model, saes, hook, part, length, bos, sums);
       done += part.length;
       options.onProgress?.(done, sequences.length);
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
+  return sums.map(metricsOf);
+}
+
+function metricsOf(sums: Sums): SpliceMetrics {
   const n = sums.predictions;
   if (n === 0) throw new InputError('no next-token prediction to evaluate (every sequence is shorter than 2 tokens)');
   const ceOriginal = sums.ceOriginal / n;
@@ -109,12 +143,12 @@ export async function evaluateSplice(
 
 function addBatch(
   model: Gpt2Model,
-  sae: SparseAutoencoder,
+  saes: readonly SparseAutoencoder[],
   hook: string,
   part: Int32Array[],
   length: number,
   bos: number | null,
-  sums: Sums,
+  sums: Sums[],
 ): void {
   const rows = part.length;
   const ids = new Int32Array(rows * length);
@@ -128,6 +162,8 @@ function addBatch(
       counted[row * (length - 1)] = 0;
     }
   });
+  const predictions = counted.reduce((sum, value) => sum + value, 0);
+  // Per batch: [CE_orig, CE_zero, KL_zero] once, then [CE_sae, KL_sae] per SAE, all read back in one transfer.
   const values = tf.tidy(() => {
     const keepMask = tf.tensor3d(keep, [rows, length, 1]);
     const patch = (replacement: (x: tf.Tensor2D) => tf.Tensor2D) => (activation: tf.Tensor) => {
@@ -142,7 +178,6 @@ function addBatch(
       return tf.logSoftmax(tf.reshape(predicting, [rows * (length - 1), -1]) as tf.Tensor2D);
     };
     const original = logProbs();
-    const reconstructed = logProbs({ [hook]: patch((x) => sae.reconstruct(x)) });
     const zero = logProbs({ [hook]: patch((x) => tf.zerosLike(x)) });
     const targets = tf.oneHot(
       tf.tensor1d(
@@ -155,20 +190,24 @@ function addBatch(
     const crossEntropy = (lp: tf.Tensor2D) => tf.neg(tf.sum(tf.mul(tf.mul(lp, targets), weights)));
     const originalProbs = tf.exp(original);
     const kl = (lp: tf.Tensor2D) => tf.sum(tf.mul(tf.mul(originalProbs, tf.sub(original, lp)), weights));
-    return tf.stack([
-      crossEntropy(original),
-      crossEntropy(reconstructed),
-      crossEntropy(zero),
-      kl(reconstructed),
-      kl(zero),
-    ]);
+    const shared = [crossEntropy(original), crossEntropy(zero), kl(zero)];
+    const perSae = saes.flatMap((sae) =>
+      tf.tidy(() => {
+        const reconstructed = logProbs({ [hook]: patch((x) => sae.reconstruct(x)) });
+        return [crossEntropy(reconstructed), kl(reconstructed)];
+      }),
+    );
+    return tf.stack([...shared, ...perSae]);
   });
-  const [ceOriginal, ceReconstructed, ceZero, klReconstructed, klZero] = values.dataSync() as Float32Array;
+  const read = values.dataSync() as Float32Array;
   values.dispose();
-  sums.ceOriginal += ceOriginal!;
-  sums.ceReconstructed += ceReconstructed!;
-  sums.ceZero += ceZero!;
-  sums.klReconstructed += klReconstructed!;
-  sums.klZero += klZero!;
-  sums.predictions += counted.reduce((sum, value) => sum + value, 0);
+  const [ceOriginal, ceZero, klZero] = read;
+  sums.forEach((sum, index) => {
+    sum.ceOriginal += ceOriginal!;
+    sum.ceReconstructed += read[3 + 2 * index]!;
+    sum.ceZero += ceZero!;
+    sum.klReconstructed += read[4 + 2 * index]!;
+    sum.klZero += klZero!;
+    sum.predictions += predictions;
+  });
 }
