@@ -25,13 +25,8 @@ import {
   CompletionBodySchema,
   completionBodyToRequest,
 } from './wire-requests.ts';
-import {
-  anthropicErrorBody,
-  anthropicMessageResponse,
-  chatCompletionResponse,
-  errorBody,
-  textCompletionResponse,
-} from './wire-responses.ts';
+import { anthropicErrorBody, anthropicMessageResponse, errorBody } from './wire-responses.ts';
+import { chatCompletionJson, textCompletionJson } from './wire-json.ts';
 import { createFakeBatchApi, type FakeBatchOptions, type FakeStoredFile } from './fake-batches.ts';
 import { createFaultInterceptor, type FaultOptions } from './fault-injection.ts';
 import type { FakeHttpResponse, FakeRequestInterceptor, RecordedRequest } from './http-exchange.ts';
@@ -86,7 +81,11 @@ export interface FakeLlmServer {
 const maxBodyBytes = 64 * 1024 * 1024;
 
 function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): FakeHttpResponse {
-  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+  return jsonTextResponse(status, JSON.stringify(body), headers);
+}
+
+function jsonTextResponse(status: number, json: string, headers: Record<string, string> = {}): FakeHttpResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: json };
 }
 
 function invalidRequest(message: string, code: string | null = null, param: string | null = null): FakeHttpResponse {
@@ -176,7 +175,7 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
         return invalidRequest(message, 'invalid_request_body', param);
       }
       const result = await respond(chatBodyToRequest(parsed.data));
-      return jsonResponse(200, chatCompletionResponse(result, `chatcmpl-fake-${responseCounter}`, created));
+      return jsonTextResponse(200, chatCompletionJson(result, `chatcmpl-fake-${responseCounter}`, created));
     }
     const parsed = CompletionBodySchema.safeParse(body);
     if (!parsed.success) {
@@ -199,9 +198,9 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
     const echo = parsed.data.echo === true && echoBehaviour === 'serve';
     const llmRequest = completionBodyToRequest({ ...parsed.data, echo });
     const result = await respond(llmRequest);
-    return jsonResponse(
+    return jsonTextResponse(
       200,
-      textCompletionResponse(result, {
+      textCompletionJson(result, {
         id: `cmpl-fake-${responseCounter}`,
         created,
         prompt: llmRequest.prompt ?? '',
@@ -314,11 +313,10 @@ export async function startFakeLlmServer(options: FakeLlmServerOptions = {}): Pr
       const withFaults = faultInterceptor ? () => faultInterceptor(context, next) : next;
       const response = options.intercept ? await options.intercept(context, withFaults) : await withFaults();
       if (controller.signal.aborted || outgoing.destroyed) return;
-      outgoing.writeHead(response.status, {
-        ...response.headers,
-        'content-length': String(Buffer.byteLength(response.body)),
-      });
-      outgoing.end(response.body);
+      // Encoded once (a logprob answer runs to megabytes): its length and what is written.
+      const bytes = Buffer.from(response.body, 'utf8');
+      outgoing.writeHead(response.status, { ...response.headers, 'content-length': String(bytes.length) });
+      outgoing.end(bytes);
     } catch (error) {
       if (!outgoing.headersSent && !outgoing.destroyed) {
         const message = error instanceof Error ? error.message : String(error);

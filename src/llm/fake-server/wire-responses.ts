@@ -29,7 +29,8 @@ function bytesOf(text: string): number[] {
   return Array.from(Buffer.from(text, 'utf8'));
 }
 
-function sortedAlternatives(token: TokenLogprob): Array<[string, number]> {
+/** A position's alternatives, most probable first. */
+export function sortedAlternatives(token: TokenLogprob): Array<[string, number]> {
   return Object.entries(token.topLogprobs).sort((a, b) => b[1] - a[1]);
 }
 
