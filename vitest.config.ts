@@ -73,6 +73,7 @@ export const slowTestFiles = [
 export const isolatedUnitTestFiles = [
   'test/pipeline/one-source-of-defaults.test.ts',
   'test/pipeline/batch-tokenizer.test.ts', // wraps llm/token-counter's getEncoder
+  'test/llm/anthropic-sdk-import.test.ts', // the SDK's import mocked to fail
 ];
 
 export default defineConfig({

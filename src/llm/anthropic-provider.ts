@@ -60,11 +60,22 @@ let sdkImport: Promise<AnthropicSdk> | undefined;
 /**
  * Imports the SDK (once) at the first call that needs a client, not when this module loads: its ~300 modules (with
  * @opentelemetry/api) are over a third of what `autointerp run` loads, and a run that never calls Anthropic (the
- * baseline, an OpenAI-compatible server) should not pay for them at every start.
+ * baseline, an OpenAI-compatible server) should not pay for them at every start. A failed import is an LlmCallError
+ * of the call (not retryable), as any other failure of a call; the next call tries the import again.
  */
-function importSdk(): Promise<AnthropicSdk> {
-  sdkImport ??= import('@anthropic-ai/sdk').then((sdk) => (loadedSdk = sdk));
-  return sdkImport;
+function importSdk(providerId: string): Promise<AnthropicSdk> {
+  const pending = (sdkImport ??= import('@anthropic-ai/sdk').then(
+    (sdk) => (loadedSdk = sdk),
+    (error: unknown) => {
+      sdkImport = undefined;
+      throw error;
+    },
+  ));
+  return pending.catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    const text = `${providerId}: cannot load @anthropic-ai/sdk: ${message}`;
+    throw new LlmCallError(text, { retryable: false }, { cause: error });
+  });
 }
 
 function toCallError(error: unknown, providerId: string, url: string, secret: string): LlmCallError {
@@ -186,7 +197,7 @@ export function createAnthropicClientSource(options: AnthropicProviderOptions): 
       }),
   );
   const acquire = async () => {
-    await importSdk();
+    await importSdk(providerId);
     return acquireLoaded();
   };
   return { providerId, endpoint: endpointIdentity(baseURL), acquire };

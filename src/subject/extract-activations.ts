@@ -27,6 +27,7 @@ import { hookWidth } from './gpt2-model.ts';
 import { loadSubjectModel, type SubjectModel } from './load-subject.ts';
 import { ForwardPool, workerBackend } from './parallel-forward.ts';
 import { SequencePlanMismatchError, SequencePlanner, type SequenceBatch } from './sequence-plan.ts';
+import type { Gpt2Config } from './types.ts';
 
 export interface ExtractionProgress {
   /** Sequences and tokens in the cache (resumed ones included). */
@@ -72,7 +73,10 @@ export interface ExtractOptions {
    * forward pass runs on this thread. wasm and cpu backends only.
    */
   workers?: number;
-  /** Forward passes on the workers of this started pool (of the subject's weights), not on `workers` of its own; left open. */
+  /**
+   * Forward passes on the workers of this started pool (of the subject's weights), not on `workers` of its own; left
+   * open. A pool of another model configuration is refused (RangeError).
+   */
   pool?: ForwardPool;
 }
 
@@ -126,6 +130,21 @@ export async function extractActivations(options: ExtractOptions): Promise<Extra
   }
 }
 
+/**
+ * A RangeError unless `pool`'s workers built a model of the subject's configuration (the weights themselves are the
+ * caller's to match: the pool keeps no digest of them).
+ */
+function checkPoolModel(pool: ForwardPool, subject: Pick<SubjectModel, 'config' | 'name'>): void {
+  const keys = Object.keys(subject.config) as (keyof Gpt2Config)[];
+  const differences = [...new Set([...keys, ...(Object.keys(pool.config) as (keyof Gpt2Config)[])])]
+    .filter((key) => pool.config[key] !== subject.config[key])
+    .map((key) => `${key} ${String(pool.config[key])} in the pool, ${String(subject.config[key])} in ${subject.name}`);
+  if (differences.length > 0)
+    throw new RangeError(
+      `extract: the forward pool's model is not the subject model ${subject.name}: ${differences.join('; ')}`,
+    );
+}
+
 async function extractWithModel(subject: SubjectModel, options: ExtractOptions): Promise<ExtractResult> {
   const { config, tokenizer } = subject;
   const width = extractionWidth(subject, options.hook);
@@ -136,6 +155,7 @@ async function extractWithModel(subject: SubjectModel, options: ExtractOptions):
   if (!(Number.isInteger(workers) && workers > 0))
     throw new ExtractionSetupError(`workers must be a positive integer, got ${workers}`);
   if (workers > 1) workerBackend(tf.getBackend()); // refused before the cache folder is made
+  if (options.pool) checkPoolModel(options.pool, subject);
   const maxTokens = options.maxTokens ?? Infinity;
   if (!(maxTokens > 0)) throw new ExtractionSetupError(`maxTokens must be positive, got ${maxTokens}`);
   const corpus = typeof options.corpus === 'string' ? openExtractionCorpus(options.corpus) : options.corpus;

@@ -14,14 +14,17 @@
  * so a perfect simulation scores 1.
  *
  * Records of equal total length run together, as many rows per forward pass as keep the logits at or below
- * `maxLogitsPerBatch` floats (at least one row). The three passes are one (Gpt2Model.forwardBranches): what comes
- * before the hook runs once, the pass branches there, and only the window positions reach the unembedding, the
- * log-softmax and the JSD (context positions are never scored); every operation treats rows independently, so the
- * JSDs are those of three full passes bit for bit (`ablationJsdPerRecordThreePasses`, the earlier way, kept as the
- * reference: test/subject/forward-branches.test.ts, bench/ablation-passes.ts). A patched branch's row that equals the
- * original's at the final layer norm (a window position where a' is the feature's own value and nothing after the hook
- * mixes positions: 37 % of the demo's) has a JSD of exactly 0: it is found on the backend and neither unembedded nor
- * log-softmaxed nor compared (`branchJsds`; the same floats bit for bit, ~1.1–1.15× less CPU at the demo's share). The
+ * `maxLogitsPerBatch` floats (at least one row). The three passes are one (Gpt2Model.forwardBranchesNormalized):
+ * what comes before the hook runs once, the pass branches there, and only the window positions reach the final layer
+ * norm (context positions are never scored); of those, only the rows where a patched branch differs from the original
+ * reach the unembedding, the log-softmax and the JSD. Every operation treats rows independently, so the JSDs are those
+ * of three full passes bit for bit (checked on the wasm and cpu backends: `ablationJsdPerRecordThreePasses`, the
+ * earlier way, kept as the reference: test/subject/forward-branches.test.ts, bench/ablation-passes.ts). A patched
+ * branch's row that equals the original's at the final layer norm (a window position where a' is the feature's own
+ * value and nothing after the hook mixes positions: 37 % of the demo's) has a JSD of exactly 0: it is found on the
+ * backend (`changedRows`) and neither unembedded nor log-softmaxed nor compared (`branchJsds`; the same floats bit for
+ * bit, ~1.1–1.15× less CPU at the demo's share). The one difference: an equal row holding ±Inf at the final layer norm
+ * gets that exact 0 where three passes would give NaN (Inf − Inf in the log-softmax). The
  * JSDs are computed on the backend in float32 by a form that keeps full relative precision however small they are
  * (`jensenShannonRows`; identical distributions give exactly 0), and only one number per window position comes back:
  * reading [positions × V] logits back and taking the JSDs on the host cost ~10× more. The sums over positions are
@@ -296,7 +299,9 @@ interface BatchJsd {
 /**
  * Indices of the rows of `branch` [N, d] that differ from those of `original` in some entry (a NaN differs from
  * everything), ascending. A row equal to the original's gives the same logits and log-probabilities (every operation
- * after the final layer norm treats rows independently), hence a JSD of exactly 0.
+ * after the final layer norm treats rows independently), hence a JSD of exactly 0. An equal row holding ±Inf (Inf
+ * equals Inf) counts as unchanged too: its JSD is then that exact 0, where three full passes would give NaN (its
+ * log-softmax is NaN); it takes an Inf at the final layer norm's output, which finite weights and activations never give.
  */
 export function changedRows(original: tf.Tensor2D, branch: tf.Tensor2D): Int32Array {
   const differs = tf.tidy(() => tf.any(tf.notEqual(original, branch), 1));

@@ -52,7 +52,10 @@ export interface BranchOptions {
   at: string;
   /** One function per branch: the activation at `at` [B, T, width] → the branch's activation there (same shape). */
   branches: readonly ((activation: tf.Tensor3D) => tf.Tensor3D)[];
-  /** Flat positions (row·T + t) whose logits are computed, in this order. */
+  /**
+   * Flat positions (row·T + t) whose logits `forwardBranches` computes, in this order (whose final-layer-norm rows
+   * `forwardBranchesNormalized` returns).
+   */
   positions: Int32Array;
 }
 
@@ -291,7 +294,7 @@ export class Gpt2Model {
    * patched two ways and left as is), with the logits of the given positions only: per branch, [positions, V].
    * What comes before `at` runs once; after it the branches run as one pass of (branches × B) rows. Every operation of
    * the model treats rows independently, so each branch's logits are those of `forward` with a hook at `at`, bit for
-   * bit (test/subject/forward-branches.test.ts). Call inside `tf.tidy`. `at` may not be hook_embed, hook_pos_embed or
+   * bit (checked on the wasm and cpu backends: test/subject/forward-branches.test.ts). Call inside `tf.tidy`. `at` may not be hook_embed, hook_pos_embed or
    * an attention pattern (more than the residual stream is carried on from there).
    */
   forwardBranches(ids: Int32Array, batch: number, options: BranchOptions): tf.Tensor2D[] {
@@ -332,7 +335,7 @@ export class Gpt2Model {
   /**
    * The final layer norm's output (ln_final.hook_normalized) [B, d] at one position per row of a pass over token ids
    * [B, T] with `hooks`: `positions[row]` ∈ [0, T). Bit for bit the rows `forward` computes there (every operation
-   * treats rows independently; test/subject/forward-branches.test.ts), for less work: the last block computes its keys
+   * treats rows independently; checked on the wasm and cpu backends: test/subject/forward-branches.test.ts), for less work: the last block computes its keys
    * and values at every position, and its queries, attention, MLP and what follows at the chosen positions only, so
    * its hooks from hook_attn_out on, and ln_final.hook_normalized, see [B, 1, width] (the chosen position of each row;
    * earlier hooks see [B, T, width]). The last block's attention pattern cannot be hooked. Call inside `tf.tidy`.
@@ -495,8 +498,8 @@ export class Gpt2Model {
     });
     const normalized = point('ln_final.hook_normalized', layerNorm(resid, params.lnF, config.layerNormEpsilon));
     if (branching) {
-      // Only the wanted positions of each branch reach the unembedding (the [rows, V] logits dominate the pass): the
-      // final hidden rows at them, [1, branches × positions, d], go back to forwardBranches.
+      // Only the wanted positions of each branch leave the pass (the [rows, V] logits dominate it): their final layer
+      // norm rows, [1, branches × positions, d], go back to forwardBranchesNormalized, unembedded by its caller.
       const perBranch = batchRows * length;
       const picked = new Int32Array(branching.positions.length * branching.branches.length);
       branching.branches.forEach((_, branch) => {

@@ -52,7 +52,11 @@ export function rowShares(rows: number, parts: number): { first: number; count: 
 
 /** A pool of forward workers over one model. */
 export class ForwardPool {
-  private constructor(private readonly pool: WorkerPool<ForwardRequest, ForwardResponse, string>) {}
+  private constructor(
+    private readonly pool: WorkerPool<ForwardRequest, ForwardResponse, string>,
+    /** The configuration of the model every worker built. */
+    readonly config: Gpt2Config,
+  ) {}
 
   /** Starts the workers; each loads the backend and builds the model before this resolves. */
   static async start(options: ForwardPoolOptions): Promise<ForwardPool> {
@@ -67,7 +71,7 @@ export class ForwardPool {
       data,
       label: 'forward worker',
     });
-    return new ForwardPool(pool);
+    return new ForwardPool(pool, { ...options.config });
   }
 
   get size(): number {

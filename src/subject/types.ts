@@ -41,7 +41,10 @@ export type Gpt2Weights = Map<string, HostTensor>;
  * (capture only). Hook points: `hook_embed`, `hook_pos_embed`, `blocks.{L}.hook_resid_pre`,
  * `blocks.{L}.attn.hook_pattern` [B, H, T, T], `blocks.{L}.hook_attn_out`, `blocks.{L}.hook_resid_mid`,
  * `blocks.{L}.mlp.hook_pre` [B, T, n_inner], `blocks.{L}.mlp.hook_post` [B, T, n_inner], `blocks.{L}.hook_mlp_out`,
- * `blocks.{L}.hook_resid_post`, `ln_final.hook_normalized`; all [B, T, d] unless noted.
+ * `blocks.{L}.hook_resid_post`, `ln_final.hook_normalized`; all [B, T, d] unless noted. Under
+ * `Gpt2Model.forwardAtPositions` the last block's hooks past its attention (hook_attn_out on) and
+ * ln_final.hook_normalized see [B, 1, width] instead: each row's chosen position only, so a hook that depends on the
+ * position must read its activation's shape (or not be used there).
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: a capture hook returns nothing, a patch hook a replacement
 export type HookFn = (activation: tf.Tensor, hookName: string) => tf.Tensor | void;

@@ -28,9 +28,15 @@ function vitestJson(tests: { file: string; name: string; failed: boolean }[]) {
   };
 }
 
-/** What the fake `npm run test:scale` reports: its JSON results and its exit status. */
+/**
+ * What a fake test step writes as its results file: a report (written as JSON), a string (written as it is: a file
+ * that does not parse) or undefined (no file: the step died before writing it).
+ */
+type ResultsFile = unknown;
+
+/** What the fake `npm run test:scale` reports: its results file and its exit status. */
 interface ScaleRun {
-  results: unknown;
+  results: ResultsFile;
   exit: number;
 }
 
@@ -40,15 +46,19 @@ interface ScaleRun {
  * a project without a scale test would) and exits 0.
  */
 function runCi(
-  results: unknown,
+  results: ResultsFile,
   testExit: number,
   { npmCiOutput = 'added 1 package', scale }: { npmCiOutput?: string; scale?: ScaleRun } = {},
 ) {
   const bin = mkdtempSync(join(tmpdir(), 'autointerp-ci-'));
-  writeFileSync(join(bin, 'results.json'), JSON.stringify(results));
-  if (scale) writeFileSync(join(bin, 'scale-results.json'), JSON.stringify(scale.results));
+  const writeFixture = (file: string, content: ResultsFile) => {
+    if (content !== undefined)
+      writeFileSync(join(bin, file), typeof content === 'string' ? content : JSON.stringify(content));
+  };
+  writeFixture('results.json', results);
+  if (scale) writeFixture('scale-results.json', scale.results);
   const writeResults = (file: string) =>
-    `for arg in "$@"; do case "$arg" in --outputFile=*) cp "${bin}/${file}" "\${arg#--outputFile=}" ;; esac; done`;
+    `for arg in "$@"; do case "$arg" in --outputFile=*) [ ! -e "${bin}/${file}" ] || cp "${bin}/${file}" "\${arg#--outputFile=}" ;; esac; done`;
   const npm = `#!/usr/bin/env bash
 case "$1 \${2:-}" in
   "--version "*) echo 11.0.0 ;;
@@ -118,5 +128,43 @@ describe('.ci/run', () => {
       'FAILED test/pipeline/memory.test.ts > memory > does not grow',
       'tests: 1 passed, 1 failed',
     ]);
+  });
+
+  it('a test step that fails without writing results (a crash, killed for memory) is a FAILED line before the summary', () => {
+    const { status, lines } = runCi(vitestJson([{ file: 'test/a.test.ts', name: 'a works', failed: false }]), 0, {
+      scale: { results: undefined, exit: 137 },
+    });
+    expect(status).toBe(1);
+    expect(lines.slice(-2)).toEqual([
+      'FAILED scale test (no results: the step failed before writing them)',
+      'tests: 1 passed, 0 failed',
+    ]);
+  });
+
+  it('npm test without results: the scale test still counted, both failures named, the note kept', () => {
+    const { status, lines } = runCi(undefined, 1, {
+      scale: {
+        results: vitestJson([{ file: 'test/pipeline/memory.test.ts', name: 'memory > does not grow', failed: true }]),
+        exit: 1,
+      },
+    });
+    expect(status).toBe(1);
+    expect(lines.slice(-3)).toEqual([
+      'FAILED npm test (no results: the step failed before writing them)',
+      'FAILED test/pipeline/memory.test.ts > memory > does not grow',
+      'tests: 0 passed, 1 failed (no test results: npm test did not get to write them)',
+    ]);
+  });
+
+  it('a results file that does not parse is a FAILED line naming it; the other file still counts', () => {
+    const { status, lines } = runCi('{"numPassedTests": 3, "testRes', 1, {
+      scale: {
+        results: vitestJson([{ file: 'test/pipeline/memory.test.ts', name: 'memory > does not grow', failed: false }]),
+        exit: 0,
+      },
+    });
+    expect(status).toBe(1);
+    expect(lines.at(-2)).toMatch(/^FAILED npm test \(its results file \S+vitest\.json does not parse: /);
+    expect(lines.at(-1)).toBe('tests: 1 passed, 0 failed');
   });
 });

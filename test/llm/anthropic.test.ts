@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicProvider, toAnthropicMessages } from '../../src/llm/anthropic-provider.ts';
 import { startFakeLlmServer, type FakeLlmServer } from '../../src/llm/fake-server/fake-llm-server.ts';
+import { LlmCallError } from '../../src/llm/types.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { ResultStore } from '../../src/store/result-store.ts';
@@ -97,6 +98,35 @@ describe('Anthropic provider against the fake Messages endpoint', () => {
     });
     expect(noKey.status).toBe(401);
     expect(await noKey.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+  });
+
+  it('a server that refuses the connection: "connection … failed", retryable', async () => {
+    const provider = createAnthropicProvider({ model: 'claude-test', baseURL: 'http://127.0.0.1:1', apiKey: sentinel });
+    const error = await provider.complete({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 5 }).then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(LlmCallError);
+    expect((error as LlmCallError).message).toBe(
+      'anthropic:claude-test: connection to http://127.0.0.1:1/v1/messages failed',
+    );
+    expect((error as LlmCallError).details).toMatchObject({ retryable: true, url: 'http://127.0.0.1:1/v1/messages' });
+  });
+
+  it('an already-aborted signal: "aborted", not retryable, nothing sent', async () => {
+    const provider = createAnthropicProvider({ model: 'claude-test', baseURL: server.url, apiKey: sentinel });
+    const requestsBefore = server.requests.length;
+    const controller = new AbortController();
+    controller.abort();
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const error = await provider.complete({ messages, maxTokens: 5, signal: controller.signal }).then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(LlmCallError);
+    expect((error as LlmCallError).message).toMatch(/aborted/);
+    expect((error as LlmCallError).details.retryable).toBe(false);
+    expect(server.requests.length).toBe(requestsBefore);
   });
 
   it('merges same-role neighbours and puts system text apart', () => {

@@ -1,4 +1,13 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +23,7 @@ import { formatCorpusSampleLine, readCorpusSample } from '../../src/subject/corp
 import { extractActivations, ExtractionSetupError } from '../../src/subject/extract-activations.ts';
 import { ExtractionCorpusError, readExtractionCorpus } from '../../src/subject/extraction-corpus.ts';
 import { parseFeatureList } from '../../src/subject/feature-list.ts';
+import type { ForwardPool } from '../../src/subject/parallel-forward.ts';
 import { recordsFromCache } from '../../src/subject/records-from-cache.ts';
 import { tagAssociations } from '../../src/subject/tag-associations.ts';
 import { saveGpt2Folder } from '../../src/subject/load-gpt2.ts';
@@ -251,6 +261,24 @@ describe('extractActivations', () => {
     writeFileSync(bad, '{"text": "fine"}\n{"title": "no text"}\n');
     expect(() => readExtractionCorpus(bad)).toThrow(ExtractionCorpusError);
     expect(() => readExtractionCorpus(bad)).toThrow(/line 2 has no string "text" field/);
+  });
+
+  it("refuses a forward pool of another model's configuration, naming both, before the cache folder is made", async () => {
+    // A stand-in: the check reads only the pool's configuration (a real pool costs seconds to start; the one of
+    // test/subject/parallel-forward.test.ts serves an extraction of its own model).
+    const pool = {
+      config: { ...subject.config, nLayer: subject.config.nLayer + 1 },
+      size: 2,
+    } as unknown as ForwardPool;
+    const cacheDir = freshFolder();
+    const error = await extractActivations({ modelDir: subject, hook, corpus: corpusFile, cacheDir, pool }).catch(
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as RangeError).message).toBe(
+      `extract: the forward pool's model is not the subject model tiny-gpt2: nLayer ${subject.config.nLayer + 1} in the pool, ${subject.config.nLayer} in tiny-gpt2`,
+    );
+    expect(existsSync(cacheDir)).toBe(false);
   });
 
   it('reads plain text (blank-line separated) and JSONL {"text"} corpora, without tags', async () => {

@@ -106,12 +106,12 @@ describe('Gpt2Model.forwardBranches', () => {
 });
 
 describe('Gpt2Model.forwardAtPositions (the last block at one position per row)', () => {
-  /** The final layer norm's rows of the full forward pass with `hooks`, [rows·length, d], host. */
-  function fullNormalized(of: Gpt2Model, hooks: Hooks): Float32Array {
+  /** The final layer norm's rows of the full forward pass with `hooks`, [rowCount·length, d], host. */
+  function fullNormalized(of: Gpt2Model, hooks: Hooks, input = ids, rowCount = rows): Float32Array {
     return tf.tidy(() => {
       const box: { normalized?: tf.Tensor } = {};
       const capture = hooks['ln_final.hook_normalized'];
-      of.forward(ids, rows, {
+      of.forward(input, rowCount, {
         hooks: {
           ...hooks,
           'ln_final.hook_normalized': (normalized, name) => {
@@ -150,6 +150,22 @@ describe('Gpt2Model.forwardAtPositions (the last block at one position per row)'
       );
       const got = tf.tidy(() => model.forwardAtPositions(ids, rows, chosen, hooks).dataSync() as Float32Array);
       expect(Array.from(got), name).toEqual(expected);
+    }
+  });
+
+  it('gives one row too (steered generation of one row goes through it), bit for bit, whatever the hooks', () => {
+    const d = config.nEmbd;
+    const oneRow = ids.slice(length, 2 * length);
+    for (const position of [length - 1, 0, 3]) {
+      for (const [name, hooks] of hookSets) {
+        const full = fullNormalized(model, hooks, oneRow, 1);
+        const expected = Array.from(full.subarray(position * d, (position + 1) * d));
+        const got = tf.tidy(
+          () => model.forwardAtPositions(oneRow, 1, Int32Array.from([position]), hooks).dataSync() as Float32Array,
+        );
+        expect(got.length, name).toBe(d);
+        expect(Array.from(got), `${name}, position ${position}`).toEqual(expected);
+      }
     }
   });
 
