@@ -13,16 +13,17 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * for the outcome of any test, only for how soon the suite ends.
  */
 export const longestTestFiles = [
-  'test/cli/demo-run.test.ts', // 72 s at the end of session 8
-  'test/cli/kill-resume.test.ts',
+  'test/cli/demo-run.test.ts', // 46–51 s at the end of session 9
   'test/demo-dataset.test.ts',
-  'test/pipeline/best-of-n-fake-server.test.ts',
-  'test/serve/viewer-browser.test.ts',
+  'test/pipeline/score-validity.test.ts',
+  'test/cli/kill-resume.test.ts',
   'test/cli/run-lifecycle-cli.test.ts',
   'test/subject/parallel-forward.test.ts',
-  'test/pipeline/score-validity.test.ts',
-  'test/sae/embedded-saes.test.ts',
-  'test/subject/embedded-model.test.ts', // 10.5 s
+  'test/pipeline/streaming-memory.test.ts',
+  'test/serve/viewer-browser.test.ts',
+  'test/report/report-browser.test.ts',
+  'test/pipeline/best-of-n-fake-server.test.ts',
+  'test/sae/embedded-saes.test.ts', // 7–7.5 s
 ];
 
 export class LongestFirstSequencer extends BaseSequencer {
