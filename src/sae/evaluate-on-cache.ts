@@ -69,9 +69,10 @@ export async function evaluateSaeOnCache(
 }
 
 /**
- * `evaluateSaeOnCache` for several SAEs of the cache's hook (a sweep) over the same slice: the cache is read once and
- * the splice's original and zero-ablated passes are shared (./splice-evaluation `evaluateSplices`); each SAE's
- * evaluation is the one `evaluateSaeOnCache` gives for it alone. Progress counts over all the SAEs.
+ * `evaluateSaeOnCache` for several SAEs of the cache's hook (a sweep) over the same slice: the slice is chosen once
+ * (each SAE's reconstruction then reads its rows in turn) and the splice's original and zero-ablated passes are shared
+ * (./splice-evaluation `evaluateSplices`); each SAE's evaluation is the one `evaluateSaeOnCache` gives for it alone.
+ * Progress counts over all the SAEs.
  */
 export async function evaluateSaesOnCache(
   saes: readonly SparseAutoencoder[],

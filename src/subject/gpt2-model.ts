@@ -514,7 +514,7 @@ export class Gpt2Model {
       return tf.reshape(wanted, [1, picked.length, d]);
     }
     if (atPositions) return tf.reshape(normalized, [rows, 1, d]);
-    const logits = matMul(normalized, this.unembedding());
+    const logits = this.unembed(normalized);
     return tf.reshape(logits, [rows, length, config.vocabSize]);
   }
 
